@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make lab` and `make test`.
+# Each creates .venv with python3 when it is missing and installs the project into it.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Prefer this environment's kernel over any "python3" kernel in the user's home.
+export JUPYTER_PREFER_ENV_PATH := 1
+# Jupyter refuses to run as root unless told; containers and CI machines run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+LAB_ARGS ?=
+PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
+
+.PHONY: lab test refresh bench install clean
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_NOTEBOOKS)
+
+# Re-execute every notebook in place from a clean kernel, so committed outputs come from a real run.
+refresh: $(STAMP)
+	$(PY) tools/refresh_notebooks.py notebooks/*.ipynb
+
+bench: $(STAMP)
+	$(PY) tools/bench.py
+
+install: $(STAMP)
+
+# Reinstall only when the project's dependencies or settings change.
+$(STAMP): pyproject.toml binder/overrides.json
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[lab,test]"
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,167 @@
+"""One check per exercise. Each prints "✓ Right: ..." or "✗ Not yet: ..." with what to change.
+
+Checks never raise at the learner: a wrong answer is feedback, not a traceback. They
+read the learner's objects and the demo credentials; they send nothing anywhere.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import email.utils
+import time
+from typing import Any, Callable
+
+import requests
+
+from helpers import demo
+
+PRACTICE_URL = "https://api.practice.test/basic/whoami"
+
+
+def _right(message: str) -> None:
+    print(f"✓ Right: {message}")
+
+
+def _not_yet(message: str) -> None:
+    print(f"✗ Not yet: {message}")
+
+
+def _placeholder(value: Any) -> bool:
+    """True while the learner has not replaced the `...` in the exercise cell."""
+    if value is ... or value is None:
+        _not_yet("replace the `...` in the cell with your code, then run the cell again.")
+        return True
+    return False
+
+
+# -- Notebook 00 ------------------------------------------------------------------------
+
+def unauthenticated_call(response: Any) -> None:
+    """00, exercise 1: call /basic/whoami without credentials and look at the 401."""
+    if _placeholder(response):
+        return
+    if not isinstance(response, requests.Response):
+        return _not_yet(f"`response` should hold what requests.get(...) returns, not a {type(response).__name__}.")
+    if response.request.headers.get("Authorization"):
+        return _not_yet("this request carried an Authorization header. Leave out auth= to see what a server "
+                        "says to a request without credentials.")
+    if response.status_code == 404:
+        return _not_yet(f"404: no endpoint at {response.url}. The path is /basic/whoami.")
+    if response.status_code != 401:
+        return _not_yet(f"expected 401 Unauthorized, got {response.status_code}.")
+    _right("401 Unauthorized, with the challenge: "
+           f"WWW-Authenticate: {response.headers.get('WWW-Authenticate')}")
+
+
+def challenge_realm(realm: Any) -> None:
+    """00, exercise 2: the realm named in the Basic challenge."""
+    if _placeholder(realm):
+        return
+    if not isinstance(realm, str):
+        return _not_yet(f"`realm` should be a str, not a {type(realm).__name__}.")
+    if realm.lower().startswith("basic"):
+        return _not_yet("that is the whole header. The realm is the value of realm=\"...\" inside it.")
+    if realm.startswith('"') or realm.endswith('"'):
+        return _not_yet("close: drop the quotes around the value; they belong to the header's syntax.")
+    if realm != "practice":
+        return _not_yet(f"{realm!r} is not the realm in this challenge. Look at response.headers['WWW-Authenticate'].")
+    _right("the realm is 'practice'. A browser shows it in its login box; a client can use it "
+           "to choose which saved credentials to send.")
+
+
+# -- Notebook 01 ------------------------------------------------------------------------
+
+def basic_session(session: Any) -> None:
+    """01, exercise 1: a Session that sends ada's Basic credentials on every request."""
+    if _placeholder(session):
+        return
+    if session is requests.session or session is requests.Session:
+        return _not_yet("that is the function itself. Call it: session = requests.Session().")
+    if not isinstance(session, requests.Session):
+        return _not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+    if getattr(session, "auth_token", None) is not None:
+        return _not_yet("requests ignores `session.auth_token`: it is just a new attribute. Set `session.auth`.")
+    if session.auth is None:
+        if "Authorization" in session.headers:
+            return _not_yet("a header set by hand works until a ~/.netrc entry silently replaces it. "
+                            "Set session.auth = (username, password) instead.")
+        return _not_yet("session.auth is not set. Set session.auth = (username, password).")
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare(method="GET", url=PRACTICE_URL, auth=session.auth)
+    except Exception as error:  # the learner's auth object failed: report it, do not crash
+        return _not_yet(f"session.auth raised {type(error).__name__}: {error}")
+    header = prepared.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return _not_yet("session.auth does not produce a Basic Authorization header.")
+    username, _, password = base64.b64decode(header[6:]).decode("utf-8", "replace").partition(":")
+    if username != "ada":
+        return _not_yet(f"the user name is {username!r}; this exercise uses 'ada'.")
+    if password != demo.password_of("ada"):
+        return _not_yet("the user name is right but the password is not ada's demo password (see the README).")
+    _right("every request made with this session carries ada's Basic credentials.")
+
+
+def basic_header(value: Any) -> None:
+    """01, exercise 2: the Authorization header value for ada, built by hand."""
+    if _placeholder(value):
+        return
+    if isinstance(value, bytes):
+        return _not_yet("that is bytes. Header values are str: add .decode('ascii') after b64encode(...).")
+    if not isinstance(value, str):
+        return _not_yet(f"expected a str, got a {type(value).__name__}.")
+    if value.startswith(("Basic b'", 'Basic b"')):
+        return _not_yet("the base64 part still shows its b'...' wrapper: decode the bytes with "
+                        ".decode('ascii') before putting them in the f-string.")
+    scheme, _, token = value.partition(" ")
+    if not token:
+        scheme, token = "", value
+    try:
+        decoded = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return _not_yet("the part after 'Basic ' is not base64 of 'user:password'.")
+    expected = f"ada:{demo.password_of('ada')}"
+    if decoded != expected:
+        if ":" not in decoded:
+            return _not_yet("the decoded text has no ':'. Encode f'{username}:{password}', colon included.")
+        return _not_yet("the base64 decodes to the wrong user name or password. Encode exactly "
+                        "f'{username}:{password}' for ada.")
+    if scheme != "Basic":
+        return _not_yet("the base64 part is right; now put the scheme in front: f'Basic {token}'.")
+    _right("that is exactly the header requests builds from auth=(username, password).")
+
+
+def retry_after(function: Any) -> None:
+    """01, exercise 3: a function that reads Retry-After in both of its forms (RFC 9110 §10.2.3)."""
+    if _placeholder(function):
+        return
+    if not callable(function):
+        return _not_yet("pass the function itself: checks.retry_after(retry_after_seconds).")
+    in_30_s = email.utils.formatdate(time.time() + 30, usegmt=True)
+    cases = [
+        ({"Retry-After": "30"}, 30.0, "a 429 with 'Retry-After: 30'"),
+        ({"Retry-After": in_30_s}, 30.0, f"a 429 with an HTTP date 30 s from now ('{in_30_s}')"),
+        ({"Retry-After": "Thu, 01 Jan 2015 00:00:00 GMT"}, 0.0, "a 429 with an HTTP date in the past"),
+        ({}, 0.0, "a 429 without Retry-After"),
+    ]
+    for headers, expected, described in cases:
+        try:
+            got = function(_fake_response(429, headers))
+        except Exception as error:  # feedback, not a traceback
+            hint = " An HTTP date needs email.utils.parsedate_to_datetime()." if "GMT" in headers.get("Retry-After", "") else ""
+            return _not_yet(f"for {described}, your function raised {type(error).__name__}: {error}.{hint}")
+        if isinstance(got, str) or got is None or isinstance(got, bool):
+            return _not_yet(f"for {described}, it returned {got!r}; return a number of seconds (a float).")
+        if not abs(got - expected) <= 2:
+            return _not_yet(f"for {described}, it returned {got!r}; expected about {expected}."
+                            + (" Never return a negative wait." if got < 0 else ""))
+    _right("both forms of Retry-After, a date in the past, and a missing header.")
+
+
+def _fake_response(status: int, headers: dict[str, str]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers)
+    response._content = b""
+    response.url = PRACTICE_URL
+    return response

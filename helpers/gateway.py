@@ -1,0 +1,95 @@
+"""What both transports share: turn an HTTP request into a WSGI call, and the handle.
+
+A WSGI server's job is small: build the `environ` dictionary from the request, call the
+app, and send back the status, headers and body it produced. Both transports do exactly
+that through these functions, which is why they answer identically.
+"""
+from __future__ import annotations
+
+import io
+import sys
+from typing import Iterable
+from urllib.parse import unquote
+
+from helpers.app import PracticeAPI
+from helpers.clock import Clock
+from helpers.wsgi import Request
+
+
+def make_environ(*, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes,
+                 scheme: str, host: str, port: int) -> dict:
+    """The PEP 3333 environ for one request. `target` is the path and query as sent."""
+    path, _, query = target.partition("?")
+    environ = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote(path, encoding="latin-1"),
+        "QUERY_STRING": query,
+        "SERVER_NAME": host,
+        "SERVER_PORT": str(port),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)) if body else "",
+    }
+    for name, value in headers:
+        if "_" in name:
+            # Like wsgiref, nginx and others: X-API_KEY would otherwise become the same
+            # environ key as X-API-Key, a classic header-smuggling trick.
+            continue
+        key = name.upper().replace("-", "_")
+        if key in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+            continue  # the body is already complete; its length is set above
+        if key != "CONTENT_TYPE":
+            key = "HTTP_" + key
+        environ[key] = f"{environ[key]}, {value}" if key in environ else value
+    return environ
+
+
+def call_app(app: PracticeAPI, environ: dict) -> tuple[int, str, list[tuple[str, str]], bytes]:
+    """Call a WSGI app; return (status code, reason phrase, headers, body)."""
+    captured = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+
+    chunks = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+    code, _, reason = captured["status"].partition(" ")
+    return int(code), reason, captured["headers"], body
+
+
+class PracticeAPIHandle:
+    """What a notebook holds: where the API is, what it received, and its clock."""
+
+    transport = "?"
+
+    def __init__(self, app: PracticeAPI, base_url: str) -> None:
+        self.app = app
+        self.base_url = base_url
+
+    @property
+    def clock(self) -> Clock:
+        """The API's clock: `api.clock.advance(60)` makes a minute pass without waiting."""
+        return self.app.clock
+
+    @property
+    def calls(self) -> list[Request]:
+        """Every request the API received, oldest first."""
+        return self.app.calls
+
+    def url(self, path: str) -> str:
+        """The full URL of an endpoint: api.url("/basic/whoami")."""
+        return self.base_url + path
+
+    def __repr__(self) -> str:
+        return f"<practice API at {self.base_url} ({self.transport})>"

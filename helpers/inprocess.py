@@ -1,0 +1,83 @@
+"""In-process transport: requests talks to the practice API without any network.
+
+The `responses` library replaces requests' HTTPAdapter.send. Every request to the
+practice API's host becomes a plain function call into the WSGI app. Nothing leaves
+the Python process, and requests to any other host fail with ConnectionError.
+
+Only `requests` goes through this transport. `http.client`, `urllib` and curl
+need the loopback transport (`helpers.loopback`).
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import requests
+import responses
+
+from helpers.app import PracticeAPI
+from helpers.gateway import PracticeAPIHandle, call_app, make_environ
+
+BASE_URL = "https://api.practice.test"  # .test is reserved and never resolves (RFC 6761 §6.2)
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+LOOPBACK = re.compile(r"https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
+
+_running: "InProcessAPI | None" = None
+
+
+class InProcessAPI(PracticeAPIHandle):
+    transport = "in-process"
+
+    def __init__(self, app: PracticeAPI, base_url: str = BASE_URL) -> None:
+        super().__init__(app, base_url)
+        self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        for method in METHODS:
+            self.mock.add_callback(method, re.compile(re.escape(base_url) + r"([/?#].*)?$"),
+                                   callback=self._respond, content_type=None)
+        self.mock.add_passthru(LOOPBACK)  # the loopback server stays reachable
+
+    def _respond(self, request: requests.PreparedRequest):
+        """The responses callback: one PreparedRequest in, (status, headers, body) out."""
+        url = urlsplit(request.url)
+        headers = [("Host", url.netloc), *request.headers.items()]
+        environ = make_environ(method=request.method, target=url.path + ("?" + url.query if url.query else ""),
+                               headers=headers, body=_body_bytes(request.body), scheme=url.scheme,
+                               host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80))
+        status, _reason, reply_headers, body = call_app(self.app, environ)
+        return status, reply_headers, body
+
+    def stop(self) -> None:
+        """Stop intercepting requests. `start_practice_api()` starts a fresh one."""
+        global _running
+        self.mock.stop(allow_assert=False)
+        self.mock.reset()
+        if _running is self:
+            _running = None
+
+
+def start_practice_api() -> InProcessAPI:
+    """Start the practice API in this process and return its handle.
+
+    Running it again (a learner re-runs the setup cell) replaces the old API with a
+    fresh one: lockouts and the clock start over, nothing is patched twice.
+    """
+    global _running
+    if _running is not None:
+        _running.stop()
+    _running = InProcessAPI(PracticeAPI())
+    _running.mock.start()
+    return _running
+
+
+def _body_bytes(body) -> bytes:
+    """The body exactly as http.client would put it on the wire."""
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("iso-8859-1")  # what http.client does with a str body
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode("iso-8859-1") if isinstance(data, str) else data
+    return b"".join(chunk.encode("iso-8859-1") if isinstance(chunk, str) else chunk for chunk in body)

@@ -1,0 +1,48 @@
+"""Failed-attempt limiting: how the practice API slows down password guessing.
+
+Each user name gets a sliding window. After `limit` failures inside `window`
+seconds, the server answers 429 Too Many Requests with a `Retry-After` header
+(RFC 6585 §4) and does not check the password at all until the oldest failure
+leaves the window. A correct login clears the user's failures.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections import defaultdict, deque
+
+from helpers.clock import Clock
+
+
+class FailedAttempts:
+    """Counts failed logins per user name, on the practice API's clock."""
+
+    def __init__(self, clock: Clock, *, limit: int = 5, window: float = 60.0) -> None:
+        self.clock = clock
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()  # the loopback server handles requests in threads
+
+    def retry_after(self, username: str) -> int:
+        """Seconds until `username` may try again, or 0 when not locked out."""
+        with self._lock:
+            failures = self._recent(username)
+            if len(failures) < self.limit:
+                return 0
+            return max(1, math.ceil(failures[0] + self.window - self.clock.now()))
+
+    def record_failure(self, username: str) -> None:
+        with self._lock:
+            self._recent(username).append(self.clock.now())
+
+    def clear(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(username, None)
+
+    def _recent(self, username: str) -> deque[float]:
+        """The user's failures still inside the window, oldest first."""
+        failures = self._failures[username]
+        while failures and failures[0] <= self.clock.now() - self.window:
+            failures.popleft()
+        return failures

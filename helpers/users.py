@@ -1,0 +1,15 @@
+"""The practice API's user store: user names and password hashes, never passwords.
+
+A real service keeps these rows in a database. The passwords that produce them are
+published for learners in `helpers.demo`; this module, like a real server, never sees them.
+"""
+from __future__ import annotations
+
+PASSWORD_HASHES: dict[str, str] = {
+    "ada": "pbkdf2_sha256$20000$NgvMM6pcguoFP2ET5hJBgg==$zUpWlzf7tCTPvX5qVIP16G8BQ6bHjAnZ9SDdoG64e10=",
+    "grace": "pbkdf2_sha256$20000$3z/3B8/J0KJFH1F0AveF+g==$OLNecgfeLhHrrfFwAsyDFhaleMAezOVAw9VjFSkLTRs=",
+}
+
+# Checked when the user name is unknown, so that "no such user" takes as long as
+# "wrong password" and response times do not reveal which user names exist.
+DUMMY_HASH = "pbkdf2_sha256$20000$drpPZ03PCahOWBzax3KDYA==$4tNNx++rtBSIiXKUQymEVMhXABOYcwr5/3Fu3XE/XHA="

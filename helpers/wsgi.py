@@ -1,0 +1,97 @@
+"""The small pieces of HTTP the practice API is built from: a request, a reply, an error.
+
+The app speaks plain WSGI (PEP 3333): any WSGI server can run it. These classes only
+save each route from digging in the WSGI `environ` dictionary itself.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Iterable, Mapping
+
+MAX_BODY_BYTES = 1024 * 1024
+
+SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
+
+
+class HTTPError(Exception):
+    """Raised by a route to answer with a JSON error, e.g. 401 and a challenge.
+
+    The body always has the same shape, borrowed from OAuth (RFC 6749 §5.2):
+    `{"error": "<code>", "error_description": "<what to do about it>"}`.
+    """
+
+    def __init__(self, status: int, error: str, description: str, headers: Iterable[tuple[str, str]] = ()):
+        super().__init__(f"{status} {error}: {description}")
+        self.status = status
+        self.error = error
+        self.description = description
+        self.headers = list(headers)
+
+    def reply(self) -> "Reply":
+        payload = {"error": self.error, "error_description": self.description}
+        return json_reply(self.status, payload, self.headers)
+
+
+@dataclass
+class Request:
+    """One request as the app sees it. Header names are lower-case."""
+
+    method: str
+    path: str
+    query: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, Any]) -> "Request":
+        headers = {}
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                headers[key[5:].replace("_", "-").lower()] = value
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                headers[key.replace("_", "-").lower()] = environ[key]
+        return cls(
+            method=environ["REQUEST_METHOD"],
+            path=environ.get("PATH_INFO") or "/",
+            query=environ.get("QUERY_STRING", ""),
+            headers=headers,
+            body=_read_body(environ),
+        )
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def __repr__(self) -> str:
+        shown = {k: ("<hidden>" if k in SENSITIVE_HEADERS else v) for k, v in self.headers.items()}
+        target = self.path + ("?" + self.query if self.query else "")
+        return f"<Request {self.method} {target} headers={shown}>"
+
+
+@dataclass
+class Reply:
+    """Status, headers and body; the app turns it into a WSGI response."""
+
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def status_line(self) -> str:
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+
+def json_reply(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return Reply(status, body, [("Content-Type", "application/json"), *headers])
+
+
+def _read_body(environ: Mapping[str, Any]) -> bytes:
+    length = environ.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit():
+        raise HTTPError(400, "invalid_request", f"Content-Length must be a number of bytes, not {length[:40]!r}.")
+    if int(length) > MAX_BODY_BYTES:
+        raise HTTPError(413, "invalid_request", f"The body is larger than {MAX_BODY_BYTES} bytes.")
+    return environ["wsgi.input"].read(int(length)) if int(length) else b""
