@@ -15,7 +15,7 @@ PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbva
 .PHONY: lab test refresh bench install clean
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_NOTEBOOKS)

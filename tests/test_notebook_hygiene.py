@@ -1,0 +1,144 @@
+"""The series' own rules for notebooks, beyond what nbval compares.
+
+A notebook must come from a clean top-to-bottom run, show no error it does not mean to
+show, keep stderr and machine paths out of its outputs, and teach only code that is safe
+to paste into production.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import NOTEBOOKS
+
+MACHINE_PATH = re.compile(r"(/root/|/home/\w+|/tmp/|/Users/\w+|site-packages|/usr/lib/python|[A-Z]:\\\\Users)")
+CALL = re.compile(r"\b(?:requests|\w*session|client)\.(?:get|post|put|patch|delete|head|options|request)\(")
+REMOTE_HTTP = re.compile(r"http://(?!127\.0\.0\.1|localhost|\[::1\])[\w.-]+")
+SOLUTION = re.compile(r"<details><summary>Solution</summary>\s*```python\n(.*?)```\s*</details>", re.S)
+MISTAKE_TAGS = {"mistake", "raises-exception"}
+SKELETON = ["## Setup", "## Exercises", "## Key points", "## What's next", "## References"]
+
+ids = [path.name for path in NOTEBOOKS]
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def text_of(output: dict) -> str:
+    if output["output_type"] == "stream":
+        return "".join(output["text"])
+    if output["output_type"] == "error":
+        return output["ename"] + ": " + output["evalue"]
+    return "\n".join("".join(output.get("data", {}).get(mime, "")) for mime in ("text/plain", "text/html"))
+
+
+def code_cells(notebook: dict) -> list[dict]:
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+def tags(cell: dict) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def calls_in(code: str):
+    """Each requests-style call, from its name to its closing parenthesis."""
+    for match in CALL.finditer(code):
+        depth, i = 0, match.end() - 1
+        while i < len(code):
+            depth += {"(": 1, ")": -1}.get(code[i], 0)
+            if depth == 0:
+                break
+            i += 1
+        yield code[match.start(): i + 1]
+
+
+def test_there_are_notebooks():
+    assert [p.name for p in NOTEBOOKS][:2] == ["00-start-here.ipynb", "01-basic-auth.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_outputs_come_from_one_clean_run(path):
+    counts = [cell["execution_count"] for cell in code_cells(load(path)) if "".join(cell["source"]).strip()]
+    assert counts == list(range(1, len(counts) + 1)), "run `make refresh`: cells were skipped or run out of order"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_errors_only_where_tagged_and_tagged_cells_do_fail(path):
+    for cell in code_cells(load(path)):
+        errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+        source = "".join(cell["source"])
+        if "raises-exception" in tags(cell):
+            assert errors, f"tagged raises-exception but did not raise:\n{source}"
+        else:
+            assert not errors, f"untagged error {errors[0]['ename']} in:\n{source}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_nothing_on_stderr_and_no_machine_paths(path):
+    for cell in code_cells(load(path)):
+        for output in cell["outputs"]:
+            assert output.get("name") != "stderr", f"stderr output: {text_of(output)[:200]!r}"
+            if output["output_type"] != "error":  # tracebacks are not compared by nbval
+                hit = MACHINE_PATH.search(text_of(output))
+                assert not hit, f"machine path {hit.group(0)!r} in the output of:\n{''.join(cell['source'])}"
+
+
+def code_to_teach(notebook: dict):
+    """(where, code) for every cell and solution a learner may copy: not the shown mistakes."""
+    for index, cell in enumerate(notebook["cells"]):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and not tags(cell) & MISTAKE_TAGS:
+            yield f"cell {index}", source
+        elif cell["cell_type"] == "markdown":
+            for solution in SOLUTION.findall(source):
+                yield f"solution in cell {index}", solution
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_code_to_copy_is_secure_by_default(path):
+    for where, code in code_to_teach(load(path)):
+        for call in calls_in(code):
+            assert "timeout=" in call, f"{where}: call without timeout=: {call}"
+        assert "verify=False" not in code, where
+        assert not REMOTE_HTTP.search(code), f"{where}: plain http:// to a remote host"
+        assert not re.search(r"(?<![\w.])input\(", code), f"{where}: input() fails under nbval"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_follows_the_skeleton(path):
+    notebook = load(path)
+    markdown = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+    assert markdown.startswith("# "), "one # title first"
+    for heading in SKELETON:
+        assert heading in markdown, f"missing {heading!r}"
+    assert "**You will be able to**" in markdown and "**Time:**" in markdown
+    assert "```mermaid\nsequenceDiagram" in markdown, "every notebook has a Mermaid sequence diagram"
+    assert "check_environment()" in "".join(code_cells(notebook)[0]["source"]), "the Setup cell checks versions"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_each_exercise_has_a_check_a_solution_and_a_friendly_stub(path):
+    cells = load(path)["cells"]
+    exercises = [i for i, cell in enumerate(cells) if "exercise" in tags(cell)]
+    assert exercises, "no exercise cells (tag them 'exercise')"
+    for i in exercises:
+        stub = "".join(cells[i]["source"])
+        assert "checks." in stub, f"exercise cell {i} calls no check"
+        solution = SOLUTION.findall("".join(cells[i + 1]["source"]))
+        assert solution and "checks." in solution[0], f"exercise cell {i} is not followed by a <details> solution"
+        printed = "".join(text_of(o) for o in cells[i]["outputs"])
+        assert printed.startswith("✗ Not yet"), f"the stub of exercise cell {i} printed {printed!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_local_links_point_at_files(path):
+    notebook = load(path)
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            for target in re.findall(r"\]\(([^)#\s]+)", "".join(cell["source"])):
+                if not target.startswith(("http://", "https://")):
+                    assert (path.parent / target).exists(), f"link to missing {target}"

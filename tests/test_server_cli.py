@@ -1,0 +1,76 @@
+"""`python -m helpers.server`: the practice API from a terminal."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from conftest import ROOT
+
+
+def start_server(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "helpers.server", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_prints_credentials_serves_and_stops_cleanly(stop_signal):
+    server = start_server()
+    try:
+        first = json.loads(server.stdout.readline())
+        readable = [server.stdout.readline() for _ in range(3)]
+
+        assert set(first) == {"base_url", "users", "api_keys", "clients"}
+        assert first["base_url"].startswith("http://127.0.0.1:")
+        assert {"username": "ada", "password": "analytical:engine:1843"} in first["users"]
+        assert all(set(user) == {"username", "password"} for user in first["users"])
+        assert first["api_keys"] == [] and first["clients"] == []  # none of those kinds exist yet
+        assert "listening on " + first["base_url"] in readable[0]
+        assert readable[1].startswith("Try:  curl -i -u 'ada:analytical:engine:1843' ")
+
+        user = first["users"][0]
+        ok = requests.get(first["base_url"] + "/basic/whoami", auth=(user["username"], user["password"]), timeout=5)
+        assert ok.status_code == 200 and ok.json() == {"username": "ada", "scheme": "Basic"}
+        assert server.stdout.readline().strip() == "GET /basic/whoami -> 200"  # the request log
+
+        started = time.monotonic()
+        server.send_signal(stop_signal)
+        out, err = server.communicate(timeout=5)
+        assert time.monotonic() - started < 2
+        assert server.returncode == 0
+        assert out.strip().endswith("Practice API stopped.")
+        assert err == ""
+        with pytest.raises(requests.ConnectionError):
+            requests.get(first["base_url"] + "/", timeout=2)
+    finally:
+        server.kill()
+        server.communicate()
+
+
+def test_port_option_and_a_busy_port():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = start_server("--port", str(port))
+        out, err = server.communicate(timeout=10)
+    assert server.returncode == 1
+    assert out == ""
+    assert f"Cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    server = start_server("--port", str(free))
+    try:
+        assert json.loads(server.stdout.readline())["base_url"] == f"http://127.0.0.1:{free}"
+    finally:
+        server.terminate()
+        server.communicate(timeout=5)
+    assert server.returncode == 0

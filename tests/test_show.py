@@ -1,0 +1,313 @@
+"""`helpers.viewers.show` / `Exchange`: the exchange as it went over the wire, secrets masked."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import requests
+
+from helpers import demo, show, start_practice_api
+from helpers.viewers import MASK, Exchange
+
+TIMEOUT = 5
+ADA = ("ada", demo.password_of("ada"))
+ADA_TOKEN = base64.b64encode(f"{ADA[0]}:{ADA[1]}".encode("utf-8")).decode("ascii")
+
+
+@pytest.fixture
+def api():
+    api = start_practice_api()
+    try:
+        yield api
+    finally:
+        api.stop()
+    assert api.app.errors == []
+
+
+@pytest.fixture
+def http():
+    with requests.Session() as session:
+        session.trust_env = False  # no ~/.netrc, no proxies: only what the test sends
+        yield session
+
+
+def hand_response(method: str, url: str, status: int, reason: str, *, headers=None, body: bytes = b"",
+                  history=(), request_headers=None, **request_kwargs) -> requests.Response:
+    """A requests.Response built without any transport, for cases the practice API cannot produce."""
+    response = requests.Response()
+    response.request = requests.Request(method, url, headers=request_headers, **request_kwargs).prepare()
+    response.url = response.request.url
+    response.status_code = status
+    response.reason = reason
+    response.headers.update(headers or {})
+    response._content = body
+    response.history = list(history)
+    return response
+
+
+def both(exchange: Exchange) -> tuple[str, str]:
+    return str(exchange), exchange._repr_html_()
+
+
+# -- the plain text ------------------------------------------------------------------------
+
+def test_text_shows_request_and_response(http, api):
+    response = http.get(api.url("/basic/whoami"), auth=ADA, timeout=TIMEOUT)
+    text = str(Exchange(response))
+    lines = text.splitlines()
+    assert lines[0] == "→ Request"
+    assert lines[1] == "GET /basic/whoami HTTP/1.1"
+    assert lines[2] == "Host: api.practice.test"
+    assert "User-Agent: python-requests/" in text
+    assert "← Response" in lines
+    status_line = lines[lines.index("← Response") + 1]
+    assert status_line == "HTTP/1.1 200 OK"
+    assert "Content-Type: application/json" in lines
+    assert '{\n  "username": "ada",\n  "scheme": "Basic"\n}' in text  # pretty-printed JSON
+    assert text.index("GET /basic/whoami") < text.index("HTTP/1.1 200 OK")
+
+
+def test_error_response_shows_challenge(http, api):
+    response = http.get(api.url("/basic/whoami"), timeout=TIMEOUT)
+    text = str(Exchange(response))
+    assert "HTTP/1.1 401 Unauthorized" in text
+    assert 'WWW-Authenticate: Basic realm="practice", charset="UTF-8"' in text
+    assert '"error": "missing_credentials"' in text
+    assert "Authorization" not in text.split("← Response")[0]  # nothing was sent, nothing shown
+    assert "reveal=True" not in text  # nothing was masked, so no footer
+
+
+def test_query_string_without_secrets_is_shown_as_sent(http, api):
+    response = http.get(api.url("/basic/whoami?page=2&sort=name"), timeout=TIMEOUT)
+    assert "GET /basic/whoami?page=2&sort=name HTTP/1.1" in str(Exchange(response))
+
+
+# -- masking -------------------------------------------------------------------------------
+
+def test_authorization_masked_by_default(http, api):
+    response = http.get(api.url("/basic/whoami"), auth=ADA, timeout=TIMEOUT)
+    assert response.request.headers["Authorization"] == f"Basic {ADA_TOKEN}"
+    exchange = Exchange(response)
+    text, page = both(exchange)
+    for output in (text, page):
+        assert ADA_TOKEN not in output
+        assert ADA[1] not in output
+        assert MASK in output
+        assert "reveal=True" in output
+    assert f"Authorization: Basic {MASK}" in text
+    assert f"<b>Authorization</b>: Basic {MASK}" in page
+    assert text.rstrip().endswith("(credentials masked: show(response, reveal=True) shows them)")
+
+
+def test_reveal_shows_authorization(http, api):
+    response = http.get(api.url("/basic/whoami"), auth=ADA, timeout=TIMEOUT)
+    text, page = both(Exchange(response, reveal=True))
+    assert f"Authorization: Basic {ADA_TOKEN}" in text
+    assert ADA_TOKEN in page
+    assert MASK not in text and "reveal=True" not in text
+
+
+def test_authorization_without_scheme_is_masked_whole():
+    # Built by hand: the practice API echoes a schemeless value in its 401 body (see
+    # test_basic_auth.py::test_invalid_scheme_does_not_echo_a_schemeless_credential).
+    response = hand_response("GET", "https://api.practice.test/basic/whoami", 401, "Unauthorized",
+                             request_headers={"Authorization": "opaque-secret-value"})
+    text, page = both(Exchange(response))
+    assert "opaque-secret-value" not in text and "opaque-secret-value" not in page
+    assert f"Authorization: {MASK}" in text.splitlines()
+
+
+def test_x_api_key_header_masked(http, api):
+    response = http.get(api.url("/basic/whoami"), headers={"X-API-Key": "demo-key-0123456789"}, timeout=TIMEOUT)
+    exchange = Exchange(response)
+    text, page = both(exchange)
+    assert "demo-key-0123456789" not in text and "demo-key-0123456789" not in page
+    assert f"X-API-Key: {MASK}" in text
+    assert "demo-key-0123456789" in str(Exchange(response, reveal=True))
+
+
+def test_proxy_authorization_and_cookies_masked():
+    response = hand_response("GET", "https://api.practice.test/", 200, "OK",
+                             headers={"Set-Cookie": "session=srv-cookie-secret; HttpOnly"},
+                             cookies={"session": "client-cookie-secret"},
+                             request_headers={"Proxy-Authorization": "Basic cHJveHk6c2VjcmV0"})
+    text = str(Exchange(response))
+    for secret in ("srv-cookie-secret", "client-cookie-secret", "cHJveHk6c2VjcmV0"):
+        assert secret not in text
+    assert f"Proxy-Authorization: Basic {MASK}" in text
+    assert f"Set-Cookie: {MASK}" in text and f"Cookie: {MASK}" in text
+
+
+def test_sensitive_query_param_masked(http, api):
+    response = http.get(api.url("/basic/whoami"), params={"page": "2", "api_key": "k-secret-42"}, timeout=TIMEOUT)
+    assert "api_key=k-secret-42" in response.request.url
+    exchange = Exchange(response)
+    text, page = both(exchange)
+    assert "k-secret-42" not in text and "k-secret-42" not in page
+    assert "page=2" in text
+    assert "reveal=True" in text
+    assert "api_key=k-secret-42" in str(Exchange(response, reveal=True))
+
+
+@pytest.mark.parametrize("kind", ["query", "form"])
+def test_masked_query_and_form_values_read_as_the_mask(kind):
+    """BUG in helpers.viewers._mask_query: urlencode(..., safe="•") cannot keep "•" (quote() drops
+    non-ASCII characters from `safe`), so the mask is shown percent-encoded as
+    "%E2%80%A2%E2%80%A2..." instead of "••••••••", unlike every other masked value."""
+    if kind == "query":
+        response = hand_response("GET", "https://api.practice.test/keys/whoami", 200, "OK",
+                                 params={"api_key": "k-secret-42"})
+        expected = f"GET /keys/whoami?api_key={MASK} HTTP/1.1"
+    else:
+        response = hand_response("POST", "https://api.practice.test/oauth/token", 200, "OK",
+                                 data={"grant_type": "client_credentials", "client_secret": "s3cr3t-value"})
+        expected = f"grant_type=client_credentials&client_secret={MASK}"
+    text = str(Exchange(response))
+    assert "k-secret-42" not in text and "s3cr3t-value" not in text  # the secret itself is hidden
+    assert "%E2%80%A2" not in text, f"mask shown percent-encoded:\n{text}"
+    assert expected in text.splitlines()
+
+
+def test_form_body_secret_masked():
+    response = hand_response("POST", "https://api.practice.test/oauth/token", 200, "OK",
+                             data={"grant_type": "client_credentials", "client_secret": "s3cr3t-value"})
+    assert response.request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    exchange = Exchange(response)
+    text, page = both(exchange)
+    assert "s3cr3t-value" not in text and "s3cr3t-value" not in page
+    assert "grant_type=client_credentials" in text
+    assert "reveal=True" in text
+    assert "client_secret=s3cr3t-value" in str(Exchange(response, reveal=True))
+
+
+def test_json_request_body_password_masked(http, api):
+    response = http.post(api.url("/show-test/login"), json={"username": "ada", "password": "pw-in-json-42"},
+                         timeout=TIMEOUT)
+    assert response.status_code == 404  # any response will do: the request body is what matters
+    text, page = both(Exchange(response))
+    assert "pw-in-json-42" not in text and "pw-in-json-42" not in page
+    assert f'"password": "{MASK}"' in text
+    assert '"username": "ada"' in text
+    assert '"password": "pw-in-json-42"' in str(Exchange(response, reveal=True))
+
+
+def test_json_response_tokens_masked_even_when_nested():
+    payload = {"access_token": "eyJ.access.token", "token_type": "Bearer", "expires_in": 300,
+               "refresh_token": "rt-secret", "nested": [{"id_token": "idt-secret", "scope": "read"}]}
+    response = hand_response("POST", "https://api.practice.test/login", 200, "OK",
+                             headers={"Content-Type": "application/json"}, body=json.dumps(payload).encode())
+    text, page = both(Exchange(response))
+    for secret in ("eyJ.access.token", "rt-secret", "idt-secret"):
+        assert secret not in text and secret not in page
+    assert f'"access_token": "{MASK}"' in text
+    assert '"token_type": "Bearer"' in text and '"expires_in": 300' in text and '"scope": "read"' in text
+    assert "eyJ.access.token" in str(Exchange(response, reveal=True))
+
+
+def test_password_in_url_userinfo_is_not_shown():
+    """BUG in helpers.viewers._request_lines: requests keeps user:password@ in PreparedRequest.url
+    (and ALSO turns it into an Authorization header). show() prints url.netloc as the Host line,
+    so the password appears in clear ("Host: ada:<password>@127.0.0.1:8000") even though the
+    Authorization header is masked. A real Host header never carries userinfo."""
+    url = f"http://ada:{ADA[1]}@127.0.0.1:8000/basic/whoami"
+    response = hand_response("GET", url, 200, "OK")
+    assert response.request.headers["Authorization"] == f"Basic {ADA_TOKEN}"
+    text, page = both(Exchange(response))
+    assert "Host: 127.0.0.1:8000" in text.splitlines(), text
+    assert ADA[1] not in text, text
+    assert ADA[1] not in page
+
+
+# -- HTML ------------------------------------------------------------------------------
+
+def test_html_escapes_markup():
+    body = b'<script>alert("x")</script>'
+    response = hand_response("GET", "https://api.practice.test/page?q=<b>", 200, "OK",
+                             headers={"Content-Type": "text/html", "X-Note": "a<b>&c"}, body=body)
+    page = Exchange(response)._repr_html_()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "a&lt;b&gt;&amp;c" in page
+    assert "<b>X-Note</b>: " in page  # the markup the viewer adds itself is still there
+    assert page.startswith('<div class="helpers-show">') and page.endswith("</div>")
+    assert '<script>alert("x")</script>' in str(Exchange(response))  # plain text is not escaped
+
+
+def test_html_has_a_block_per_request_and_response(http, api):
+    response = http.get(api.url("/basic/whoami"), auth=ADA, timeout=TIMEOUT)
+    page = Exchange(response)._repr_html_()
+    assert page.count("<pre") == 2
+    assert ">Request</div>" in page and ">Response</div>" in page
+    assert "#2f855a" in page  # 2xx shown green
+    assert "reveal=True" in page
+
+
+# -- redirects --------------------------------------------------------------------------
+
+def test_redirect_history_shown_in_order():
+    first = hand_response("GET", "https://api.practice.test/old", 302, "Found",
+                          headers={"Location": "https://api.practice.test/new"}, auth=ADA)
+    final = hand_response("GET", "https://api.practice.test/new", 200, "OK",
+                          headers={"Content-Type": "application/json"}, body=b'{"moved": true}',
+                          history=[first], auth=ADA)
+    exchange = Exchange(final)
+    text = str(exchange)
+    assert [title for title, _ in exchange.sections()] == ["Request", "Response", "Request", "Response"]
+    order = ["GET /old HTTP/1.1", "HTTP/1.1 302 Found", "Location: https://api.practice.test/new",
+             "GET /new HTTP/1.1", "HTTP/1.1 200 OK", '"moved": true']
+    positions = [text.index(piece) for piece in order]
+    assert positions == sorted(positions)
+    assert text.count(f"Authorization: Basic {MASK}") == 2
+    assert ADA_TOKEN not in text and ADA_TOKEN not in exchange._repr_html_()
+    assert exchange._repr_html_().count("<pre") == 4
+
+
+def test_redirect_to_other_host_shows_dropped_authorization():
+    first = hand_response("GET", "https://api.practice.test/go", 301, "Moved Permanently",
+                          headers={"Location": "https://elsewhere.test/"}, auth=ADA)
+    final = hand_response("GET", "https://elsewhere.test/", 200, "OK", history=[first])
+    text = str(Exchange(final))
+    second_request = text.split("→ Request")[2]
+    assert "Host: elsewhere.test" in second_request
+    assert "Authorization" not in second_request
+
+
+# -- other bodies ------------------------------------------------------------------------
+
+def test_binary_and_long_bodies():
+    binary = hand_response("GET", "https://api.practice.test/img", 200, "OK",
+                           headers={"Content-Type": "image/png"}, body=b"\x89PNG\xff\xfe")
+    assert "[6 bytes of binary data]" in str(Exchange(binary))
+    long = hand_response("GET", "https://api.practice.test/long", 200, "OK",
+                         headers={"Content-Type": "text/plain"}, body=b"x" * 2500)
+    text = str(Exchange(long))
+    assert "x" * 2000 in text and "x" * 2001 not in text
+    assert "[... 500 more characters]" in text
+
+
+# -- show() -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [None, "text", 401, {"status": 200}])
+def test_show_refuses_non_responses(value):
+    with pytest.raises(TypeError, match=r"requests\.Response") as raised:
+        show(value)
+    assert type(value).__name__ in str(raised.value)
+    assert ("Did the call raise" in str(raised.value)) == (value is None)
+
+
+def test_show_prints_outside_ipython(http, api, capsys):
+    response = http.get(api.url("/basic/whoami"), auth=ADA, timeout=TIMEOUT)
+    assert show(response) is None
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out == str(Exchange(response)) + "\n"
+    assert "GET /basic/whoami HTTP/1.1" in out and "HTTP/1.1 200 OK" in out
+    assert ADA_TOKEN not in out and "reveal=True" in out
+
+
+def test_show_reveal_prints_credentials(http, api, capsys):
+    response = http.get(api.url("/basic/whoami"), auth=ADA, timeout=TIMEOUT)
+    show(response, reveal=True)
+    out = capsys.readouterr().out
+    assert f"Authorization: Basic {ADA_TOKEN}" in out

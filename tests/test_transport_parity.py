@@ -1,0 +1,100 @@
+"""Both transports answer the same request with the same status, headers and body.
+
+The only differences allowed are the ones a real HTTP server adds itself: `Date`
+and `Server`.
+"""
+from __future__ import annotations
+
+import base64
+import http.client
+import time
+
+import pytest
+import requests
+
+from helpers import serve_practice_api, start_practice_api
+
+SERVER_ADDED = {"date", "server"}
+ADA = ("ada", "analytical:engine:1843")
+
+
+def basic(raw: bytes) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+# (method, path, keyword arguments): a walk through every kind of answer, lockout included
+SCRIPT = [
+    ("GET", "/", {}),
+    ("GET", "/basic/whoami", {}),
+    ("GET", "/basic/whoami", {"auth": ADA}),
+    ("GET", "/basic/whoami?verbose=1", {"auth": ("grace".encode(), "Grüße-€-cobol-1959".encode())}),
+    ("GET", "/basic/whoami", {"headers": {"Authorization": "Bearer abc"}}),
+    ("GET", "/basic/whoami", {"headers": {"Authorization": "Basic %%%"}}),
+    ("GET", "/basic/whoami", {"headers": basic(b"no-colon")}),
+    ("GET", "/basic/whoami", {"headers": basic("grace:Grüße".encode("latin-1"))}),
+    ("GET", "/basic/whoami", {"headers": {"Authorization": "Basic " + "A" * 5000}}),
+    ("POST", "/basic/whoami", {"data": b"x=1"}),
+    ("GET", "/nowhere", {}),
+    *[("GET", "/basic/whoami", {"auth": ("ada", f"guess-{n}")}) for n in range(6)],
+    ("GET", "/basic/whoami", {"auth": ADA}),
+]
+
+
+def answers(base_url: str) -> list[tuple[int, dict, bytes]]:
+    out = []
+    for method, path, kwargs in SCRIPT:
+        response = requests.request(method, base_url + path, timeout=5, **kwargs)
+        headers = {k.lower(): v for k, v in response.headers.items() if k.lower() not in SERVER_ADDED}
+        out.append((response.status_code, headers, response.content))
+    return out
+
+
+@pytest.fixture
+def both():
+    in_process = start_practice_api()
+    loopback = serve_practice_api()
+    yield in_process, loopback
+    loopback.stop()
+    in_process.stop()
+    assert in_process.app.errors == [] and loopback.app.errors == []
+
+
+def test_same_answers_on_both_transports(both):
+    in_process, loopback = both
+    expected, got = answers(in_process.base_url), answers(loopback.base_url)
+    for step, (a, b) in enumerate(zip(expected, got)):
+        assert a == b, f"step {step}: {SCRIPT[step][:2]}"
+    statuses = [status for status, _, _ in expected]
+    assert statuses == [200, 401, 200, 200, 401, 400, 400, 400, 400, 405, 404, *[401] * 5, 429, 429]
+
+
+def test_same_requests_recorded_on_both_transports(both):
+    in_process, loopback = both
+    answers(in_process.base_url)
+    answers(loopback.base_url)
+
+    def seen(api):
+        return [(c.method, c.path, c.query, c.header("authorization"), c.body) for c in api.calls]
+
+    assert seen(in_process) == seen(loopback)
+    assert in_process.calls[0].header("host") == "api.practice.test"
+    assert loopback.calls[0].header("host") == f"127.0.0.1:{loopback.port}"
+
+
+def test_loopback_keeps_connections_alive_and_stops_fast():
+    with serve_practice_api() as server:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
+        for _ in range(2):
+            connection.request("GET", "/")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200 and response.version == 11
+            assert not response.will_close, "the server closed a keep-alive connection"
+        connection.close()
+        assert len(server.calls) == 2
+    started = time.monotonic()
+    with serve_practice_api() as server:
+        requests.get(server.url("/"), timeout=5)
+    assert time.monotonic() - started < 0.5
+    with pytest.raises(requests.ConnectionError):
+        requests.get(server.url("/"), timeout=2)

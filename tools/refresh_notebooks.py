@@ -1,0 +1,40 @@
+"""Re-execute notebooks in place from a clean kernel: `make refresh`.
+
+Committed outputs must come from a real top-to-bottom run, never from editing.
+
+    python tools/refresh_notebooks.py notebooks/*.ipynb
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from notebook_runner import execute
+
+
+def refresh(path: Path) -> float:
+    notebook = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    execute(notebook, path.parent)
+    # nbclient stamps execution times into the metadata; they change on every run.
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, path)
+    return time.perf_counter() - started
+
+
+def main(paths: list[str]) -> int:
+    if not paths:
+        print("usage: python tools/refresh_notebooks.py NOTEBOOK.ipynb ...", file=sys.stderr)
+        return 2
+    for name in paths:
+        seconds = refresh(Path(name))
+        print(f"refreshed {name} in {seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
