@@ -30,9 +30,11 @@ def parse_basic(header: str | None) -> tuple[str, str]:
                             "send 'Authorization: Basic base64(user-id:password)'.")
     if len(header) > MAX_HEADER_LENGTH:
         raise HTTPError(400, "invalid_request", f"The Authorization header is longer than {MAX_HEADER_LENGTH} characters.")
-    scheme, _, token = header.strip().partition(" ")
+    scheme, space, token = header.strip().partition(" ")
     if scheme.lower() != "basic":  # auth-scheme names are case-insensitive (RFC 9110 §11.1)
-        raise _unauthorized("invalid_scheme", f"This endpoint uses the Basic scheme, not {scheme[:20]!r}.")
+        # Without a space there is no scheme, and the whole value may be a secret: never echo it.
+        sent = f", not {scheme[:20]!r}" if space else ", and this header has no scheme before the credentials"
+        raise _unauthorized("invalid_scheme", f"This endpoint uses the Basic scheme{sent}.")
     token = token.strip()
     try:
         raw = base64.b64decode(token, validate=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import email.utils
 import time
 from typing import Any, Callable
@@ -122,12 +123,17 @@ def basic_header(value: Any) -> None:
         return _not_yet("the part after 'Basic ' is not base64 of 'user:password'.")
     expected = f"ada:{demo.password_of('ada')}"
     if decoded != expected:
-        if ":" not in decoded:
+        if ":" not in decoded or decoded == expected.replace(":", "", 1):
             return _not_yet("the decoded text has no ':'. Encode f'{username}:{password}', colon included.")
         return _not_yet("the base64 decodes to the wrong user name or password. Encode exactly "
                         "f'{username}:{password}' for ada.")
-    if scheme != "Basic":
+    if not scheme:
         return _not_yet("the base64 part is right; now put the scheme in front: f'Basic {token}'.")
+    if scheme.lower() != "basic":
+        return _not_yet(f"the base64 part is right, but the scheme is {scheme!r}. Basic credentials "
+                        "follow the scheme 'Basic': f'Basic {token}'.")
+    if scheme != "Basic":
+        return _right("servers must accept any case of 'basic' (RFC 9110 §11.1); requests writes 'Basic'.")
     _right("that is exactly the header requests builds from auth=(username, password).")
 
 
@@ -150,7 +156,9 @@ def retry_after(function: Any) -> None:
         except Exception as error:  # feedback, not a traceback
             hint = " An HTTP date needs email.utils.parsedate_to_datetime()." if "GMT" in headers.get("Retry-After", "") else ""
             return _not_yet(f"for {described}, your function raised {type(error).__name__}: {error}.{hint}")
-        if isinstance(got, str) or got is None or isinstance(got, bool):
+        if isinstance(got, datetime.timedelta):
+            return _not_yet(f"for {described}, it returned a timedelta; return seconds: .total_seconds().")
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
             return _not_yet(f"for {described}, it returned {got!r}; return a number of seconds (a float).")
         if not abs(got - expected) <= 2:
             return _not_yet(f"for {described}, it returned {got!r}; expected about {expected}."

@@ -10,7 +10,7 @@ need the loopback transport (`helpers.loopback`).
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 import responses
@@ -32,19 +32,19 @@ class InProcessAPI(PracticeAPIHandle):
         super().__init__(app, base_url)
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         for method in METHODS:
-            self.mock.add_callback(method, re.compile(re.escape(base_url) + r"([/?#].*)?$"),
+            self.mock.add_callback(method, _url_pattern(base_url),
                                    callback=self._respond, content_type=None)
         self.mock.add_passthru(LOOPBACK)  # the loopback server stays reachable
 
     def _respond(self, request: requests.PreparedRequest):
         """The responses callback: one PreparedRequest in, (status, headers, body) out."""
         url = urlsplit(request.url)
-        headers = [("Host", url.netloc), *request.headers.items()]
+        headers = [("Host", host_header(url)), *request.headers.items()]
         environ = make_environ(method=request.method, target=url.path + ("?" + url.query if url.query else ""),
                                headers=headers, body=_body_bytes(request.body), scheme=url.scheme,
                                host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80))
         status, _reason, reply_headers, body = call_app(self.app, environ)
-        return status, reply_headers, body
+        return status, reply_headers, b"" if request.method == "HEAD" else body
 
     def stop(self) -> None:
         """Stop intercepting requests. `start_practice_api()` starts a fresh one."""
@@ -67,6 +67,18 @@ def start_practice_api() -> InProcessAPI:
     _running = InProcessAPI(PracticeAPI())
     _running.mock.start()
     return _running
+
+
+def host_header(url: SplitResult) -> str:
+    """The Host header http.client sends: host and port, never the user:password@ part."""
+    host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
+    return f"{host}:{url.port}" if url.port else host
+
+
+def _url_pattern(base_url: str) -> re.Pattern:
+    """Every URL of the API; requests keeps a user:password@ part in the URL, so allow one."""
+    scheme, host = base_url.split("://")
+    return re.compile(re.escape(scheme) + r"://([^/@]*@)?" + re.escape(host) + r"([/?#].*)?$")
 
 
 def _body_bytes(body) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import defaultdict, deque
+from collections import deque
 
 from helpers.clock import Clock
 
@@ -21,7 +21,7 @@ class FailedAttempts:
         self.clock = clock
         self.limit = limit
         self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()  # the loopback server handles requests in threads
 
     def retry_after(self, username: str) -> int:
@@ -34,15 +34,18 @@ class FailedAttempts:
 
     def record_failure(self, username: str) -> None:
         with self._lock:
-            self._recent(username).append(self.clock.now())
+            self._failures[username] = self._recent(username)
+            self._failures[username].append(self.clock.now())
 
     def clear(self, username: str) -> None:
         with self._lock:
             self._failures.pop(username, None)
 
     def _recent(self, username: str) -> deque[float]:
-        """The user's failures still inside the window, oldest first."""
-        failures = self._failures[username]
+        """The user's failures still inside the window, oldest first. Forgets users with none."""
+        failures = self._failures.pop(username, deque())
         while failures and failures[0] <= self.clock.now() - self.window:
             failures.popleft()
+        if failures:
+            self._failures[username] = failures
         return failures

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import json
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 import requests
 
@@ -87,7 +87,9 @@ class Exchange:
     def _request_lines(self, request: requests.PreparedRequest) -> list[str]:
         url = urlsplit(request.url)
         target = (url.path or "/") + ("?" + self._mask_query(url.query) if url.query else "")
-        lines = [f"{request.method} {target} HTTP/1.1", f"Host: {url.netloc}"]
+        host = f"[{url.hostname}]" if ":" in (url.hostname or "") else url.hostname
+        host = f"{host}:{url.port}" if url.port else host  # never the user:password@ part of a URL
+        lines = [f"{request.method} {target} HTTP/1.1", f"Host: {host}"]
         lines += [f"{name}: {self._mask_header(name, value)}" for name, value in request.headers.items()]
         content_type = request.headers.get("Content-Type", "")
         return lines + self._body_lines(request.body, content_type)
@@ -137,16 +139,19 @@ class Exchange:
         return value
 
     def _mask_query(self, query: str) -> str:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if not any(key.lower() in SECRET_FIELDS for key, _ in pairs):
-            return query
-        masked = [(key, self._hide(value) if key.lower() in SECRET_FIELDS else value) for key, value in pairs]
-        return urlencode(masked, safe="•")
+        """Mask the values of secret fields; leave every other byte as it was sent."""
+        parts = []
+        for part in query.split("&"):
+            name, equals, value = part.partition("=")
+            if equals and unquote_plus(name).lower() in SECRET_FIELDS:
+                value = self._hide(value)
+            parts.append(name + equals + value)
+        return "&".join(parts)
 
     def _mask_json(self, value):
         if isinstance(value, dict):
-            return {k: self._hide(v) if k.lower() in SECRET_FIELDS and isinstance(v, str) else self._mask_json(v)
-                    for k, v in value.items()}
+            return {k: self._hide(str(v)) if k.lower() in SECRET_FIELDS and not isinstance(v, (dict, list))
+                    else self._mask_json(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._mask_json(v) for v in value]
         return value

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 MAX_BODY_BYTES = 1024 * 1024
 
 SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
+SENSITIVE_PARAMETERS = {"api_key", "apikey", "key", "access_token", "token", "password", "client_secret"}
 
 
 class HTTPError(Exception):
@@ -66,7 +67,10 @@ class Request:
 
     def __repr__(self) -> str:
         shown = {k: ("<hidden>" if k in SENSITIVE_HEADERS else v) for k, v in self.headers.items()}
-        target = self.path + ("?" + self.query if self.query else "")
+        query = "&".join(
+            name + "=<hidden>" if name.lower() in SENSITIVE_PARAMETERS else name + sep + value
+            for name, sep, value in (part.partition("=") for part in self.query.split("&")))
+        target = self.path + ("?" + query if self.query else "")
         return f"<Request {self.method} {target} headers={shown}>"
 
 

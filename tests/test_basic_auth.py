@@ -173,10 +173,8 @@ def test_other_scheme_is_invalid_scheme(http, api, value):
 
 @pytest.mark.parametrize("value", ["sk_live_0123456789abcdefXYZ", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2ln"])
 def test_invalid_scheme_does_not_echo_a_schemeless_credential(http, api, value):
-    """BUG in helpers.basic_auth.parse_basic: a header without a space (the common mistake
-    `headers={"Authorization": token}`) has no scheme, so the whole credential is taken as the
-    "scheme", and the 401 body quotes its first 20 characters back ("not 'sk_live_01234567890'").
-    Error bodies end up in logs and in show() output saved in notebooks: never echo a secret."""
+    """A header without a space (`headers={"Authorization": token}`) has no scheme: the whole
+    value may be a secret, and error bodies end up in logs and notebooks, so it is never echoed."""
     response = with_header(http, api, value)
     assert_unauthorized(response, "invalid_scheme", "uses the Basic scheme")
     assert value[:8] not in response.text, response.json()["error_description"]
@@ -363,6 +361,17 @@ def test_post_to_whoami_is_405_with_allow(http, api):
     assert "/basic/whoami accepts GET" in description
 
 
+def test_head_gets_an_answer_not_a_broken_response(http, api):
+    """HEAD gets a bodiless answer in-process too (urllib3 refuses a HEAD response with content),
+    as on the loopback transport: 405 with `Allow: GET`."""
+    try:
+        response = http.head(api.url(WHOAMI), timeout=TIMEOUT)
+    except requests.RequestException as error:
+        pytest.fail(f"HEAD {WHOAMI} through the in-process transport raised {type(error).__name__}: {error}")
+    assert response.status_code in (401, 405)
+    assert response.content == b""
+
+
 def test_index_lists_endpoints(http, api):
     response = http.get(api.url("/"), timeout=TIMEOUT)
     assert response.status_code == 200
@@ -543,3 +552,27 @@ def test_dummy_hash_matches_no_demo_password():
 def test_demo_password_of_unknown_user_raises():
     with pytest.raises(KeyError, match="ada"):
         demo.password_of("nobody")
+
+
+# -- Details found in review --------------------------------------------------------------
+
+def test_request_repr_masks_secret_query_parameters(http, api):
+    http.get(api.url("/basic/whoami"), params={"page": "2", "api_key": "k-secret-42"}, timeout=TIMEOUT)
+    shown = repr(api.calls[-1])
+    assert "k-secret-42" not in shown and "api_key=<hidden>" in shown and "page=2" in shown
+
+
+def test_credentials_in_the_url_reach_the_in_process_api(http, api):
+    url = api.url("/basic/whoami").replace("https://", "https://ada:analytical%3Aengine%3A1843@")
+    response = http.get(url, timeout=TIMEOUT)
+    assert response.status_code == 200 and response.json()["username"] == "ada"
+    assert api.calls[-1].header("host") == "api.practice.test"
+
+
+def test_the_lockout_forgets_users_whose_failures_expired(api):
+    attempts = api.app.basic.attempts
+    for n in range(200):
+        attempts.record_failure(f"user-{n}")
+    api.clock.advance(attempts.window)
+    assert all(attempts.retry_after(f"user-{n}") == 0 for n in range(200))
+    assert attempts._failures == {}

@@ -243,13 +243,9 @@ def test_basic_header_wrong_scheme(feedback):
 
 
 def test_basic_header_lower_case_scheme_hint_is_not_false(feedback):
-    """BUG (minor) in helpers.checks.basic_header: for "basic <right token>" the check says
-    "now put the scheme in front", but the scheme IS in front. Auth-scheme names are
-    case-insensitive (RFC 9110 §11.1) and the practice API accepts "basic" (see
-    test_basic_auth.py::test_scheme_name_is_case_insensitive). It should accept the value, or
-    at least say to write the scheme as 'Basic'."""
+    """Auth-scheme names are case-insensitive (RFC 9110 §11.1): "basic <right token>" is right."""
     output = feedback(checks.basic_header, "basic " + token_for(*ADA))
-    assert output.startswith("✓ Right") or "put the scheme in front" not in output, output
+    assert output.startswith("✓ Right"), output
 
 
 @pytest.mark.parametrize("text", ["ada", "ada analytical-engine"])
@@ -259,9 +255,10 @@ def test_basic_header_no_colon(feedback, text):
 
 
 def test_basic_header_separator_forgotten(feedback):
-    # ada's password has colons of its own, so "ada" + password still decodes with a ':'
+    # ada's password has colons of its own, so "ada" + password still decodes with a ':';
+    # the check recognises the missing separator anyway
     answer = "Basic " + base64.b64encode(f"{ADA[0]}{ADA[1]}".encode("utf-8")).decode("ascii")
-    assert_not_yet(feedback(checks.basic_header, answer), "decodes to the wrong user name or password")
+    assert_not_yet(feedback(checks.basic_header, answer), "no ':'")
 
 
 @pytest.mark.parametrize("user, password", [("ada", "analytical-engine-1843"), GRACE, ("Ada", ADA[1])])
@@ -378,13 +375,10 @@ def test_retry_after_result_instead_of_function(feedback):
 
 
 def test_retry_after_timedelta_is_feedback_not_a_crash(feedback):
-    """BUG in helpers.checks.retry_after: a function that returns a datetime.timedelta (forgot
-    .total_seconds(), a typical slip) makes the CHECK itself raise
-    `TypeError: unsupported operand type(s) for -: 'datetime.timedelta' and 'float'` at
-    `abs(got - expected)`, although checks promise feedback, never a traceback."""
+    """Returning a timedelta (forgetting .total_seconds()) gets feedback, not a TypeError."""
     try:
         output = feedback(checks.retry_after, forgets_total_seconds)
     except TypeError as error:
         pytest.fail(f"checks.retry_after raised at the learner: {type(error).__name__}: {error}")
     assert_not_yet(output, "HTTP date 30 s from now")
-    assert "return a number of seconds" in output
+    assert "it returned a timedelta" in output and ".total_seconds()" in output

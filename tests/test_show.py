@@ -152,9 +152,7 @@ def test_sensitive_query_param_masked(http, api):
 
 @pytest.mark.parametrize("kind", ["query", "form"])
 def test_masked_query_and_form_values_read_as_the_mask(kind):
-    """BUG in helpers.viewers._mask_query: urlencode(..., safe="•") cannot keep "•" (quote() drops
-    non-ASCII characters from `safe`), so the mask is shown percent-encoded as
-    "%E2%80%A2%E2%80%A2..." instead of "••••••••", unlike every other masked value."""
+    """Masked query and form values read as the mask, not as its percent-encoding."""
     if kind == "query":
         response = hand_response("GET", "https://api.practice.test/keys/whoami", 200, "OK",
                                  params={"api_key": "k-secret-42"})
@@ -206,10 +204,8 @@ def test_json_response_tokens_masked_even_when_nested():
 
 
 def test_password_in_url_userinfo_is_not_shown():
-    """BUG in helpers.viewers._request_lines: requests keeps user:password@ in PreparedRequest.url
-    (and ALSO turns it into an Authorization header). show() prints url.netloc as the Host line,
-    so the password appears in clear ("Host: ada:<password>@127.0.0.1:8000") even though the
-    Authorization header is masked. A real Host header never carries userinfo."""
+    """requests keeps user:password@ in PreparedRequest.url; a real Host header never carries
+    it, and neither does show()'s Host line."""
     url = f"http://ada:{ADA[1]}@127.0.0.1:8000/basic/whoami"
     response = hand_response("GET", url, 200, "OK")
     assert response.request.headers["Authorization"] == f"Basic {ADA_TOKEN}"

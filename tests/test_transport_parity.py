@@ -34,6 +34,7 @@ SCRIPT = [
     ("GET", "/basic/whoami", {"headers": basic("grace:Grüße".encode("latin-1"))}),
     ("GET", "/basic/whoami", {"headers": {"Authorization": "Basic " + "A" * 5000}}),
     ("POST", "/basic/whoami", {"data": b"x=1"}),
+    ("HEAD", "/basic/whoami", {}),
     ("GET", "/nowhere", {}),
     *[("GET", "/basic/whoami", {"auth": ("ada", f"guess-{n}")}) for n in range(6)],
     ("GET", "/basic/whoami", {"auth": ADA}),
@@ -65,7 +66,7 @@ def test_same_answers_on_both_transports(both):
     for step, (a, b) in enumerate(zip(expected, got)):
         assert a == b, f"step {step}: {SCRIPT[step][:2]}"
     statuses = [status for status, _, _ in expected]
-    assert statuses == [200, 401, 200, 200, 401, 400, 400, 400, 400, 405, 404, *[401] * 5, 429, 429]
+    assert statuses == [200, 401, 200, 200, 401, 400, 400, 400, 400, 405, 405, 404, *[401] * 5, 429, 429]
 
 
 def test_same_requests_recorded_on_both_transports(both):
