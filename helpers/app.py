@@ -12,11 +12,17 @@ import threading
 import traceback
 from typing import Any, Callable, Iterable
 
+from datetime import datetime, timezone
+
 from helpers import users
-from helpers.basic_auth import BasicAuthenticator
+from helpers.api_keys import DEMO_KEYS, KeyStore
+from helpers.basic_auth import PasswordChecker, authenticate_basic
 from helpers.clock import Clock
 from helpers.throttle import FailedAttempts
 from helpers.wsgi import HTTPError, Reply, Request, json_reply
+
+LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
+NO_STORE = [("Cache-Control", "no-store")]  # token responses must not be cached (RFC 6749 §5.1)
 
 Route = Callable[[Request], Reply]
 
@@ -27,13 +33,32 @@ class PracticeAPI:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
         self.calls: list[Request] = []  # every request received, in order
+        self.access_log: list[str] = []  # what a web server writes to its log, URL included
         self.errors: list[str] = []  # tracebacks of bugs; tests assert it stays empty
         self._lock = threading.Lock()
-        self.basic = BasicAuthenticator(users.PASSWORD_HASHES, users.DUMMY_HASH, FailedAttempts(self.clock))
+        self.passwords = PasswordChecker(users.PASSWORD_HASHES, users.DUMMY_HASH, FailedAttempts(self.clock))
+        self.keys = KeyStore(DEMO_KEYS)
+        self.notes: list[dict] = []
+        self._tokens = None
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self.index},
             "/basic/whoami": {"GET": self.basic_whoami},
+            "/keys/whoami": {"GET": self.keys_whoami},
+            "/keys/notes": {"GET": self.keys_list_notes, "POST": self.keys_add_note},
+            "/keys/current": {"DELETE": self.keys_revoke_current},
+            "/login": {"POST": self.login},
+            "/oauth/token": {"POST": self.token},
+            "/me": {"GET": self.me},
+            "/.well-known/jwks.json": {"GET": self.jwks},
         }
+
+    @property
+    def tokens(self):
+        """The token service, created on first use: it loads PyJWT and the RSA key (about 0.3 s)."""
+        if self._tokens is None:
+            from helpers.tokens import TokenService
+            self._tokens = TokenService(self.clock)
+        return self._tokens
 
     # -- WSGI -------------------------------------------------------------------------
 
@@ -47,8 +72,19 @@ class PracticeAPI:
                 self.calls.append(request)
             reply = self.handle(request)
         headers = [*reply.headers, ("Content-Length", str(len(reply.body)))]
+        self._log(environ, reply)
         start_response(reply.status_line, headers)
         return [reply.body]
+
+    def _log(self, environ: dict[str, Any], reply: Reply) -> None:
+        """One line in Common Log Format, like Apache or nginx write: the full URL is in it."""
+        when = datetime.fromtimestamp(self.clock.now(), timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        query = environ.get("QUERY_STRING")
+        target = environ.get("PATH_INFO", "/") + ("?" + query if query else "")
+        line = (f'{environ.get("REMOTE_ADDR", "-")} - - [{when}] "{environ["REQUEST_METHOD"]} {target} '
+                f'{environ.get("SERVER_PROTOCOL", "HTTP/1.1")}" {reply.status} {len(reply.body)}')
+        with self._lock:
+            self.access_log.append(line)
 
     def handle(self, request: Request) -> Reply:
         """Find the route for the path and method, and turn any HTTPError into its reply."""
@@ -77,5 +113,67 @@ class PracticeAPI:
 
     def basic_whoami(self, request: Request) -> Reply:
         """HTTP Basic (RFC 7617): who do these credentials prove you are?"""
-        username = self.basic.authenticate(request.header("Authorization"))
+        username = authenticate_basic(request.header("Authorization"), self.passwords)
         return json_reply(200, {"username": username, "scheme": "Basic"})
+
+    def keys_whoami(self, request: Request) -> Reply:
+        """API key in X-API-Key: which key is this, and what may it do?"""
+        key = self.keys.authenticate(request, "notes:read")
+        return json_reply(200, {"key_id": key.key_id, "owner": key.owner, "scopes": list(key.scopes)})
+
+    def keys_list_notes(self, request: Request) -> Reply:
+        key = self.keys.authenticate(request, "notes:read")
+        return json_reply(200, {"notes": [note for note in self.notes if note["owner"] == key.owner]})
+
+    def keys_add_note(self, request: Request) -> Reply:
+        """A write: needs a key with the notes:write scope (403 otherwise)."""
+        key = self.keys.authenticate(request, "notes:write")
+        text = request.json().get("text")
+        if not isinstance(text, str) or not 1 <= len(text) <= 500:
+            raise HTTPError(400, "invalid_request", 'Send {"text": "..."} with 1 to 500 characters.')
+        with self._lock:
+            note = {"id": len(self.notes) + 1, "owner": key.owner, "text": text}
+            self.notes.append(note)
+        return json_reply(201, note, [("Location", f"/keys/notes/{note['id']}")])
+
+    def keys_revoke_current(self, request: Request) -> Reply:
+        """Revoke the key that makes this call: the last step of a rotation."""
+        key = self.keys.authenticate(request, None)
+        self.keys.revoke(key)
+        return json_reply(200, {"revoked": key.key_id})
+
+    def login(self, request: Request) -> Reply:
+        """JSON user name and password in, a token response out (like RFC 6749 §5.1)."""
+        body = request.json()
+        username, password = body.get("username"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise HTTPError(400, "invalid_request", 'Send {"username": "...", "password": "..."} as strings.')
+        scope = body.get("scope", "profile notes:read")
+        if not isinstance(scope, str) or not scope.split() or not set(scope.split()) <= LOGIN_SCOPES:
+            raise HTTPError(400, "invalid_scope", f"scope is a space-separated list of: {' '.join(sorted(LOGIN_SCOPES))}.")
+        if not self.passwords.check(username, password):
+            # 400, not 401: 401 would mean "send an Authorization header", which does not apply here.
+            raise HTTPError(400, "invalid_grant", "Wrong user name or password.")
+        return json_reply(200, self.tokens.issue(username, " ".join(scope.split())), NO_STORE)
+
+    def token(self, request: Request) -> Reply:
+        """The OAuth 2.0 token endpoint (RFC 6749 §3.2). For now: the refresh_token grant."""
+        form = request.form()
+        grant_type = form.get("grant_type")
+        if grant_type is None:
+            raise HTTPError(400, "invalid_request", "grant_type is missing.")
+        if grant_type != "refresh_token":
+            raise HTTPError(400, "unsupported_grant_type", f"This server does not support {grant_type[:60]!r} yet.")
+        refresh_token = form.get("refresh_token")
+        if not refresh_token:
+            raise HTTPError(400, "invalid_request", "refresh_token is missing.")
+        return json_reply(200, self.tokens.refresh(refresh_token), NO_STORE)
+
+    def me(self, request: Request) -> Reply:
+        """A bearer-token resource (RFC 6750): needs a valid access token with the profile scope."""
+        claims = self.tokens.verify(request.header("Authorization"), "profile")
+        return json_reply(200, {"username": claims["sub"], "scope": claims["scope"]})
+
+    def jwks(self, request: Request) -> Reply:
+        """The public keys that verify this server's tokens (RFC 7517)."""
+        return json_reply(200, self.tokens.jwks(), [("Cache-Control", "max-age=300")])

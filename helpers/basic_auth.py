@@ -6,7 +6,8 @@ Read this next to notebook 01. In order, the server:
 3. decodes base64, then UTF-8 (it announced charset="UTF-8"), then splits on the
    FIRST colon: the user-id cannot contain one, the password can;
 4. refuses to check anything while the user name is locked out (429 + Retry-After);
-5. compares password hashes in constant time, and spends the same time on unknown users.
+5. compares password hashes in constant time, and spends the same time on unknown users
+   (`PasswordChecker`, which `/login` uses too).
 """
 from __future__ import annotations
 
@@ -56,17 +57,16 @@ def parse_basic(header: str | None) -> tuple[str, str]:
     return unicodedata.normalize("NFC", user_id), unicodedata.normalize("NFC", password)
 
 
-class BasicAuthenticator:
-    """Checks Basic credentials against stored password hashes, with a lockout."""
+class PasswordChecker:
+    """Checks a user name and password against stored hashes, with a lockout."""
 
     def __init__(self, password_hashes: dict[str, str], dummy_hash: str, attempts: FailedAttempts) -> None:
         self.password_hashes = password_hashes
         self.dummy_hash = dummy_hash
         self.attempts = attempts
 
-    def authenticate(self, header: str | None) -> str:
-        """Return the user name the header proves, or raise HTTPError (400, 401 or 429)."""
-        username, password = parse_basic(header)
+    def check(self, username: str, password: str) -> bool:
+        """True for the right password. Raises HTTPError 429 while the user name is locked out."""
         wait = self.attempts.retry_after(username)
         if wait:
             raise HTTPError(429, "too_many_attempts",
@@ -74,11 +74,19 @@ class BasicAuthenticator:
                             [("Retry-After", str(wait))])
         stored = self.password_hashes.get(username)
         ok = verify_password(password, stored or self.dummy_hash) and stored is not None
-        if not ok:
+        if ok:
+            self.attempts.clear(username)
+        else:
             self.attempts.record_failure(username)
-            raise _unauthorized("invalid_credentials", "Wrong user name or password.")
-        self.attempts.clear(username)
-        return username
+        return ok
+
+
+def authenticate_basic(header: str | None, passwords: PasswordChecker) -> str:
+    """Return the user name a Basic Authorization header proves, or raise HTTPError (400, 401 or 429)."""
+    username, password = parse_basic(header)
+    if not passwords.check(username, password):
+        raise _unauthorized("invalid_credentials", "Wrong user name or password.")
+    return username
 
 
 def _unauthorized(error: str, description: str) -> HTTPError:

@@ -12,9 +12,26 @@ USERS: list[dict[str, str]] = [
     {"username": "grace", "password": "Grüße-€-cobol-1959"},
 ]
 
-# Filled in by later notebooks (API keys in 02, OAuth clients in 04).
-API_KEYS: list[dict[str, object]] = []
+# API keys (notebook 02): ada's keys for the notes API. rw-1 and rw-2 are both active, as during
+# a rotation; rw-0 was revoked.
+API_KEYS: list[dict[str, object]] = [
+    {"key": "practice_ro_I7H0P6vXjFOogKzzeJbijcVc4jjHOKCa", "scopes": ["notes:read"], "key_id": "ro-1"},
+    {"key": "practice_rw_ES9rCgm1Z5QfhmFdpkQmYz5FtpXWeTBn", "scopes": ["notes:read", "notes:write"], "key_id": "rw-1"},
+    {"key": "practice_rw_rD00kIIj90vFyj84JhM5B_Pzol9WJkYe", "scopes": ["notes:read", "notes:write"], "key_id": "rw-2"},
+    {"key": "practice_rw_jj3UyBpwHQdJrDi8Kic5UM8fVmAqE2JR", "scopes": ["notes:read", "notes:write"], "key_id": "rw-0",
+     "revoked": True},
+]
+
+# OAuth clients: filled in by notebook 04.
 CLIENTS: list[dict[str, object]] = []
+
+
+def api_key(key_id: str) -> str:
+    """The demo key with this id (ro-1, rw-1, rw-2, rw-0), for checks and tests."""
+    for entry in API_KEYS:
+        if entry["key_id"] == key_id:
+            return str(entry["key"])
+    raise KeyError(f"no demo key {key_id!r}; the demo keys are {[k['key_id'] for k in API_KEYS]}")
 
 
 def password_of(username: str) -> str:

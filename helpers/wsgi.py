@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Iterable, Mapping
+from urllib.parse import parse_qsl
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -64,6 +65,35 @@ class Request:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def json(self) -> dict:
+        """The body as a JSON object, or HTTPError 400 saying what is wrong with it."""
+        if "json" not in (self.header("content-type") or ""):
+            raise HTTPError(400, "invalid_request", "Send a JSON body with Content-Type: application/json "
+                            "(in requests: json={...}).")
+        try:
+            value = json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise HTTPError(400, "invalid_request", "The body is not valid JSON.") from None
+        if not isinstance(value, dict):
+            raise HTTPError(400, "invalid_request", "The JSON body must be an object: {...}.")
+        return value
+
+    def form(self) -> dict[str, str]:
+        """The body as HTML form fields (RFC 6749 §3.2 uses this for every token request)."""
+        if "application/x-www-form-urlencoded" not in (self.header("content-type") or ""):
+            raise HTTPError(400, "invalid_request", "Send form fields with Content-Type: "
+                            "application/x-www-form-urlencoded (in requests: data={...}).")
+        try:
+            pairs = parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(self.body))
+        except (UnicodeDecodeError, ValueError):
+            raise HTTPError(400, "invalid_request", "The form body is not valid UTF-8 form encoding.") from None
+        fields: dict[str, str] = {}
+        for name, value in pairs:
+            if name in fields:  # RFC 6749 §3.1: parameters MUST NOT be included more than once
+                raise HTTPError(400, "invalid_request", f"The field {name[:40]!r} appears more than once.")
+            fields[name] = value
+        return fields
 
     def __repr__(self) -> str:
         shown = {k: ("<hidden>" if k in SENSITIVE_HEADERS else v) for k, v in self.headers.items()}

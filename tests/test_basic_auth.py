@@ -570,7 +570,7 @@ def test_credentials_in_the_url_reach_the_in_process_api(http, api):
 
 
 def test_the_lockout_forgets_users_whose_failures_expired(api):
-    attempts = api.app.basic.attempts
+    attempts = api.app.passwords.attempts
     for n in range(200):
         attempts.record_failure(f"user-{n}")
     api.clock.advance(attempts.window)

@@ -30,7 +30,8 @@ def test_prints_credentials_serves_and_stops_cleanly(stop_signal):
         assert first["base_url"].startswith("http://127.0.0.1:")
         assert {"username": "ada", "password": "analytical:engine:1843"} in first["users"]
         assert all(set(user) == {"username", "password"} for user in first["users"])
-        assert first["api_keys"] == [] and first["clients"] == []  # none of those kinds exist yet
+        assert all({"key", "scopes"} <= set(key) for key in first["api_keys"]) and len(first["api_keys"]) == 4
+        assert first["clients"] == []  # no OAuth clients yet
         assert "listening on " + first["base_url"] in readable[0]
         assert readable[1].startswith("Try:  curl -i -u 'ada:analytical:engine:1843' ")
 

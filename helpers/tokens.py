@@ -1,0 +1,206 @@
+"""The server's side of bearer tokens: issuing JWTs, rotating refresh tokens, verifying.
+
+Read this next to notebook 03.
+
+Issuing (`/login`, `/oauth/token`): an access token is a JWT signed with RS256 and the
+key named by `kid`, living 5 minutes. A refresh token is an opaque random string; the
+server stores only its hash. Each refresh token belongs to a *family* (one login). Using
+a refresh token spends it and returns a new one (rotation). Presenting a spent one again
+means two parties hold it, so the whole family is revoked (RFC 9700 §4.14.2).
+
+Verifying (`/me`): PyJWT with a fixed algorithm list, `aud`, `iss` and required claims,
+then expiry and revocation. Each refusal says why, in the RFC 6750 §3 challenge.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import uuid
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+
+from helpers import signing_key
+from helpers.clock import Clock
+from helpers.wsgi import HTTPError
+
+ISSUER = "https://api.practice.test"
+AUDIENCE = "https://api.practice.test/me"
+ALGORITHMS = ["RS256"]  # fixed: never read the algorithm from the token itself
+ACCESS_TOKEN_SECONDS = 300
+REFRESH_TOKEN_SECONDS = 24 * 3600
+LEEWAY_SECONDS = 5  # tolerated clock difference between servers
+REALM = "practice"
+MAX_TOKEN_LENGTH = 4096
+
+
+@dataclass
+class RefreshToken:
+    family: str
+    username: str
+    scope: str
+    expires_at: float
+    spent: bool = False
+
+
+@dataclass
+class Family:
+    """Everything issued from one login, so that it can be revoked together."""
+
+    revoked: bool = False
+    access_token_ids: list[str] = field(default_factory=list)
+
+
+class TokenService:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.refresh_tokens: dict[str, RefreshToken] = {}  # sha256(token) -> record
+        self.families: dict[str, Family] = {}
+        self.revoked_access_tokens: set[str] = set()  # jti values
+        self._lock = threading.Lock()
+
+    # -- keys -------------------------------------------------------------------------
+
+    @cached_property
+    def private_key(self):
+        return serialization.load_pem_private_key(signing_key.PRIVATE_KEY_PEM, password=None)
+
+    def jwks(self) -> dict:
+        """The public half of every signing key, as a JWK Set (RFC 7517 §5)."""
+        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        jwk.pop("key_ops", None)  # "use" says the same; RFC 7517 §4.3 says not to send both
+        return {"keys": [{**jwk, "kid": signing_key.KEY_ID, "use": "sig", "alg": "RS256"}]}
+
+    # -- issuing ----------------------------------------------------------------------
+
+    def issue(self, username: str, scope: str, family: str | None = None) -> dict:
+        """A token response (RFC 6749 §5.1): a new access token and a new refresh token."""
+        now = int(self.clock.now())
+        family = family or uuid.uuid4().hex
+        jti = uuid.uuid4().hex
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": username, "iat": now,
+                  "exp": now + ACCESS_TOKEN_SECONDS, "scope": scope, "jti": jti}
+        access_token = jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": signing_key.KEY_ID})
+        refresh_token = secrets.token_urlsafe(32)
+        with self._lock:
+            self.families.setdefault(family, Family()).access_token_ids.append(jti)
+            self.refresh_tokens[_digest(refresh_token)] = RefreshToken(family, username, scope,
+                                                                       now + REFRESH_TOKEN_SECONDS)
+        return {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
+                "refresh_token": refresh_token, "scope": scope}
+
+    def refresh(self, refresh_token: str) -> dict:
+        """Spend a refresh token for a new pair (rotation), or raise HTTPError invalid_grant."""
+        with self._lock:
+            record = self.refresh_tokens.get(_digest(refresh_token))
+            if record is None:
+                raise _invalid_grant("The refresh token is not known.")
+            family = self.families[record.family]
+            if family.revoked:
+                raise _invalid_grant("This refresh token was revoked. Log in again.")
+            if record.spent:
+                # A spent token came back: someone else has a copy. Revoke everything from this login.
+                family.revoked = True
+                self.revoked_access_tokens.update(family.access_token_ids)
+                raise _invalid_grant("This refresh token was already used, so it may have been stolen: every token "
+                                     "from this login is now revoked. Log in again.")
+            if record.expires_at <= self.clock.now():
+                raise _invalid_grant("The refresh token has expired. Log in again.")
+            record.spent = True
+        return self.issue(record.username, record.scope, record.family)
+
+    # -- verifying --------------------------------------------------------------------
+
+    def verify(self, authorization: str | None, required_scope: str) -> dict:
+        """The claims of a valid bearer token that grants `required_scope`, or raise HTTPError."""
+        token = _bearer_token(authorization)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError:
+            raise _invalid_token("The token is not a JWT (three base64url parts separated by dots).") from None
+        algorithm = header.get("alg")
+        if not isinstance(algorithm, str) or algorithm.lower() == "none":
+            raise _invalid_token("Unsigned tokens (alg=none) are refused.")
+        if algorithm not in ALGORITHMS:
+            raise _invalid_token(f"The algorithm {algorithm[:20]!r} is not accepted; this API accepts RS256 only.")
+        if header.get("kid") != signing_key.KEY_ID:
+            raise _invalid_token("The token's kid names no key in /.well-known/jwks.json.")
+        try:
+            claims = jwt.decode(
+                token, self.private_key.public_key(), algorithms=ALGORITHMS, audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["iss", "aud", "sub", "iat", "exp", "jti"],
+                         # PyJWT compares times with the machine's clock. This API has its own
+                         # clock (notebooks move it forward), so it checks times just below.
+                         "verify_exp": False, "verify_iat": False, "verify_nbf": False})
+        except jwt.InvalidSignatureError:
+            raise _invalid_token("The signature does not match: the token was changed or signed by someone else.") \
+                from None
+        except jwt.InvalidAudienceError:
+            raise _invalid_token(f"The token is meant for another audience, not {AUDIENCE}.") from None
+        except jwt.InvalidIssuerError:
+            raise _invalid_token(f"The token was not issued by {ISSUER}.") from None
+        except jwt.MissingRequiredClaimError as error:
+            raise _invalid_token(f"The token has no '{error.claim}' claim.") from None
+        except jwt.InvalidTokenError:
+            raise _invalid_token("The token is malformed.") from None
+        now = self.clock.now()
+        if not isinstance(claims["exp"], (int, float)) or not isinstance(claims["iat"], (int, float)):
+            raise _invalid_token("The exp and iat claims must be numbers (seconds since the epoch).")
+        if claims["exp"] <= now - LEEWAY_SECONDS:
+            raise _invalid_token(f"The token expired {int(now - claims['exp'])} s ago. Refresh it.")
+        if claims["iat"] > now + LEEWAY_SECONDS:
+            raise _invalid_token("The token was issued in the future.")
+        if claims["jti"] in self.revoked_access_tokens:
+            raise _invalid_token("The token was revoked.")
+        if required_scope not in str(claims.get("scope", "")).split():
+            raise HTTPError(403, "insufficient_scope", f"The token lacks the '{required_scope}' scope.",
+                            [("WWW-Authenticate", f'Bearer realm="{REALM}", error="insufficient_scope", '
+                                                  f'scope="{required_scope}"')])
+        return claims
+
+
+def _bearer_token(authorization: str | None) -> str:
+    """The token from `Authorization: Bearer <token>` (RFC 6750 §2.1)."""
+    if authorization is None or not authorization.strip():
+        # No credentials at all: a challenge without an error code (RFC 6750 §3.1).
+        raise HTTPError(401, "missing_token", "Send an access token: 'Authorization: Bearer <token>'.",
+                        [("WWW-Authenticate", f'Bearer realm="{REALM}"')])
+    if len(authorization) > MAX_TOKEN_LENGTH:
+        raise _invalid_request(f"The Authorization header is longer than {MAX_TOKEN_LENGTH} characters.")
+    scheme, space, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        sent = f", not {scheme[:20]!r}" if space else ", and this header has no scheme before the token"
+        raise HTTPError(401, "missing_token", f"This endpoint takes 'Authorization: Bearer <token>'{sent}.",
+                        [("WWW-Authenticate", f'Bearer realm="{REALM}"')])
+    token = token.strip()
+    if not token or " " in token:
+        raise _invalid_request("After 'Bearer ' comes exactly one token, with no spaces.")
+    return token
+
+
+def _invalid_token(description: str) -> HTTPError:
+    return HTTPError(401, "invalid_token", description, [("WWW-Authenticate", _challenge("invalid_token", description))])
+
+
+def _invalid_request(description: str) -> HTTPError:
+    return HTTPError(400, "invalid_request", description,
+                     [("WWW-Authenticate", _challenge("invalid_request", description))])
+
+
+def _challenge(error: str, description: str) -> str:
+    # error_description allows printable ASCII except '"' and '\' (RFC 6750 §3)
+    safe = re.sub(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]', "?", description)
+    return f'Bearer realm="{REALM}", error="{error}", error_description="{safe}"'
+
+
+
+def _invalid_grant(description: str) -> HTTPError:
+    return HTTPError(400, "invalid_grant", description)  # RFC 6749 §5.2
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
