@@ -1,0 +1,10 @@
+"""One check per exercise. Each prints "✓ Right: ..." or "✗ Not yet: ..." with what to change.
+
+Checks never raise at the learner: a wrong answer is feedback, not a traceback. They
+read the learner's objects and the demo credentials; they send nothing anywhere.
+One module per notebook; notebooks call them as `checks.<name>(...)`.
+"""
+from helpers.checks.api_keys import *  # noqa: F401,F403  (notebook 02)
+from helpers.checks.basic_auth import basic_header, basic_session, retry_after  # noqa: F401  (notebook 01)
+from helpers.checks.jwt_tokens import *  # noqa: F401,F403  (notebook 03)
+from helpers.checks.start_here import challenge_realm, unauthenticated_call  # noqa: F401  (notebook 00)

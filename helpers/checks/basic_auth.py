@@ -1,0 +1,108 @@
+"""Checks for notebook 01, Basic auth."""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import email.utils
+import time
+from typing import Any
+
+import requests
+
+from helpers import demo
+from helpers.checks.feedback import PRACTICE_URL, fake_response, not_yet, placeholder, right
+
+
+def basic_session(session: Any) -> None:
+    """01, exercise 1: a Session that sends ada's Basic credentials on every request."""
+    if placeholder(session):
+        return
+    if session is requests.session or session is requests.Session:
+        return not_yet("that is the function itself. Call it: session = requests.Session().")
+    if not isinstance(session, requests.Session):
+        return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+    if getattr(session, "auth_token", None) is not None:
+        return not_yet("requests ignores `session.auth_token`: it is just a new attribute. Set `session.auth`.")
+    if session.auth is None:
+        if "Authorization" in session.headers:
+            return not_yet("a header set by hand works until a ~/.netrc entry silently replaces it. "
+                            "Set session.auth = (username, password) instead.")
+        return not_yet("session.auth is not set. Set session.auth = (username, password).")
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare(method="GET", url=PRACTICE_URL + "/basic/whoami", auth=session.auth)
+    except Exception as error:  # the learner's auth object failed: report it, do not crash
+        return not_yet(f"session.auth raised {type(error).__name__}: {error}")
+    header = prepared.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return not_yet("session.auth does not produce a Basic Authorization header.")
+    username, _, password = base64.b64decode(header[6:]).decode("utf-8", "replace").partition(":")
+    if username != "ada":
+        return not_yet(f"the user name is {username!r}; this exercise uses 'ada'.")
+    if password != demo.password_of("ada"):
+        return not_yet("the user name is right but the password is not ada's demo password (see the README).")
+    right("every request made with this session carries ada's Basic credentials.")
+
+
+def basic_header(value: Any) -> None:
+    """01, exercise 2: the Authorization header value for ada, built by hand."""
+    if placeholder(value):
+        return
+    if isinstance(value, bytes):
+        return not_yet("that is bytes. Header values are str: add .decode('ascii') after b64encode(...).")
+    if not isinstance(value, str):
+        return not_yet(f"expected a str, got a {type(value).__name__}.")
+    if value.startswith(("Basic b'", 'Basic b"')):
+        return not_yet("the base64 part still shows its b'...' wrapper: decode the bytes with "
+                        ".decode('ascii') before putting them in the f-string.")
+    scheme, _, token = value.partition(" ")
+    if not token:
+        scheme, token = "", value
+    try:
+        decoded = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return not_yet("the part after 'Basic ' is not base64 of 'user:password'.")
+    expected = f"ada:{demo.password_of('ada')}"
+    if decoded != expected:
+        if ":" not in decoded or decoded == expected.replace(":", "", 1):
+            return not_yet("the decoded text has no ':'. Encode f'{username}:{password}', colon included.")
+        return not_yet("the base64 decodes to the wrong user name or password. Encode exactly "
+                        "f'{username}:{password}' for ada.")
+    if not scheme:
+        return not_yet("the base64 part is right; now put the scheme in front: f'Basic {token}'.")
+    if scheme.lower() != "basic":
+        return not_yet(f"the base64 part is right, but the scheme is {scheme!r}. Basic credentials "
+                        "follow the scheme 'Basic': f'Basic {token}'.")
+    if scheme != "Basic":
+        return right("servers must accept any case of 'basic' (RFC 9110 §11.1); requests writes 'Basic'.")
+    right("that is exactly the header requests builds from auth=(username, password).")
+
+
+def retry_after(function: Any) -> None:
+    """01, exercise 3: a function that reads Retry-After in both of its forms (RFC 9110 §10.2.3)."""
+    if placeholder(function):
+        return
+    if not callable(function):
+        return not_yet("pass the function itself: checks.retry_after(retry_after_seconds).")
+    in_30_s = email.utils.formatdate(time.time() + 30, usegmt=True)
+    cases = [
+        ({"Retry-After": "30"}, 30.0, "a 429 with 'Retry-After: 30'"),
+        ({"Retry-After": in_30_s}, 30.0, f"a 429 with an HTTP date 30 s from now ('{in_30_s}')"),
+        ({"Retry-After": "Thu, 01 Jan 2015 00:00:00 GMT"}, 0.0, "a 429 with an HTTP date in the past"),
+        ({}, 0.0, "a 429 without Retry-After"),
+    ]
+    for headers, expected, described in cases:
+        try:
+            got = function(fake_response(429, headers))
+        except Exception as error:  # feedback, not a traceback
+            hint = " An HTTP date needs email.utils.parsedate_to_datetime()." if "GMT" in headers.get("Retry-After", "") else ""
+            return not_yet(f"for {described}, your function raised {type(error).__name__}: {error}.{hint}")
+        if isinstance(got, datetime.timedelta):
+            return not_yet(f"for {described}, it returned a timedelta; return seconds: .total_seconds().")
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return not_yet(f"for {described}, it returned {got!r}; return a number of seconds (a float).")
+        if not abs(got - expected) <= 2:
+            return not_yet(f"for {described}, it returned {got!r}; expected about {expected}."
+                            + (" Never return a negative wait." if got < 0 else ""))
+    right("both forms of Retry-After, a date in the past, and a missing header.")

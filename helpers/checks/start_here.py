@@ -1,0 +1,41 @@
+"""Checks for notebook 00, Start here."""
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from helpers.checks.feedback import not_yet, placeholder, right
+
+
+def unauthenticated_call(response: Any) -> None:
+    """00, exercise 1: call /basic/whoami without credentials and look at the 401."""
+    if placeholder(response):
+        return
+    if not isinstance(response, requests.Response):
+        return not_yet(f"`response` should hold what requests.get(...) returns, not a {type(response).__name__}.")
+    if response.request.headers.get("Authorization"):
+        return not_yet("this request carried an Authorization header. Leave out auth= to see what a server "
+                        "says to a request without credentials.")
+    if response.status_code == 404:
+        return not_yet(f"404: no endpoint at {response.url}. The path is /basic/whoami.")
+    if response.status_code != 401:
+        return not_yet(f"expected 401 Unauthorized, got {response.status_code}.")
+    right("401 Unauthorized, with the challenge: "
+           f"WWW-Authenticate: {response.headers.get('WWW-Authenticate')}")
+
+
+def challenge_realm(realm: Any) -> None:
+    """00, exercise 2: the realm named in the Basic challenge."""
+    if placeholder(realm):
+        return
+    if not isinstance(realm, str):
+        return not_yet(f"`realm` should be a str, not a {type(realm).__name__}.")
+    if realm.lower().startswith("basic"):
+        return not_yet("that is the whole header. The realm is the value of realm=\"...\" inside it.")
+    if realm.startswith('"') or realm.endswith('"'):
+        return not_yet("close: drop the quotes around the value; they belong to the header's syntax.")
+    if realm != "practice":
+        return not_yet(f"{realm!r} is not the realm in this challenge. Look at response.headers['WWW-Authenticate'].")
+    right("the realm is 'practice'. A browser shows it in its login box; a client can use it "
+           "to choose which saved credentials to send.")
