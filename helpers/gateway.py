@@ -89,7 +89,7 @@ class PracticeAPIHandle:
 
     def url(self, path: str) -> str:
         """The full URL of an endpoint: api.url("/basic/whoami")."""
-        return self.base_url + path
+        return self.base_url + ("" if path.startswith("/") else "/") + path
 
     def __repr__(self) -> str:
         return f"<practice API at {self.base_url} ({self.transport})>"

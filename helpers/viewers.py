@@ -1,4 +1,4 @@
-"""See what really went over the wire: `show(response)`.
+"""See what really went over the wire: `show(response)`, and inside a token: `show_jwt(token)`.
 
 `auth=` hides what it sends. `show()` prints the request line, headers and body that
 requests sent, then the status line, headers and body it got back, for every hop of a
@@ -9,8 +9,12 @@ This module reads `requests` objects only; it knows nothing about the practice A
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import json
+import time
+from datetime import datetime, timezone
 from urllib.parse import unquote_plus, urlsplit
 
 import requests
@@ -171,3 +175,114 @@ def _html_line(line: str) -> str:
     if sep and name and " " not in name and not line.startswith(("{", " ", '"')):
         return f"<b>{html.escape(name)}</b>: {html.escape(value)}"
     return html.escape(line)
+
+
+# -- JWTs ---------------------------------------------------------------------------------
+
+def show_jwt(token: str, *, key=None, now: float | None = None, **verify) -> None:
+    """Show a JWT's header, claims (times readable) and signature, like a JWT debugger.
+
+    It verifies nothing unless you pass `key` (plus PyJWT's `algorithms=`, `audience=`,
+    `issuer=` ...), in which case it also runs `jwt.decode()` and shows the verdict.
+    `now` (seconds since the epoch) is what relative times are measured from.
+    """
+    view = JWTView(token, key=key, now=now, **verify)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(view)
+    else:
+        print(view)
+
+
+class JWTView:
+    """A decoded JWT, ready to display. Decoding is not verifying: see `verdict`."""
+
+    TIME_CLAIMS = ("iat", "nbf", "exp", "auth_time")
+
+    def __init__(self, token: str, *, key=None, now: float | None = None, **verify) -> None:
+        if isinstance(token, bytes):
+            token = token.decode("ascii", "replace")
+        if not isinstance(token, str):
+            raise TypeError(f"show_jwt() needs the token as a str, not a {type(token).__name__}.")
+        parts = token.strip().split(".")
+        if len(parts) != 3:
+            raise ValueError(f"A JWT has three parts separated by dots; this has {len(parts)}. "
+                             "Is it an opaque token (such as a refresh token)? Those cannot be decoded.")
+        self.header = _b64url_json(parts[0], "header")
+        self.claims = _b64url_json(parts[1], "payload")
+        self.signature_bytes = len(_b64url_bytes(parts[2]))
+        self.now = time.time() if now is None else now
+        self.verdict = _verify(token, key, verify) if key is not None else None
+
+    def lines(self) -> list[str]:
+        if self.verdict is None:
+            first = "JWT, decoded but NOT verified: anyone can read, and forge, what follows."
+        else:
+            first = f"JWT, verified with the key given: {self.verdict}"
+        out = [first, "", "Header"]
+        out += [f"  {name}: {json.dumps(value, ensure_ascii=False)}" for name, value in self.header.items()]
+        out += ["", "Claims"]
+        for name, value in self.claims.items():
+            line = f"  {name}: {json.dumps(value, ensure_ascii=False)}"
+            if name in self.TIME_CLAIMS and isinstance(value, (int, float)):
+                line += f"  = {_utc(value)} ({_relative(value - self.now)})"
+            out.append(line)
+        kind = "no signature (alg none)" if not self.signature_bytes else f"{self.signature_bytes} bytes"
+        out += ["", f"Signature: {kind}"]
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour = "#c53030" if self.verdict is None or not self.verdict.startswith("✓") else "#2f855a"
+        body = "\n".join(_html_line(line.strip()) if line.startswith("  ") else html.escape(line)
+                         for line in self.lines())
+        return (f'<div class="helpers-show-jwt" style="border-left:4px solid {colour};padding:2px 10px">'
+                f'<pre style="margin:0;white-space:pre-wrap">{body}</pre></div>')
+
+
+def _verify(token: str, key, options: dict) -> str:
+    import jwt  # imported here: most notebooks never verify a token
+
+    try:
+        jwt.decode(token, key, **options)
+    except jwt.InvalidTokenError as error:
+        return f"✗ refused, {type(error).__name__}: {error}"
+    return "✓ signature and claims are valid."
+
+
+def _b64url_bytes(part: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("This is not a JWT: its parts are not base64url.") from None
+
+
+def _b64url_json(part: str, name: str) -> dict:
+    try:
+        value = json.loads(_b64url_bytes(part))
+    except ValueError:
+        raise ValueError(f"This is not a JWT: its {name} is not base64url-encoded JSON.") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"This is not a JWT: its {name} is not a JSON object.")
+    return value
+
+
+def _utc(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _relative(delta: float) -> str:
+    """'in 5 min', '2 min ago', 'now': rounded, so that a notebook's output stays stable."""
+    minutes = round(abs(delta) / 60)
+    if minutes == 0:
+        return "now"
+    amount = f"{minutes} min" if minutes < 120 else f"{round(minutes / 60)} h"
+    return f"in {amount}" if delta > 0 else f"{amount} ago"

@@ -127,9 +127,34 @@ def test_challenge_realm_whole_header(feedback, answer):
     assert_not_yet(feedback(checks.challenge_realm, answer), "that is the whole header")
 
 
-@pytest.mark.parametrize("answer", ['"practice"', '"practice', 'realm="practice"'])
+@pytest.mark.parametrize("answer", ['"practice"', '"practice'])
 def test_challenge_realm_with_quotes(feedback, answer):
     assert_not_yet(feedback(checks.challenge_realm, answer), "drop the quotes")
+
+
+@pytest.mark.parametrize("answer, hint", [
+    ('realm="practice"', "keep only the value after realm="),
+    ("realm=practice", "keep only the value after realm="),
+    ('practice", charset="UTF-8', "runs into the next parameter"),
+    (" practice", "whitespace"),
+])
+def test_challenge_realm_near_misses(feedback, answer, hint):
+    assert_not_yet(feedback(checks.challenge_realm, answer), hint)
+
+
+def test_basic_session_auth_as_one_string(feedback):
+    session = requests.Session()
+    session.auth = "ada:analytical:engine:1843"
+    assert_not_yet(feedback(checks.basic_session, session), "takes a (user, password) tuple")
+
+
+@pytest.mark.parametrize("answer, hint", [
+    ("Authorization: Basic " + base64.b64encode(b"ada:analytical:engine:1843").decode(), "drop the 'Authorization: '"),
+    ("Basic " + base64.encodebytes(b"ada:analytical:engine:1843").decode(), "encodebytes"),
+    ("Basic  " + base64.b64encode(b"ada:analytical:engine:1843").decode(), "exactly one space"),
+])
+def test_basic_header_formatting_slips(feedback, answer, hint):
+    assert_not_yet(feedback(checks.basic_header, answer), hint)
 
 
 @pytest.mark.parametrize("answer", ["UTF-8", "Practice", "realm"])
@@ -187,7 +212,7 @@ def test_basic_session_wrong_user(feedback):
 def test_basic_session_wrong_password(feedback):
     session = requests.Session()
     session.auth = ("ada", "analytical-engine-1843")
-    assert_not_yet(feedback(checks.basic_session, session), "not ada's demo password")
+    assert_not_yet(feedback(checks.basic_session, session), "password is not ada's")
 
 
 def test_basic_session_non_basic_auth(feedback):
@@ -281,13 +306,15 @@ def test_basic_header_not_a_str(feedback):
 
 def reference_retry_after(response: requests.Response) -> float:
     """Seconds to wait: Retry-After is delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return 0.0
-    value = value.strip()
-    if value.isdigit():
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isascii() and value.isdigit():
         return float(value)
-    when = email.utils.parsedate_to_datetime(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0  # missing or unreadable
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)  # HTTP dates are UTC (RFC 9110 §5.6.7)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
@@ -349,7 +376,7 @@ def test_retry_after_crashes_on_dates(feedback):
     output = feedback(checks.retry_after, crashes_on_dates)
     assert_not_yet(output, "your function raised ValueError")
     assert "HTTP date 30 s from now" in output
-    assert "An HTTP date needs email.utils.parsedate_to_datetime()" in output
+    assert "email.utils.parsedate_to_datetime" in output
 
 
 def test_retry_after_negative_for_past_dates(feedback):
@@ -382,3 +409,41 @@ def test_retry_after_timedelta_is_feedback_not_a_crash(feedback):
         pytest.fail(f"checks.retry_after raised at the learner: {type(error).__name__}: {error}")
     assert_not_yet(output, "HTTP date 30 s from now")
     assert "it returned a timedelta" in output and ".total_seconds()" in output
+
+
+def naive_local_time(response):
+    """Handles RFC 1123 dates but not the asctime form, which parses without a timezone."""
+    value = response.headers.get("Retry-After", "")
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except ValueError:
+        return 0.0
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def key_error_when_missing(response):
+    """Right for every present header; indexes the header without .get()."""
+    value = response.headers["Retry-After"]
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except ValueError:
+        return 0.0
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def test_retry_after_naive_datetime_gets_the_timezone_hint(feedback):
+    output = feedback(checks.retry_after, naive_local_time)
+    assert_not_yet(output, "asctime date form")
+    assert "timezone.utc" in output
+
+
+def test_retry_after_key_error_gets_the_get_hint(feedback):
+    output = feedback(checks.retry_after, key_error_when_missing)
+    assert_not_yet(output, "without Retry-After, your function raised KeyError")
+    assert "response.headers.get('Retry-After')" in output

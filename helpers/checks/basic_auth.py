@@ -29,6 +29,8 @@ def basic_session(session: Any) -> None:
             return not_yet("a header set by hand works until a ~/.netrc entry silently replaces it. "
                             "Set session.auth = (username, password) instead.")
         return not_yet("session.auth is not set. Set session.auth = (username, password).")
+    if isinstance(session.auth, str):
+        return not_yet("session.auth takes a (user, password) tuple, not one string: session.auth = (USERNAME, PASSWORD).")
     prepared = requests.PreparedRequest()
     try:
         prepared.prepare(method="GET", url=PRACTICE_URL + "/basic/whoami", auth=session.auth)
@@ -41,7 +43,7 @@ def basic_session(session: Any) -> None:
     if username != "ada":
         return not_yet(f"the user name is {username!r}; this exercise uses 'ada'.")
     if password != demo.password_of("ada"):
-        return not_yet("the user name is right but the password is not ada's demo password (see the README).")
+        return not_yet("the user name is right but the password is not ada's (PASSWORD, from section 1).")
     right("every request made with this session carries ada's Basic credentials.")
 
 
@@ -56,6 +58,13 @@ def basic_header(value: Any) -> None:
     if value.startswith(("Basic b'", 'Basic b"')):
         return not_yet("the base64 part still shows its b'...' wrapper: decode the bytes with "
                         ".decode('ascii') before putting them in the f-string.")
+    if value.lower().startswith("authorization:"):
+        return not_yet("only the header's value: drop the 'Authorization: ' in front.")
+    if value != value.strip():
+        return not_yet("there is whitespace at an end, often the newline that base64.encodebytes() adds. "
+                       "Use base64.b64encode(), which adds none.")
+    if "  " in value:
+        return not_yet("exactly one space goes between 'Basic' and the base64 text.")
     scheme, _, token = value.partition(" ")
     if not token:
         scheme, token = "", value
@@ -86,18 +95,22 @@ def retry_after(function: Any) -> None:
     if not callable(function):
         return not_yet("pass the function itself: checks.retry_after(retry_after_seconds).")
     in_30_s = email.utils.formatdate(time.time() + 30, usegmt=True)
+    in_60_s_asctime = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(time.time() + 60))
     cases = [
         ({"Retry-After": "30"}, 30.0, "a 429 with 'Retry-After: 30'"),
         ({"Retry-After": in_30_s}, 30.0, f"a 429 with an HTTP date 30 s from now ('{in_30_s}')"),
         ({"Retry-After": "Thu, 01 Jan 2015 00:00:00 GMT"}, 0.0, "a 429 with an HTTP date in the past"),
+        ({"Retry-After": in_60_s_asctime}, 60.0,
+         f"a 429 with the old asctime date form, 60 s from now ('{in_60_s_asctime}', RFC 9110 §5.6.7)"),
+        ({"Retry-After": "soon"}, 0.0, "a 429 with an unreadable 'Retry-After: soon'"),
         ({}, 0.0, "a 429 without Retry-After"),
     ]
     for headers, expected, described in cases:
         try:
             got = function(fake_response(429, headers))
         except Exception as error:  # feedback, not a traceback
-            hint = " An HTTP date needs email.utils.parsedate_to_datetime()." if "GMT" in headers.get("Retry-After", "") else ""
-            return not_yet(f"for {described}, your function raised {type(error).__name__}: {error}.{hint}")
+            return not_yet(f"for {described}, your function raised {type(error).__name__}: {error}."
+                           f"{_retry_after_hint(error)}")
         if isinstance(got, datetime.timedelta):
             return not_yet(f"for {described}, it returned a timedelta; return seconds: .total_seconds().")
         if isinstance(got, bool) or not isinstance(got, (int, float)):
@@ -106,3 +119,16 @@ def retry_after(function: Any) -> None:
             return not_yet(f"for {described}, it returned {got!r}; expected about {expected}."
                             + (" Never return a negative wait." if got < 0 else ""))
     right("both forms of Retry-After, a date in the past, and a missing header.")
+
+
+def _retry_after_hint(error: Exception) -> str:
+    text = str(error)
+    if isinstance(error, KeyError):
+        return " The header may be missing: use response.headers.get('Retry-After')."
+    if "offset-naive" in text:
+        return (" Compare with datetime.now(timezone.utc), and give a date without a timezone "
+                "tzinfo=timezone.utc: HTTP dates are always UTC.")
+    if isinstance(error, (TypeError, ValueError)):
+        return (" Digits are seconds; anything else may be a date (email.utils.parsedate_to_datetime), "
+                "and a value you cannot read should give 0.0, not an exception.")
+    return ""

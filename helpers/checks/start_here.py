@@ -33,6 +33,12 @@ def challenge_realm(realm: Any) -> None:
         return not_yet(f"`realm` should be a str, not a {type(realm).__name__}.")
     if realm.lower().startswith("basic"):
         return not_yet("that is the whole header. The realm is the value of realm=\"...\" inside it.")
+    if realm.lower().startswith("realm="):
+        return not_yet("close: keep only the value after realm=, without its quotes.")
+    if "," in realm or "charset" in realm:
+        return not_yet("that runs into the next parameter. The value ends at its closing quote.")
+    if realm != realm.strip():
+        return not_yet("close: there is whitespace around it. Use .strip(), or a tighter pattern.")
     if realm.startswith('"') or realm.endswith('"'):
         return not_yet("close: drop the quotes around the value; they belong to the header's syntax.")
     if realm != "practice":
