@@ -151,10 +151,14 @@ class PracticeAPI:
         scope = body.get("scope", "profile notes:read")
         if not isinstance(scope, str) or not scope.split() or not set(scope.split()) <= LOGIN_SCOPES:
             raise HTTPError(400, "invalid_scope", f"scope is a space-separated list of: {' '.join(sorted(LOGIN_SCOPES))}.")
+        from helpers.tokens import AUDIENCE, RESOURCES
+        resource = body.get("resource", AUDIENCE)  # which API the token is for (RFC 8707)
+        if resource not in RESOURCES:
+            raise HTTPError(400, "invalid_target", f"resource is one of: {', '.join(sorted(RESOURCES))}.")
         if not self.passwords.check(username, password):
             # 400, not 401: 401 would mean "send an Authorization header", which does not apply here.
             raise HTTPError(400, "invalid_grant", "Wrong user name or password.")
-        return json_reply(200, self.tokens.issue(username, " ".join(scope.split())), NO_STORE)
+        return json_reply(200, self.tokens.issue(username, " ".join(scope.split()), resource), NO_STORE)
 
     def token(self, request: Request) -> Reply:
         """The OAuth 2.0 token endpoint (RFC 6749 §3.2). For now: the refresh_token grant."""

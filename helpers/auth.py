@@ -8,6 +8,7 @@ practice API.
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Callable
@@ -44,8 +45,8 @@ class RefreshingBearerAuth(AuthBase):
       With rotating refresh tokens, a second refresh with the same token would look like
       theft to the server and end the login.
 
-    `tokens` is a token response: `access_token`, `expires_in`, `refresh_token`. `now` is
-    the clock to compare expiry with (`time.time` unless you are testing).
+    `tokens` is a token response: `access_token`, `refresh_token`, and usually `expires_in`.
+    `now` is the clock to compare expiry with (`time.time` unless you are testing).
     """
 
     def __init__(self, token_url: str, tokens: dict, *, margin: float = 30, timeout: float = 5,
@@ -80,7 +81,8 @@ class RefreshingBearerAuth(AuthBase):
                 self.token_url, data={"grant_type": "refresh_token", "refresh_token": self._refresh_token},
                 timeout=self.timeout)
             if response.status_code == 400 and _error_code(response) == "invalid_grant":
-                raise TokenRefreshError(f"The refresh token was refused ({_description(response)}). Log in again.")
+                raise TokenRefreshError(f"The refresh token was refused, so log in again. "
+                                        f"The server said: {_description(response)}")
             response.raise_for_status()
             self._store(response.json())
             self.refreshes += 1
@@ -88,8 +90,11 @@ class RefreshingBearerAuth(AuthBase):
 
     def _store(self, tokens: dict) -> None:
         self.access_token = tokens["access_token"]
+        # A server may keep the old refresh token (no rotation) and leave it out of the response.
         self._refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
-        self.expires_at = self.now() + float(tokens["expires_in"])
+        # expires_in is only RECOMMENDED (RFC 6749 §5.1). Without it, only a 401 tells us.
+        expires_in = tokens.get("expires_in")
+        self.expires_at = self.now() + float(expires_in) if expires_in is not None else math.inf
 
     def _retry_once_after_401(self, response: requests.Response, **kwargs) -> requests.Response:
         """Response hook: on 401 invalid_token, refresh and resend the request once."""

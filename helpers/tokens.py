@@ -30,6 +30,8 @@ from helpers.wsgi import HTTPError
 
 ISSUER = "https://api.practice.test"
 AUDIENCE = "https://api.practice.test/me"
+# Other APIs this issuer serves: a token for one of them must not open /me (RFC 8707 resource indicators).
+RESOURCES = {AUDIENCE, "https://notes.practice.test"}
 ALGORITHMS = ["RS256"]  # fixed: never read the algorithm from the token itself
 ACCESS_TOKEN_SECONDS = 300
 REFRESH_TOKEN_SECONDS = 24 * 3600
@@ -43,6 +45,7 @@ class RefreshToken:
     family: str
     username: str
     scope: str
+    audience: str
     expires_at: float
     spent: bool = False
 
@@ -77,18 +80,18 @@ class TokenService:
 
     # -- issuing ----------------------------------------------------------------------
 
-    def issue(self, username: str, scope: str, family: str | None = None) -> dict:
+    def issue(self, username: str, scope: str, audience: str = AUDIENCE, family: str | None = None) -> dict:
         """A token response (RFC 6749 §5.1): a new access token and a new refresh token."""
         now = int(self.clock.now())
         family = family or uuid.uuid4().hex
         jti = uuid.uuid4().hex
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": username, "iat": now,
+        claims = {"iss": ISSUER, "aud": audience, "sub": username, "iat": now,
                   "exp": now + ACCESS_TOKEN_SECONDS, "scope": scope, "jti": jti}
         access_token = jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": signing_key.KEY_ID})
         refresh_token = secrets.token_urlsafe(32)
         with self._lock:
             self.families.setdefault(family, Family()).access_token_ids.append(jti)
-            self.refresh_tokens[_digest(refresh_token)] = RefreshToken(family, username, scope,
+            self.refresh_tokens[_digest(refresh_token)] = RefreshToken(family, username, scope, audience,
                                                                        now + REFRESH_TOKEN_SECONDS)
         return {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
                 "refresh_token": refresh_token, "scope": scope}
@@ -111,7 +114,7 @@ class TokenService:
             if record.expires_at <= self.clock.now():
                 raise _invalid_grant("The refresh token has expired. Log in again.")
             record.spent = True
-        return self.issue(record.username, record.scope, record.family)
+        return self.issue(record.username, record.scope, record.audience, record.family)
 
     # -- verifying --------------------------------------------------------------------
 
@@ -151,7 +154,7 @@ class TokenService:
         if not isinstance(claims["exp"], (int, float)) or not isinstance(claims["iat"], (int, float)):
             raise _invalid_token("The exp and iat claims must be numbers (seconds since the epoch).")
         if claims["exp"] <= now - LEEWAY_SECONDS:
-            raise _invalid_token(f"The token expired {int(now - claims['exp'])} s ago. Refresh it.")
+            raise _invalid_token("The token has expired (its exp is in the past). Refresh it.")
         if claims["iat"] > now + LEEWAY_SECONDS:
             raise _invalid_token("The token was issued in the future.")
         if claims["jti"] in self.revoked_access_tokens:

@@ -73,7 +73,7 @@ class Request:
                             "(in requests: json={...}).")
         try:
             value = json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise HTTPError(400, "invalid_request", "The body is not valid JSON.") from None
         if not isinstance(value, dict):
             raise HTTPError(400, "invalid_request", "The JSON body must be an object: {...}.")

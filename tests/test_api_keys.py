@@ -262,8 +262,8 @@ def test_key_in_query_string_is_400_even_with_the_header(http, api, name):
     assert f"{name}={RO}" in api.app.access_log[-1]
 
 
-@pytest.mark.parametrize("query", ["API_KEY=x", "ApiKey=x", "page=2&Key=x", "api%5Fkey=x", "x-api-key="])
-def test_key_names_in_query_are_matched_case_and_encoding_insensitively(http, api, query):
+@pytest.mark.parametrize("query", ["API_KEY=x", "ApiKey=x", "page=2&Key=x", "X-Api-Key=", "access_key"])
+def test_key_names_in_query_are_matched_case_insensitively_even_without_a_value(http, api, query):
     response = http.get(api.url("/keys/whoami?" + query), headers={"X-API-Key": RO}, timeout=TIMEOUT)
     assert_bad_request(response, "Never put an API key in the URL")
     assert query in api.app.access_log[-1]

@@ -17,7 +17,7 @@ from conftest import NOTEBOOKS
 MACHINE_PATH = re.compile(r"(/root/|/home/\w+|/tmp/|/Users/\w+|site-packages|/usr/lib/python|[A-Z]:\\\\Users)")
 CALL = re.compile(r"\b(?:requests|\w*session|client)\.(?:get|post|put|patch|delete|head|options|request)\(")
 REMOTE_HTTP = re.compile(r"http://(?!127\.0\.0\.1|localhost|\[::1\])[\w.-]+")
-SOLUTION = re.compile(r"<details><summary>Solution</summary>\s*```python\n(.*?)```\s*</details>", re.S)
+SOLUTION = re.compile(r"<details><summary>Solution</summary>\s*```python\n(.*?)```.*?</details>", re.S)
 MISTAKE_TAGS = {"mistake", "raises-exception"}
 SKELETON = ["## Setup", "## Exercises", "## Key points", "## What's next", "## References"]
 

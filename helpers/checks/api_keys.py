@@ -1,4 +1,304 @@
-"""Checks for notebook 02, API keys."""
+"""Checks for notebook 02, API keys.
+
+Like every check, these never raise at the learner, and they never print a key: feedback
+names a key by its id (ro-1, rw-2, ...), never by its value.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import json
+import re
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import requests
+
+from helpers import demo
+from helpers.checks.feedback import PRACTICE_URL, fake_response, not_yet, placeholder, right
+
+__all__ = ["read_notes", "key_session", "next_step"]
+
+HEADER = "X-API-Key"
+NOTES_PATH = "/keys/notes"
+KEY_PARAMETERS = {"api_key", "apikey", "api-key", "x-api-key", "key", "access_key", "token", "access_token"}
+ACTIONS = ("ok", "fix-key", "need-scope", "slow-down", "error")
+MASK = "••••••••"
+KEY_LIKE = re.compile(r"practice_\w+")
+
+
+# -- exercise 1 ---------------------------------------------------------------------------
+
+def read_notes(response: Any) -> None:
+    """02, exercise 1: GET /keys/notes with the read-only key ro-1 in the X-API-Key header."""
+    if placeholder(response):
+        return
+    if isinstance(response, (dict, list)):
+        return not_yet("that looks like response.json(). Pass the response itself: checks.read_notes(response).")
+    if not isinstance(response, requests.Response) or not isinstance(response.request, requests.PreparedRequest):
+        return not_yet(f"`response` should hold what requests.get(...) returns, not a {type(response).__name__}.")
+    request = response.request
+    url = urlsplit(request.url or "")
+    in_url = _key_in_url(url.path, url.query)
+    if in_url:
+        return not_yet(f"the key went in the URL ({in_url}), and the API answered {response.status_code}. "
+                       "URLs are written to server logs, proxy logs and browser history. Send the key in the "
+                       "X-API-Key header: headers={'X-API-Key': READ_KEY}.")
+    sent = request.headers.get(HEADER)
+    if sent is None:
+        return not_yet(_missing_header_hint(request.headers))
+    if url.path.rstrip("/") == "/keys/whoami":
+        return not_yet("that call went to /keys/whoami, which tells you which key you hold. This exercise reads "
+                       "the notes: GET /keys/notes.")
+    if url.path != NOTES_PATH:
+        return not_yet(f"the request went to {url.path[:60]!r}; the notes are at {NOTES_PATH}.")
+    if request.method != "GET":
+        return not_yet(f"reading is a GET; this request was a {request.method}.")
+    key_id = _key_id(sent.strip())
+    if key_id is None:
+        return not_yet(f"the API does not know the key you sent ({response.status_code} {_error_of(response)}). "
+                       "Look for a typo, extra quotes or a truncated copy: READ_KEY is in section 1.")
+    if key_id == "rw-0":
+        return not_yet("rw-0 was revoked long ago (401 revoked_key). Use the read-only key ro-1 (READ_KEY).")
+    if key_id != "ro-1":
+        return not_yet(f"you used the read-write key {key_id}. It can read, but this exercise asks for the "
+                       "read-only key ro-1 (READ_KEY): give each program the smallest key that does its job, "
+                       "so that a leaked key can do less harm.")
+    if response.status_code != 200:
+        return not_yet(f"expected 200, got {response.status_code} {_error_of(response)}.")
+    right("200 OK with the read-only key ro-1 in the X-API-Key header, and nothing secret in the URL.")
+
+
+# -- exercise 2 ---------------------------------------------------------------------------
+
+def key_session(session: Any) -> None:
+    """02, exercise 2: a Session whose `auth` sends the new read-write key rw-2 in X-API-Key."""
+    if placeholder(session):
+        return
+    if session is requests.Session or session is requests.session:
+        return not_yet("that is the class itself. Call it: session = requests.Session().")
+    if isinstance(session, requests.auth.AuthBase):
+        return not_yet("that is an auth object, not a session. Attach it to one: "
+                       "session = requests.Session(); session.auth = APIKeyAuth(NEW_KEY).")
+    if not isinstance(session, requests.Session):
+        return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+    leaked = _key_in_params(session.params or {})
+    if leaked:
+        return not_yet(f"session.params puts the key ({leaked}) in the URL of every request, and from there in "
+                       "server logs. Use session.auth = APIKeyAuth(NEW_KEY) instead.")
+    auth = session.auth
+    if auth is None:
+        if HEADER in session.headers:
+            return not_yet("session.headers['X-API-Key'] sends the key, but this exercise asks for session.auth: "
+                           "with it set, requests never reads ~/.netrc (which would add your netrc password to "
+                           "each request), and auth= on one call can swap the key. "
+                           "session.auth = APIKeyAuth(NEW_KEY).")
+        if "Authorization" in session.headers:
+            return not_yet("an Authorization header set by hand is silently replaced by a ~/.netrc entry, and "
+                           "this API reads X-API-Key anyway. Set session.auth = APIKeyAuth(NEW_KEY).")
+        return not_yet("session.auth is not set. Set session.auth = APIKeyAuth(NEW_KEY).")
+    if isinstance(auth, type):
+        return not_yet(f"session.auth holds the class {auth.__name__} itself. Create an object: "
+                       f"session.auth = {auth.__name__}(NEW_KEY).")
+    if isinstance(auth, (str, bytes)):
+        return not_yet("session.auth holds the key itself. requests calls session.auth on each request, so wrap "
+                       "the key in an auth object: session.auth = APIKeyAuth(NEW_KEY).")
+    if isinstance(auth, tuple):
+        return not_yet("a (user, password) tuple means Basic authentication. This API wants the key in "
+                       "X-API-Key: session.auth = APIKeyAuth(NEW_KEY).")
+    if not callable(auth):
+        return not_yet(f"session.auth must be callable, like APIKeyAuth(NEW_KEY); it holds a {type(auth).__name__}.")
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare(method="GET", url=PRACTICE_URL + NOTES_PATH, headers=dict(session.headers))
+        result = auth(prepared)
+    except Exception as error:  # the learner's auth object failed: say so, never crash
+        return not_yet(f"session.auth raised {type(error).__name__}: {_redact(str(error))[:200]}")
+    if result is None:
+        return not_yet("your __call__ returns None, so requests has no request left to send (it fails with "
+                       "AttributeError). End __call__ with `return request`.")
+    if not isinstance(result, requests.PreparedRequest):
+        return not_yet(f"your __call__ returns a {type(result).__name__}; return the request it was given.")
+    url = urlsplit(result.url or "")
+    in_url = _key_in_url(url.path, url.query)
+    if in_url:
+        return not_yet(f"your auth object puts the key in the URL ({in_url}), and from there in server logs. "
+                       "Set request.headers['X-API-Key'] instead.")
+    sent = result.headers.get(HEADER)
+    if sent is None:
+        return not_yet(_missing_header_hint(result.headers, exercise="session"))
+    key_id = _key_id(sent)
+    if key_id is None and _key_id(sent.strip()) is not None:
+        return not_yet("the X-API-Key value has spaces or a newline around the key: .strip() it.")
+    if key_id is None:
+        return not_yet("X-API-Key does not hold a demo key: a typo, extra quotes or a truncated copy? "
+                       "NEW_KEY (rw-2) is in section 5.")
+    if key_id == "rw-1":
+        return not_yet("that is rw-1, the old key: it was revoked in section 5. Switch to rw-2 (NEW_KEY).")
+    if key_id == "rw-0":
+        return not_yet("rw-0 was revoked long ago. Use the new read-write key rw-2 (NEW_KEY).")
+    if key_id == "ro-1":
+        return not_yet("that is the read-only key ro-1: it cannot write notes. Use rw-2 (NEW_KEY).")
+    message = "every request from this session sends rw-2 in X-API-Key, and no ~/.netrc entry can get in the way."
+    if _shows_a_key(auth):
+        message += (" One more thing: repr(session.auth) shows the key, so displaying it would save the key in "
+                    "the notebook. Give your class a __repr__ that hides it.")
+    right(message)
+
+
+# -- exercise 3 ---------------------------------------------------------------------------
+
+def next_step(function: Any) -> None:
+    """02, exercise 3: map a response to what the client should do next (401 vs 403 vs 429)."""
+    if placeholder(function):
+        return
+    if isinstance(function, str):
+        return not_yet("pass the function itself, not what it returns: checks.next_step(next_step).")
+    if not callable(function):
+        return not_yet(f"pass the function itself: checks.next_step(next_step), not a {type(function).__name__}.")
+    challenge = {"WWW-Authenticate": 'APIKey realm="practice", header="X-API-Key"'}
+    cases = [
+        (200, {}, {"notes": []}, "ok", "a 200 OK"),
+        (401, challenge, _error("invalid_key", "This API key is not known."), "fix-key",
+         "a 401 with error invalid_key"),
+        (403, {}, _error("insufficient_scope", "This key (ro-1) may not do this."), "need-scope",
+         "a 403 with error insufficient_scope"),
+        (429, {"Retry-After": "30"}, _error("too_many_requests", "Slow down."), "slow-down",
+         "a 429 with Retry-After: 30"),
+        (401, challenge, _error("revoked_key", "This API key (rw-0) was revoked."), "fix-key",
+         "a 401 with error revoked_key"),
+        (201, {"Location": "/keys/notes/1"}, {"id": 1, "owner": "ada", "text": "hi"}, "ok", "a 201 Created"),
+        (204, {}, None, "ok", "a 204 No Content (no body)"),
+        (302, {"Location": "https://elsewhere.test/"}, None, "error", "a 302 redirect"),
+        (404, {}, _error("not_found", "No endpoint here."), "error", "a 404 Not Found"),
+        (500, {}, _error("server_error", "The practice API has a bug."), "error", "a 500 Internal Server Error"),
+    ]
+    for status, headers, body, expected, described in cases:
+        try:
+            got = function(_response(status, headers, body))
+        except Exception as error:  # feedback, not a traceback
+            hint = (" It has no body: decide on response.status_code, not on response.json()."
+                    if body is None else "")
+            return not_yet(f"for {described}, your function raised {type(error).__name__}: {error}.{hint}")
+        if got == expected:
+            continue
+        return not_yet(f"for {described}, it returned {got!r}. " + _next_step_hint(status, expected, got))
+    right("2xx: carry on; 401: fix or replace the key; 403: get a key with the scope, do not retry; "
+          "429: wait for Retry-After; anything else: an error to handle.")
+
+
+def _next_step_hint(status: int, expected: str, got: Any) -> str:
+    if not isinstance(got, str) or got.strip().lower() not in ACTIONS:
+        return "Return exactly one of: " + ", ".join(repr(action) for action in ACTIONS) + "."
+    if got.strip().lower() == expected:
+        return f"Return exactly {expected!r}: lower case, no spaces."
+    if status == 401 and got == "need-scope":
+        return ("401 and 403 are swapped. 401: the API does not accept the key (missing, unknown or revoked), "
+                "so fix or replace it ('fix-key'). 403: the key is fine but lacks the permission ('need-scope').")
+    if status == 401:
+        return ("A 401 means the API does not accept the key (missing, unknown or revoked). The same key will "
+                "fail again: 'fix-key'.")
+    if status == 403 and got == "fix-key":
+        return ("A 403 means the API knows the key, and the key lacks the permission: a fresh copy of the same "
+                "key will not help. Answer 'need-scope'.")
+    if status == 403:
+        return "A 403 means the key lacks the permission. Retrying will not help: 'need-scope'."
+    if status == 429:
+        return "A 429 asks you to wait (Retry-After says how long) and try again later: 'slow-down'."
+    if expected == "ok":
+        return "It is a success too: any 2xx status is 'ok' (200 <= response.status_code < 300)."
+    if status == 302 and got == "ok":
+        return ("response.ok is True for redirects too: it only means status < 400. "
+                "Check 200 <= response.status_code < 300.")
+    return "Neither the key nor the rate is the problem here: answer 'error'."
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def _key_id(value: str | None) -> str | None:
+    """The id of the demo key `value` (ro-1, rw-1, rw-2, rw-0), or None."""
+    for entry in demo.API_KEYS:
+        if value == entry["key"]:
+            return str(entry["key_id"])
+    return None
+
+
+def _redact(text: str) -> str:
+    """`text` with every demo key, and anything that looks like one, masked."""
+    for entry in demo.API_KEYS:
+        text = text.replace(str(entry["key"]), MASK)
+    return KEY_LIKE.sub(MASK, text)
+
+
+def _looks_like_key(value: str) -> bool:
+    return _key_id(value.strip()) is not None or bool(KEY_LIKE.search(value))
+
+
+def _key_in_url(path: str, query: str) -> str | None:
+    """Where a key sits in a URL ("'api_key=' in the query string", "the path"), or None."""
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name.lower() in KEY_PARAMETERS or _looks_like_key(value):
+            return f"'{name[:40]}=' in the query string"
+    if _looks_like_key(unquote(path)):
+        return "in the path"
+    return None
+
+
+def _key_in_params(params: Any) -> str | None:
+    try:
+        items = list(params.items()) if hasattr(params, "items") else list(params)
+    except TypeError:
+        return None
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2:
+            name, value = str(item[0]), str(item[1])
+            if name.lower() in KEY_PARAMETERS or _looks_like_key(value):
+                return f"'{name[:40]}='"
+    return None
+
+
+def _missing_header_hint(headers: Any, exercise: str = "call") -> str:
+    """Why there is no X-API-Key header, from the headers that were sent."""
+    authorization = headers.get("Authorization") or ""
+    scheme = authorization.partition(" ")[0].lower()
+    where = "this session's requests carry" if exercise == "session" else "you sent"
+    if scheme == "bearer":
+        return (f"{where} the key as 'Authorization: Bearer ...'. This API reads the key from the X-API-Key "
+                "header only, as its documentation (and the 401's error_description) says.")
+    if scheme == "basic":
+        return (f"{where} Basic credentials (from auth=(user, password) or a ~/.netrc entry) and no X-API-Key "
+                "header. Send the key in X-API-Key.")
+    for name, value in headers.items():
+        if isinstance(value, str) and _looks_like_key(value):
+            return f"the key went in a '{name[:40]}' header; this API reads it from 'X-API-Key' only."
+    if exercise == "session":
+        return "requests made with this session carry no X-API-Key header: set it in your auth's __call__."
+    return "the request had no X-API-Key header: pass headers={'X-API-Key': READ_KEY} (or auth=APIKeyAuth(READ_KEY))."
+
+
+def _shows_a_key(auth: Any) -> bool:
+    try:
+        text = repr(auth)
+    except Exception:
+        return False
+    return any(str(entry["key"]) in text for entry in demo.API_KEYS)
+
+
+def _error(code: str, description: str) -> dict:
+    return {"error": code, "error_description": description}
+
+
+def _error_of(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("error", ""))
+    except Exception:
+        return ""
+
+
+def _response(status: int, headers: dict[str, str], body: dict | None) -> requests.Response:
+    """A response like the practice API's, built by hand: the function under test gets no network."""
+    response = fake_response(status, dict(headers), PRACTICE_URL + NOTES_PATH)
+    response.reason = HTTPStatus(status).phrase
+    if body is not None:
+        response.headers["Content-Type"] = "application/json"
+        response._content = json.dumps(body).encode("utf-8")
+    return response
