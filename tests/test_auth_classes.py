@@ -1,0 +1,118 @@
+"""BearerAuth and RefreshingBearerAuth against both transports, and under threads."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from helpers import BearerAuth, RefreshingBearerAuth, TokenRefreshError, serve_practice_api, start_practice_api
+
+PASSWORD = "analytical:engine:1843"
+
+
+@pytest.fixture(params=["in-process", "loopback"])
+def api(request):
+    if request.param == "in-process":
+        handle = start_practice_api()
+        yield handle
+        handle.stop()
+    else:
+        with serve_practice_api() as handle:
+            yield handle
+    assert handle.app.errors == []
+
+
+def login(api, **options) -> dict:
+    response = requests.post(api.url("/login"), json={"username": "ada", "password": PASSWORD, **options}, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def token_requests(api) -> list:
+    return [call for call in api.calls if call.path == "/oauth/token"]
+
+
+def test_bearer_auth_sends_the_header_and_hides_the_token(api):
+    tokens = login(api)
+    auth = BearerAuth(tokens["access_token"])
+    response = requests.get(api.url("/me"), auth=auth, timeout=5)
+    assert response.status_code == 200 and response.json()["username"] == "ada"
+    assert api.calls[-1].header("authorization") == "Bearer " + tokens["access_token"]
+    assert tokens["access_token"] not in repr(auth)
+
+
+def test_refreshes_shortly_before_expiry_not_earlier(api):
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now, margin=30)
+    with requests.Session() as session:
+        session.auth = auth
+        api.clock.advance(260)  # 40 s left: outside the margin
+        assert session.get(api.url("/me"), timeout=5).status_code == 200
+        assert auth.refreshes == 0
+        api.clock.advance(15)  # 25 s left: inside
+        assert session.get(api.url("/me"), timeout=5).status_code == 200
+        assert auth.refreshes == 1
+        assert len(token_requests(api)) == 1
+
+
+def test_retries_once_after_401_invalid_token(api):
+    tokens = {k: v for k, v in login(api).items() if k != "expires_in"}
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), tokens, now=api.clock.now)
+    api.clock.advance(400)
+    response = requests.get(api.url("/me"), auth=auth, timeout=5)
+    assert response.status_code == 200
+    assert [r.status_code for r in response.history] == [401]
+    assert auth.refreshes == 1
+    assert [c.path for c in api.calls[-3:]] == ["/me", "/oauth/token", "/me"]
+
+
+def test_never_loops_when_the_fresh_token_is_refused_too(api):
+    # A token with only notes:read is refused by /me with 403, not retried: not an invalid_token.
+    narrow = RefreshingBearerAuth(api.url("/oauth/token"), login(api, scope="notes:read"), now=api.clock.now)
+    assert requests.get(api.url("/me"), auth=narrow, timeout=5).status_code == 403
+    assert narrow.refreshes == 0
+    # A token for another API: 401 invalid_token; the refreshed token is for the same API, so the
+    # retry fails too, and the caller gets that 401 after exactly one refresh.
+    other = RefreshingBearerAuth(api.url("/oauth/token"), login(api, resource="https://notes.practice.test"),
+                                 now=api.clock.now)
+    response = requests.get(api.url("/me"), auth=other, timeout=5)
+    assert response.status_code == 401 and len(response.history) == 1
+    assert other.refreshes == 1
+
+
+def test_a_refused_refresh_token_raises_a_clear_error(api):
+    first = login(api)
+    requests.post(api.url("/oauth/token"), data={"grant_type": "refresh_token",
+                                                 "refresh_token": first["refresh_token"]}, timeout=5).raise_for_status()
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), first, now=api.clock.now, margin=400)
+    with pytest.raises(TokenRefreshError, match="log in again"):
+        requests.get(api.url("/me"), auth=auth, timeout=5)
+
+
+def test_two_threads_on_one_session_refresh_once(api):
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now)
+    session = requests.Session()
+    session.auth = auth
+    api.clock.advance(290)  # every request now wants a refresh
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def worker():
+        start.wait()
+        for _ in range(5):
+            statuses.append(session.get(api.url("/me"), timeout=5).status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 10
+    assert auth.refreshes == 1, "a second refresh with a spent token would end the login"
+    assert len(token_requests(api)) == 1
+
+
+def test_repr_hides_tokens(api):
+    tokens = login(api)
+    text = repr(RefreshingBearerAuth(api.url("/oauth/token"), tokens))
+    assert tokens["access_token"] not in text and tokens["refresh_token"] not in text
