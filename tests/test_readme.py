@@ -36,5 +36,7 @@ def test_every_notebook_is_on_the_map_with_minutes_and_links_resolve():
 def test_demo_credentials_match_the_practice_api():
     for user in demo.USERS:
         assert f"| user | `{user['username']}` | `{user['password']}`" in README
+    for key in demo.API_KEYS:
+        assert f"| API key `{key['key_id']}`" in README and f"`{key['key']}`" in README
     assert f"curl -i -u '{demo.USERS[0]['username']}:{demo.USERS[0]['password']}'" in README
     assert "python -m helpers.server" in README

@@ -12,10 +12,11 @@ import time
 import pytest
 import requests
 
-from helpers import serve_practice_api, start_practice_api
+from helpers import demo, serve_practice_api, start_practice_api
 
 SERVER_ADDED = {"date", "server"}
 ADA = ("ada", "analytical:engine:1843")
+RO_KEY, RW_KEY = demo.api_key("ro-1"), demo.api_key("rw-2")
 
 
 def basic(raw: bytes) -> dict:
@@ -38,6 +39,22 @@ SCRIPT = [
     ("GET", "/nowhere", {}),
     *[("GET", "/basic/whoami", {"auth": ("ada", f"guess-{n}")}) for n in range(6)],
     ("GET", "/basic/whoami", {"auth": ADA}),
+    # API keys
+    ("GET", "/keys/whoami", {"headers": {"X-API-Key": RO_KEY}}),
+    ("GET", "/keys/whoami", {"params": {"api_key": RO_KEY}}),
+    ("GET", "/keys/whoami", {"headers": {"Authorization": "Bearer " + RO_KEY}}),
+    ("POST", "/keys/notes", {"headers": {"X-API-Key": RO_KEY}, "json": {"text": "hi"}}),
+    ("POST", "/keys/notes", {"headers": {"X-API-Key": RW_KEY}, "json": {"text": "hi"}}),
+    ("GET", "/keys/notes", {"headers": {"X-API-Key": RW_KEY}}),
+    ("GET", "/keys/whoami", {"headers": {"X-API-Key": demo.api_key("rw-0")}}),
+    # tokens: the answers that hold no random or time-dependent value
+    ("GET", "/.well-known/jwks.json", {}),
+    ("GET", "/me", {}),
+    ("GET", "/me", {"headers": {"Authorization": "Bearer not.a.jwt"}}),
+    ("POST", "/login", {"json": {"username": "grace", "password": "nope"}}),
+    ("POST", "/login", {"data": "not json"}),
+    ("POST", "/oauth/token", {"data": {"grant_type": "refresh_token", "refresh_token": "unknown"}}),
+    ("POST", "/oauth/token", {"data": {"grant_type": "password"}}),
 ]
 
 
@@ -66,7 +83,9 @@ def test_same_answers_on_both_transports(both):
     for step, (a, b) in enumerate(zip(expected, got)):
         assert a == b, f"step {step}: {SCRIPT[step][:2]}"
     statuses = [status for status, _, _ in expected]
-    assert statuses == [200, 401, 200, 200, 401, 400, 400, 400, 400, 405, 405, 404, *[401] * 5, 429, 429]
+    assert statuses == [200, 401, 200, 200, 401, 400, 400, 400, 400, 405, 405, 404, *[401] * 5, 429, 429,
+                        200, 400, 401, 403, 201, 200, 401,
+                        200, 401, 401, 400, 400, 400, 400]
 
 
 def test_same_requests_recorded_on_both_transports(both):
