@@ -45,6 +45,7 @@ class PracticeAPI:
             "/basic/whoami": {"GET": self.basic_whoami},
             "/keys/whoami": {"GET": self.keys_whoami},
             "/keys/notes": {"GET": self.keys_list_notes, "POST": self.keys_add_note},
+            "/keys/notes/<id>": {"GET": self.keys_get_note},
             "/keys/current": {"DELETE": self.keys_revoke_current},
             "/login": {"POST": self.login},
             "/oauth/token": {"POST": self.token},
@@ -88,7 +89,7 @@ class PracticeAPI:
 
     def handle(self, request: Request) -> Reply:
         """Find the route for the path and method, and turn any HTTPError into its reply."""
-        methods = self.routes.get(request.path)
+        methods = self.routes.get(request.path) or self.routes.get(_with_placeholder(request.path))
         if methods is None:
             return HTTPError(404, "not_found", f"No endpoint at {request.path[:100]!r}. GET / lists them.").reply()
         route = methods.get(request.method)
@@ -125,6 +126,14 @@ class PracticeAPI:
         key = self.keys.authenticate(request, "notes:read")
         return json_reply(200, {"notes": [note for note in self.notes if note["owner"] == key.owner]})
 
+    def keys_get_note(self, request: Request) -> Reply:
+        key = self.keys.authenticate(request, "notes:read")
+        note_id = request.path.rsplit("/", 1)[1]
+        for note in self.notes:
+            if str(note["id"]) == note_id and note["owner"] == key.owner:  # only the owner's notes
+                return json_reply(200, note)
+        raise HTTPError(404, "not_found", f"You have no note {note_id[:20]!r}.")
+
     def keys_add_note(self, request: Request) -> Reply:
         """A write: needs a key with the notes:write scope (403 otherwise)."""
         key = self.keys.authenticate(request, "notes:write")
@@ -153,7 +162,7 @@ class PracticeAPI:
             raise HTTPError(400, "invalid_scope", f"scope is a space-separated list of: {' '.join(sorted(LOGIN_SCOPES))}.")
         from helpers.tokens import AUDIENCE, RESOURCES
         resource = body.get("resource", AUDIENCE)  # which API the token is for (RFC 8707)
-        if resource not in RESOURCES:
+        if not isinstance(resource, str) or resource not in RESOURCES:
             raise HTTPError(400, "invalid_target", f"resource is one of: {', '.join(sorted(RESOURCES))}.")
         if not self.passwords.check(username, password):
             # 400, not 401: 401 would mean "send an Authorization header", which does not apply here.
@@ -164,7 +173,7 @@ class PracticeAPI:
         """The OAuth 2.0 token endpoint (RFC 6749 §3.2). For now: the refresh_token grant."""
         form = request.form()
         grant_type = form.get("grant_type")
-        if grant_type is None:
+        if not grant_type:  # an empty parameter counts as omitted (RFC 6749 §3.1)
             raise HTTPError(400, "invalid_request", "grant_type is missing.")
         if grant_type != "refresh_token":
             raise HTTPError(400, "unsupported_grant_type", f"This server does not support {grant_type[:60]!r} yet.")
@@ -181,3 +190,9 @@ class PracticeAPI:
     def jwks(self, request: Request) -> Reply:
         """The public keys that verify this server's tokens (RFC 7517)."""
         return json_reply(200, self.tokens.jwks(), [("Cache-Control", "max-age=300")])
+
+
+def _with_placeholder(path: str) -> str:
+    """/keys/notes/7 -> /keys/notes/<id>: the one kind of variable path this API has."""
+    parent, _, last = path.rpartition("/")
+    return f"{parent}/<id>" if last.isdigit() else path

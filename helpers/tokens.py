@@ -13,13 +13,14 @@ then expiry and revocation. Each refusal says why, in the RFC 6750 §3 challenge
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 import re
 import secrets
 import threading
 import uuid
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -68,9 +69,9 @@ class TokenService:
 
     # -- keys -------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def private_key(self):
-        return serialization.load_pem_private_key(signing_key.PRIVATE_KEY_PEM, password=None)
+        return _private_key()
 
     def jwks(self) -> dict:
         """The public half of every signing key, as a JWK Set (RFC 7517 §5)."""
@@ -151,7 +152,7 @@ class TokenService:
         except jwt.InvalidTokenError:
             raise _invalid_token("The token is malformed.") from None
         now = self.clock.now()
-        if not isinstance(claims["exp"], (int, float)) or not isinstance(claims["iat"], (int, float)):
+        if not all(_is_time(claims[name]) for name in ("exp", "iat")):
             raise _invalid_token("The exp and iat claims must be numbers (seconds since the epoch).")
         if claims["exp"] <= now - LEEWAY_SECONDS:
             raise _invalid_token("The token has expired (its exp is in the past). Refresh it.")
@@ -164,6 +165,11 @@ class TokenService:
                             [("WWW-Authenticate", f'Bearer realm="{REALM}", error="insufficient_scope", '
                                                   f'scope="{required_scope}"')])
         return claims
+
+
+def _is_time(value) -> bool:
+    """A NumericDate (RFC 7519 §2): a finite number. NaN would never expire."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _bearer_token(authorization: str | None) -> str:
@@ -203,6 +209,12 @@ def _challenge(error: str, description: str) -> str:
 
 def _invalid_grant(description: str) -> HTTPError:
     return HTTPError(400, "invalid_grant", description)  # RFC 6749 §5.2
+
+
+@functools.lru_cache(maxsize=1)
+def _private_key():
+    """Parsed once per process (about 50 ms): every practice API instance shares the demo key."""
+    return serialization.load_pem_private_key(signing_key.PRIVATE_KEY_PEM, password=None)
 
 
 def _digest(token: str) -> str:

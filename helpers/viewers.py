@@ -24,7 +24,8 @@ SECRET_HEADERS = {"authorization", "proxy-authorization"}  # scheme shown, crede
 HIDDEN_HEADERS = {"x-api-key", "cookie", "set-cookie", "x-signature"}  # whole value masked
 SECRET_FIELDS = {
     "password", "client_secret", "access_token", "refresh_token", "id_token", "token",
-    "api_key", "apikey", "key", "code", "code_verifier", "device_code", "secret",
+    "api_key", "apikey", "api-key", "x-api-key", "access_key", "key", "code", "code_verifier", "device_code",
+    "secret",
 }
 MAX_BODY_CHARS = 2000
 

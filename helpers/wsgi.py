@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 MAX_BODY_BYTES = 1024 * 1024
 
 SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
-SENSITIVE_PARAMETERS = {"api_key", "apikey", "key", "access_token", "token", "password", "client_secret"}
+SENSITIVE_PARAMETERS = {"api_key", "apikey", "api-key", "x-api-key", "access_key", "key", "access_token", "token",
+                        "refresh_token", "password", "client_secret", "code", "code_verifier"}
 
 
 class HTTPError(Exception):

@@ -351,7 +351,8 @@ def test_note_length_limits(http, api, length, status):
 
 
 @pytest.mark.parametrize("kwargs, phrase", [
-    pytest.param({"data": b"{not json", "headers": {"Content-Type": "application/json"}}, "not valid JSON", id="bad-json"),
+    pytest.param({"data": b"{not json", "headers": {"Content-Type": "application/json"}}, "not valid JSON",
+                 id="bad-json"),
     pytest.param({"data": b"", "headers": {"Content-Type": "application/json"}}, "not valid JSON", id="empty-json"),
     pytest.param({"data": b'{"text": "\xff"}', "headers": {"Content-Type": "application/json"}}, "not valid JSON",
                  id="not-utf8"),
@@ -446,3 +447,10 @@ def test_store_has_no_records_without_a_demo_key(api):
 def test_unknown_demo_key_id_raises():
     with pytest.raises(KeyError, match="rw-9"):
         demo.api_key("rw-9")
+
+
+def test_a_note_that_does_not_exist_is_404_json(http, api):
+    response = http.get(api.url("/keys/notes/999"), headers={"X-API-Key": RO}, timeout=TIMEOUT)
+    assert response.status_code == 404 and response.json()["error"] == "not_found"
+    unauthenticated = http.get(api.url("/keys/notes/1"), timeout=TIMEOUT)
+    assert unauthenticated.status_code == 401
