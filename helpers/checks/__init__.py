@@ -4,7 +4,7 @@ Checks never raise at the learner: a wrong answer is feedback, not a traceback. 
 read the learner's objects and the demo credentials; they send nothing anywhere.
 One module per notebook; notebooks call them as `checks.<name>(...)`.
 """
-from helpers.checks.api_keys import *  # noqa: F401,F403  (notebook 02)
+from helpers.checks.api_keys import key_session, next_step, read_notes  # noqa: F401  (notebook 02)
 from helpers.checks.basic_auth import basic_header, basic_session, retry_after  # noqa: F401  (notebook 01)
 from helpers.checks.jwt_tokens import bearer_session, seconds_left, verify_token  # noqa: F401  (notebook 03)
 from helpers.checks.start_here import challenge_realm, unauthenticated_call  # noqa: F401  (notebook 00)
