@@ -1,10 +1,69 @@
-"""Shared test set-up: paths, and the notebooks as a list."""
+"""Shared test set-up: paths, the notebooks, and the fixtures most test files use."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pytest
+import requests
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 sys.path.insert(0, str(ROOT / "tools"))  # notebook_runner, shared with `make refresh`
+
+from helpers import demo, serve_practice_api, start_practice_api  # noqa: E402
+
+DEMO_SECRETS = [user["password"] for user in demo.USERS] + [str(key["key"]) for key in demo.API_KEYS]
+
+
+def assert_no_bug(api) -> None:
+    assert api.app.errors == [], "the practice API hit a bug (500):\n" + "\n".join(api.app.errors)
+
+
+@pytest.fixture
+def api():
+    """A fresh in-process practice API; the test fails if the API hit a bug (a 500)."""
+    api = start_practice_api()
+    try:
+        yield api
+    finally:
+        api.stop()
+    assert_no_bug(api)
+
+
+@pytest.fixture(params=["in-process", "loopback"])
+def any_api(request):
+    """The practice API on each transport in turn."""
+    api = start_practice_api() if request.param == "in-process" else serve_practice_api()
+    try:
+        yield api
+    finally:
+        api.stop()
+    assert_no_bug(api)
+
+
+@pytest.fixture
+def http():
+    """A session that ignores ~/.netrc and proxy variables, so only what a test sends is sent."""
+    with requests.Session() as session:
+        session.trust_env = False
+        yield session
+
+
+@pytest.fixture
+def feedback(capsys):
+    """Run a check; return its one line of output. Fail if it raised, used stderr, or printed a secret."""
+    capsys.readouterr()
+
+    def run(check, answer) -> str:
+        result = check(answer)
+        out, err = capsys.readouterr()
+        assert result is None
+        assert err == ""
+        assert out.endswith("\n") and out.count("\n") == 1, out
+        for secret in DEMO_SECRETS:
+            assert secret not in out, "a check printed a demo secret"
+        return out.rstrip("\n")
+
+    return run

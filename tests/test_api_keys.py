@@ -21,24 +21,6 @@ RO, RW1, RW2, RW0 = (demo.api_key(key_id) for key_id in ("ro-1", "rw-1", "rw-2",
 DEMO_KEY_STRINGS = [str(entry["key"]) for entry in demo.API_KEYS]
 
 
-@pytest.fixture
-def api():
-    api = start_practice_api()
-    try:
-        yield api
-    finally:
-        api.stop()
-    assert api.app.errors == [], "the practice API hit a bug (500):\n" + "\n".join(api.app.errors)
-
-
-@pytest.fixture
-def http():
-    """A session that ignores ~/.netrc and proxy variables, so only what a test sends is sent."""
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
-
-
 def error_of(response: requests.Response) -> tuple[str, str]:
     assert response.headers["Content-Type"] == "application/json"
     body = response.json()

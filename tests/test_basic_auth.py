@@ -41,24 +41,6 @@ def error_of(response: requests.Response) -> tuple[str, str]:
 
 
 @pytest.fixture
-def api():
-    api = start_practice_api()
-    try:
-        yield api
-    finally:
-        api.stop()
-    assert api.app.errors == [], "the practice API hit a bug (500):\n" + "\n".join(api.app.errors)
-
-
-@pytest.fixture
-def http():
-    """A session that ignores ~/.netrc and proxy variables, so only what a test sends is sent."""
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
-
-
-@pytest.fixture
 def no_network(monkeypatch):
     """Fail the test if anything tries to resolve a host name (the first step of any connection)."""
     lookups = []

@@ -10,45 +10,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from helpers import checks, demo, start_practice_api
+from helpers import checks, demo
 
 TIMEOUT = 5
 ADA = ("ada", demo.password_of("ada"))
 GRACE = ("grace", demo.password_of("grace"))
 PLACEHOLDER_HINT = "replace the `...` in the cell"
-
-
-@pytest.fixture
-def api():
-    api = start_practice_api()
-    try:
-        yield api
-    finally:
-        api.stop()
-    assert api.app.errors == []
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.trust_env = False  # no ~/.netrc: only what the test sends
-        yield session
-
-
-@pytest.fixture
-def feedback(capsys):
-    """Run a check and return its one line of output; fail if it raised or printed to stderr."""
-    capsys.readouterr()
-
-    def run(check, answer) -> str:
-        result = check(answer)
-        out, err = capsys.readouterr()
-        assert result is None
-        assert err == ""
-        assert out.endswith("\n") and out.count("\n") == 1, out
-        return out.rstrip("\n")
-
-    return run
 
 
 def assert_right(output: str, phrase: str = "") -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from helpers import checks, demo, start_practice_api
+from helpers import checks, demo
 
 TIMEOUT = 5
 READ_KEY = demo.api_key("ro-1")
@@ -33,41 +33,6 @@ class APIKeyAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "APIKeyAuth(key='••••••••')"
-
-
-@pytest.fixture
-def api():
-    api = start_practice_api()
-    try:
-        yield api
-    finally:
-        api.stop()
-    assert api.app.errors == []
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.trust_env = False  # no ~/.netrc: only what the test sends
-        yield session
-
-
-@pytest.fixture
-def feedback(capsys):
-    """Run a check; return its one line of output. Fail if it raised, used stderr, or printed a key."""
-    capsys.readouterr()
-
-    def run(check, answer) -> str:
-        result = check(answer)
-        out, err = capsys.readouterr()
-        assert result is None
-        assert err == ""
-        assert out.endswith("\n") and out.count("\n") == 1, out
-        for key in ALL_KEYS:
-            assert key not in out, "a check printed a key"
-        return out.rstrip("\n")
-
-    return run
 
 
 def assert_right(output: str, phrase: str = "") -> None:

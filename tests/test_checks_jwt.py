@@ -14,14 +14,6 @@ ISSUER = "https://api.practice.test"
 A_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2ln"
 
 
-@pytest.fixture
-def feedback(capsys):
-    def run(check, answer):
-        check(answer)
-        return capsys.readouterr().out.strip()
-    return run
-
-
 def session_with(**settings) -> requests.Session:
     session = requests.Session()
     for name, value in settings.items():

@@ -7,29 +7,12 @@ import json
 import pytest
 import requests
 
-from helpers import demo, show, start_practice_api
+from helpers import demo, show
 from helpers.viewers import MASK, Exchange
 
 TIMEOUT = 5
 ADA = ("ada", demo.password_of("ada"))
 ADA_TOKEN = base64.b64encode(f"{ADA[0]}:{ADA[1]}".encode("utf-8")).decode("ascii")
-
-
-@pytest.fixture
-def api():
-    api = start_practice_api()
-    try:
-        yield api
-    finally:
-        api.stop()
-    assert api.app.errors == []
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        session.trust_env = False  # no ~/.netrc, no proxies: only what the test sends
-        yield session
 
 
 def hand_response(method: str, url: str, status: int, reason: str, *, headers=None, body: bytes = b"",

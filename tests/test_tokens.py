@@ -56,28 +56,6 @@ def api():
     assert api.app.errors == [], "the practice API hit a bug (500):\n" + "\n".join(api.app.errors)
 
 
-@pytest.fixture(params=["in-process", "loopback"])
-def any_api(request):
-    """The practice API on each transport in turn."""
-    if request.param == "in-process":
-        api = start_practice_api()
-    else:
-        api = serve_practice_api()
-    try:
-        yield api
-    finally:
-        api.stop()
-    assert api.app.errors == [], "the practice API hit a bug (500):\n" + "\n".join(api.app.errors)
-
-
-@pytest.fixture
-def http():
-    """A session that ignores ~/.netrc and proxy variables, so only what a test sends is sent."""
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
-
-
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
