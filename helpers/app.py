@@ -18,11 +18,11 @@ from helpers import users
 from helpers.api_keys import DEMO_KEYS, KeyStore
 from helpers.basic_auth import PasswordChecker, authenticate_basic
 from helpers.clock import Clock
+from helpers.oauth import NO_STORE, AuthorizationServer
 from helpers.throttle import FailedAttempts
 from helpers.wsgi import HTTPError, Reply, Request, json_reply
 
 LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
-NO_STORE = [("Cache-Control", "no-store")]  # token responses must not be cached (RFC 6749 §5.1)
 
 Route = Callable[[Request], Reply]
 
@@ -30,8 +30,9 @@ Route = Callable[[Request], Reply]
 class PracticeAPI:
     """The app. It keeps its state (clock, lockouts, received calls) on the instance."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, issuer: str = "https://api.practice.test") -> None:
         self.clock = clock or Clock()
+        self.issuer = issuer  # the API's own base URL: names it in tokens and OAuth metadata
         self.calls: list[Request] = []  # every request received, in order
         self.access_log: list[str] = []  # what a web server writes to its log, URL included
         self.errors: list[str] = []  # tracebacks of bugs; tests assert it stays empty
@@ -40,6 +41,7 @@ class PracticeAPI:
         self.keys = KeyStore(DEMO_KEYS)
         self.notes: list[dict] = []
         self._tokens = None
+        self.oauth = AuthorizationServer(self, self.passwords)
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self.index},
             "/basic/whoami": {"GET": self.basic_whoami},
@@ -48,9 +50,15 @@ class PracticeAPI:
             "/keys/notes/<id>": {"GET": self.keys_get_note},
             "/keys/current": {"DELETE": self.keys_revoke_current},
             "/login": {"POST": self.login},
-            "/oauth/token": {"POST": self.token},
             "/me": {"GET": self.me},
+            "/reports": {"GET": self.reports},
             "/.well-known/jwks.json": {"GET": self.jwks},
+            "/.well-known/oauth-authorization-server": {"GET": self.oauth.metadata},
+            "/oauth/authorize": {"GET": self.oauth.authorize, "POST": self.oauth.authorize},
+            "/oauth/token": {"POST": self.oauth.token},
+            "/oauth/device_authorization": {"POST": self.oauth.device_authorization},
+            "/device": {"GET": self.oauth.device_page, "POST": self.oauth.device_page},
+            "/oauth/revoke": {"POST": self.oauth.revoke},
         }
 
     @property
@@ -58,7 +66,7 @@ class PracticeAPI:
         """The token service, created on first use: it loads PyJWT and the RSA key (about 0.3 s)."""
         if self._tokens is None:
             from helpers.tokens import TokenService
-            self._tokens = TokenService(self.clock)
+            self._tokens = TokenService(self.clock, self.issuer)
         return self._tokens
 
     # -- WSGI -------------------------------------------------------------------------
@@ -160,32 +168,24 @@ class PracticeAPI:
         scope = body.get("scope", "profile notes:read")
         if not isinstance(scope, str) or not scope.split() or not set(scope.split()) <= LOGIN_SCOPES:
             raise HTTPError(400, "invalid_scope", f"scope is a space-separated list of: {' '.join(sorted(LOGIN_SCOPES))}.")
-        from helpers.tokens import AUDIENCE, RESOURCES
-        resource = body.get("resource", AUDIENCE)  # which API the token is for (RFC 8707)
-        if not isinstance(resource, str) or resource not in RESOURCES:
-            raise HTTPError(400, "invalid_target", f"resource is one of: {', '.join(sorted(RESOURCES))}.")
+        resources = self.tokens.resources
+        resource = body.get("resource", self.tokens.audience)  # which API the token is for (RFC 8707)
+        if not isinstance(resource, str) or resource not in resources:
+            raise HTTPError(400, "invalid_target", f"resource is one of: {', '.join(sorted(resources))}.")
         if not self.passwords.check(username, password):
             # 400, not 401: 401 would mean "send an Authorization header", which does not apply here.
             raise HTTPError(400, "invalid_grant", "Wrong user name or password.")
-        return json_reply(200, self.tokens.issue(username, " ".join(scope.split()), resource), NO_STORE)
-
-    def token(self, request: Request) -> Reply:
-        """The OAuth 2.0 token endpoint (RFC 6749 §3.2). For now: the refresh_token grant."""
-        form = request.form()
-        grant_type = form.get("grant_type")
-        if not grant_type:  # an empty parameter counts as omitted (RFC 6749 §3.1)
-            raise HTTPError(400, "invalid_request", "grant_type is missing.")
-        if grant_type != "refresh_token":
-            raise HTTPError(400, "unsupported_grant_type", f"This server does not support {grant_type[:60]!r} yet.")
-        refresh_token = form.get("refresh_token")
-        if not refresh_token:
-            raise HTTPError(400, "invalid_request", "refresh_token is missing.")
-        return json_reply(200, self.tokens.refresh(refresh_token), NO_STORE)
+        return json_reply(200, self.tokens.issue(username, " ".join(scope.split()), audience=resource), NO_STORE)
 
     def me(self, request: Request) -> Reply:
         """A bearer-token resource (RFC 6750): needs a valid access token with the profile scope."""
         claims = self.tokens.verify(request.header("Authorization"), "profile")
         return json_reply(200, {"username": claims["sub"], "scope": claims["scope"]})
+
+    def reports(self, request: Request) -> Reply:
+        """A machine-to-machine resource: a client-credentials token with reports:read."""
+        claims = self.tokens.verify(request.header("Authorization"), "reports:read", audience=self.issuer + "/reports")
+        return json_reply(200, {"client_id": claims["sub"], "reports": ["2026-10 usage", "2026-11 usage"]})
 
     def jwks(self, request: Request) -> Reply:
         """The public keys that verify this server's tokens (RFC 7517)."""

@@ -102,6 +102,7 @@ class LoopbackAPI(PracticeAPIHandle):
         self.server = _Server((host, port), app, log)
         self.host, self.port = self.server.server_address[:2]
         super().__init__(app, f"http://{self.host}:{self.port}")
+        app.issuer = self.base_url  # tokens and OAuth metadata name the address clients reach
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"practice-api:{self.port}", daemon=True)
         self._thread.start()

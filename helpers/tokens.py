@@ -29,10 +29,10 @@ from helpers import signing_key
 from helpers.clock import Clock
 from helpers.wsgi import HTTPError
 
-ISSUER = "https://api.practice.test"
-AUDIENCE = "https://api.practice.test/me"
-# Other APIs this issuer serves: a token for one of them must not open /me (RFC 8707 resource indicators).
-RESOURCES = {AUDIENCE, "https://notes.practice.test"}
+ISSUER = "https://api.practice.test"  # the in-process API's; on loopback it is the server's URL
+AUDIENCE = ISSUER + "/me"
+# Another API this issuer serves: a token for it must not open /me (RFC 8707 resource indicators).
+NOTES_API = "https://notes.practice.test"
 ALGORITHMS = ["RS256"]  # fixed: never read the algorithm from the token itself
 ACCESS_TOKEN_SECONDS = 300
 REFRESH_TOKEN_SECONDS = 24 * 3600
@@ -44,9 +44,10 @@ MAX_TOKEN_LENGTH = 4096
 @dataclass
 class RefreshToken:
     family: str
-    username: str
+    subject: str
     scope: str
     audience: str
+    client_id: str | None  # None for tokens from /login, which has no OAuth client
     expires_at: float
     spent: bool = False
 
@@ -60,8 +61,11 @@ class Family:
 
 
 class TokenService:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, issuer: str = ISSUER) -> None:
         self.clock = clock
+        self.issuer = issuer
+        self.audience = issuer + "/me"
+        self.resources = {self.audience, NOTES_API}
         self.refresh_tokens: dict[str, RefreshToken] = {}  # sha256(token) -> record
         self.families: dict[str, Family] = {}
         self.revoked_access_tokens: set[str] = set()  # jti values
@@ -81,28 +85,42 @@ class TokenService:
 
     # -- issuing ----------------------------------------------------------------------
 
-    def issue(self, username: str, scope: str, audience: str = AUDIENCE, family: str | None = None) -> dict:
-        """A token response (RFC 6749 §5.1): a new access token and a new refresh token."""
+    def issue(self, subject: str, scope: str, *, audience: str | None = None, family: str | None = None,
+              client_id: str | None = None, refresh: bool = True) -> dict:
+        """A token response (RFC 6749 §5.1): a new access token, and a new refresh token if `refresh`.
+
+        `family` groups every token of one login or one authorization, to revoke them together.
+        """
         now = int(self.clock.now())
         family = family or uuid.uuid4().hex
         jti = uuid.uuid4().hex
-        claims = {"iss": ISSUER, "aud": audience, "sub": username, "iat": now,
+        claims = {"iss": self.issuer, "aud": audience or self.audience, "sub": subject, "iat": now,
                   "exp": now + ACCESS_TOKEN_SECONDS, "scope": scope, "jti": jti}
+        if client_id:
+            claims["client_id"] = client_id  # RFC 9068 §2.2
         access_token = jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": signing_key.KEY_ID})
-        refresh_token = secrets.token_urlsafe(32)
+        response = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
+                    "scope": scope}
         with self._lock:
             self.families.setdefault(family, Family()).access_token_ids.append(jti)
-            self.refresh_tokens[_digest(refresh_token)] = RefreshToken(family, username, scope, audience,
-                                                                       now + REFRESH_TOKEN_SECONDS)
-        return {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
-                "refresh_token": refresh_token, "scope": scope}
+            if refresh:
+                response["refresh_token"] = secrets.token_urlsafe(32)
+                self.refresh_tokens[_digest(response["refresh_token"])] = RefreshToken(
+                    family, subject, scope, claims["aud"], client_id, now + REFRESH_TOKEN_SECONDS)
+        return response
 
-    def refresh(self, refresh_token: str) -> dict:
-        """Spend a refresh token for a new pair (rotation), or raise HTTPError invalid_grant."""
+    def refresh(self, refresh_token: str, client_id: str | None = None) -> dict:
+        """Spend a refresh token for a new pair (rotation), or raise HTTPError invalid_grant.
+
+        `client_id` is the authenticated client: a refresh token works only for the client it was
+        issued to (RFC 6749 §6).
+        """
         with self._lock:
             record = self.refresh_tokens.get(_digest(refresh_token))
             if record is None:
                 raise _invalid_grant("The refresh token is not known.")
+            if record.client_id != client_id:
+                raise _invalid_grant("This refresh token was issued to another client.")
             family = self.families[record.family]
             if family.revoked:
                 raise _invalid_grant("This refresh token was revoked. Log in again.")
@@ -115,12 +133,45 @@ class TokenService:
             if record.expires_at <= self.clock.now():
                 raise _invalid_grant("The refresh token has expired. Log in again.")
             record.spent = True
-        return self.issue(record.username, record.scope, record.audience, record.family)
+        return self.issue(record.subject, record.scope, audience=record.audience, family=record.family,
+                          client_id=record.client_id)
+
+    def revoke_family(self, family: str) -> None:
+        """Revoke every token of one login or authorization."""
+        with self._lock:
+            entry = self.families.setdefault(family, Family())
+            entry.revoked = True
+            self.revoked_access_tokens.update(entry.access_token_ids)
+
+    def revoke(self, token: str, client_id: str | None) -> None:
+        """RFC 7009: revoke a refresh token (with its whole family) or an access token.
+
+        Unknown and invalid tokens are ignored: the client's goal, a token that no longer
+        works, is reached either way (RFC 7009 §2.2). A client may revoke only its own tokens.
+        """
+        record = self.refresh_tokens.get(_digest(token))
+        if record is not None:
+            if record.client_id != client_id:
+                raise HTTPError(400, "unauthorized_client", "This token was issued to another client.")
+            self.revoke_family(record.family)
+            return
+        try:  # an access token: trust its jti only once the signature is checked
+            claims = jwt.decode(token, self.private_key.public_key(), algorithms=ALGORITHMS, issuer=self.issuer,
+                                options={"verify_aud": False, "verify_exp": False, "verify_iat": False,
+                                         "verify_nbf": False})
+        except jwt.InvalidTokenError:
+            return
+        if claims.get("client_id") != client_id:
+            raise HTTPError(400, "unauthorized_client", "This token was issued to another client.")
+        with self._lock:
+            self.revoked_access_tokens.add(str(claims.get("jti")))
 
     # -- verifying --------------------------------------------------------------------
 
-    def verify(self, authorization: str | None, required_scope: str) -> dict:
-        """The claims of a valid bearer token that grants `required_scope`, or raise HTTPError."""
+    def verify(self, authorization: str | None, required_scope: str, audience: str | None = None) -> dict:
+        """The claims of a valid bearer token for `audience` (this API's /me by default) that grants
+        `required_scope`, or raise HTTPError."""
+        audience = audience or self.audience
         token = _bearer_token(authorization)
         try:
             header = jwt.get_unverified_header(token)
@@ -135,7 +186,7 @@ class TokenService:
             raise _invalid_token("The token's kid names no key in /.well-known/jwks.json.")
         try:
             claims = jwt.decode(
-                token, self.private_key.public_key(), algorithms=ALGORITHMS, audience=AUDIENCE, issuer=ISSUER,
+                token, self.private_key.public_key(), algorithms=ALGORITHMS, audience=audience, issuer=self.issuer,
                 options={"require": ["iss", "aud", "sub", "iat", "exp", "jti"],
                          # PyJWT compares times with the machine's clock. This API has its own
                          # clock (notebooks move it forward), so it checks times just below.
@@ -144,9 +195,9 @@ class TokenService:
             raise _invalid_token("The signature does not match: the token was changed or signed by someone else.") \
                 from None
         except jwt.InvalidAudienceError:
-            raise _invalid_token(f"The token is meant for another audience, not {AUDIENCE}.") from None
+            raise _invalid_token(f"The token is meant for another audience, not {audience}.") from None
         except jwt.InvalidIssuerError:
-            raise _invalid_token(f"The token was not issued by {ISSUER}.") from None
+            raise _invalid_token(f"The token was not issued by {self.issuer}.") from None
         except jwt.MissingRequiredClaimError as error:
             raise _invalid_token(f"The token has no '{error.claim}' claim.") from None
         except jwt.InvalidTokenError:

@@ -751,7 +751,8 @@ def test_loopback_serves_the_jwks_to_urllib(http, monkeypatch):
         access_token = tokens_of(http, api)["access_token"]
         client = jwt.PyJWKClient(api.url("/.well-known/jwks.json"), timeout=TIMEOUT)
         key = client.get_signing_key_from_jwt(access_token)
-        claims = jwt.decode(access_token, key.key, algorithms=["RS256"], audience=tokens.AUDIENCE,
-                            issuer=tokens.ISSUER)
+        # On loopback the issuer is the server's own URL, as RFC 8414 §3.3 wants it to match the metadata.
+        claims = jwt.decode(access_token, key.key, algorithms=["RS256"], audience=api.url("/me"),
+                            issuer=api.base_url)
         assert claims["sub"] == "ada"
     assert api.app.errors == []

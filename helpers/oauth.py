@@ -1,0 +1,432 @@
+"""The practice API's OAuth 2.0 authorization server, as RFC 9700 (the security BCP) asks.
+
+Read this next to notebook 04. What it enforces, and where:
+- client authentication with HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1); public
+  clients (a CLI, a TV) send only `client_id`;                               `authenticate_client`
+- exact redirect URIs; for loopback redirects any port, as RFC 8252 §7.3 asks;    `_redirect_uri`
+- errors redirected back to the client, except a bad client or redirect URI, which
+  must never be redirected (RFC 6749 §4.1.2.1);                                    `authorize`
+- PKCE with S256 only (RFC 7636, RFC 9700 §2.1.1): no `plain`, no missing challenge;
+- codes that live 60 s and work once; a reused code revokes what it bought (RFC 6749 §4.1.2);
+- the device grant (RFC 8628) with `authorization_pending`, `slow_down`, `access_denied`,
+  `expired_token`;                                                          `device_token`
+- revocation (RFC 7009), and metadata for discovery (RFC 8414).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from helpers.basic_auth import PasswordChecker
+from helpers.wsgi import HTTPError, Reply, Request, json_reply
+
+CODE_SECONDS = 60
+DEVICE_CODE_SECONDS = 600
+DEVICE_INTERVAL = 5
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+USER_SCOPES = {"profile", "notes:read"}
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, no look-alikes (RFC 8628 §6.1)
+VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
+NO_STORE = [("Cache-Control", "no-store")]
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered client, named as in RFC 7591. Public clients have no secret."""
+
+    client_id: str
+    secret_sha256: str | None
+    grant_types: tuple[str, ...]
+    scope: str
+    redirect_uris: tuple[str, ...] = ()
+
+    @property
+    def public(self) -> bool:
+        return self.secret_sha256 is None
+
+
+# The secrets themselves are in helpers/demo.py, for learners; the server keeps hashes.
+DEMO_CLIENTS = {c.client_id: c for c in [
+    Client("reports-job", "48568d86647548e8d22b63479f0ae21b385cec98446482ab5b717de069e8cccb",
+           ("client_credentials",), "reports:read"),
+    Client("notes-web", "4f8a7c83fdf6dfe6fe45b50d2ae534f8be058d113cf64c00daedc4152165a6ec",
+           ("authorization_code", "refresh_token"), "profile notes:read", ("https://notes-web.test/callback",)),
+    Client("notes-cli", None, ("authorization_code", "refresh_token"), "profile notes:read",
+           ("http://127.0.0.1/callback",)),
+    Client("notes-tv", None, (DEVICE_GRANT, "refresh_token"), "profile notes:read"),
+]}
+
+
+@dataclass
+class AuthorizationCode:
+    client_id: str
+    redirect_uri: str
+    scope: str
+    username: str
+    code_challenge: str
+    expires_at: float
+    family: str = field(default_factory=lambda: secrets.token_hex(16))
+    used: bool = False
+
+
+@dataclass
+class DeviceAuthorization:
+    client_id: str
+    scope: str
+    user_code: str
+    expires_at: float
+    interval: int = DEVICE_INTERVAL
+    last_poll: float | None = None
+    status: str = "pending"  # pending, approved, denied, used
+    username: str | None = None
+
+
+class AuthorizationServer:
+    """The OAuth endpoints. `tokens` is the app's TokenService, `passwords` its PasswordChecker."""
+
+    def __init__(self, app, passwords: PasswordChecker) -> None:
+        self.app = app  # for the clock, the issuer and the token service
+        self.passwords = passwords
+        self.clients = DEMO_CLIENTS
+        self.codes: dict[str, AuthorizationCode] = {}  # sha256(code) -> record
+        self.devices: dict[str, DeviceAuthorization] = {}  # sha256(device_code) -> record
+        self._lock = threading.Lock()
+
+    @property
+    def tokens(self):
+        return self.app.tokens
+
+    def now(self) -> float:
+        return self.app.clock.now()
+
+    # -- discovery (RFC 8414) ---------------------------------------------------------
+
+    def metadata(self, request: Request) -> Reply:
+        issuer = self.app.issuer
+        return json_reply(200, {
+            "issuer": issuer,
+            "authorization_endpoint": issuer + "/oauth/authorize",
+            "token_endpoint": issuer + "/oauth/token",
+            "device_authorization_endpoint": issuer + "/oauth/device_authorization",
+            "revocation_endpoint": issuer + "/oauth/revoke",
+            "jwks_uri": issuer + "/.well-known/jwks.json",
+            "scopes_supported": sorted(USER_SCOPES | {"reports:read"}),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": True,
+        })
+
+    # -- client authentication (RFC 6749 §2.3) --------------------------------------------
+
+    def authenticate_client(self, request: Request, form: dict[str, str]) -> Client:
+        """The client making this request: HTTP Basic for confidential clients, client_id for public ones."""
+        if "client_secret" in form:
+            raise _invalid_client("Send the client secret with HTTP Basic (client_secret_basic), not in the "
+                                  "form body: RFC 6749 §2.3.1 does not recommend that.")
+        header = request.header("Authorization")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "basic":
+                raise _invalid_client("Authenticate the client with HTTP Basic.")
+            try:
+                client_id, _, secret = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                raise _invalid_client("The Basic credentials are malformed.") from None
+            client_id, secret = unquote(client_id), unquote(secret)  # form-encoded first (RFC 6749 §2.3.1)
+            client = self.clients.get(client_id)
+            if client is None or client.public or not hmac.compare_digest(
+                    hashlib.sha256(secret.encode("utf-8")).hexdigest(), client.secret_sha256):
+                raise _invalid_client("Unknown client or wrong client secret.")
+            if form.get("client_id", client_id) != client_id:
+                raise _invalid_client("client_id in the body does not match the authenticated client.")
+            return client
+        client = self.clients.get(form.get("client_id", ""))
+        if client is None:
+            raise _invalid_client("Unknown client. Public clients send client_id; confidential ones use HTTP Basic.")
+        if not client.public:
+            raise _invalid_client(f"{client.client_id} is a confidential client: authenticate with HTTP Basic.")
+        return client
+
+    # -- the authorization endpoint (RFC 6749 §4.1.1) --------------------------------------
+
+    def authorize(self, request: Request) -> Reply:
+        params = dict(parse_qsl(request.query, keep_blank_values=True))
+        client = self.clients.get(params.get("client_id", ""))
+        if client is None:  # never redirect to an unverified URI (RFC 6749 §4.1.2.1)
+            return _error_page(400, "Unknown client", "The client_id is missing or not registered.")
+        redirect_uri = self._redirect_uri(client, params.get("redirect_uri"))
+        if redirect_uri is None:
+            return _error_page(400, "Invalid redirect URI",
+                               "The redirect_uri is missing or does not exactly match a registered one.")
+        state = params.get("state")
+
+        def fail(error: str, description: str) -> Reply:
+            return _redirect(redirect_uri, {"error": error, "error_description": description, "state": state,
+                                            "iss": self.app.issuer})
+
+        if params.get("response_type") != "code":
+            return fail("unsupported_response_type", "Only response_type=code is supported (no implicit grant).")
+        if "authorization_code" not in client.grant_types:
+            return fail("unauthorized_client", "This client may not use the authorization code grant.")
+        scope = _scope(params.get("scope"), client.scope)
+        if scope is None:
+            return fail("invalid_scope", f"Ask for some of: {client.scope}.")
+        challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
+        if not challenge:
+            return fail("invalid_request", "PKCE is required: send code_challenge and code_challenge_method=S256.")
+        if method != "S256":
+            return fail("invalid_request", "Only code_challenge_method=S256 is accepted (plain is not).")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}", challenge):
+            return fail("invalid_request", "code_challenge must be BASE64URL(SHA256(code_verifier)), 43 characters.")
+
+        if request.method == "GET":
+            return _login_page(client.client_id, scope, request.query)
+        form = request.form()
+        if form.get("decision", "approve") == "deny":
+            return fail("access_denied", "The user denied the request.")
+        username, password = form.get("username", ""), form.get("password", "")
+        if not self.passwords.check(username, password):
+            return _login_page(client.client_id, scope, request.query, error="Wrong user name or password.")
+        code = secrets.token_urlsafe(32)
+        with self._lock:
+            self.codes[_sha256(code)] = AuthorizationCode(client.client_id, redirect_uri, scope, username, challenge,
+                                                          self.now() + CODE_SECONDS)
+        return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer})
+
+    def _redirect_uri(self, client: Client, given: str | None) -> str | None:
+        """The registered redirect URI the request names, or None. Exact match, except loopback ports."""
+        if given is None:
+            return client.redirect_uris[0] if len(client.redirect_uris) == 1 else None
+        for registered in client.redirect_uris:
+            if given == registered:
+                return given
+            want, got = urlsplit(registered), urlsplit(given)
+            if want.hostname == "127.0.0.1" and (got.scheme, got.hostname, got.path, got.query) == \
+                    (want.scheme, want.hostname, want.path, want.query) and not got.username:
+                try:
+                    got.port  # noqa: B018 (raises ValueError for a port that is not a number)
+                except ValueError:
+                    return None
+                return given  # any port on loopback (RFC 8252 §7.3)
+        return None
+
+    # -- the token endpoint (RFC 6749 §3.2) ---------------------------------------------
+
+    def token(self, request: Request) -> Reply:
+        form = request.form()
+        grant_type = form.get("grant_type")
+        if not grant_type:  # an empty parameter counts as omitted (RFC 6749 §3.1)
+            raise HTTPError(400, "invalid_request", "grant_type is missing.")
+        known = {"client_credentials", "authorization_code", "refresh_token", DEVICE_GRANT}
+        if grant_type not in known:
+            raise HTTPError(400, "unsupported_grant_type", f"This server does not support {grant_type[:60]!r}.")
+        if grant_type == "refresh_token" and "client_id" not in form and not request.header("Authorization"):
+            return self._refresh(form, None)  # tokens from /login belong to no OAuth client
+        client = self.authenticate_client(request, form)
+        if grant_type not in client.grant_types:
+            raise HTTPError(400, "unauthorized_client", f"{client.client_id} may not use the {grant_type} grant.")
+        handler = {"client_credentials": self._client_credentials, "authorization_code": self._authorization_code,
+                   "refresh_token": self._refresh, DEVICE_GRANT: self._device_code}[grant_type]
+        return handler(form, client)
+
+    def _client_credentials(self, form: dict[str, str], client: Client) -> Reply:
+        scope = _scope(form.get("scope"), client.scope)
+        if scope is None:
+            raise HTTPError(400, "invalid_scope", f"{client.client_id} may ask for: {client.scope}.")
+        # No refresh token: the client can always ask again with its credentials (RFC 6749 §4.4.3).
+        issued = self.tokens.issue(client.client_id, scope, audience=self.app.issuer + "/reports",
+                                   client_id=client.client_id, refresh=False)
+        return json_reply(200, issued, NO_STORE)
+
+    def _authorization_code(self, form: dict[str, str], client: Client) -> Reply:
+        code, verifier = form.get("code"), form.get("code_verifier")
+        if not code:
+            raise HTTPError(400, "invalid_request", "code is missing.")
+        if not verifier:
+            raise HTTPError(400, "invalid_request", "code_verifier is missing: PKCE is required.")
+        with self._lock:
+            record = self.codes.get(_sha256(code))
+            if record is None or record.client_id != client.client_id:
+                raise _invalid_grant("The authorization code is not known for this client.")
+            if record.used:
+                # Someone replays a code: revoke everything it bought (RFC 6749 §4.1.2).
+                self.tokens.revoke_family(record.family)
+                raise _invalid_grant("The authorization code was already used; the tokens issued for it are revoked.")
+            record.used = True
+        if record.expires_at <= self.now():
+            raise _invalid_grant("The authorization code has expired (codes live 60 s).")
+        if form.get("redirect_uri") != record.redirect_uri:
+            raise _invalid_grant("redirect_uri must be the one sent to the authorization endpoint.")
+        if not VERIFIER.fullmatch(verifier):
+            raise HTTPError(400, "invalid_request", "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+        if not hmac.compare_digest(_s256(verifier), record.code_challenge):
+            raise _invalid_grant("The code_verifier does not match the code_challenge (PKCE).")
+        issued = self.tokens.issue(record.username, record.scope, family=record.family, client_id=client.client_id)
+        return json_reply(200, issued, NO_STORE)
+
+    def _refresh(self, form: dict[str, str], client: Client | None) -> Reply:
+        refresh_token = form.get("refresh_token")
+        if not refresh_token:
+            raise HTTPError(400, "invalid_request", "refresh_token is missing.")
+        issued = self.tokens.refresh(refresh_token, client.client_id if client else None)
+        return json_reply(200, issued, NO_STORE)
+
+    # -- the device grant (RFC 8628) ----------------------------------------------------
+
+    def device_authorization(self, request: Request) -> Reply:
+        form = request.form()
+        client = self.authenticate_client(request, form)
+        if DEVICE_GRANT not in client.grant_types:
+            raise HTTPError(400, "unauthorized_client", f"{client.client_id} may not use the device grant.")
+        scope = _scope(form.get("scope"), client.scope)
+        if scope is None:
+            raise HTTPError(400, "invalid_scope", f"{client.client_id} may ask for: {client.scope}.")
+        device_code = secrets.token_urlsafe(32)
+        user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
+        user_code = f"{user_code[:4]}-{user_code[4:]}"
+        with self._lock:
+            self.devices[_sha256(device_code)] = DeviceAuthorization(client.client_id, scope, user_code,
+                                                                     self.now() + DEVICE_CODE_SECONDS)
+        verification_uri = self.app.issuer + "/device"
+        return json_reply(200, {
+            "device_code": device_code, "user_code": user_code, "verification_uri": verification_uri,
+            "verification_uri_complete": verification_uri + "?" + urlencode({"user_code": user_code}),
+            "expires_in": DEVICE_CODE_SECONDS, "interval": DEVICE_INTERVAL}, NO_STORE)
+
+    def _device_code(self, form: dict[str, str], client: Client) -> Reply:
+        device_code = form.get("device_code")
+        if not device_code:
+            raise HTTPError(400, "invalid_request", "device_code is missing.")
+        now = self.now()
+        with self._lock:
+            record = self.devices.get(_sha256(device_code))
+            if record is None or record.client_id != client.client_id:
+                raise _invalid_grant("The device code is not known for this client.")
+            if record.expires_at <= now:
+                raise HTTPError(400, "expired_token", "The device code has expired. Start again.")
+            too_soon = record.last_poll is not None and now - record.last_poll < record.interval
+            record.last_poll = now
+            if record.status == "pending" and too_soon:
+                record.interval += 5  # RFC 8628 §3.5: and the client must wait 5 s longer from now on
+                raise HTTPError(400, "slow_down", f"Polling too fast: wait {record.interval} s between requests.")
+            if record.status == "pending":
+                raise HTTPError(400, "authorization_pending", "The user has not approved yet. Keep polling.")
+            if record.status == "denied":
+                raise HTTPError(400, "access_denied", "The user denied the request.")
+            if record.status == "used":
+                raise _invalid_grant("This device code was already exchanged for tokens.")
+            record.status = "used"
+        issued = self.tokens.issue(record.username, record.scope, client_id=client.client_id)
+        return json_reply(200, issued, NO_STORE)
+
+    def device_page(self, request: Request) -> Reply:
+        """GET /device: where the user types the code shown on the device; POST: approve or deny."""
+        prefilled = dict(parse_qsl(request.query)).get("user_code", "")
+        if request.method == "GET":
+            return _device_page(prefilled)
+        form = request.form()
+        user_code = form.get("user_code", "").upper().replace("-", "").replace(" ", "")
+        with self._lock:
+            record = next((r for r in self.devices.values()
+                           if r.user_code.replace("-", "") == user_code and r.status == "pending"
+                           and r.expires_at > self.now()), None)
+        if record is None:
+            return _device_page(form.get("user_code", ""), error="That code is not valid (or has expired).")
+        if form.get("decision", "approve") == "deny":
+            record.status = "denied"
+            return _html(200, "Request denied", "<p>The device will not get access. You can close this page.</p>")
+        username, password = form.get("username", ""), form.get("password", "")
+        if not self.passwords.check(username, password):
+            return _device_page(form.get("user_code", ""), error="Wrong user name or password.")
+        record.status, record.username = "approved", username
+        return _html(200, "Device approved", f"<p>{html.escape(record.client_id)} can now access your account "
+                                             "with the scopes it asked for. Return to your device.</p>")
+
+    # -- revocation (RFC 7009) ------------------------------------------------------------
+
+    def revoke(self, request: Request) -> Reply:
+        form = request.form()
+        token = form.get("token")
+        if not token:
+            raise HTTPError(400, "invalid_request", "token is missing.")
+        anonymous = "client_id" not in form and not request.header("Authorization")
+        client_id = None if anonymous else self.authenticate_client(request, form).client_id
+        self.tokens.revoke(token, client_id)
+        return Reply(200, b"", [("Cache-Control", "no-store")])  # 200 even for unknown tokens (RFC 7009 §2.2)
+
+
+# -- small pieces ------------------------------------------------------------------------
+
+def _scope(requested: str | None, allowed: str) -> str | None:
+    """The granted scope: what was asked for if allowed, all that is allowed if nothing was asked."""
+    if requested is None or not requested.strip():
+        return allowed
+    asked = requested.split()
+    return " ".join(dict.fromkeys(asked)) if set(asked) <= set(allowed.split()) else None
+
+
+def _s256(verifier: str) -> str:
+    """BASE64URL(SHA256(verifier)) without padding (RFC 7636 §4.2)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _invalid_client(description: str) -> HTTPError:
+    return HTTPError(401, "invalid_client", description, [("WWW-Authenticate", 'Basic realm="practice"')])
+
+
+def _invalid_grant(description: str) -> HTTPError:
+    return HTTPError(400, "invalid_grant", description)
+
+
+def _redirect(uri: str, params: dict[str, str | None]) -> Reply:
+    query = urlencode({name: value for name, value in params.items() if value is not None})
+    separator = "&" if urlsplit(uri).query else "?"
+    return Reply(302, b"", [("Location", uri + separator + query), ("Cache-Control", "no-store")])
+
+
+def _html(status: int, title: str, body: str) -> Reply:
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1>{body}<p><small>Practice API (demo only)</small></p></body></html>")
+    return Reply(status, page.encode("utf-8"), [("Content-Type", "text/html; charset=utf-8"),
+                                                ("Cache-Control", "no-store"), ("X-Frame-Options", "DENY")])
+
+
+def _error_page(status: int, title: str, message: str) -> Reply:
+    return _html(status, title, f"<p>{html.escape(message)}</p>")
+
+
+def _login_page(client_id: str, scope: str, query: str, error: str = "") -> Reply:
+    notice = f"<p role='alert'><strong>{html.escape(error)}</strong></p>" if error else ""
+    return _html(200, "Sign in to the practice API", f"""{notice}
+<p><strong>{html.escape(client_id)}</strong> asks to access your account: <code>{html.escape(scope)}</code></p>
+<form method="post" action="/oauth/authorize?{html.escape(query)}">
+<label>User name <input name="username" autocomplete="username"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button>
+</form>""")
+
+
+def _device_page(user_code: str, error: str = "") -> Reply:
+    notice = f"<p role='alert'><strong>{html.escape(error)}</strong></p>" if error else ""
+    return _html(200, "Connect a device", f"""{notice}
+<form method="post" action="/device">
+<label>Code shown on your device <input name="user_code" value="{html.escape(user_code)}"></label>
+<label>User name <input name="username" autocomplete="username"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button>
+</form>""")
