@@ -22,8 +22,28 @@ API_KEYS: list[dict[str, object]] = [
      "revoked": True},
 ]
 
-# OAuth clients: filled in by notebook 04.
-CLIENTS: list[dict[str, object]] = []
+# OAuth 2.0 clients (notebook 04), with the field names of RFC 7591. Public clients have no secret.
+CLIENTS: list[dict[str, object]] = [
+    {"client_id": "reports-job", "client_secret": "practice_secret_rLH63G1LnEYG7SErSjZ-FX-7T6kTV6g3",
+     "grant_types": ["client_credentials"], "redirect_uris": [], "scope": "reports:read",
+     "token_endpoint_auth_method": "client_secret_basic"},
+    {"client_id": "notes-web", "client_secret": "practice_secret_qT9oSk3A6yJj_b2hsM6fQicyyrkWaUk1",
+     "grant_types": ["authorization_code", "refresh_token"], "redirect_uris": ["https://notes-web.test/callback"],
+     "scope": "profile notes:read", "token_endpoint_auth_method": "client_secret_basic"},
+    {"client_id": "notes-cli", "grant_types": ["authorization_code", "refresh_token"],
+     "redirect_uris": ["http://127.0.0.1/callback"], "scope": "profile notes:read",
+     "token_endpoint_auth_method": "none"},  # a loopback redirect: any port (RFC 8252 §7.3)
+    {"client_id": "notes-tv", "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+     "redirect_uris": [], "scope": "profile notes:read", "token_endpoint_auth_method": "none"},
+]
+
+
+def client(client_id: str) -> dict[str, object]:
+    """The demo client with this id, for checks and tests."""
+    for entry in CLIENTS:
+        if entry["client_id"] == client_id:
+            return entry
+    raise KeyError(f"no demo client {client_id!r}; the demo clients are {[c['client_id'] for c in CLIENTS]}")
 
 
 def api_key(key_id: str) -> str:
