@@ -46,12 +46,17 @@ class RefreshingBearerAuth(AuthBase):
       theft to the server and end the login.
 
     `tokens` is a token response: `access_token`, `refresh_token`, and usually `expires_in`.
+    Tokens issued to an OAuth client are refreshed by that client: pass `client_id` for a
+    public client, and `client_secret` too for a confidential one (sent with HTTP Basic).
     `now` is the clock to compare expiry with (`time.time` unless you are testing).
     """
 
-    def __init__(self, token_url: str, tokens: dict, *, margin: float = 30, timeout: float = 5,
+    def __init__(self, token_url: str, tokens: dict, *, client_id: str | None = None,
+                 client_secret: str | None = None, margin: float = 30, timeout: float = 5,
                  now: Callable[[], float] = time.time) -> None:
         self.token_url = token_url
+        self.client_id = client_id
+        self._client_secret = client_secret
         self.margin = margin
         self.timeout = timeout
         self.now = now
@@ -77,9 +82,13 @@ class RefreshingBearerAuth(AuthBase):
         with self._lock:
             if stale_token is not None and stale_token != self.access_token:
                 return self.access_token
-            response = self._token_session.post(
-                self.token_url, data={"grant_type": "refresh_token", "refresh_token": self._refresh_token},
-                timeout=self.timeout)
+            form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+            client_auth = None
+            if self._client_secret is not None:
+                client_auth = (self.client_id, self._client_secret)  # client_secret_basic
+            elif self.client_id is not None:
+                form["client_id"] = self.client_id  # a public client identifies itself
+            response = self._token_session.post(self.token_url, data=form, auth=client_auth, timeout=self.timeout)
             if response.status_code == 400 and _error_code(response) == "invalid_grant":
                 raise TokenRefreshError(f"The refresh token was refused, so log in again. "
                                         f"The server said: {_description(response)}")

@@ -116,3 +116,20 @@ def test_repr_hides_tokens(api):
     tokens = login(api)
     text = repr(RefreshingBearerAuth(api.url("/oauth/token"), tokens))
     assert tokens["access_token"] not in text and tokens["refresh_token"] not in text
+
+
+def test_refreshes_tokens_of_a_public_and_a_confidential_oauth_client(api):
+    from helpers import demo
+
+    web = demo.client("notes-web")
+    for client_id, secret in [("notes-tv", None), (web["client_id"], web["client_secret"])]:
+        issued = api.app.tokens.issue("ada", "profile", client_id=client_id)  # as the token endpoint would
+        auth = RefreshingBearerAuth(api.url("/oauth/token"), issued, client_id=client_id, client_secret=secret,
+                                    now=api.clock.now)
+        api.clock.advance(290)
+        assert requests.get(api.url("/me"), auth=auth, timeout=5).status_code == 200
+        assert auth.refreshes == 1
+        sent = api.calls[-2]
+        assert sent.path == "/oauth/token"
+        assert ("authorization" in sent.headers) == (secret is not None)
+        assert (b"client_id=" in sent.body) == (secret is None)
