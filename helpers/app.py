@@ -12,14 +12,16 @@ import threading
 import traceback
 from typing import Any, Callable, Iterable
 
+import math
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 from helpers import users
 from helpers.api_keys import DEMO_KEYS, KeyStore
 from helpers.basic_auth import PasswordChecker, authenticate_basic
 from helpers.clock import Clock
 from helpers.oauth import NO_STORE, AuthorizationServer
-from helpers.throttle import FailedAttempts
+from helpers.throttle import FailedAttempts, RateLimiter
 from helpers.wsgi import HTTPError, Reply, Request, json_reply
 
 LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
@@ -40,6 +42,7 @@ class PracticeAPI:
         self.passwords = PasswordChecker(users.PASSWORD_HASHES, users.DUMMY_HASH, FailedAttempts(self.clock))
         self.keys = KeyStore(DEMO_KEYS)
         self.notes: list[dict] = []
+        self.rate_limiter = RateLimiter(self.clock)
         self._tokens = None
         self.oauth = AuthorizationServer(self, self.passwords)
         self.routes: dict[str, dict[str, Route]] = {
@@ -52,6 +55,9 @@ class PracticeAPI:
             "/login": {"POST": self.login},
             "/me": {"GET": self.me},
             "/reports": {"GET": self.reports},
+            "/mtls/whoami": {"GET": self.mtls_whoami},
+            "/limited": {"GET": self.limited},
+            "/limited/date": {"GET": self.limited},
             "/.well-known/jwks.json": {"GET": self.jwks},
             "/.well-known/oauth-authorization-server": {"GET": self.oauth.metadata},
             "/oauth/authorize": {"GET": self.oauth.authorize, "POST": self.oauth.authorize},
@@ -186,6 +192,30 @@ class PracticeAPI:
         """A machine-to-machine resource: a client-credentials token with reports:read."""
         claims = self.tokens.verify(request.header("Authorization"), "reports:read", audience=self.issuer + "/reports")
         return json_reply(200, {"client_id": claims["sub"], "reports": ["2026-10 usage", "2026-11 usage"]})
+
+    def mtls_whoami(self, request: Request) -> Reply:
+        """Mutual TLS: the client proved itself with a certificate during the TLS handshake."""
+        if request.client_certificate is None:
+            # No HTTP scheme exists for this, so no 401 challenge: the fix is at the TLS layer.
+            raise HTTPError(403, "client_certificate_required", "Connect over HTTPS with a client certificate "
+                            "from the practice CA: requests.get(url, cert=(cert_file, key_file), ...).")
+        return json_reply(200, {"client_certificate": request.client_certificate, "scheme": "mutual TLS"})
+
+    def limited(self, request: Request) -> Reply:
+        """Three requests per 10 s per API key; then 429 with Retry-After in seconds, or as a date on /limited/date."""
+        key = self.keys.authenticate(request, None)
+        wait = self.rate_limiter.wait_for(f"{key.key_id} {request.path}")
+        if wait:
+            if request.path.endswith("/date"):
+                # rounded up: a client that waits until this second must find the window open
+                retry_after = format_datetime(datetime.fromtimestamp(math.ceil(self.clock.now() + wait),
+                                                                     timezone.utc), usegmt=True)
+            else:
+                retry_after = str(math.ceil(wait))
+            raise HTTPError(429, "rate_limited", f"{self.rate_limiter.limit} requests per "
+                            f"{self.rate_limiter.window:.0f} s per key. Retry after the time in Retry-After.",
+                            [("Retry-After", retry_after)])
+        return json_reply(200, {"key_id": key.key_id, "ok": True})
 
     def jwks(self, request: Request) -> Reply:
         """The public keys that verify this server's tokens (RFC 7517)."""

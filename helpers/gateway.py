@@ -17,8 +17,11 @@ from helpers.wsgi import Request
 
 
 def make_environ(*, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes,
-                 scheme: str, host: str, port: int) -> dict:
-    """The PEP 3333 environ for one request. `target` is the path and query as sent."""
+                 scheme: str, host: str, port: int, extra: dict | None = None) -> dict:
+    """The PEP 3333 environ for one request. `target` is the path and query as sent.
+
+    `extra` holds what the server adds itself, such as the client certificate's name.
+    """
     path, _, query = target.partition("?")
     environ = {
         "REQUEST_METHOD": method,
@@ -37,6 +40,7 @@ def make_environ(*, method: str, target: str, headers: Iterable[tuple[str, str]]
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
         "CONTENT_LENGTH": str(len(body)) if body else "",
+        **(extra or {}),
     }
     for name, value in headers:
         if "_" in name:

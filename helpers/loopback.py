@@ -6,9 +6,14 @@ connection reuse can be measured, and it listens on loopback only.
 
     with serve_practice_api() as api:            # a free port, in a background thread
         requests.get(api.url("/basic/whoami"), auth=("ada", "..."), timeout=5)
+
+    with serve_practice_api(tls=True) as api:    # HTTPS, with a throw-away local CA
+        requests.get(api.url("/mtls/whoami"), verify=api.ca_bundle, cert=api.client_cert, timeout=5)
 """
 from __future__ import annotations
 
+import shutil
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -29,12 +34,20 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # small responses go out at once, not after a delayed ACK (~40 ms)
     server: "_Server"
 
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()  # here, in this connection's thread, not in the accept loop
+        super().setup()
+
     def _serve(self) -> None:
         body = self._read_body()
         if body is None:
             return
+        tls = isinstance(self.request, ssl.SSLSocket)
         environ = make_environ(method=self.command, target=self.path, headers=self.headers.items(), body=body,
-                               scheme="http", host=self.server.server_address[0], port=self.server.server_address[1])
+                               scheme="https" if tls else "http", host=self.server.server_address[0],
+                               port=self.server.server_address[1], extra=self._client_certificate() if tls else {})
         status, reason, headers, payload = call_app(self.server.app, environ)
         self.send_response(status, reason)
         for name, value in headers:
@@ -73,6 +86,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_error(413)
                 return None
 
+    def _client_certificate(self) -> dict[str, str]:
+        """What mod_ssl would put in the environ: the verified client certificate's common name."""
+        certificate = self.request.getpeercert() or {}
+        names = dict(pair for rdn in certificate.get("subject", ()) for pair in rdn)
+        return {"SSL_CLIENT_S_DN_CN": names["commonName"]} if "commonName" in names else {}
+
     def version_string(self) -> str:
         return self.server_version
 
@@ -87,10 +106,23 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # never wait for idle keep-alive connections at shutdown
 
-    def __init__(self, address: tuple[str, int], app: PracticeAPI, log: Log | None) -> None:
+    def __init__(self, address: tuple[str, int], app: PracticeAPI, log: Log | None,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.app = app
         self.log = log
+        self.tls_context = tls_context
         super().__init__(address, _Handler)
+
+    def get_request(self):
+        connection, address = super().get_request()
+        if self.tls_context:  # the handshake happens later, in the connection's own thread
+            connection = self.tls_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up or fails the TLS handshake is not news: never print to stderr."""
+        if self.log:
+            self.log(f"connection from {client_address[0]} ended with an error")
 
 
 class LoopbackAPI(PracticeAPIHandle):
@@ -98,14 +130,35 @@ class LoopbackAPI(PracticeAPIHandle):
 
     transport = "loopback"
 
-    def __init__(self, app: PracticeAPI, host: str = "127.0.0.1", port: int = 0, log: Log | None = None) -> None:
-        self.server = _Server((host, port), app, log)
+    def __init__(self, app: PracticeAPI, host: str = "127.0.0.1", port: int = 0, log: Log | None = None,
+                 tls: bool = False) -> None:
+        self.pki = None
+        if tls:
+            from helpers.tls import make_local_pki  # imported here: trustme is needed only for HTTPS
+
+            self.pki = make_local_pki()
+        self.server = _Server((host, port), app, log, self.pki.server_context if self.pki else None)
         self.host, self.port = self.server.server_address[:2]
-        super().__init__(app, f"http://{self.host}:{self.port}")
+        super().__init__(app, f"{'https' if tls else 'http'}://{self.host}:{self.port}")
         app.issuer = self.base_url  # tokens and OAuth metadata name the address clients reach
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"practice-api:{self.port}", daemon=True)
         self._thread.start()
+
+    @property
+    def ca_bundle(self) -> str:
+        """The local CA's certificate (PEM), for `verify=`. Only with tls=True."""
+        return str(self._require_pki().ca_bundle)
+
+    @property
+    def client_cert(self) -> tuple[str, str]:
+        """A client certificate and its key signed by the local CA, for `cert=`. Only with tls=True."""
+        return tuple(str(path) for path in self._require_pki().client_cert)
+
+    def _require_pki(self):
+        if self.pki is None:
+            raise RuntimeError("This server speaks plain HTTP: start it with serve_practice_api(tls=True).")
+        return self.pki
 
     def stop(self) -> None:
         """Stop accepting requests and free the port (takes about 0.05 s)."""
@@ -113,6 +166,8 @@ class LoopbackAPI(PracticeAPIHandle):
             self.server.shutdown()
             self._thread.join()
         self.server.server_close()
+        if self.pki is not None:
+            shutil.rmtree(self.pki.folder, ignore_errors=True)
 
     def __enter__(self) -> "LoopbackAPI":
         return self
@@ -121,6 +176,11 @@ class LoopbackAPI(PracticeAPIHandle):
         self.stop()
 
 
-def serve_practice_api(port: int = 0, *, host: str = "127.0.0.1", log: Log | None = None) -> LoopbackAPI:
-    """Serve a fresh practice API on loopback. Port 0 picks a free port."""
-    return LoopbackAPI(PracticeAPI(), host=host, port=port, log=log)
+def serve_practice_api(port: int = 0, *, tls: bool = False, host: str = "127.0.0.1",
+                       log: Log | None = None) -> LoopbackAPI:
+    """Serve a fresh practice API on loopback. Port 0 picks a free port.
+
+    With `tls=True` it speaks HTTPS with a certificate from a throw-away local CA: pass
+    `verify=api.ca_bundle` (and `cert=api.client_cert` for /mtls/whoami).
+    """
+    return LoopbackAPI(PracticeAPI(), host=host, port=port, log=log, tls=tls)

@@ -49,3 +49,30 @@ class FailedAttempts:
         if failures:
             self._failures[username] = failures
         return failures
+
+
+class RateLimiter:
+    """A fixed window per client: `limit` requests per `window` seconds, then 429.
+
+    Real APIs count per API key or per account, and say when to come back with
+    `Retry-After` (RFC 6585 §4, RFC 9110 §10.2.3). The client's job is to honour it.
+    """
+
+    def __init__(self, clock: Clock, *, limit: int = 3, window: float = 10.0) -> None:
+        self.clock = clock
+        self.limit = limit
+        self.window = window
+        self._windows: dict[str, tuple[float, int]] = {}  # client -> (window start, requests in it)
+        self._lock = threading.Lock()
+
+    def wait_for(self, client: str) -> float:
+        """Count one request from `client`; return 0 if allowed, else the seconds until the window resets."""
+        now = self.clock.now()
+        with self._lock:
+            start, count = self._windows.get(client, (now, 0))
+            if now - start >= self.window:
+                start, count = now, 0
+            if count >= self.limit:
+                return start + self.window - now
+            self._windows[client] = (start, count + 1)
+            return 0.0

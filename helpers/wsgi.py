@@ -46,6 +46,8 @@ class Request:
     query: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    client_certificate: str | None = None  # the common name of a verified TLS client certificate
+    remote_address: str = "127.0.0.1"
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> "Request":
@@ -62,6 +64,8 @@ class Request:
             query=environ.get("QUERY_STRING", ""),
             headers=headers,
             body=_read_body(environ),
+            client_certificate=environ.get("SSL_CLIENT_S_DN_CN"),
+            remote_address=environ.get("REMOTE_ADDR", "127.0.0.1"),
         )
 
     def header(self, name: str) -> str | None:
