@@ -20,7 +20,9 @@ from helpers import users
 from helpers.api_keys import DEMO_KEYS, KeyStore
 from helpers.basic_auth import PasswordChecker, authenticate_basic
 from helpers.clock import Clock
+from helpers.digest_auth import DigestAuthenticator
 from helpers.oauth import NO_STORE, AuthorizationServer
+from helpers.request_signing import SignatureChecker
 from helpers.throttle import FailedAttempts, RateLimiter
 from helpers.wsgi import HTTPError, Reply, Request, json_reply
 
@@ -35,6 +37,7 @@ class PracticeAPI:
     def __init__(self, clock: Clock | None = None, issuer: str = "https://api.practice.test") -> None:
         self.clock = clock or Clock()
         self.issuer = issuer  # the API's own base URL: names it in tokens and OAuth metadata
+        self.other_origin = "https://other.practice.test"  # "another host" for the redirect demos
         self.calls: list[Request] = []  # every request received, in order
         self.access_log: list[str] = []  # what a web server writes to its log, URL included
         self.errors: list[str] = []  # tracebacks of bugs; tests assert it stays empty
@@ -43,6 +46,9 @@ class PracticeAPI:
         self.keys = KeyStore(DEMO_KEYS)
         self.notes: list[dict] = []
         self.rate_limiter = RateLimiter(self.clock)
+        self.digest = DigestAuthenticator(self.clock)
+        self.signatures = SignatureChecker(self.clock)
+        self.orders: list[dict] = []
         self._tokens = None
         self.oauth = AuthorizationServer(self, self.passwords)
         self.routes: dict[str, dict[str, Route]] = {
@@ -58,6 +64,11 @@ class PracticeAPI:
             "/mtls/whoami": {"GET": self.mtls_whoami},
             "/limited": {"GET": self.limited},
             "/limited/date": {"GET": self.limited},
+            "/digest/whoami": {"GET": self.digest_whoami},
+            "/signed/orders": {"POST": self.signed_order},
+            "/redirect/same-host": {"GET": self.redirect_same_host},
+            "/redirect/other-host": {"GET": self.redirect_other_host},
+            "/headers": {"GET": self.received_headers},
             "/.well-known/jwks.json": {"GET": self.jwks},
             "/.well-known/oauth-authorization-server": {"GET": self.oauth.metadata},
             "/oauth/authorize": {"GET": self.oauth.authorize, "POST": self.oauth.authorize},
@@ -216,6 +227,34 @@ class PracticeAPI:
                             f"{self.rate_limiter.window:.0f} s per key. Retry after the time in Retry-After.",
                             [("Retry-After", retry_after)])
         return json_reply(200, {"key_id": key.key_id, "ok": True})
+
+    def digest_whoami(self, request: Request) -> Reply:
+        """HTTP Digest (RFC 7616): SHA-256, or MD5 with ?algorithm=MD5."""
+        username = self.digest.authenticate(request)
+        return json_reply(200, {"username": username, "scheme": "Digest"})
+
+    def signed_order(self, request: Request) -> Reply:
+        """HMAC-signed request: the signature covers method, path, time, request id and body."""
+        key_id = self.signatures.verify(request)
+        order = request.json()
+        with self._lock:
+            self.orders.append({"id": len(self.orders) + 1, "key_id": key_id, "order": order})
+        return json_reply(201, {"id": len(self.orders), "accepted": order})
+
+    def redirect_same_host(self, request: Request) -> Reply:
+        return Reply(302, b"", [("Location", self.issuer + "/headers")])
+
+    def redirect_other_host(self, request: Request) -> Reply:
+        return Reply(302, b"", [("Location", self.other_origin + "/headers")])
+
+    def received_headers(self, request: Request) -> Reply:
+        """Which credentials reached this host? Schemes and names only: never echo a secret."""
+        authorization = request.header("Authorization")
+        return json_reply(200, {
+            "host": request.header("Host"),
+            "authorization": authorization.split(" ")[0] + " (credentials hidden)" if authorization else None,
+            "x-api-key": "(hidden)" if request.header("X-API-Key") else None,
+        })
 
     def jwks(self, request: Request) -> Reply:
         """The public keys that verify this server's tokens (RFC 7517)."""

@@ -65,3 +65,9 @@ def password_of(username: str) -> str:
 def credentials() -> dict[str, list]:
     """Every demo credential, in the shape `python -m helpers.server` prints."""
     return {"users": USERS, "api_keys": API_KEYS, "clients": CLIENTS}
+
+
+# HMAC request signing (notebook 07): both sides hold the same secret, so here it is.
+SIGNING_KEYS: list[dict[str, str]] = [
+    {"key_id": "orders-client", "secret": "Xw1l7XzYOQnJoOrDAnerMDCJklRy1-s5WglIgiSqqA8"},
+]

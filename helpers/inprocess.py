@@ -19,6 +19,7 @@ from helpers.app import PracticeAPI
 from helpers.gateway import PracticeAPIHandle, call_app, make_environ
 
 BASE_URL = "https://api.practice.test"  # .test is reserved and never resolves (RFC 6761 §6.2)
+OTHER_ORIGIN = "https://other.practice.test"  # the "other host" of the redirect demos: the same app
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 LOOPBACK = re.compile(r"https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
 
@@ -31,9 +32,10 @@ class InProcessAPI(PracticeAPIHandle):
     def __init__(self, app: PracticeAPI, base_url: str = BASE_URL) -> None:
         super().__init__(app, base_url)
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
-        for method in METHODS:
-            self.mock.add_callback(method, _url_pattern(base_url),
-                                   callback=self._respond, content_type=None)
+        app.other_origin = OTHER_ORIGIN
+        for origin in (base_url, OTHER_ORIGIN):
+            for method in METHODS:
+                self.mock.add_callback(method, _url_pattern(origin), callback=self._respond, content_type=None)
         self.mock.add_passthru(LOOPBACK)  # the loopback server stays reachable
 
     def _respond(self, request: requests.PreparedRequest):

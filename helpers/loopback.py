@@ -141,6 +141,7 @@ class LoopbackAPI(PracticeAPIHandle):
         self.host, self.port = self.server.server_address[:2]
         super().__init__(app, f"{'https' if tls else 'http'}://{self.host}:{self.port}")
         app.issuer = self.base_url  # tokens and OAuth metadata name the address clients reach
+        app.other_origin = self.base_url.replace("127.0.0.1", "localhost")  # same server, another host name
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"practice-api:{self.port}", daemon=True)
         self._thread.start()
