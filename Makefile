@@ -12,7 +12,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 LAB_ARGS ?=
 PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab test refresh bench install clean
+.PHONY: lab test refresh bench learner-copies install clean
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
@@ -22,7 +22,12 @@ test: $(STAMP)
 
 # Re-execute every notebook in place from a clean kernel, so committed outputs come from a real run.
 refresh: $(STAMP)
+	$(PY) tools/navigation.py
 	$(PY) tools/refresh_notebooks.py notebooks/*.ipynb
+
+# Workshop copies without solutions or outputs, in learner-copies/ (git-ignored).
+learner-copies: $(STAMP)
+	$(PY) tools/learner_copies.py
 
 bench: $(STAMP)
 	$(PY) tools/bench.py
@@ -32,7 +37,7 @@ install: $(STAMP)
 # Reinstall only when the project's dependencies or settings change.
 $(STAMP): pyproject.toml binder/overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[lab,test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[lab,test,tools]"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)

@@ -10,7 +10,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-sys.path.insert(0, str(ROOT / "tools"))  # notebook_runner, shared with `make refresh`
+sys.path.insert(0, str(ROOT / "tools"))  # notebook_runner, navigation, learner_copies: shared with `make`
 
 from helpers import demo, serve_practice_api, start_practice_api  # noqa: E402
 

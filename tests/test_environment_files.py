@@ -37,7 +37,8 @@ def conda_python(env: dict) -> str:
 def pip_packages(python: str) -> dict[str, str]:
     """{name: version specifier} of core + every extra, as seen by that Python."""
     project = pyproject()["project"]
-    lines = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
+    extras = project["optional-dependencies"]
+    lines = project["dependencies"] + [d for name in ("lab", "test") for d in extras[name]]
     marker_env = {**default_environment(), "python_version": python, "python_full_version": python + ".0"}
     packages = {}
     for line in lines:

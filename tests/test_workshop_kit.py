@@ -1,0 +1,113 @@
+"""The workshop kit: navigation cells, learner copies without solutions, the Binder build plan."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import NOTEBOOKS, ROOT
+from notebook_runner import execute
+from test_notebook_hygiene import SOLUTION
+
+import learner_copies
+import navigation
+
+
+def test_navigation_is_up_to_date():
+    result = subprocess.run([sys.executable, "tools/navigation.py", "--check"], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_navigation_cells_top_and_bottom_link_to_real_files(path):
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].source.startswith(navigation.MARKER) and cells[-1].source.startswith(navigation.MARKER)
+    for target in re.findall(r"\]\(([^)#\s]+)", cells[0].source):
+        if target.startswith("https://mybinder.org/"):
+            assert target == navigation.binder_link(path.name)
+        else:
+            assert (path.parent / target).is_file(), target
+    assert "→" in cells[0].source or path == NOTEBOOKS[-1]
+    assert "←" in cells[0].source or path == NOTEBOOKS[0]
+
+
+def test_readme_binder_links_use_the_same_repository():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s]+", readme)
+    assert links and all(link.startswith(navigation.BINDER) for link in links)
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("learner-copies")
+    subprocess.run([sys.executable, "tools/learner_copies.py", str(folder)], cwd=ROOT, check=True,
+                   capture_output=True)
+    return folder
+
+
+def solution_lines(path) -> set[str]:
+    """Code lines that appear only in a notebook's solutions: not in its stubs, steps or prose."""
+    notebook = nbformat.read(path, as_version=4)
+    solutions, taught = [], []
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            solutions += SOLUTION.findall(cell.source)
+            taught.append(SOLUTION.sub("", cell.source))
+        else:
+            taught.append(cell.source)
+    taught_text = "\n".join(taught)
+    lines = {line.strip() for block in solutions for line in block.splitlines() if len(line.strip()) > 12}
+    return {line for line in lines if line not in taught_text}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_learner_copies_hold_no_solution_and_no_output(copies, path):
+    copy = nbformat.read(copies / path.name, as_version=4)
+    text = (copies / path.name).read_text(encoding="utf-8")
+    assert "<summary>Solution</summary>" not in text
+    leaked = [line for line in solution_lines(path) if line in text]
+    assert not leaked, f"solution lines in the learner copy: {leaked[:3]}"
+    assert all(not cell.get("outputs") and cell.get("execution_count") is None
+               for cell in copy.cells if cell.cell_type == "code")
+    assert sum("exercise" in cell.metadata.get("tags", []) for cell in copy.cells) >= 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_learner_copies_run_and_every_stub_gives_friendly_feedback(copies, path):
+    copy = nbformat.read(copies / path.name, as_version=4)
+    execute(copy, ROOT / "notebooks")  # raises on any error outside cells tagged raises-exception
+    for cell in copy.cells:
+        if "exercise" in cell.metadata.get("tags", []):
+            printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert printed.startswith("✗ Not yet"), printed
+            assert not [o for o in cell.outputs if o.output_type == "error"]
+
+
+def test_learner_copy_of_a_notebook_keeps_the_brief_and_drops_the_solution_only():
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("### Exercise 1\n\nDo it."),
+        nbformat.v4.new_code_cell("x = ...\nchecks.thing(x)"),
+        nbformat.v4.new_markdown_cell("Intro.\n\n<details><summary>Solution</summary>\n\n```python\nx = 1\n```\n\n"
+                                      "</details>\n\nAfter."),
+        nbformat.v4.new_markdown_cell("<details><summary>Solution</summary>\n\n```python\ny = 2\n```\n\n</details>"),
+    ])
+    copy = learner_copies.learner_copy(notebook)
+    assert [cell.source for cell in copy.cells] == ["### Exercise 1\n\nDo it.", "x = ...\nchecks.thing(x)",
+                                                    "Intro.\n\nAfter."]
+
+
+def test_binder_build_plan(tmp_path):
+    """repo2docker --no-build --debug prints the Dockerfile Binder would build, without Docker."""
+    result = subprocess.run([sys.executable, "-m", "repo2docker", "--no-build", "--debug", str(ROOT)],
+                            capture_output=True, text=True, timeout=60)
+    plan = result.stdout + result.stderr
+    assert "Building conda environment for python=3.11" in plan, "Python is pinned in binder/environment.yml"
+    environment = plan.index('--file "binder/environment.yml"')
+    source = plan.index("COPY --chown=0:0 src/ ${REPO_DIR}/")
+    post_build = plan.index("RUN ./binder/postBuild")
+    assert environment < source < post_build, "environment layer first (cached), then the repo, then postBuild"
+    assert "src/environment.yml" not in plan, "the root environment.yml is ignored when binder/ exists"
