@@ -22,9 +22,10 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from helpers.basic_auth import PasswordChecker
+from helpers.throttle import FailedAttempts
 from helpers.wsgi import HTTPError, Reply, Request, json_reply
 
 CODE_SECONDS = 60
@@ -72,6 +73,7 @@ class AuthorizationCode:
     username: str
     code_challenge: str
     expires_at: float
+    redirect_uri_sent: bool = True  # if the client named it, it must name it again (RFC 6749 §4.1.3)
     family: str = field(default_factory=lambda: secrets.token_hex(16))
     used: bool = False
 
@@ -97,6 +99,7 @@ class AuthorizationServer:
         self.clients = DEMO_CLIENTS
         self.codes: dict[str, AuthorizationCode] = {}  # sha256(code) -> record
         self.devices: dict[str, DeviceAuthorization] = {}  # sha256(device_code) -> record
+        self.code_guesses = FailedAttempts(app.clock, limit=5, window=60)
         self._lock = threading.Lock()
 
     @property
@@ -143,7 +146,7 @@ class AuthorizationServer:
                 client_id, _, secret = base64.b64decode(token, validate=True).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise _invalid_client("The Basic credentials are malformed.") from None
-            client_id, secret = unquote(client_id), unquote(secret)  # form-encoded first (RFC 6749 §2.3.1)
+            client_id, secret = unquote_plus(client_id), unquote_plus(secret)  # form-encoded first (§2.3.1)
             client = self.clients.get(client_id)
             if client is None or client.public or not hmac.compare_digest(
                     hashlib.sha256(secret.encode("utf-8")).hexdigest(), client.secret_sha256):
@@ -161,7 +164,13 @@ class AuthorizationServer:
     # -- the authorization endpoint (RFC 6749 §4.1.1) --------------------------------------
 
     def authorize(self, request: Request) -> Reply:
-        params = dict(parse_qsl(request.query, keep_blank_values=True))
+        pairs = parse_qsl(request.query, keep_blank_values=True)
+        # An empty parameter counts as omitted (RFC 6749 §3.1).
+        params = {name: value for name, value in pairs if value != ""}
+        names = [name for name, _ in pairs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if {"client_id", "redirect_uri"} & set(repeated):
+            return _error_page(400, "Invalid request", "client_id and redirect_uri must appear once.")
         client = self.clients.get(params.get("client_id", ""))
         if client is None:  # never redirect to an unverified URI (RFC 6749 §4.1.2.1)
             return _error_page(400, "Unknown client", "The client_id is missing or not registered.")
@@ -169,12 +178,16 @@ class AuthorizationServer:
         if redirect_uri is None:
             return _error_page(400, "Invalid redirect URI",
                                "The redirect_uri is missing or does not exactly match a registered one.")
-        state = params.get("state")
+        state = params.get("state") if "state" not in repeated else None
 
         def fail(error: str, description: str) -> Reply:
             return _redirect(redirect_uri, {"error": error, "error_description": description, "state": state,
                                             "iss": self.app.issuer})
 
+        if repeated:  # RFC 6749 §3.1: parameters MUST NOT be included more than once
+            return fail("invalid_request", f"Send each parameter once: {', '.join(repeated)} appears twice.")
+        if "response_type" not in params:
+            return fail("invalid_request", "response_type is missing; send response_type=code.")
         if params.get("response_type") != "code":
             return fail("unsupported_response_type", "Only response_type=code is supported (no implicit grant).")
         if "authorization_code" not in client.grant_types:
@@ -201,19 +214,21 @@ class AuthorizationServer:
         code = secrets.token_urlsafe(32)
         with self._lock:
             self.codes[_sha256(code)] = AuthorizationCode(client.client_id, redirect_uri, scope, username, challenge,
-                                                          self.now() + CODE_SECONDS)
+                                                          self.now() + CODE_SECONDS, "redirect_uri" in params)
         return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer})
 
     def _redirect_uri(self, client: Client, given: str | None) -> str | None:
         """The registered redirect URI the request names, or None. Exact match, except loopback ports."""
         if given is None:
             return client.redirect_uris[0] if len(client.redirect_uris) == 1 else None
+        if "#" in given:  # a redirect URI MUST NOT have a fragment (RFC 6749 §3.1.2)
+            return None
         for registered in client.redirect_uris:
             if given == registered:
                 return given
             want, got = urlsplit(registered), urlsplit(given)
             if want.hostname == "127.0.0.1" and (got.scheme, got.hostname, got.path, got.query) == \
-                    (want.scheme, want.hostname, want.path, want.query) and not got.username:
+                    (want.scheme, want.hostname, want.path, want.query) and "@" not in got.netloc:
                 try:
                     got.port  # noqa: B018 (raises ValueError for a port that is not a number)
                 except ValueError:
@@ -266,7 +281,7 @@ class AuthorizationServer:
             record.used = True
         if record.expires_at <= self.now():
             raise _invalid_grant("The authorization code has expired (codes live 60 s).")
-        if form.get("redirect_uri") != record.redirect_uri:
+        if form.get("redirect_uri", "") != (record.redirect_uri if record.redirect_uri_sent else ""):
             raise _invalid_grant("redirect_uri must be the one sent to the authorization endpoint.")
         if not VERIFIER.fullmatch(verifier):
             raise HTTPError(400, "invalid_request", "code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
@@ -279,7 +294,7 @@ class AuthorizationServer:
         refresh_token = form.get("refresh_token")
         if not refresh_token:
             raise HTTPError(400, "invalid_request", "refresh_token is missing.")
-        issued = self.tokens.refresh(refresh_token, client.client_id if client else None)
+        issued = self.tokens.refresh(refresh_token, client.client_id if client else None, form.get("scope") or None)
         return json_reply(200, issued, NO_STORE)
 
     # -- the device grant (RFC 8628) ----------------------------------------------------
@@ -336,12 +351,18 @@ class AuthorizationServer:
         if request.method == "GET":
             return _device_page(prefilled)
         form = request.form()
+        guesser = f"user-code guesses from {request.remote_address}"
+        wait = self.code_guesses.retry_after(guesser)
+        if wait:  # user codes are short: guessing them must be slow (RFC 8628 §5.1)
+            return _html(429, "Too many wrong codes", f"<p>Wait {wait} s, then try again.</p>",
+                         [("Retry-After", str(wait))])
         user_code = form.get("user_code", "").upper().replace("-", "").replace(" ", "")
         with self._lock:
             record = next((r for r in self.devices.values()
                            if r.user_code.replace("-", "") == user_code and r.status == "pending"
                            and r.expires_at > self.now()), None)
         if record is None:
+            self.code_guesses.record_failure(guesser)
             return _device_page(form.get("user_code", ""), error="That code is not valid (or has expired).")
         if form.get("decision", "approve") == "deny":
             record.status = "denied"
@@ -399,11 +420,12 @@ def _redirect(uri: str, params: dict[str, str | None]) -> Reply:
     return Reply(302, b"", [("Location", uri + separator + query), ("Cache-Control", "no-store")])
 
 
-def _html(status: int, title: str, body: str) -> Reply:
+def _html(status: int, title: str, body: str, headers: list[tuple[str, str]] | None = None) -> Reply:
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
             f"<body><h1>{html.escape(title)}</h1>{body}<p><small>Practice API (demo only)</small></p></body></html>")
     return Reply(status, page.encode("utf-8"), [("Content-Type", "text/html; charset=utf-8"),
-                                                ("Cache-Control", "no-store"), ("X-Frame-Options", "DENY")])
+                                                ("Cache-Control", "no-store"), ("X-Frame-Options", "DENY"),
+                                                *(headers or [])])
 
 
 def _error_page(status: int, title: str, message: str) -> Reply:

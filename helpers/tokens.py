@@ -109,7 +109,7 @@ class TokenService:
                     family, subject, scope, claims["aud"], client_id, now + REFRESH_TOKEN_SECONDS)
         return response
 
-    def refresh(self, refresh_token: str, client_id: str | None = None) -> dict:
+    def refresh(self, refresh_token: str, client_id: str | None = None, scope: str | None = None) -> dict:
         """Spend a refresh token for a new pair (rotation), or raise HTTPError invalid_grant.
 
         `client_id` is the authenticated client: a refresh token works only for the client it was
@@ -132,9 +132,15 @@ class TokenService:
                                      "from this login is now revoked. Log in again.")
             if record.expires_at <= self.clock.now():
                 raise _invalid_grant("The refresh token has expired. Log in again.")
+            if scope is not None and not set(scope.split()) <= set(record.scope.split()):
+                # RFC 6749 §6: a refresh may narrow the scope, never widen it.
+                raise HTTPError(400, "invalid_scope", f"A refresh can ask only for scopes first granted: {record.scope}.")
             record.spent = True
-        return self.issue(record.subject, record.scope, audience=record.audience, family=record.family,
-                          client_id=record.client_id)
+        issued = self.issue(record.subject, scope or record.scope, audience=record.audience, family=record.family,
+                            client_id=record.client_id)
+        # The new refresh token keeps the original grant, so a later refresh may widen back to it.
+        self.refresh_tokens[_digest(issued["refresh_token"])].scope = record.scope
+        return issued
 
     def revoke_family(self, family: str) -> None:
         """Revoke every token of one login or authorization."""

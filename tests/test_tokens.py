@@ -756,3 +756,19 @@ def test_loopback_serves_the_jwks_to_urllib(http, monkeypatch):
                             issuer=api.base_url)
         assert claims["sub"] == "ada"
     assert api.app.errors == []
+
+
+def test_a_refresh_may_narrow_the_scope_but_never_widen_it(http, api):
+    tokens = http.post(api.url("/login"), json={"username": "ada", "password": "analytical:engine:1843",
+                                               "scope": "profile"}, timeout=5).json()
+    wider = http.post(api.url("/oauth/token"), data={"grant_type": "refresh_token", "scope": "profile notes:read",
+                                                    "refresh_token": tokens["refresh_token"]}, timeout=5)
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+    full = http.post(api.url("/login"), json={"username": "ada", "password": "analytical:engine:1843"},
+                     timeout=5).json()
+    narrower = http.post(api.url("/oauth/token"), data={"grant_type": "refresh_token", "scope": "notes:read",
+                                                       "refresh_token": full["refresh_token"]}, timeout=5).json()
+    assert narrower["scope"] == "notes:read"
+    back = http.post(api.url("/oauth/token"), data={"grant_type": "refresh_token",
+                                                   "refresh_token": narrower["refresh_token"]}, timeout=5).json()
+    assert back["scope"] == "profile notes:read", "the grant itself keeps its original scope"
