@@ -12,13 +12,21 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 LAB_ARGS ?=
 PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab test refresh bench learner-copies install clean
+.PHONY: lab test test-browser screenshot refresh bench learner-copies install clean
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_NOTEBOOKS)
+	$(PY) -m pytest -n 2 --dist loadfile -m "not browser" $(PYTEST_NOTEBOOKS)
+
+# Every notebook in JupyterLab in headless Chromium (apt-get install -y chromium); screenshots in screenshots/.
+test-browser: $(STAMP)
+	$(PY) -m pytest -m browser tests/test_browser.py
+
+# The README's screenshot, taken by the browser test, not by hand.
+screenshot: test-browser
+	cp screenshots/03-jwt-bearer-tokens.png docs/screenshot.png
 
 # Re-execute every notebook in place from a clean kernel, so committed outputs come from a real run.
 refresh: $(STAMP)

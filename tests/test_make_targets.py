@@ -27,7 +27,7 @@ def test_make_test_runs_unit_tests_and_strict_nbval_in_parallel():
 
 def test_ci_runs_make_test():
     script = (ROOT / ".ci/run").read_text(encoding="utf-8")
-    assert "set -euo pipefail" in script and "\nmake test\n" in script
+    assert "set -euo pipefail" in script and "\nmake test\n" in script and "\nmake test-browser\n" in script
 
 
 def free_port() -> int:
