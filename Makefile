@@ -12,17 +12,25 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 LAB_ARGS ?=
 PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab test test-browser screenshot refresh bench learner-copies install clean
+.PHONY: lab test test-browser test-robustness fuzz screenshot refresh bench learner-copies install clean
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile -m "not browser" $(PYTEST_NOTEBOOKS)
+	$(PY) -m pytest -n 2 --dist loadfile -m "not browser and not robustness" $(PYTEST_NOTEBOOKS)
 
 # Every notebook in JupyterLab in headless Chromium (apt-get install -y chromium); screenshots in screenshots/.
 test-browser: $(STAMP)
 	$(PY) -m pytest -m browser tests/test_browser.py
+
+# Each notebook twice in one kernel, and the notebook tests with only loopback (unshare -n).
+test-robustness: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadfile -m robustness tests/test_robustness.py
+
+# The practice API under 2,000 malformed requests per endpoint family (make test runs a fast profile).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest tests/test_fuzz.py
 
 # The README's screenshot, taken by the browser test, not by hand.
 screenshot: test-browser

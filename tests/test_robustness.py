@@ -1,0 +1,62 @@
+"""What learners do to notebooks: re-run every cell, lose the network. `make test-robustness`.
+
+- Re-run safety: each notebook runs top to bottom twice in ONE kernel without an error
+  outside the cells tagged raises-exception. Learners re-run the setup cell all the time.
+- Offline: strict nbval passes in a network namespace that has only loopback
+  (`unshare -n`), where the machine allows it.
+"""
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from conftest import NOTEBOOKS, ROOT
+from notebook_runner import execute
+
+pytestmark = pytest.mark.robustness
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs_twice_in_one_kernel(path):
+    notebook = nbformat.read(path, as_version=4)
+    runnable = [cell for cell in notebook.cells if "nbval-skip" not in cell.metadata.get("tags", [])]
+    notebook.cells = runnable + copy.deepcopy(runnable)
+    execute(notebook, path.parent)  # raises CellExecutionError on any untagged error
+    second_half = notebook.cells[len(runnable):]
+    for cell in second_half:
+        if cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", []):
+            printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert printed.startswith("✗ Not yet"), printed
+
+
+def network_namespace_available() -> bool:
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        return False
+    probe = subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True)
+    return probe.returncode == 0
+
+
+def test_notebooks_pass_strict_nbval_with_only_loopback():
+    if not network_namespace_available():
+        pytest.skip("This machine cannot make a network namespace (unshare -n needs root or user namespaces).")
+    command = (f"ip link set lo up && {sys.executable} -m pytest -q -p no:cacheprovider -n 2 --dist loadfile "
+               "--nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg notebooks")
+    result = subprocess.run(["unshare", "-n", "sh", "-c", command], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout.splitlines()[-1]
+
+
+def test_the_namespace_really_is_offline():
+    if not network_namespace_available():
+        pytest.skip("This machine cannot make a network namespace.")
+    probe = ("import socket\n"
+             "try:\n    socket.create_connection(('1.1.1.1', 443), timeout=2)\n    print('online')\n"
+             "except OSError:\n    print('offline')\n")
+    result = subprocess.run(["unshare", "-n", sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
+    assert result.stdout.strip() == "offline"
