@@ -5,7 +5,8 @@ Prints, measured in this run on this machine:
   pytest's own "passed in N s": kernel start and every cell, without the interpreter and plugin
   start-up, which is the same for every notebook and only adds noise;
 - the whole `make test` time;
-- the loopback server's requests per second.
+- the loopback server's requests per second, with one client and with 50 concurrent clients
+  doing mixed flows for 10 s (and whether any request failed or was lost).
 This is a benchmark, not a test: it asserts nothing.
 """
 from __future__ import annotations
@@ -49,6 +50,44 @@ def requests_per_second(path: str, seconds: float = 2.0, **kwargs) -> float:
         return count / (time.perf_counter() - started)
 
 
+def load(clients: int = 50, seconds: float = 10.0) -> tuple[int, int, float]:
+    """(requests answered, requests failed, seconds) for `clients` threads running mixed flows."""
+    import threading
+
+    key = "practice_ro_I7H0P6vXjFOogKzzeJbijcVc4jjHOKCa"
+    counts, failures, lock = [0], [0], threading.Lock()
+    with serve_practice_api() as api:
+        stop_at = time.perf_counter() + seconds
+
+        def client(number: int) -> None:
+            with requests.Session() as session:
+                user = "ada" if number % 2 else "grace"  # lockouts are per user: none is triggered here
+                password = "analytical:engine:1843" if user == "ada" else "Grüße-€-cobol-1959".encode()
+                while time.perf_counter() < stop_at:
+                    flow = [("GET", "/", {}), ("GET", "/keys/whoami", {"headers": {"X-API-Key": key}}),
+                            ("GET", "/basic/whoami", {"auth": (user.encode(), password if isinstance(password, bytes)
+                                                               else password.encode())})]
+                    for method, path, kwargs in flow:
+                        try:
+                            ok = session.request(method, api.url(path), timeout=10, **kwargs).status_code == 200
+                        except requests.RequestException:
+                            ok = False
+                        with lock:
+                            counts[0] += 1
+                            failures[0] += 0 if ok else 1
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        received = len(api.calls)
+    assert received == counts[0], f"{counts[0]} requests sent, {received} received: requests were lost"
+    return counts[0], failures[0], elapsed
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         empty = Path(folder) / "empty.ipynb"
@@ -73,7 +112,10 @@ def main() -> int:
     print(f"  GET /              {requests_per_second('/'):7.0f} requests/s")
     print(f"  GET /basic/whoami  {requests_per_second('/basic/whoami', auth=('ada', 'analytical:engine:1843')):7.0f}"
           " requests/s (each checks a PBKDF2 hash)")
-    return result.returncode
+    answered, failed, elapsed = load()
+    print(f"  50 clients, mixed flows, {elapsed:.0f} s: {answered / elapsed:7.0f} requests/s, "
+          f"{answered} answered, {failed} failed, none lost")
+    return result.returncode or (1 if failed else 0)
 
 
 if __name__ == "__main__":
