@@ -4,17 +4,18 @@ It is a fictional service with the endpoints of DESIGN.md. Any WSGI server can r
 the series runs it two ways (see `helpers.inprocess` and `helpers.loopback`).
 
 Reading order for the curious: `PracticeAPI.__call__` (the WSGI entry point), then
-`handle` (routing), then the route methods, then `helpers.basic_auth`.
+`handle` (routing), then the route methods. Each scheme's checks live in a module of
+their own: `basic_auth` (01), `api_keys` (02), `tokens` (03), `oauth` (04), `tls` and
+`throttle` (06), `digest_auth` and `request_signing` (07).
 """
 from __future__ import annotations
 
+import math
 import threading
 import traceback
-from typing import Any, Callable, Iterable
-
-import math
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from typing import Any, Callable, Iterable
 
 from helpers import users
 from helpers.api_keys import DEMO_KEYS, KeyStore
