@@ -84,14 +84,14 @@ def _url_pattern(base_url: str) -> re.Pattern:
 
 
 def _body_bytes(body) -> bytes:
-    """The body exactly as http.client would put it on the wire."""
+    """The body exactly as requests and urllib3 2 put it on the wire: a str is sent as UTF-8."""
     if body is None:
         return b""
     if isinstance(body, str):
-        return body.encode("iso-8859-1")  # what http.client does with a str body
+        return body.encode("utf-8")
     if isinstance(body, (bytes, bytearray)):
         return bytes(body)
     if hasattr(body, "read"):
         data = body.read()
-        return data.encode("iso-8859-1") if isinstance(data, str) else data
-    return b"".join(chunk.encode("iso-8859-1") if isinstance(chunk, str) else chunk for chunk in body)
+        return data.encode("utf-8") if isinstance(data, str) else data
+    return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in body)

@@ -155,7 +155,7 @@ class Exchange:
 
     def _mask_json(self, value):
         if isinstance(value, dict):
-            return {k: self._hide(str(v)) if k.lower() in SECRET_FIELDS and not isinstance(v, (dict, list))
+            return {k: self._hide(str(v)) if k.lower() in SECRET_FIELDS and _is_secret_value(v)
                     else self._mask_json(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self._mask_json(v) for v in value]
@@ -163,6 +163,11 @@ class Exchange:
 
     def _footer(self) -> str:
         return "\n\n(credentials masked: show(response, reveal=True) shows them)" if self.masked else ""
+
+
+def _is_secret_value(value) -> bool:
+    """Strings and numbers can be secrets; null, true/false and containers are shown as they are."""
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
 def _status_colour(status_line: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 GUIDE = (ROOT / "instructors/README.md").read_text(encoding="utf-8")
-ROW = re.compile(r"^\| (\d:\d\d) \| (.+?) \| (\d*) \| (\d+|take-home) \|$", re.M)
+ROW = re.compile(r"^\| (\d:\d\d) \| (.+?) \|\s*(\d*)\s*\| (\d+|take-home) \|$", re.M)
 
 
 def notebook_minutes(name: str) -> tuple[int, int]:

@@ -118,3 +118,10 @@ def test_loopback_keeps_connections_alive_and_stops_fast():
     assert time.monotonic() - started < 0.5
     with pytest.raises(requests.ConnectionError):
         requests.get(server.url("/"), timeout=2)
+
+
+def test_a_str_body_is_sent_as_utf8_on_both_transports(both):
+    in_process, loopback = both
+    for api in both:
+        requests.post(api.url("/"), data="€ü", timeout=5)
+    assert in_process.calls[-1].body == loopback.calls[-1].body == "€ü".encode("utf-8")

@@ -1,0 +1,340 @@
+"""Checks for notebook 07, other schemes and traps: HMAC request signing and redirects.
+
+The signing checks compare with the practice API's own code (`helpers.request_signing`),
+run on a fresh `SignatureChecker` with its own clock: no request is sent anywhere. Like
+every check, they never raise at the learner and never print the signing secret, a
+signature or a request id.
+"""
+from __future__ import annotations
+
+import base64
+import dis
+import hashlib
+import hmac
+import json
+from typing import Any, Callable
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from helpers import demo, request_signing
+from helpers.checks.feedback import PRACTICE_URL, not_yet, placeholder, right
+from helpers.clock import Clock
+from helpers.wsgi import HTTPError, Request
+
+__all__ = ["string_to_sign", "sign", "should_follow"]
+
+KEY_ID = demo.SIGNING_KEYS[0]["key_id"]
+SECRET = demo.SIGNING_KEYS[0]["secret"].encode("ascii")
+SIGNED_PATH = "/signed/orders"
+ORDER = {"item": "tea", "quantity": 2}
+HEADERS = ["X-Key-Id", "X-Timestamp", "X-Request-Id", "X-Signature"]
+FIELDS = "the method, the path, the timestamp, the request id and the body's SHA-256 hex digest"
+MASK = "••••••••"
+
+
+def _unless_stub(function: Any) -> Any:
+    """`...` for the exercise cell's stub, a function whose body does nothing (`...`, `pass`, a docstring)."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return function
+    instructions = [i for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP", "CACHE", "POP_TOP")]
+    does_nothing = all(i.opname in ("LOAD_CONST", "RETURN_VALUE", "RETURN_CONST") for i in instructions) and all(
+        i.argval in (None, ...) for i in instructions if i.opname != "RETURN_VALUE")
+    return ... if does_nothing else function
+
+
+# -- exercise 1 ---------------------------------------------------------------------------
+
+def string_to_sign(function: Any) -> None:
+    """07, exercise 1: `string_to_sign(method, path, timestamp, request_id, body)` -> the bytes to sign."""
+    if placeholder(_unless_stub(function)):
+        return
+    if isinstance(function, (str, bytes)):
+        return not_yet("pass the function itself, not what it returns: checks.string_to_sign(string_to_sign).")
+    if not callable(function):
+        return not_yet(f"pass the function itself: checks.string_to_sign(string_to_sign), "
+                       f"not a {type(function).__name__}.")
+    body = json.dumps(ORDER).encode("utf-8")
+    cases = [
+        (("POST", SIGNED_PATH, "1795000000", "6f1c0a8e-3b7d-4e02-9c55-0d6b7a1e4f90", body),
+         "a POST of an order"),
+        (("post", SIGNED_PATH, "1795000300", "0b9e3c1a-77d2-4f4e-8a31-5c2e9d0f6a12", body),
+         "the method given in lower case ('post')"),
+        (("GET", "/signed/orders", "1795000600", "d2a4f6b8-1c3e-4a5b-9d7f-2e4c6a8b0d1f", b""),
+         "a request with an empty body (b'')"),
+    ]
+    for args, described in cases:
+        expected = request_signing.string_to_sign(*args)
+        try:
+            got = function(*args)
+        except Exception as error:  # feedback, not a traceback
+            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_one_line(error)}"
+                           + _raised_hint(error))
+        if got == expected:
+            continue
+        return not_yet(f"for {described}: " + _string_hint(got, expected, args))
+    right("method in upper case, path, timestamp, request id and the body's SHA-256 hex digest, one per line, "
+          "as bytes: exactly what the practice API rebuilds and signs.")
+
+
+def _raised_hint(error: Exception) -> str:
+    text = str(error)
+    if isinstance(error, AttributeError) and "'bytes' object has no attribute 'encode'" in text:
+        return ". The body is bytes already: hashlib.sha256(body).hexdigest()."
+    if isinstance(error, TypeError) and ("Strings must be encoded" in text or "Unicode-objects" in text):
+        return ". hashlib hashes bytes: hash `body` as it is, and .encode() the joined text at the end."
+    if isinstance(error, TypeError) and "sequence item" in text:
+        return ". str.join() joins strings only: turn the body into its hex digest (a str) first."
+    return ""
+
+
+def _string_hint(got: Any, expected: bytes, args: tuple) -> str:
+    method, path, timestamp, request_id, body = args
+    if got is None:
+        return "your function returned None. End it with `return ...`."
+    if isinstance(got, str):
+        if got.encode("utf-8") == expected:
+            return ("right text, but hmac.new() needs bytes: return the text .encode()d "
+                    "(\"\\n\".join([...]).encode()).")
+        text = got
+    elif isinstance(got, (bytes, bytearray)):
+        text = bytes(got).decode("utf-8", "replace")
+    else:
+        return f"your function returned a {type(got).__name__}; return the bytes to sign."
+    want = expected.decode("utf-8")
+    want_lines = want.split("\n")
+    body_hash = want_lines[4]
+    if text == want + "\n" or text.rstrip("\n") == want:
+        return "no newline after the last line: join the five fields with \"\\n\", nothing before or after."
+    for separator, name in [("\r\n", "\\r\\n"), (" ", "a space"), (":", "':'"), ("&", "'&'"), (",", "','"),
+                            ("|", "'|'"), ("", "nothing")]:
+        if text == separator.join(want_lines):
+            return f"the fields are joined with {name}; the practice API puts one per line: \"\\n\".join([...])."
+    lines = text.split("\n")
+    if lines[:4] == want_lines[:4] and len(lines) == 4:
+        return "the body hash is missing: the fifth line is hashlib.sha256(body).hexdigest()."
+    if len(lines) == 5 and sorted(lines) == sorted(want_lines) and lines != want_lines:
+        return ("the right fields in the wrong order. The order is part of the scheme: method, path, timestamp, "
+                "request id, body hash.")
+    if len(lines) >= 5 and lines[0] == method and method != method.upper():
+        return "the method must be in upper case, whatever the caller passed: method.upper()."
+    if len(lines) == 5 and lines[:4] == want_lines[:4]:
+        last = lines[4]
+        digest = hashlib.sha256(body).digest()
+        if last == body.decode("utf-8", "replace"):
+            return ("the last line is the body itself. Sign its SHA-256 hex digest instead: "
+                    "hashlib.sha256(body).hexdigest(); it has a fixed length, whatever the body.")
+        if last == str(digest) or last == digest.decode("latin-1"):
+            return "the last line holds raw digest bytes; use .hexdigest(), not .digest()."
+        if last in (base64.b64encode(digest).decode(), base64.urlsafe_b64encode(digest).decode()):
+            return "the body hash is in base64; the practice API wants hex: hashlib.sha256(body).hexdigest()."
+        if last == hashlib.sha256(str(body).encode()).hexdigest():
+            return ("you hashed str(body), which is the text \"b'...'\". Hash the bytes themselves: "
+                    "hashlib.sha256(body).hexdigest().")
+        if last.lower() == body_hash and last != body_hash:
+            return "hex digits in lower case, as .hexdigest() gives them."
+        return f"the fifth line should be the body's SHA-256 hex digest (64 characters); got {last[:70]!r}."
+    if len(lines) != 5:
+        return (f"expected 5 lines ({FIELDS}), got {len(lines)}: {text[:120]!r}. "
+                "Join the five fields with \"\\n\".")
+    wrong = [name for name, line, want_line in zip(["method", "path", "timestamp", "request id", "body hash"],
+                                                    lines, want_lines) if line != want_line]
+    return (f"the {', '.join(wrong)} line{'s differ' if len(wrong) > 1 else ' differs'} from what the server "
+            f"signs; got {text[:120]!r}.")
+
+
+# -- exercise 2 ---------------------------------------------------------------------------
+
+def sign(function: Any) -> None:
+    """07, exercise 2: `sign(request)` signs a PreparedRequest the way /signed/orders checks it."""
+    if placeholder(_unless_stub(function)):
+        return
+    if isinstance(function, type):
+        return not_yet(f"that is the class {function.__name__} itself; pass a function (or an auth object): "
+                       "checks.sign(sign).")
+    if not callable(function):
+        return not_yet(f"pass the function itself: checks.sign(sign), not a {type(function).__name__}.")
+    checker = request_signing.SignatureChecker(Clock())  # a fresh server: nothing seen, the real time
+    cases = [
+        ("POST", {"json": ORDER}, "a POST with json=order"),
+        ("POST", {"json": {"item": "coffee", "quantity": 1}}, "a second POST"),
+        ("GET", {}, "a GET, which has no body (request.body is None)"),
+    ]
+    for method, kwargs, described in cases:
+        prepared = requests.Request(method, PRACTICE_URL + SIGNED_PATH, **kwargs).prepare()
+        sent_body = prepared.body
+        try:
+            result = function(prepared)
+        except Exception as error:  # feedback, not a traceback
+            hint = ""
+            if sent_body is None and isinstance(error, (TypeError, AttributeError)):
+                hint = " request.body is None when there is no body: sign b\"\" then (request.body or b\"\")."
+            return not_yet(f"for {described}, sign raised {type(error).__name__}: {_one_line(error)}.{hint}")
+        problem = _signed_request_problem(result, checker, described)
+        if problem:
+            return not_yet(problem)
+    right("the practice API's own checker accepts all three requests: a fresh request id each time, the current "
+          "time, and a signature over the exact bytes requests sends.")
+
+
+def _signed_request_problem(result: Any, checker: request_signing.SignatureChecker, described: str) -> str | None:
+    if result is None:
+        return "sign returned None, so requests would have nothing to send. End it with `return request`."
+    if not isinstance(result, requests.PreparedRequest):
+        return f"sign returned a {type(result).__name__}; return the request it was given."
+    for name, value in result.headers.items():
+        if SECRET.decode("ascii") in str(value):
+            return (f"the secret itself is in the {name[:40]} header. The secret never travels: only the "
+                    "HMAC made with it does.")
+    missing = [name for name in HEADERS if not result.headers.get(name)]
+    if missing:
+        return f"for {described}, the request has no {', '.join(missing)} header{'s' if len(missing) > 1 else ''}."
+    body = result.body or b""
+    if isinstance(body, str):
+        body = body.encode("utf-8")  # what urllib3 2 sends for a str body
+    if not isinstance(body, bytes):
+        return "the request body is not bytes any more; leave request.body as requests prepared it."
+    url = urlsplit(result.url or "")
+    received = Request(method=result.method or "", path=unquote(url.path), query=url.query,
+                       headers={name.lower(): str(value) for name, value in result.headers.items()}, body=body)
+    try:
+        checker.verify(received)
+    except HTTPError as error:
+        return _verify_hint(error.error, result, body, described)
+    except Exception as error:  # the checker met something odd: still feedback, not a traceback
+        return f"for {described}, the request could not be checked ({type(error).__name__})."
+    return None
+
+
+def _verify_hint(error: str, request: requests.PreparedRequest, body: bytes, described: str) -> str:
+    headers = request.headers
+    timestamp = str(headers.get("X-Timestamp", "")).strip()
+    if error == "invalid_key":
+        return f"X-Key-Id must be the key id {KEY_ID!r} (KEY_ID), which tells the server which secret to use."
+    if error == "invalid_request":
+        if timestamp.replace(".", "", 1).isdigit() and "." in timestamp:
+            return "X-Timestamp has a decimal point; the server wants whole seconds: str(int(time.time()))."
+        if not timestamp.isdigit():
+            return "X-Timestamp must be whole seconds since 1970, as digits: str(int(time.time()))."
+        return "X-Request-Id is too long: str(uuid.uuid4()) is 36 characters."
+    if error == "stale_timestamp":
+        if len(timestamp) >= 13:
+            return "X-Timestamp is in milliseconds; the server wants seconds: str(int(time.time()))."
+        offset = int(timestamp) - int(Clock().now())
+        direction = "ahead of" if offset > 0 else "behind"
+        return (f"X-Timestamp is {abs(offset)} s {direction} the real clock; the server allows 300 s. Use the "
+                "current time, int(time.time()), when sign runs (api.clock was moved forward in this notebook: "
+                "do not use it here).")
+    if error == "replayed_request":
+        return (f"for {described}, the X-Request-Id was already used. Make a new one on every call, inside "
+                "sign: str(uuid.uuid4()).")
+    if error == "invalid_signature":
+        return f"for {described}, the signature does not match. " + _signature_hint(request, body)
+    return f"for {described}, the server would answer 401 {error}."
+
+
+def _signature_hint(request: requests.PreparedRequest, body: bytes) -> str:
+    """Which variation of the signature the learner computed, to say what to change."""
+    headers = request.headers
+    method, path = request.method or "", unquote(urlsplit(request.url or "").path)
+    stamp, request_id = str(headers["X-Timestamp"]).strip(), str(headers["X-Request-Id"])
+    signature = str(headers["X-Signature"]).strip()
+
+    def mac(message: bytes, digestmod: Callable = hashlib.sha256, secret: bytes = SECRET) -> hmac.HMAC:
+        return hmac.new(secret, message, digestmod)
+
+    def message(**change: Any) -> bytes:
+        fields = {"method": method, "path": path, "timestamp": stamp, "request_id": request_id,
+                  "body_hash": hashlib.sha256(body).hexdigest(), **change}
+        return "\n".join(fields.values()).encode("utf-8")
+
+    right_mac = mac(message())
+    if signature in (base64.b64encode(right_mac.digest()).decode(), base64.urlsafe_b64encode(right_mac.digest()).decode()):
+        return "The value is right but in base64; the server wants hex: .hexdigest()."
+    if signature == right_mac.hexdigest().upper():
+        return "Send the hex digest in lower case, as .hexdigest() gives it."
+    for digestmod, name in [(hashlib.sha1, "SHA-1"), (hashlib.md5, "MD5"), (hashlib.sha512, "SHA-512")]:
+        if signature == mac(message(), digestmod).hexdigest():
+            return f"You used HMAC-{name}; the server uses HMAC-SHA256: hmac.new(SIGNING_SECRET, message, hashlib.sha256)."
+    if signature == hashlib.sha256(message()).hexdigest() or signature == hashlib.sha256(SECRET + message()).hexdigest():
+        return ("That is a plain SHA-256, not an HMAC: anyone can compute a hash without the secret. "
+                "Use hmac.new(SIGNING_SECRET, message, hashlib.sha256).hexdigest().")
+    if signature == mac(message(method=method.lower())).hexdigest():
+        return "Sign the method in upper case: request.method.upper()."
+    if signature == mac(message(body_hash=body.decode("utf-8", "replace"))).hexdigest():
+        return "You signed the body itself; the fifth line is its SHA-256 hex digest."
+    for path_like in (request.url or "", request.path_url):
+        if signature == mac(message(path=path_like)).hexdigest():
+            return "Sign the path only (/signed/orders), not the whole URL: urlsplit(request.url).path."
+    for other in (json.dumps(_json_of(body), separators=(",", ":")), json.dumps(_json_of(body), sort_keys=True),
+                  json.dumps(ORDER)):
+        if other.encode() != body and signature == mac(message(body_hash=hashlib.sha256(other.encode()).hexdigest())).hexdigest():
+            return ("You signed other bytes than the body requests sends. Sign request.body itself, after requests "
+                    "has serialized it: that is why signing happens in the auth's __call__.")
+    return (f"Sign {FIELDS}, one per line, with hmac.new(SIGNING_SECRET, message, hashlib.sha256).hexdigest(), "
+            "and put exactly those timestamp and request id values in the headers.")
+
+
+def _json_of(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8")) if body else ORDER
+    except ValueError:
+        return ORDER
+
+
+def _one_line(error: Exception) -> str:
+    """An error message on one line, short, with the signing secret masked."""
+    text = " ".join(str(error).split()).replace(SECRET.decode("ascii"), MASK)
+    return text[:150] + ("..." if len(text) > 150 else "")
+
+
+# -- exercise 3 ---------------------------------------------------------------------------
+
+def should_follow(function: Any) -> None:
+    """07, exercise 3: `should_follow(old_url, new_url)` is True only within the same origin."""
+    if placeholder(_unless_stub(function)):
+        return
+    if isinstance(function, bool):
+        return not_yet("pass the function itself, not what it returns: checks.should_follow(should_follow).")
+    if not callable(function):
+        return not_yet(f"pass the function itself: checks.should_follow(should_follow), "
+                       f"not a {type(function).__name__}.")
+    old = "https://api.practice.test/redirect/somewhere"
+    cases = [
+        (old, "https://api.practice.test/headers", True, "another path on the same host",
+         "Same scheme, same host, same port: the same origin, so the credentials may go along."),
+        (old, "https://other.practice.test/headers", False, "another host",
+         "Another host must never get your credentials: return False."),
+        (old, "https://api.practice.test.evil.test/headers", False, "https://api.practice.test.evil.test/",
+         "That host is evil.test's, whatever its name starts with: startswith() and `in` are fooled. Parse both "
+         "URLs with urllib.parse.urlsplit and compare hostname, scheme and port exactly."),
+        (old, "https://api.practice.test@evil.test/headers", False, "https://api.practice.test@evil.test/",
+         "The host of that URL is evil.test: 'api.practice.test@' is a user name. Parse the URLs with "
+         "urllib.parse.urlsplit and compare .hostname, never search the text."),
+        (old, "http://api.practice.test/headers", False, "the same host over http://",
+         "You compared the host names only. Over http:// the credentials would cross the network in clear "
+         "text: compare the schemes too (urlsplit(url).scheme)."),
+        (old, "https://api.practice.test:8443/headers", False, "the same host on port 8443",
+         "Another port is another server, perhaps someone else's: compare the ports too."),
+        (old, "https://api.practice.test:443/headers", True, "the same URL with an explicit :443",
+         "https://host/ and https://host:443/ are the same origin: 443 is the default port of https. "
+         "urlsplit(url).port is None when the URL has no port; use 443 then (80 for http)."),
+        (old, "https://API.Practice.test/headers", True, "the host name in capitals",
+         "Host names are case-insensitive. Compare urlsplit(url).hostname, which is lower case, not netloc."),
+        ("http://api.practice.test/start", "https://api.practice.test/headers", False,
+         "the same host over https://, coming from http://",
+         "http:// and https:// are different origins. (requests' should_strip_auth lets Authorization follow this "
+         "one upgrade, for backward compatibility; the rule in this exercise is the same origin, nothing else.)"),
+    ]
+    for old_url, new_url, expected, described, hint in cases:
+        try:
+            got = function(old_url, new_url)
+        except Exception as error:  # feedback, not a traceback
+            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_one_line(error)}")
+        if not isinstance(got, bool):
+            return not_yet(f"for {described}, it returned {got!r}; return True or False.")
+        if got != expected:
+            return not_yet(f"for a redirect to {described}, it returned {got}. {hint}")
+    right("credentials follow a redirect only to the same origin: same scheme, same host (compared as parsed, "
+          "case-insensitive), same port (with the default ports filled in).")

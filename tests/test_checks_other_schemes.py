@@ -1,0 +1,232 @@
+"""The checks of notebook 07 (other schemes and traps): right answers get "✓ Right", the `...`
+placeholder and typical wrong answers get "✗ Not yet" with their specific hint. Checks never
+raise, and never print the signing secret or a signature."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from helpers import checks, demo
+
+SECRET = demo.SIGNING_KEYS[0]["secret"].encode()
+KEY_ID = demo.SIGNING_KEYS[0]["key_id"]
+PLACEHOLDER_HINT = "replace the `...` in the cell"
+HEX_64 = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def assert_right(output: str, phrase: str = "") -> None:
+    assert output.startswith("✓ Right: "), output
+    assert phrase in output, output
+
+
+def assert_not_yet(output: str, hint: str) -> None:
+    assert output.startswith("✗ Not yet: "), output
+    assert hint in output, output
+
+
+@pytest.fixture
+def run(feedback):
+    """`feedback`, and also: the signing secret and signatures never appear in the output."""
+    def run_check(check, answer) -> str:
+        output = feedback(check, answer)
+        assert SECRET.decode() not in output
+        assert not HEX_64.search(output), "a check printed a digest or a signature"
+        return output
+    return run_check
+
+
+def stub(*args):
+    ...  # the exercise cell's stub: a function whose body is `...`
+
+
+ALL_CHECKS = [checks.string_to_sign, checks.sign, checks.should_follow]
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS)
+@pytest.mark.parametrize("answer", [..., None, stub], ids=["ellipsis", "none", "stub-function"])
+def test_placeholder(run, check, answer):
+    assert_not_yet(run(check, answer), PLACEHOLDER_HINT)
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS)
+@pytest.mark.parametrize("answer", [42, "text", b"bytes", [1, 2], True])
+def test_not_a_function(run, check, answer):
+    assert_not_yet(run(check, answer), "pass the function itself")
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS)
+def test_a_function_that_raises_is_feedback(run, check):
+    def broken(*args):
+        raise RuntimeError("boom\nwith a second line")
+    output = run(check, broken)
+    assert_not_yet(output, "raised RuntimeError: boom with a second line")
+
+
+def test_checks_are_exported():
+    from helpers.checks import other_schemes
+    assert sorted(other_schemes.__all__) == ["should_follow", "sign", "string_to_sign"]
+
+
+# -- string_to_sign (exercise 1) --------------------------------------------------------------
+
+def good_string(method, path, timestamp, request_id, body):
+    return "\n".join([method.upper(), path, timestamp, request_id, hashlib.sha256(body).hexdigest()]).encode("utf-8")
+
+
+def test_string_to_sign_right(run):
+    assert_right(run(checks.string_to_sign, good_string), "one per line")
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda m, p, t, r, b: good_string(m, p, t, r, b).decode(), "hmac.new() needs bytes"),
+    (lambda m, p, t, r, b: "\n".join([m, p, t, r, hashlib.sha256(b).hexdigest()]).encode(),
+     "the method must be in upper case"),
+    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r]).encode(), "the body hash is missing"),
+    (lambda m, p, t, r, b: ":".join([m.upper(), p, t, r, hashlib.sha256(b).hexdigest()]).encode(),
+     "joined with ':'"),
+    (lambda m, p, t, r, b: "\r\n".join([m.upper(), p, t, r, hashlib.sha256(b).hexdigest()]).encode(),
+     "joined with \\r\\n"),
+    (lambda m, p, t, r, b: "".join([m.upper(), p, t, r, hashlib.sha256(b).hexdigest()]).encode(),
+     "joined with nothing"),
+    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r, b.decode()]).encode(), "the last line is the body itself"),
+    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r, hashlib.sha256(str(b).encode()).hexdigest()]).encode(),
+     "you hashed str(body)"),
+    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r,
+                                      base64.b64encode(hashlib.sha256(b).digest()).decode()]).encode(),
+     "the body hash is in base64"),
+    (lambda m, p, t, r, b: "\n".join([m.upper(), p, r, t, hashlib.sha256(b).hexdigest()]).encode(),
+     "the right fields in the wrong order"),
+    (lambda m, p, t, r, b: good_string(m, p, t, r, b) + b"\n", "no newline after the last line"),
+    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r, hashlib.sha256(b.encode()).hexdigest()]).encode(),
+     "The body is bytes already"),
+    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r, b]).encode(), "str.join() joins strings only"),
+    (lambda m, p, t, r, b: 17, "return the bytes to sign"),
+])
+def test_string_to_sign_typical_mistakes(run, answer, hint):
+    assert_not_yet(run(checks.string_to_sign, answer), hint)
+
+
+def test_string_to_sign_forgotten_return(run):
+    def forgot(method, path, timestamp, request_id, body):
+        good_string(method, path, timestamp, request_id, body)
+    assert_not_yet(run(checks.string_to_sign, forgot), "returned None")
+
+
+# -- sign (exercise 2) --------------------------------------------------------------------------
+
+def make_sign(*, timestamp=lambda: str(int(time.time())), request_id=lambda: str(uuid.uuid4()),
+              body=lambda request: request.body or b"", digest=lambda key, message: hmac.new(key, message, hashlib.sha256).hexdigest(),
+              method=lambda request: request.method.upper(), path=lambda request: urlsplit(request.url).path,
+              key_id=KEY_ID, extra_headers=None, returns=True):
+    """A learner's `sign`, with one part swapped for a typical mistake."""
+    def sign(request):
+        stamp, rid = timestamp(), request_id()
+        message = "\n".join([method(request), path(request), stamp, rid,
+                             hashlib.sha256(body(request)).hexdigest()]).encode("utf-8")
+        request.headers.update({"X-Key-Id": key_id, "X-Timestamp": stamp, "X-Request-Id": rid,
+                                "X-Signature": digest(SECRET, message), **(extra_headers or {})})
+        return request if returns else None
+    return sign
+
+
+def test_sign_right(run):
+    assert_right(run(checks.sign, make_sign()), "accepts all three requests")
+
+
+def test_sign_right_with_an_auth_object(run):
+    class HMACAuth(requests.auth.AuthBase):
+        def __init__(self, key_id, secret, *, now=time.time):
+            self.key_id, self.secret, self.now = key_id, secret, now
+
+        def __call__(self, request):
+            return make_sign(key_id=self.key_id, timestamp=lambda: str(int(self.now())))(request)
+
+    assert_right(run(checks.sign, HMACAuth(KEY_ID, SECRET)))
+
+
+FIXED_ID = str(uuid.uuid4())
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (make_sign(request_id=lambda: FIXED_ID), "X-Request-Id was already used"),
+    (make_sign(timestamp=lambda: str(int(time.time() * 1000))), "in milliseconds"),
+    (make_sign(timestamp=lambda: str(time.time())), "has a decimal point"),
+    (make_sign(timestamp=lambda: str(int(time.time() + 602))), "ahead of the real clock"),
+    (make_sign(timestamp=lambda: str(int(time.time() - 400))), "behind the real clock"),
+    (make_sign(body=lambda request: request.body), "request.body is None when there is no body"),
+    (make_sign(body=lambda request: json.dumps({"item": "tea", "quantity": 2}, separators=(",", ":")).encode()),
+     "You signed other bytes than the body requests sends"),
+    (make_sign(digest=lambda key, message: hashlib.sha256(message).hexdigest()), "not an HMAC"),
+    (make_sign(digest=lambda key, message: hmac.new(key, message, hashlib.sha1).hexdigest()), "HMAC-SHA-1"),
+    (make_sign(digest=lambda key, message: base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()),
+     "in base64"),
+    (make_sign(path=lambda request: request.url), "Sign the path only"),
+    (make_sign(method=lambda request: request.method.lower()), "upper case"),
+    (make_sign(key_id="orders"), "X-Key-Id must be the key id 'orders-client'"),
+    (make_sign(extra_headers={"X-Secret": SECRET.decode()}), "The secret never travels"),
+    (make_sign(returns=False), "End it with `return request`"),
+    (lambda request: request, "has no X-Key-Id, X-Timestamp, X-Request-Id, X-Signature headers"),
+    (lambda request: "signed", "return the request it was given"),
+])
+def test_sign_typical_mistakes(run, answer, hint):
+    assert_not_yet(run(checks.sign, answer), hint)
+
+
+def test_sign_with_the_wrong_secret(run):
+    def digest(key, message):
+        return hmac.new(b"another secret, 32 bytes or more!", message, hashlib.sha256).hexdigest()
+    assert_not_yet(run(checks.sign, make_sign(digest=digest)), "the signature does not match")
+
+
+def test_sign_a_class_instead_of_an_object(run):
+    class HMACAuth(requests.auth.AuthBase):
+        pass
+    assert_not_yet(run(checks.sign, HMACAuth), "that is the class HMACAuth itself")
+
+
+def test_sign_error_messages_never_show_the_secret(run):
+    def leaky(request):
+        raise ValueError(f"could not sign with {SECRET.decode()}")
+    assert_not_yet(run(checks.sign, leaky), "sign raised ValueError: could not sign with ••••••••")
+
+
+# -- should_follow (exercise 3) ---------------------------------------------------------------
+
+def origin(url):
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+def test_should_follow_right(run):
+    assert_right(run(checks.should_follow, lambda old, new: origin(old) == origin(new)), "same origin")
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda old, new: urlsplit(old).hostname == urlsplit(new).hostname, "You compared the host names only"),
+    (lambda old, new: urlsplit(old)[:2] == urlsplit(new)[:2], "443 is the default port of https"),
+    (lambda old, new: (urlsplit(old).scheme, urlsplit(old).hostname, urlsplit(old).port)
+     == (urlsplit(new).scheme, urlsplit(new).hostname, urlsplit(new).port), "443 is the default port of https"),
+    (lambda old, new: (urlsplit(old).scheme, urlsplit(old).hostname) == (urlsplit(new).scheme, urlsplit(new).hostname),
+     "compare the ports too"),
+    (lambda old, new: (urlsplit(old).scheme, urlsplit(old).netloc.split(":")[0])
+     == (urlsplit(new).scheme, urlsplit(new).netloc.split(":")[0]) and urlsplit(new).port in (None, 443),
+     "Host names are case-insensitive"),
+    (lambda old, new: new.startswith(f"{urlsplit(old).scheme}://{urlsplit(old).netloc}"), "startswith() and `in` are fooled"),
+    (lambda old, new: "api.practice.test" in new and new.startswith("https://") and ":8443" not in new
+     and ".evil" not in new and "API" not in new, "'api.practice.test@' is a user name"),
+    (lambda old, new: not requests.Session().should_strip_auth(old, new), "should_strip_auth lets Authorization follow"),
+    (lambda old, new: "yes" if origin(old) == origin(new) else "no", "return True or False"),
+    (lambda old, new: True, "Another host must never get your credentials"),
+    (lambda old, new: False, "the same origin, so the credentials may go along"),
+])
+def test_should_follow_typical_mistakes(run, answer, hint):
+    assert_not_yet(run(checks.should_follow, answer), hint)

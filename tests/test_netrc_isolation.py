@@ -1,0 +1,129 @@
+"""Notebook 07's netrc demonstration touches no real netrc file, and the trap it shows is real.
+
+1. The whole notebook runs in a kernel whose HOME is an empty temporary folder, with an audit
+   hook that records every file opened. Afterwards HOME is still empty, every netrc file
+   opened lay inside the temporary folder the notebook made, and NETRC is unset again.
+2. Directly: with NETRC pointing at a temporary netrc file, requests uses it, and it replaces an
+   Authorization header set with headers=; auth= and trust_env = False stop that.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+import requests
+
+from conftest import ROOT
+from helpers import BearerAuth
+from notebook_runner import execute
+
+NOTEBOOK = ROOT / "notebooks" / "07-other-schemes-and-traps.ipynb"
+NETRC_NAMES = {"netrc", ".netrc", "_netrc"}  # the names requests and the notebook use
+ENTRY = "machine api.practice.test login ada password analytical:engine:1843\n"
+
+AUDIT = '''
+import sys as _sys
+_opened = []
+
+def _record(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        _opened.append(os.fsdecode(args[0]))
+
+_sys.addaudithook(_record)
+'''
+REPORT = '''
+import json as _json
+print("REPORT " + _json.dumps({"opened": _opened, "netrc_set": "NETRC" in os.environ,
+                                "tempdir": tempfile.gettempdir(), "home": os.path.expanduser("~")}))
+'''
+
+
+@pytest.fixture
+def isolated_home(tmp_path, monkeypatch):
+    """An empty HOME for the kernel; Jupyter and IPython keep their files elsewhere."""
+    home, jupyter, temp = tmp_path / "home", tmp_path / "jupyter", tmp_path / "tmp"
+    for folder in (home, jupyter, temp):
+        folder.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.delenv("NETRC", raising=False)
+    for name in ("IPYTHONDIR", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR"):
+        monkeypatch.setenv(name, str(jupyter / name.lower()))
+    return home, temp
+
+
+def test_the_notebook_reads_and_writes_no_netrc_outside_a_temporary_folder(isolated_home):
+    home, temp = isolated_home
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    audited = copy.deepcopy(notebook)
+    setup = next(i for i, cell in enumerate(audited.cells) if cell.cell_type == "code")
+    audited.cells.insert(setup + 1, nbformat.v4.new_code_cell(AUDIT))  # after the imports, before any request
+    audited.cells.append(nbformat.v4.new_code_cell(REPORT))
+    netrc_cells = [cell for cell in audited.cells if "temporary_netrc(" in cell.source]
+    assert netrc_cells, "the notebook no longer demonstrates the netrc trap"
+
+    execute(audited, NOTEBOOK.parent)
+
+    printed = "".join(output.get("text", "") for output in audited.cells[-1].outputs)
+    report = json.loads(printed.split("REPORT ", 1)[1])
+    assert report["home"] == str(home) and report["tempdir"] == str(temp)
+    netrc_opened = [path for path in report["opened"] if Path(path).name.lower() in NETRC_NAMES]
+    assert netrc_opened, "the demonstration should have made requests read its temporary netrc file"
+    for path in netrc_opened:
+        assert Path(path).is_relative_to(temp), f"a netrc file outside the temporary folder was opened: {path}"
+    assert not any(Path(path).is_relative_to(home) for path in report["opened"]), "the notebook opened a file in HOME"
+    assert report["netrc_set"] is False, "NETRC is still set after the demonstration"
+    assert list(home.iterdir()) == [], f"the notebook wrote to HOME: {sorted(p.name for p in home.iterdir())}"
+    assert not [p for p in temp.rglob("*") if p.name.lower() in NETRC_NAMES], "the temporary netrc file was not deleted"
+    assert "NETRC" not in os.environ
+
+
+@pytest.fixture
+def netrc_file(tmp_path, monkeypatch):
+    """NETRC pointing at a temporary netrc file with an entry for the practice API's host."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # no real ~/.netrc can get in the way
+    path = tmp_path / "netrc"
+    path.write_text(ENTRY, encoding="utf-8")
+    monkeypatch.setenv("NETRC", str(path))
+    return path
+
+
+def received(response: requests.Response) -> str | None:
+    assert response.status_code == 200
+    return response.json()["authorization"]
+
+
+def test_requests_reads_the_netrc_file_and_it_replaces_a_header(api, netrc_file):
+    assert requests.utils.get_netrc_auth(api.url("/headers")) == ("ada", "analytical:engine:1843")
+    assert received(requests.get(api.url("/headers"), timeout=5)) == "Basic (credentials hidden)"
+    by_hand = requests.get(api.url("/headers"), headers={"Authorization": "Bearer demo-token"}, timeout=5)
+    assert received(by_hand) == "Basic (credentials hidden)"  # the header set by hand was replaced
+    session = requests.Session()
+    session.headers["Authorization"] = "Bearer demo-token"
+    assert received(session.get(api.url("/headers"), timeout=5)) == "Basic (credentials hidden)"
+
+
+def test_auth_and_trust_env_false_stop_it(api, netrc_file):
+    with_auth = requests.get(api.url("/headers"), auth=BearerAuth("demo-token"), timeout=5)
+    assert received(with_auth) == "Bearer (credentials hidden)"
+    session = requests.Session()
+    session.auth = BearerAuth("demo-token")
+    assert received(session.get(api.url("/headers"), timeout=5)) == "Bearer (credentials hidden)"
+    no_env = requests.Session()
+    no_env.trust_env = False
+    by_hand = no_env.get(api.url("/headers"), headers={"Authorization": "Bearer demo-token"}, timeout=5)
+    assert received(by_hand) == "Bearer (credentials hidden)"
+    assert received(no_env.get(api.url("/headers"), timeout=5)) is None
+
+
+def test_another_host_gets_no_entry_meant_for_this_one(api, netrc_file):
+    # On the cross-host redirect, rebuild_auth looks up netrc for the new host: it has no entry.
+    response = requests.get(api.url("/redirect/other-host"), timeout=5)
+    assert response.history[0].request.headers["Authorization"].startswith("Basic ")
+    assert received(response) is None
