@@ -120,7 +120,9 @@ class TokenService:
             if record is None:
                 raise _invalid_grant("The refresh token is not known.")
             if record.client_id != client_id:
-                raise _invalid_grant("This refresh token was issued to another client.")
+                issued_to = "an OAuth client: send its client_id, or authenticate it" if client_id is None \
+                    else "another client"
+                raise _invalid_grant(f"This refresh token was issued to {issued_to}.")
             family = self.families[record.family]
             if family.revoked:
                 raise _invalid_grant("This refresh token was revoked. Log in again.")

@@ -36,6 +36,10 @@ def test_every_notebook_is_on_the_map_with_minutes_and_links_resolve():
 def test_demo_credentials_match_the_practice_api():
     for user in demo.USERS:
         assert f"| user | `{user['username']}` | `{user['password']}`" in README
+    for client in demo.CLIENTS:
+        assert f"| OAuth client `{client['client_id']}`" in README
+        if "client_secret" in client:
+            assert f"`{client['client_secret']}`" in README
     for key in demo.API_KEYS:
         assert f"| API key `{key['key_id']}`" in README and f"`{key['key']}`" in README
     assert f"curl -i -u '{demo.USERS[0]['username']}:{demo.USERS[0]['password']}'" in README

@@ -1,0 +1,275 @@
+"""Checks for notebook 06, HTTPS, secrets and rate limits.
+
+Like every check, these never raise at the learner and never print a secret or a file path:
+they read the learner's objects (and the PEM files a session points at), and send nothing.
+"""
+from __future__ import annotations
+
+import secrets
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
+
+from helpers.checks.feedback import not_yet, placeholder, right
+
+__all__ = ["tls_session", "retry_policy", "redact_api_key"]
+
+MASK = "[REDACTED]"
+IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}  # RFC 9110 §9.2.2
+MAX_RETRY_AFTER = 300  # seconds: a cap above five minutes is not much of a cap for an interactive client
+
+
+# -- exercise 1 ---------------------------------------------------------------------------
+
+def tls_session(session: Any) -> None:
+    """06, exercise 1: a Session that trusts only the practice CA, presents ada's client certificate,
+    and keeps doing so when REQUESTS_CA_BUNDLE is set (trust_env = False)."""
+    if placeholder(session):
+        return
+    if session is requests.Session or session is requests.session:
+        return not_yet("that is the class itself. Call it: session = requests.Session().")
+    if isinstance(session, requests.Response):
+        return not_yet("that is a response. Pass the session you configured: checks.tls_session(session).")
+    if not isinstance(session, requests.Session):
+        return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+    verify = session.verify
+    if verify is False:
+        return not_yet("session.verify = False turns certificate checks off: anyone on the path could pretend to be "
+                       "the API and read ada's credentials. Trust the practice CA instead: "
+                       "session.verify = api.ca_bundle.")
+    if verify is True:
+        return not_yet("session.verify is True, the default trust store, which does not know the practice CA. "
+                       "Set session.verify = api.ca_bundle.")
+    if isinstance(verify, (tuple, list)):
+        return not_yet("session.verify holds a (certificate, key) pair: that is ada's client certificate, and it "
+                       "goes in session.cert. session.verify takes the CA file: api.ca_bundle.")
+    problem = _ca_problem(verify)
+    if problem:
+        return not_yet(problem)
+    cert = session.cert
+    if cert is None:
+        return not_yet("session.verify is right. Now the client certificate: without one, /mtls/whoami answers 403. "
+                       "Set session.cert = api.client_cert.")
+    problem = _client_cert_problem(cert, verify)
+    if problem:
+        return not_yet(problem)
+    if session.trust_env:
+        return not_yet("almost: with session.trust_env True, a REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE environment "
+                       "variable silently replaces session.verify (section 1). Set session.trust_env = False.")
+    right("this session trusts only the practice CA, presents ada's certificate, and no environment variable can "
+          "change that. Behind a proxy, set session.proxies yourself: trust_env = False ignores HTTPS_PROXY too.")
+
+
+def _ca_problem(verify: Any) -> str | None:
+    """Why `verify` is not the path of one CA certificate in PEM, or None if it is."""
+    if not isinstance(verify, (str, Path)):
+        return f"session.verify should be the path of a PEM file (a str), not a {type(verify).__name__}."
+    path = Path(verify)
+    if path.is_dir():
+        return ("session.verify names a folder. requests accepts a prepared CA folder, but here pass the file "
+                "api.ca_bundle.")
+    if not path.is_file():
+        return "session.verify names no file that exists. Use the path the practice API gives you: api.ca_bundle."
+    text = _read(path)
+    if "PRIVATE KEY" in text:
+        return ("session.verify points at a private key. A key goes only in session.cert, with its certificate; "
+                "session.verify takes the CA file: api.ca_bundle.")
+    certificates = _certificates(text)
+    if certificates is None:
+        return "session.verify points at a file that holds no PEM certificate. Use api.ca_bundle."
+    if len(certificates) > 1:
+        return (f"session.verify points at a bundle of {len(certificates)} certificates, such as the public CAs. "
+                "Trust only the CA that signed the practice API's certificate: api.ca_bundle.")
+    if not _is_ca(certificates[0]):
+        return ("session.verify points at ada's client certificate, not at a CA. The client certificate goes in "
+                "session.cert; session.verify takes the CA file: api.ca_bundle.")
+    return None
+
+
+def _client_cert_problem(cert: Any, ca_path: Any) -> str | None:
+    """Why `cert` is not ada's (certificate, key) pair, or None if it is."""
+    if isinstance(cert, (str, Path)):
+        if Path(cert) == Path(ca_path):
+            return ("session.cert points at the CA. cert= is your own certificate and key: "
+                    "session.cert = api.client_cert.")
+        paths = (Path(cert), Path(cert))
+    elif isinstance(cert, (tuple, list)) and len(cert) == 2 and all(isinstance(p, (str, Path)) for p in cert):
+        paths = (Path(cert[0]), Path(cert[1]))
+    else:
+        return "session.cert takes a (certificate file, key file) pair: session.cert = api.client_cert."
+    if not all(path.is_file() for path in paths):
+        return ("session.cert names a file that does not exist. Use the pair the practice API gives you: "
+                "api.client_cert.")
+    cert_text, key_text = _read(paths[0]), _read(paths[1])
+    if "PRIVATE KEY" in cert_text and "CERTIFICATE" in key_text and paths[0] != paths[1]:
+        return "the pair is the wrong way round: the certificate comes first, then the key. Use api.client_cert."
+    if "PRIVATE KEY" not in key_text:
+        return ("session.cert has no private key: give the (certificate, key) pair, api.client_cert. The key proves "
+                "that you hold the certificate.")
+    if "ENCRYPTED" in key_text:
+        return "the key is encrypted; requests cannot ask for its password. Use an unencrypted key, kept private."
+    certificates = _certificates(cert_text)
+    if not certificates:
+        return "the first file of session.cert holds no certificate. Use api.client_cert."
+    if _is_ca(certificates[0]):
+        return "session.cert points at the CA. cert= is your own certificate and key: session.cert = api.client_cert."
+    if not _key_matches(certificates[0], key_text):
+        return "the key does not belong to the certificate. Use the pair that was issued together: api.client_cert."
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes()[:1_000_000].decode("ascii", "replace")
+    except OSError:
+        return ""
+
+
+def _certificates(text: str) -> list | None:
+    from cryptography import x509
+
+    with warnings.catch_warnings():  # old public CAs have serial numbers that cryptography warns about
+        warnings.simplefilter("ignore")
+        try:
+            return x509.load_pem_x509_certificates(text.encode("ascii", "replace")) or None
+        except ValueError:
+            return None
+
+
+def _is_ca(certificate) -> bool:
+    from cryptography import x509
+
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _key_matches(certificate, key_text: str) -> bool:
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key(key_text.encode("ascii", "replace"), password=None)
+    except (ValueError, TypeError):
+        return False
+    spki = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    return key.public_key().public_bytes(*spki) == certificate.public_key().public_bytes(*spki)
+
+
+# -- exercise 2 ---------------------------------------------------------------------------
+
+def retry_policy(retry: Any) -> None:
+    """06, exercise 2: a urllib3 Retry for production: 429 and 503, idempotent methods, Retry-After capped, backoff."""
+    if placeholder(retry):
+        return
+    if isinstance(retry, requests.Session):
+        retry = retry.get_adapter("https://api.practice.test/")
+    if isinstance(retry, HTTPAdapter):
+        retry = retry.max_retries
+    if isinstance(retry, int):  # bool included
+        return not_yet(f"max_retries={retry!r} becomes Retry({retry!r}): no status list, no backoff and no cap of "
+                       "your choosing. Build the policy yourself: "
+                       "retry = Retry(total=3, status_forcelist=[429, 503], ...).")
+    if retry is Retry:
+        return not_yet("that is the class itself. Call it with the arguments: retry = Retry(total=3, ...).")
+    if not isinstance(retry, Retry):
+        return not_yet(f"expected a urllib3.util.Retry, got a {type(retry).__name__}.")
+    if retry.total == 0 and not retry.status_forcelist:
+        return not_yet("this policy never retries (requests' default adapter). Build one: retry = Retry(total=3, "
+                       "status_forcelist=[429, 503], ...), and mount it with HTTPAdapter(max_retries=retry).")
+    if type(retry).sleep is not Retry.sleep:
+        return not_yet("that Retry does not sleep for real: the practice-clock version is for this notebook only. "
+                       "In your code, use urllib3's Retry with the same arguments.")
+    forcelist = set(retry.status_forcelist or ())
+    if 429 not in forcelist:
+        return not_yet("429 is not in status_forcelist: add it, so that a 429 is retried even when it carries no "
+                       "Retry-After (with backoff).")
+    if 503 not in forcelist:
+        return not_yet("add 503 to status_forcelist too: 503 Service Unavailable often comes with Retry-After as well.")
+    if not retry.respect_retry_after_header:
+        return not_yet("respect_retry_after_header is off, so the client ignores how long the server asked it to wait. "
+                       "Leave it True (the default).")
+    total = retry.total
+    if total is None or total is False or isinstance(total, bool) or not 1 <= total <= 5:
+        return not_yet(f"total={total!r}: allow a few retries, then give up and report the error: total=3.")
+    methods = retry.allowed_methods
+    if methods is None or {method.upper() for method in methods} - IDEMPOTENT:
+        unsafe = "every method" if methods is None else ", ".join(sorted({m.upper() for m in methods} - IDEMPOTENT))
+        return not_yet(f"this policy retries {unsafe}. A retried POST may create the order twice: retry only "
+                       "idempotent methods (RFC 9110 §9.2.2), allowed_methods=Retry.DEFAULT_ALLOWED_METHODS.")
+    if not retry.backoff_factor or retry.backoff_factor <= 0:
+        return not_yet("backoff_factor is 0, so a 503 without Retry-After is retried at once, again and again. "
+                       "Set backoff_factor=0.5.")
+    cap = getattr(retry, "retry_after_max", None)  # urllib3 2.6.3 and later
+    if cap is not None and cap > MAX_RETRY_AFTER:
+        return not_yet(f"retry_after_max is {cap} s ({cap / 3600:g} h), so one Retry-After can block your program "
+                       "that long. Cap it: retry_after_max=60.")
+    right("3 retries on 429 and 503 for idempotent methods, as long as Retry-After says within your cap, with "
+          "backoff otherwise. Mount it: session.mount('https://', HTTPAdapter(max_retries=retry)).")
+
+
+# -- exercise 3 ---------------------------------------------------------------------------
+
+def redact_api_key(function: Any) -> None:
+    """06, exercise 3: redact_api_key(line) hides the value of an X-API-Key header line, and only that."""
+    if placeholder(function):
+        return
+    if isinstance(function, str):
+        return not_yet("pass the function itself, not what it returned: checks.redact_api_key(redact_api_key).")
+    if not callable(function):
+        return not_yet("pass the function itself: checks.redact_api_key(redact_api_key).")
+    key = "practice_ro_" + secrets.token_urlsafe(24)  # never a demo key: a learner must not redact one known value
+    cases: list[tuple[str, Callable[[str], bool], str]] = [
+        (f"X-API-Key: {key}", lambda out: out == f"X-API-Key: {MASK}", "an 'X-API-Key: <key>' line"),
+        (f"x-api-key: {key}", lambda out: out == f"x-api-key: {MASK}",
+         "the same header written 'x-api-key' (header names are case-insensitive, RFC 9110 §5.1)"),
+        (f"X-API-Key:{key}", lambda out: out in (f"X-API-Key:{MASK}", f"X-API-Key: {MASK}"),
+         "'X-API-Key:<key>' without a space after the colon (the space is optional)"),
+        ("Accept: application/json", lambda out: out == "Accept: application/json", "an 'Accept' line"),
+        ("X-API-Key-Id: ro-1", lambda out: out == "X-API-Key-Id: ro-1",
+         "an 'X-API-Key-Id: ro-1' line, another header whose name only starts like it"),
+    ]
+    for line, is_right, described in cases:
+        try:
+            out = function(line)
+        except Exception as error:  # feedback, not a traceback
+            return not_yet(f"for {described}, your function raised {type(error).__name__}. Split the line at the first "
+                           "colon: name, _, value = line.partition(':').")
+        if out is None:
+            return not_yet(f"for {described}, your function returned None. Replace the `...` in it with your code, "
+                           "and return the line: redacted, or unchanged.")
+        if not isinstance(out, str):
+            return not_yet(f"for {described}, it returned a {type(out).__name__}; return the line as a str.")
+        if is_right(out):
+            continue
+        return not_yet(f"for {described}, {_redaction_hint(line, out, key)}")
+    right("the key's value is gone, the header name stays so the log still says what was sent, and other lines "
+          "are left alone.")
+
+
+def _redaction_hint(line: str, out: str, key: str) -> str:
+    if key not in line:  # a line that must stay as it was
+        if out.strip().lower() == line.strip().lower() and out != line:
+            return "the line came back changed. Return other lines exactly as they were."
+        if line.startswith("X-API-Key-Id"):
+            return ("it was redacted. Compare the whole name before the colon with 'x-api-key', not the start of "
+                    "the line: name.strip().lower() == 'x-api-key'.")
+        return "it changed. Redact only X-API-Key lines; return any other line exactly as it was."
+    if out == line:
+        if line.startswith("x-api-key"):
+            return "the key is still there. Header names are case-insensitive: compare name.lower() with 'x-api-key'."
+        return "the key is still there. Replace whatever follows 'X-API-Key:', not one key you know."
+    if key in out:
+        return "the key is still in the line. Replace the whole value after the colon with [REDACTED]."
+    secret_part, value = key.removeprefix("practice_ro_"), out.partition(":")[2]
+    if any(secret_part[i:i + 4] in value for i in range(len(secret_part) - 3)):
+        return "part of the key is still there. Replace the whole value with [REDACTED]: any part helps an attacker."
+    if MASK not in out:
+        return "the key is gone, but write [REDACTED] in its place, so that readers of the log know a value was hidden."
+    if not out.lower().startswith("x-api-key"):
+        return "the header name is gone. Keep it, so the log still says which header was sent: 'X-API-Key: [REDACTED]'."
+    return f"expected the name, a colon, a space and [REDACTED], as in 'X-API-Key: {MASK}'."

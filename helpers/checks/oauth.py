@@ -1,0 +1,329 @@
+"""Checks for notebook 04, OAuth 2.0.
+
+Like every check, these never raise at the learner and never print a secret: not the demo
+client secret, nor the verifiers, codes and tokens they make up to test with. They call
+the learner's functions with made-up inputs and a stand-in session that records what would
+have been sent; nothing goes to any server.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import io
+import json
+import re
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from helpers import demo
+from helpers.checks.feedback import PRACTICE_URL, fake_response, not_yet, placeholder, right
+
+__all__ = ["pkce_pair", "exchange_code", "next_interval"]
+
+UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*")  # RFC 7636 §4.1: the characters a code_verifier may use
+WEB_CLIENT_ID = "notes-web"
+WEB_REDIRECT_URI = "https://notes-web.test/callback"
+TOKEN_URL = PRACTICE_URL + "/oauth/token"
+
+
+def _s256(verifier: str) -> str:
+    """BASE64URL(SHA256(ASCII(code_verifier))), without padding (RFC 7636 §4.2)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
+
+
+def _quietly(function, *args):
+    """Call the learner's function with its printing captured: the check prints one line only."""
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        result = function(*args)
+    return result, printed.getvalue()
+
+
+# -- exercise 1 ---------------------------------------------------------------------------
+
+def pkce_pair(function: Any) -> None:
+    """04, exercise 1: `pkce_pair()` returns a fresh (code_verifier, code_challenge) for PKCE with S256."""
+    if placeholder(function):
+        return
+    if isinstance(function, tuple):
+        return not_yet("pass the function itself, not what it returns: checks.pkce_pair(pkce_pair).")
+    if not callable(function):
+        return not_yet(f"pass the function itself: checks.pkce_pair(pkce_pair), not a {type(function).__name__}.")
+    pairs = []
+    for _ in range(8):  # several: a wrong base64 alphabet shows only in digests that hold + or /
+        try:
+            pair, _printed = _quietly(function)
+        except Exception as error:  # feedback, not a traceback
+            return not_yet(f"calling pkce_pair() raised {type(error).__name__}: {str(error)[:200]}")
+        if pair is None:
+            return not_yet("pkce_pair() returned None. Replace the `...` with code that ends with "
+                           "`return code_verifier, code_challenge`.")
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            return not_yet(f"return a pair, `return code_verifier, code_challenge`; it returned a {type(pair).__name__}.")
+        pairs.append(tuple(pair))
+    verifier, challenge = pairs[0]
+    if isinstance(verifier, bytes) or isinstance(challenge, bytes):
+        return not_yet("it returned bytes. URLs and form fields take str: add .decode('ascii').")
+    if not isinstance(verifier, str) or not isinstance(challenge, str):
+        return not_yet(f"both values should be str; got {type(verifier).__name__} and {type(challenge).__name__}.")
+    if UNRESERVED.fullmatch(challenge) and 43 <= len(challenge) <= 128 and _s256(challenge) == verifier:
+        return not_yet("the two are swapped: return the verifier (the secret you keep) first, then the challenge "
+                       "(its hash, which goes in the authorization URL).")
+    if not all(isinstance(value, str) for pair in pairs for value in pair):
+        return not_yet("every call should return two str values; some calls returned something else.")
+    for verifier_n, _challenge in pairs:
+        if not UNRESERVED.fullmatch(verifier_n):
+            return not_yet("the code_verifier holds characters RFC 7636 §4.1 does not allow; it may use only "
+                           "A-Z a-z 0-9 - . _ ~. secrets.token_urlsafe() gives exactly those.")
+        if len(verifier_n) < 43:
+            return not_yet(f"the code_verifier has {len(verifier_n)} characters; RFC 7636 §4.1 asks for 43 to 128, "
+                           "so that it cannot be guessed. secrets.token_urlsafe(32) gives 43.")
+        if len(verifier_n) > 128:
+            return not_yet(f"the code_verifier has {len(verifier_n)} characters; RFC 7636 §4.1 allows at most 128. "
+                           "secrets.token_urlsafe(32) gives 43, secrets.token_urlsafe(96) gives 128.")
+    if len({pair[0] for pair in pairs}) < len(pairs):
+        return not_yet("several calls gave the same code_verifier. Make a new random one on every call, with "
+                       "secrets.token_urlsafe(32): a verifier that can be predicted protects nothing.")
+    if challenge == verifier:
+        return not_yet("the challenge equals the verifier: that is the 'plain' method, which sends the secret in "
+                       "the URL and which this server refuses. Send the S256 hash of the verifier instead.")
+    hints = [_challenge_hint(v, c) for v, c in pairs]
+    standard = [hint for hint in hints if hint and "standard base64" in hint]  # visible only when + or / occur
+    hint = standard[0] if standard else next((hint for hint in hints if hint), None)
+    if hint:
+        return not_yet(hint)
+    right(f"a fresh {len(verifier)}-character code_verifier each time, and its S256 challenge "
+          f"({len(challenge)} characters of base64url, no padding).")
+
+
+def _challenge_hint(verifier: str, challenge: str) -> str | None:
+    """What is wrong with this challenge for this verifier, or None if it is right."""
+    expected = _s256(verifier)
+    if challenge == expected:
+        return None
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    standard = base64.b64encode(digest).decode("ascii")
+    if challenge in (standard, standard.rstrip("=")) and ("+" in standard or "/" in standard):
+        return ("that is standard base64 (with + and /). PKCE uses base64url: base64.urlsafe_b64encode(), "
+                "then .rstrip('=').")
+    if challenge == expected + "=":
+        return "close: strip the '=' padding at the end. RFC 7636 §4.2 uses base64url without padding: .rstrip('=')."
+    if challenge == digest.hex():
+        return ("that is the hex digest (64 characters). The challenge is the base64url encoding of the raw "
+                "digest: base64.urlsafe_b64encode(hashlib.sha256(...).digest()).")
+    return ("the challenge is not BASE64URL(SHA256(code_verifier)): hash the verifier's ASCII bytes with "
+            "hashlib.sha256(...).digest(), base64url-encode the digest, and strip the '='.")
+
+
+# -- exercise 2 ---------------------------------------------------------------------------
+
+class _RecordingSession:
+    """Stands in for requests.Session: records each call and answers with a made-up response."""
+
+    def __init__(self, answer: requests.Response) -> None:
+        self.answer = answer
+        self.calls: list[tuple[str, str, dict]] = []
+
+    def post(self, url, data=None, json=None, **kwargs):
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    def request(self, method, url, **kwargs):
+        self.calls.append((method.upper(), url, kwargs))
+        return self.answer
+
+
+def _token_response(status: int, body: dict) -> requests.Response:
+    response = fake_response(status, {"Content-Type": "application/json", "Cache-Control": "no-store"}, TOKEN_URL)
+    response.reason = HTTPStatus(status).phrase
+    response._content = json.dumps(body).encode("utf-8")
+    return response
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, ValueError):
+        return None
+    return user, password
+
+
+def exchange_code(function: Any) -> None:
+    """04, exercise 2: the confidential web client notes-web trades a code for tokens, correctly."""
+    if placeholder(function):
+        return
+    if not callable(function):
+        return not_yet(f"pass the function itself: checks.exchange_code(exchange_code), not a {type(function).__name__}.")
+    secret = str(demo.client(WEB_CLIENT_ID)["client_secret"])
+    code, verifier = "check-code-" + "c" * 33, "check-verifier-" + "v" * 40
+    fake_access_token = "check-access-token"
+    session = _RecordingSession(_token_response(200, {
+        "access_token": fake_access_token, "token_type": "Bearer", "expires_in": 300,
+        "refresh_token": "check-refresh-token", "scope": "profile notes:read"}))
+    try:
+        result, printed = _quietly(function, session, TOKEN_URL, code, verifier)
+    except Exception as error:
+        if not session.calls:
+            return not_yet("your function sent nothing through `session` before it raised "
+                           f"{type(error).__name__}. Call session.post(token_url, ...) with the session it is given.")
+        return not_yet(f"for a 200 answer with tokens, your function raised {type(error).__name__}: "
+                       f"{_redact(str(error), secret)[:200]}")
+    if not session.calls:
+        return not_yet("your function did not call session.post(...). Use the session it is given (the check passes "
+                       "a stand-in that records the request instead of sending it).")
+    method, url, kwargs = session.calls[0]
+    if method != "POST":
+        return not_yet(f"the token request is a POST (RFC 6749 §3.2); yours was a {method}.")
+    if kwargs.get("json") is not None:
+        return not_yet("the token endpoint takes a form, not JSON (RFC 6749 §4.1.3): pass data={...}, not json=.")
+    try:
+        prepared = requests.Request("POST", url, data=kwargs.get("data"), headers=kwargs.get("headers"),
+                                    params=kwargs.get("params"), auth=kwargs.get("auth")).prepare()
+    except Exception as error:
+        return not_yet(f"requests could not build that request: {type(error).__name__}: "
+                       f"{_redact(str(error), secret)[:160]}")
+    query = parse_qs(urlsplit(prepared.url).query)
+    if query:
+        return not_yet("parameters went in the URL, and URLs end up in logs. Send them in the form body: data={...}.")
+    if urlsplit(prepared.url)._replace(query="").geturl() != TOKEN_URL:
+        return not_yet("the request did not go to token_url. Post to the URL your function is given.")
+    body = prepared.body if isinstance(prepared.body, str) else (prepared.body or b"").decode("utf-8", "replace")
+    form = {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
+    if "client_secret" in form:
+        return not_yet("the client secret went in the form body. RFC 6749 §2.3.1 does NOT RECOMMEND that, and the "
+                       "practice API answers 401 invalid_client. Use HTTP Basic: auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET).")
+    credentials = _basic_credentials(prepared.headers.get("Authorization", ""))
+    if credentials is None:
+        return not_yet("notes-web is a confidential client: it authenticates with HTTP Basic, "
+                       "auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET). No Authorization: Basic header was sent.")
+    if credentials[0] != WEB_CLIENT_ID:
+        return not_yet(f"the Basic credentials name the client {credentials[0][:40]!r}; this is {WEB_CLIENT_ID}.")
+    if credentials[1] != secret:
+        return not_yet("the Basic credentials hold the wrong secret for notes-web. Use WEB_CLIENT_SECRET.")
+    if form.get("grant_type") != "authorization_code":
+        return not_yet(f"grant_type should be 'authorization_code', not {form.get('grant_type')!r}.")
+    if form.get("code") != code:
+        return not_yet("send the code your function is given, as code=.")
+    if "code_verifier" not in form:
+        return not_yet("code_verifier is missing. PKCE only protects the code if the token request proves "
+                       "you made the challenge: send code_verifier=.")
+    if form["code_verifier"] != verifier:
+        return not_yet("send the code_verifier your function is given (not the challenge).")
+    if "redirect_uri" not in form:
+        return not_yet("redirect_uri is missing. It was in the authorization request, so the token request must "
+                       "repeat it (RFC 6749 §4.1.3): WEB_REDIRECT_URI.")
+    if form["redirect_uri"] != WEB_REDIRECT_URI:
+        return not_yet(f"redirect_uri must be notes-web's registered one, exactly: {WEB_REDIRECT_URI}.")
+    if kwargs.get("timeout") is None:
+        return not_yet("the request has no timeout=, so a server that never answers would hang your app. "
+                       "Add timeout=5.")
+    if kwargs.get("allow_redirects") is True or kwargs.get("verify") is False:
+        return not_yet("leave verify= and allow_redirects= at requests' defaults for a token request.")
+    if fake_access_token in printed:
+        return not_yet("your function prints the token response. Tokens are secrets: never print them.")
+    if isinstance(result, requests.Response):
+        return not_yet("return the token response as a dict: response.json(), after response.raise_for_status().")
+    if not isinstance(result, dict) or result.get("access_token") != fake_access_token:
+        return not_yet(f"return the token response, response.json(): a dict with access_token. It returned a "
+                       f"{type(result).__name__}.")
+
+    refused = _RecordingSession(_token_response(400, {"error": "invalid_grant",
+                                                      "error_description": "The authorization code has expired."}))
+    try:
+        result, _printed = _quietly(function, refused, TOKEN_URL, code, verifier)
+    except Exception:
+        pass  # right: a refused exchange must not look like tokens
+    else:
+        return not_yet("when the server answers 400 invalid_grant, your function returned "
+                       f"{'a dict' if isinstance(result, dict) else type(result).__name__} instead of raising. "
+                       "Call response.raise_for_status() before response.json().")
+    right("a POST with the form (grant_type, code, redirect_uri, code_verifier), the client authenticated with "
+          "HTTP Basic, a timeout, and an exception when the server refuses.")
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, "••••••••")
+
+
+# -- exercise 3 ---------------------------------------------------------------------------
+
+def next_interval(function: Any) -> None:
+    """04, exercise 3: while polling for the device grant, how long to wait after each refusal (RFC 8628 §3.5)."""
+    if placeholder(function):
+        return
+    if not callable(function):
+        return not_yet(f"pass the function itself: checks.next_interval(next_interval), not a {type(function).__name__}.")
+
+    def answer(status: int, error: str | None, description: str = "") -> requests.Response:
+        if error is None:
+            response = fake_response(status, {"Content-Type": "text/html"}, TOKEN_URL)
+            response.reason = HTTPStatus(status).phrase
+            response._content = b"<html><body>Bad gateway</body></html>"
+            return response
+        return _token_response(status, {"error": error, "error_description": description})
+
+    pending, slow_down = "authorization_pending", "slow_down"
+    keep_polling = [
+        (pending, 5, 5, "authorization_pending with interval 5"),
+        (slow_down, 5, 10, "slow_down with interval 5"),
+        (slow_down, 10, 15, "a second slow_down, with interval 10"),
+        (pending, 15, 15, "authorization_pending after two slow_downs (interval 15)"),
+    ]
+    for error, interval, expected, described in keep_polling:
+        response = answer(400, error, "Keep polling." if error == pending else "Polling too fast.")
+        try:
+            got, _printed = _quietly(function, response, interval)
+        except Exception as raised:
+            if error == pending:
+                return not_yet(f"for {described}, your function raised {type(raised).__name__}. authorization_pending "
+                               "is not a failure: the person has not finished yet. Keep polling: return interval. "
+                               "(raise_for_status() raises for every 400, so decide on the error code first.)")
+            return not_yet(f"for {described}, your function raised {type(raised).__name__}. slow_down means: keep "
+                           "polling, but 5 seconds slower. Return interval + 5.")
+        if got is None:
+            return not_yet("your function returned None. Replace the `...` with code that returns a number of seconds.")
+        if isinstance(got, bool) or not isinstance(got, (int, float)):
+            return not_yet(f"for {described}, it returned {type(got).__name__}; return a number of seconds.")
+        if got == expected:
+            continue
+        if error == slow_down and got == 10 != interval + 5:
+            return not_yet("add 5 to the interval you are given; 10 is right only the first time.")
+        if error == slow_down and got == interval:
+            return not_yet("after slow_down, the interval MUST grow by 5 seconds, for this and every later poll "
+                           "(RFC 8628 §3.5). Return interval + 5.")
+        if error == slow_down:
+            return not_yet(f"for {described}, it returned {got}; RFC 8628 §3.5 says exactly 5 seconds more: "
+                           f"{expected}.")
+        if got == 5:
+            return not_yet(f"for {described}, it returned 5. Keep the interval you are given: after a slow_down it "
+                           "stays longer for every later poll.")
+        return not_yet(f"for {described}, it returned {got}; keep polling at the same pace: return interval ({expected}).")
+
+    must_stop = [
+        (answer(400, "access_denied", "The user denied the request."), "access_denied",
+         "the person pressed Deny: stop, and tell them access was not granted."),
+        (answer(400, "expired_token", "The device code has expired."), "expired_token",
+         "the device code expired: stop, and start again with a new device authorization request."),
+        (answer(400, "invalid_grant", "The device code is not known for this client."), "invalid_grant",
+         "an error this loop cannot fix: stop rather than poll forever."),
+        (answer(401, "invalid_client", "Unknown client."), "a 401 invalid_client",
+         "an error this loop cannot fix: stop rather than poll forever."),
+        (answer(502, None), "a 502 with an HTML page", "an answer that is not an OAuth error at all: stop."),
+    ]
+    for response, described, why in must_stop:
+        try:
+            got, _printed = _quietly(function, response, 5)
+        except Exception:
+            continue
+        return not_yet(f"for {described}, your function returned {got!r}, so the loop would keep polling. "
+                       f"Raise DeviceFlowError instead: {why}")
+    right("pending: same pace; slow_down: 5 s slower for good; access_denied, expired_token and anything else: stop.")

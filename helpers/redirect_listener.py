@@ -1,0 +1,174 @@
+"""Catch an OAuth redirect on your own computer: a one-shot HTTP server on 127.0.0.1.
+
+A program on your laptop (a CLI, a notebook) has no web address for the authorization
+server to send the person back to. RFC 8252 §7.3 gives it one: a *loopback redirect*,
+`http://127.0.0.1:<port>/callback`, served by the program itself for the moment it
+takes to receive one request. Plain http is fine there: the request never leaves the
+machine. PKCE (RFC 7636) protects the code in case another program on the machine sees it.
+
+    with RedirectListener() as listener:                 # a free port, chosen now
+        auth_url = ...                                   # with redirect_uri=listener.redirect_uri
+        webbrowser.open(auth_url)                        # the person signs in and approves
+        callback_url = listener.wait(timeout=300)        # the URL the browser was sent to
+    # then check state (and iss) in callback_url, and exchange the code
+
+The listener binds 127.0.0.1 only (never 0.0.0.0: other machines must not reach it), and
+uses the IP literal rather than `localhost`, which RFC 8252 §8.3 does not recommend. It
+answers the browser with a short "you can close this tab" page, writes nothing to stderr
+(notebooks keep their output clean) and frees its port when it is closed.
+"""
+from __future__ import annotations
+
+import html
+import socketserver
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["RedirectListener"]
+
+LOOPBACK = "127.0.0.1"
+
+
+class RedirectListener:
+    """A one-shot HTTP server on 127.0.0.1 that waits for the OAuth redirect to `path`.
+
+    The port is bound when the object is created, so `redirect_uri` is known before the
+    authorization URL is built; port 0 (the default) lets the system pick a free one, as
+    RFC 8252 §7.3 intends. Requests to other paths (a browser asks for /favicon.ico) get a
+    404 and the listener keeps waiting. Use it as a context manager, or call `close()`.
+    """
+
+    def __init__(self, port: int = 0, path: str = "/callback") -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/', like '/callback', not {path!r}")
+        self.path = path
+        self._received = threading.Event()
+        self._callback_url: str | None = None
+        self._server = _Server((LOOPBACK, port), self)
+        self.port: int = self._server.server_address[1]
+        # A thread per connection: browsers open spare connections they may never use, and
+        # one idle connection must not keep the real redirect waiting.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"redirect-listener:{self.port}", daemon=True)
+        self._thread.start()
+
+    @property
+    def redirect_uri(self) -> str:
+        """The URI to send as `redirect_uri`, e.g. http://127.0.0.1:53214/callback."""
+        return f"http://{LOOPBACK}:{self.port}{self.path}"
+
+    def wait(self, timeout: float = 300) -> str:
+        """Wait up to `timeout` seconds for the redirect; return the full URL it arrived at.
+
+        The URL holds `code` and `state` (or `error`) in its query: check `state` before
+        using anything in it. Raises TimeoutError when no redirect came in time, for
+        example because the person closed the tab or denied access on a page that does
+        not redirect.
+        """
+        if self._server.stopped and not self._received.is_set():
+            raise RuntimeError("This listener is closed; create a new RedirectListener.")
+        if not self._received.wait(timeout):
+            raise TimeoutError(f"No redirect reached {self.redirect_uri} within {timeout:g} s. Was the sign-in "
+                               "finished in the browser? Start again with a new authorization URL.")
+        assert self._callback_url is not None
+        return self._callback_url
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The query parameters of the redirect, once it has arrived (first value of each)."""
+        if self._callback_url is None:
+            return {}
+        return {name: values[0] for name, values in parse_qs(urlsplit(self._callback_url).query).items()}
+
+    def close(self) -> None:
+        """Stop serving and free the port. Safe to call twice."""
+        if not self._server.stopped:
+            self._server.stopped = True
+            self._server.shutdown()
+            self._thread.join()
+            self._server.server_close()
+
+    def _deliver(self, target: str) -> bool:
+        """Called by the handler with the request target (path and query). True if it was the redirect."""
+        with self._server.lock:
+            if self._callback_url is not None:
+                return False
+            self._callback_url = f"http://{LOOPBACK}:{self.port}{target}"
+        self._received.set()
+        return True
+
+    def __enter__(self) -> "RedirectListener":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._server.stopped else "received" if self._received.is_set() else "waiting"
+        return f"<RedirectListener {self.redirect_uri} ({state})>"  # never the code or the state
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # never wait for a browser's idle connection when closing
+    allow_reuse_address = False  # a fixed port that is in use should fail loudly, not be shared
+
+    def __init__(self, address: tuple[str, int], listener: RedirectListener) -> None:
+        self.listener = listener
+        self.stopped = False
+        self.lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup of the address, which can take seconds on some machines."""
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = LOOPBACK, self.server_address[1]
+
+    def handle_error(self, request, client_address) -> None:
+        """A browser that hangs up early is not news: never print a traceback to stderr."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "redirect-listener"
+    sys_version = ""
+    timeout = 10  # an idle spare connection is closed after this long
+
+    def do_GET(self) -> None:
+        target = self.path
+        if urlsplit(target).path != self.server.listener.path:
+            self._reply(404, "Not found", "<p>This address only receives the sign-in redirect.</p>")
+            return
+        if not self.server.listener._deliver(target):
+            self._reply(200, "Already done", "<p>The sign-in was already received. You can close this tab.</p>")
+            return
+        params = parse_qs(urlsplit(target).query)
+        if "error" in params:
+            error = html.escape(params["error"][0][:100])
+            self._reply(200, "Sign-in not completed",
+                        f"<p>The authorization server answered <code>{error}</code>. "
+                        "You can close this tab and return to your program.</p>")
+        else:
+            self._reply(200, "Signed in", "<p>You can close this tab and return to your program.</p>")
+
+    def do_POST(self) -> None:
+        self._reply(405, "Method not allowed", "<p>The redirect arrives with GET.</p>", [("Allow", "GET")])
+
+    do_PUT = do_DELETE = do_PATCH = do_POST
+
+    def _reply(self, status: int, title: str, body: str, headers: list[tuple[str, str]] = ()) -> None:
+        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+                f"<body><h1>{title}</h1>{body}</body></html>").encode("utf-8")
+        self.send_response(status)
+        for name, value in [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page))),
+                            ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"),
+                            ("Connection", "close"), *headers]:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(page)
+        self.close_connection = True
+
+    def log_message(self, format: str, *args) -> None:
+        """Quiet: the default writes every request, code included, to stderr."""

@@ -1,0 +1,250 @@
+"""The checks of notebook 06 (HTTPS, secrets and rate limits): right answers get "✓ Right", the `...`
+placeholder and typical wrong answers get "✗ Not yet" with their specific hint. Checks never raise,
+never print a secret, and never print a file path."""
+from __future__ import annotations
+
+import certifi
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
+
+from helpers import checks, demo
+from helpers.tls import make_local_pki
+
+PLACEHOLDER_HINT = "replace the `...` in the cell"
+READ_KEY = demo.api_key("ro-1")
+
+
+def assert_right(output: str, phrase: str = "") -> None:
+    assert output.startswith("✓ Right: "), output
+    assert phrase in output, output
+
+
+def assert_not_yet(output: str, hint: str) -> None:
+    assert output.startswith("✗ Not yet: "), output
+    assert hint in output, output
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_local_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def other_pki(tmp_path_factory):
+    return make_local_pki(tmp_path_factory.mktemp("other-pki"))
+
+
+def session_with(verify=None, cert=None, trust_env=False) -> requests.Session:
+    session = requests.Session()
+    if verify is not None:
+        session.verify = verify
+    session.cert = cert
+    session.trust_env = trust_env
+    return session
+
+
+def test_checks_are_exported():
+    from helpers.checks import https_limits
+    assert sorted(https_limits.__all__) == ["redact_api_key", "retry_policy", "tls_session"]
+
+
+@pytest.mark.parametrize("check", [checks.tls_session, checks.retry_policy, checks.redact_api_key])
+@pytest.mark.parametrize("answer", [..., None])
+def test_placeholder(feedback, check, answer):
+    assert_not_yet(feedback(check, answer), PLACEHOLDER_HINT)
+
+
+# -- tls_session (exercise 1) -------------------------------------------------------------------
+
+def test_tls_session_right(feedback, pki):
+    session = session_with(str(pki.ca_bundle), tuple(str(p) for p in pki.client_cert))
+    assert_right(feedback(checks.tls_session, session), "trusts only the practice CA")
+
+
+def test_tls_session_right_with_path_objects_and_a_list(feedback, pki):
+    assert_right(feedback(checks.tls_session, session_with(pki.ca_bundle, list(pki.client_cert))))
+
+
+def test_tls_session_verify_false(feedback, pki):
+    output = feedback(checks.tls_session, session_with(False, pki.client_cert))
+    assert_not_yet(output, "session.verify = False turns certificate checks off")
+
+
+def test_tls_session_default_trust_store(feedback, pki):
+    assert_not_yet(feedback(checks.tls_session, session_with(True, pki.client_cert)), "does not know the practice CA")
+
+
+def test_tls_session_client_cert_passed_as_verify(feedback, pki):
+    output = feedback(checks.tls_session, session_with(pki.client_cert))
+    assert_not_yet(output, "goes in session.cert")
+    output = feedback(checks.tls_session, session_with(str(pki.client_cert[0]), pki.client_cert))
+    assert_not_yet(output, "points at ada's client certificate, not at a CA")
+    output = feedback(checks.tls_session, session_with(str(pki.client_cert[1]), pki.client_cert))
+    assert_not_yet(output, "points at a private key")
+
+
+def test_tls_session_public_bundle(feedback, pki):
+    output = feedback(checks.tls_session, session_with(certifi.where(), pki.client_cert))
+    assert_not_yet(output, "a bundle of")
+
+
+def test_tls_session_missing_file_says_no_path(feedback, pki, tmp_path):
+    output = feedback(checks.tls_session, session_with(str(tmp_path / "nope.pem"), pki.client_cert))
+    assert_not_yet(output, "names no file that exists")
+    assert str(tmp_path) not in output
+
+
+def test_tls_session_no_client_cert(feedback, pki):
+    assert_not_yet(feedback(checks.tls_session, session_with(pki.ca_bundle)), "Set session.cert = api.client_cert")
+
+
+@pytest.mark.parametrize("cert, hint", [
+    ("swapped", "the wrong way round"),
+    ("ca", "session.cert points at the CA"),
+    ("cert only", "has no private key"),
+    ("other key", "the key does not belong to the certificate"),
+])
+def test_tls_session_wrong_client_cert(feedback, pki, other_pki, cert, hint):
+    chain, key = pki.client_cert
+    value = {"swapped": (key, chain), "ca": pki.ca_bundle, "cert only": chain,
+             "other key": (chain, other_pki.client_cert[1])}[cert]
+    assert_not_yet(feedback(checks.tls_session, session_with(pki.ca_bundle, value)), hint)
+
+
+def test_tls_session_trust_env_left_on(feedback, pki):
+    output = feedback(checks.tls_session, session_with(pki.ca_bundle, pki.client_cert, trust_env=True))
+    assert_not_yet(output, "REQUESTS_CA_BUNDLE")
+
+
+@pytest.mark.parametrize("answer, hint", [(requests.Session, "the class itself"),
+                                          ("session", "expected a requests.Session")])
+def test_tls_session_not_a_session(feedback, answer, hint):
+    assert_not_yet(feedback(checks.tls_session, answer), hint)
+
+
+def test_tls_session_right_one_actually_works():
+    """What the check accepts does connect: the practice API's own PKI, end to end."""
+    from helpers import serve_practice_api
+
+    with serve_practice_api(tls=True) as api:
+        session = session_with(api.ca_bundle, api.client_cert)
+        assert session.get(api.url("/mtls/whoami"), timeout=5).json()["client_certificate"] == "ada-laptop"
+
+
+# -- retry_policy (exercise 2) --------------------------------------------------------------------
+
+GOOD = dict(total=3, status_forcelist=[429, 503], allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,
+            respect_retry_after_header=True, backoff_factor=0.5)
+if hasattr(Retry(), "retry_after_max"):
+    GOOD["retry_after_max"] = 60
+
+
+def test_retry_policy_right(feedback):
+    assert_right(feedback(checks.retry_policy, Retry(**GOOD)), "HTTPAdapter(max_retries=retry)")
+
+
+def test_retry_policy_right_as_adapter_or_session(feedback):
+    assert_right(feedback(checks.retry_policy, HTTPAdapter(max_retries=Retry(**GOOD))))
+    session = requests.Session()
+    session.mount("https://", HTTPAdapter(max_retries=Retry(**GOOD)))
+    assert_right(feedback(checks.retry_policy, session))
+
+
+@pytest.mark.parametrize("changes, hint", [
+    ({"status_forcelist": [500, 502, 503]}, "429 is not in status_forcelist"),
+    ({"status_forcelist": [429]}, "add 503"),
+    ({"respect_retry_after_header": False}, "respect_retry_after_header is off"),
+    ({"total": None}, "total=None"),
+    ({"total": 10}, "total=10"),
+    ({"allowed_methods": None}, "retries every method"),
+    ({"allowed_methods": ["GET", "POST"]}, "this policy retries POST"),
+    ({"backoff_factor": 0}, "backoff_factor is 0"),
+])
+def test_retry_policy_wrong(feedback, changes, hint):
+    assert_not_yet(feedback(checks.retry_policy, Retry(**{**GOOD, **changes})), hint)
+
+
+@pytest.mark.skipif(not hasattr(Retry(), "retry_after_max"), reason="urllib3 < 2.6.3 has no retry_after_max")
+def test_retry_policy_default_cap_of_six_hours(feedback):
+    policy = {key: value for key, value in GOOD.items() if key != "retry_after_max"}
+    assert_not_yet(feedback(checks.retry_policy, Retry(**policy)), "retry_after_max is 21600 s (6 h)")
+
+
+def test_retry_policy_int_and_default_adapter(feedback):
+    assert_not_yet(feedback(checks.retry_policy, 3), "max_retries=3 becomes Retry(3)")
+    assert_not_yet(feedback(checks.retry_policy, requests.Session()), "never retries")
+
+
+def test_retry_policy_notebook_clock_version(feedback):
+    class PracticeClockRetry(Retry):
+        def sleep(self, response=None) -> None:
+            pass
+
+    assert_not_yet(feedback(checks.retry_policy, PracticeClockRetry(**GOOD)), "for this notebook only")
+
+
+def test_retry_policy_not_a_retry(feedback):
+    assert_not_yet(feedback(checks.retry_policy, Retry), "the class itself")
+    assert_not_yet(feedback(checks.retry_policy, {"total": 3}), "expected a urllib3.util.Retry")
+
+
+# -- redact_api_key (exercise 3) ------------------------------------------------------------------
+
+def right_redact(line):
+    name, colon, value = line.partition(":")
+    if colon and name.strip().lower() == "x-api-key":
+        return f"{name}: [REDACTED]"
+    return line
+
+
+def test_redact_right(feedback):
+    assert_right(feedback(checks.redact_api_key, right_redact), "header name stays")
+
+
+def test_redact_right_keeping_no_space(feedback):
+    def keeps_spacing(line):
+        name, colon, value = line.partition(":")
+        if name.lower() == "x-api-key":
+            return name + colon + (" " if value.startswith(" ") else "") + "[REDACTED]"
+        return line
+
+    assert_right(feedback(checks.redact_api_key, keeps_spacing))
+
+
+WRONG = {
+    "case-sensitive": (lambda line: "X-API-Key: [REDACTED]" if line.startswith("X-API-Key:") else line,
+                       "Header names are case-insensitive"),
+    "one known key": (lambda line: line.replace(READ_KEY, "[REDACTED]"), "not one key you know"),
+    "prefix match": (lambda line: line.split(":")[0] + ": [REDACTED]" if line.lower().startswith("x-api-key") else line,
+                     "Compare the whole name before the colon"),
+    "name dropped": (lambda line: "[REDACTED]" if line.lower().startswith("x-api-key:") else line,
+                     "the header name is gone"),
+    "last four kept": (lambda line: (line.split(":")[0] + ": ****" + line[-4:]) if line.lower().startswith("x-api-key:")
+                       else line, "part of the key is still there"),
+    "deleted": (lambda line: line.split(":")[0] + ":" if line.lower().startswith("x-api-key:") else line,
+                "write [REDACTED] in its place"),
+    "returns nothing": (lambda line: None, "returned None"),
+    "raises": (lambda line: line.split(":", 1)[1].strip().upper()[100], "raised IndexError"),
+    "only the mask": (lambda line: "[REDACTED]", "the header name is gone"),
+    "every value": (lambda line: line.partition(":")[0] + ": [REDACTED]", "Redact only X-API-Key lines"),
+    "lowercases": (lambda line: right_redact(line) if line.lower().startswith("x-api-key:") else line.lower(),
+                   "Return other lines exactly"),
+}
+
+
+@pytest.mark.parametrize("wrong", WRONG, ids=list(WRONG))
+def test_redact_wrong(feedback, wrong):
+    function, hint = WRONG[wrong]
+    assert_not_yet(feedback(checks.redact_api_key, function), hint)
+
+
+def test_redact_result_instead_of_function(feedback):
+    assert_not_yet(feedback(checks.redact_api_key, "X-API-Key: [REDACTED]"), "pass the function itself")
+    assert_not_yet(feedback(checks.redact_api_key, 42), "pass the function itself")
+
+
+def test_redact_never_prints_the_test_key(feedback):
+    output = feedback(checks.redact_api_key, lambda line: line)
+    assert "practice_ro_" not in output

@@ -1,0 +1,285 @@
+"""Checks of notebook 04: the right answer passes, typical wrong answers get their own hint."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+
+import pytest
+import requests
+from requests.auth import HTTPBasicAuth
+
+from helpers import checks, demo
+
+WEB_CLIENT_ID = "notes-web"
+WEB_CLIENT_SECRET = str(demo.client(WEB_CLIENT_ID)["client_secret"])
+WEB_REDIRECT_URI = "https://notes-web.test/callback"
+
+
+def assert_not_yet(output: str, hint: str) -> None:
+    assert output.startswith("✗ Not yet") and hint in output, output
+    assert WEB_CLIENT_SECRET not in output
+
+
+# -- exercise 1: pkce_pair ------------------------------------------------------------------
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def right_pkce_pair():
+    verifier = secrets.token_urlsafe(32)
+    return verifier, b64url(hashlib.sha256(verifier.encode("ascii")).digest())
+
+
+def test_pkce_pair_right(feedback):
+    output = feedback(checks.pkce_pair, right_pkce_pair)
+    assert output.startswith("✓ Right") and "43-character" in output
+
+
+def test_pkce_pair_right_with_a_long_verifier(feedback):
+    def long_pair():
+        verifier = secrets.token_urlsafe(96)
+        return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
+
+    assert feedback(checks.pkce_pair, long_pair).startswith("✓ Right")
+
+
+def with_verifier(make_verifier, make_challenge=None):
+    def pair():
+        verifier = make_verifier()
+        challenge = (make_challenge or (lambda v: b64url(hashlib.sha256(v.encode()).digest())))(verifier)
+        return verifier, challenge
+    return pair
+
+
+FIXED = "a" * 43
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (..., "replace the `...`"),
+    (None, "replace the `...`"),
+    (lambda: None, "returned None"),
+    (right_pkce_pair(), "pass the function itself"),
+    ("pkce", "pass the function itself"),
+    (lambda: right_pkce_pair()[0], "return a pair"),
+    (lambda: tuple(value.encode() for value in right_pkce_pair()), "bytes"),
+    (lambda: tuple(reversed(right_pkce_pair())), "swapped"),
+    (with_verifier(lambda: secrets.token_urlsafe(16)), "RFC 7636 §4.1 asks for 43 to 128"),
+    (with_verifier(lambda: secrets.token_urlsafe(100)), "at most 128"),
+    (with_verifier(lambda: base64.b64encode(secrets.token_bytes(48)).decode() + "+/="), "characters RFC 7636"),
+    (with_verifier(lambda: FIXED), "same code_verifier"),
+    (with_verifier(lambda: secrets.token_urlsafe(32), lambda v: v), "'plain' method"),
+    (with_verifier(lambda: secrets.token_urlsafe(32),
+                   lambda v: base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).decode()), "padding"),
+    (with_verifier(lambda: secrets.token_urlsafe(32), lambda v: hashlib.sha256(v.encode()).hexdigest()),
+     "hex digest"),
+    (with_verifier(lambda: secrets.token_urlsafe(32), lambda v: base64.b64encode(hashlib.sha256(v.encode()).digest())
+                   .decode()), "standard base64"),
+    (with_verifier(lambda: secrets.token_urlsafe(32), lambda v: b64url(hashlib.sha1(v.encode()).digest())),
+     "is not BASE64URL(SHA256(code_verifier))"),
+    (lambda: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_pkce_pair_wrong(feedback, answer, hint):
+    assert_not_yet(feedback(checks.pkce_pair, answer), hint)
+
+
+def test_pkce_pair_standard_base64_without_padding_is_named(feedback):
+    """Standard and url-safe base64 differ only where the digest gives + or /, so the check tries several pairs."""
+    def pair():
+        verifier = secrets.token_urlsafe(32)
+        return verifier, base64.b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+    assert_not_yet(feedback(checks.pkce_pair, pair), "standard base64")
+
+
+def test_pkce_pair_mixed_types_across_calls(feedback):
+    calls = iter(range(100))
+
+    def pair():
+        verifier, challenge = right_pkce_pair()
+        return (verifier, challenge) if next(calls) == 0 else (None, challenge)
+
+    assert_not_yet(feedback(checks.pkce_pair, pair), "two str values")
+
+
+# -- exercise 2: exchange_code --------------------------------------------------------------
+
+def right_exchange_code(session, token_url, code, code_verifier):
+    response = session.post(token_url, data={"grant_type": "authorization_code", "code": code,
+                                             "redirect_uri": WEB_REDIRECT_URI, "code_verifier": code_verifier},
+                            auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET), timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def exchange(form_changes=None, drop=(), **post_options):
+    """An exchange_code that differs from the right one by the given form fields and post() options."""
+    def function(session, token_url, code, code_verifier):
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": WEB_REDIRECT_URI,
+                "code_verifier": code_verifier, **(form_changes or {})}
+        for name in drop:
+            form.pop(name)
+        options = {"auth": (WEB_CLIENT_ID, WEB_CLIENT_SECRET), "timeout": 5, **post_options}
+        options = {name: value for name, value in options.items() if value is not None}
+        if options.pop("as_json", False):
+            response = session.post(token_url, json=form, **options)
+        else:
+            response = session.post(token_url, data=form, **options)
+        response.raise_for_status()
+        return response.json()
+    return function
+
+
+def test_exchange_code_right(feedback):
+    assert feedback(checks.exchange_code, right_exchange_code).startswith("✓ Right")
+
+
+def test_exchange_code_right_with_httpbasicauth_and_client_id_in_the_body(feedback):
+    answer = exchange({"client_id": WEB_CLIENT_ID}, auth=HTTPBasicAuth(WEB_CLIENT_ID, WEB_CLIENT_SECRET))
+    assert feedback(checks.exchange_code, answer).startswith("✓ Right")
+
+
+def secret_in_body(session, token_url, code, code_verifier):
+    response = session.post(token_url, data={"grant_type": "authorization_code", "code": code,
+                                             "redirect_uri": WEB_REDIRECT_URI, "code_verifier": code_verifier,
+                                             "client_id": WEB_CLIENT_ID, "client_secret": WEB_CLIENT_SECRET},
+                            timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def uses_requests_post(session, token_url, code, code_verifier):
+    return requests.post("https://api.practice.test/nowhere", timeout=0.001).json()
+
+
+def returns_error_dict(session, token_url, code, code_verifier):
+    return session.post(token_url, data={"grant_type": "authorization_code", "code": code,
+                                         "redirect_uri": WEB_REDIRECT_URI, "code_verifier": code_verifier},
+                        auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET), timeout=5).json()
+
+
+def returns_response(session, token_url, code, code_verifier):
+    response = session.post(token_url, data={"grant_type": "authorization_code", "code": code,
+                                             "redirect_uri": WEB_REDIRECT_URI, "code_verifier": code_verifier},
+                            auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET), timeout=5)
+    response.raise_for_status()
+    return response
+
+
+def prints_the_tokens(session, token_url, code, code_verifier):
+    tokens = right_exchange_code(session, token_url, code, code_verifier)
+    print(tokens)
+    return tokens
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (..., "replace the `...`"),
+    ("exchange_code", "pass the function itself"),
+    (lambda session, token_url, code, code_verifier: None, "did not call session.post"),
+    (uses_requests_post, "sent nothing through `session`"),
+    (secret_in_body, "does NOT RECOMMEND that"),
+    (exchange(auth=None), "confidential client"),
+    (exchange(auth=("notes-cli", WEB_CLIENT_SECRET)), "name the client 'notes-cli'"),
+    (exchange(auth=(WEB_CLIENT_ID, "not-the-secret")), "wrong secret"),
+    (exchange(drop=("code_verifier",)), "code_verifier is missing"),
+    (exchange(drop=("redirect_uri",)), "redirect_uri is missing"),
+    (exchange({"redirect_uri": "http://127.0.0.1:8765/callback"}), "registered one"),
+    (exchange({"grant_type": "client_credentials"}), "grant_type should be 'authorization_code'"),
+    (exchange(timeout=None), "no timeout="),
+    (exchange(as_json=True), "not JSON"),
+    (exchange(params={"code": "in-the-url"}), "in the URL"),
+    (returns_error_dict, "instead of raising"),
+    (returns_response, "return the token response as a dict"),
+    (prints_the_tokens, "never print them"),
+])
+def test_exchange_code_wrong(feedback, answer, hint):
+    assert_not_yet(feedback(checks.exchange_code, answer), hint)
+
+
+def test_exchange_code_error_messages_never_show_the_secret(feedback):
+    def raises_with_secret(session, token_url, code, code_verifier):
+        session.post(token_url, data={}, auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET), timeout=5)
+        raise ValueError(f"could not use {WEB_CLIENT_SECRET}")
+
+    assert_not_yet(feedback(checks.exchange_code, raises_with_secret), "raised ValueError")
+
+
+# -- exercise 3: next_interval --------------------------------------------------------------
+
+class DeviceFlowError(Exception):
+    pass
+
+
+def right_next_interval(response, interval):
+    try:
+        error = response.json().get("error")
+    except ValueError:
+        error = None
+    if error == "authorization_pending":
+        return interval
+    if error == "slow_down":
+        return interval + 5
+    raise DeviceFlowError(error or f"HTTP {response.status_code}")
+
+
+def test_next_interval_right(feedback):
+    assert feedback(checks.next_interval, right_next_interval).startswith("✓ Right")
+
+
+def error_of(response):
+    return response.json()["error"]
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (..., "replace the `...`"),
+    (right_next_interval(type("R", (), {"json": lambda self: {"error": "slow_down"}})(), 5), "pass the function"),
+    (lambda response, interval: None, "returned None"),
+    (lambda response, interval: interval + 5 if error_of(response) == "slow_down" else 5, "Keep the interval"),
+    (lambda response, interval: interval if error_of(response) in ("slow_down", "authorization_pending")
+     else 1 / 0, "MUST grow by 5 seconds"),
+    (lambda response, interval: 10 if error_of(response) == "slow_down" else interval, "10 is right only"),
+    (lambda response, interval: interval * 3 if error_of(response) == "slow_down" else interval, "exactly 5 seconds"),
+    (lambda response, interval: response.raise_for_status(), "authorization_pending is not a failure"),
+    (lambda response, interval: interval + 5 if error_of(response) == "slow_down" else interval,
+     "for access_denied"),
+    (lambda response, interval: right_next_interval(response, interval)
+     if error_of(response) != "expired_token" else interval, "new device authorization"),
+    (lambda response, interval: str(interval), "return a number"),
+])
+def test_next_interval_wrong(feedback, answer, hint):
+    assert_not_yet(feedback(checks.next_interval, answer), hint)
+
+
+def test_next_interval_slow_down_that_raises_is_named(feedback):
+    def raises_on_slow_down(response, interval):
+        if error_of(response) == "slow_down":
+            raise DeviceFlowError("slow_down")
+        return right_next_interval(response, interval)
+
+    assert_not_yet(feedback(checks.next_interval, raises_on_slow_down), "Return interval + 5")
+
+
+def test_next_interval_must_stop_on_errors_it_cannot_fix(feedback):
+    def polls_forever_on_unknown_errors(response, interval):
+        try:
+            error = response.json().get("error")
+        except ValueError:
+            return interval
+        if error in ("access_denied", "expired_token"):
+            raise DeviceFlowError(error)
+        return interval + 5 if error == "slow_down" else interval
+
+    assert_not_yet(feedback(checks.next_interval, polls_forever_on_unknown_errors), "poll forever")
+
+
+def test_pkce_pair_every_call_is_checked_and_non_ascii_never_crashes_the_check(feedback):
+    calls = iter(range(100))
+
+    def pair():
+        if next(calls) == 0:
+            return right_pkce_pair()
+        verifier = "é" * 43
+        return verifier, "c" * 43
+
+    assert_not_yet(feedback(checks.pkce_pair, pair), "characters RFC 7636")

@@ -1,0 +1,429 @@
+"""The checks of notebook 05 (raw http.client, and the server's side): right answers get
+"✓ Right", the `...` placeholder and typical wrong answers get "✗ Not yet" with their specific
+hint. Checks never raise, and never print a password or the base64 that carries one."""
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+
+import pytest
+
+from helpers import checks, demo
+from helpers.passwords import verify_password
+from helpers.users import DUMMY_HASH, PASSWORD_HASHES
+
+PLACEHOLDER_HINT = "replace the `...` in the cell"
+ADA_TOKEN = base64.b64encode(f"ada:{demo.password_of('ada')}".encode()).decode()
+
+
+def assert_right(output: str, phrase: str = "") -> None:
+    assert output.startswith("✓ Right: "), output
+    assert phrase in output, output
+
+
+def assert_not_yet(output: str, hint: str) -> None:
+    assert output.startswith("✗ Not yet: "), output
+    assert hint in output, output
+
+
+@pytest.fixture
+def run(feedback):
+    """`feedback`, and also: no base64 of a demo credential in the output."""
+    def run_check(check, answer) -> str:
+        output = feedback(check, answer)
+        assert ADA_TOKEN not in output and "YWRhOm" not in output, "a check printed ada's credentials"
+        return output
+    return run_check
+
+
+def stub(*args):
+    """The exercise cell's stub."""
+    ...  # your code here
+
+
+ALL_CHECKS = [checks.basic_authorization, checks.parse_challenge, checks.check_basic]
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS)
+@pytest.mark.parametrize("answer", [..., None, stub], ids=["ellipsis", "none", "stub-function"])
+def test_placeholder(run, check, answer):
+    assert_not_yet(run(check, answer), PLACEHOLDER_HINT)
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS)
+@pytest.mark.parametrize("answer", [42, "Basic abc", b"bytes", ("ada", "x"), str])
+def test_not_a_function(run, check, answer):
+    assert_not_yet(run(check, answer), "pass the function itself")
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS)
+def test_a_function_that_raises_is_feedback(run, check):
+    def broken(*args):
+        raise RuntimeError("boom\nwith a second line")
+    assert_not_yet(run(check, broken), "raised RuntimeError: boom with a second line")
+
+
+@pytest.mark.parametrize("check", ALL_CHECKS)
+def test_a_raised_message_never_shows_a_password(run, check):
+    def leaky(*args):
+        raise ValueError(f"could not check {demo.password_of('ada')} or {demo.password_of('grace')}")
+    assert_not_yet(run(check, leaky), "raised ValueError: could not check ••••••••")
+
+
+def test_checks_are_exported():
+    from helpers.checks import raw_http
+    assert sorted(raw_http.__all__) == ["basic_authorization", "check_basic", "parse_challenge"]
+
+
+# -- basic_authorization (exercise 1) ---------------------------------------------------------
+
+def nfc_utf8(username, password):
+    return unicodedata.normalize("NFC", f"{username}:{password}").encode("utf-8")
+
+
+def test_basic_authorization_right(run):
+    def basic_authorization(username, password):
+        return "Basic " + base64.b64encode(nfc_utf8(username, password)).decode("ascii")
+    assert_right(run(checks.basic_authorization, basic_authorization), "NFC and UTF-8")
+
+
+def test_basic_authorization_accepts_any_case_of_the_scheme(run):
+    def lower_case(username, password):
+        return "basic " + base64.b64encode(nfc_utf8(username, password)).decode("ascii")
+    assert_right(run(checks.basic_authorization, lower_case))
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda u, p: base64.b64encode(nfc_utf8(u, p)), "it returned bytes"),
+    (lambda u, p: "Basic " + str(base64.b64encode(nfc_utf8(u, p))), "b'...' wrapper"),
+    (lambda u, p: base64.b64encode(nfc_utf8(u, p)).decode(), "put the scheme in front"),
+    (lambda u, p: "Basic " + base64.encodebytes(nfc_utf8(u, p)).decode(), "base64.encodebytes() adds"),
+    (lambda u, p: "Basic  " + base64.b64encode(nfc_utf8(u, p)).decode(), "exactly one space"),
+    (lambda u, p: "Authorization: Basic " + base64.b64encode(nfc_utf8(u, p)).decode(), "drop the 'Authorization: '"),
+    (lambda u, p: "Bearer " + base64.b64encode(nfc_utf8(u, p)).decode(), "the scheme is 'Bearer'"),
+    (lambda u, p: "Basic " + base64.b64encode(f"{u}{p}".encode()).decode(), "has no ':'"),
+    (lambda u, p: "Basic " + base64.b64encode(f"{p}:{u}".encode()).decode(), "swapped"),
+    (lambda u, p: "Basic " + base64.b64encode(nfc_utf8("ada", demo.password_of("ada"))).decode(), "another user name"),
+    (lambda u, p: "Basic " + f"{u}:{p}", "not base64"),
+    (lambda u, p: [u, p] and None, "returned None"),
+    (lambda u, p: {"Authorization": "Basic x"}, "it returned a dict"),
+], ids=["bytes", "str-of-bytes", "no-scheme", "encodebytes-newline", "two-spaces", "whole-header", "bearer",
+        "no-colon", "swapped", "hard-coded-ada", "not-encoded", "none", "dict"])
+def test_basic_authorization_typical_mistakes(run, answer, hint):
+    assert_not_yet(run(checks.basic_authorization, answer), hint)
+
+
+def test_basic_authorization_latin_1(run):
+    def latin_1(username, password):  # what requests does with str credentials
+        return "Basic " + base64.b64encode(f"{username}:{password}".encode("latin-1")).decode("ascii")
+    output = run(checks.basic_authorization, latin_1)
+    assert_not_yet(output, "raised UnicodeEncodeError")
+    assert "charset=\"UTF-8\"" in output and "grace, whose password is not ASCII" in output
+
+
+def test_basic_authorization_without_nfc(run):
+    def no_nfc(username, password):
+        return "Basic " + base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+    output = run(checks.basic_authorization, no_nfc)
+    assert_not_yet(output, "decomposed form (NFD)")
+    assert "unicodedata.normalize('NFC'" in output
+
+
+def test_basic_authorization_base64url(run):
+    def urlsafe(username, password):
+        return "Basic " + base64.urlsafe_b64encode(nfc_utf8(username, password)).decode("ascii")
+    assert_not_yet(run(checks.basic_authorization, urlsafe), "base64url")
+
+
+def test_basic_authorization_the_popular_method(run):
+    def popular(username, password):
+        return (username + ":" + password).encode().base64_encode()
+    assert_not_yet(run(checks.basic_authorization, popular), "use base64.b64encode(...)")
+
+
+def test_basic_authorization_encoding_str(run):
+    def no_encode(username, password):
+        return "Basic " + base64.b64encode(f"{username}:{password}").decode("ascii")
+    assert_not_yet(run(checks.basic_authorization, no_encode), ".encode('utf-8') the text first")
+
+
+# -- parse_challenge (exercise 2) --------------------------------------------------------------
+
+PARAMETER = re.compile(r'([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s",]+))')
+
+
+def parse_challenge(value):
+    """The notebook's solution."""
+    scheme, _, rest = value.strip().partition(" ")
+    params = {}
+    for name, quoted, token in PARAMETER.findall(rest):
+        params[name.lower()] = token or re.sub(r"\\(.)", r"\1", quoted)
+    return scheme.lower(), params
+
+
+def test_parse_challenge_right(run):
+    assert_right(run(checks.parse_challenge, parse_challenge), "commas inside quotes kept")
+
+
+def test_parse_challenge_the_solution_reads_the_practice_api():
+    assert parse_challenge('Basic realm="practice", charset="UTF-8"') == (
+        "basic", {"realm": "practice", "charset": "UTF-8"})
+    assert parse_challenge('Basic realm=""') == ("basic", {"realm": ""})
+
+
+def naive_split(value):
+    scheme, _, rest = value.partition(" ")
+    return scheme.lower(), dict(part.split("=") for part in rest.split(", "))
+
+
+def scheme_as_sent(value):
+    scheme, params = parse_challenge(value)
+    return value.strip().partition(" ")[0], params
+
+
+def names_as_sent(value):
+    scheme, _, rest = value.strip().partition(" ")
+    return scheme.lower(), {name: token or quoted for name, quoted, token in PARAMETER.findall(rest)}
+
+
+def quoted_only(value):
+    scheme, _, rest = value.partition(" ")
+    return scheme.lower(), {name.lower(): v for name, v in re.findall(r'(\w+)="([^"]*)"', rest)}
+
+
+def escapes_kept(value):
+    scheme, _, rest = value.strip().partition(" ")
+    return scheme.lower(), {name.lower(): token or quoted for name, quoted, token in PARAMETER.findall(rest)}
+
+
+def assumes_charset(value):
+    scheme, params = parse_challenge(value)
+    return scheme, {"realm": params["realm"], "charset": params["charset"]}
+
+
+def comma_split_regex(value):
+    scheme, _, rest = value.partition(" ")
+    pairs = (part.strip().partition("=") for part in rest.split(","))
+    return scheme.lower(), {name.lower(): v.strip('"') for name, _, v in pairs}
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (naive_split, "the value of realm still has its quotes"),
+    (scheme_as_sent, "return the scheme in lower case"),
+    (names_as_sent, "lower-case the parameter names"),
+    (quoted_only, "bare token"),
+    (escapes_kept, "Undo the backslash escapes"),
+    (assumes_charset, "raised KeyError"),
+    (comma_split_regex, "stopped at the comma"),
+    (lambda value: parse_challenge(value)[1], "Return a pair"),
+    (lambda value: value.partition(" ") and None, "returned None"),
+    (lambda value: value.split(" ", 1), "the parameters should be a dict"),
+    (lambda value: (value.lower(), {}), "the first word only"),
+], ids=["naive-split", "scheme-case", "name-case", "quoted-only", "escapes", "assumes-charset", "comma",
+        "dict-only", "none", "list", "whole-value"])
+def test_parse_challenge_typical_mistakes(run, answer, hint):
+    assert_not_yet(run(checks.parse_challenge, answer), hint)
+
+
+def test_parse_challenge_split_that_raises(run):
+    def split_on_equals(value):
+        scheme, _, rest = value.partition(" ")
+        return scheme.lower(), {name.strip().lower(): v.strip('"') for name, v in
+                                (part.split("=") for part in rest.split(","))}
+    assert_not_yet(run(checks.parse_challenge, split_on_equals), "A split on ',' or '=' cut a value in two")
+
+
+def test_parse_challenge_escaped_quote_ends_the_value(run):
+    def stops_at_escaped_quote(value):
+        scheme, _, rest = value.strip().partition(" ")
+        return scheme.lower(), {n.lower(): q or t for n, q, t in re.findall(r'([\w-]+)=(?:"([^"]*)"|([^\s",]+))', rest)}
+    assert_not_yet(run(checks.parse_challenge, stops_at_escaped_quote), "is an escaped quote, not the end")
+
+
+# -- check_basic (exercise 3) --------------------------------------------------------------
+
+def basic(text: str | bytes) -> str:
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def check_basic(header):
+    """The notebook's solution."""
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        return None
+    stored = PASSWORD_HASHES.get(username)
+    right_password = verify_password(password, stored or DUMMY_HASH)
+    return username if right_password and stored is not None else None
+
+
+def test_check_basic_right(run):
+    assert_right(run(checks.check_basic, check_basic), "without raising")
+
+
+def test_the_solution_agrees_with_the_practice_api(any_api, http):
+    """The exercise's answer refuses and accepts what the practice API itself does."""
+    headers = [basic(f"ada:{demo.password_of('ada')}"), basic(f"grace:{demo.password_of('grace')}"),
+               basic("ada:wrong"), basic("nobody:x"), "Basic !!", basic(b"ada"), basic(b"ada:\xff"),
+               "Bearer " + ADA_TOKEN, "basic " + ADA_TOKEN]
+    for header in headers:
+        response = http.get(any_api.url("/basic/whoami"), headers={"Authorization": header}, timeout=5)
+        expected = response.json().get("username") if response.status_code == 200 else None
+        assert check_basic(header) == expected, header
+
+
+def tutorial_classic(header):
+    username, password = base64.b64decode(header.split(" ")[1]).decode().split(":")
+    if username == "admin" and password == "password":
+        return username
+    return None
+
+
+def no_dummy_hash(header):
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    if not colon or username not in PASSWORD_HASHES:
+        return None  # fast for unknown users: timing tells which names exist
+    return username if verify_password(password, PASSWORD_HASHES[username]) else None
+
+
+PLAINTEXT = {user["username"]: user["password"] for user in demo.USERS}
+
+
+def plaintext(header):
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    return username if colon and PLAINTEXT.get(username) == password else None
+
+
+def changed(behaviour: str):
+    """The solution with one behaviour changed, as a learner might write it."""
+    def variant(header):
+        if behaviour == "case-sensitive scheme" and header and header.startswith("basic "):
+            return None
+        if behaviour == "latin-1" and header and header.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(header[6:], validate=True).decode("latin-1")
+            except ValueError:
+                return None
+            username, _, password = decoded.partition(":")
+            stored = PASSWORD_HASHES.get(username)
+            return username if stored and verify_password(password, stored) else None
+        return check_basic(header)
+    return variant
+
+
+def no_catch(header):
+    if not header:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    username, colon, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+    stored = PASSWORD_HASHES.get(username)
+    return username if colon and verify_password(password, stored or DUMMY_HASH) and stored else None
+
+
+def none_unsafe(header):
+    return check_basic(header) if header is not None else header.strip()
+
+
+def unknown_raises(header):
+    scheme, _, credentials = (header or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        return None
+    return username if verify_password(password, PASSWORD_HASHES[username]) else None
+
+
+def any_scheme(header):
+    if not header:
+        return None
+    return check_basic("Basic " + header.strip().rpartition(" ")[2])
+
+
+def returns_true(header):
+    return True if check_basic(header) else None
+
+
+def returns_false(header):
+    return check_basic(header) or False
+
+
+def accepts_everyone_known(header):
+    scheme, _, credentials = (header or "").partition(" ")
+    try:
+        username = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")[0]
+    except ValueError:
+        return None
+    return username if scheme.lower() == "basic" and username in PASSWORD_HASHES else None
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (tutorial_classic, "Split at the FIRST colon"),
+    (no_dummy_hash, "verify the password against DUMMY_HASH anyway"),
+    (plaintext, "Is it comparing plaintext?"),
+    (changed("case-sensitive scheme"), "compare scheme.lower() == 'basic'"),
+    (changed("latin-1"), "grace's right password, which is not ASCII"),
+    (no_catch, "raised binascii.Error: Only base64 data is allowed. Malformed input must never crash a server"),
+    (none_unsafe, "if not header: return None"),
+    (unknown_raises, "use PASSWORD_HASHES.get(username)"),
+    (any_scheme, "Only 'Basic' carries user:password"),
+    (returns_true, "Return the user name ('ada')"),
+    (returns_false, "it returned False"),
+    (accepts_everyone_known, "It accepted a wrong password!"),
+], ids=["tutorial-classic", "no-dummy-hash", "plaintext", "scheme-case", "latin-1", "no-catch", "none-header",
+        "unknown-raises", "any-scheme", "returns-true", "returns-false", "no-password-check"])
+def test_check_basic_typical_mistakes(run, answer, hint):
+    assert_not_yet(run(checks.check_basic, answer), hint)
+
+
+def test_check_basic_hard_coded_admin(run):
+    def admin_too(header):
+        if header == basic("admin:password"):
+            return "admin"
+        return check_basic(header)
+    assert_not_yet(run(checks.check_basic, admin_too), "hard-coded admin/password")
+
+
+def test_check_basic_bad_utf_8(run):
+    def no_utf8_catch(header):
+        scheme, _, credentials = (header or "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            raw = base64.b64decode(credentials, validate=True)
+        except ValueError:
+            return None
+        username, colon, password = raw.decode("utf-8").partition(":")
+        stored = PASSWORD_HASHES.get(username)
+        return username if colon and verify_password(password, stored or DUMMY_HASH) and stored else None
+    output = run(checks.check_basic, no_utf8_catch)
+    assert_not_yet(output, "raised UnicodeDecodeError")
+    assert "Catch UnicodeDecodeError" in output
