@@ -144,3 +144,9 @@ def test_local_links_point_at_files(path):
             for target in re.findall(r"\]\(([^)#\s]+)", "".join(cell["source"])):
                 if not target.startswith(("http://", "https://")):
                     assert (path.parent / target).exists(), f"link to missing {target}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_notebooks_import_only_the_public_names_of_helpers(path):
+    for where, code in code_to_teach(load(path)):
+        assert not re.search(r"(from|import)\s+helpers\.\w+", code), f"{where}: use `from helpers import ...`"
