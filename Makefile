@@ -34,7 +34,7 @@ fuzz: $(STAMP)
 
 # The README's screenshot, taken by the browser test, not by hand.
 screenshot: test-browser
-	cp screenshots/03-jwt-bearer-tokens.png docs/screenshot.png
+	mkdir -p docs && cp screenshots/01-basic-auth.png docs/screenshot.png
 
 # Re-execute every notebook in place from a clean kernel, so committed outputs come from a real run.
 refresh: $(STAMP)
