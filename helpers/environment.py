@@ -10,7 +10,7 @@ import sys
 from importlib import metadata
 
 MINIMUM_PYTHON = (3, 10)
-MINIMUM_VERSIONS = {"requests": (2, 32), "responses": (0, 25), "PyJWT": (2, 10)}
+MINIMUM_VERSIONS = {"requests": (2, 32), "responses": (0, 25), "PyJWT": (2, 10), "Authlib": (1, 3)}
 
 
 def check_environment() -> None:
