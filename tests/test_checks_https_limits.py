@@ -136,7 +136,7 @@ def test_tls_session_right_one_actually_works():
 # -- retry_policy (exercise 2) --------------------------------------------------------------------
 
 GOOD = dict(total=3, status_forcelist=[429, 503], allowed_methods=Retry.DEFAULT_ALLOWED_METHODS,
-            respect_retry_after_header=True, backoff_factor=0.5)
+            respect_retry_after_header=True, backoff_factor=0.5, raise_on_status=False)
 if hasattr(Retry(), "retry_after_max"):
     GOOD["retry_after_max"] = 60
 
@@ -157,7 +157,10 @@ def test_retry_policy_right_as_adapter_or_session(feedback):
     ({"status_forcelist": [429]}, "add 503"),
     ({"respect_retry_after_header": False}, "respect_retry_after_header is off"),
     ({"total": None}, "total=None"),
-    ({"total": 10}, "total=10"),
+    ({"total": 10}, "total=10: the brief says at most 3 retries"),
+    ({"total": 4}, "total=4: the brief says at most 3 retries"),
+    ({"total": 0}, "total=0"),
+    ({"raise_on_status": True}, "raise_on_status=False"),
     ({"allowed_methods": None}, "retries every method"),
     ({"allowed_methods": ["GET", "POST"]}, "this policy retries POST"),
     ({"backoff_factor": 0}, "backoff_factor is 0"),
@@ -170,6 +173,43 @@ def test_retry_policy_wrong(feedback, changes, hint):
 def test_retry_policy_default_cap_of_six_hours(feedback):
     policy = {key: value for key, value in GOOD.items() if key != "retry_after_max"}
     assert_not_yet(feedback(checks.retry_policy, Retry(**policy)), "retry_after_max is 21600 s (6 h)")
+
+
+@pytest.mark.skipif(not hasattr(Retry(), "retry_after_max"), reason="urllib3 < 2.6.3 has no retry_after_max")
+@pytest.mark.parametrize("cap, hint", [(61, "retry_after_max=61: the brief says never wait more than 60 s"),
+                                       (300, "retry_after_max=300: the brief says"),
+                                       (7200, "retry_after_max is 7200 s (2 h)")])
+def test_retry_policy_cap_above_60(feedback, cap, hint):
+    assert_not_yet(feedback(checks.retry_policy, Retry(**{**GOOD, "retry_after_max": cap})), hint)
+
+
+@pytest.mark.skipif(not hasattr(Retry(), "retry_after_max"), reason="urllib3 < 2.6.3 has no retry_after_max")
+def test_retry_policy_lower_cap_is_right(feedback):
+    assert_right(feedback(checks.retry_policy, Retry(**{**GOOD, "retry_after_max": 30})))
+
+
+def test_retry_policy_what_the_check_asks_for_returns_the_last_429():
+    """raise_on_status=False: when retries run out, the 429 comes back (RetryError otherwise)."""
+    from helpers import serve_practice_api
+
+    class NoSleep(Retry):
+        def sleep(self, response=None) -> None:
+            pass
+
+    with serve_practice_api(tls=True) as api:
+        for raise_on_status in (False, True):
+            session = session_with(api.ca_bundle)
+            session.headers["X-API-Key"] = READ_KEY
+            session.mount("https://", HTTPAdapter(max_retries=NoSleep(**{**GOOD, "total": 1,
+                                                                         "raise_on_status": raise_on_status})))
+            api.clock.advance(10)
+            for _ in range(3):
+                session.get(api.url("/limited"), timeout=5)
+            if raise_on_status:
+                with pytest.raises(requests.exceptions.RetryError):
+                    session.get(api.url("/limited"), timeout=5)
+            else:
+                assert session.get(api.url("/limited"), timeout=5).status_code == 429
 
 
 def test_retry_policy_int_and_default_adapter(feedback):
@@ -228,6 +268,8 @@ WRONG = {
     "returns nothing": (lambda line: None, "returned None"),
     "raises": (lambda line: line.split(":", 1)[1].strip().upper()[100], "raised IndexError"),
     "only the mask": (lambda line: "[REDACTED]", "the header name is gone"),
+    "hard-coded name": (lambda line: "X-API-Key: [REDACTED]" if line.lower().startswith("x-api-key:") else line,
+                        "Keep it exactly as it came"),
     "every value": (lambda line: line.partition(":")[0] + ": [REDACTED]", "Redact only X-API-Key lines"),
     "lowercases": (lambda line: right_redact(line) if line.lower().startswith("x-api-key:") else line.lower(),
                    "Return other lines exactly"),
@@ -238,6 +280,11 @@ WRONG = {
 def test_redact_wrong(feedback, wrong):
     function, hint = WRONG[wrong]
     assert_not_yet(feedback(checks.redact_api_key, function), hint)
+
+
+def test_redact_hard_coded_name_hint_shows_the_name_as_it_came(feedback):
+    output = feedback(checks.redact_api_key, WRONG["hard-coded name"][0])
+    assert "'x-api-key: [REDACTED]'" in output, output
 
 
 def test_redact_result_instead_of_function(feedback):

@@ -283,3 +283,48 @@ def test_pkce_pair_every_call_is_checked_and_non_ascii_never_crashes_the_check(f
         return verifier, "c" * 43
 
     assert_not_yet(feedback(checks.pkce_pair, pair), "characters RFC 7636")
+
+
+def test_pkce_pair_verifier_from_the_random_module_is_named(feedback):
+    import random
+    import string
+
+    def random_pair():
+        verifier = "".join(random.choices(string.ascii_letters + string.digits, k=43))
+        return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
+
+    random.seed(1)
+    assert_not_yet(feedback(checks.pkce_pair, random_pair), "Use the secrets")
+    random.seed(1)
+    expected = [random_pair() for _ in range(8)]
+    random.seed(1)
+    feedback(checks.pkce_pair, random_pair)
+    assert random_pair() not in expected  # the check puts random's state back as the 8 calls left it
+
+
+def test_exchange_code_right_with_quote_plus(feedback):
+    from urllib.parse import quote_plus
+
+    answer = exchange(auth=(quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET)))
+    assert feedback(checks.exchange_code, answer).startswith("✓ Right")
+
+
+def test_next_interval_must_raise_device_flow_error(feedback):
+    def json_error_escapes(response, interval):
+        error = response.json().get("error")  # JSONDecodeError on the 502 page
+        if error == "authorization_pending":
+            return interval
+        if error == "slow_down":
+            return interval + 5
+        raise DeviceFlowError(error)
+
+    assert_not_yet(feedback(checks.next_interval, json_error_escapes), "not DeviceFlowError")
+    assert_not_yet(feedback(checks.next_interval, json_error_escapes), "Catch ValueError")
+
+    def runtime_error(response, interval):
+        try:
+            return right_next_interval(response, interval)
+        except DeviceFlowError as error:
+            raise RuntimeError(str(error)) from None
+
+    assert_not_yet(feedback(checks.next_interval, runtime_error), "raised RuntimeError, not DeviceFlowError")

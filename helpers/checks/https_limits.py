@@ -20,7 +20,8 @@ __all__ = ["tls_session", "retry_policy", "redact_api_key"]
 
 MASK = "[REDACTED]"
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}  # RFC 9110 §9.2.2
-MAX_RETRY_AFTER = 300  # seconds: a cap above five minutes is not much of a cap for an interactive client
+MAX_RETRIES = 3  # exercise 2: "at most 3 times"
+MAX_RETRY_AFTER = 60  # exercise 2: "never more than 60 s at once"
 
 
 # -- exercise 1 ---------------------------------------------------------------------------
@@ -194,8 +195,11 @@ def retry_policy(retry: Any) -> None:
         return not_yet("respect_retry_after_header is off, so the client ignores how long the server asked it to wait. "
                        "Leave it True (the default).")
     total = retry.total
-    if total is None or total is False or isinstance(total, bool) or not 1 <= total <= 5:
+    if total is None or total is False or isinstance(total, bool) or total < 1:
         return not_yet(f"total={total!r}: allow a few retries, then give up and report the error: total=3.")
+    if total > MAX_RETRIES:
+        return not_yet(f"total={total!r}: the brief says at most {MAX_RETRIES} retries; every extra one is another "
+                       f"call the rate limit counts against you. Set total={MAX_RETRIES}.")
     methods = retry.allowed_methods
     if methods is None or {method.upper() for method in methods} - IDEMPOTENT:
         unsafe = "every method" if methods is None else ", ".join(sorted({m.upper() for m in methods} - IDEMPOTENT))
@@ -205,11 +209,19 @@ def retry_policy(retry: Any) -> None:
         return not_yet("backoff_factor is 0, so a 503 without Retry-After is retried at once, again and again. "
                        "Set backoff_factor=0.5.")
     cap = getattr(retry, "retry_after_max", None)  # urllib3 2.6.3 and later
+    if cap is not None and cap >= 3600:
+        return not_yet(f"retry_after_max is {cap:g} s ({cap / 3600:g} h), so one Retry-After can block your program "
+                       f"that long. Cap it: retry_after_max={MAX_RETRY_AFTER}.")
     if cap is not None and cap > MAX_RETRY_AFTER:
-        return not_yet(f"retry_after_max is {cap} s ({cap / 3600:g} h), so one Retry-After can block your program "
-                       "that long. Cap it: retry_after_max=60.")
+        return not_yet(f"retry_after_max={cap:g}: the brief says never wait more than {MAX_RETRY_AFTER} s at once. "
+                       f"Set retry_after_max={MAX_RETRY_AFTER}.")
+    if retry.raise_on_status:
+        return not_yet("when the retries run out, this policy raises requests.exceptions.RetryError, so your code "
+                       "never sees the last 429 (nor its Retry-After). Set raise_on_status=False, and call "
+                       "raise_for_status() on the response as always.")
     right("3 retries on 429 and 503 for idempotent methods, as long as Retry-After says within your cap, with "
-          "backoff otherwise. Mount it: session.mount('https://', HTTPAdapter(max_retries=retry)).")
+          "backoff otherwise, and the last response back to you when they run out. "
+          "Mount it: session.mount('https://', HTTPAdapter(max_retries=retry)).")
 
 
 # -- exercise 3 ---------------------------------------------------------------------------
@@ -270,6 +282,11 @@ def _redaction_hint(line: str, out: str, key: str) -> str:
         return "part of the key is still there. Replace the whole value with [REDACTED]: any part helps an attacker."
     if MASK not in out:
         return "the key is gone, but write [REDACTED] in its place, so that readers of the log know a value was hidden."
+    name = line.partition(":")[0]
+    expected = f"'{name}: {MASK}'"
     if not out.lower().startswith("x-api-key"):
-        return "the header name is gone. Keep it, so the log still says which header was sent: 'X-API-Key: [REDACTED]'."
-    return f"expected the name, a colon, a space and [REDACTED], as in 'X-API-Key: {MASK}'."
+        return f"the header name is gone. Keep it, so the log still says which header was sent: {expected}."
+    if out.partition(":")[0].strip() != name.strip():
+        return (f"the header name changed. Keep it exactly as it came, and replace only the value: {expected}, "
+                "not a fixed 'X-API-Key: [REDACTED]'.")
+    return f"expected the name as it came, a colon, a space and [REDACTED]: {expected}."

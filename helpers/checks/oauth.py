@@ -13,10 +13,11 @@ import contextlib
 import hashlib
 import io
 import json
+import random
 import re
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import requests
 
@@ -85,6 +86,10 @@ def pkce_pair(function: Any) -> None:
         if len(verifier_n) > 128:
             return not_yet(f"the code_verifier has {len(verifier_n)} characters; RFC 7636 §4.1 allows at most 128. "
                            "secrets.token_urlsafe(32) gives 43, secrets.token_urlsafe(96) gives 128.")
+    if _predictable(function):
+        return not_yet("with random.seed(0) before each call, two calls gave the same code_verifier: it comes from "
+                       "the random module, whose output can be predicted from a few values. Use the secrets "
+                       "module: secrets.token_urlsafe(32).")
     if len({pair[0] for pair in pairs}) < len(pairs):
         return not_yet("several calls gave the same code_verifier. Make a new random one on every call, with "
                        "secrets.token_urlsafe(32): a verifier that can be predicted protects nothing.")
@@ -98,6 +103,23 @@ def pkce_pair(function: Any) -> None:
         return not_yet(hint)
     right(f"a fresh {len(verifier)}-character code_verifier each time, and its S256 challenge "
           f"({len(challenge)} characters of base64url, no padding).")
+
+
+def _predictable(function: Any) -> bool:
+    """True if the verifier depends only on the `random` module's state (seeded alike, same verifier)."""
+    state = random.getstate()
+    try:
+        verifiers = []
+        for _ in range(2):
+            random.seed(0)
+            try:
+                pair, _printed = _quietly(function)
+            except Exception:
+                return False
+            verifiers.append(pair[0] if isinstance(pair, (tuple, list)) and pair else None)
+        return verifiers[0] is not None and verifiers[0] == verifiers[1]
+    finally:
+        random.setstate(state)  # leave the learner's random module as it was
 
 
 def _challenge_hint(verifier: str, challenge: str) -> str | None:
@@ -200,14 +222,16 @@ def exchange_code(function: Any) -> None:
     form = {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
     if "client_secret" in form:
         return not_yet("the client secret went in the form body. RFC 6749 §2.3.1 does NOT RECOMMEND that, and the "
-                       "practice API answers 401 invalid_client. Use HTTP Basic: auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET).")
+                       "practice API answers 401 invalid_client. Use HTTP Basic: "
+                       "auth=(quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET)).")
     credentials = _basic_credentials(prepared.headers.get("Authorization", ""))
     if credentials is None:
         return not_yet("notes-web is a confidential client: it authenticates with HTTP Basic, "
-                       "auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET). No Authorization: Basic header was sent.")
-    if credentials[0] != WEB_CLIENT_ID:
+                       "auth=(quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET)). No Authorization: Basic "
+                       "header was sent.")
+    if credentials[0] not in (WEB_CLIENT_ID, quote_plus(WEB_CLIENT_ID)):
         return not_yet(f"the Basic credentials name the client {credentials[0][:40]!r}; this is {WEB_CLIENT_ID}.")
-    if credentials[1] != secret:
+    if credentials[1] not in (secret, quote_plus(secret)):  # RFC 6749 §2.3.1 form-encodes them; both are fine
         return not_yet("the Basic credentials hold the wrong secret for notes-web. Use WEB_CLIENT_SECRET.")
     if form.get("grant_type") != "authorization_code":
         return not_yet(f"grant_type should be 'authorization_code', not {form.get('grant_type')!r}.")
@@ -322,8 +346,19 @@ def next_interval(function: Any) -> None:
     for response, described, why in must_stop:
         try:
             got, _printed = _quietly(function, response, 5)
-        except Exception:
-            continue
+        except Exception as raised:
+            if type(raised).__name__ == "DeviceFlowError":
+                continue
+            if isinstance(raised, ValueError) and response.status_code == 502:
+                return not_yet(f"for {described}, your function raised {type(raised).__name__}, not DeviceFlowError: "
+                               "response.json() fails on a page that is not JSON. Catch ValueError around it, "
+                               "then raise DeviceFlowError.")
+            if isinstance(raised, requests.HTTPError):
+                return not_yet(f"for {described}, your function raised HTTPError (from raise_for_status()), not "
+                               "DeviceFlowError. Raise DeviceFlowError, so the caller can catch one exception "
+                               "for 'the device grant ended'.")
+            return not_yet(f"for {described}, your function raised {type(raised).__name__}, not DeviceFlowError. "
+                           f"Raise DeviceFlowError: {why}")
         return not_yet(f"for {described}, your function returned {got!r}, so the loop would keep polling. "
                        f"Raise DeviceFlowError instead: {why}")
     right("pending: same pace; slow_down: 5 s slower for good; access_denied, expired_token and anything else: stop.")
