@@ -82,16 +82,39 @@ def nfc_utf8(username, password):
     return unicodedata.normalize("NFC", f"{username}:{password}").encode("utf-8")
 
 
+def basic_authorization(username, password):
+    """The notebook's solution."""
+    if ":" in username:
+        raise ValueError("a user-id cannot contain ':' (RFC 7617 §2)")
+    return "Basic " + base64.b64encode(nfc_utf8(username, password)).decode("ascii")
+
+
 def test_basic_authorization_right(run):
-    def basic_authorization(username, password):
-        return "Basic " + base64.b64encode(nfc_utf8(username, password)).decode("ascii")
     assert_right(run(checks.basic_authorization, basic_authorization), "NFC and UTF-8")
 
 
 def test_basic_authorization_accepts_any_case_of_the_scheme(run):
     def lower_case(username, password):
-        return "basic " + base64.b64encode(nfc_utf8(username, password)).decode("ascii")
+        return basic_authorization(username, password).replace("Basic ", "basic ", 1)
     assert_right(run(checks.basic_authorization, lower_case))
+
+
+def test_basic_authorization_colon_in_the_user_id(run):
+    def no_colon_check(username, password):
+        return "Basic " + base64.b64encode(nfc_utf8(username, password)).decode("ascii")
+    output = run(checks.basic_authorization, no_colon_check)
+    assert_not_yet(output, "A user-id cannot contain ':' (RFC 7617 §2)")
+    assert "raise ValueError" in output
+
+
+def test_basic_authorization_colon_raises_another_error(run):
+    def wrong_error(username, password):
+        if ":" in username:
+            raise TypeError("no colons")
+        return basic_authorization(username, password)
+    output = run(checks.basic_authorization, wrong_error)
+    assert_not_yet(output, "raised TypeError: no colons")
+    assert "Raise ValueError" in output
 
 
 @pytest.mark.parametrize("answer, hint", [
@@ -243,6 +266,10 @@ def test_parse_challenge_escaped_quote_ends_the_value(run):
 
 # -- check_basic (exercise 3) --------------------------------------------------------------
 
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
 def basic(text: str | bytes) -> str:
     raw = text.encode("utf-8") if isinstance(text, str) else text
     return "Basic " + base64.b64encode(raw).decode("ascii")
@@ -260,6 +287,7 @@ def check_basic(header):
     username, colon, password = decoded.partition(":")
     if not colon:
         return None
+    username, password = nfc(username), nfc(password)  # RFC 7617 §2.1, as parse_basic() does
     stored = PASSWORD_HASHES.get(username)
     right_password = verify_password(password, stored or DUMMY_HASH)
     return username if right_password and stored is not None else None
@@ -273,7 +301,8 @@ def test_the_solution_agrees_with_the_practice_api(any_api, http):
     """The exercise's answer refuses and accepts what the practice API itself does."""
     headers = [basic(f"ada:{demo.password_of('ada')}"), basic(f"grace:{demo.password_of('grace')}"),
                basic("ada:wrong"), basic("nobody:x"), "Basic !!", basic(b"ada"), basic(b"ada:\xff"),
-               "Bearer " + ADA_TOKEN, "basic " + ADA_TOKEN]
+               "Bearer " + ADA_TOKEN, "basic " + ADA_TOKEN,
+               basic(unicodedata.normalize("NFD", f"grace:{demo.password_of('grace')}"))]
     for header in headers:
         response = http.get(any_api.url("/basic/whoami"), headers={"Authorization": header}, timeout=5)
         expected = response.json().get("username") if response.status_code == 200 else None
@@ -298,7 +327,7 @@ def no_dummy_hash(header):
     username, colon, password = decoded.partition(":")
     if not colon or username not in PASSWORD_HASHES:
         return None  # fast for unknown users: timing tells which names exist
-    return username if verify_password(password, PASSWORD_HASHES[username]) else None
+    return username if verify_password(nfc(password), PASSWORD_HASHES[username]) else None
 
 
 PLAINTEXT = {user["username"]: user["password"] for user in demo.USERS}
@@ -313,7 +342,7 @@ def plaintext(header):
     except ValueError:
         return None
     username, colon, password = decoded.partition(":")
-    return username if colon and PLAINTEXT.get(username) == password else None
+    return username if colon and PLAINTEXT.get(username) == nfc(password) else None
 
 
 def changed(behaviour: str):
@@ -341,7 +370,7 @@ def no_catch(header):
         return None
     username, colon, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
     stored = PASSWORD_HASHES.get(username)
-    return username if colon and verify_password(password, stored or DUMMY_HASH) and stored else None
+    return username if colon and verify_password(nfc(password), stored or DUMMY_HASH) and stored else None
 
 
 def none_unsafe(header):
@@ -359,7 +388,7 @@ def unknown_raises(header):
     username, colon, password = decoded.partition(":")
     if not colon:
         return None
-    return username if verify_password(password, PASSWORD_HASHES[username]) else None
+    return username if verify_password(nfc(password), PASSWORD_HASHES[username]) else None
 
 
 def any_scheme(header):
@@ -404,6 +433,25 @@ def test_check_basic_typical_mistakes(run, answer, hint):
     assert_not_yet(run(checks.check_basic, answer), hint)
 
 
+def test_check_basic_without_nfc(run):
+    def no_nfc(header):
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except ValueError:
+            return None
+        username, colon, password = decoded.partition(":")
+        stored = PASSWORD_HASHES.get(username)
+        right_password = verify_password(password, stored or DUMMY_HASH)
+        return username if colon and right_password and stored is not None else None
+    output = run(checks.check_basic, no_nfc)
+    assert_not_yet(output, "grace's right password sent in decomposed form (NFD")
+    assert "unicodedata.normalize('NFC', ...) the user-id and the password" in output
+    assert "RFC 7617 §2.1" in output
+
+
 def test_check_basic_hard_coded_admin(run):
     def admin_too(header):
         if header == basic("admin:password"):
@@ -423,7 +471,7 @@ def test_check_basic_bad_utf_8(run):
             return None
         username, colon, password = raw.decode("utf-8").partition(":")
         stored = PASSWORD_HASHES.get(username)
-        return username if colon and verify_password(password, stored or DUMMY_HASH) and stored else None
+        return username if colon and verify_password(nfc(password), stored or DUMMY_HASH) and stored else None
     output = run(checks.check_basic, no_utf8_catch)
     assert_not_yet(output, "raised UnicodeDecodeError")
     assert "Catch UnicodeDecodeError" in output

@@ -105,8 +105,30 @@ def basic_authorization(function: Any) -> None:
         problem = _header_problem(got, username, password)
         if problem:
             return not_yet(f"for {described}: {problem}")
-    right("'Basic ' + base64 of 'user:password' in NFC and UTF-8, for ASCII and non-ASCII credentials: "
-          "pass it as headers={'Authorization': ...} to connection.request().")
+    problem = _colon_problem(function)
+    if problem:
+        return not_yet(problem)
+    right("'Basic ' + base64 of 'user:password' in NFC and UTF-8, for ASCII and non-ASCII credentials, and a "
+          "ValueError for a user-id with ':': pass it as headers={'Authorization': ...} to connection.request().")
+
+
+COLON_USER = ("ada:lovelace", "x")  # a user-id with a colon, which Basic cannot carry
+
+
+def _colon_problem(function: Callable) -> str:
+    """'' when a user-id holding ':' raises ValueError (RFC 7617 §2); else the hint."""
+    why = ("A user-id cannot contain ':' (RFC 7617 §2): the server splits at the FIRST colon, so "
+           f"{COLON_USER[0]!r} would arrive as user 'ada' with the password 'lovelace:x'. ")
+    try:
+        got = function(*COLON_USER)
+    except ValueError:
+        return ""
+    except Exception as error:  # feedback, not a traceback
+        return (f"for the user-id {COLON_USER[0]!r}, your function raised {_name(error)}: {_one_line(error)}. "
+                + why + "Raise ValueError for it: if ':' in username: raise ValueError(...).")
+    returned = "a header" if isinstance(got, str) else f"a {type(got).__name__}"
+    return (f"for the user-id {COLON_USER[0]!r}, it returned {returned} instead of raising. " + why
+            + "Refuse it before encoding: if ':' in username: raise ValueError(\"a user-id cannot contain ':'\").")
 
 
 def _encoding_error_hint(error: Exception) -> str:
@@ -321,6 +343,10 @@ def check_basic(function: Any) -> None:
          "Scheme names are case-insensitive (RFC 9110 §11.1): compare scheme.lower() == 'basic'."),
         ("Basic " + _token(*GRACE), "grace", "grace's right password, which is not ASCII",
          "Decode the base64 bytes as UTF-8, which is what charset=\"UTF-8\" in the challenge promised."),
+        ("Basic " + _token(GRACE[0], unicodedata.normalize("NFD", GRACE[1]), normalize=False), "grace",
+         "grace's right password sent in decomposed form (NFD: 'u' + a combining mark)",
+         "charset=\"UTF-8\" also means NFC (RFC 7617 §2.1), as parse_basic() does: "
+         "unicodedata.normalize('NFC', ...) the user-id and the password before you look up and verify."),
     ]
     for header, expected, described, hint in accept:
         outcome, got = _call(function, header)
