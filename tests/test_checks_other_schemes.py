@@ -206,8 +206,27 @@ def origin(url):
     return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
+def good_should_follow(old, new):
+    try:
+        return origin(old) == origin(new)
+    except ValueError:
+        return False
+
+
 def test_should_follow_right(run):
-    assert_right(run(checks.should_follow, lambda old, new: origin(old) == origin(new)), "same origin")
+    assert_right(run(checks.should_follow, good_should_follow), "same origin")
+
+
+def test_should_follow_malformed_port_raises(run):
+    output = run(checks.should_follow, lambda old, new: origin(old) == origin(new))
+    assert_not_yet(output, "for a URL with a malformed port (:abc), your function raised ValueError")
+    assert "except ValueError: return False" in output
+
+
+def test_should_follow_malformed_port_followed(run):
+    def follows(old, new):
+        return True if ":abc" in new else good_should_follow(old, new)
+    assert_not_yet(run(checks.should_follow, follows), "a URL you cannot read is not the same origin")
 
 
 @pytest.mark.parametrize("answer, hint", [
@@ -224,7 +243,7 @@ def test_should_follow_right(run):
     (lambda old, new: "api.practice.test" in new and new.startswith("https://") and ":8443" not in new
      and ".evil" not in new and "API" not in new, "'api.practice.test@' is a user name"),
     (lambda old, new: not requests.Session().should_strip_auth(old, new), "should_strip_auth lets Authorization follow"),
-    (lambda old, new: "yes" if origin(old) == origin(new) else "no", "return True or False"),
+    (lambda old, new: "yes" if good_should_follow(old, new) else "no", "return True or False"),
     (lambda old, new: True, "Another host must never get your credentials"),
     (lambda old, new: False, "the same origin, so the credentials may go along"),
 ])

@@ -291,6 +291,9 @@ def _one_line(error: Exception) -> str:
 
 # -- exercise 3 ---------------------------------------------------------------------------
 
+MALFORMED_PORT = ("urlsplit(url).port raises ValueError when the port is not a number from 0 to 65535. Catch it "
+                  "(try: ... except ValueError: return False): a URL you cannot read is not the same origin.")
+
 def should_follow(function: Any) -> None:
     """07, exercise 3: `should_follow(old_url, new_url)` is True only within the same origin."""
     if placeholder(_unless_stub(function)):
@@ -326,12 +329,15 @@ def should_follow(function: Any) -> None:
          "the same host over https://, coming from http://",
          "http:// and https:// are different origins. (requests' should_strip_auth lets Authorization follow this "
          "one upgrade, for backward compatibility; the rule in this exercise is the same origin, nothing else.)"),
+        (old, "https://api.practice.test:abc/headers", False, "a URL with a malformed port (:abc)", MALFORMED_PORT),
     ]
     for old_url, new_url, expected, described, hint in cases:
         try:
             got = function(old_url, new_url)
         except Exception as error:  # feedback, not a traceback
-            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_one_line(error)}")
+            extra = f" {hint}" if hint is MALFORMED_PORT and isinstance(error, ValueError) else ""
+            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_one_line(error)}."
+                           + extra)
         if not isinstance(got, bool):
             return not_yet(f"for {described}, it returned {got!r}; return True or False.")
         if got != expected:
