@@ -77,14 +77,32 @@ def test_learner_copies_hold_no_solution_and_no_output(copies, path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_learner_copies_run_and_every_stub_gives_friendly_feedback(copies, path):
+def test_learner_copies_run_stubs_give_friendly_feedback_and_solutions_pass(copies, path):
+    """One kernel run per notebook checks both sides of every exercise: the learner copy runs
+    clean, each stub prints "✗ Not yet", and the published solution, run right after its stub,
+    prints "✓ Right"."""
+    original = nbformat.read(path, as_version=4)
+    solutions = [SOLUTION.findall(original.cells[index + 1].source)[0]
+                 for index, cell in enumerate(original.cells) if "exercise" in cell.metadata.get("tags", [])]
     copy = nbformat.read(copies / path.name, as_version=4)
-    execute(copy, ROOT / "notebooks")  # raises on any error outside cells tagged raises-exception
+    cells, pairs = [], []
     for cell in copy.cells:
+        cells.append(cell)
         if "exercise" in cell.metadata.get("tags", []):
-            printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-            assert printed.startswith("✗ Not yet"), printed
-            assert not [o for o in cell.outputs if o.output_type == "error"]
+            solved = nbformat.v4.new_code_cell(solutions[len(pairs)])
+            cells.append(solved)
+            pairs.append((cell, solved))
+    assert len(pairs) == len(solutions) >= 2
+    copy.cells = cells
+    execute(copy, ROOT / "notebooks")  # raises on any error outside cells tagged raises-exception
+
+    def printed(cell):
+        assert not [o for o in cell.outputs if o.output_type == "error"]
+        return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+    for stub, solved in pairs:
+        assert printed(stub).startswith("✗ Not yet"), printed(stub)
+        assert printed(solved).startswith("✓ Right"), f"solution printed {printed(solved)!r}:\n{solved.source}"
 
 
 def test_learner_copy_of_a_notebook_keeps_the_brief_and_drops_the_solution_only():
