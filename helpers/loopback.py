@@ -142,7 +142,9 @@ class LoopbackAPI(PracticeAPIHandle):
         super().__init__(app, f"{'https' if tls else 'http'}://{self.host}:{self.port}")
         app.issuer = self.base_url  # tokens and OAuth metadata name the address clients reach
         app.other_origin = self.base_url.replace("127.0.0.1", "localhost")  # same server, another host name
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+        # serve_forever notices stop() at its next poll: every 10 ms keeps stopping quick, and an
+        # idle server waking 100 times a second costs nothing measurable.
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name=f"practice-api:{self.port}", daemon=True)
         self._thread.start()
 
@@ -162,7 +164,7 @@ class LoopbackAPI(PracticeAPIHandle):
         return self.pki
 
     def stop(self) -> None:
-        """Stop accepting requests and free the port (takes about 0.05 s)."""
+        """Stop accepting requests and free the port (within about 10 ms)."""
         if self._thread.is_alive():
             self.server.shutdown()
             self._thread.join()

@@ -50,7 +50,8 @@ class RedirectListener:
         self.port: int = self._server.server_address[1]
         # A thread per connection: browsers open spare connections they may never use, and
         # one idle connection must not keep the real redirect waiting.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+        # close() is noticed at the next poll, so poll often: 10 ms.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name=f"redirect-listener:{self.port}", daemon=True)
         self._thread.start()
 

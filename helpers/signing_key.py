@@ -6,6 +6,11 @@ its tests are repeatable. Anyone can sign tokens with it, which is fine for a pr
 """
 from __future__ import annotations
 
+import functools
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
 KEY_ID = "practice-2026"  # the `kid` header names this key in /.well-known/jwks.json
 
 PRIVATE_KEY_PEM = b"""\
@@ -38,3 +43,15 @@ UwlHHN5p237XATJsWAbG1Qy7qb3XpRE7RHRi4Y5P51sIXvJnHcLX6zCUIIi5SS41
 Oc8hj/G4kVtbLr1zyo3B/DGD
 -----END PRIVATE KEY-----
 """
+
+
+@functools.lru_cache(maxsize=1)
+def private_key() -> RSAPrivateKey:
+    """The parsed key, loaded once per process and shared by every practice API in it.
+
+    By default, loading a private key checks that its RSA numbers are consistent, which takes
+    about 60 ms. This key is a constant that tests/test_tokens.py loads *with* that check, so the
+    practice API skips it here to keep every notebook's first login fast. Never skip the check
+    for a key you did not make and test yourself.
+    """
+    return serialization.load_pem_private_key(PRIVATE_KEY_PEM, password=None, unsafe_skip_rsa_key_validation=True)

@@ -13,7 +13,6 @@ then expiry and revocation. Each refusal says why, in the RFC 6750 §3 challenge
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import re
@@ -23,7 +22,6 @@ import uuid
 from dataclasses import dataclass, field
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 
 from helpers import signing_key
 from helpers.clock import Clock
@@ -75,7 +73,7 @@ class TokenService:
 
     @property
     def private_key(self):
-        return _private_key()
+        return signing_key.private_key()
 
     def jwks(self) -> dict:
         """The public half of every signing key, as a JWK Set (RFC 7517 §5)."""
@@ -269,11 +267,6 @@ def _challenge(error: str, description: str) -> str:
 def _invalid_grant(description: str) -> HTTPError:
     return HTTPError(400, "invalid_grant", description)  # RFC 6749 §5.2
 
-
-@functools.lru_cache(maxsize=1)
-def _private_key():
-    """Parsed once per process (about 50 ms): every practice API instance shares the demo key."""
-    return serialization.load_pem_private_key(signing_key.PRIVATE_KEY_PEM, password=None)
 
 
 def _digest(token: str) -> str:

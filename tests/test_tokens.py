@@ -664,6 +664,14 @@ def test_get_on_the_token_endpoint_is_405(http, api):
 
 # -- GET /.well-known/jwks.json -----------------------------------------------------------------
 
+def test_the_demo_signing_key_passes_the_checks_the_practice_api_skips():
+    """signing_key.private_key() skips cryptography's RSA consistency check for speed; this is that check."""
+    checked = serialization.load_pem_private_key(signing_key.PRIVATE_KEY_PEM, None)  # validates the numbers
+    assert checked.key_size == 2048
+    assert checked.private_numbers() == signing_key.private_key().private_numbers()
+    assert signing_key.private_key() is signing_key.private_key()  # parsed once per process
+
+
 def test_jwks_publishes_one_public_signing_key(http, api):
     response = http.get(api.url("/.well-known/jwks.json"), timeout=TIMEOUT)
     assert response.status_code == 200

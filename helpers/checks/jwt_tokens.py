@@ -141,22 +141,16 @@ def _claims(**changes) -> dict:
             for name, value in claims.items() if value is not None}
 
 
-def _private_key():
-    from cryptography.hazmat.primitives import serialization
-
-    return serialization.load_pem_private_key(signing_key.PRIVATE_KEY_PEM, password=None)
-
-
 def _sign(claims: dict) -> str:
     import jwt
 
-    return jwt.encode(claims, _private_key(), algorithm="RS256", headers={"kid": signing_key.KEY_ID})
+    return jwt.encode(claims, signing_key.private_key(), algorithm="RS256", headers={"kid": signing_key.KEY_ID})
 
 
 def _jwks() -> dict:
     import jwt
 
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(_private_key().public_key(), as_dict=True)
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.private_key().public_key(), as_dict=True)
     return {"keys": [{**jwk, "kid": signing_key.KEY_ID, "use": "sig", "alg": "RS256"}]}
 
 
@@ -182,7 +176,7 @@ def _tampered(token: str) -> str:
 def _hs256_with_public_key(claims: dict) -> str:
     from cryptography.hazmat.primitives import serialization
 
-    public_pem = _private_key().public_key().public_bytes(
+    public_pem = signing_key.private_key().public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     signing_input = _segments({"alg": "HS256", "typ": "JWT", "kid": signing_key.KEY_ID}, claims)
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
