@@ -1,9 +1,12 @@
 """`make bench`: how much each notebook costs the test run, and how fast the practice API is.
 
 Prints, measured in this run on this machine:
-- each notebook's nbval time next to an empty notebook's (median of 5 runs each). The time is
-  pytest's own "passed in N s": kernel start and every cell, without the interpreter and plugin
-  start-up, which is the same for every notebook and only adds noise;
+- each notebook's nbval time next to an empty notebook's, median and best of 7 runs. A notebook's
+  nbval time is the sum of its test items' durations: kernel start, every cell with its output
+  comparison, and kernel shutdown. pytest's "passed in N s" also counts about 2 s of collection and
+  plugin work that is the same for every notebook but varies by +-0.4 s from run to run here, so
+  it is shown too but would hide a 0.1 s change. The runs alternate between notebooks, so a slow
+  spell of the machine hits all of them alike;
 - the whole `make test` time;
 - the loopback server's requests per second, with one client and with 50 concurrent clients
   doing mixed flows for 10 s (and whether any request failed or was lost).
@@ -18,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import nbformat
 import requests
@@ -27,18 +31,27 @@ sys.path.insert(0, str(ROOT))
 
 from helpers import serve_practice_api  # noqa: E402
 
-RUNS = 5
+RUNS = 7
 NBVAL = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-         "--nbval-sanitize-with", str(ROOT / "tests/nbval-sanitize.cfg")]
+         "--nbval-sanitize-with", str(ROOT / "tests/nbval-sanitize.cfg"), "-o", "junit_duration_report=total"]
 
 
-def nbval_seconds(path: Path) -> float:
-    times = []
+def nbval_run(path: Path, report: Path) -> tuple[float, float]:
+    """(the notebook's own nbval time, pytest's whole session time) for one run, in seconds."""
+    result = subprocess.run([*NBVAL, f"--junitxml={report}", str(path)], cwd=ROOT, check=True,
+                            capture_output=True, text=True)
+    summary = result.stdout.strip().splitlines()[-1]  # "12 passed in 1.84s"
+    items = sum(float(case.get("time")) for case in ElementTree.parse(report).iter("testcase"))
+    return items, float(re.search(r" in ([\d.]+)s", summary).group(1))
+
+
+def nbval_times(paths: list[Path], folder: Path) -> dict[Path, list[tuple[float, float]]]:
+    """RUNS rounds; each round runs every notebook once, so drift in the machine's speed is shared."""
+    times: dict[Path, list[tuple[float, float]]] = {path: [] for path in paths}
     for _ in range(RUNS):
-        result = subprocess.run([*NBVAL, str(path)], cwd=ROOT, check=True, capture_output=True, text=True)
-        summary = result.stdout.strip().splitlines()[-1]  # "12 passed in 1.84s"
-        times.append(float(re.search(r" in ([\d.]+)s", summary).group(1)))
-    return statistics.median(times)
+        for path in paths:
+            times[path].append(nbval_run(path, folder / "report.xml"))
+    return times
 
 
 def requests_per_second(path: str, seconds: float = 2.0, **kwargs) -> float:
@@ -95,13 +108,25 @@ def main() -> int:
         notebook.cells[0].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
         notebook.cells[0].execution_count = 1
         nbformat.write(notebook, empty)
-        baseline = nbval_seconds(empty)
+        chosen = [Path(name).resolve() for name in sys.argv[1:]]  # `tools/bench.py notebooks/03-*.ipynb`
+        notebooks = chosen or sorted((ROOT / "notebooks").glob("*.ipynb"))
+        times = nbval_times([empty, *notebooks], Path(folder))
 
-    print(f"nbval, one notebook at a time, median of {RUNS} runs (pytest's own time)")
-    print(f"  {'empty notebook':32} {baseline:5.2f} s")
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        seconds = nbval_seconds(path)
-        print(f"  {path.name:32} {seconds:5.2f} s  ({seconds - baseline:+.2f} s over empty)")
+    def summary(path: Path, index: int) -> tuple[float, float]:
+        values = [run[index] for run in times[path]]
+        return statistics.median(values), min(values)
+
+    (items, best_items), (session, best_session) = summary(empty, 0), summary(empty, 1)
+    print(f"nbval, one notebook at a time, {RUNS} runs each: median (best)")
+    print(f"  {'':32} {'notebook items':>18} {'over empty':>18} {'pytest session':>16} {'over empty':>18}")
+    print(f"  {'empty notebook':32} {items:9.2f} ({best_items:.2f}) s {'':18} {session:7.2f} ({best_session:.2f}) s")
+    for path in notebooks:
+        (median, best), (session_median, session_best) = summary(path, 0), summary(path, 1)
+        print(f"  {path.name:32} {median:9.2f} ({best:.2f}) s {median - items:+8.2f} ({best - best_items:+.2f}) s "
+              f"{session_median:7.2f} ({session_best:.2f}) s {session_median - session:+8.2f} "
+              f"({session_best - best_session:+.2f}) s")
+    if chosen:
+        return 0
 
     started = time.perf_counter()
     result = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True)

@@ -27,9 +27,11 @@ def execute(notebook: nbformat.NotebookNode, cwd: Path, *, timeout: int = 120) -
     """Execute `notebook` in place, top to bottom, in a fresh kernel started in `cwd`.
 
     Cells tagged `raises-exception` may fail; any other error raises CellExecutionError.
+    Cells tagged `nbval-skip` (they need a person, like the real-browser sign-in) are left
+    unrun, as nbval leaves them, so the committed outputs are exactly what the tests compare.
     """
     manager = KernelManager(kernel_spec_manager=CurrentPythonKernels(), kernel_name="python3")
     client = NotebookClient(notebook, km=manager, timeout=timeout, allow_errors=False,
-                            resources={"metadata": {"path": str(cwd)}})
+                            skip_cells_with_tag="nbval-skip", resources={"metadata": {"path": str(cwd)}})
     client.execute()
     return notebook

@@ -17,6 +17,9 @@ from notebook_runner import execute
 
 def refresh(path: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:  # start clean: a cell the run skips keeps no output from an older run
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     started = time.perf_counter()
     execute(notebook, path.parent)
     # nbclient stamps execution times into the metadata; they change on every run.
