@@ -1,6 +1,7 @@
 """Shared test set-up: paths, the notebooks, and the fixtures most test files use."""
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -15,6 +16,13 @@ sys.path.insert(0, str(ROOT / "tools"))  # notebook_runner, navigation, learner_
 from helpers import demo, serve_practice_api, start_practice_api  # noqa: E402
 
 DEMO_SECRETS = [user["password"] for user in demo.USERS] + [str(key["key"]) for key in demo.API_KEYS]
+
+
+def free_port() -> int:
+    """A loopback port that nothing listens on right now, for a server a test starts in another process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def assert_no_bug(api) -> None:

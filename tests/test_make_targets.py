@@ -4,13 +4,12 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 
 import requests
 
-from conftest import NOTEBOOKS, ROOT
+from conftest import NOTEBOOKS, ROOT, free_port
 
 
 def test_a_second_run_does_not_reinstall():
@@ -28,12 +27,6 @@ def test_make_test_runs_unit_tests_and_strict_nbval_in_parallel():
 def test_ci_runs_make_test():
     script = (ROOT / ".ci/run").read_text(encoding="utf-8")
     assert "set -euo pipefail" in script and "\nmake test\n" in script and "\nmake test-browser\n" in script
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_make_lab_serves_the_notebooks_with_token_auth(tmp_path):

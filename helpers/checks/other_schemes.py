@@ -8,7 +8,6 @@ signature or a request id.
 from __future__ import annotations
 
 import base64
-import dis
 import hashlib
 import hmac
 import json
@@ -18,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from helpers import demo, request_signing
-from helpers.checks.feedback import PRACTICE_URL, not_yet, placeholder, right
+from helpers.checks.feedback import PRACTICE_URL, not_yet, placeholder, right, unless_stub
 from helpers.clock import Clock
 from helpers.wsgi import HTTPError, Request
 
@@ -33,22 +32,11 @@ FIELDS = "the method, the path, the timestamp, the request id and the body's SHA
 MASK = "••••••••"
 
 
-def _unless_stub(function: Any) -> Any:
-    """`...` for the exercise cell's stub, a function whose body does nothing (`...`, `pass`, a docstring)."""
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return function
-    instructions = [i for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP", "CACHE", "POP_TOP")]
-    does_nothing = all(i.opname in ("LOAD_CONST", "RETURN_VALUE", "RETURN_CONST") for i in instructions) and all(
-        i.argval in (None, ...) for i in instructions if i.opname != "RETURN_VALUE")
-    return ... if does_nothing else function
-
-
 # -- exercise 1 ---------------------------------------------------------------------------
 
 def string_to_sign(function: Any) -> None:
     """07, exercise 1: `string_to_sign(method, path, timestamp, request_id, body)` -> the bytes to sign."""
-    if placeholder(_unless_stub(function)):
+    if placeholder(unless_stub(function)):
         return
     if isinstance(function, (str, bytes)):
         return not_yet("pass the function itself, not what it returns: checks.string_to_sign(string_to_sign).")
@@ -148,7 +136,7 @@ def _string_hint(got: Any, expected: bytes, args: tuple) -> str:
 
 def sign(function: Any) -> None:
     """07, exercise 2: `sign(request)` signs a PreparedRequest the way /signed/orders checks it."""
-    if placeholder(_unless_stub(function)):
+    if placeholder(unless_stub(function)):
         return
     if isinstance(function, type):
         return not_yet(f"that is the class {function.__name__} itself; pass a function (or an auth object): "
@@ -296,7 +284,7 @@ MALFORMED_PORT = ("urlsplit(url).port raises ValueError when the port is not a n
 
 def should_follow(function: Any) -> None:
     """07, exercise 3: `should_follow(old_url, new_url)` is True only within the same origin."""
-    if placeholder(_unless_stub(function)):
+    if placeholder(unless_stub(function)):
         return
     if isinstance(function, bool):
         return not_yet("pass the function itself, not what it returns: checks.should_follow(should_follow).")

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dis
 import time
 import unicodedata
 from typing import Any, Callable
 
 from helpers import demo
-from helpers.checks.feedback import not_yet, placeholder, right
+from helpers.checks.feedback import not_yet, placeholder, right, unless_stub
 
 __all__ = ["basic_authorization", "parse_challenge", "check_basic"]
 
@@ -27,17 +26,6 @@ MASK = "••••••••"
 
 
 # -- shared --------------------------------------------------------------------------------
-
-def _unless_stub(function: Any) -> Any:
-    """`...` for the exercise cell's stub, a function whose body does nothing (`...`, `pass`, a docstring)."""
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return function
-    instructions = [i for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP", "CACHE", "POP_TOP")]
-    does_nothing = all(i.opname in ("LOAD_CONST", "RETURN_VALUE", "RETURN_CONST") for i in instructions) and all(
-        i.argval in (None, ...) for i in instructions if i.opname != "RETURN_VALUE")
-    return ... if does_nothing else function
-
 
 def _not_a_function(function: Any, name: str) -> bool:
     """True (after saying so) when the learner passed something other than their function."""
@@ -87,7 +75,7 @@ def _basic(raw: bytes) -> str:
 
 def basic_authorization(function: Any) -> None:
     """05, exercise 1: `basic_authorization(username, password)` -> the Authorization header's value."""
-    if placeholder(_unless_stub(function)) or _not_a_function(function, "basic_authorization"):
+    if placeholder(unless_stub(function)) or _not_a_function(function, "basic_authorization"):
         return
     nfd_password = unicodedata.normalize("NFD", GRACE[1])
     cases = [
@@ -234,7 +222,7 @@ CHALLENGES: list[tuple[str, tuple[str, dict[str, str]], str]] = [
 
 def parse_challenge(function: Any) -> None:
     """05, exercise 2: `parse_challenge(value)` -> (scheme in lower case, {parameter name: value})."""
-    if placeholder(_unless_stub(function)) or _not_a_function(function, "parse_challenge"):
+    if placeholder(unless_stub(function)) or _not_a_function(function, "parse_challenge"):
         return
     for value, expected, described in CHALLENGES:
         try:
@@ -332,7 +320,7 @@ UNKNOWN_USER = ("An unknown user name has no entry in PASSWORD_HASHES: use PASSW
 
 def check_basic(function: Any) -> None:
     """05, exercise 3: `check_basic(header)` -> the user name it proves, or None. Never raises."""
-    if placeholder(_unless_stub(function)) or _not_a_function(function, "check_basic"):
+    if placeholder(unless_stub(function)) or _not_a_function(function, "check_basic"):
         return
     ada_token = _token(*ADA)
     accept = [
