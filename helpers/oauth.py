@@ -206,8 +206,10 @@ class AuthorizationServer:
         if request.method == "GET":
             return _login_page(client.client_id, scope, request.query)
         form = request.form()
-        if form.get("decision", "approve") == "deny":
+        if form.get("decision") == "deny":
             return fail("access_denied", "The user denied the request.")
+        if form.get("decision") != "approve":  # consent is a button press, never a default
+            return _login_page(client.client_id, scope, request.query, error="Press Allow or Deny.", status=400)
         username, password = form.get("username", ""), form.get("password", "")
         if not self.passwords.check(username, password):
             return _login_page(client.client_id, scope, request.query, error="Wrong user name or password.")
@@ -364,9 +366,11 @@ class AuthorizationServer:
         if record is None:
             self.code_guesses.record_failure(guesser)
             return _device_page(form.get("user_code", ""), error="That code is not valid (or has expired).")
-        if form.get("decision", "approve") == "deny":
+        if form.get("decision") == "deny":
             record.status = "denied"
             return _html(200, "Request denied", "<p>The device will not get access. You can close this page.</p>")
+        if form.get("decision") != "approve":  # consent is a button press, never a default
+            return _device_page(form.get("user_code", ""), error="Press Allow or Deny.", status=400)
         username, password = form.get("username", ""), form.get("password", "")
         if not self.passwords.check(username, password):
             return _device_page(form.get("user_code", ""), error="Wrong user name or password.")
@@ -432,9 +436,9 @@ def _error_page(status: int, title: str, message: str) -> Reply:
     return _html(status, title, f"<p>{html.escape(message)}</p>")
 
 
-def _login_page(client_id: str, scope: str, query: str, error: str = "") -> Reply:
+def _login_page(client_id: str, scope: str, query: str, error: str = "", status: int = 200) -> Reply:
     notice = f"<p role='alert'><strong>{html.escape(error)}</strong></p>" if error else ""
-    return _html(200, "Sign in to the practice API", f"""{notice}
+    return _html(status, "Sign in to the practice API", f"""{notice}
 <p><strong>{html.escape(client_id)}</strong> asks to access your account: <code>{html.escape(scope)}</code></p>
 <form method="post" action="/oauth/authorize?{html.escape(query)}">
 <label>User name <input name="username" autocomplete="username"></label>
@@ -443,9 +447,9 @@ def _login_page(client_id: str, scope: str, query: str, error: str = "") -> Repl
 </form>""")
 
 
-def _device_page(user_code: str, error: str = "") -> Reply:
+def _device_page(user_code: str, error: str = "", status: int = 200) -> Reply:
     notice = f"<p role='alert'><strong>{html.escape(error)}</strong></p>" if error else ""
-    return _html(200, "Connect a device", f"""{notice}
+    return _html(status, "Connect a device", f"""{notice}
 <form method="post" action="/device">
 <label>Code shown on your device <input name="user_code" value="{html.escape(user_code)}"></label>
 <label>User name <input name="username" autocomplete="username"></label>

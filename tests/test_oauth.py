@@ -28,6 +28,7 @@ from helpers.oauth import DEMO_CLIENTS, Client
 
 TIMEOUT = 5
 ADA = {"username": "ada", "password": demo.password_of("ada")}
+ALLOW = {**ADA, "decision": "approve"}  # the consent form, sent with its Allow button
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 REPORTS_JOB = ("reports-job", str(demo.client("reports-job")["client_secret"]))
 NOTES_WEB = ("notes-web", str(demo.client("notes-web")["client_secret"]))
@@ -79,7 +80,7 @@ def get_code(http, api, client_id: str = "notes-cli", **changes) -> tuple[str, s
     """Ada approves: (code, code_verifier, the authorization request's parameters)."""
     verifier, challenge = pkce()
     params = authorize_params(client_id, challenge, **changes)
-    response = authorize(http, api, params, ADA)
+    response = authorize(http, api, params, ALLOW)
     got = redirect_params(response, params.get("redirect_uri", REDIRECTS.get(client_id, "")))
     return got["code"], verifier, params
 
@@ -351,7 +352,7 @@ BAD_REDIRECT = [  # (client_id, redirect_uri)
 @pytest.mark.parametrize("changes, title", BAD_CLIENT)
 def test_unknown_client_gets_an_error_page_not_a_redirect(http, api, changes, title):
     params = authorize_params(**changes)
-    for form in (None, ADA):  # the page (GET), and the login form sent with the right password (POST)
+    for form in (None, ALLOW):  # the page (GET), and the login form sent with the right password (POST)
         response = authorize(http, api, params, form)
         assert_error_page(response, title)
         assert "The client_id is missing or not registered." in response.text
@@ -361,7 +362,7 @@ def test_unknown_client_gets_an_error_page_not_a_redirect(http, api, changes, ti
 @pytest.mark.parametrize("client_id, redirect_uri", BAD_REDIRECT)
 def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(http, api, client_id, redirect_uri):
     params = authorize_params(client_id, redirect_uri=redirect_uri)
-    for form in (None, ADA):
+    for form in (None, ALLOW):
         response = authorize(http, api, params, form)
         assert_error_page(response, "Invalid redirect URI")
         assert "does not exactly match a registered one" in response.text
@@ -374,7 +375,7 @@ def test_loopback_redirect_takes_any_port(http, api, redirect_uri):
     """RFC 8252 §7.3: the port of a loopback redirect is chosen when the app runs."""
     params = authorize_params("notes-cli", redirect_uri=redirect_uri)
     assert authorize(http, api, params).status_code == 200
-    got = redirect_params(authorize(http, api, params, ADA), redirect_uri)
+    got = redirect_params(authorize(http, api, params, ALLOW), redirect_uri)
     assert got["state"] == params["state"]
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", got["code"])
 
@@ -382,7 +383,7 @@ def test_loopback_redirect_takes_any_port(http, api, redirect_uri):
 def test_redirect_uri_may_be_left_out_when_exactly_one_is_registered(http, api):
     params = authorize_params("notes-web", redirect_uri=None)
     assert authorize(http, api, params).status_code == 200
-    got = redirect_params(authorize(http, api, params, ADA), WEB_REDIRECT)
+    got = redirect_params(authorize(http, api, params, ALLOW), WEB_REDIRECT)
     assert set(got) == {"code", "state", "iss"}
 
 
@@ -391,7 +392,7 @@ def test_an_empty_redirect_uri_counts_as_omitted(http, api):
     request." (The token endpoint already does so for grant_type.)"""
     params = authorize_params("notes-web", redirect_uri="")
     assert authorize(http, api, params).status_code == 200
-    got = redirect_params(authorize(http, api, params, ADA), WEB_REDIRECT)
+    got = redirect_params(authorize(http, api, params, ALLOW), WEB_REDIRECT)
     assert got["state"] == params["state"] and "code" in got
 
 
@@ -420,7 +421,7 @@ REDIRECTED_ERRORS = [
 @pytest.mark.parametrize("changes, error, phrase", REDIRECTED_ERRORS)
 def test_request_errors_are_redirected_with_state_and_iss(http, api, changes, error, phrase):
     params = authorize_params("notes-cli", **changes)
-    for form in (None, ADA):  # GET, and POST with the right password: never a code
+    for form in (None, ALLOW):  # GET, and POST with the right password: never a code
         response = authorize(http, api, params, form)
         got = redirect_params(response, CLI_REDIRECT)
         assert got["error"] == error
@@ -481,24 +482,37 @@ def test_login_page_has_the_form_and_escapes_what_the_client_sent(http, api):
 def test_wrong_password_shows_the_form_again_and_counts_toward_the_lockout(http, api):
     params = authorize_params("notes-cli")
     for attempt in range(5):
-        response = authorize(http, api, params, {"username": "ada", "password": f"guess-{attempt}"})
+        response = authorize(http, api, params, {"username": "ada", "password": f"guess-{attempt}",
+                                                 "decision": "approve"})
         assert response.status_code == 200
         assert "Location" not in response.headers
         assert "Wrong user name or password." in response.text
         assert '<input name="password" type="password"' in response.text
-    locked = authorize(http, api, params, ADA)  # even the right password
+    locked = authorize(http, api, params, ALLOW)  # even the right password
     assert_error(locked, 429, "too_many_attempts", "Retry-After")
     assert "Location" not in locked.headers
     wait = int(locked.headers["Retry-After"])
     assert 1 <= wait <= 60
     api.clock.advance(wait)
-    assert "code" in redirect_params(authorize(http, api, params, ADA), CLI_REDIRECT)
+    assert "code" in redirect_params(authorize(http, api, params, ALLOW), CLI_REDIRECT)
+
+
+@pytest.mark.parametrize("decision", [None, "", "yes", "Approve"])
+def test_consent_without_pressing_allow_issues_no_code(http, api, decision):
+    """The right password is not consent: only the Allow button (decision=approve) is."""
+    form = {**ADA} if decision is None else {**ADA, "decision": decision}
+    response = authorize(http, api, authorize_params("notes-cli"), form)
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "Press Allow or Deny." in response.text
+    assert 'name="decision" value="approve"' in response.text  # the form again, to press a button this time
+    assert api.app.oauth.codes == {}
 
 
 @pytest.mark.parametrize("state", ["xyz", "a b&c=d/e?f#g+h%25i", "é€😀", "=&?#%", "x" * 500])
 def test_approval_redirects_with_code_unchanged_state_and_iss(http, api, state):
     params = authorize_params("notes-web", state=state)
-    response = authorize(http, api, params, ADA)
+    response = authorize(http, api, params, ALLOW)
     assert response.headers["Cache-Control"] == "no-store"
     got = redirect_params(response, WEB_REDIRECT)
     assert set(got) == {"code", "state", "iss"}
@@ -508,7 +522,7 @@ def test_approval_redirects_with_code_unchanged_state_and_iss(http, api, state):
 
 
 def test_approval_without_state_sends_no_state(http, api):
-    got = redirect_params(authorize(http, api, authorize_params("notes-cli", state=None), ADA), CLI_REDIRECT)
+    got = redirect_params(authorize(http, api, authorize_params("notes-cli", state=None), ALLOW), CLI_REDIRECT)
     assert set(got) == {"code", "iss"}
 
 
@@ -517,7 +531,7 @@ def test_redirect_uri_with_a_query_keeps_it(http, api):
     with_clients(api, Client("tenant-app", None, ("authorization_code",), "profile",
                              ("https://tenant-app.test/cb?tenant=7",)))
     params = authorize_params("tenant-app", redirect_uri="https://tenant-app.test/cb?tenant=7", scope="profile")
-    got = redirect_params(authorize(http, api, params, ADA), "https://tenant-app.test/cb?tenant=7")
+    got = redirect_params(authorize(http, api, params, ALLOW), "https://tenant-app.test/cb?tenant=7")
     assert got["tenant"] == "7" and got["state"] == params["state"] and "code" in got
     denied = redirect_params(authorize(http, api, params, {"decision": "deny"}),
                              "https://tenant-app.test/cb?tenant=7")
@@ -741,7 +755,7 @@ def test_polling_too_fast_slows_down_by_5_seconds_each_time(http, api):
 def test_approved_device_gets_tokens_once(http, api, typed):
     started = start_device(http, api)
     assert_error(poll(http, api, started["device_code"]), 400, "authorization_pending", "Keep polling")
-    page = device_form(http, api, {"user_code": typed(started["user_code"]), **ADA})
+    page = device_form(http, api, {"user_code": typed(started["user_code"]), **ALLOW})
     assert page.status_code == 200
     assert "<h1>Device approved</h1>" in page.text and "notes-tv" in page.text
     api.clock.advance(5)
@@ -759,7 +773,7 @@ def test_denied_device_gets_access_denied(http, api):
     page = device_form(http, api, {"user_code": started["user_code"], "decision": "deny"})
     assert page.status_code == 200 and "<h1>Request denied</h1>" in page.text
     assert_error(poll(http, api, started["device_code"]), 400, "access_denied", "The user denied the request.")
-    again = device_form(http, api, {"user_code": started["user_code"], **ADA})  # too late to change one's mind
+    again = device_form(http, api, {"user_code": started["user_code"], **ALLOW})  # too late to change one's mind
     assert "That code is not valid" in again.text
     api.clock.advance(5)
     assert_error(poll(http, api, started["device_code"]), 400, "access_denied", "denied")
@@ -769,7 +783,7 @@ def test_device_code_expires_after_600_seconds(http, api):
     started = start_device(http, api)
     api.clock.advance(600)
     assert_error(poll(http, api, started["device_code"]), 400, "expired_token", "The device code has expired.")
-    page = device_form(http, api, {"user_code": started["user_code"], **ADA})
+    page = device_form(http, api, {"user_code": started["user_code"], **ALLOW})
     assert "That code is not valid (or has expired)." in page.text
 
 
@@ -800,17 +814,21 @@ def test_device_code_grant_is_for_the_device_client_only(http, api):
 
 
 @pytest.mark.parametrize("form, message", [
-    pytest.param({"user_code": "BBBB-BBBB", **ADA}, "That code is not valid", id="wrong-code"),
-    pytest.param({"user_code": "", **ADA}, "That code is not valid", id="no-code"),
-    pytest.param({"username": "ada", "password": "guess"}, "Wrong user name or password.", id="wrong-password"),
-    pytest.param({"username": "nobody", "password": "guess"}, "Wrong user name or password.", id="unknown-user"),
-    pytest.param({}, "Wrong user name or password.", id="no-credentials"),
+    pytest.param({"user_code": "BBBB-BBBB", **ALLOW}, "That code is not valid", id="wrong-code"),
+    pytest.param({"user_code": "", **ALLOW}, "That code is not valid", id="no-code"),
+    pytest.param({"username": "ada", "password": "guess", "decision": "approve"}, "Wrong user name or password.",
+                 id="wrong-password"),
+    pytest.param({"username": "nobody", "password": "guess", "decision": "approve"},
+                 "Wrong user name or password.", id="unknown-user"),
+    pytest.param({"decision": "approve"}, "Wrong user name or password.", id="no-credentials"),
+    pytest.param(ADA, "Press Allow or Deny.", id="no-decision"),
+    pytest.param({**ADA, "decision": "ok"}, "Press Allow or Deny.", id="unknown-decision"),
 ])
 def test_device_page_refuses_a_wrong_code_or_password(http, api, form, message):
     started = start_device(http, api)
     form = {"user_code": started["user_code"], **form}
     page = device_form(http, api, form)
-    assert page.status_code == 200
+    assert page.status_code == (400 if "Press" in message else 200)
     assert "<h1>Connect a device</h1>" in page.text
     assert message in page.text
     assert '<input name="password" type="password"' in page.text
@@ -828,7 +846,7 @@ def test_device_page_prefills_the_code_and_escapes_it(http, api):
     request.url = api.url("/device") + "?user_code=" + evil
     page = http.send(request, timeout=TIMEOUT)
     assert "<script>" not in page.text and html.escape(evil) in page.text
-    posted = device_form(http, api, {"user_code": evil, **ADA})
+    posted = device_form(http, api, {"user_code": evil, **ALLOW})
     assert "<script>" not in posted.text and html.escape(evil) in posted.text
 
 
@@ -839,7 +857,7 @@ def test_user_code_guessing_is_rate_limited(http, api):
     statuses = []
     for attempt in range(20):
         guess = "".join("BCDFGHJKLMNPQRSTVWXZ"[(attempt * 7 + n) % 20] for n in range(8))
-        response = device_form(http, api, {"user_code": guess, **ADA})
+        response = device_form(http, api, {"user_code": guess, **ALLOW})
         statuses.append(response.status_code)
         if response.status_code == 429:
             assert response.headers["Retry-After"].isdigit()
@@ -1039,14 +1057,14 @@ def test_absurd_lengths_get_a_clear_answer(http, api, path, data, auth, status, 
 
 def test_absurd_lengths_at_the_pages(http, api):
     params = authorize_params(state="s" * 100_000)
-    got = redirect_params(authorize(http, api, params, ADA), CLI_REDIRECT)
+    got = redirect_params(authorize(http, api, params, ALLOW), CLI_REDIRECT)
     assert got["state"] == params["state"]
     long_code = authorize(http, api, authorize_params(code_challenge="A" * 100_000))
     assert redirect_params(long_code, CLI_REDIRECT)["error"] == "invalid_request"
     assert_error_page(authorize(http, api, authorize_params(client_id="c" * 100_000)), "Unknown client")
     assert_error_page(authorize(http, api, authorize_params(redirect_uri=CLI_REDIRECT + "x" * 100_000)),
                       "Invalid redirect URI")
-    page = device_form(http, api, {"user_code": "B" * 100_000, **ADA})
+    page = device_form(http, api, {"user_code": "B" * 100_000, **ALLOW})
     assert page.status_code == 200 and "That code is not valid" in page.text
 
 
