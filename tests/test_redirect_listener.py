@@ -172,7 +172,8 @@ def test_a_whole_sign_in_with_the_loopback_practice_api(http):
         auth_url = metadata["authorization_endpoint"] + "?" + urlencode({
             "response_type": "code", "client_id": "notes-cli", "redirect_uri": listener.redirect_uri,
             "scope": "profile", "state": state, "code_challenge": challenge, "code_challenge_method": "S256"})
-        page = http.post(auth_url, data={"username": "ada", "password": "analytical:engine:1843"}, timeout=5)
+        page = http.post(auth_url, data={"username": "ada", "password": "analytical:engine:1843",
+                                         "decision": "approve"}, timeout=5)  # the Allow button
         assert page.status_code == 200 and "close this tab" in page.text
         listener.wait(timeout=5)
         params = listener.params
