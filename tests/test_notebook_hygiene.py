@@ -154,3 +154,11 @@ def test_local_links_point_at_files(path):
 def test_notebooks_import_only_the_public_names_of_helpers(path):
     for where, code in code_to_teach(load(path)):
         assert not re.search(r"(from|import)\s+helpers\.\w+", code), f"{where}: use `from helpers import ...`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_neighbouring_prints_are_one_output(path):
+    """make refresh joins them (as nbval does), so a re-run that prints the same text changes no JSON."""
+    for cell in code_cells(load(path)):
+        kinds = [(o["output_type"], o.get("name")) for o in cell["outputs"]]
+        assert all(not (a == b and a[0] == "stream") for a, b in zip(kinds, kinds[1:])), "run `make refresh`"

@@ -118,11 +118,11 @@ def main() -> int:
 
     (items, best_items), (session, best_session) = summary(empty, 0), summary(empty, 1)
     print(f"nbval, one notebook at a time, {RUNS} runs each: median (best)")
-    print(f"  {'':32} {'notebook items':>18} {'over empty':>18} {'pytest session':>16} {'over empty':>18}")
-    print(f"  {'empty notebook':32} {items:9.2f} ({best_items:.2f}) s {'':18} {session:7.2f} ({best_session:.2f}) s")
+    print(f"  {'':36} {'notebook items':>18} {'over empty':>18} {'pytest session':>16} {'over empty':>18}")
+    print(f"  {'empty notebook':36} {items:9.2f} ({best_items:.2f}) s {'':18} {session:7.2f} ({best_session:.2f}) s")
     for path in notebooks:
         (median, best), (session_median, session_best) = summary(path, 0), summary(path, 1)
-        print(f"  {path.name:32} {median:9.2f} ({best:.2f}) s {median - items:+8.2f} ({best - best_items:+.2f}) s "
+        print(f"  {path.name:36} {median:9.2f} ({best:.2f}) s {median - items:+8.2f} ({best - best_items:+.2f}) s "
               f"{session_median:7.2f} ({session_best:.2f}) s {session_median - session:+8.2f} "
               f"({session_best - best_session:+.2f}) s")
     if chosen:
@@ -130,8 +130,9 @@ def main() -> int:
 
     started = time.perf_counter()
     result = subprocess.run(["make", "test"], cwd=ROOT, capture_output=True, text=True)
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "no output"
-    print(f"make test: {time.perf_counter() - started:.1f} s ({summary})")
+    outcome = next((line.strip("= ") for line in reversed(result.stdout.splitlines()) if " in " in line
+                    and ("passed" in line or "failed" in line)), "no pytest summary")
+    print(f"make test: {time.perf_counter() - started:.1f} s ({outcome})")
 
     print("loopback practice API, one client, keep-alive:")
     print(f"  GET /              {requests_per_second('/'):7.0f} requests/s")

@@ -15,6 +15,23 @@ import nbformat
 from notebook_runner import execute
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Join neighbouring stdout (or stderr) outputs into one, as nbval does before comparing.
+
+    How a cell's prints are split into messages depends on timing; joined, a re-run that prints
+    the same text commits the same JSON, and `git diff` shows only real changes.
+    """
+    joined: list = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (previous is not None and output.output_type == "stream" == previous.output_type
+                and output.name == previous.name):
+            previous.text += output.text
+        else:
+            joined.append(output)
+    return joined
+
+
 def refresh(path: Path) -> float:
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:  # start clean: a cell the run skips keeps no output from an older run
@@ -22,9 +39,10 @@ def refresh(path: Path) -> float:
             cell.outputs, cell.execution_count = [], None
     started = time.perf_counter()
     execute(notebook, path.parent)
-    # nbclient stamps execution times into the metadata; they change on every run.
     for cell in notebook.cells:
-        cell.metadata.pop("execution", None)
+        cell.metadata.pop("execution", None)  # nbclient's timestamps: they change on every run
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     nbformat.write(notebook, path)
     return time.perf_counter() - started
 
