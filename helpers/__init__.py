@@ -15,9 +15,11 @@ from helpers.loopback import serve_practice_api
 from helpers.passwords import hash_password, verify_password
 from helpers.redaction import RedactSecrets
 from helpers.redirect_listener import RedirectListener
+from helpers.tunnel_proxy import serve_tunnel_proxy
 from helpers.users import DUMMY_HASH, PASSWORD_HASHES
 from helpers.viewers import show, show_jwt
 
 __all__ = ["DUMMY_HASH", "PASSWORD_HASHES", "PasswordChecker", "hash_password", "parse_basic", "verify_password",
            "BearerAuth", "RedactSecrets", "RedirectListener", "RefreshingBearerAuth", "TokenRefreshError",
-           "check_environment", "checks", "serve_practice_api", "show", "show_jwt", "start_practice_api"]
+           "check_environment", "checks", "serve_practice_api", "serve_tunnel_proxy", "show", "show_jwt",
+           "start_practice_api"]

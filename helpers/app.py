@@ -255,6 +255,7 @@ class PracticeAPI:
             "host": request.header("Host"),
             "authorization": authorization.split(" ")[0] + " (credentials hidden)" if authorization else None,
             "x-api-key": "(hidden)" if request.header("X-API-Key") else None,
+            "proxy-authorization": "(hidden)" if request.header("Proxy-Authorization") else None,  # for a proxy only
         })
 
     def jwks(self, request: Request) -> Reply:
