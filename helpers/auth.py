@@ -2,7 +2,8 @@
 
 Both are `requests.auth.AuthBase` subclasses, like requests' own HTTPBasicAuth: set one
 as `session.auth` and every request through the session carries the token. Unlike a
-header in `session.headers`, an auth object is never replaced by a ~/.netrc entry.
+header in `session.headers`, an auth object wins over a ~/.netrc entry on the first request
+(on a redirect, requests reads netrc again: notebook 07).
 They work with any OAuth 2.0 token endpoint (RFC 6749 §6) and nothing here knows the
 practice API.
 """
@@ -112,8 +113,12 @@ class RefreshingBearerAuth(AuthBase):
             return response
         if getattr(response.request, "retried_after_refresh", False):
             return response  # the fresh token was refused too: do not loop
-        sent = response.request.headers.get("Authorization", "").removeprefix("Bearer ")
-        token = self.refresh(stale_token=sent)
+        sent = response.request.headers.get("Authorization", "")
+        if not sent.startswith("Bearer "):
+            # requests removed the token on a redirect to another host: that host's 401 is not
+            # about our token, and resending the token there would hand it to a stranger.
+            return response
+        token = self.refresh(stale_token=sent.removeprefix("Bearer "))
         retry = response.request.copy()
         retry.headers["Authorization"] = f"Bearer {token}"
         retry.retried_after_refresh = True

@@ -5,6 +5,7 @@ import threading
 
 import pytest
 import requests
+import responses
 
 from helpers import BearerAuth, RefreshingBearerAuth, TokenRefreshError, serve_practice_api, start_practice_api
 
@@ -133,3 +134,20 @@ def test_refreshes_tokens_of_a_public_and_a_confidential_oauth_client(api):
         assert sent.path == "/oauth/token"
         assert ("authorization" in sent.headers) == (secret is not None)
         assert (b"client_id=" in sent.body) == (secret is None)
+
+
+def test_never_resends_the_token_to_another_host_after_a_redirect():
+    """requests strips Authorization on a redirect to another host; that host's 401 must not bring it back."""
+    auth = RefreshingBearerAuth("https://api.example.test/oauth/token",
+                                {"access_token": "SECRET-TOKEN", "refresh_token": "r1"})
+    challenge = {"WWW-Authenticate": 'Bearer realm="other", error="invalid_token"'}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get("https://api.example.test/files/1", status=302,
+                 headers={"Location": "https://other.example.test/files/1"})
+        mock.get("https://other.example.test/files/1", status=401, headers=challenge)
+        token_endpoint = mock.post("https://api.example.test/oauth/token", json={"access_token": "NEW"})
+        response = requests.get("https://api.example.test/files/1", auth=auth, timeout=5)
+        sent = [call.request.headers.get("Authorization") for call in mock.calls]
+    assert response.status_code == 401
+    assert sent == ["Bearer SECRET-TOKEN", None]  # the other host never saw a token
+    assert token_endpoint.call_count == 0 and auth.refreshes == 0
