@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import ssl
+import socketserver
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
@@ -103,6 +104,17 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the default writes to stderr, which notebooks must keep clean."""
 
 
+def serve_in_background(server: socketserver.BaseServer, name: str) -> threading.Thread:
+    """Run `server.serve_forever()` in a daemon thread, and return the thread.
+
+    serve_forever notices `server.shutdown()` at its next poll: every 10 ms keeps stopping quick,
+    and an idle server waking 100 times a second costs nothing measurable.
+    """
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # never wait for idle keep-alive connections at shutdown
 
@@ -142,11 +154,7 @@ class LoopbackAPI(PracticeAPIHandle):
         super().__init__(app, f"{'https' if tls else 'http'}://{self.host}:{self.port}")
         app.issuer = self.base_url  # tokens and OAuth metadata name the address clients reach
         app.other_origin = self.base_url.replace("127.0.0.1", "localhost")  # same server, another host name
-        # serve_forever notices stop() at its next poll: every 10 ms keeps stopping quick, and an
-        # idle server waking 100 times a second costs nothing measurable.
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name=f"practice-api:{self.port}", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self.server, f"practice-api:{self.port}")
 
     @property
     def ca_bundle(self) -> str:

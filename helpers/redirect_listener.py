@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
+from helpers.loopback import serve_in_background
+
 __all__ = ["RedirectListener"]
 
 LOOPBACK = "127.0.0.1"
@@ -50,10 +52,7 @@ class RedirectListener:
         self.port: int = self._server.server_address[1]
         # A thread per connection: browsers open spare connections they may never use, and
         # one idle connection must not keep the real redirect waiting.
-        # close() is noticed at the next poll, so poll often: 10 ms.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name=f"redirect-listener:{self.port}", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server, f"redirect-listener:{self.port}")
 
     @property
     def redirect_uri(self) -> str:

@@ -17,10 +17,10 @@ import hmac
 import select
 import socket
 import socketserver
-import threading
 from types import TracebackType
 
 from helpers.basic_auth import parse_basic
+from helpers.loopback import serve_in_background
 from helpers.wsgi import HTTPError
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -36,10 +36,7 @@ class TunnelProxy:
         self.log: list[str] = []
         self._server = _Server(("127.0.0.1", port), self)
         self.host, self.port = self._server.server_address[:2]
-        # close() is noticed at the next poll, so poll often: 10 ms.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                                        name=f"tunnel-proxy:{self.port}", daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server, f"tunnel-proxy:{self.port}")
 
     @property
     def url(self) -> str:
