@@ -138,7 +138,8 @@ def key_session(session: Any) -> None:
         return not_yet("rw-0 was revoked long ago. Use the new read-write key rw-2 (NEW_KEY).")
     if key_id == "ro-1":
         return not_yet("that is the read-only key ro-1: it cannot write notes. Use rw-2 (NEW_KEY).")
-    message = "every request from this session sends rw-2 in X-API-Key, and no ~/.netrc entry can get in the way."
+    message = ("every request from this session sends rw-2 in X-API-Key, which a ~/.netrc entry cannot replace "
+               "(only a redirect reads netrc again).")
     if _shows_a_key(auth):
         message += (" One more thing: repr(session.auth) shows the key, so displaying it would save the key in "
                     "the notebook. Give your class a __repr__ that hides it.")
