@@ -25,6 +25,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def assert_right(output: str, phrase: str = "") -> None:
+    """A check's output praises the answer, and says `phrase`."""
+    assert output.startswith("✓ Right: "), output
+    assert phrase in output, output
+
+
+def assert_not_yet(output: str, hint: str) -> None:
+    """A check's output asks for another try, and gives `hint`."""
+    assert output.startswith("✗ Not yet: "), output
+    assert hint in output, output
+
+
 def assert_no_bug(api) -> None:
     assert api.app.errors == [], "the practice API hit a bug (500):\n" + "\n".join(api.app.errors)
 

@@ -10,22 +10,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
+from conftest import assert_not_yet, assert_right
 from helpers import checks, demo
 
 TIMEOUT = 5
 ADA = ("ada", demo.password_of("ada"))
 GRACE = ("grace", demo.password_of("grace"))
 PLACEHOLDER_HINT = "replace the `...` in the cell"
-
-
-def assert_right(output: str, phrase: str = "") -> None:
-    assert output.startswith("✓ Right: "), output
-    assert phrase in output
-
-
-def assert_not_yet(output: str, hint: str) -> None:
-    assert output.startswith("✗ Not yet: "), output
-    assert hint in output, output
 
 
 def token_for(user: str, password: str) -> str:

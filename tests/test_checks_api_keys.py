@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
+from conftest import assert_not_yet, assert_right
 from helpers import checks, demo
 
 TIMEOUT = 5
@@ -33,16 +34,6 @@ class APIKeyAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "APIKeyAuth(key='••••••••')"
-
-
-def assert_right(output: str, phrase: str = "") -> None:
-    assert output.startswith("✓ Right: "), output
-    assert phrase in output, output
-
-
-def assert_not_yet(output: str, hint: str) -> None:
-    assert output.startswith("✗ Not yet: "), output
-    assert hint in output, output
 
 
 @pytest.mark.parametrize("check", [checks.read_notes, checks.key_session, checks.next_step])

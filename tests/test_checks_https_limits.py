@@ -9,21 +9,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
+from conftest import assert_not_yet, assert_right
 from helpers import checks, demo
 from helpers.tls import make_local_pki
 
 PLACEHOLDER_HINT = "replace the `...` in the cell"
 READ_KEY = demo.api_key("ro-1")
-
-
-def assert_right(output: str, phrase: str = "") -> None:
-    assert output.startswith("✓ Right: "), output
-    assert phrase in output, output
-
-
-def assert_not_yet(output: str, hint: str) -> None:
-    assert output.startswith("✗ Not yet: "), output
-    assert hint in output, output
 
 
 @pytest.fixture(scope="module")

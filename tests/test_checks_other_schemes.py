@@ -15,22 +15,13 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from conftest import assert_not_yet, assert_right
 from helpers import checks, demo
 
 SECRET = demo.SIGNING_KEYS[0]["secret"].encode()
 KEY_ID = demo.SIGNING_KEYS[0]["key_id"]
 PLACEHOLDER_HINT = "replace the `...` in the cell"
 HEX_64 = re.compile(r"\b[0-9a-f]{64}\b")
-
-
-def assert_right(output: str, phrase: str = "") -> None:
-    assert output.startswith("✓ Right: "), output
-    assert phrase in output, output
-
-
-def assert_not_yet(output: str, hint: str) -> None:
-    assert output.startswith("✗ Not yet: "), output
-    assert hint in output, output
 
 
 @pytest.fixture

@@ -9,22 +9,13 @@ import unicodedata
 
 import pytest
 
+from conftest import assert_not_yet, assert_right
 from helpers import checks, demo
 from helpers.passwords import verify_password
 from helpers.users import DUMMY_HASH, PASSWORD_HASHES
 
 PLACEHOLDER_HINT = "replace the `...` in the cell"
 ADA_TOKEN = base64.b64encode(f"ada:{demo.password_of('ada')}".encode()).decode()
-
-
-def assert_right(output: str, phrase: str = "") -> None:
-    assert output.startswith("✓ Right: "), output
-    assert phrase in output, output
-
-
-def assert_not_yet(output: str, hint: str) -> None:
-    assert output.startswith("✗ Not yet: "), output
-    assert hint in output, output
 
 
 @pytest.fixture
