@@ -2,7 +2,7 @@
 # Each creates .venv with python3 when it is missing and installs the project into it.
 
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Prefer this environment's kernel over any "python3" kernel in the user's home.
@@ -12,13 +12,25 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 LAB_ARGS ?=
 PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab test bytecode test-browser test-robustness fuzz screenshot refresh bench learner-copies install clean
+.PHONY: lab test test-pythons bytecode test-browser test-robustness fuzz screenshot refresh bench learner-copies install clean
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 test: bytecode
 	$(PY) -m pytest -n 2 --dist loadfile -m "not browser and not robustness" $(PYTEST_NOTEBOOKS)
+
+# The whole `make test` once per Python the README promises, the oldest and the newest here, each in a venv of
+# its own (.venv-3.10, ...), so that a message or behaviour that changed between versions fails here, not on a
+# learner's laptop.
+TEST_PYTHONS ?= python3.10 python3.13
+test-pythons:
+	@for python in $(TEST_PYTHONS); do \
+	    command -v $$python >/dev/null || { echo "$$python is not installed (pyenv install it, or set TEST_PYTHONS)"; exit 1; }; \
+	    version=$$($$python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	    echo "== make test with Python $$version"; \
+	    $(MAKE) --no-print-directory test PYTHON=$$python VENV=.venv-$$version || exit 1; \
+	done
 
 # Every notebook in JupyterLab in headless Chromium (apt-get install -y chromium); screenshots in screenshots/.
 test-browser: $(STAMP)
