@@ -3,7 +3,8 @@
 Read this next to notebook 04. What it enforces, and where:
 - client authentication with HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1); public
   clients (a CLI, a TV) send only `client_id`;                               `authenticate_client`
-- exact redirect URIs; for loopback redirects any port, as RFC 8252 §7.3 asks;    `_redirect_uri`
+- exact redirect URIs, compared as strings (RFC 9700 §2.1); for loopback redirects any
+  port, as RFC 8252 §7.3 asks, and nothing else may differ;                     `_redirect_uri`
 - errors redirected back to the client, except a bad client or redirect URI, which
   must never be redirected (RFC 6749 §4.1.2.1);                                    `authorize`
 - PKCE with S256 only (RFC 7636, RFC 9700 §2.1.1): no `plain`, no missing challenge;
@@ -36,6 +37,9 @@ USER_SCOPES = {"profile", "notes:read"}
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, no look-alikes (RFC 8628 §6.1)
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
 NO_STORE = [("Cache-Control", "no-store")]
+MAX_REDIRECT_URI_LENGTH = 2000
+SAFE_URI = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space: what a URI is made of (RFC 3986 §2)
+LOOPBACK_REDIRECT = re.compile(r"(http://(?:127\.0\.0\.1|\[::1\]))(?::([1-9][0-9]{0,4}))?(/.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -220,22 +224,19 @@ class AuthorizationServer:
         return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer})
 
     def _redirect_uri(self, client: Client, given: str | None) -> str | None:
-        """The registered redirect URI the request names, or None. Exact match, except loopback ports."""
+        """The registered redirect URI the request names, or None.
+
+        The string itself is compared (RFC 9700 §2.1), never pieces from `urlsplit`, which
+        quietly drops TAB, CR and LF and lowercases the scheme. The one allowed difference is
+        the port of a loopback redirect URI (RFC 8252 §7.3): see `_same_but_loopback_port`.
+        """
         if given is None:
             return client.redirect_uris[0] if len(client.redirect_uris) == 1 else None
-        if "#" in given:  # a redirect URI MUST NOT have a fragment (RFC 6749 §3.1.2)
-            return None
+        if len(given) > MAX_REDIRECT_URI_LENGTH or not SAFE_URI.fullmatch(given):
+            return None  # a control character, a space or non-ASCII: never echo it into Location
         for registered in client.redirect_uris:
-            if given == registered:
+            if given == registered or _same_but_loopback_port(registered, given):
                 return given
-            want, got = urlsplit(registered), urlsplit(given)
-            if want.hostname == "127.0.0.1" and (got.scheme, got.hostname, got.path, got.query) == \
-                    (want.scheme, want.hostname, want.path, want.query) and "@" not in got.netloc:
-                try:
-                    got.port  # noqa: B018 (raises ValueError for a port that is not a number)
-                except ValueError:
-                    return None
-                return given  # any port on loopback (RFC 8252 §7.3)
         return None
 
     # -- the token endpoint (RFC 6749 §3.2) ---------------------------------------------
@@ -399,6 +400,19 @@ def _scope(requested: str | None, allowed: str) -> str | None:
         return allowed
     asked = requested.split()
     return " ".join(dict.fromkeys(asked)) if set(asked) <= set(allowed.split()) else None
+
+
+def _same_but_loopback_port(registered: str, given: str) -> bool:
+    """True if both are the same loopback redirect URI (RFC 8252 §7.3) but for the port.
+
+    Only `http://127.0.0.1` or `http://[::1]`, in these exact characters, then an optional
+    `:<port>` (1-65535, no leading zero), then a path that must be the registered one to the
+    letter. `localhost` is not a loopback literal here (RFC 8252 §8.3).
+    """
+    want, got = LOOPBACK_REDIRECT.fullmatch(registered), LOOPBACK_REDIRECT.fullmatch(given)
+    if want is None or got is None or got.group(2) is not None and int(got.group(2)) > 65535:
+        return False
+    return (got.group(1), got.group(3)) == (want.group(1), want.group(3))
 
 
 def _s256(verifier: str) -> str:

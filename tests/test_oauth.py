@@ -347,6 +347,45 @@ BAD_REDIRECT = [  # (client_id, redirect_uri)
     ("notes-tv", None),
     ("reports-job", CLI_REDIRECT),
 ]
+# RFC 9700 §2.1: exact string matching; the one exception is the port of a loopback redirect URI
+# (RFC 8252 §7.3). Each near-miss differs from a registered URI by one detail that urlsplit() or a
+# lenient comparison would hide.
+NEAR_MISSES = [
+    "HTTP://127.0.0.1:8765/callback", "http://127.0.0.1:8765/CALLBACK", "http://127.0.0.1:8765/Callback",
+    "hTTp://127.0.0.1/callback", "http://127.0.0.1:08765/callback", "http://127.0.0.1:0/callback",
+    "http://127.0.0.1:00/callback", "http://127.0.0.1:65536/callback", "http://127.0.0.1:99999/callback",
+    "http://127.0.0.1:/callback", "http://127.0.0.1:+8765/callback", "http://127.0.0.1:-1/callback",
+    "http://127.0.0.1: 8765/callback", "http://127.0.0.1:8765 /callback", "http://127.0.0.1:8765:8765/callback",
+    "http://127.0.0.1:８７６５/callback",  # full-width digits: str.isdigit() says yes
+    "http://127.0.0.1:8765/callback?", "http://127.0.0.1:8765/callback#", "http://127.0.0.1:8765/callback?#",
+    "http://127.0.0.1/callback?", "http://127.0.0.1/callback#", "http://127.0.0.1:8765/callback/",
+    "http://127.0.0.1:8765//callback", "http://127.0.0.1:8765/./callback", "http://127.0.0.1:8765/x/../callback",
+    "http://127.0.0.1:8765/%63allback", "http://127.0.0.1:8765%2Fcallback", "http://127.0.0.1:8765/callback%2F",
+    "http://127.0.0.1%3A8765/callback", "http://127.0.0.1:8765/callback%00", "http://127.0.0.1:8765/callback%0d%0a",
+    "http://127.0.0.1:87\t65/callback", "http://127.0.0.1:8765/call\tback", "http://127.0.0.1:8765/callback\t",
+    "\thttp://127.0.0.1:8765/callback", "http://127.0.0.1:8765/callback\r\nSet-Cookie: a=b",
+    "http://127.0.0.1:87\r\n65/callback", "http://127.0.0.1:8765/call\nback", "http://127.0.0.1:8765/callback\x00",
+    "http://127.0.0.1:8765/callback\x7f", "http://127.0.0.1:8765/callback\x0b", "http://127.0.0.1:8765/callback ",
+    " http://127.0.0.1:8765/callback", "http://127.0.0.1:8765/callbäck", "http://127.0.0.1:8765/callback\u2028",
+    "http://127.0.0.1.evil.test/callback", "http://127.0.0.1.evil.test:8765/callback",
+    "http://127.0.0.1@evil.test/callback", "http://127.0.0.1:8765@evil.test/callback",
+    "http://evil.test@127.0.0.1:8765/callback", "http://localhost:8765/callback", "http://localhost/callback",
+    "http://127.1:8765/callback", "http://2130706433:8765/callback", "http://0x7f.0.0.1:8765/callback",
+    "http://127.000.000.001:8765/callback", "http://[::ffff:127.0.0.1]:8765/callback",
+    "http://[::1]:8765/callback", "http://127.0.0.1:8765/callback?x=1", "http://127.0.0.1:8765/callback?code=x",
+    "http://127.0.0.1:8765/callback&x=1", "http://127.0.0.1:8765/callback;x", "http:/127.0.0.1:8765/callback",
+    "http:127.0.0.1:8765/callback", "//127.0.0.1:8765/callback", "http://127.0.0.1:8765", "http://127.0.0.1:8765/",
+    "http://127.0.0.1:8765/callback" + "x" * 5000,
+]
+WEB_NEAR_MISSES = [
+    "http://notes-web.test/callback", "HTTPS://notes-web.test/callback", "https://NOTES-WEB.test/callback",
+    "https://notes-web.test:443/callback", "https://notes-web.test:8443/callback", "https://notes-web.test/callback?",
+    "https://notes-web.test/callback#", "https://notes-web.test/callback/", "https://notes-web.test/Callback",
+    "https://notes-web.test/callback%2F", "https://notes-web.test%2Fcallback", "https://notes-web.test./callback",
+    "https://notes-web.test/callback\r\nX: y", "https://notes-web.test/call\tback",
+    "https://notes-web.test/callback\x00", "https://user@notes-web.test/callback",
+    "https://notes-web.test@evil.test/callback", "https://127.0.0.1:8765/callback",
+]
 
 
 @pytest.mark.parametrize("changes, title", BAD_CLIENT)
@@ -369,8 +408,70 @@ def test_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(http, api, 
     assert api.app.oauth.codes == {}
 
 
+@pytest.mark.parametrize("client_id, redirect_uri", [("notes-cli", uri) for uri in NEAR_MISSES] +
+                         [("notes-web", uri) for uri in WEB_NEAR_MISSES])
+def test_near_miss_redirect_uris_get_an_error_page(http, api, client_id, redirect_uri):
+    """Exact string matching (RFC 9700 §2.1); a different port only on a loopback URI (RFC 8252 §7.3).
+    A control character anywhere is refused, so nothing the client sent can split a header."""
+    params = authorize_params(client_id, redirect_uri=redirect_uri)
+    for form in (None, ALLOW):
+        response = authorize(http, api, params, form)
+        assert_error_page(response, "Invalid redirect URI")
+    assert api.app.oauth.codes == {}
+
+
+def test_an_ipv6_loopback_redirect_takes_any_port_too(http, api):
+    """RFC 8252 §7.3 names both loopback literals; a client registered with [::1] gets any port there."""
+    with_clients(api, Client("v6-cli", None, ("authorization_code",), "profile", ("http://[::1]/callback",)))
+    for redirect_uri in ("http://[::1]/callback", "http://[::1]:8765/callback", "http://[::1]:1/callback"):
+        params = authorize_params("v6-cli", redirect_uri=redirect_uri, scope="profile")
+        assert "code" in redirect_params(authorize(http, api, params, ALLOW), redirect_uri)
+    for redirect_uri in ("http://127.0.0.1:8765/callback", "http://[::1]:08765/callback", "http://[0::1]/callback",
+                         "http://[::1]:8765/callback?", "http://[::1]:/callback"):
+        params = authorize_params("v6-cli", redirect_uri=redirect_uri, scope="profile")
+        assert_error_page(authorize(http, api, params, ALLOW), "Invalid redirect URI")
+
+
+def test_a_registered_loopback_uri_with_a_port_takes_other_ports(http, api):
+    with_clients(api, Client("port-cli", None, ("authorization_code",), "profile",
+                             ("http://127.0.0.1:8000/cb?x=1",)))
+    for redirect_uri in ("http://127.0.0.1:8000/cb?x=1", "http://127.0.0.1/cb?x=1", "http://127.0.0.1:9/cb?x=1"):
+        params = authorize_params("port-cli", redirect_uri=redirect_uri, scope="profile")
+        assert "code" in redirect_params(authorize(http, api, params, ALLOW), redirect_uri)
+    for redirect_uri in ("http://127.0.0.1:8000/cb", "http://127.0.0.1:8000/cb?x=1&y=2", "http://127.0.0.1:08000/cb?x=1"):
+        params = authorize_params("port-cli", redirect_uri=redirect_uri, scope="profile")
+        assert_error_page(authorize(http, api, params, ALLOW), "Invalid redirect URI")
+
+
+def test_a_crlf_in_the_redirect_uri_cannot_split_the_response_on_a_raw_socket():
+    """The attack as the reviewer made it: CR LF in the port of a loopback redirect URI went into Location."""
+    import socket
+    from urllib.parse import urlencode
+
+    from helpers import serve_practice_api
+
+    params = authorize_params(redirect_uri="http://127.0.0.1:87\r\n65/call\r\n\r\nback")  # urlsplit strips CR LF
+    with serve_practice_api() as server:
+        target, form = "/oauth/authorize?" + urlencode(params), urlencode(ALLOW)  # Ada presses Allow
+        with socket.create_connection((server.host, server.port), timeout=TIMEOUT) as raw:
+            raw.sendall(f"POST {target} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\nConnection: close\r\n"
+                        "Content-Type: application/x-www-form-urlencoded\r\n"
+                        f"Content-Length: {len(form)}\r\n\r\n{form}".encode("utf-8"))
+            answer = b""
+            while chunk := raw.recv(65536):
+                answer += chunk
+        assert server.app.errors == []
+    head = answer.partition(b"\r\n\r\n")[0].decode("latin-1")
+    assert head.startswith("HTTP/1.1 400 "), head
+    lines = head.split("\r\n")[1:]
+    assert all(re.fullmatch(r"[!-9;-~]+: [ -~]*", line) for line in lines), lines
+    assert not any(line.lower().startswith("location") for line in lines), lines
+    assert b"code=" not in answer
+
+
 @pytest.mark.parametrize("redirect_uri", ["http://127.0.0.1:1024/callback", "http://127.0.0.1:8765/callback",
-                                          "http://127.0.0.1:65535/callback", "http://127.0.0.1/callback"])
+                                          "http://127.0.0.1:65535/callback", "http://127.0.0.1/callback",
+                                          "http://127.0.0.1:1/callback", "http://127.0.0.1:80/callback"])
 def test_loopback_redirect_takes_any_port(http, api, redirect_uri):
     """RFC 8252 §7.3: the port of a loopback redirect is chosen when the app runs."""
     params = authorize_params("notes-cli", redirect_uri=redirect_uri)
