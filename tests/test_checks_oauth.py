@@ -328,3 +328,64 @@ def test_next_interval_must_raise_device_flow_error(feedback):
             raise RuntimeError(str(error)) from None
 
     assert_not_yet(feedback(checks.next_interval, runtime_error), "raised RuntimeError, not DeviceFlowError")
+
+
+# -- exercise 1: a table of plausible wrong verifiers, each with the one message it must get --------
+
+ONCE = secrets.token_urlsafe(32)  # made once with secrets, then returned by every call
+
+
+def _random_verifier() -> str:
+    import random
+    import string
+
+    return "".join(random.choices(string.ascii_letters + string.digits + "-._~", k=43))
+
+
+def _seeded_random_verifier() -> str:
+    import random
+
+    random.seed(1843)  # seeded on every call: the same "random" verifier each time
+    return _random_verifier()
+
+
+@pytest.mark.parametrize("make_verifier, make_challenge, hint", [
+    pytest.param(lambda: ONCE, None, "several calls gave the same code_verifier", id="made-once-with-secrets"),
+    pytest.param(lambda: "a" * 43, None, "several calls gave the same code_verifier", id="constant"),
+    pytest.param(_seeded_random_verifier, None, "several calls gave the same code_verifier", id="random-seeded"),
+    pytest.param(_random_verifier, None, "Use the secrets module", id="random-unseeded"),
+    pytest.param(lambda: secrets.token_urlsafe(31), None, "RFC 7636 §4.1 asks for 43 to 128", id="42-chars"),
+    pytest.param(lambda: secrets.token_hex(16), None, "RFC 7636 §4.1 asks for 43 to 128", id="token_hex-16"),
+    pytest.param(lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(), None, "characters RFC 7636",
+                 id="verifier-with-=-padding"),
+    pytest.param(lambda: base64.b64encode(secrets.token_bytes(33)).decode().replace("A", "+"), None,
+                 "characters RFC 7636", id="verifier-standard-base64"),
+    pytest.param(lambda: secrets.token_urlsafe(32), lambda v: hashlib.sha256(v.encode()).hexdigest(), "hex digest",
+                 id="hex-of-sha256"),
+    pytest.param(lambda: secrets.token_urlsafe(32),
+                 lambda v: base64.urlsafe_b64encode(hashlib.sha256(v.encode()).hexdigest().encode()).decode()
+                 .rstrip("="), "is not BASE64URL(SHA256(code_verifier))", id="base64-of-hex"),
+    pytest.param(lambda: secrets.token_urlsafe(32),
+                 lambda v: base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).decode(), "padding",
+                 id="challenge-with-=-padding"),
+    pytest.param(lambda: secrets.token_urlsafe(32), lambda v: v, "'plain' method", id="plain"),
+])
+def test_pkce_pair_refuses_each_wrong_verifier_with_its_own_message(feedback, make_verifier, make_challenge, hint):
+    output = feedback(checks.pkce_pair, with_verifier(make_verifier, make_challenge))
+    assert_not_yet(output, hint)
+    if "same code_verifier" in hint:  # the random module is not to blame for a verifier that never changes
+        assert "random.seed" not in output and "random module" not in output, output
+
+
+def test_pkce_pair_right_with_secrets_system_random(feedback):
+    """random.SystemRandom draws from os.urandom, like secrets: a CSPRNG, so it is not refused."""
+    import random
+    import string
+
+    system = random.SystemRandom()
+
+    def pair():
+        verifier = "".join(system.choice(string.ascii_letters + string.digits) for _ in range(43))
+        return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
+
+    assert feedback(checks.pkce_pair, pair).startswith("✓ Right")

@@ -86,13 +86,15 @@ def pkce_pair(function: Any) -> None:
         if len(verifier_n) > 128:
             return not_yet(f"the code_verifier has {len(verifier_n)} characters; RFC 7636 §4.1 allows at most 128. "
                            "secrets.token_urlsafe(32) gives 43, secrets.token_urlsafe(96) gives 128.")
-    if _predictable(function):
-        return not_yet("with random.seed(0) before each call, two calls gave the same code_verifier: it comes from "
-                       "the random module, whose output can be predicted from a few values. Use the secrets "
-                       "module: secrets.token_urlsafe(32).")
+    # A verifier that never changes first: made once, or from a generator seeded on each call. Only a
+    # verifier that does change can tell whether it hangs on the random module's state.
     if len({pair[0] for pair in pairs}) < len(pairs):
         return not_yet("several calls gave the same code_verifier. Make a new random one on every call, with "
                        "secrets.token_urlsafe(32): a verifier that can be predicted protects nothing.")
+    if _predictable(function):
+        return not_yet("the code_verifier comes from the random module: with random.seed(0) before each call, two "
+                       "calls gave the same one. random is not a cryptographic generator, and its output can be "
+                       "predicted from a few values. Use the secrets module: secrets.token_urlsafe(32).")
     if challenge == verifier:
         return not_yet("the challenge equals the verifier: that is the 'plain' method, which sends the secret in "
                        "the URL and which this server refuses. Send the S256 hash of the verifier instead.")
