@@ -23,10 +23,11 @@ test: bytecode
 # The whole `make test` once per Python the README promises, the oldest and the newest here, each in a venv of
 # its own (.venv-3.10, ...), so that a message or behaviour that changed between versions fails here, not on a
 # learner's laptop.
-TEST_PYTHONS ?= python3.10 python3.13
+# pyenv's shims answer only for the selected versions, so look in pyenv's own folders first.
+TEST_PYTHONS ?= $(shell for v in 3.10 3.13; do p=$$(ls -d $$HOME/.pyenv/versions/$$v.*/bin/python$$v 2>/dev/null | tail -n 1); echo $${p:-python$$v}; done)
 test-pythons:
 	@for python in $(TEST_PYTHONS); do \
-	    command -v $$python >/dev/null || { echo "$$python is not installed (pyenv install it, or set TEST_PYTHONS)"; exit 1; }; \
+	    $$python -c '' 2>/dev/null || { echo "$$python does not run: install it (pyenv install), or set TEST_PYTHONS"; exit 1; }; \
 	    version=$$($$python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	    echo "== make test with Python $$version"; \
 	    $(MAKE) --no-print-directory test PYTHON=$$python VENV=.venv-$$version || exit 1; \
