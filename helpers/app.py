@@ -77,6 +77,7 @@ class PracticeAPI:
             "/oauth/device_authorization": {"POST": self.oauth.device_authorization},
             "/device": {"GET": self.oauth.device_page, "POST": self.oauth.device_page},
             "/oauth/revoke": {"POST": self.oauth.revoke},
+            "/oauth/introspect": {"POST": self.oauth.introspect},
         }
 
     @property

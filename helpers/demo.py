@@ -35,6 +35,10 @@ CLIENTS: list[dict[str, object]] = [
      "token_endpoint_auth_method": "none"},  # a loopback redirect: any port (RFC 8252 §7.3)
     {"client_id": "notes-tv", "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
      "redirect_uris": [], "scope": "profile notes:read", "token_endpoint_auth_method": "none"},
+    # The practice API acting as a resource server: it gets no tokens, it only asks the authorization
+    # server about tokens it receives, at POST /oauth/introspect (RFC 7662, notebook 03).
+    {"client_id": "notes-api", "client_secret": "practice_secret_72c2na0vdlZXBElBDrzFaMe_zUj3-9ta",
+     "grant_types": [], "redirect_uris": [], "scope": "", "token_endpoint_auth_method": "client_secret_basic"},
 ]
 
 

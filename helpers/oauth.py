@@ -11,7 +11,8 @@ Read this next to notebook 04. What it enforces, and where:
 - codes that live 60 s and work once; a reused code revokes what it bought (RFC 6749 §4.1.2);
 - the device grant (RFC 8628) with `authorization_pending`, `slow_down`, `access_denied`,
   `expired_token`;                                                          `device_token`
-- revocation (RFC 7009), and metadata for discovery (RFC 8414).
+- revocation (RFC 7009), introspection for registered resource servers (RFC 7662), and
+  metadata for discovery (RFC 8414).                                     `revoke`, `introspect`
 """
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ class Client:
     grant_types: tuple[str, ...]
     scope: str
     redirect_uris: tuple[str, ...] = ()
+    # For a resource server: the audiences (paths under the issuer) of the tokens it may introspect.
+    # Empty: this client may not call the introspection endpoint (RFC 7662 §4).
+    introspects: tuple[str, ...] = ()
 
     @property
     def public(self) -> bool:
@@ -66,6 +70,9 @@ DEMO_CLIENTS = {c.client_id: c for c in [
     Client("notes-cli", None, ("authorization_code", "refresh_token"), "profile notes:read",
            ("http://127.0.0.1/callback",)),
     Client("notes-tv", None, (DEVICE_GRANT, "refresh_token"), "profile notes:read"),
+    # The practice API itself, as a resource server serving /me and /reports.
+    Client("notes-api", "7952ea26abd653126465c885348e4fd26471c7db709b7cf481267af1d8815975", (), "",
+           introspects=("/me", "/reports")),
 ]}
 
 
@@ -123,6 +130,7 @@ class AuthorizationServer:
             "token_endpoint": issuer + "/oauth/token",
             "device_authorization_endpoint": issuer + "/oauth/device_authorization",
             "revocation_endpoint": issuer + "/oauth/revoke",
+            "introspection_endpoint": issuer + "/oauth/introspect",
             "jwks_uri": issuer + "/.well-known/jwks.json",
             "scopes_supported": sorted(USER_SCOPES | {"reports:read"}),
             "response_types_supported": ["code"],
@@ -130,6 +138,7 @@ class AuthorizationServer:
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": True,
         })
@@ -390,6 +399,29 @@ class AuthorizationServer:
         client_id = None if anonymous else self.authenticate_client(request, form).client_id
         self.tokens.revoke(token, client_id)
         return Reply(200, b"", [("Cache-Control", "no-store")])  # 200 even for unknown tokens (RFC 7009 §2.2)
+
+    # -- introspection (RFC 7662) ----------------------------------------------------------
+
+    def introspect(self, request: Request) -> Reply:
+        """POST /oauth/introspect: is this token active, and what does it carry?
+
+        Only an authenticated client registered as a resource server may ask (RFC 7662 §2.1,
+        §4): an open endpoint would let anyone test stolen or guessed tokens.
+        """
+        form = request.form()
+        if not request.header("Authorization") and "client_secret" not in form:
+            raise _invalid_client("The introspection endpoint needs client authentication: HTTP Basic with a "
+                                  "resource server's client_id and secret (RFC 7662 §2.1).")
+        client = self.authenticate_client(request, form)
+        if not client.introspects:
+            raise HTTPError(403, "unauthorized_client",
+                            f"{client.client_id} is not registered for token introspection.")
+        token = form.get("token")
+        if not token:
+            raise HTTPError(400, "invalid_request", "token is missing.")
+        # token_type_hint is only a hint: both kinds are looked up anyway (RFC 7662 §2.1).
+        audiences = [self.app.issuer + path for path in client.introspects]
+        return json_reply(200, self.tokens.introspect(token, audiences), NO_STORE)
 
 
 # -- small pieces ------------------------------------------------------------------------

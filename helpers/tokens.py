@@ -10,6 +10,10 @@ means two parties hold it, so the whole family is revoked (RFC 9700 §4.14.2).
 
 Verifying (`/me`): PyJWT with a fixed algorithm list, `aud`, `iss` and required claims,
 then expiry and revocation. Each refusal says why, in the RFC 6750 §3 challenge.
+
+Introspecting (`/oauth/introspect`, RFC 7662): the same checks, for a resource server
+that asks instead of verifying itself. A JWT stays valid until `exp` unless the API
+keeps a deny list or asks the issuer: this is how it asks.
 """
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ class RefreshToken:
     audience: str
     client_id: str | None  # None for tokens from /login, which has no OAuth client
     expires_at: float
+    issued_at: float = 0.0
+    token_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its `jti` in an introspection answer
     spent: bool = False
 
 
@@ -104,7 +110,7 @@ class TokenService:
             if refresh:
                 response["refresh_token"] = secrets.token_urlsafe(32)
                 self.refresh_tokens[_digest(response["refresh_token"])] = RefreshToken(
-                    family, subject, scope, claims["aud"], client_id, now + REFRESH_TOKEN_SECONDS)
+                    family, subject, scope, claims["aud"], client_id, now + REFRESH_TOKEN_SECONDS, now)
         return response
 
     def refresh(self, refresh_token: str, client_id: str | None = None, scope: str | None = None) -> dict:
@@ -174,11 +180,12 @@ class TokenService:
 
     # -- verifying --------------------------------------------------------------------
 
-    def verify(self, authorization: str | None, required_scope: str, audience: str | None = None) -> dict:
-        """The claims of a valid bearer token for `audience` (this API's /me by default) that grants
-        `required_scope`, or raise HTTPError."""
-        audience = audience or self.audience
-        token = _bearer_token(authorization)
+    def check_access_token(self, token: str, audience: str | list[str], leeway: float = LEEWAY_SECONDS) -> dict:
+        """The claims of `token` if it is a valid, unexpired, unrevoked access token for `audience`
+        (one of them, for a list), or raise HTTPError invalid_token saying why.
+
+        `leeway` tolerates another server's clock; the issuer itself, introspecting, needs none.
+        """
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError:
@@ -211,17 +218,64 @@ class TokenService:
         now = self.clock.now()
         if not all(_is_time(claims[name]) for name in ("exp", "iat")):
             raise _invalid_token("The exp and iat claims must be numbers (seconds since the epoch).")
-        if claims["exp"] <= now - LEEWAY_SECONDS:
+        if claims["exp"] <= now - leeway:
             raise _invalid_token("The token has expired (its exp is in the past). Refresh it.")
-        if claims["iat"] > now + LEEWAY_SECONDS:
+        if claims["iat"] > now + leeway:
             raise _invalid_token("The token was issued in the future.")
         if claims["jti"] in self.revoked_access_tokens:
             raise _invalid_token("The token was revoked.")
+        return claims
+
+    def introspect(self, token: str, audiences: list[str]) -> dict:
+        """What RFC 7662 §2.2 tells a resource server serving `audiences` about `token`.
+
+        `{"active": False}` and nothing more for a token that is unknown, malformed, expired,
+        revoked, spent or meant for another audience: the caller learns only "do not accept it".
+        Access and refresh tokens are both looked up, whatever the hint (RFC 7662 §2.1).
+        """
+        inactive = {"active": False}
+        if len(token) > MAX_TOKEN_LENGTH:
+            return inactive
+        with self._lock:
+            record = self.refresh_tokens.get(_digest(token))
+            if record is not None:
+                usable = (not record.spent and not self.families[record.family].revoked
+                          and record.expires_at > self.clock.now() and record.audience in audiences)
+                if not usable:
+                    return inactive
+                # No token_type: it names an access token type (RFC 7662 §2.2, RFC 6749 §7.1).
+                return _active(scope=record.scope, client_id=record.client_id, subject=record.subject,
+                               exp=int(record.expires_at), iat=int(record.issued_at), iss=self.issuer,
+                               aud=record.audience, jti=record.token_id)
+        try:
+            claims = self.check_access_token(token, audiences, leeway=0)
+        except HTTPError:
+            return inactive
+        return _active(scope=claims["scope"], client_id=claims.get("client_id"), subject=claims["sub"],
+                       token_type="Bearer", exp=claims["exp"], iat=claims["iat"], iss=claims["iss"],
+                       aud=claims["aud"], jti=claims["jti"])
+
+    def verify(self, authorization: str | None, required_scope: str, audience: str | None = None) -> dict:
+        """The claims of a valid bearer token for `audience` (this API's /me by default) that grants
+        `required_scope`, or raise HTTPError."""
+        claims = self.check_access_token(_bearer_token(authorization), audience or self.audience)
         if required_scope not in str(claims.get("scope", "")).split():
             raise HTTPError(403, "insufficient_scope", f"The token lacks the '{required_scope}' scope.",
                             [("WWW-Authenticate", f'Bearer realm="{REALM}", error="insufficient_scope", '
                                                   f'scope="{required_scope}"')])
         return claims
+
+
+def _active(*, scope: str, client_id: str | None, subject: str, token_type: str | None = None, **times_and_names
+            ) -> dict:
+    """An `active: true` introspection answer (RFC 7662 §2.2).
+
+    `username` is the resource owner's: a client-credentials token (subject = the client) has none.
+    """
+    answer = {"active": True, "scope": scope, "client_id": client_id,
+              "username": subject if subject != client_id else None, "sub": subject, "token_type": token_type,
+              **times_and_names}
+    return {name: value for name, value in answer.items() if value is not None}
 
 
 def _is_time(value) -> bool:

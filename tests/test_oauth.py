@@ -189,7 +189,8 @@ def test_metadata_names_this_issuer_on_both_transports(http, any_api):
     assert metadata["issuer"] == issuer  # RFC 8414 §3.3: identical to the issuer the client used
     endpoints = {"authorization_endpoint": "/oauth/authorize", "token_endpoint": "/oauth/token",
                  "device_authorization_endpoint": "/oauth/device_authorization",
-                 "revocation_endpoint": "/oauth/revoke", "jwks_uri": "/.well-known/jwks.json"}
+                 "revocation_endpoint": "/oauth/revoke", "introspection_endpoint": "/oauth/introspect",
+                 "jwks_uri": "/.well-known/jwks.json"}
     for name, path in endpoints.items():
         assert metadata[name] == issuer + path, name
     urls = [value for name, value in metadata.items() if name.endswith(("_endpoint", "_uri"))]
