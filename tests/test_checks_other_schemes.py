@@ -115,7 +115,8 @@ def test_string_to_sign_forgotten_return(run):
 # -- sign (exercise 2) --------------------------------------------------------------------------
 
 def make_sign(*, timestamp=lambda: str(int(time.time())), request_id=lambda: str(uuid.uuid4()),
-              body=lambda request: request.body or b"", digest=lambda key, message: hmac.new(key, message, hashlib.sha256).hexdigest(),
+              body=lambda request: (request.body or b"").encode() if isinstance(request.body, str) else (request.body or b""),
+              digest=lambda key, message: hmac.new(key, message, hashlib.sha256).hexdigest(),
               method=lambda request: request.method.upper(), path=lambda request: urlsplit(request.url).path,
               key_id=KEY_ID, extra_headers=None, returns=True):
     """A learner's `sign`, with one part swapped for a typical mistake."""
@@ -130,7 +131,7 @@ def make_sign(*, timestamp=lambda: str(int(time.time())), request_id=lambda: str
 
 
 def test_sign_right(run):
-    assert_right(run(checks.sign, make_sign()), "accepts all three requests")
+    assert_right(run(checks.sign, make_sign()), "accepts all 6 requests")
 
 
 def test_sign_right_with_an_auth_object(run):

@@ -22,6 +22,9 @@ MASK = "[REDACTED]"
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}  # RFC 9110 §9.2.2
 MAX_RETRIES = 3  # exercise 2: "at most 3 times"
 MAX_RETRY_AFTER = 60  # exercise 2: "never more than 60 s at once"
+# Retry's methods that decide whether and how long to wait: a subclass that replaces one may ignore Retry-After.
+WAITING = ["sleep_for_retry", "_sleep_backoff", "get_retry_after", "parse_retry_after", "get_backoff_time",
+           "is_retry", "is_exhausted"]
 
 
 # -- exercise 1 ---------------------------------------------------------------------------
@@ -55,7 +58,7 @@ def tls_session(session: Any) -> None:
     if cert is None:
         return not_yet("session.verify is right. Now the client certificate: without one, /mtls/whoami answers 403. "
                        "Set session.cert = api.client_cert.")
-    problem = _client_cert_problem(cert, verify)
+    problem = _client_cert_problem(cert, verify) or _issuer_problem(verify, cert)
     if problem:
         return not_yet(problem)
     if session.trust_env:
@@ -123,6 +126,22 @@ def _client_cert_problem(cert: Any, ca_path: Any) -> str | None:
     return None
 
 
+def _issuer_problem(ca_path: Any, cert: Any) -> str | None:
+    """Why the CA in session.verify did not issue the client certificate, or None if it did.
+
+    One practice server's CA signs both its own certificate and ada's: a pair from two servers (a path
+    kept from an earlier run) cannot connect.
+    """
+    chain = cert if isinstance(cert, (str, Path)) else cert[0]
+    ca, leaf = _certificates(_read(Path(ca_path))), _certificates(_read(Path(chain)))
+    try:
+        leaf[0].verify_directly_issued_by(ca[0])
+    except Exception:  # ValueError, TypeError or InvalidSignature: not this CA's certificate
+        return ("ada's certificate was not issued by the CA in session.verify: the two files come from different "
+                "practice servers. Use api.ca_bundle and api.client_cert of the server that is running.")
+    return None
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_bytes()[:1_000_000].decode("ascii", "replace")
@@ -185,12 +204,19 @@ def retry_policy(retry: Any) -> None:
     if type(retry).sleep is not Retry.sleep:
         return not_yet("that Retry does not sleep for real: the practice-clock version is for this notebook only. "
                        "In your code, use urllib3's Retry with the same arguments.")
+    changed = [name for name in WAITING if getattr(type(retry), name) is not getattr(Retry, name)]
+    if changed:
+        return not_yet(f"this subclass of Retry changes how it waits ({', '.join(changed)}), so Retry-After may not be "
+                       "honoured. Use urllib3's Retry itself, and say what you want with its arguments.")
     forcelist = set(retry.status_forcelist or ())
     if 429 not in forcelist:
         return not_yet("429 is not in status_forcelist: add it, so that a 429 is retried even when it carries no "
                        "Retry-After (with backoff).")
     if 503 not in forcelist:
         return not_yet("add 503 to status_forcelist too: 503 Service Unavailable often comes with Retry-After as well.")
+    if retry.status is not None and not isinstance(retry.status, bool) and retry.status < 1:
+        return not_yet(f"status={retry.status!r} allows no retry on a status in status_forcelist, so a 429 is never "
+                       "retried. Leave status out: total=3 counts every kind of retry.")
     if not retry.respect_retry_after_header:
         return not_yet("respect_retry_after_header is off, so the client ignores how long the server asked it to wait. "
                        "Leave it True (the default).")
@@ -201,13 +227,16 @@ def retry_policy(retry: Any) -> None:
         return not_yet(f"total={total!r}: the brief says at most {MAX_RETRIES} retries; every extra one is another "
                        f"call the rate limit counts against you. Set total={MAX_RETRIES}.")
     methods = retry.allowed_methods
-    if methods is None or {method.upper() for method in methods} - IDEMPOTENT:
-        unsafe = "every method" if methods is None else ", ".join(sorted({m.upper() for m in methods} - IDEMPOTENT))
+    if not methods or {method.upper() for method in methods} - IDEMPOTENT:  # urllib3 2 reads [] as None: every method
+        unsafe = "every method" if not methods else ", ".join(sorted({m.upper() for m in methods} - IDEMPOTENT))
         return not_yet(f"this policy retries {unsafe}. A retried POST may create the order twice: retry only "
                        "idempotent methods (RFC 9110 §9.2.2), allowed_methods=Retry.DEFAULT_ALLOWED_METHODS.")
     if not retry.backoff_factor or retry.backoff_factor <= 0:
         return not_yet("backoff_factor is 0, so a 503 without Retry-After is retried at once, again and again. "
                        "Set backoff_factor=0.5.")
+    if retry.backoff_max is not None and retry.backoff_max <= 0:
+        return not_yet(f"backoff_max={retry.backoff_max!r} caps every backoff at 0 s, so a 503 without Retry-After is "
+                       "retried at once. Leave backoff_max out (120 s by default).")
     cap = getattr(retry, "retry_after_max", None)  # urllib3 2.6.3 and later
     if cap is not None and cap >= 3600:
         return not_yet(f"retry_after_max is {cap:g} s ({cap / 3600:g} h), so one Retry-After can block your program "
@@ -235,17 +264,20 @@ def redact_api_key(function: Any) -> None:
     if not callable(function):
         return not_yet("pass the function itself: checks.redact_api_key(redact_api_key).")
     key = "practice_ro_" + secrets.token_urlsafe(24)  # never a demo key: a learner must not redact one known value
-    cases: list[tuple[str, Callable[[str], bool], str]] = [
-        (f"X-API-Key: {key}", lambda out: out == f"X-API-Key: {MASK}", "an 'X-API-Key: <key>' line"),
-        (f"x-api-key: {key}", lambda out: out == f"x-api-key: {MASK}",
+    other = "sk-" + secrets.token_hex(12) + "~." + secrets.token_hex(4)  # another provider's format
+    cases: list[tuple[str, str, Callable[[str], bool], str]] = [
+        (f"X-API-Key: {key}", key, lambda out: out == f"X-API-Key: {MASK}", "an 'X-API-Key: <key>' line"),
+        (f"x-api-key: {key}", key, lambda out: out == f"x-api-key: {MASK}",
          "the same header written 'x-api-key' (header names are case-insensitive, RFC 9110 §5.1)"),
-        (f"X-API-Key:{key}", lambda out: out in (f"X-API-Key:{MASK}", f"X-API-Key: {MASK}"),
+        (f"X-API-Key:{key}", key, lambda out: out in (f"X-API-Key:{MASK}", f"X-API-Key: {MASK}"),
          "'X-API-Key:<key>' without a space after the colon (the space is optional)"),
-        ("Accept: application/json", lambda out: out == "Accept: application/json", "an 'Accept' line"),
-        ("X-API-Key-Id: ro-1", lambda out: out == "X-API-Key-Id: ro-1",
+        (f"X-API-Key: {other}", other, lambda out: out == f"X-API-Key: {MASK}",
+         "an 'X-API-Key' line whose key has another format (not practice_...)"),
+        ("Accept: application/json", key, lambda out: out == "Accept: application/json", "an 'Accept' line"),
+        ("X-API-Key-Id: ro-1", key, lambda out: out == "X-API-Key-Id: ro-1",
          "an 'X-API-Key-Id: ro-1' line, another header whose name only starts like it"),
     ]
-    for line, is_right, described in cases:
+    for line, key, is_right, described in cases:
         try:
             out = function(line)
         except Exception as error:  # feedback, not a traceback
@@ -274,10 +306,13 @@ def _redaction_hint(line: str, out: str, key: str) -> str:
     if out == line:
         if line.startswith("x-api-key"):
             return "the key is still there. Header names are case-insensitive: compare name.lower() with 'x-api-key'."
+        if not key.startswith("practice_"):
+            return ("the key is still there. Replace whatever follows 'X-API-Key:', any key, not only values that "
+                    "look like the practice keys.")
         return "the key is still there. Replace whatever follows 'X-API-Key:', not one key you know."
     if key in out:
         return "the key is still in the line. Replace the whole value after the colon with [REDACTED]."
-    secret_part, value = key.removeprefix("practice_ro_"), out.partition(":")[2]
+    secret_part, value = key.removeprefix("practice_ro_").removeprefix("sk-"), out.partition(":")[2]
     if any(secret_part[i:i + 4] in value for i in range(len(secret_part) - 3)):
         return "part of the key is still there. Replace the whole value with [REDACTED]: any part helps an attacker."
     if MASK not in out:

@@ -134,6 +134,22 @@ def _string_hint(got: Any, expected: bytes, args: tuple) -> str:
 
 # -- exercise 2 ---------------------------------------------------------------------------
 
+# (method, requests.Request arguments, how the feedback names it). requests makes request.body bytes for
+# json= and data=<bytes>, a str for data=<str> and data=<dict>, and None for no body; urllib3 2 sends a str
+# body as UTF-8, so the é below tells UTF-8 from Latin-1.
+SIGN_CASES = [
+    ("POST", {"json": ORDER}, "a POST with json=order"),
+    ("POST", {"json": {"item": "coffee", "quantity": 1}}, "a second POST"),
+    ("GET", {}, "a GET, which has no body (request.body is None)"),
+    ("POST", {"data": '{"item": "thé", "quantity": 1}', "headers": {"Content-Type": "application/json"}},
+     "a POST with data=<str> (request.body is a str, here with an é)"),
+    ("POST", {"data": json.dumps(ORDER).encode("utf-8"), "headers": {"Content-Type": "application/json"}},
+     "a POST with data=<bytes>"),
+    ("POST", {"json": ORDER, "params": {"dry_run": "1"}},
+     "a POST to /signed/orders?dry_run=1 (the scheme signs the path, not the query string)"),
+]
+
+
 def sign(function: Any) -> None:
     """07, exercise 2: `sign(request)` signs a PreparedRequest the way /signed/orders checks it."""
     if placeholder(unless_stub(function)):
@@ -144,12 +160,7 @@ def sign(function: Any) -> None:
     if not callable(function):
         return not_yet(f"pass the function itself: checks.sign(sign), not a {type(function).__name__}.")
     checker = request_signing.SignatureChecker(Clock())  # a fresh server: nothing seen, the real time
-    cases = [
-        ("POST", {"json": ORDER}, "a POST with json=order"),
-        ("POST", {"json": {"item": "coffee", "quantity": 1}}, "a second POST"),
-        ("GET", {}, "a GET, which has no body (request.body is None)"),
-    ]
-    for method, kwargs, described in cases:
+    for method, kwargs, described in SIGN_CASES:
         prepared = requests.Request(method, PRACTICE_URL + SIGNED_PATH, **kwargs).prepare()
         sent_body = prepared.body
         try:
@@ -158,12 +169,16 @@ def sign(function: Any) -> None:
             hint = ""
             if sent_body is None and isinstance(error, (TypeError, AttributeError)):
                 hint = " request.body is None when there is no body: sign b\"\" then (request.body or b\"\")."
+            elif isinstance(sent_body, str) and isinstance(error, (TypeError, AttributeError)):
+                hint = (" request.body is a str for data=<str> and data=<dict>: encode it first, "
+                        "body.encode(\"utf-8\"), the bytes urllib3 2 sends (as HMACAuth in section 2 does).")
             return not_yet(f"for {described}, sign raised {type(error).__name__}: {_one_line(error)}.{hint}")
         problem = _signed_request_problem(result, checker, described)
         if problem:
             return not_yet(problem)
-    right("the practice API's own checker accepts all three requests: a fresh request id each time, the current "
-          "time, and a signature over the exact bytes requests sends.")
+    right(f"the practice API's own checker accepts all {len(SIGN_CASES)} requests: json= and data= bodies (str and "
+          "bytes), no body, a query string; a fresh request id each time, the current time, and a signature over "
+          "the exact bytes requests sends.")
 
 
 def _signed_request_problem(result: Any, checker: request_signing.SignatureChecker, described: str) -> str | None:
@@ -208,7 +223,8 @@ def _verify_hint(error: str, request: requests.PreparedRequest, body: bytes, des
         return "X-Request-Id is too long: str(uuid.uuid4()) is 36 characters."
     if error == "stale_timestamp":
         if len(timestamp) >= 13:
-            return "X-Timestamp is in milliseconds; the server wants seconds: str(int(time.time()))."
+            unit = {13: "milliseconds", 16: "microseconds"}.get(len(timestamp), "nanoseconds")
+            return f"X-Timestamp is in {unit}; the server wants seconds: str(int(time.time()))."
         offset = int(timestamp) - int(Clock().now())
         direction = "ahead of" if offset > 0 else "behind"
         return (f"X-Timestamp is {abs(offset)} s {direction} the real clock; the server allows 300 s. Use the "
@@ -238,6 +254,21 @@ def _signature_hint(request: requests.PreparedRequest, body: bytes) -> str:
         return "\n".join(fields.values()).encode("utf-8")
 
     right_mac = mac(message())
+    original = request.body
+    if body and signature == mac(message(body_hash=hashlib.sha256(b"").hexdigest())).hexdigest():
+        return ("You signed an empty body, but this request has one. Hash request.body (encoded as UTF-8 when it is "
+                "a str): a signature that does not cover the body lets anyone on the way change it.")
+    if signature == mac("\n".join([method, path, stamp, request_id]).encode("utf-8")).hexdigest():
+        return ("The signature does not cover the body: you signed four lines. Add the body's SHA-256 hex digest as "
+                "the fifth, or anyone on the way can change the order.")
+    if isinstance(original, str):
+        try:
+            latin_1 = hashlib.sha256(original.encode("latin-1")).hexdigest()
+        except UnicodeEncodeError:
+            latin_1 = ""
+        if latin_1 and signature == mac(message(body_hash=latin_1)).hexdigest():
+            return ("You encoded the str body as Latin-1; requests with urllib3 2 sends a str body as UTF-8: "
+                    "body.encode(\"utf-8\").")
     if signature in (base64.b64encode(right_mac.digest()).decode(), base64.urlsafe_b64encode(right_mac.digest()).decode()):
         return "The value is right but in base64; the server wants hex: .hexdigest()."
     if signature == right_mac.hexdigest().upper():
@@ -254,9 +285,10 @@ def _signature_hint(request: requests.PreparedRequest, body: bytes) -> str:
         return "You signed the body itself; the fifth line is its SHA-256 hex digest."
     for path_like in (request.url or "", request.path_url):
         if signature == mac(message(path=path_like)).hexdigest():
-            return "Sign the path only (/signed/orders), not the whole URL: urlsplit(request.url).path."
+            return ("Sign the path only (/signed/orders), without the query string or the host: "
+                    "urlsplit(request.url).path.")
     for other in (json.dumps(_json_of(body), separators=(",", ":")), json.dumps(_json_of(body), sort_keys=True),
-                  json.dumps(ORDER)):
+                  json.dumps(ORDER), str(original)):
         if other.encode() != body and signature == mac(message(body_hash=hashlib.sha256(other.encode()).hexdigest())).hexdigest():
             return ("You signed other bytes than the body requests sends. Sign request.body itself, after requests "
                     "has serialized it: that is why signing happens in the auth's __call__.")
@@ -313,6 +345,10 @@ def should_follow(function: Any) -> None:
          "urlsplit(url).port is None when the URL has no port; use 443 then (80 for http)."),
         (old, "https://API.Practice.test/headers", True, "the host name in capitals",
          "Host names are case-insensitive. Compare urlsplit(url).hostname, which is lower case, not netloc."),
+        ("http://api.practice.test/start", "http://api.practice.test:80/headers", True,
+         "the same http:// URL with an explicit :80",
+         "http://host/ and http://host:80/ are the same origin: 80 is the default port of http. When "
+         "urlsplit(url).port is None, use the scheme's default: 443 for https, 80 for http."),
         ("http://api.practice.test/start", "https://api.practice.test/headers", False,
          "the same host over https://, coming from http://",
          "http:// and https:// are different origins. (requests' should_strip_auth lets Authorization follow this "
