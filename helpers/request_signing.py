@@ -5,8 +5,13 @@ The client and the server share a secret. The client signs what matters in the r
 signature in headers. The secret itself never travels. The server:
 1. rebuilds the same string from what it received, and recomputes the HMAC-SHA256;
 2. compares the two signatures in constant time;
-3. refuses a timestamp more than 5 minutes from its clock (an old request replayed later);
-4. refuses a request id it has seen within that window (a request replayed at once).
+3. refuses a timestamp more than 5 minutes (WINDOW_SECONDS) from its clock, in either
+   direction: an old request replayed later, or one dated ahead to live longer;
+4. refuses a request id it has already accepted (a request replayed within the window).
+   It remembers each id until that id's *timestamp* has left the window, that is while
+   server time <= timestamp + 300 s, and forgets it only after. Counting 300 s from when
+   the request arrived would not do: a request signed by a clock 250 s fast is accepted,
+   and 301 s later its timestamp still is, so the same bytes would be a new order.
 
 The string to sign, one field per line:
 
@@ -20,12 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import threading
 
 from helpers.clock import Clock
 from helpers.wsgi import HTTPError, Request
 
 WINDOW_SECONDS = 300
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # whole seconds in ASCII digits: str.isdigit() also takes '²'
+SIGNATURE = re.compile(r"[0-9a-f]{64}")  # hex SHA-256; compare_digest refuses non-ASCII str with TypeError
 CHALLENGE = 'PracticeHMAC realm="practice", headers="X-Key-Id X-Timestamp X-Request-Id X-Signature"'
 # key id -> shared secret (32 bytes of entropy or more). DEMO ONLY: also published in helpers/demo.py,
 # because both sides of an HMAC need the same secret.
@@ -39,7 +47,7 @@ def string_to_sign(method: str, path: str, timestamp: str, request_id: str, body
 class SignatureChecker:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.seen: dict[str, float] = {}  # request id -> when it was accepted
+        self.seen: dict[str, int] = {}  # request id -> its X-Timestamp, kept while that is in the window
         self._lock = threading.Lock()
 
     def verify(self, request: Request) -> str:
@@ -52,21 +60,26 @@ class SignatureChecker:
         secret = SECRETS.get(values["X-Key-Id"])
         if secret is None:
             raise _unauthorized("invalid_key", "Unknown X-Key-Id.")
-        if not values["X-Timestamp"].isdigit() or len(values["X-Request-Id"]) > 100:
+        if not TIMESTAMP.fullmatch(values["X-Timestamp"]) or len(values["X-Request-Id"]) > 100:
             raise HTTPError(400, "invalid_request", "X-Timestamp is whole seconds since 1970; X-Request-Id is short.")
+        if request.query:
+            raise HTTPError(400, "invalid_request", "Send no query string: the signature covers the path only, so "
+                            "a query could be added or changed on the way.")
         expected = hmac.new(secret, string_to_sign(request.method, request.path, values["X-Timestamp"],
                                                    values["X-Request-Id"], request.body), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, values["X-Signature"].strip().lower()):
+        signature = values["X-Signature"].strip().lower()
+        if not SIGNATURE.fullmatch(signature) or not hmac.compare_digest(expected, signature):
             raise _unauthorized("invalid_signature", "The signature does not match this method, path, timestamp, "
                                 "request id and body. Was the body changed after signing?")
-        now = self.clock.now()
-        if abs(now - int(values["X-Timestamp"])) > WINDOW_SECONDS:
+        now, timestamp = self.clock.now(), int(values["X-Timestamp"])
+        if abs(now - timestamp) > WINDOW_SECONDS:
             raise _unauthorized("stale_timestamp", "X-Timestamp is more than 5 minutes from the server's clock.")
         with self._lock:
-            self.seen = {rid: when for rid, when in self.seen.items() if now - when <= WINDOW_SECONDS}
+            # Forget only the ids whose timestamp this check now refuses anyway.
+            self.seen = {rid: stamp for rid, stamp in self.seen.items() if now <= stamp + WINDOW_SECONDS}
             if values["X-Request-Id"] in self.seen:
                 raise _unauthorized("replayed_request", "This X-Request-Id was already used: a replayed request.")
-            self.seen[values["X-Request-Id"]] = now
+            self.seen[values["X-Request-Id"]] = timestamp
         return values["X-Key-Id"]
 
 

@@ -11,6 +11,7 @@ import requests
 from requests.auth import HTTPDigestAuth
 
 from helpers import demo
+from helpers.wsgi import HTTPError, Request
 
 ADA = ("ada", "analytical:engine:1843")
 SECRET = demo.SIGNING_KEYS[0]["secret"].encode()
@@ -118,15 +119,89 @@ def test_signed_request_replay(http, api):
     assert replay.status_code == 401 and replay.json()["error"] == "replayed_request"
 
 
+def test_a_request_signed_with_a_fast_clock_cannot_be_replayed_after_the_window(http, api):
+    """The reviewer's scenario: a client clock 250 s fast; 301 s later the same bytes came back as a new order.
+    The id must be kept until its timestamp leaves the window (timestamp + 300 s), not 300 s after acceptance."""
+    headers = signed_headers(ORDER, api.clock.now() + 250)
+    assert http.post(api.url("/signed/orders"), data=ORDER, headers=headers, timeout=5).status_code == 201
+    api.clock.advance(301)
+    replay = http.post(api.url("/signed/orders"), data=ORDER, headers=headers, timeout=5)
+    assert replay.status_code == 401 and replay.json()["error"] == "replayed_request"
+    api.clock.advance(250)  # now past timestamp + 300 s: the timestamp itself refuses it
+    assert http.post(api.url("/signed/orders"), data=ORDER, headers=headers, timeout=5).json()["error"] == \
+        "stale_timestamp"
+    assert len(api.app.orders) == 1
+
+
+class FrozenClock:
+    def __init__(self, now: float) -> None:
+        self.time = now
+
+    def now(self) -> float:
+        return self.time
+
+
+@pytest.mark.parametrize("skew", [-300, -1, 0, 120, 300])
+def test_the_replay_cache_keeps_an_id_while_its_timestamp_is_accepted(skew):
+    """Each boundary: an id is refused as a replay up to timestamp + 300 s, then the timestamp is stale,
+    and only then does the cache let the id go (so it does not grow forever)."""
+    from helpers.request_signing import WINDOW_SECONDS, SignatureChecker
+
+    clock = FrozenClock(1_800_000_000)
+    checker = SignatureChecker(clock)
+    headers = signed_headers(ORDER, clock.time + skew)
+    request = Request("POST", "/signed/orders", headers={k.lower(): v for k, v in headers.items()}, body=ORDER)
+    assert checker.verify(request) == "orders-client"
+    clock.time += skew + WINDOW_SECONDS  # the last second the timestamp is accepted
+    with pytest.raises(HTTPError) as replayed:
+        checker.verify(request)
+    assert replayed.value.error == "replayed_request"
+    clock.time += 1
+    with pytest.raises(HTTPError) as stale:
+        checker.verify(request)
+    assert stale.value.error == "stale_timestamp"
+    fresh = signed_headers(ORDER, clock.time)
+    checker.verify(Request("POST", "/signed/orders", headers={k.lower(): v for k, v in fresh.items()}, body=ORDER))
+    assert headers["X-Request-Id"] not in checker.seen and fresh["X-Request-Id"] in checker.seen
+
+
 @pytest.mark.parametrize("change, error", [
     ({"X-Signature": None}, "missing_signature"),
     ({"X-Key-Id": "someone-else"}, "invalid_key"),
     ({"X-Timestamp": "yesterday"}, "invalid_request"),
+    ({"X-Signature": "é" * 64}, "invalid_signature"),  # hmac.compare_digest raises TypeError on non-ASCII str
+    ({"X-Signature": "ab"}, "invalid_signature"),
+    ({"X-Request-Id": "x" * 101}, "invalid_request"),
 ])
 def test_signed_request_bad_headers(http, api, change, error):
     headers = {**signed_headers(ORDER, api.clock.now()), **change}
     headers = {name: value for name, value in headers.items() if value is not None}
-    assert http.post(api.url("/signed/orders"), data=ORDER, headers=headers, timeout=5).json()["error"] == error
+    response = http.post(api.url("/signed/orders"), data=ORDER, headers=headers, timeout=5)
+    assert response.status_code in (400, 401) and response.json()["error"] == error
+
+
+@pytest.mark.parametrize("timestamp", ["²", "1²", "¹", "1" * 5000, "+1800000000", " 1800000000", "1_800_000_000"])
+def test_a_signed_but_malformed_timestamp_is_invalid_request(http, api, timestamp):
+    """Whole ASCII seconds only: str.isdigit() accepts '²' and '¹' (both Latin-1), and int() of 5000 digits
+    raises on Python 3.11+. Even a correctly signed request must get a 400, never a 500."""
+    request_id = str(uuid.uuid4())
+    message = "\n".join(["POST", "/signed/orders", timestamp, request_id, hashlib.sha256(ORDER).hexdigest()])
+    headers = {"X-Key-Id": "orders-client", "X-Timestamp": timestamp, "X-Request-Id": request_id,
+               "X-Signature": hmac.new(SECRET, message.encode(), hashlib.sha256).hexdigest(),
+               "Content-Type": "application/json"}
+    prepared = requests.Request("POST", api.url("/signed/orders"), data=ORDER).prepare()
+    prepared.headers.update(headers)
+    response = http.send(prepared, timeout=5)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request", response.text
+
+
+def test_a_query_string_is_refused_because_the_signature_does_not_cover_it(http, api):
+    """The string to sign has the path only: a query added by someone on the way would go unsigned."""
+    headers = signed_headers(ORDER, api.clock.now())
+    response = http.post(api.url("/signed/orders") + "?quantity=200", data=ORDER, headers=headers, timeout=5)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "query" in response.json()["error_description"]
+    assert api.app.orders == []
 
 
 def test_signed_with_the_wrong_secret_or_path(http, api):
