@@ -262,15 +262,15 @@ def test_basic_header_not_a_str(feedback):
 
 # -- retry_after ----------------------------------------------------------------------------
 
-def reference_retry_after(response: requests.Response) -> float:
-    """Seconds to wait: Retry-After is delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+def reference_retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait: Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3); None for anything else."""
     value = response.headers.get("Retry-After", "").strip()
     if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
-        return 0.0  # missing or unreadable
+        return None  # missing or unreadable: the caller waits its own default, never 0.0
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)  # HTTP dates are UTC (RFC 9110 §5.6.7)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
@@ -293,9 +293,9 @@ def negative_for_past_dates(response):
     return (email.utils.parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
 
 
-def none_when_missing(response):
+def zero_when_missing(response):
     value = response.headers.get("Retry-After")
-    return reference_retry_after(response) if value is not None else None
+    return reference_retry_after(response) if value is not None else 0.0
 
 
 def ignores_dates(response):
@@ -343,9 +343,9 @@ def test_retry_after_negative_for_past_dates(feedback):
     assert "expected about 0.0" in output and "Never return a negative wait." in output
 
 
-def test_retry_after_none_when_missing(feedback):
-    output = feedback(checks.retry_after, none_when_missing)
-    assert_not_yet(output, "for a 429 without Retry-After, it returned None")
+def test_retry_after_zero_when_missing(feedback):
+    output = feedback(checks.retry_after, zero_when_missing)
+    assert_not_yet(output, "for a 429 without Retry-After, it returned 0.0, which means 'retry at once'")
 
 
 def test_retry_after_ignores_dates(feedback):

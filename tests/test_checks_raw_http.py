@@ -245,7 +245,7 @@ def test_parse_challenge_split_that_raises(run):
         scheme, _, rest = value.partition(" ")
         return scheme.lower(), {name.strip().lower(): v.strip('"') for name, v in
                                 (part.split("=") for part in rest.split(","))}
-    assert_not_yet(run(checks.parse_challenge, split_on_equals), "A split on ',' or '=' cut a value in two")
+    assert_not_yet(run(checks.parse_challenge, split_on_equals), "A split on ',' or '=' that gives more or fewer parts")
 
 
 def test_parse_challenge_escaped_quote_ends_the_value(run):
@@ -411,7 +411,7 @@ def accepts_everyone_known(header):
     (plaintext, "Is it comparing plaintext?"),
     (changed("case-sensitive scheme"), "compare scheme.lower() == 'basic'"),
     (changed("latin-1"), "grace's right password, which is not ASCII"),
-    (no_catch, "raised binascii.Error: Only base64 data is allowed. Malformed input must never crash a server"),
+    (no_catch, "Malformed input must never crash a server"),  # raised binascii.Error: its wording varies
     (none_unsafe, "if not header: return None"),
     (unknown_raises, "use PASSWORD_HASHES.get(username)"),
     (any_scheme, "Only 'Basic' carries user:password"),

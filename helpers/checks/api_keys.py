@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from helpers import demo
-from helpers.checks.feedback import PRACTICE_URL, fake_response, not_yet, placeholder, right
+from helpers.checks.feedback import (PRACTICE_URL, credentials_in_url, fake_response, not_yet, output_captured,
+                                     placeholder, right, sent_problem, sent_with)
 
 __all__ = ["read_notes", "key_session", "next_step"]
 
@@ -38,7 +39,7 @@ def read_notes(response: Any) -> None:
         return not_yet(f"`response` should hold what requests.get(...) returns, not a {type(response).__name__}.")
     request = response.request
     url = urlsplit(request.url or "")
-    in_url = _key_in_url(url.path, url.query)
+    in_url = "as user:password@ before the host" if credentials_in_url(request.url) else _key_in_url(url.path, url.query)
     if in_url:
         return not_yet(f"the key went in the URL ({in_url}), and the API answered {response.status_code}. "
                        "URLs are written to server logs, proxy logs and browser history. Send the key in the "
@@ -46,6 +47,15 @@ def read_notes(response: Any) -> None:
     sent = request.headers.get(HEADER)
     if sent is None:
         return not_yet(_missing_header_hint(request.headers))
+    if url.scheme != "https":
+        return not_yet(f"that call went over plain http:// (to {url.hostname}), where anyone on the way reads the key. "
+                       "Call the practice API started in the Setup cell, over https: api.url('/keys/notes').")
+    if sent_with(response) is None:
+        return not_yet("this response did not come from the practice API started in the Setup cell, so nothing "
+                       "tells what the call sent. Run the Setup cell, then call api.url('/keys/notes').")
+    problem = sent_problem(response)
+    if problem:
+        return not_yet(problem)
     if url.path.rstrip("/") == "/keys/whoami":
         return not_yet("that call went to /keys/whoami, which tells you which key you hold. This exercise reads "
                        "the notes: GET /keys/notes.")
@@ -81,6 +91,10 @@ def key_session(session: Any) -> None:
                        "session = requests.Session(); session.auth = APIKeyAuth(NEW_KEY).")
     if not isinstance(session, requests.Session):
         return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+    if session.verify is False:
+        return not_yet("session.verify = False turns off the certificate check for every request of this session, "
+                       "so anyone on the network path could pose as the API and collect the key. Leave "
+                       "session.verify alone (True), or set it to a CA bundle's path (notebook 06).")
     leaked = _key_in_params(session.params or {})
     if leaked:
         return not_yet(f"session.params puts the key ({leaked}) in the URL of every request, and from there in "
@@ -89,8 +103,9 @@ def key_session(session: Any) -> None:
     if auth is None:
         if HEADER in session.headers:
             return not_yet("session.headers['X-API-Key'] sends the key, but this exercise asks for session.auth: "
-                           "with it set, requests never reads ~/.netrc (which would add your netrc password to "
-                           "each request), and auth= on one call can swap the key. "
+                           "with it set, a ~/.netrc entry for the host cannot add your netrc password to the request "
+                           "(it still can on a redirect, which reads netrc again: set session.trust_env = False "
+                           "where an API may redirect), and auth= on one call can swap the key. "
                            "session.auth = APIKeyAuth(NEW_KEY).")
         if "Authorization" in session.headers:
             return not_yet("an Authorization header set by hand is silently replaced by a ~/.netrc entry, and "
@@ -110,9 +125,13 @@ def key_session(session: Any) -> None:
     prepared = requests.PreparedRequest()
     try:
         prepared.prepare(method="GET", url=PRACTICE_URL + NOTES_PATH, headers=dict(session.headers))
-        result = auth(prepared)
+        with output_captured() as printed:
+            result = auth(prepared)
     except Exception as error:  # the learner's auth object failed: say so, never crash
         return not_yet(f"session.auth raised {type(error).__name__}: {_redact(str(error))[:200]}")
+    if _looks_like_key(printed.getvalue()):
+        return not_yet("your auth object printed the key. Whatever a cell prints is saved in the notebook, and "
+                       "in a program it lands in logs: never print or log a key (print its key_id instead).")
     if result is None:
         return not_yet("your __call__ returns None, so requests has no request left to send (it fails with "
                        "AttributeError). End __call__ with `return request`.")
@@ -138,8 +157,8 @@ def key_session(session: Any) -> None:
         return not_yet("rw-0 was revoked long ago. Use the new read-write key rw-2 (NEW_KEY).")
     if key_id == "ro-1":
         return not_yet("that is the read-only key ro-1: it cannot write notes. Use rw-2 (NEW_KEY).")
-    message = ("every request from this session sends rw-2 in X-API-Key, which a ~/.netrc entry cannot replace "
-               "(only a redirect reads netrc again).")
+    message = ("every request from this session sends rw-2 in X-API-Key, and a ~/.netrc entry adds nothing to it "
+               "(a redirect reads netrc again: notebook 07).")
     if _shows_a_key(auth):
         message += (" One more thing: repr(session.auth) shows the key, so displaying it would save the key in "
                     "the notebook. Give your class a __repr__ that hides it.")

@@ -29,6 +29,13 @@ def basic_session(session: Any) -> None:
             return not_yet("a header set by hand works until a ~/.netrc entry silently replaces it. "
                             "Set session.auth = (username, password) instead.")
         return not_yet("session.auth is not set. Set session.auth = (username, password).")
+    if session.verify is False:
+        return not_yet("session.verify = False turns off the certificate check for every request of this session, "
+                       "so anyone on the network path could pose as the server and collect ada's password. "
+                       "Leave session.verify alone (True), or set it to a CA bundle's path (notebook 06).")
+    if _in_params(session.params):
+        return not_yet("session.params puts the credentials in the URL of every request, and URLs end up in "
+                       "logs. Set session.auth = (username, password), which sends them in the Authorization header.")
     if isinstance(session.auth, str):
         return not_yet("session.auth takes a (user, password) tuple, not one string: session.auth = (USERNAME, PASSWORD).")
     prepared = requests.PreparedRequest()
@@ -45,6 +52,17 @@ def basic_session(session: Any) -> None:
     if password != demo.password_of("ada"):
         return not_yet("the user name is right but the password is not ada's (PASSWORD, from section 1).")
     right("every request made with this session carries ada's Basic credentials.")
+
+
+def _in_params(params: Any) -> bool:
+    """True when session.params holds ada's password (or her name next to a password-like parameter)."""
+    try:
+        items = list(params.items()) if hasattr(params, "items") else list(params or [])
+    except TypeError:
+        return False
+    secret = demo.password_of("ada")
+    return any(isinstance(item, tuple) and len(item) == 2 and (str(item[1]) == secret or str(item[0]).lower()
+               in ("password", "passwd", "pass", "pwd")) for item in items)
 
 
 def basic_header(value: Any) -> None:
@@ -88,47 +106,76 @@ def basic_header(value: Any) -> None:
     right("that is exactly the header requests builds from auth=(username, password).")
 
 
+UNREADABLE = ("the server said nothing you can use, so return None and let the caller choose its own wait "
+              "(default_wait in section 8). 0.0 would tell it to retry at once, which is what a 429 asks "
+              "a client not to do.")
+
+
 def retry_after(function: Any) -> None:
-    """01, exercise 3: a function that reads Retry-After in both of its forms (RFC 9110 §10.2.3)."""
+    """01, exercise 3: Retry-After in both of its forms (RFC 9110 §10.2.3), and None when it says nothing usable.
+
+    delay-seconds is digits only (so never negative); an HTTP-date may be in any of the three
+    forms of RFC 9110 §5.6.7. Anything else is not a Retry-After value: the caller falls back to
+    its own wait. A huge value is returned as it is; capping it is the caller's job (max_wait).
+    """
     if placeholder(function):
         return
     if not callable(function):
         return not_yet("pass the function itself: checks.retry_after(retry_after_seconds).")
     in_30_s = email.utils.formatdate(time.time() + 30, usegmt=True)
     in_60_s_asctime = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(time.time() + 60))
-    cases = [
-        ({"Retry-After": "30"}, 30.0, "a 429 with 'Retry-After: 30'"),
-        ({"Retry-After": in_30_s}, 30.0, f"a 429 with an HTTP date 30 s from now ('{in_30_s}')"),
-        ({"Retry-After": "Thu, 01 Jan 2015 00:00:00 GMT"}, 0.0, "a 429 with an HTTP date in the past"),
+    huge = "99999999999999"  # three million years
+    cases = [  # (headers, expected seconds or None, described, hint when it raised)
+        ({"Retry-After": "30"}, 30.0, "a 429 with 'Retry-After: 30'", ""),
+        ({"Retry-After": in_30_s}, 30.0, f"a 429 with an HTTP date 30 s from now ('{in_30_s}')",
+         " Digits are seconds; anything else may be a date: email.utils.parsedate_to_datetime()."),
+        ({"Retry-After": "Thu, 01 Jan 2015 00:00:00 GMT"}, 0.0, "a 429 with an HTTP date in the past", ""),
         ({"Retry-After": in_60_s_asctime}, 60.0,
-         f"a 429 with the old asctime date form, 60 s from now ('{in_60_s_asctime}', RFC 9110 §5.6.7)"),
-        ({"Retry-After": "soon"}, 0.0, "a 429 with an unreadable 'Retry-After: soon'"),
-        ({}, 0.0, "a 429 without Retry-After"),
+         f"a 429 with the old asctime date form, 60 s from now ('{in_60_s_asctime}', RFC 9110 §5.6.7)",
+         " That date has no timezone, so parsedate_to_datetime() gives a naive datetime: add "
+         "tzinfo=timezone.utc (HTTP dates are always UTC), then compare with datetime.now(timezone.utc)."),
+        ({"Retry-After": "Sunday, 06-Nov-94 08:49:37 GMT"}, 0.0,
+         "a 429 with the obsolete RFC 850 date form, in the past ('Sunday, 06-Nov-94 08:49:37 GMT')", ""),
+        ({"Retry-After": huge}, float(huge), f"a 429 with a huge 'Retry-After: {huge}'",
+         " Return the seconds as a float, without turning them into a date."),
+        ({}, None, "a 429 without Retry-After", " The header may be missing: response.headers.get('Retry-After')."),
+        ({"Retry-After": "soon"}, None, "a 429 with an unreadable 'Retry-After: soon'", ""),
+        ({"Retry-After": "-30"}, None, "a 429 with 'Retry-After: -30', which is not delay-seconds (digits only)", ""),
+        ({"Retry-After": "nan"}, None, "a 429 with 'Retry-After: nan', which float() reads as a number", ""),
     ]
-    for headers, expected, described in cases:
+    for headers, expected, described, raised_hint in cases:
         try:
             got = function(fake_response(429, headers))
         except Exception as error:  # feedback, not a traceback
-            return not_yet(f"for {described}, your function raised {type(error).__name__}: {error}."
-                           f"{_retry_after_hint(error)}")
-        if isinstance(got, datetime.timedelta):
-            return not_yet(f"for {described}, it returned a timedelta; return seconds: .total_seconds().")
-        if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return not_yet(f"for {described}, it returned {got!r}; return a number of seconds (a float).")
-        if not abs(got - expected) <= 2:
-            return not_yet(f"for {described}, it returned {got!r}; expected about {expected}."
-                            + (" Never return a negative wait." if got < 0 else ""))
-    right("both forms of Retry-After, a date in the past, and a missing header.")
+            hint = raised_hint or (" A value you cannot read should give None, not an exception: " + UNREADABLE)
+            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_one_line(error)}.{hint}")
+        problem = _wait_problem(got, expected)
+        if problem:
+            return not_yet(f"for {described}, {problem}")
+    right("both forms of Retry-After, dates in the past, and None when the header is missing or unreadable, "
+          "so that the caller waits its own default instead of retrying at once.")
 
 
-def _retry_after_hint(error: Exception) -> str:
-    text = str(error)
-    if isinstance(error, KeyError):
-        return " The header may be missing: use response.headers.get('Retry-After')."
-    if "offset-naive" in text:
-        return (" Compare with datetime.now(timezone.utc), and give a date without a timezone "
-                "tzinfo=timezone.utc: HTTP dates are always UTC.")
-    if isinstance(error, (TypeError, ValueError)):
-        return (" Digits are seconds; anything else may be a date (email.utils.parsedate_to_datetime), "
-                "and a value you cannot read should give 0.0, not an exception.")
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text[:120] + ("…" if len(text) > 120 else "")
+
+
+def _wait_problem(got: Any, expected: float | None) -> str:
+    """'' when `got` is the right answer; otherwise what is wrong with it."""
+    if isinstance(got, datetime.timedelta):
+        return "it returned a timedelta; return seconds: .total_seconds()."
+    if expected is None:
+        if got is None:
+            return ""
+        if isinstance(got, (int, float)) and not isinstance(got, bool) and got == 0:
+            return "it returned 0.0, which means 'retry at once'. Instead, " + UNREADABLE
+        return f"it returned {got!r}. That is not a Retry-After value: " + UNREADABLE
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return f"it returned {got!r}; return a number of seconds (a float)."
+    if not abs(got - expected) <= 2:
+        hint = " Never return a negative wait." if got < 0 else ""
+        if expected > 1e9 and got < expected:
+            hint = " Return what the server said; the caller caps the wait (max_wait), not this function."
+        return f"it returned {got!r}; expected about {expected}.{hint}"
     return ""

@@ -15,7 +15,7 @@ import unicodedata
 from typing import Any, Callable
 
 from helpers import demo
-from helpers.checks.feedback import not_yet, placeholder, right, unless_stub
+from helpers.checks.feedback import not_yet, output_captured, placeholder, right, unless_stub
 
 __all__ = ["basic_authorization", "parse_challenge", "check_basic"]
 
@@ -86,10 +86,13 @@ def basic_authorization(function: Any) -> None:
     ]
     for (username, password), described in cases:
         try:
-            got = function(username, password)
+            with output_captured() as printed:
+                got = function(username, password)
         except Exception as error:  # feedback, not a traceback
             return not_yet(f"for {described}, your function raised {_name(error)}: {_one_line(error)}."
                            + _encoding_error_hint(error))
+        if _printed_a_secret(printed.getvalue()):
+            return not_yet(f"for {described}, {PRINTED}")
         problem = _header_problem(got, username, password)
         if problem:
             return not_yet(f"for {described}: {problem}")
@@ -120,16 +123,17 @@ def _colon_problem(function: Callable) -> str:
 
 
 def _encoding_error_hint(error: Exception) -> str:
-    text = str(error)
+    """A hint from the error's type and attributes: never from its wording, which changes between Pythons."""
     if isinstance(error, UnicodeEncodeError):
         return (f" The {error.encoding!r} codec cannot hold this password. The challenge says charset=\"UTF-8\": "
                 "f'{username}:{password}'.encode('utf-8').")
-    if isinstance(error, AttributeError) and "base64_encode" in text:
+    if isinstance(error, AttributeError) and getattr(error, "name", None) == "base64_encode":
         return " Bytes have no such method (a popular wrong answer): use base64.b64encode(...)."
-    if isinstance(error, TypeError) and "bytes-like object is required" in text:
-        return " base64.b64encode() takes bytes: .encode('utf-8') the text first."
-    if isinstance(error, AttributeError) and "'str' object has no attribute 'decode'" in text:
+    if isinstance(error, AttributeError) and getattr(error, "name", None) == "decode" and isinstance(
+            getattr(error, "obj", None), str):
         return " That value is already a str; only bytes have .decode()."
+    if type(error) is TypeError:
+        return " If it came from base64.b64encode(), that takes bytes: .encode('utf-8') the text first."
     return ""
 
 
@@ -238,13 +242,13 @@ def parse_challenge(function: Any) -> None:
 
 
 def _parse_error_hint(error: Exception) -> str:
-    text = str(error)
+    """A hint from the error's type and attributes: never from its wording, which changes between Pythons."""
     if isinstance(error, KeyError):
         return " Not every challenge has every parameter: build the dict from the parameters that are there."
-    if isinstance(error, ValueError) and ("unpack" in text or "update sequence" in text):
-        return (" A split on ',' or '=' cut a value in two. Commas may sit inside quotes: find the parameters "
-                "with the pattern from the hint instead.")
-    if isinstance(error, AttributeError) and "NoneType" in text:
+    if type(error) is ValueError:  # unpacking a split, or dict() of one, with too many or too few parts
+        return (" A split on ',' or '=' that gives more or fewer parts than expected raises ValueError, and commas "
+                "may sit inside quotes: find the parameters with the pattern from the hint instead.")
+    if isinstance(error, AttributeError) and getattr(error, "obj", "") is None:
         return " A re.match() found nothing and returned None: check the pattern, or use re.finditer()."
     return ""
 
@@ -338,6 +342,8 @@ def check_basic(function: Any) -> None:
     ]
     for header, expected, described, hint in accept:
         outcome, got = _call(function, header)
+        if outcome == "printed":
+            return not_yet(f"for {described}, {PRINTED}")
         if outcome == "raised":
             return not_yet(f"for {described}, your function raised {_name(got)}: {_one_line(got)}. "
                            + _raised_hint(got, hint))
@@ -373,6 +379,8 @@ def check_basic(function: Any) -> None:
     ]
     for header, described, accepted_hint, raised_hint in refuse:
         outcome, got = _call(function, header)
+        if outcome == "printed":
+            return not_yet(f"for {described}, {PRINTED}")
         if outcome == "raised":
             return not_yet(f"for {described}, your function raised {_name(got)}: {_one_line(got)}. "
                            + _raised_hint(got, raised_hint))
@@ -384,16 +392,29 @@ def check_basic(function: Any) -> None:
     return _timing_feedback(function)
 
 
+PRINTED = ("your function printed a password, or the base64 that carries one. Whatever a cell prints is saved in "
+           "the notebook, and a server's log must never hold a password either: print nothing secret.")
+
+
+def _printed_a_secret(text: str) -> bool:
+    return any(secret in text for secret in _secrets())
+
+
 def _call(function: Callable, header: str | None) -> tuple[str, Any]:
-    try:
-        return "returned", function(header)
-    except Exception as error:  # feedback, not a traceback
-        return "raised", error
+    """("returned", value), ("raised", error) or ("printed", None) when it printed a secret."""
+    with output_captured() as printed:
+        try:
+            outcome = "returned", function(header)
+        except Exception as error:  # feedback, not a traceback
+            outcome = "raised", error
+    return ("printed", None) if _printed_a_secret(printed.getvalue()) else outcome
 
 
 def _raised_hint(error: Exception, hint: str) -> str:
-    if isinstance(error, ValueError) and "too many values to unpack" in str(error):
-        return "split(':') cut the password at its own colons. Split at the FIRST colon: decoded.partition(':')."
+    """A hint from the error's type: never from its wording, which changes between Pythons."""
+    if type(error) is ValueError:  # unpacking split(':') into two names, most often
+        return ("A split(':') into two names raises ValueError when there are more or fewer parts: ada's password "
+                "holds colons, and a header may hold none. Split at the FIRST colon: decoded.partition(':').")
     if isinstance(error, KeyError):
         return UNKNOWN_USER
     if isinstance(error, (binascii.Error, UnicodeDecodeError)):
@@ -413,8 +434,9 @@ def _fastest(function: Callable, header: str, runs: int = 3) -> float:
 def _timing_feedback(function: Callable) -> None:
     """Does a wrong password cost a real hash, and does an unknown user cost the same?"""
     try:
-        known = _fastest(function, "Basic " + _token("ada", "not-her-password"))
-        unknown = _fastest(function, "Basic " + _token("nobody-by-this-name", "not-her-password"))
+        with output_captured():  # what it prints while it is timed is not the learner's feedback
+            known = _fastest(function, "Basic " + _token("ada", "not-her-password"))
+            unknown = _fastest(function, "Basic " + _token("nobody-by-this-name", "not-her-password"))
     except Exception as error:  # it passed every case above; report anything odd all the same
         return not_yet(f"your function raised {_name(error)}: {_one_line(error)}.")
     if known < 0.0005:

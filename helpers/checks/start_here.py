@@ -2,23 +2,43 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from helpers.checks.feedback import not_yet, placeholder, right
+from helpers.checks.feedback import credentials_in_url, not_yet, placeholder, right, sent_problem, sent_with
 
 
 def unauthenticated_call(response: Any) -> None:
-    """00, exercise 1: call /basic/whoami without credentials and look at the 401."""
+    """00, exercise 1: call /basic/whoami without credentials, with a timeout, and look at the 401.
+
+    The check judges the call by what it really used (`sent_with`): the timeout and certificate
+    settings that requests passed on, as the in-process practice API recorded them.
+    """
     if placeholder(response):
         return
-    if not isinstance(response, requests.Response):
+    if not isinstance(response, requests.Response) or not isinstance(response.request, requests.PreparedRequest):
         return not_yet(f"`response` should hold what requests.get(...) returns, not a {type(response).__name__}.")
+    if credentials_in_url(response.url):
+        return not_yet("credentials went in the URL (https://user:password@...). URLs end up in logs and "
+                       "browser history, and requests sends them as an Authorization header anyway. This call "
+                       "goes without credentials: requests.get(api.url('/basic/whoami'), timeout=5).")
     if response.request.headers.get("Authorization"):
-        return not_yet("this request carried an Authorization header. Leave out auth= to see what a server "
-                        "says to a request without credentials.")
+        return not_yet("this request carried an Authorization header (from auth=, or from a ~/.netrc entry for "
+                       "this host). Leave out auth= to see what a server says to a request without credentials.")
+    url = urlsplit(response.url or "")
+    if url.scheme != "https":
+        return not_yet(f"that call went over plain http:// (to {url.hostname}). Call the practice API started in "
+                       "the Setup cell, over https: requests.get(api.url('/basic/whoami'), timeout=5).")
+    if sent_with(response) is None:
+        return not_yet("this response did not come from the practice API started in the Setup cell, so nothing "
+                       "tells what the call sent. Run the Setup cell, then "
+                       "requests.get(api.url('/basic/whoami'), timeout=5).")
+    problem = sent_problem(response)
+    if problem:
+        return not_yet(problem)
     if response.status_code == 404:
-        return not_yet(f"404: no endpoint at {response.url}. The path is /basic/whoami.")
+        return not_yet(f"404: no endpoint at {url.scheme}://{url.netloc}{url.path[:60]}. The path is /basic/whoami.")
     if response.status_code != 401:
         return not_yet(f"expected 401 Unauthorized, got {response.status_code}.")
     right("401 Unauthorized, with the challenge: "
