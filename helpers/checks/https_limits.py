@@ -204,7 +204,7 @@ def retry_policy(retry: Any) -> None:
     if type(retry).sleep is not Retry.sleep:
         return not_yet("that Retry does not sleep for real: the practice-clock version is for this notebook only. "
                        "In your code, use urllib3's Retry with the same arguments.")
-    changed = [name for name in WAITING if getattr(type(retry), name) is not getattr(Retry, name)]
+    changed = [name for name in WAITING if getattr(type(retry), name, None) is not getattr(Retry, name, None)]
     if changed:
         return not_yet(f"this subclass of Retry changes how it waits ({', '.join(changed)}), so Retry-After may not be "
                        "honoured. Use urllib3's Retry itself, and say what you want with its arguments.")
