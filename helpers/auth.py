@@ -6,13 +6,19 @@ header in `session.headers`, an auth object wins over a ~/.netrc entry on the fi
 (on a redirect, requests reads netrc again: notebook 07).
 They work with any OAuth 2.0 token endpoint (RFC 6749 §6) and nothing here knows the
 practice API.
+
+Threads: requests promises no thread safety for a `Session` (psf/requests#2766). Give each
+thread its own Session, and set the same `RefreshingBearerAuth` on all of them: its lock
+makes them refresh once between them.
 """
 from __future__ import annotations
 
 import math
+import string
 import threading
 import time
 from typing import Callable
+from urllib.parse import quote_plus
 
 import requests
 from requests.auth import AuthBase
@@ -40,30 +46,49 @@ class RefreshingBearerAuth(AuthBase):
     """Bearer auth that keeps its access token fresh.
 
     - Before a request, it refreshes when the token expires within `margin` seconds.
-    - After a 401 with `error="invalid_token"`, it refreshes and retries that request once;
-      a second 401 goes back to the caller. It never loops.
-    - One lock guards the refresh, so threads sharing a Session refresh once, not once each.
-      With rotating refresh tokens, a second refresh with the same token would look like
+    - After a 401 whose Bearer challenge says `error="invalid_token"` (RFC 6750 §3.1), it
+      refreshes and retries that request once; a second 401 goes back to the caller. It never loops.
+    - One lock guards the refresh. Give each thread its own Session (a Session is not
+      thread-safe) and set this one auth object on all of them: they refresh once, not once
+      each. With rotating refresh tokens, a second refresh with the same token would look like
       theft to the server and end the login.
 
     `tokens` is a token response: `access_token`, `refresh_token`, and usually `expires_in`.
     Tokens issued to an OAuth client are refreshed by that client: pass `client_id` for a
-    public client, and `client_secret` too for a confidential one (sent with HTTP Basic).
+    public client, and `client_secret` too for a confidential one: HTTP Basic, with both
+    form-encoded first as RFC 6749 §2.3.1 says, so that a `:` in the id, or a `+` or `%` in
+    either, reaches the server intact.
     `now` is the clock to compare expiry with (`time.time` unless you are testing).
+
+    The token requests go through a private Session with `trust_env = False`, so that no
+    ~/.netrc entry for the token host is ever sent with the refresh token. That also turns off
+    what requests reads from the environment for these calls: the proxy variables (HTTPS_PROXY,
+    HTTP_PROXY, ALL_PROXY, NO_PROXY), the CA-bundle variables (REQUESTS_CA_BUNDLE,
+    CURL_CA_BUNDLE) and netrc. Pass what you need explicitly: `verify="/path/to/ca.pem"` for a
+    private CA, `proxies={"https": "http://proxy.example:3128"}` for a proxy.
+    The token endpoint must answer itself: a redirect is not followed (it would carry the
+    refresh token and client credentials to wherever `Location` points) and raises HTTPError.
     """
 
     def __init__(self, token_url: str, tokens: dict, *, client_id: str | None = None,
                  client_secret: str | None = None, margin: float = 30, timeout: float = 5,
+                 verify: bool | str = True, proxies: dict[str, str] | None = None,
                  now: Callable[[], float] = time.time) -> None:
+        if client_secret is not None and client_id is None:
+            raise ValueError("client_secret needs its client_id: HTTP Basic sends both.")
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret = client_secret
         self.margin = margin
         self.timeout = timeout
+        self.verify = verify
+        self.proxies = dict(proxies or {})
         self.now = now
         self.refreshes = 0
         self._lock = threading.Lock()
-        self._token_session = requests.Session()  # its own session: the refresh call must not use this auth
+        # Its own session: the refresh call must not use this auth, nor anything from the environment.
+        self._token_session = requests.Session()
+        self._token_session.trust_env = False
         self._store(tokens)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -84,32 +109,48 @@ class RefreshingBearerAuth(AuthBase):
             if stale_token is not None and stale_token != self.access_token:
                 return self.access_token
             form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
-            client_auth = None
-            if self._client_secret is not None:
-                client_auth = (self.client_id, self._client_secret)  # client_secret_basic
-            elif self.client_id is not None:
+            if self._client_secret is None and self.client_id is not None:
                 form["client_id"] = self.client_id  # a public client identifies itself
-            response = self._token_session.post(self.token_url, data=form, auth=client_auth, timeout=self.timeout)
+            response = self._token_session.post(self.token_url, data=form, auth=self._client_auth(),
+                                                timeout=self.timeout, verify=self.verify, proxies=self.proxies,
+                                                allow_redirects=False)
+            if 300 <= response.status_code < 400:
+                raise requests.HTTPError(f"{response.status_code}: the token endpoint answered with a redirect, which "
+                                         f"is not followed. Use the endpoint's own URL (its metadata names it), not "
+                                         f"{self.token_url}", response=response)
             if response.status_code == 400 and _error_code(response) == "invalid_grant":
                 raise TokenRefreshError(f"The refresh token was refused, so log in again. "
-                                        f"The server said: {_description(response)}")
+                                        f"The server said: {self._without_secrets(_description(response))}")
             response.raise_for_status()
             self._store(response.json())
             self.refreshes += 1
             return self.access_token
 
+    def _client_auth(self) -> tuple[str, str] | None:
+        """client_secret_basic: the id and secret form-encoded, then HTTP Basic (RFC 6749 §2.3.1)."""
+        if self._client_secret is None:
+            return None
+        return quote_plus(self.client_id), quote_plus(self._client_secret)
+
     def _store(self, tokens: dict) -> None:
-        self.access_token = tokens["access_token"]
-        # A server may keep the old refresh token (no rotation) and leave it out of the response.
-        self._refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
         # expires_in is only RECOMMENDED (RFC 6749 §5.1). Without it, only a 401 tells us.
         expires_in = tokens.get("expires_in")
+        # expires_at before access_token: a thread that reads the new token then reads its expiry too.
         self.expires_at = self.now() + float(expires_in) if expires_in is not None else math.inf
+        # A server may keep the old refresh token (no rotation) and leave it out of the response.
+        self._refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
+        self.access_token = tokens["access_token"]
+
+    def _without_secrets(self, text: str) -> str:
+        """`text` from the server, with any of our secrets it repeats hidden: it goes into an exception."""
+        for secret in (self._refresh_token, self.access_token, self._client_secret):
+            if secret:
+                text = text.replace(secret, "<hidden>")
+        return text
 
     def _retry_once_after_401(self, response: requests.Response, **kwargs) -> requests.Response:
         """Response hook: on 401 invalid_token, refresh and resend the request once."""
-        challenge = response.headers.get("WWW-Authenticate", "")
-        if response.status_code != 401 or 'error="invalid_token"' not in challenge:
+        if response.status_code != 401 or not _invalid_token(response):
             return response
         if getattr(response.request, "retried_after_refresh", False):
             return response  # the fresh token was refused too: do not loop
@@ -133,6 +174,12 @@ class RefreshingBearerAuth(AuthBase):
         return f"RefreshingBearerAuth({self.token_url!r}, <tokens hidden>)"
 
 
+def _invalid_token(response: requests.Response) -> bool:
+    """Does a Bearer challenge in WWW-Authenticate say error=invalid_token (RFC 6750 §3.1)?"""
+    challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
+    return any(scheme == "bearer" and params.get("error") == "invalid_token" for scheme, params in challenges)
+
+
 def _error_code(response: requests.Response) -> str | None:
     try:
         return response.json().get("error")
@@ -145,3 +192,105 @@ def _description(response: requests.Response) -> str:
         return str(response.json().get("error_description", response.reason))
     except ValueError:
         return response.reason
+
+
+# -- WWW-Authenticate (RFC 9110 §11.6.1) -------------------------------------------------------------
+#   WWW-Authenticate = [ challenge *( OWS "," OWS challenge ) ]
+#   challenge  = auth-scheme [ 1*SP ( token68 / [ auth-param *( OWS "," OWS auth-param ) ] ) ]
+#   auth-param = token BWS "=" BWS ( token / quoted-string )
+# Challenges and their parameters are separated by the same commas, so the list is split first
+# (outside quoted strings), then each piece is either "name=value", a parameter of the challenge
+# before it, or "scheme [rest]", the start of a new challenge.
+
+TCHAR = set(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")  # RFC 9110 §5.6.2
+TOKEN68 = set(string.ascii_letters + string.digits + "-._~+/")  # RFC 9110 §11.2, then "=" padding
+WHITESPACE = " \t"
+
+
+def parse_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
+    """The challenges of a WWW-Authenticate value, as `(scheme, params)` pairs, in order.
+
+    Schemes and parameter names are lower-cased: both are case-insensitive (RFC 9110 §11.1,
+    §11.2). Values keep their case; a quoted-string is unquoted. A token68 (as in
+    `Negotiate <blob>`) is kept under the name "". The header comes from the network, so
+    anything that does not parse is skipped, never raised on; a parameter repeated in one
+    challenge keeps its first value (§11.2 allows it only once).
+    """
+    challenges: list[tuple[str, dict[str, str]]] = []
+    params: dict[str, str] | None = None  # the parameters of the last challenge, if it parsed
+    for piece in _split_list(header):
+        param = _auth_param(piece)
+        if param is not None:
+            if params is not None:
+                params.setdefault(*param)
+            continue
+        scheme, _, rest = piece.partition(" ")
+        if not _is_token(scheme):
+            params = None  # junk: the parameters after it belong to no challenge we know
+            continue
+        params = {}
+        challenges.append((scheme.lower(), params))
+        rest = rest.lstrip(" ")
+        param = _auth_param(rest)
+        if param is not None:
+            params[param[0]] = param[1]
+        elif _is_token68(rest):
+            params[""] = rest
+    return challenges
+
+
+def _split_list(text: str) -> list[str]:
+    """The non-empty, stripped pieces between commas that are not inside a quoted-string."""
+    pieces, current, quoted, escaped = [], [], False, False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            pieces.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    pieces.append("".join(current))
+    return [piece.strip(WHITESPACE) for piece in pieces if piece.strip(WHITESPACE)]
+
+
+def _auth_param(piece: str) -> tuple[str, str] | None:
+    """`(name, value)` if `piece` is `token BWS "=" BWS (token / quoted-string)`, else None."""
+    name, equals, value = piece.partition("=")
+    name, value = name.rstrip(WHITESPACE), value.lstrip(WHITESPACE)
+    if not equals or not _is_token(name):
+        return None
+    if value.startswith('"'):
+        value = _unquote(value)
+    elif not _is_token(value):
+        return None
+    return None if value is None else (name.lower(), value)
+
+
+def _unquote(quoted: str) -> str | None:
+    """The content of a quoted-string that makes up all of `quoted`, its quoted-pairs undone; else None."""
+    chars, escaped = [], False
+    for position, char in enumerate(quoted[1:], start=1):
+        if escaped:
+            chars.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            return "".join(chars) if position == len(quoted) - 1 else None  # nothing may follow
+        else:
+            chars.append(char)
+    return None  # no closing quote
+
+
+def _is_token(text: str) -> bool:
+    return bool(text) and all(char in TCHAR for char in text)
+
+
+def _is_token68(text: str) -> bool:
+    body = text.rstrip("=")
+    return bool(body) and all(char in TOKEN68 for char in body)

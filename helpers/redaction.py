@@ -28,20 +28,34 @@ MASK = "[REDACTED]"
 
 # Headers whose value is secret. Authorization and Proxy-Authorization keep their scheme visible.
 SECRET_HEADERS = ["authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "cookie",
-                  "set-cookie"]
+                  "set-cookie",
+                  "x-amz-security-token", "x-amz-signature",  # AWS: temporary credentials' session token, SigV4
+                  "ocp-apim-subscription-key",  # Azure API Management
+                  "private-token",  # GitLab
+                  "x-goog-api-key"]  # Google Cloud
 # Query, form and JSON fields whose value is secret.
 SECRET_FIELDS = ["access_token", "refresh_token", "id_token", "token", "api_key", "apikey", "api-key", "key",
                  "client_secret", "secret", "password", "passwd", "code", "code_verifier", "device_code",
-                 "client_assertion", "assertion", "x-api-key"]
+                 "client_assertion", "assertion", "x-api-key",
+                 # presigned URLs: AWS SigV4 and Google Cloud Storage V4 signatures, Azure SAS `sig`. Not secret,
+                 # and so kept: X-Amz-Credential (an access key id and a date), X-Amz-Date, X-Amz-Expires.
+                 "x-amz-signature", "x-amz-security-token", "x-goog-signature", "sig",
+                 "subscription-key",  # Azure API Management's query form
+                 "private_token"]  # GitLab's query form
 
 _NAMES = "|".join(map(re.escape, SECRET_FIELDS))
+# A header name that is also a field (x-api-key=...) is left to the field pattern, which stops at "&".
+_HEADER_ONLY = "|".join(re.escape(name) for name in SECRET_HEADERS if name not in SECRET_FIELDS)
 # a quoted value ends at its closing quote, if a delimiter follows ('a', "b"} ...); otherwise it runs on
 _QUOTED = r"(?P<q>['\"])(?P<value>(?:\\.|(?!(?P=q))[^\\\r\n])*)(?P=q)(?=[ \t]*(?:[,;:)\]}\r\n]|$))"
 _UNQUOTED = r"(?P<bare>[^\s&#,;'\"]*)"  # up to a delimiter; brackets are part of it: better too much than too little
 PATTERNS = [  # (pattern, the group that holds the secret)
-    # Name: value, name=value, 'Name': 'value' (a dict of headers), "Name": "value" (JSON): to the end of the line
-    (re.compile(rf"(?<![\w-])(?P<name>{'|'.join(map(re.escape, SECRET_HEADERS))})(?![\w-])['\"]?\s*[:=]\s*"
+    # Name: value, 'Name': 'value' (a dict of headers), "Name": "value" (JSON): to the end of the line
+    (re.compile(rf"(?<![\w-])(?P<name>{'|'.join(map(re.escape, SECRET_HEADERS))})(?![\w-])['\"]?\s*:\s*"
                 rf"(?:{_QUOTED}|(?P<bare>[^\r\n]*))", re.IGNORECASE), "value"),
+    # Name=value (Authorization=Bearer abc): to the end of the line too, as a header value may hold spaces
+    (re.compile(rf"(?<![\w-])(?P<name>{_HEADER_ONLY})(?![\w-])['\"]?\s*=\s*(?:{_QUOTED}|(?P<bare>[^\r\n]*))",
+                re.IGNORECASE), "value"),
     # "field": "value" and 'field': 'value' (JSON, dicts)
     (re.compile(rf"(?P<fq>['\"])(?:{_NAMES})(?P=fq)\s*:\s*(?:{_QUOTED}|(?P<bare>[^\s,}}\]]*))", re.IGNORECASE),
      "value"),

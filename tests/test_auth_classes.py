@@ -1,6 +1,8 @@
 """BearerAuth and RefreshingBearerAuth against both transports, and under threads."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 
 import pytest
@@ -8,6 +10,8 @@ import requests
 import responses
 
 from helpers import BearerAuth, RefreshingBearerAuth, TokenRefreshError, serve_practice_api, start_practice_api
+from helpers.auth import parse_challenges
+from helpers.oauth import Client
 
 PASSWORD = "analytical:engine:1843"
 
@@ -90,18 +94,19 @@ def test_a_refused_refresh_token_raises_a_clear_error(api):
         requests.get(api.url("/me"), auth=auth, timeout=5)
 
 
-def test_two_threads_on_one_session_refresh_once(api):
+def test_threads_with_a_session_each_share_one_auth_and_refresh_once(api):
+    """requests promises no thread safety for a Session (psf/requests#2766): one Session per thread, one auth."""
     auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now)
-    session = requests.Session()
-    session.auth = auth
     api.clock.advance(290)  # every request now wants a refresh
     start = threading.Barrier(2)
     statuses: list[int] = []
 
     def worker():
-        start.wait()
-        for _ in range(5):
-            statuses.append(session.get(api.url("/me"), timeout=5).status_code)
+        with requests.Session() as session:  # this thread's own Session
+            session.auth = auth  # the one auth object, whose lock guards the refresh
+            start.wait()
+            for _ in range(5):
+                statuses.append(session.get(api.url("/me"), timeout=5).status_code)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for thread in threads:
@@ -151,3 +156,118 @@ def test_never_resends_the_token_to_another_host_after_a_redirect():
     assert response.status_code == 401
     assert sent == ["Bearer SECRET-TOKEN", None]  # the other host never saw a token
     assert token_endpoint.call_count == 0 and auth.refreshes == 0
+
+
+# -- client authentication: form-encoded, then Basic (RFC 6749 §2.3.1) ---------------------------
+
+AWKWARD_ID, AWKWARD_SECRET = "partner:eu", "s3cret+with/plus="  # ':' in the id, '+', '/' and '=' in the secret
+
+
+@pytest.fixture
+def awkward_client(api):
+    """A confidential client whose id and secret change under form-encoding; the practice API form-decodes."""
+    client = Client(AWKWARD_ID, hashlib.sha256(AWKWARD_SECRET.encode()).hexdigest(), ("refresh_token",), "profile")
+    api.app.oauth.clients = {**api.app.oauth.clients, AWKWARD_ID: client}  # this app only, not the demo table
+    return client
+
+
+def test_client_id_and_secret_are_form_encoded_before_basic(api, awkward_client):
+    issued = api.app.tokens.issue("ada", "profile", client_id=AWKWARD_ID)
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), issued, client_id=AWKWARD_ID, client_secret=AWKWARD_SECRET,
+                                now=api.clock.now)
+    auth.refresh()  # raises if the server refused the client
+    assert auth.refreshes == 1
+    sent = token_requests(api)[-1].header("authorization")
+    assert sent == "Basic " + base64.b64encode(b"partner%3Aeu:s3cret%2Bwith%2Fplus%3D").decode("ascii")
+
+
+def test_a_client_secret_without_a_client_id_is_refused():
+    with pytest.raises(ValueError, match="client_id"):
+        RefreshingBearerAuth("https://api.practice.test/oauth/token", {"access_token": "a", "refresh_token": "r"},
+                             client_secret="s3cret")
+
+
+# -- the WWW-Authenticate challenge (RFC 9110 §11.2, §11.6.1; RFC 6750 §3) -------------------------
+
+@pytest.mark.parametrize("header, expected", [
+    ('Bearer error="invalid_token"', [("bearer", {"error": "invalid_token"})]),
+    ("Bearer error=invalid_token", [("bearer", {"error": "invalid_token"})]),  # a token, not a quoted-string
+    ('bearer ERROR="invalid_token"', [("bearer", {"error": "invalid_token"})]),  # scheme and names: any case
+    ('Bearer realm="notes", error="invalid_token", error_description="The token expired"',
+     [("bearer", {"realm": "notes", "error": "invalid_token", "error_description": "The token expired"})]),
+    ('Basic realm="x", Bearer error="invalid_token"',
+     [("basic", {"realm": "x"}), ("bearer", {"error": "invalid_token"})]),
+    ('Basic realm="a, b", Bearer realm="c,d" , error=invalid_token',  # commas inside quoted strings
+     [("basic", {"realm": "a, b"}), ("bearer", {"realm": "c,d", "error": "invalid_token"})]),
+    (r'Bearer realm="say \"hi\", then go", error="invalid_token"',  # escaped quotes (quoted-pair)
+     [("bearer", {"realm": 'say "hi", then go', "error": "invalid_token"})]),
+    (r'Bearer error="inv\alid_token"', [("bearer", {"error": "invalid_token"})]),  # any quoted-pair unescapes
+    ("Bearer", [("bearer", {})]),
+    ("Bearer, Basic", [("bearer", {}), ("basic", {})]),
+    ("Negotiate YII2ZwYJKoZIhvcSAQICAQBuggEmMIIBIqADAgEFoQMCAQ6i==, Bearer error=invalid_token",
+     [("negotiate", {"": "YII2ZwYJKoZIhvcSAQICAQBuggEmMIIBIqADAgEFoQMCAQ6i=="}), ("bearer", {"error": "invalid_token"})]),
+    ("Bearer  realm = notes ,, error =\tinvalid_token", [("bearer", {"realm": "notes", "error": "invalid_token"})]),
+    ('Bearer error="invalid_token", error="insufficient_scope"', [("bearer", {"error": "invalid_token"})]),
+    (r'Basic realm="error=\"invalid_token\""', [("basic", {"realm": 'error="invalid_token"'})]),
+    ("Bearer realm=a, B@sic, error=invalid_token", [("bearer", {"realm": "a"})]),  # after junk, no strays
+    ("", []),
+    (", ,", []),
+    ('Bearer error="invalid_token', [("bearer", {})]),  # no closing quote: the parameter is dropped
+    ("Bearer error=invalid token", [("bearer", {})]),  # a space inside a token value: not a parameter
+    ('error="invalid_token"', []),  # a parameter with no scheme before it
+    ("=, ==, Bearer =x, \"\", \x00\r\n", []),  # "Bearer =x" is a parameter (BWS), with no challenge
+    ("Bearer ré=1, Bäsic realm=x", [("bearer", {})]),
+])
+def test_parse_challenges(header, expected):
+    assert parse_challenges(header) == expected
+
+
+@pytest.mark.parametrize("challenge, retried", [
+    ('Bearer error="invalid_token"', True),
+    ("Bearer error=invalid_token", True),
+    ('bearer realm="api", ERROR=invalid_token', True),
+    ('Basic realm="x", Bearer error="invalid_token"', True),
+    ('Bearer realm="a, b", error="invalid_token"', True),
+    ('Bearer error="insufficient_scope"', False),
+    ('Bearer realm="api"', False),
+    (r'Basic realm="error=\"invalid_token\""', False),  # the words sit inside another scheme's realm
+    ('DPoP error="invalid_token"', False),  # about a DPoP proof, not our bearer token
+    ("Bearer error=Invalid_Token", False),  # error codes are case-sensitive (RFC 6750 §3.1)
+    ('Bearer error="invalid_token', False),
+])
+def test_retries_after_a_401_only_for_a_bearer_invalid_token_challenge(challenge, retried):
+    auth = RefreshingBearerAuth("https://api.example.test/oauth/token",
+                                {"access_token": "OLD-TOKEN", "refresh_token": "r1"})
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get("https://api.example.test/files/1", status=401, headers={"WWW-Authenticate": challenge})
+        mock.get("https://api.example.test/files/1", status=200, json={})
+        mock.post("https://api.example.test/oauth/token", json={"access_token": "NEW-TOKEN", "refresh_token": "r2"})
+        response = requests.get("https://api.example.test/files/1", auth=auth, timeout=5)
+    assert (response.status_code, auth.refreshes) == ((200, 1) if retried else (401, 0))
+
+
+# -- the token session reads nothing from the environment; proxies and CA bundles are arguments ------
+
+def test_the_token_calls_ignore_proxy_and_ca_bundle_variables_and_take_arguments(monkeypatch):
+    from conftest import free_port
+
+    dead_proxy = f"http://127.0.0.1:{free_port()}"  # nothing listens there: a request through it fails
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with serve_practice_api(tls=True) as api:
+        for name in ("HTTPS_PROXY", "https_proxy"):
+            monkeypatch.setenv(name, dead_proxy)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", api.ca_bundle)
+
+        def refreshing(**options) -> RefreshingBearerAuth:
+            issued = api.app.tokens.issue("ada", "profile", client_id="notes-tv")
+            return RefreshingBearerAuth(api.url("/oauth/token"), issued, client_id="notes-tv", now=api.clock.now,
+                                        **options)
+
+        with pytest.raises(requests.exceptions.SSLError):
+            refreshing().refresh()  # no proxy was used, and REQUESTS_CA_BUNDLE was not read
+        auth = refreshing(verify=api.ca_bundle)
+        auth.refresh()
+        assert auth.refreshes == 1
+        with pytest.raises(requests.exceptions.ProxyError):
+            refreshing(verify=api.ca_bundle, proxies={"https": dead_proxy}).refresh()

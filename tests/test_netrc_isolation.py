@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import requests
+import responses
 
 from conftest import ROOT
 from helpers import BearerAuth
@@ -127,3 +128,70 @@ def test_another_host_gets_no_entry_meant_for_this_one(api, netrc_file):
     response = requests.get(api.url("/redirect/other-host"), timeout=5)
     assert response.history[0].request.headers["Authorization"].startswith("Basic ")
     assert received(response) is None
+
+
+# -- RefreshingBearerAuth's own token requests (issue 12, item 3) ------------------------------------
+
+def token_calls(api) -> list:
+    return [call for call in api.calls if call.path == "/oauth/token"]
+
+
+def test_a_public_clients_refresh_sends_no_netrc_entry(api, netrc_file):
+    from helpers import RefreshingBearerAuth
+
+    issued = api.app.tokens.issue("ada", "profile", client_id="notes-tv")
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), issued, client_id="notes-tv", now=api.clock.now)
+    auth.refresh()
+    assert auth.refreshes == 1
+    assert token_calls(api)[-1].header("authorization") is None  # ada's netrc password stayed at home
+
+
+def test_a_confidential_clients_refresh_sends_its_own_credentials_only(api, netrc_file):
+    from helpers import RefreshingBearerAuth, demo
+
+    web = demo.client("notes-web")
+    issued = api.app.tokens.issue("ada", "profile", client_id=web["client_id"])
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), issued, client_id=web["client_id"],
+                                client_secret=web["client_secret"], now=api.clock.now)
+    auth.refresh()
+    expected = requests.auth._basic_auth_str(web["client_id"], web["client_secret"])  # demo ids encode to themselves
+    assert token_calls(api)[-1].header("authorization") == expected
+
+
+@pytest.fixture
+def netrc_for_the_token_host(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    path = tmp_path / "netrc"
+    path.write_text("machine auth.example.test login ada password netrc-password-1843\n"
+                    "machine other.example.test login ada password netrc-password-1843\n", encoding="utf-8")
+    monkeypatch.setenv("NETRC", str(path))
+    assert requests.utils.get_netrc_auth("https://auth.example.test/") == ("ada", "netrc-password-1843")
+    return path
+
+
+@pytest.mark.parametrize("status, location", [
+    (307, "https://auth.example.test/v2/token"),  # same host: requests keeps Authorization, then reads netrc
+    (308, "https://other.example.test/token"),  # another host: the body (the refresh token) would go along
+    (302, "https://auth.example.test/login"),
+])
+@pytest.mark.parametrize("client_secret", [None, "web-secret-0123456789"])
+def test_the_refresh_follows_no_redirect_and_reads_no_netrc(netrc_for_the_token_host, status, location,
+                                                            client_secret):
+    from helpers import RefreshingBearerAuth
+
+    auth = RefreshingBearerAuth("https://auth.example.test/oauth/token", {"access_token": "a1", "refresh_token": "r1"},
+                                client_id="notes-web", client_secret=client_secret)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post("https://auth.example.test/oauth/token", status=status, headers={"Location": location})
+        for url in ("https://auth.example.test/v2/token", "https://other.example.test/token"):
+            mock.post(url, json={"access_token": "a2", "refresh_token": "r2"})
+        mock.get("https://auth.example.test/login", body="<form>")
+        with pytest.raises(requests.HTTPError, match="redirect"):
+            auth.refresh()
+        sent = [(call.request.url, call.request.headers.get("Authorization")) for call in mock.calls]
+    assert len(sent) == 1, f"the redirect was followed: {sent}"
+    netrc_basic = requests.auth._basic_auth_str("ada", "netrc-password-1843")
+    assert sent[0][1] != netrc_basic
+    assert auth.refreshes == 0 and auth.access_token == "a1"

@@ -249,3 +249,58 @@ def test_no_generated_secret_reaches_the_log(record):
     out = formatted(msg, *args, known=known, exc=exc)
     for spelling in spellings:
         assert spelling not in out, f"{form}: {spelling!r} leaked in {out!r}"
+
+
+# -- provider headers and presigned URLs (issue 12) ---------------------------------------------------
+
+PRESIGNED = ("https://bucket.s3.practice.test/report.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+             "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
+             "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host"
+             "&X-Amz-Security-Token=IQoJb3JpZ2luX2VjEJr%2F%2F%2Fsession%2Btoken%3D"
+             "&X-Amz-Signature=4b9a2c7d0e1f23456789abcdef0123456789abcdef0123456789abcdef012345")
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("X-Amz-Security-Token: IQoJb3JpZ2luX2VjEJr//session+token=", "X-Amz-Security-Token: [REDACTED]"),
+    ("x-amz-security-token: IQoJb3JpZ2lu", "x-amz-security-token: [REDACTED]"),
+    ("X-Amz-Signature: 4b9a2c7d0e1f2345", "X-Amz-Signature: [REDACTED]"),
+    ("Ocp-Apim-Subscription-Key: 0123456789abcdef0123456789abcdef",
+     "Ocp-Apim-Subscription-Key: [REDACTED]"),
+    ("OCP-APIM-SUBSCRIPTION-KEY: 0123456789abcdef", "OCP-APIM-SUBSCRIPTION-KEY: [REDACTED]"),
+    ("PRIVATE-TOKEN: glpat-xxxxxxxxxxxxxxxxxxxx", "PRIVATE-TOKEN: [REDACTED]"),
+    ("private-token: glpat-abcdefgh", "private-token: [REDACTED]"),
+    ("X-Goog-Api-Key: AIzaSyA-0123456789abcdefghijklmnopqrs", "X-Goog-Api-Key: [REDACTED]"),
+    ("x-goog-api-key: AIzaSyA-0123", "x-goog-api-key: [REDACTED]"),
+    ("{'X-Goog-Api-Key': 'AIzaSyA-0123', 'Accept': '*/*'}", "{'X-Goog-Api-Key': '[REDACTED]', 'Accept': '*/*'}"),
+    ('{"PRIVATE-TOKEN": "glpat-abcdefgh", "Accept": "*/*"}', '{"PRIVATE-TOKEN": "[REDACTED]", "Accept": "*/*"}'),
+    # a presigned URL: the signature and the session token go; the access key id and the rest stay
+    (f"GET {PRESIGNED} HTTP/1.1",
+     "GET https://bucket.s3.practice.test/report.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+     "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request"
+     "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host"
+     "&X-Amz-Security-Token=[REDACTED]&X-Amz-Signature=[REDACTED] HTTP/1.1"),
+    ('"GET /report.csv?x-amz-signature=4b9a2c7d&x-amz-expires=300 HTTP/1.1" 200 512',
+     '"GET /report.csv?x-amz-signature=[REDACTED]&x-amz-expires=300 HTTP/1.1" 200 512'),
+    # query forms of the same providers' keys: Azure APIM, GitLab, Google Cloud Storage and Azure SAS signatures
+    ("GET /echo?subscription-key=0123456789abcdef&q=1", "GET /echo?subscription-key=[REDACTED]&q=1"),
+    ("GET /api/v4/projects?private_token=glpat-abcdefgh&page=2", "GET /api/v4/projects?private_token=[REDACTED]&page=2"),
+    ("GET /o/report.csv?X-Goog-Signature=0a1b2c3d4e5f&X-Goog-Expires=300",
+     "GET /o/report.csv?X-Goog-Signature=[REDACTED]&X-Goog-Expires=300"),
+    ("GET /c/blob.txt?sv=2022-11-02&sp=r&sig=Zm9vYmFy%3D&se=2026-01-01", "GET /c/blob.txt?sv=2022-11-02&sp=r&sig=[REDACTED]&se=2026-01-01"),
+    # a header name used as a query field masks the value only, not the rest of the line
+    ('"GET /keys/whoami?x-api-key=abc123&page=2 HTTP/1.1" 200 12', '"GET /keys/whoami?x-api-key=[REDACTED]&page=2 HTTP/1.1" 200 12'),
+])
+def test_provider_headers_and_presigned_urls(message, expected):
+    assert RedactSecrets().redact(message) == expected
+
+
+@pytest.mark.parametrize("message", [
+    "X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101%2Fus-east-1%2Fs3%2Faws4_request",  # an id, not a secret
+    "X-Amz-Date=20260101T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host",
+    "X-Amz-Request-Id: 4442587FB7D0A2F9",
+    "X-Goog-Api-Client: gl-python/3.11",
+    "Ocp-Apim-Trace: true",
+    "signature verified; design=v2",
+])
+def test_leaves_provider_headers_that_are_no_secret_alone(message):
+    assert RedactSecrets().redact(message) == message
