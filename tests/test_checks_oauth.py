@@ -212,6 +212,8 @@ class DeviceFlowError(Exception):
 
 
 def right_next_interval(response, interval):
+    if isinstance(response, requests.Timeout):  # RFC 8628 §3.5: poll less often, then retry
+        return interval * 2
     try:
         error = response.json().get("error")
     except ValueError:
@@ -389,3 +391,51 @@ def test_pkce_pair_right_with_secrets_system_random(feedback):
         return verifier, b64url(hashlib.sha256(verifier.encode()).digest())
 
     assert feedback(checks.pkce_pair, pair).startswith("✓ Right")
+
+
+# -- exercise 3: a poll that timed out (RFC 8628 §3.5) --------------------------------------------------------
+
+def timeout_aware(on_timeout):
+    """The right next_interval, except for what it does with a requests.Timeout."""
+    def function(answer, interval):
+        if isinstance(answer, requests.Timeout):
+            return on_timeout(interval)
+        return right_next_interval(answer, interval)
+    return function
+
+
+def gives_up_on_timeout(answer, interval):
+    if isinstance(answer, requests.Timeout):
+        raise DeviceFlowError("timed out")
+    return right_next_interval(answer, interval)
+
+
+def ignores_timeouts(answer, interval):  # today's solution: answer.json() on a Timeout
+    try:
+        error = answer.json().get("error")
+    except ValueError:
+        error = None
+    if error == "authorization_pending":
+        return interval
+    if error == "slow_down":
+        return interval + 5
+    raise DeviceFlowError(error or f"HTTP {answer.status_code}")
+
+
+@pytest.mark.parametrize("answer, hint", [
+    pytest.param(ignores_timeouts, "a poll that timed out", id="answer.json()-on-a-Timeout"),
+    pytest.param(gives_up_on_timeout, "a timeout is not the end", id="gives-up"),
+    pytest.param(timeout_aware(lambda interval: interval), "MUST poll less often", id="same-interval"),
+    pytest.param(timeout_aware(lambda interval: 0), "MUST poll less often", id="retry-at-once"),
+    pytest.param(timeout_aware(lambda interval: interval - 1), "MUST poll less often", id="faster"),
+    pytest.param(timeout_aware(lambda interval: 10), "MUST poll less often", id="fixed-10"),
+    pytest.param(timeout_aware(lambda interval: None), "return a number", id="None"),
+])
+def test_next_interval_refuses_wrong_answers_to_a_timeout(feedback, answer, hint):
+    assert_not_yet(feedback(checks.next_interval, answer), hint)
+
+
+@pytest.mark.parametrize("on_timeout", [lambda interval: interval * 2, lambda interval: interval + 5,
+                                        lambda interval: min(interval * 2, 300)], ids=["double", "plus-5", "capped"])
+def test_next_interval_accepts_any_slower_retry_after_a_timeout(feedback, on_timeout):
+    assert feedback(checks.next_interval, timeout_aware(on_timeout)).startswith("✓ Right")

@@ -283,7 +283,7 @@ def _redact(text: str, secret: str) -> str:
 # -- exercise 3 ---------------------------------------------------------------------------
 
 def next_interval(function: Any) -> None:
-    """04, exercise 3: while polling for the device grant, how long to wait after each refusal (RFC 8628 §3.5)."""
+    """04, exercise 3: while polling for the device grant, how long to wait after each refusal or timeout (RFC 8628 §3.5)."""
     if placeholder(function):
         return
     if not callable(function):
@@ -363,4 +363,23 @@ def next_interval(function: Any) -> None:
                            f"Raise DeviceFlowError: {why}")
         return not_yet(f"for {described}, your function returned {got!r}, so the loop would keep polling. "
                        f"Raise DeviceFlowError instead: {why}")
-    right("pending: same pace; slow_down: 5 s slower for good; access_denied, expired_token and anything else: stop.")
+
+    # RFC 8628 §3.5: on a connection timeout the client MUST reduce its polling frequency, then retry.
+    for timeout, interval in [(requests.ReadTimeout("no answer within 5 s"), 5),
+                              (requests.ConnectTimeout("no connection within 5 s"), 10),
+                              (requests.ReadTimeout("no answer within 5 s"), 20)]:
+        described = f"a poll that timed out ({type(timeout).__name__}, with interval {interval})"
+        try:
+            got, _printed = _quietly(function, timeout, interval)
+        except Exception as raised:
+            return not_yet(f"for {described}, your function raised {type(raised).__name__}. The check passes the "
+                           "requests.Timeout the poll raised, in place of a response: a timeout is not the end. "
+                           "RFC 8628 §3.5: poll less often, then retry. Check isinstance(response, "
+                           "requests.Timeout) first, and return a longer interval, such as interval * 2.")
+        if got is None or isinstance(got, bool) or not isinstance(got, (int, float)):
+            return not_yet(f"for {described}, it returned {type(got).__name__}; return a number of seconds.")
+        if got <= interval:
+            return not_yet(f"for {described}, it returned {got}. After a timeout the device MUST poll less often "
+                           "before it retries (RFC 8628 §3.5): return more than interval, such as interval * 2.")
+    right("pending: same pace; slow_down: 5 s slower for good; a timeout: slower, then retry; access_denied, "
+          "expired_token and anything else: stop.")
