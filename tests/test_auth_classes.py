@@ -8,9 +8,11 @@ import threading
 import pytest
 import requests
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from helpers import BearerAuth, RefreshingBearerAuth, TokenRefreshError, serve_practice_api, start_practice_api
-from helpers.auth import parse_challenges
+from helpers.auth import TCHAR, parse_challenges
 from helpers.oauth import Client
 
 PASSWORD = "analytical:engine:1843"
@@ -271,3 +273,15 @@ def test_the_token_calls_ignore_proxy_and_ca_bundle_variables_and_take_arguments
         assert auth.refreshes == 1
         with pytest.raises(requests.exceptions.ProxyError):
             refreshing(verify=api.ca_bundle, proxies={"https": dead_proxy}).refresh()
+
+
+HEADER_CHARS = 'Bb earrtokn=,"\\\t\x00\r\né=/+~' + "_-"
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(HEADER_CHARS, max_size=60) | st.text(max_size=60))
+def test_parse_challenges_never_raises_and_gives_lowercase_tokens(header):
+    challenges = parse_challenges(header)
+    for scheme, params in challenges:
+        assert scheme and scheme == scheme.lower() and all(char in TCHAR for char in scheme)
+        assert all(name == name.lower() and all(char in TCHAR for char in name) for name in params if name)
