@@ -1,7 +1,9 @@
 """Checks for notebook 03, JWT bearer tokens.
 
-The checks sign their own test tokens with the practice API's published demo key, so they
-need no API: a good token, and each classic forgery.
+Exercise 1's check sends one request through the learner's session to the practice API
+that the notebook's Setup cell started: only the API's own 200 counts as right. Exercises
+2 and 3 need no API: the checks sign their own test tokens with the practice API's
+published demo key (a good token, and each classic forgery).
 """
 from __future__ import annotations
 
@@ -9,57 +11,169 @@ import base64
 import hashlib
 import hmac
 import json
+import math
+import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
 
 from helpers import signing_key
-from helpers.checks.feedback import PRACTICE_URL, not_yet, placeholder, right
+from helpers.checks.feedback import PRACTICE_URL, not_yet, placeholder, right, unless_stub
 
 __all__ = ["bearer_session", "verify_token", "seconds_left"]
 
 ISSUER = PRACTICE_URL
 AUDIENCE = PRACTICE_URL + "/me"
+JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
+TOKEN_PARAMETERS = {"access_token", "token", "bearer", "jwt", "auth", "authorization", "id_token"}
+IN_URL = ("the token is in the URL ({where}). URLs are written to server logs, proxy logs and browser history, "
+          "so bearer tokens never go there (RFC 6750 §5.3). Send it in the Authorization header only: "
+          "bearer.auth = BearerAuth(fresh['access_token']), and no token in params=.")
 
+
+# -- exercise 1 -----------------------------------------------------------------------------
 
 def bearer_session(session: Any) -> None:
-    """03, exercise 1: a Session whose every request carries `Authorization: Bearer <token>`."""
+    """03, exercise 1: a Session whose every request carries `Authorization: Bearer <access token>`.
+
+    It names the usual mistakes first (the practice API would refuse most of them with a bare
+    400 or 401), then sends GET /me through the session: "Right" needs the API's 200.
+    """
     if placeholder(session):
         return
     if getattr(requests.session, "auth_token", None) is not None:
         return not_yet("requests.session.auth_token sets an attribute on a function; requests never reads it. "
                        "Create a session with requests.Session() and set session.auth = BearerAuth(token).")
+    if session is requests.Session or session is requests.session:
+        return not_yet("that is the class itself. Call it: bearer = requests.Session().")
     if not isinstance(session, requests.Session):
         return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
-    if session.auth is None:
+    where = _token_in_params(session.params)
+    if where:
+        return not_yet(IN_URL.format(where=f"{where} in session.params"))
+    if session.verify is False:
+        return not_yet("session.verify = False turns off the certificate check, so anyone on the network path could "
+                       "pose as the API and collect the token. Leave verify alone (True is the default), or give it "
+                       "the path of a CA bundle (notebook 06).")
+    auth = session.auth
+    if auth is None:
         if "Authorization" in session.headers:
             return not_yet("a header in session.headers works until a ~/.netrc entry silently replaces it "
-                           "(requests: auth= beats ~/.netrc beats headers=). Set session.auth = BearerAuth(token) instead.")
+                           "(requests: auth= beats ~/.netrc beats headers=). Set session.auth = BearerAuth(token) "
+                           "instead.")
         return not_yet("session.auth is not set. Set session.auth = BearerAuth(token).")
-    if isinstance(session.auth, tuple):
+    if isinstance(auth, type):
+        return not_yet(f"session.auth holds the class {auth.__name__} itself. Create an object with the token: "
+                       f"session.auth = {auth.__name__}(fresh['access_token']).")
+    if isinstance(auth, (str, bytes)):
+        return not_yet("session.auth holds the token itself. requests calls session.auth on every request, so "
+                       "wrap the token in an auth object: session.auth = BearerAuth(fresh['access_token']).")
+    if isinstance(auth, tuple):
         return not_yet("a tuple in session.auth means Basic auth (user, password). A token needs BearerAuth(token).")
-    prepared = requests.PreparedRequest()
     try:
-        prepared.prepare(method="GET", url=AUDIENCE, auth=session.auth)
+        prepared = session.prepare_request(requests.Request("GET", AUDIENCE))
     except Exception as error:  # the learner's auth object failed: report it, do not crash
-        return not_yet(f"session.auth raised {type(error).__name__}: {error}")
-    scheme, _, token = prepared.headers.get("Authorization", "").partition(" ")
-    if not scheme:
-        return not_yet("no Authorization header was added. Does your auth's __call__ set it and return the request?")
-    if scheme.lower() != "bearer":
-        return not_yet(f"the Authorization header uses the {scheme!r} scheme; tokens go after 'Bearer '.")
-    if token.count(".") != 2:
-        return not_yet("the header carries something that is not a JWT. Send tokens['access_token'], the whole string.")
-    right("every request through this session carries the access token as a Bearer token.")
+        return not_yet(f"session.auth raised {type(error).__name__}: {_masked(str(error))[:200]}")
+    where = _token_in_url(prepared.url or "")
+    if where:
+        return not_yet(IN_URL.format(where=where))
+    problem = _authorization_problem(prepared.headers.get("Authorization"))
+    if problem:
+        return not_yet(problem)
+    try:
+        response = session.get(AUDIENCE, timeout=5)
+    except requests.RequestException as error:
+        return not_yet(f"the request to the practice API failed ({type(error).__name__}). Run the Setup cell, which "
+                       "starts the practice API, then this cell again.")
+    if response.status_code == 200:
+        return right("the practice API answered 200 to GET /me through this session: every request carries the "
+                     "access token in the Authorization header, and none in the URL.")
+    description = _error_description(response)
+    hint = ""
+    if "expired" in description or "revoked" in description:
+        hint = " That token no longer works: log in again (fresh = login()) and send the new access token."
+    not_yet(f"the practice API answered {response.status_code}: {description}{hint}")
 
+
+def _authorization_problem(header: str | None) -> str:
+    """What is wrong with an Authorization header that should be `Bearer <access token>`, or ''."""
+    if not header:
+        return "no Authorization header was added. Does your auth's __call__ set it and return the request?"
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != "bearer":  # the scheme is case-insensitive (RFC 9110 §11.1): bearer is fine
+        return f"the Authorization header uses the {scheme[:20]!r} scheme; tokens go after 'Bearer '."
+    value = credentials.strip()
+    if value.startswith("{"):
+        return ("the header carries the whole token response (the dict), refresh token included. Send the access "
+                "token alone: BearerAuth(fresh['access_token']).")
+    if value.partition(" ")[0].lower() == "bearer":
+        return ("the header says 'Bearer' twice: BearerAuth adds 'Bearer ' itself. Pass the token alone: "
+                "BearerAuth(fresh['access_token']).")
+    if not value or " " in value:
+        return "after 'Bearer ' comes exactly one token, with no spaces (RFC 6750 §2.1)."
+    if value.count(".") != 2:
+        return ("the header carries something that is not this API's access token (a JWT: three parts separated "
+                "by dots). Is it the refresh token? That one goes only to the token endpoint. Send "
+                "fresh['access_token'], the whole string.")
+    return ""
+
+
+def _token_in_params(params: Any) -> str:
+    """Where session.params would put a token in every URL ('access_token='), or ''."""
+    try:
+        items = list(params.items()) if hasattr(params, "items") else list(params or [])
+    except TypeError:
+        return ""
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2 and _is_token_parameter(str(item[0]), str(item[1])):
+            return f"'{str(item[0])[:40]}='"
+    return ""
+
+
+def _token_in_url(url: str) -> str:
+    """Where a prepared URL carries a token, or ''."""
+    parts = urlsplit(url)
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _is_token_parameter(name, value):
+            return f"'{name[:40]}=' in the query string"
+    if JWT_LIKE.search(unquote(parts.path)):
+        return "in the path"
+    return ""
+
+
+def _is_token_parameter(name: str, value: str) -> bool:
+    return name.lower() in TOKEN_PARAMETERS or bool(JWT_LIKE.search(value))
+
+
+def _masked(text: str) -> str:
+    return JWT_LIKE.sub("••••••••", text)
+
+
+def _error_description(response: requests.Response) -> str:
+    try:
+        body = response.json()
+        description = body.get("error_description") or body.get("error") or response.reason
+    except (ValueError, AttributeError):
+        description = response.reason
+    return _masked(str(description or ""))[:200]
+
+
+# -- exercise 2 -----------------------------------------------------------------------------
 
 def verify_token(function: Any) -> None:
-    """03, exercise 2: `verify(token, jwks)` returns the claims of a good token and refuses every forgery."""
+    """03, exercise 2: `verify(token, jwks)` returns the claims of a good token and refuses every forgery.
+
+    Besides the classic forgeries, it hands the function a JWK Set that also holds a symmetric
+    (`oct`) key, as a misconfigured or tampered key set might, and a token signed with it. With
+    a PyJWK, PyJWT verifies with the key's own algorithm; only this case shows whether the
+    function fixes the algorithm itself (`algorithms=["RS256"]`), as RFC 8725 §3.1 asks.
+    """
     if placeholder(function):
         return
     if not callable(function):
-        return not_yet("pass the function itself: checks.verify_token(verify).")
+        return not_yet("pass the function itself: checks.verify_token(verify_with).")
     import jwt
 
     jwks = _jwks()
@@ -78,59 +192,186 @@ def verify_token(function: Any) -> None:
     if not isinstance(claims, dict) or claims.get("sub") != "ada":
         return not_yet(f"for a valid token, return the claims dict that jwt.decode() gives, not {type(claims).__name__}.")
 
+    now = time.time()
     forgeries = [
-        ("a token whose payload was changed after signing", _tampered(good),
+        ("a token whose payload was changed after signing", _tampered(good), jwks,
          "verify the signature: never options={'verify_signature': False} in an API"),
-        ("an unsigned token (alg=none)", _unsigned(_claims()), "list only RS256 in algorithms="),
-        ("an HS256 token signed with the public key (key confusion)", _hs256_with_public_key(_claims()),
-         "list only RS256 in algorithms="),
-        ("a token for another API (aud)", _sign(_claims(aud="https://notes.practice.test")), "pass audience="),
-        ("a token from another issuer (iss)", _sign(_claims(iss="https://evil.test")), "pass issuer="),
-        ("an expired token", _sign(_claims(iat=time.time() - 600, exp=time.time() - 300)), "keep exp checking on"),
-        ("a token without exp", _sign(_claims(exp=None)), 'require it: options={"require": ["exp", "iat"]}'),
+        ("an unsigned token (alg=none)", _unsigned(_claims()), jwks, 'list only RS256: algorithms=["RS256"]'),
+        ("an HS256 token signed with the public key (key confusion)", _hs256_with_public_key(_claims()), jwks,
+         'list only RS256: algorithms=["RS256"]'),
+        (OCT_FORGERY, _hmac_token(_claims(), "HS256"), _jwks_with_oct("HS256"), ""),
+        ("a token for another API (aud)", _sign(_claims(aud="https://notes.practice.test")), jwks,
+         "pass audience=AUDIENCE, and keep the audience check on"),
+        ("a token from another issuer (iss)", _sign(_claims(iss="https://evil.test")), jwks, "pass issuer=ISSUER"),
+        ("an expired token", _sign(_claims(iat=now - 600, exp=now - 300)), jwks, ""),
+        ("a token without exp", _sign(_claims(exp=None)), jwks, 'require it: options={"require": ["exp", "iat"]}'),
     ]
-    for described, token, fix in forgeries:
-        try:
-            function(token, jwks)
-        except jwt.InvalidTokenError:
+    for described, token, key_set, fix in forgeries:
+        verdict = _verdict(function, token, key_set)
+        if verdict == "refused":
             continue
-        except Exception as error:
-            return not_yet(f"for {described}, your function raised {type(error).__name__} ({error}); let PyJWT "
-                           "raise its InvalidTokenError instead, so that callers can catch one kind of error.")
+        if isinstance(verdict, Exception):
+            return not_yet(_raised_hint(described, verdict))
+        if described == OCT_FORGERY:
+            return not_yet(_algorithm_hint(function))
+        if described == "an expired token":
+            return not_yet(_expiry_hint(function, now))
         return not_yet(f"your function accepted {described}. Fix: {fix}.")
-    right("it accepts the real token and refuses all 6 forgeries, and a token without exp.")
+    right(f"it accepts the real token and refuses all {len(forgeries)} forgeries, including a token signed with a "
+          "symmetric key slipped into the JWK Set.")
 
+
+OCT_FORGERY = "a token signed HS256 with a symmetric (oct) key of the JWK Set"
+
+
+def _verdict(function: Any, token: str, jwks: dict) -> Any:
+    """'refused' (an InvalidTokenError), 'accepted', or the other exception the function raised."""
+    import jwt
+
+    try:
+        function(token, jwks)
+    except jwt.InvalidTokenError:
+        return "refused"
+    except Exception as error:
+        return error
+    return "accepted"
+
+
+def _raised_hint(described: str, error: Exception) -> str:
+    if described.endswith("(key confusion)"):
+        # PyJWT tried HS256, so the function let HS256 in; only PyJWT's own guard stopped it.
+        return (f"for {described}, your function raised {type(error).__name__}: PyJWT refused to use the RSA public "
+                "key as an HMAC secret, which saved you this time. HS256 must not be on your list at all: "
+                'algorithms=["RS256"], with the PyJWK from the JWK Set as the key.')
+    return (f"for {described}, your function raised {type(error).__name__} ({_masked(str(error))[:120]}); let PyJWT "
+            "raise its InvalidTokenError instead, so that callers can catch one kind of error.")
+
+
+def _algorithm_hint(function: Any) -> str:
+    """Which algorithm mistake let the oct-signed token in: HS256 on the list, or no list of one's own."""
+    accepted_hs512 = _verdict(function, _hmac_token(_claims(), "HS512"), _jwks_with_oct("HS512")) == "accepted"
+    start = (f"your function accepted {OCT_FORGERY}. A JWK Set is public: anyone who reads it can sign with a "
+             "symmetric key in it. ")
+    if not accepted_hs512:
+        return start + 'HS256 is on your algorithms= list. List only what this issuer signs with: algorithms=["RS256"].'
+    return start + ("The algorithm came from the key or the token, not from you. Pass a fixed list, "
+                    'algorithms=["RS256"]: never left out (PyJWT then trusts the JWK\'s own alg) and never read '
+                    "from the token's header.")
+
+
+def _expiry_hint(function: Any, now: float) -> str:
+    """Why an expired token got in: expiry checking off, or a leeway far beyond clock differences."""
+    long_expired = _sign(_claims(iat=now - 2 * 86400, exp=now - 86400))
+    if _verdict(function, long_expired, _jwks()) == "refused":
+        return ("your function accepted a token that expired 5 minutes ago: leeway= is far too large. Leeway covers "
+                "clock differences between servers, a few seconds (leeway=5); more keeps stolen tokens alive.")
+    return "your function accepted an expired token. Keep exp checking on: no options={'verify_exp': False}."
+
+
+# -- exercise 3 -----------------------------------------------------------------------------
 
 def seconds_left(function: Any) -> None:
-    """03, exercise 3: read `exp` without verifying, to decide when to refresh."""
+    """03, exercise 3: `seconds_left(token_response, received_at, now)`, from `expires_in` alone.
+
+    A client MUST NOT inspect the access token (RFC 9068 §6). So the check hands the function
+    an opaque access token, and JWTs whose exp disagrees with expires_in: reading exp shows.
+    The times are the check's own, as a test's would be, so that time.time() shows too.
+    """
+    function = unless_stub(function)
     if placeholder(function):
         return
     if not callable(function):
         return not_yet("pass the function itself: checks.seconds_left(seconds_left).")
     import jwt
 
-    for described, offset in [("a token that expires in 120 s", 120), ("a token that expired 60 s ago", -60)]:
-        token = _sign(_claims(iat=time.time() - 10, exp=time.time() + offset))
+    received = 1_000_000.0  # when the token response arrived, in the check's own time
+    opaque = "8pPq0Qm7v1Jb2f5yZ-demo-opaque-token-TkA"
+    cases = [  # (described, token response, now, expected, exp claim or None)
+        ("an opaque access token (not a JWT) with expires_in 300, 100 s after it arrived",
+         _token_response(opaque, 300), received + 100, 200.0, None),
+        ("a JWT access token with expires_in 300 whose exp claim is an hour later",
+         _token_response(_sign(_claims(iat=received, exp=received + 3600)), 300), received + 100, 200.0,
+         received + 3600),
+        ("a JWT access token with expires_in 300 whose exp claim is a minute later",
+         _token_response(_sign(_claims(iat=received, exp=received + 60)), 300), received + 100, 200.0, received + 60),
+        ("a token that expired 100 s ago (expires_in 300, 400 s after it arrived)",
+         _token_response(opaque, 300), received + 400, -100.0, None),
+        ("a token response without expires_in", _token_response(opaque, None), received + 100, math.inf, None),
+    ]
+    for described, response, now, expected, exp in cases:
         try:
-            got = function(token)
-        except jwt.InvalidTokenError as error:
-            return not_yet(f"for {described}, decoding raised {type(error).__name__}. You only read exp here, to plan "
-                           "a refresh, so decode without verifying: options={'verify_signature': False}. "
-                           "The API still verifies the token.")
+            got = function(dict(response), received, now)
+        except jwt.InvalidTokenError:
+            return not_yet(f"for {described}, your function decoded the access token, and failed. A client MUST NOT "
+                           "inspect the access token (RFC 9068 §6): it is for the API, and its format may change "
+                           "at any time (this one is opaque). Use token_response['expires_in'], counted from "
+                           "received_at.")
+        except KeyError as error:
+            if "expires_in" in response:
+                return not_yet(f"for {described}, your function raised KeyError {error}.")
+            return not_yet("for a token response without expires_in, your function raised KeyError. expires_in is "
+                           "only RECOMMENDED (RFC 6749 §5.1): read it with .get(), and when it is missing return "
+                           "math.inf; a 401 will tell you when the token dies, as RefreshingBearerAuth does.")
         except Exception as error:
-            return not_yet(f"for {described}, your function raised {type(error).__name__}: {error}")
-        if got is None:
-            return not_yet("your function returned None. Replace the `...` with code that returns a number.")
-        if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return not_yet(f"for {described}, it returned {got!r}; return a number of seconds.")
-        if got > 10**9:
-            return not_yet("that is exp itself, seconds since 1970. Subtract time.time() to get the seconds left.")
-        if abs(got - offset) > 2:
-            return not_yet(f"for {described}, it returned {got}; expected about {offset}.")
-    right("reading exp without verifying is fine for planning a refresh; trusting other unverified claims is not.")
+            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_masked(str(error))[:120]}")
+        hint = _seconds_left_hint(got, response, received, now, expected, exp)
+        if hint:
+            return not_yet(f"for {described}, it returned {_shown(got)}. {hint}")
+    right("you read the token response's expires_in, counted from when it arrived, and left the access token "
+          "opaque, as a client must (RFC 9068 §6).")
+
+
+def _seconds_left_hint(got: Any, response: dict, received: float, now: float, expected: float,
+                       exp: float | None) -> str:
+    """'' for the right answer; otherwise what the answer did instead."""
+    if got is None and expected == math.inf:
+        return ("Without expires_in the client cannot know, so return math.inf: then `seconds_left <= margin` is "
+                "never true, and a 401 tells you when to refresh.")
+    if got is None:
+        return "Replace the `...` with code that returns a number of seconds."
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return "return a number of seconds (an int or a float)."
+    if got == expected or (math.isfinite(expected) and abs(got - expected) < 1e-6):
+        return ""
+    if expected == math.inf:
+        return ("Without expires_in the client cannot know when the token dies, so return math.inf: a 401 will "
+                "tell you (RefreshingBearerAuth does the same).")
+    expires_in = response["expires_in"]
+    if exp is not None and abs(got - (exp - now)) < 2:
+        return ("That is the exp claim inside the access token. A client MUST NOT inspect the access token "
+                "(RFC 9068 §6): it is meant for the API, which may change its format at any time. Use "
+                "expires_in from the token response, counted from received_at.")
+    if abs(got - expires_in) < 1e-6:
+        return "That is expires_in, the lifetime: count from received_at, received_at + expires_in - now."
+    if abs(got - (received + expires_in)) < 1e-6:
+        return "That is the moment it expires. Subtract now to get the seconds left."
+    if abs(got - (received + expires_in - time.time())) < 60:
+        return ("It looks like time.time() went in. Use the `now` it is given: the caller passes time.time(), and "
+                "a test passes times of its own.")
+    if expected < 0 and got == 0:
+        return "Once the token has expired, return a negative number (-100 here), not 0: the caller sees how late."
+    if 0 < expected - got <= 300:
+        return ("Return the seconds left, no margin here: the caller subtracts its own margin when it decides to "
+                "refresh (RefreshingBearerAuth refreshes when now >= expires_at - margin).")
+    return f"Expected {expected:g}: received_at + expires_in - now."
+
+
+def _shown(value: Any) -> str:
+    return _masked(repr(value))[:60]
+
+
+def _token_response(access_token: str, expires_in: int | None) -> dict:
+    response = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in,
+                "refresh_token": "demo-refresh-token-not-a-real-one", "scope": "profile notes:read"}
+    return {name: value for name, value in response.items() if value is not None}
 
 
 # -- test tokens, signed with the practice API's published demo key -----------------------
+
+# Symmetric keys for the forged JWK Sets: public, fixed, and as long as their hash (no PyJWT warning).
+OCT_SECRETS = {"HS256": hashlib.sha256(b"practice: a symmetric key in a public JWK Set").digest(),
+               "HS512": hashlib.sha512(b"practice: a symmetric key in a public JWK Set").digest()}
+
 
 def _claims(**changes) -> dict:
     now = time.time()
@@ -151,7 +392,22 @@ def _jwks() -> dict:
     import jwt
 
     jwk = jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.private_key().public_key(), as_dict=True)
+    jwk.pop("key_ops", None)
     return {"keys": [{**jwk, "kid": signing_key.KEY_ID, "use": "sig", "alg": "RS256"}]}
+
+
+def _jwks_with_oct(algorithm: str) -> dict:
+    """The API's JWK Set plus a symmetric key: what a misconfigured or tampered key set may hold."""
+    oct_key = {"kty": "oct", "kid": f"shared-{algorithm.lower()}", "use": "sig", "alg": algorithm,
+               "k": _b64url(OCT_SECRETS[algorithm])}
+    return {"keys": [*_jwks()["keys"], oct_key]}
+
+
+def _hmac_token(claims: dict, algorithm: str) -> str:
+    import jwt
+
+    return jwt.encode(claims, OCT_SECRETS[algorithm], algorithm=algorithm,
+                      headers={"kid": f"shared-{algorithm.lower()}"})
 
 
 def _b64url(data: bytes) -> str:
