@@ -104,3 +104,31 @@ def test_printing_something_harmless_is_fine(feedback):
         print("checking a header")
         return check_basic(header)
     assert_right(feedback(checks.check_basic, polite))
+
+
+def forgets_that_the_user_is_unknown(header):
+    """Verifies against DUMMY_HASH for unknown users, as asked, then lets them in when it matches."""
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        return None
+    username, password = unicodedata.normalize("NFC", username), unicodedata.normalize("NFC", password)
+    return username if verify_password(password, PASSWORD_HASHES.get(username, DUMMY_HASH)) else None
+
+
+def test_an_unknown_user_with_the_dummy_password_is_refused(feedback):
+    """Whoever learns the dummy hash's password must not get in under any name."""
+    assert_not_yet(feedback(checks.check_basic, forgets_that_the_user_is_unknown), "and stored is not None")
+    assert globals()["DUMMY_HASH"] is DUMMY_HASH == __import__("helpers").DUMMY_HASH  # put back as it was
+
+
+def test_float_infinity_is_not_a_timeout():
+    from helpers.checks.feedback import timeout_problem
+    assert timeout_problem(float("inf")) and timeout_problem((3.05, float("inf"))) and timeout_problem(True)
+    assert timeout_problem(5) == timeout_problem((3.05, 27)) == ""

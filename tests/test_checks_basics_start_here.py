@@ -23,7 +23,7 @@ WRONG_CALLS = {  # name: (the call, the hint the check must give)
     "read-timeout-none": (lambda api, http: http.get(api.url(PATH), timeout=(3.05, None)), "waits forever"),
     "connect-timeout-none": (lambda api, http: http.get(api.url(PATH), timeout=(None, 27)), "waits forever"),
     "zero-timeout": (lambda api, http: http.get(api.url(PATH), timeout=0),
-                     "a number above 0"),
+                     "a finite number above 0"),
     "verify-false": (lambda api, http: http.get(api.url(PATH), timeout=5, verify=False), "verify=False"),
     "credentials-in-url": (lambda api, http: http.get(api.url(PATH).replace("https://", "https://ada:x@"),
                                                       timeout=5), "went in the URL"),

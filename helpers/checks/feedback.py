@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import dis
 import io
+import math
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
@@ -78,8 +79,8 @@ def timeout_problem(timeout: Any) -> str:
     if any(part is None for part in parts):
         return ("a timeout of None waits forever for that part: timeout=(connect, read) needs a number for both, "
                 "e.g. timeout=(3.05, 27), or one number for both, timeout=5.")
-    if any(isinstance(part, bool) or not isinstance(part, (int, float)) or not part > 0 for part in parts):
-        return "timeout= takes seconds, a number above 0, such as timeout=5."
+    if any(isinstance(part, bool) or not isinstance(part, (int, float)) or not 0 < part < math.inf for part in parts):
+        return "timeout= takes seconds, a finite number above 0, such as timeout=5."
     return ""
 
 

@@ -15,6 +15,8 @@ import unicodedata
 from typing import Any, Callable
 
 from helpers import demo
+from helpers.passwords import hash_password
+from helpers.users import DUMMY_HASH
 from helpers.checks.feedback import not_yet, output_captured, placeholder, right, unless_stub
 
 __all__ = ["basic_authorization", "parse_challenge", "check_basic"]
@@ -389,7 +391,36 @@ def check_basic(function: Any) -> None:
                            "the function returns a user name or None.")
         if got is not None:
             return not_yet(f"for {described}, it returned {_short(got)} instead of None. {accepted_hint}")
+    problem = _dummy_hash_problem(function)
+    if problem:
+        return not_yet(problem)
     return _timing_feedback(function)
+
+
+KNOWN_DUMMY_PASSWORD = "the-dummy-hash-was-leaked"
+
+
+def _dummy_hash_problem(function: Callable) -> str:
+    """'' unless an unknown user who sends DUMMY_HASH's own password gets in.
+
+    Verifying against DUMMY_HASH is right; returning the user name when that succeeds is not.
+    To try it, the check swaps the DUMMY_HASH the function reads for a hash of a known password,
+    for one call, and puts the real one back. A function that reads it under another name is not tried.
+    """
+    names = getattr(function, "__globals__", None)
+    if not isinstance(names, dict) or names.get("DUMMY_HASH") is not DUMMY_HASH:
+        return ""
+    names["DUMMY_HASH"] = hash_password(KNOWN_DUMMY_PASSWORD)
+    try:
+        outcome, got = _call(function, "Basic " + _token("nobody-by-this-name", KNOWN_DUMMY_PASSWORD))
+    finally:
+        names["DUMMY_HASH"] = DUMMY_HASH
+    if outcome == "returned" and got is not None:
+        return ("it let in a user who does not exist, who sent the password behind DUMMY_HASH. Anyone who learns "
+                "that one password (it sits in your code or config) gets in under any name. Verify against "
+                "DUMMY_HASH, as you do, and return the name only for a known user: "
+                "`if right_password and stored is not None`.")
+    return ""
 
 
 PRINTED = ("your function printed a password, or the base64 that carries one. Whatever a cell prints is saved in "
