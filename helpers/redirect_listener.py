@@ -170,5 +170,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(page)
         self.close_connection = True
 
+    def version_string(self) -> str:
+        """The Server header: the default adds sys_version after a space, here a trailing space."""
+        return self.server_version
+
     def log_message(self, format: str, *args) -> None:
         """Quiet: the default writes every request, code included, to stderr."""

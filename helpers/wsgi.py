@@ -6,12 +6,18 @@ save each route from digging in the WSGI `environ` dictionary itself.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl
 
 MAX_BODY_BYTES = 1024 * 1024
+# What may go out in a response header: a name that is a token (RFC 9110 §5.1), and a value of
+# visible ASCII with inner spaces only (RFC 9110 §5.5). No CR or LF (response splitting), no TAB,
+# NUL or other control character, no non-ASCII, and no leading or trailing space.
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?")
 
 SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
 SENSITIVE_PARAMETERS = {"api_key", "apikey", "api-key", "x-api-key", "access_key", "key", "access_token", "token",
@@ -120,6 +126,18 @@ class Reply:
     @property
     def status_line(self) -> str:
         return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+
+def unsafe_header(headers: Iterable[tuple[str, str]]) -> str | None:
+    """The name of the first header that must not be sent as it is, or None if all are safe.
+
+    Routes refuse bad input with a 400 before it can reach a header; this is the last guard.
+    """
+    for name, value in headers:
+        if not (isinstance(name, str) and isinstance(value, str)
+                and HEADER_NAME.fullmatch(name) and HEADER_VALUE.fullmatch(value)):
+            return repr(name)[:60]
+    return None
 
 
 def json_reply(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:

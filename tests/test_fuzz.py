@@ -4,6 +4,12 @@ Every answer must be well-formed: a 4xx with a JSON body `{"error", "error_descr
 (or the HTML page of a browser endpoint), a 2xx, or a redirect with a Location. Requests
 go straight into the WSGI app, as the transports send them, so thousands run in seconds.
 
+No response header may ever carry a control character (CR, LF, TAB, NUL...), non-ASCII, or
+leading or trailing space: every value a server copies into a header (Location from
+redirect_uri and state, WWW-Authenticate from a token's contents, ...) is fuzzed with those
+and with over-long values, in the app and on the wire (the loopback server, the redirect
+listener and the tunnel proxy, over raw sockets).
+
 `make test` runs the fast profile; `make fuzz` runs 2,000 examples per endpoint family.
 """
 from __future__ import annotations
@@ -11,8 +17,13 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
+import socket
+from urllib.parse import urlencode
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpers.app import PracticeAPI
@@ -27,8 +38,27 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 APP = PracticeAPI()  # one app for all examples: state (lockouts, spent codes) piles up, as in real life
 OK_STATUSES = {200, 201, 302, 400, 401, 403, 404, 405, 413, 429}
 
-# Header values reach a WSGI app as Latin-1 text without CR or LF (http.client refuses those).
-header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=300)
+# Header values reach a WSGI app as Latin-1 text; a lax server may let CR, LF or NUL through too.
+latin1_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=300)
+NASTY = ["\r", "\n", "\r\n", "\r\n\r\n", "\t", "\x00", "\x0b", "\x1b", "\x7f", "\x85", "é", "€", "\u2028", "\ufeff",
+         " ", '"', "\\", "%0d%0a", "%00", ";", ",", "&", "=", "?", "#", "@", ":"]
+nasty_text = st.one_of(
+    st.lists(st.one_of(st.sampled_from(NASTY), st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E),
+                                                       max_size=6)), max_size=10).map("".join),
+    st.integers(2000, 9000).map(lambda n: "A" * n),  # over-long
+)
+header_text = st.one_of(latin1_text, nasty_text)
+REGISTERED = {"notes-cli": ["http://127.0.0.1/callback", "http://127.0.0.1:8765/callback"],
+              "notes-web": ["https://notes-web.test/callback"]}
+# A registered redirect URI with something slipped in: often one control character, which urlsplit() drops.
+slipped_in = st.one_of(st.sampled_from(["\t", "\n", "\r", "\r\n", "\r\n\r\n", "\x00", " ", "?", "#", "/"]), nasty_text)
+client_and_redirect_uri = st.sampled_from(sorted(REGISTERED)).flatmap(lambda client_id: st.tuples(
+    st.just(client_id), st.one_of(st.none(), st.sampled_from(REGISTERED[client_id]),
+                                  st.tuples(st.sampled_from(REGISTERED[client_id]), st.integers(0, 40), slipped_in).map(
+                                      lambda t: t[0][:t[1]] + t[2] + t[0][t[1]:]))))
+# A header line as RFC 9110 §5 allows it, and nothing more: visible ASCII, inner spaces only.
+SAFE_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+SAFE_HEADER_VALUE = re.compile(r"(?:[!-~](?:[ -~]*[!-~])?)?")
 b64 = st.binary(max_size=120).map(lambda raw: base64.b64encode(raw).decode("ascii"))
 b64url = st.binary(max_size=120).map(lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii"))
 json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
@@ -53,19 +83,26 @@ queries = st.one_of(st.just(""), st.text(st.characters(min_codepoint=0x21, max_c
 
 
 def send(method: str, path: str, *, query: str = "", headers: dict[str, str] | None = None, body: bytes = b"",
-         content_type: str = "") -> tuple[int, dict[str, str], bytes]:
+         content_type: str = "") -> tuple[int, list[tuple[str, str]], bytes]:
     header_list = [(name, value) for name, value in (headers or {}).items()]
     if content_type:
         header_list.append(("Content-Type", content_type))
     environ = make_environ(method=method, target=path + ("?" + query if query else ""), headers=header_list,
                            body=body, scheme="https", host="api.practice.test", port=443)
     status, _, reply_headers, payload = call_app(APP, environ)
-    return status, dict(reply_headers), payload
+    return status, reply_headers, payload
 
 
-def assert_well_formed(answer: tuple[int, dict[str, str], bytes]) -> None:
-    status, headers, body = answer
+def assert_safe_headers(headers) -> None:
+    for name, value in headers:
+        assert SAFE_HEADER_NAME.fullmatch(name) and SAFE_HEADER_VALUE.fullmatch(value), (name, value)
+
+
+def assert_well_formed(answer: tuple[int, list[tuple[str, str]], bytes]) -> None:
+    status, header_list, body = answer
     assert APP.errors == [], APP.errors[-1]
+    assert_safe_headers(header_list)
+    headers = dict(header_list)
     assert status in OK_STATUSES, status
     assert headers["Content-Length"] == str(len(body))
     if status == 302:
@@ -147,3 +184,140 @@ def test_signed_and_digest_family(headers, body, content_type, authorization):
        method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]))
 def test_any_path_and_method(path, method):
     assert_well_formed(send(method, path))
+
+
+# -- values a server copies into a header ------------------------------------------------------
+
+def authorize_query(client_id: str, redirect_uri: str | None, state: str, challenge: str) -> str:
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri, "state": state,
+              "scope": "profile", "code_challenge": challenge, "code_challenge_method": "S256"}
+    return urlencode({name: value for name, value in params.items() if value is not None})
+
+
+ALLOW = urlencode({"username": "ada", "password": "analytical:engine:1843", "decision": "approve"}).encode()
+CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+challenges = st.one_of(st.just(CHALLENGE), nasty_text)
+
+
+@example(client_and_uri=("notes-cli", "http://127.0.0.1:87\r\n65/call\r\n\r\nback"), state="s", challenge=CHALLENGE,
+         post=True)  # the reviewer's response splitting
+@given(client_and_uri=client_and_redirect_uri, state=nasty_text, challenge=challenges, post=st.booleans())
+def test_redirect_uri_and_state_never_reach_location_unsafe(client_and_uri, state, challenge, post):
+    """Location is built from redirect_uri (matched exactly) and state (form-encoded): CR LF in either is
+    refused or encoded, never copied."""
+    client_id, redirect_uri = client_and_uri
+    query = authorize_query(client_id, redirect_uri, state, challenge)
+    if post:  # Ada presses Allow: the 302 with the code, where response splitting happened
+        answer = send("POST", "/oauth/authorize", query=query, body=ALLOW,
+                      content_type="application/x-www-form-urlencoded")
+    else:
+        answer = send("GET", "/oauth/authorize", query=query)
+    assert_well_formed(answer)
+
+
+def jwt_with_header(header: dict) -> str:
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return f"{encoded}.eyJzdWIiOiJhZGEifQ.c2ln"
+
+
+@given(alg=nasty_text, kid=nasty_text, path=st.sampled_from(["/me", "/reports"]))
+def test_token_contents_never_reach_www_authenticate_unsafe(alg, kid, path):
+    """error_description in the Bearer challenge quotes the token's alg: only safe characters get in."""
+    for header in ({"alg": alg, "kid": kid}, {"alg": "RS256", "kid": kid}):
+        assert_well_formed(send("GET", path, headers={"Authorization": "Bearer " + jwt_with_header(header)}))
+
+
+@given(value=nasty_text, field=st.sampled_from(["user_code", "token", "client_id", "device_code", "scope"]),
+       method_path=st.sampled_from([("POST", "/device"), ("GET", "/device"), ("POST", "/oauth/introspect"),
+                                    ("POST", "/oauth/revoke"), ("POST", "/oauth/device_authorization")]),
+       authorization=st.one_of(st.none(), st.just("Basic bm90ZXMtYXBpOng="), nasty_text))
+def test_form_and_query_values_never_reach_a_header_unsafe(value, field, method_path, authorization):
+    method, path = method_path
+    encoded = urlencode({field: value, "decision": "approve"})
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    assert_well_formed(send(method, path, query=encoded if method == "GET" else "", headers=headers,
+                            body=encoded.encode() if method == "POST" else b"",
+                            content_type="application/x-www-form-urlencoded"))
+
+
+# -- on the wire: raw sockets to each server -------------------------------------------------------
+
+SAFE_LINE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+: (?:[!-~](?:[ -~]*[!-~])?)?")
+
+
+def raw_exchange(address: tuple[str, int], head: bytes, body: bytes = b"") -> list[str]:
+    """Send bytes, read the answer to the end; return the lines of its head (status line first)."""
+    with socket.create_connection(address, timeout=5) as raw:
+        raw.sendall(head + body)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = raw.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    if not answer.startswith(b"HTTP/"):
+        return ["HTTP/0.9"]  # http.server reads a two-word request line as HTTP/0.9: a body, no head at all
+    lines = answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    assert re.fullmatch(r"HTTP/1\.[01] [1-5][0-9][0-9] [ -~]*", lines[0]), lines[0]
+    return lines
+
+
+def assert_safe_lines(lines: list[str]) -> None:
+    assert all(SAFE_LINE.fullmatch(line) for line in lines[1:]), [line for line in lines if not
+                                                                   SAFE_LINE.fullmatch(line)]
+
+
+def wire_header_value(value: str) -> bytes:
+    """A header value as a client can put it on the wire: any byte but CR and LF."""
+    return value.replace("\r", "").replace("\n", "").encode("utf-8")[:6000]
+
+
+@pytest.fixture(scope="module")
+def loopback():
+    from helpers import serve_practice_api
+
+    with serve_practice_api() as server:
+        yield server
+        assert server.app.errors == [], server.app.errors[-1]
+
+
+@settings(max_examples=min(settings().max_examples, 15))
+@example(client_and_uri=("notes-cli", "http://127.0.0.1:87\r\n65/call\r\n\r\nback"), state="s", value="")
+@given(client_and_uri=client_and_redirect_uri, state=nasty_text, value=nasty_text)
+def test_loopback_server_headers_on_the_wire(loopback, client_and_uri, state, value):
+    client_id, redirect_uri = client_and_uri
+    address = (loopback.host, loopback.port)
+    host = f"Host: {loopback.host}:{loopback.port}\r\nConnection: close\r\n".encode()
+    target = "/oauth/authorize?" + authorize_query(client_id, redirect_uri, state,
+                                                   CHALLENGE)
+    form = b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(ALLOW)
+    lines = raw_exchange(address, f"POST {target} HTTP/1.1\r\n".encode() + host + form, ALLOW)
+    assert_safe_lines(lines)
+    assert lines[0].split(" ")[1] in {"302", "400"}
+    for path, name in (("/me", b"Authorization: Bearer "), ("/keys/whoami", b"X-API-Key: "),
+                       ("/digest/whoami", b"Authorization: Digest username="), ("/basic/whoami", b"Authorization: ")):
+        lines = raw_exchange(address, f"GET {path} HTTP/1.1\r\n".encode() + host + name + wire_header_value(value)
+                             + b"\r\n\r\n")
+        assert_safe_lines(lines)
+        assert lines[0].split(" ")[1] in {"400", "401", "403", "429"}
+
+
+@settings(max_examples=min(settings().max_examples, 15))
+@given(target=nasty_text, value=nasty_text, method=st.sampled_from(["GET", "POST", "CONNECT", "G\tET"]))
+def test_redirect_listener_and_tunnel_proxy_headers_on_the_wire(target, value, method):
+    from helpers import RedirectListener, serve_tunnel_proxy
+
+    path = "/callback?" + urlencode({"code": target, "state": value})
+    line = wire_header_value(f"{method} {path} HTTP/1.1")
+    with RedirectListener() as listener:
+        address = ("127.0.0.1", listener.port)
+        for request_line in (line, b"GET " + wire_header_value(target).replace(b" ", b"%20") + b" HTTP/1.1"):
+            assert_safe_lines(raw_exchange(address, request_line + b"\r\nX-Any: " + wire_header_value(value)
+                                           + b"\r\nConnection: close\r\n\r\n"))
+    with serve_tunnel_proxy("ada", "p@ss:word/1") as proxy:
+        address = ("127.0.0.1", proxy.port)
+        connect = b"CONNECT " + wire_header_value(target).replace(b" ", b"") + b":443 HTTP/1.1\r\n"
+        assert_safe_lines(raw_exchange(address, connect + b"Proxy-Authorization: Basic " + wire_header_value(value)
+                                       + b"\r\n\r\n"))
+        assert_safe_lines(raw_exchange(address, b"CONNECT 127.0.0.1:1 HTTP/1.1\r\nProxy-Authorization: "
+                                       + wire_header_value(value) + b"\r\n\r\n"))

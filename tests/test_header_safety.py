@@ -1,0 +1,64 @@
+"""No response header from the practice servers ever carries a control character.
+
+Routes refuse bad input with a 400 at the source (tests/test_oauth.py has the redirect URI
+table; tests/test_fuzz.py fuzzes every value a server copies into a header). This file tests
+the last guard in the WSGI layer: if a route still builds an unsafe header, the app records a
+bug and sends none of that reply's headers.
+"""
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+
+from helpers.wsgi import Reply, unsafe_header
+
+TIMEOUT = 5
+SAFE_LINE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+: (?:[!-~](?:[ -~]*[!-~])?)?")
+
+UNSAFE = [
+    ("Location", "https://a.test/\r\nSet-Cookie: x=1"), ("Location", "https://a.test/\n"),
+    ("Location", "https://a.test/\r"), ("Location", "a\tb"), ("Location", "a\x00b"), ("Location", "a\x7fb"),
+    ("Location", "a\x0bb"), ("Location", "café"), ("Location", "a\u2028b"), ("Location", " a"), ("Location", "a "),
+    ("X Y", "1"), ("X:Y", "1"), ("", "1"), ("X-Ä", "1"), ("X\r\nY", "1"), ("X-Y", 1), (b"X-Y", "1"),
+]
+SAFE = [("Location", "https://a.test/cb?code=x&state=y"), ("WWW-Authenticate", 'Bearer realm="p", error="x"'),
+        ("Retry-After", "7"), ("X-Empty", ""), ("Cache-Control", "no-store")]
+
+
+@pytest.mark.parametrize("name, value", UNSAFE)
+def test_unsafe_header_finds_each_unsafe_header(name, value):
+    assert unsafe_header([*SAFE, (name, value)]) is not None
+
+
+def test_unsafe_header_passes_safe_headers():
+    assert unsafe_header(SAFE) is None
+
+
+def raw_get(host: str, port: int, target: str) -> bytes:
+    with socket.create_connection((host, port), timeout=TIMEOUT) as raw:
+        raw.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode("ascii"))
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    return answer
+
+
+def head_lines(answer: bytes) -> list[str]:
+    return answer.partition(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+
+
+@pytest.mark.parametrize("name, value", UNSAFE[:12] + UNSAFE[12:17])
+def test_a_route_that_builds_an_unsafe_header_sends_none_of_its_headers(any_api, http, name, value):
+    any_api.app.routes["/buggy"] = {"GET": lambda request: Reply(302, b"", [(name, value), ("X-Other", "ok")])}
+    response = http.get(any_api.url("/buggy"), allow_redirects=False, timeout=TIMEOUT)
+    assert response.status_code == 500 and response.json()["error"] == "server_error"
+    assert "X-Other" not in response.headers and "Location" not in response.headers
+    assert len(any_api.app.errors) == 1 and "unsafe response header" in any_api.app.errors[0]
+    assert "\r" not in any_api.app.errors[0] and "a.test" not in any_api.app.errors[0]  # the value is not logged
+    if any_api.transport == "loopback":  # what really went over the wire
+        lines = head_lines(raw_get(any_api.host, any_api.port, "/buggy"))
+        assert lines[0] == "HTTP/1.1 500 Internal Server Error"
+        assert all(SAFE_LINE.fullmatch(line) for line in lines[1:]), lines
+    any_api.app.errors.clear()  # the bug was put there on purpose
