@@ -223,21 +223,26 @@ def calls_without_timeout(source: str) -> list[tuple[int, str]]:
     its caller's timeout (requests hands `timeout` to response hooks), so that counts as one.
     """
     found = []
+    tree = ast.parse(source)
+    sessions = {name for name, _ in _sessions_made(tree) if name}
 
     def visit(node: ast.AST, forwarded: str | None) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             forwarded = node.args.kwarg.arg if node.args.kwarg else None
-        if isinstance(node, ast.Call) and _waits(node) and not _has_timeout(node, forwarded):
+        if isinstance(node, ast.Call) and _waits(node, sessions) and not _has_timeout(node, forwarded):
             found.append((node.lineno, f"{ast.unparse(node.func)}(...) has no timeout="))
         for child in ast.iter_child_nodes(node):
             visit(child, forwarded)
 
-    visit(ast.parse(source), None)
+    visit(tree, None)
     return found
 
 
-def _waits(call: ast.Call) -> bool:
-    """Is this a call that goes over the network: requests, a Session or adapter, http.client, urllib, socket?"""
+def _waits(call: ast.Call, sessions: set[str]) -> bool:
+    """Is this a call that goes over the network: requests, a Session or adapter, http.client, urllib, socket?
+
+    A Session is a name bound to requests.Session() in the file, or any name ending in "session".
+    """
     func = call.func
     if isinstance(func, ast.Name):
         return func.id in CONNECTIONS
@@ -249,7 +254,7 @@ def _waits(call: ast.Call) -> bool:
     if func.attr == "send":  # Session.send, HTTPAdapter.send (response.connection is the adapter)
         return True
     if func.attr in REQUESTS_FUNCTIONS:
-        return receiver == "requests" or receiver.lower().endswith("session")
+        return receiver == "requests" or receiver in sessions or receiver.lower().removesuffix("()").endswith("session")
     return False
 
 
@@ -271,6 +276,8 @@ def test_every_call_in_the_helpers_has_a_timeout():
     ("requests.post(url, data=form, timeout=None)", True),  # None: wait forever
     ("session.get(url)", True),
     ("self._token_session.post(url, data=form, auth=auth)", True),
+    ("http = requests.Session()\nhttp.trust_env = False\nhttp.get(url)", True),
+    ("requests.Session().get(url)", True),
     ("response.connection.send(request)", True),
     ("def send(request, **options):\n    adapter.send(request, **settings)", True),  # not its own kwargs
     ("http.client.HTTPSConnection(host, context=context)", True),
@@ -405,23 +412,24 @@ def certificate_checks_turned_off(source: str) -> list[tuple[int, str]]:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call):
-            found += [(node.lineno, "verify=False") for keyword in node.keywords
-                      if keyword.arg == "verify" and _is_false(keyword.value)]
+            found += [(node.lineno, f"verify={ast.unparse(keyword.value)}") for keyword in node.keywords
+                      if keyword.arg == "verify" and _is_off(keyword.value)]
             if ast.unparse(node.func).endswith("_create_unverified_context"):
                 found.append((node.lineno, "ssl._create_unverified_context()"))
         elif isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Attribute) and target.attr in ("verify", "check_hostname") \
-                        and _is_false(node.value):
-                    found.append((node.lineno, f"{ast.unparse(target)} = False"))
+                        and _is_off(node.value):
+                    found.append((node.lineno, f"{ast.unparse(target)} = {ast.unparse(node.value)}"))
                 if isinstance(target, ast.Attribute) and target.attr == "verify_mode" \
                         and ast.unparse(node.value).endswith("CERT_NONE"):
                     found.append((node.lineno, f"{ast.unparse(target)} = CERT_NONE"))
     return found
 
 
-def _is_false(value: ast.expr) -> bool:
-    return isinstance(value, ast.Constant) and value.value is False
+def _is_off(value: ast.expr) -> bool:
+    """False, or another false constant: requests checks `if verify`, so 0 and "" turn it off too (None does not)."""
+    return isinstance(value, ast.Constant) and value.value is not None and not value.value
 
 
 def test_no_helper_turns_certificate_checks_off():
@@ -431,6 +439,9 @@ def test_no_helper_turns_certificate_checks_off():
 @pytest.mark.parametrize("source, flagged", [
     ("requests.get(url, verify=False, timeout=5)", True),
     ("session.verify = False", True),
+    ("requests.get(url, verify=0, timeout=5)", True),
+    ("session.verify = ''", True),
+    ("requests.get(url, verify=None, timeout=5)", False),  # None: the session's verify, True by default
     ("context.check_hostname = False", True),
     ("context.verify_mode = ssl.CERT_NONE", True),
     ("context = ssl._create_unverified_context()", True),

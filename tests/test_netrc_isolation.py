@@ -192,6 +192,6 @@ def test_the_refresh_follows_no_redirect_and_reads_no_netrc(netrc_for_the_token_
             auth.refresh()
         sent = [(call.request.url, call.request.headers.get("Authorization")) for call in mock.calls]
     assert len(sent) == 1, f"the redirect was followed: {sent}"
-    netrc_basic = requests.auth._basic_auth_str("ada", "netrc-password-1843")
-    assert sent[0][1] != netrc_basic
+    client_basic = requests.auth._basic_auth_str("notes-web", client_secret) if client_secret else None
+    assert sent == [("https://auth.example.test/oauth/token", client_basic)]  # not ada's netrc password
     assert auth.refreshes == 0 and auth.access_token == "a1"
