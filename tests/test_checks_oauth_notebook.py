@@ -129,6 +129,12 @@ def test_poll_interval_defaults_to_5_seconds(poll):
     assert poll.clock.slept == [5]
 
 
+def test_poll_an_interval_of_0_still_waits_and_backs_off(poll):
+    poll(ScriptedSession(requests.ReadTimeout("no answer"), requests.ReadTimeout("no answer"), (200, TOKENS)),
+         {**DEVICE, "interval": 0})
+    assert 0 < poll.clock.slept[0] < poll.clock.slept[1] < poll.clock.slept[2], poll.clock.slept
+
+
 def test_poll_keeps_an_earlier_slow_down(poll):
     poll(ScriptedSession(PENDING, (200, TOKENS)), interval=10)
     assert poll.clock.slept == [10, 10]
@@ -327,6 +333,7 @@ def test_discovery_reads_the_metadata_url_built_from_the_issuer():
     ("svc-colon", "part:one:two", True),  # the secret may hold ':': Basic splits at the first colon only
     ("svc-plus", "s3cret+with/plus=", False),  # the server reads '+' as a space
     ("svc-percent", "100%41sure", False),  # '%41' decodes to 'A'
+    ("svc-bare-percent", "100%sure", True),  # no escape: unquote_plus leaves it
     ("svc:colon", "plain-secret", False),  # the client_id may not hold ':' raw
     ("svc-space", "with space/and=", True),
     ("svc-accent", "grüße", False),  # requests sends str credentials as Latin-1
@@ -345,6 +352,7 @@ def test_cell_12_names_what_raw_basic_really_breaks():
     text = cell_source("c11")
     assert "a secret with `:`, `+` or `%` would break" not in text
     assert "`:` in the *secret* survives" in text and "`:` in the client_id" in text
+    assert "non-ASCII" in text and "`%41`" in text
 
 
 # -- section 4: the injected code fails because of PKCE (RFC 9700 §2.1.1) ---------------------------------
@@ -386,6 +394,20 @@ def test_authlib_update_token_runs_on_refresh_only(api, http):
     cli.token["expires_at"] -= 280
     assert cli.get(api.url("/me"), timeout=5).status_code == 200
     assert len(calls) == 1 and calls[0]["access_token"] != first["access_token"]
+
+
+def test_authlib_update_token_runs_on_a_client_credentials_refetch_not_on_the_first_fetch(api, http):
+    metadata = practice_metadata(api, http)
+    calls = []
+    job = OAuth2Session("reports-job", str(demo.client("reports-job")["client_secret"]), scope="reports:read",
+                        token_endpoint=metadata["token_endpoint"], grant_type="client_credentials",
+                        update_token=lambda token, **kwargs: calls.append(dict(token)), default_timeout=5)
+    job.trust_env = False
+    first = job.fetch_token()
+    assert calls == [] and first["access_token"]
+    job.token["expires_at"] -= 300
+    assert job.get(api.url("/reports"), timeout=5).status_code == 200
+    assert len(calls) == 1
 
 
 def test_the_authlib_cell_saves_the_first_token(api, http):
