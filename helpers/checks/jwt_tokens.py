@@ -254,9 +254,9 @@ def _algorithm_hint(function: Any) -> str:
              "symmetric key in it. ")
     if not accepted_hs512:
         return start + 'HS256 is on your algorithms= list. List only what this issuer signs with: algorithms=["RS256"].'
-    return start + ("The algorithm came from the key or the token, not from you. Pass a fixed list, "
-                    'algorithms=["RS256"]: never left out (PyJWT then trusts the JWK\'s own alg) and never read '
-                    "from the token's header.")
+    return start + ("The algorithm came from the key or the token, not from you. Pass a fixed list of what this "
+                    'issuer signs with, algorithms=["RS256"]: not left out (PyJWT then trusts the JWK\'s own alg), '
+                    "not every algorithm PyJWT knows, and never read from the token's header.")
 
 
 def _expiry_hint(function: Any, now: float) -> str:
