@@ -134,6 +134,8 @@ def _issuer_problem(ca_path: Any, cert: Any) -> str | None:
     """
     chain = cert if isinstance(cert, (str, Path)) else cert[0]
     ca, leaf = _certificates(_read(Path(ca_path))), _certificates(_read(Path(chain)))
+    if not ca or not leaf or not hasattr(leaf[0], "verify_directly_issued_by"):  # cryptography < 40: cannot tell
+        return None
     try:
         leaf[0].verify_directly_issued_by(ca[0])
     except Exception:  # ValueError, TypeError or InvalidSignature: not this CA's certificate
