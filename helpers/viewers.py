@@ -5,7 +5,8 @@ requests sent, then the status line, headers and body it got back, for every hop
 redirect. Credentials are masked unless you pass `reveal=True`, so that a token never
 ends up saved inside a notebook by accident.
 
-This module reads `requests` objects only; it knows nothing about the practice API.
+This module reads `requests` objects only; it knows nothing about the practice API. What counts as a
+secret comes from the client's logging filter (helpers/redaction.py), so both mask the same names.
 """
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ from urllib.parse import unquote_plus, urlsplit
 
 import requests
 
+from helpers.redaction import SECRET_FIELDS as LOGGED_SECRET_FIELDS, SECRET_HEADERS as LOGGED_SECRET_HEADERS
+
 MASK = "••••••••"
-SECRET_HEADERS = {"authorization", "proxy-authorization"}  # scheme shown, credentials masked
-HIDDEN_HEADERS = {"x-api-key", "cookie", "set-cookie", "x-signature"}  # whole value masked
-SECRET_FIELDS = {
-    "password", "client_secret", "access_token", "refresh_token", "id_token", "token",
-    "api_key", "apikey", "api-key", "x-api-key", "access_key", "key", "code", "code_verifier", "device_code",
-    "secret",
-}
+# One list of what is secret, shared with the logging filter (RedactSecrets), so that a header that is
+# masked in a log is masked on screen too, plus the few that only show() meets (the HMAC signature of 07).
+SCHEME_HEADERS = {"authorization", "proxy-authorization"}  # scheme shown, credentials masked
+HIDDEN_HEADERS = (set(LOGGED_SECRET_HEADERS) - SCHEME_HEADERS) | {"x-signature"}  # whole value masked
+SECRET_FIELDS = set(LOGGED_SECRET_FIELDS) | {"access_key"}
 MAX_BODY_CHARS = 2000
 
 
@@ -136,7 +137,7 @@ class Exchange:
 
     def _mask_header(self, name: str, value: str) -> str:
         lower = name.lower()
-        if lower in SECRET_HEADERS:
+        if lower in SCHEME_HEADERS:
             scheme, _, credentials = value.partition(" ")
             return f"{scheme} {self._hide(credentials)}" if credentials else self._hide(value)
         if lower in HIDDEN_HEADERS:

@@ -122,6 +122,25 @@ def test_proxy_authorization_and_cookies_masked():
     assert f"Set-Cookie: {MASK}" in text and f"Cookie: {MASK}" in text
 
 
+@pytest.mark.parametrize("name", ["X-Amz-Security-Token", "X-Amz-Signature", "Ocp-Apim-Subscription-Key",
+                                  "PRIVATE-TOKEN", "X-Goog-Api-Key", "Api-Key", "X-Auth-Token", "x-api-key"])
+def test_providers_secret_headers_masked_as_the_log_filter_masks_them(name):
+    """show() and RedactSecrets share one list of secret headers (helpers/redaction.py)."""
+    response = hand_response("GET", "https://api.practice.test/", 200, "OK",
+                             request_headers={name: "provider-secret-0123456789"})
+    text = str(Exchange(response))
+    assert "provider-secret-0123456789" not in text and f"{name}: {MASK}" in text
+
+
+@pytest.mark.parametrize("field", ["X-Amz-Signature", "X-Amz-Security-Token", "sig", "private_token",
+                                   "subscription-key", "X-Goog-Signature", "access_key"])
+def test_presigned_url_signatures_masked(field):
+    response = hand_response("GET", f"https://api.practice.test/file?X-Amz-Date=20261201T000000Z&{field}=sig-0123456789",
+                             200, "OK")
+    text = str(Exchange(response))
+    assert "sig-0123456789" not in text and "X-Amz-Date=20261201T000000Z" in text
+
+
 def test_sensitive_query_param_masked(http, api):
     response = http.get(api.url("/basic/whoami"), params={"page": "2", "api_key": "k-secret-42"}, timeout=TIMEOUT)
     assert "api_key=k-secret-42" in response.request.url
