@@ -26,7 +26,19 @@ from helpers.wsgi import MAX_BODY_BYTES
 Log = Callable[[str], None]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class SafeErrorsHandler(BaseHTTPRequestHandler):
+    """http.server's handler, minus one habit: echoing a malformed request line into the status line.
+
+    For a request line it cannot parse, http.server answers `400 Bad request syntax ('<the line>')`,
+    so a client's non-ASCII bytes go out in the response head. Here the head gets the standard
+    reason phrase, and the message goes into the HTML body, which http.server escapes.
+    """
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        super().send_error(code, None, message if explain is None else explain)
+
+
+class _Handler(SafeErrorsHandler):
     """Reads one HTTP request at a time from a connection and passes it to the app."""
 
     protocol_version = "HTTP/1.1"  # keep-alive: one connection can carry many requests

@@ -358,32 +358,44 @@ class AuthorizationServer:
         return json_reply(200, issued, NO_STORE)
 
     def device_page(self, request: Request) -> Reply:
-        """GET /device: where the user types the code shown on the device; POST: approve or deny."""
-        prefilled = dict(parse_qsl(request.query)).get("user_code", "")
+        """GET /device: where the user types the code shown on the device; POST: approve or deny.
+
+        Allow appears only next to the client's id and the scopes it asks for (RFC 8628 §5.4:
+        a user tricked into typing an attacker's code must be able to notice). Every lookup of
+        a code, GET or POST, counts toward the guessing limit (RFC 8628 §5.1).
+        """
         if request.method == "GET":
-            return _device_page(prefilled)
-        form = request.form()
+            typed = dict(parse_qsl(request.query)).get("user_code", "")
+            if not typed:
+                return _device_page("")
+            form = {"user_code": typed}
+        else:
+            form = request.form()
+            typed = form.get("user_code", "")
         guesser = f"user-code guesses from {request.remote_address}"
         wait = self.code_guesses.retry_after(guesser)
         if wait:  # user codes are short: guessing them must be slow (RFC 8628 §5.1)
             return _html(429, "Too many wrong codes", f"<p>Wait {wait} s, then try again.</p>",
                          [("Retry-After", str(wait))])
-        user_code = form.get("user_code", "").upper().replace("-", "").replace(" ", "")
+        user_code = typed.upper().replace("-", "").replace(" ", "")
         with self._lock:
             record = next((r for r in self.devices.values()
                            if r.user_code.replace("-", "") == user_code and r.status == "pending"
                            and r.expires_at > self.now()), None)
         if record is None:
             self.code_guesses.record_failure(guesser)
-            return _device_page(form.get("user_code", ""), error="That code is not valid (or has expired).")
-        if form.get("decision") == "deny":
+            return _device_page(typed, error="That code is not valid (or has expired).")
+        decision = form.get("decision")
+        if request.method == "GET" or decision == "continue":
+            return _device_page(record.user_code, record)
+        if decision == "deny":
             record.status = "denied"
             return _html(200, "Request denied", "<p>The device will not get access. You can close this page.</p>")
-        if form.get("decision") != "approve":  # consent is a button press, never a default
-            return _device_page(form.get("user_code", ""), error="Press Allow or Deny.", status=400)
+        if decision != "approve":  # consent is a button press, never a default
+            return _device_page(record.user_code, record, error="Press Allow or Deny.", status=400)
         username, password = form.get("username", ""), form.get("password", "")
         if not self.passwords.check(username, password):
-            return _device_page(form.get("user_code", ""), error="Wrong user name or password.")
+            return _device_page(record.user_code, record, error="Wrong user name or password.")
         record.status, record.username = "approved", username
         return _html(200, "Device approved", f"<p>{html.escape(record.client_id)} can now access your account "
                                              "with the scopes it asked for. Return to your device.</p>")
@@ -493,11 +505,22 @@ def _login_page(client_id: str, scope: str, query: str, error: str = "", status:
 </form>""")
 
 
-def _device_page(user_code: str, error: str = "", status: int = 200) -> Reply:
+def _device_page(user_code: str, record: DeviceAuthorization | None = None, error: str = "",
+                 status: int = 200) -> Reply:
+    """The code form; with the code's `record`, what it asks for and the Allow and Deny buttons."""
     notice = f"<p role='alert'><strong>{html.escape(error)}</strong></p>" if error else ""
-    return _html(status, "Connect a device", f"""{notice}
+    code_field = f'<label>Code shown on your device <input name="user_code" value="{html.escape(user_code)}"></label>'
+    if record is None:
+        return _html(status, "Connect a device", f"""{notice}
 <form method="post" action="/device">
-<label>Code shown on your device <input name="user_code" value="{html.escape(user_code)}"></label>
+{code_field}
+<button name="decision" value="continue">Continue</button>
+</form>""")
+    return _html(status, "Connect a device", f"""{notice}
+<p><strong>{html.escape(record.client_id)}</strong> asks to access your account: <code>{html.escape(record.scope)}</code></p>
+<p>Allow only if you started this on your own device and it shows the same code.</p>
+<form method="post" action="/device">
+{code_field}
 <label>User name <input name="username" autocomplete="username"></label>
 <label>Password <input name="password" type="password" autocomplete="current-password"></label>
 <button name="decision" value="approve">Allow</button> <button name="decision" value="deny">Deny</button>

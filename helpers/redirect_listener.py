@@ -22,11 +22,11 @@ from __future__ import annotations
 import html
 import socketserver
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from helpers.loopback import serve_in_background
+from helpers.loopback import SafeErrorsHandler, serve_in_background
 
 __all__ = ["RedirectListener"]
 
@@ -130,7 +130,7 @@ class _Server(ThreadingHTTPServer):
         """A browser that hangs up early is not news: never print a traceback to stderr."""
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SafeErrorsHandler):
     server: _Server
     server_version = "redirect-listener"
     sys_version = ""

@@ -62,3 +62,20 @@ def test_a_route_that_builds_an_unsafe_header_sends_none_of_its_headers(any_api,
         assert lines[0] == "HTTP/1.1 500 Internal Server Error"
         assert all(SAFE_LINE.fullmatch(line) for line in lines[1:]), lines
     any_api.app.errors.clear()  # the bug was put there on purpose
+
+
+@pytest.mark.parametrize("request_line", [b"GET \xc2\x85\x00 HTTP/1.1", b"G\x00T\xff / HTTP/1.1"])
+def test_a_malformed_request_line_is_not_echoed_into_the_status_line(request_line):
+    """http.server's default puts the request line into the reason phrase: `400 Bad request syntax ('...')`."""
+    from helpers import RedirectListener, serve_practice_api
+
+    with serve_practice_api() as server, RedirectListener() as listener:
+        for port in (server.port, listener.port):
+            with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
+                raw.sendall(request_line + b"\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while chunk := raw.recv(65536):
+                    answer += chunk
+            status_line = answer.split(b"\r\n", 1)[0]
+            assert re.fullmatch(rb"HTTP/1\.[01] [45][0-9][0-9] [A-Za-z ]+", status_line), status_line
+            assert all(SAFE_LINE.fullmatch(line) for line in head_lines(answer)[1:])

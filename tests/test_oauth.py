@@ -933,7 +933,11 @@ def test_device_page_refuses_a_wrong_code_or_password(http, api, form, message):
     assert page.status_code == (400 if "Press" in message else 200)
     assert "<h1>Connect a device</h1>" in page.text
     assert message in page.text
-    assert '<input name="password" type="password"' in page.text
+    if "code is not valid" in message:  # back to typing the code: no Allow without a client to show
+        assert 'value="continue"' in page.text and 'value="approve"' not in page.text
+    else:  # the same request again, with what it asks for (RFC 8628 §5.4)
+        assert '<input name="password" type="password"' in page.text
+        assert "<strong>notes-tv</strong> asks to access your account" in page.text
     assert_error(poll(http, api, started["device_code"]), 400, "authorization_pending", "not approved")
 
 
@@ -950,6 +954,43 @@ def test_device_page_prefills_the_code_and_escapes_it(http, api):
     assert "<script>" not in page.text and html.escape(evil) in page.text
     posted = device_form(http, api, {"user_code": evil, **ALLOW})
     assert "<script>" not in posted.text and html.escape(evil) in posted.text
+
+
+def test_device_page_shows_the_client_and_scopes_before_allow(http, api):
+    """RFC 8628 §5.4 (remote phishing): the user must see which client asks, and for what, before
+    approving. Allow appears only on a page that names them."""
+    started = start_device(http, api, scope="profile")
+    blank = http.get(api.url("/device"), timeout=TIMEOUT)
+    assert blank.status_code == 200 and 'value="approve"' not in blank.text and 'value="continue"' in blank.text
+    for page in (http.get(started["verification_uri_complete"], timeout=TIMEOUT),
+                 device_form(http, api, {"user_code": started["user_code"].lower(), "decision": "continue"})):
+        assert page.status_code == 200, page.text
+        text = page.text
+        assert "<strong>notes-tv</strong> asks to access your account: <code>profile</code>" in text
+        assert text.index("<strong>notes-tv</strong>") < text.index('value="approve"')
+        assert f'value="{started["user_code"]}"' in text
+    assert_error(poll(http, api, started["device_code"]), 400, "authorization_pending", "not approved")
+    api.clock.advance(5)  # the polling interval
+    assert device_form(http, api, {"user_code": started["user_code"], **ALLOW}).status_code == 200
+    assert_token_response(poll(http, api, started["device_code"]))
+
+
+def test_device_page_escapes_the_client_and_scopes(http, api):
+    evil_id, evil_scope = '<b onmouseover="x()">tv</b>', "<script>alert(1)</script>"
+    with_clients(api, Client(evil_id, None, (DEVICE_GRANT,), f"profile {evil_scope}"))
+    started = start_device(http, api, client_id=evil_id)
+    page = http.get(started["verification_uri_complete"], timeout=TIMEOUT)
+    assert page.status_code == 200
+    assert "<script>" not in page.text and "<b " not in page.text
+    assert html.escape(evil_id) in page.text and html.escape(evil_scope) in page.text
+
+
+def test_device_page_lookups_by_get_count_toward_the_guess_limit(http, api):
+    """Showing the client for a code is a lookup: a GET with a wrong code is a wrong guess too (RFC 8628 §5.1)."""
+    start_device(http, api)
+    statuses = [http.get(api.url("/device"), params={"user_code": f"BBBB-BB{a}{b}"}, timeout=TIMEOUT).status_code
+                for a in "CD" for b in "CDFGHJKLMN"]
+    assert 429 in statuses, statuses
 
 
 def test_user_code_guessing_is_rate_limited(http, api):
