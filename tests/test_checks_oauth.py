@@ -439,3 +439,26 @@ def test_next_interval_refuses_wrong_answers_to_a_timeout(feedback, answer, hint
                                         lambda interval: min(interval * 2, 300)], ids=["double", "plus-5", "capped"])
 def test_next_interval_accepts_any_slower_retry_after_a_timeout(feedback, on_timeout):
     assert feedback(checks.next_interval, timeout_aware(on_timeout)).startswith("✓ Right")
+
+
+# -- exercise 2: options that turn off a protection, however they are spelled ----------------------------------
+
+@pytest.mark.parametrize("options, hint", [
+    pytest.param({"verify": False}, "verify=", id="verify=False"),
+    pytest.param({"verify": 0}, "verify=", id="verify=0"),
+    pytest.param({"verify": ""}, "verify=", id="verify=empty-string"),
+    pytest.param({"timeout": (5, None)}, "timeout=", id="no-read-timeout"),
+    pytest.param({"timeout": (None, 5)}, "timeout=", id="no-connect-timeout"),
+    pytest.param({"timeout": float("inf")}, "timeout=", id="infinite"),
+    pytest.param({"timeout": 0}, "timeout=", id="zero"),
+    pytest.param({"timeout": -1}, "timeout=", id="negative"),
+    pytest.param({"timeout": "5"}, "timeout=", id="str"),
+])
+def test_exchange_code_refuses_a_protection_turned_off(feedback, options, hint):
+    assert_not_yet(feedback(checks.exchange_code, exchange(**options)), hint)
+
+
+@pytest.mark.parametrize("options", [{"timeout": (3.05, 27)}, {"timeout": 10.0}, {"verify": "/etc/ssl/certs/ca.pem"},
+                                     {"verify": True}], ids=["pair", "float", "ca-bundle", "verify=True"])
+def test_exchange_code_accepts_other_safe_options(feedback, options):
+    assert feedback(checks.exchange_code, exchange(**options)).startswith("✓ Right")

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 import requests
 
 from helpers import demo
-from helpers.checks.feedback import PRACTICE_URL, fake_response, not_yet, placeholder, right
+from helpers.checks.feedback import PRACTICE_URL, fake_response, not_yet, placeholder, right, timeout_problem
 
 __all__ = ["pkce_pair", "exchange_code", "next_interval"]
 
@@ -249,11 +249,14 @@ def exchange_code(function: Any) -> None:
                        "repeat it (RFC 6749 §4.1.3): WEB_REDIRECT_URI.")
     if form["redirect_uri"] != WEB_REDIRECT_URI:
         return not_yet(f"redirect_uri must be notes-web's registered one, exactly: {WEB_REDIRECT_URI}.")
-    if kwargs.get("timeout") is None:
-        return not_yet("the request has no timeout=, so a server that never answers would hang your app. "
-                       "Add timeout=5.")
-    if kwargs.get("allow_redirects") is True or kwargs.get("verify") is False:
-        return not_yet("leave verify= and allow_redirects= at requests' defaults for a token request.")
+    problem = timeout_problem(kwargs.get("timeout"))
+    if problem:
+        return not_yet(problem)
+    verify = kwargs.get("verify")
+    if verify is not None and not verify:  # False, 0 and "" all turn the certificate check off in requests
+        return not_yet(f"verify={verify!r} turns off the certificate check, so anyone on the network path could "
+                       "pose as the token endpoint and take the code, the verifier and the client secret. Leave "
+                       "verify= out (True is the default), or give it the path of a CA bundle.")
     if fake_access_token in printed:
         return not_yet("your function prints the token response. Tokens are secrets: never print them.")
     if isinstance(result, requests.Response):
