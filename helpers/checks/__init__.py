@@ -1,7 +1,10 @@
 """One check per exercise. Each prints "✓ Right: ..." or "✗ Not yet: ..." with what to change.
 
 Checks never raise at the learner: a wrong answer is feedback, not a traceback. They
-read the learner's objects and the demo credentials; they send nothing anywhere.
+read the learner's objects and the demo credentials. Where only a real request can tell
+right from wrong (an auth object that sends the whole token dict, a call without a
+timeout), a check sends it to the in-process practice API and judges what arrived;
+nothing ever leaves the kernel.
 One module per notebook; notebooks call them as `checks.<name>(...)`.
 """
 from helpers.checks.api_keys import key_session, next_step, read_notes  # noqa: F401  (notebook 02)
