@@ -462,3 +462,45 @@ def test_exchange_code_refuses_a_protection_turned_off(feedback, options, hint):
                                      {"verify": True}], ids=["pair", "float", "ca-bundle", "verify=True"])
 def test_exchange_code_accepts_other_safe_options(feedback, options):
     assert feedback(checks.exchange_code, exchange(**options)).startswith("✓ Right")
+
+
+# -- exercise 1: generators that are not cryptographic, however they are reached ------------------------------
+
+import random as _random_module  # noqa: E402
+import time as _time_module  # noqa: E402
+
+_MODULE_RNG = _random_module.Random()  # seeded from os.urandom, but Mersenne Twister all the same
+
+
+def _verifier_from_a_module_level_random_instance():
+    return "".join(_MODULE_RNG.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(43))
+
+
+def _verifier_from_a_new_random_instance():
+    rng = _random_module.Random()
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(43))
+
+
+def _verifier_from_the_clock():
+    return b64url(hashlib.sha256(str(_time_module.time()).encode()).digest())
+
+
+def _verifier_from_the_nanosecond_clock():
+    return b64url(hashlib.sha256(str(_time_module.time_ns()).encode()).digest())
+
+
+@pytest.mark.parametrize("make_verifier, hint", [
+    pytest.param(_verifier_from_a_module_level_random_instance, "Use the secrets module", id="random.Random()-global"),
+    pytest.param(_verifier_from_a_new_random_instance, "Use the secrets module", id="random.Random()-per-call"),
+    pytest.param(_verifier_from_the_clock, "the clock", id="hash-of-time.time()"),
+    pytest.param(_verifier_from_the_nanosecond_clock, "the clock", id="hash-of-time.time_ns()"),
+])
+def test_pkce_pair_refuses_generators_that_are_not_cryptographic(feedback, make_verifier, hint):
+    assert_not_yet(feedback(checks.pkce_pair, with_verifier(make_verifier)), hint)
+
+
+def test_pkce_pair_check_leaves_the_clock_running(feedback):
+    feedback(checks.pkce_pair, with_verifier(_verifier_from_the_clock))
+    before = _time_module.time()
+    _time_module.sleep(0.002)
+    assert _time_module.time() > before

@@ -15,6 +15,7 @@ import io
 import json
 import random
 import re
+import time
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
@@ -91,10 +92,14 @@ def pkce_pair(function: Any) -> None:
     if len({pair[0] for pair in pairs}) < len(pairs):
         return not_yet("several calls gave the same code_verifier. Make a new random one on every call, with "
                        "secrets.token_urlsafe(32): a verifier that can be predicted protects nothing.")
-    if _predictable(function):
-        return not_yet("the code_verifier comes from the random module: with random.seed(0) before each call, two "
-                       "calls gave the same one. random is not a cryptographic generator, and its output can be "
-                       "predicted from a few values. Use the secrets module: secrets.token_urlsafe(32).")
+    if _predictable(function) or _same_twice(function, _mersenne_twister_stopped):
+        return not_yet("the code_verifier comes from the random module: with its generator held still, two calls "
+                       "gave the same one. random (and random.Random) is not a cryptographic generator, and its "
+                       "output can be predicted from a few values. Use the secrets module: secrets.token_urlsafe(32).")
+    if _same_twice(function, _clock_stopped):
+        return not_yet("the code_verifier comes from the clock: with the clock stopped, two calls gave the same one. "
+                       "Anyone who knows roughly when you made it can try every value. Use the secrets module: "
+                       "secrets.token_urlsafe(32).")
     if challenge == verifier:
         return not_yet("the challenge equals the verifier: that is the 'plain' method, which sends the secret in "
                        "the URL and which this server refuses. Send the S256 hash of the verifier instead.")
@@ -122,6 +127,49 @@ def _predictable(function: Any) -> bool:
         return verifiers[0] is not None and verifiers[0] == verifiers[1]
     finally:
         random.setstate(state)  # leave the learner's random module as it was
+
+
+def _same_twice(function: Any, held_still: Any) -> bool:
+    """True if two calls give the same verifier while `held_still()` (a context manager) freezes a source."""
+    verifiers = []
+    with held_still():
+        for _ in range(2):
+            try:
+                pair, _printed = _quietly(function)
+            except Exception:
+                return False
+            verifiers.append(pair[0] if isinstance(pair, (tuple, list)) and pair else None)
+    return verifiers[0] is not None and verifiers[0] == verifiers[1]
+
+
+@contextlib.contextmanager
+def _mersenne_twister_stopped():
+    """Every random.Random (not SystemRandom, which reads os.urandom) draws zeros for a moment."""
+    saved = {name: random.Random.__dict__.get(name) for name in ("random", "getrandbits")}
+    random.Random.random = lambda self: 0.0
+    random.Random.getrandbits = lambda self, k: 0
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                delattr(random.Random, name)  # back to the C methods of _random.Random
+            else:
+                setattr(random.Random, name, value)
+
+
+@contextlib.contextmanager
+def _clock_stopped():
+    """time's clocks answer one fixed instant for a moment."""
+    names = ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns")
+    saved = {name: getattr(time, name) for name in names}
+    for name in names:
+        setattr(time, name, (lambda: 1_700_000_000_000_000_000) if name.endswith("_ns") else (lambda: 1_700_000_000.0))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(time, name, value)
 
 
 def _challenge_hint(verifier: str, challenge: str) -> str | None:
