@@ -5,13 +5,18 @@
 The first line of standard output is one JSON object: `base_url` and the demo
 credentials (`users`, `api_keys`, `clients`), for scripts; with --tls also `ca_bundle`
 and `client_cert` (paths to PEM files of a throw-away local CA). Readable lines follow,
-then one line per request. Ctrl-C or SIGTERM stops it cleanly.
+then one line per request. Ctrl-C or SIGTERM stops it cleanly, and so does the reader
+of a pipe going away (`python -m helpers.server | head -n 1`): it exits with status 0 and
+no BrokenPipeError traceback.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
 import signal
+import stat
 import sys
 import threading
 
@@ -28,37 +33,87 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM stops it like Ctrl-C. Set before the first line is printed: whoever reads that
     # line may stop the server at once.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    output = Output()
     try:
-        api = serve_practice_api(args.port, tls=args.tls, log=lambda line: print(line, flush=True))
+        api = serve_practice_api(args.port, tls=args.tls, log=output.line)
     except OSError as error:
         print(f"Cannot listen on 127.0.0.1:{args.port}: {error.strerror}. Try another --port, or 0.", file=sys.stderr)
         return 1
 
     try:
-        announce(api, tls=args.tls)
-        threading.Event().wait()
+        announce(api, tls=args.tls, print_line=output.line)
+        output.wait_until_reader_leaves()
     except KeyboardInterrupt:
         pass
     api.stop()
-    print("Practice API stopped.", flush=True)
+    output.line("Practice API stopped.")
     return 0
 
 
-def announce(api, *, tls: bool) -> None:
+class Output:
+    """Standard output that notices when its reader has gone, as `head -n 1` does after one line.
+
+    A write to a pipe nobody reads raises BrokenPipeError. Then standard output is pointed at
+    os.devnull, so that nothing (not even Python's final flush at exit) writes a traceback, and
+    the server stops as after Ctrl-C. A reader can also leave while nothing is written: on a
+    pipe, poll() reports that, so the server need not wait for a request to find out.
+    """
+
+    def __init__(self) -> None:
+        self.gone = threading.Event()
+
+    def line(self, text: str) -> None:
+        if self.gone.is_set():
+            return
+        try:
+            print(text, flush=True)
+        except (BrokenPipeError, ValueError):  # ValueError: stdout was already closed
+            self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        self.gone.set()
+
+    def wait_until_reader_leaves(self) -> None:
+        """Block until the pipe's reader goes away; forever (until Ctrl-C) for a terminal or a file."""
+        poller = _pipe_poller(sys.stdout)
+        while not self.gone.is_set():
+            if poller is not None and poller.poll(500):  # POLLERR: the read end was closed
+                self._reader_gone()
+            elif poller is None:
+                self.gone.wait(0.5)  # short waits, so that Ctrl-C is handled at once everywhere
+
+
+def _pipe_poller(stream) -> "select.poll | None":
+    """A poll object that wakes when the reader of `stream` (a pipe) closes it; None if that cannot be seen."""
+    try:
+        is_pipe = stat.S_ISFIFO(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not is_pipe or not hasattr(select, "poll"):  # Windows has no poll(); a file or a terminal never "leaves"
+        return None
+    poller = select.poll()
+    poller.register(stream.fileno(), 0)  # no events asked for: only POLLERR and POLLHUP are reported
+    return poller
+
+
+def announce(api, *, tls: bool, print_line=print) -> None:
     """The JSON line for scripts, then lines for people."""
     first_line = {"base_url": api.base_url, **demo.credentials()}
     cacert = ""
     if tls:
         first_line.update(ca_bundle=api.ca_bundle, client_cert=list(api.client_cert))
         cacert = f"--cacert {api.ca_bundle} "
-    print(json.dumps(first_line, ensure_ascii=False), flush=True)
+    print_line(json.dumps(first_line, ensure_ascii=False))
     user = demo.USERS[0]
-    print(f"Practice API (demo credentials only) listening on {api.base_url}")
-    print(f"Try:  curl -i {cacert}-u '{user['username']}:{user['password']}' {api.url('/basic/whoami')}")
+    print_line(f"Practice API (demo credentials only) listening on {api.base_url}")
+    print_line(f"Try:  curl -i {cacert}-u '{user['username']}:{user['password']}' {api.url('/basic/whoami')}")
     if tls:
         cert, key = api.client_cert
-        print(f"mTLS: curl -i {cacert}--cert {cert} --key {key} {api.url('/mtls/whoami')}")
-    print("Stop: Ctrl-C", flush=True)
+        print_line(f"mTLS: curl -i {cacert}--cert {cert} --key {key} {api.url('/mtls/whoami')}")
+    print_line("Stop: Ctrl-C")
 
 
 if __name__ == "__main__":

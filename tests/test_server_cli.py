@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -77,3 +78,46 @@ def test_port_option_and_a_busy_port():
         server.terminate()
         server.communicate(timeout=5)
     assert server.returncode == 0
+
+
+@pytest.mark.parametrize("reader", ["head -n 1", "true"])
+def test_a_reader_that_goes_away_stops_the_server_quietly(reader):
+    """`python -m helpers.server | head -n 1`: when the pipe's reader exits, the server stops, with no
+    BrokenPipeError traceback and exit status 0 (set -o pipefail makes the pipeline report the server's)."""
+    pipeline = subprocess.Popen(["bash", "-c", f"set -o pipefail; {sys.executable} -m helpers.server | {reader}"],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                                start_new_session=True)  # its own process group, to stop the server if it hangs
+    try:
+        out, err = pipeline.communicate(timeout=20)
+    finally:
+        try:  # the server, if it outlived the pipeline
+            os.killpg(pipeline.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        pipeline.communicate()
+    assert err == ""
+    assert pipeline.returncode == 0
+    if reader.startswith("head"):
+        assert json.loads(out)["base_url"].startswith("http://127.0.0.1:")
+
+
+def test_a_reader_that_goes_away_while_requests_are_logged():
+    """The log line of a request is the write that meets the closed pipe."""
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen([sys.executable, "-m", "helpers.server"], cwd=ROOT, stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    os.close(write_end)
+    try:
+        with open(read_end, encoding="utf-8") as reader:
+            first = json.loads(reader.readline())
+        # the reader is gone: the next request's log line cannot be written
+        try:
+            requests.get(first["base_url"] + "/", timeout=5)
+        except requests.ConnectionError:
+            pass  # the server may already have noticed and stopped
+        _, err = server.communicate(timeout=10)
+        assert err == ""
+        assert server.returncode == 0
+    finally:
+        server.kill()
+        server.communicate()
