@@ -24,7 +24,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 from helpers.basic_auth import PasswordChecker
 from helpers.throttle import FailedAttempts
@@ -477,8 +477,9 @@ def _invalid_grant(description: str) -> HTTPError:
 
 
 def _redirect(uri: str, params: dict[str, str | None]) -> Reply:
+    """A 302 to the redirect URI with `params` added to its query, which is kept (RFC 6749 §3.1.2)."""
     query = urlencode({name: value for name, value in params.items() if value is not None})
-    separator = "&" if urlsplit(uri).query else "?"
+    separator = "" if uri.endswith(("?", "&")) else "&" if "?" in uri else "?"
     return Reply(302, b"", [("Location", uri + separator + query), ("Cache-Control", "no-store")])
 
 

@@ -640,6 +640,17 @@ def test_redirect_uri_with_a_query_keeps_it(http, api):
     assert denied["tenant"] == "7" and denied["error"] == "access_denied"
 
 
+@pytest.mark.parametrize("registered, prefix", [("https://tenant-app.test/cb?", "https://tenant-app.test/cb?"),
+                                                ("https://tenant-app.test/cb?tenant=7&", "https://tenant-app.test/cb?tenant=7&")])
+def test_a_registered_query_that_ends_in_a_separator_gets_no_second_one(http, api, registered, prefix):
+    """`cb?` must become `cb?code=...`, not `cb??code=...` (RFC 6749 §3.1.2 keeps the query as it is)."""
+    with_clients(api, Client("tenant-app", None, ("authorization_code",), "profile", (registered,)))
+    params = authorize_params("tenant-app", redirect_uri=registered, scope="profile")
+    location = authorize(http, api, params, ALLOW).headers["Location"]
+    assert location.startswith(prefix + "code=") or location.startswith(prefix + "state="), location
+    assert "??" not in location and "&&" not in location and "?&" not in location
+
+
 # -- the token endpoint: authorization code (RFC 6749 §4.1.3, RFC 7636 §4.5) -------------------------
 
 @pytest.mark.parametrize("client_id", ["notes-cli", "notes-web"])
