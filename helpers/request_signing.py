@@ -13,6 +13,8 @@ signature in headers. The secret itself never travels. The server:
    the request arrived would not do: a request signed by a clock 250 s fast is accepted,
    and 301 s later its timestamp still is, so the same bytes would be a new order.
 
+The query string is not in the string to sign, so this endpoint reads nothing from it.
+
 The string to sign, one field per line:
 
     POST
