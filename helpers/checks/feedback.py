@@ -54,6 +54,16 @@ def fake_response(status: int, headers: dict[str, str], url: str = PRACTICE_URL 
     return response
 
 
+def verify_off(value: Any) -> bool:
+    """True when `value`, given as verify= or session.verify, turns requests' certificate check off.
+
+    requests tests it for truth (HTTPAdapter.cert_verify: `if url.lower().startswith("https") and
+    verify`), so 0, "" and any other false value turn the check off just as False does. None is
+    left out: as a keyword it means "use the session's setting", and a missing value reads as None.
+    """
+    return value is not None and not value
+
+
 # -- what a learner's call really did ---------------------------------------------------------
 
 def sent_with(response: Any) -> dict | None:
