@@ -14,7 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from helpers.checks.feedback import not_yet, placeholder, right
+from helpers.checks.feedback import not_yet, placeholder, right, verify_off
 
 __all__ = ["tls_session", "retry_policy", "redact_api_key"]
 
@@ -41,8 +41,8 @@ def tls_session(session: Any) -> None:
     if not isinstance(session, requests.Session):
         return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
     verify = session.verify
-    if verify is False:
-        return not_yet("session.verify = False turns certificate checks off: anyone on the path could pretend to be "
+    if verify_off(verify):  # False, and also 0 or "": requests tests verify for truth
+        return not_yet(f"session.verify = {verify!r} turns certificate checks off: anyone on the path could pretend to be "
                        "the API and read ada's credentials. Trust the practice CA instead: "
                        "session.verify = api.ca_bundle.")
     if verify is True:
@@ -115,7 +115,10 @@ def _client_cert_problem(cert: Any, ca_path: Any) -> str | None:
         return ("session.cert has no private key: give the (certificate, key) pair, api.client_cert. The key proves "
                 "that you hold the certificate.")
     if "ENCRYPTED" in key_text:
-        return "the key is encrypted; requests cannot ask for its password. Use an unencrypted key, kept private."
+        return ("the key is encrypted, and requests has no parameter for the key's password: OpenSSL then asks for "
+                "it on the terminal (Enter PEM pass phrase:), a prompt that can block a notebook's kernel. Use an "
+                "unencrypted key, kept private (here api.client_cert), or an HTTPAdapter whose SSLContext loaded "
+                "the pair with load_cert_chain(cert, key, password=...).")
     certificates = _certificates(cert_text)
     if not certificates:
         return "the first file of session.cert holds no certificate. Use api.client_cert."
@@ -229,6 +232,11 @@ def retry_policy(retry: Any) -> None:
         return not_yet(f"total={total!r}: the brief says at most {MAX_RETRIES} retries; every extra one is another "
                        f"call the rate limit counts against you. Set total={MAX_RETRIES}.")
     methods = retry.allowed_methods
+    lower = sorted(method for method in methods or () if method != method.upper())
+    if lower:  # urllib3 upper-cases the request's method, not this list: "get" never matches "GET"
+        return not_yet(f"allowed_methods holds {', '.join(map(repr, lower[:3]))}: urllib3 compares the request's "
+                       "method in upper case with this list as written, so a lower-case name is never retried. "
+                       "Write the methods in upper case: allowed_methods=Retry.DEFAULT_ALLOWED_METHODS.")
     if not methods or {method.upper() for method in methods} - IDEMPOTENT:  # urllib3 2 reads [] as None: every method
         unsafe = "every method" if not methods else ", ".join(sorted({m.upper() for m in methods} - IDEMPOTENT))
         return not_yet(f"this policy retries {unsafe}. A retried POST may create the order twice: retry only "
@@ -238,8 +246,17 @@ def retry_policy(retry: Any) -> None:
                        "Set backoff_factor=0.5.")
     if retry.backoff_max is not None and retry.backoff_max <= 0:
         return not_yet(f"backoff_max={retry.backoff_max!r} caps every backoff at 0 s, so a 503 without Retry-After is "
-                       "retried at once. Leave backoff_max out (120 s by default).")
+                       "retried at once. Leave backoff_max out: with backoff_factor=0.5 the longest wait is 2 s.")
+    longest = _longest_backoff(retry)
+    if longest > MAX_RETRY_AFTER:
+        return not_yet(f"the last backoff of this policy can wait up to {longest:g} s (backoff_factor × 2^(retries - 1), "
+                       f"plus backoff_jitter, capped by backoff_max), and the brief says never more than "
+                       f"{MAX_RETRY_AFTER} s at once. Use backoff_factor=0.5 and no large backoff_jitter.")
     cap = getattr(retry, "retry_after_max", None)  # urllib3 2.6.3 and later
+    if cap is not None and cap < 1:
+        return not_yet(f"retry_after_max={cap:g} caps every Retry-After at {max(cap, 0):g} s, and urllib3 reads a wait of "
+                       "0 as no Retry-After at all (a negative one even raises ValueError): a 429 with Retry-After: 10 "
+                       f"is retried at once. Set retry_after_max={MAX_RETRY_AFTER}.")
     if cap is not None and cap >= 3600:
         return not_yet(f"retry_after_max is {cap:g} s ({cap / 3600:g} h), so one Retry-After can block your program "
                        f"that long. Cap it: retry_after_max={MAX_RETRY_AFTER}.")
@@ -253,6 +270,13 @@ def retry_policy(retry: Any) -> None:
     right("3 retries on 429 and 503 for idempotent methods, as long as Retry-After says within your cap, with "
           "backoff otherwise, and the last response back to you when they run out. "
           "Mount it: session.mount('https://', HTTPAdapter(max_retries=retry)).")
+
+
+def _longest_backoff(retry: Retry) -> float:
+    """The longest backoff `retry` can sleep, as urllib3's get_backoff_time computes it (jitter at its largest)."""
+    errors = retry.total if isinstance(retry.total, int) and not isinstance(retry.total, bool) else MAX_RETRIES
+    value = retry.backoff_factor * 2 ** (max(errors, 2) - 1) + max(retry.backoff_jitter or 0.0, 0.0)
+    return max(0.0, min(retry.backoff_max, value)) if retry.backoff_max is not None else value
 
 
 # -- exercise 3 ---------------------------------------------------------------------------

@@ -10,14 +10,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import binascii
 import json
+import logging
+import re
 from typing import Any, Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 import requests
 
 from helpers import demo, request_signing
-from helpers.checks.feedback import PRACTICE_URL, not_yet, placeholder, right, unless_stub
+from helpers.checks.feedback import PRACTICE_URL, not_yet, output_captured, placeholder, right, unless_stub
 from helpers.clock import Clock
 from helpers.wsgi import HTTPError, Request
 
@@ -51,6 +54,8 @@ def string_to_sign(function: Any) -> None:
          "the method given in lower case ('post')"),
         (("GET", "/signed/orders", "1795000600", "d2a4f6b8-1c3e-4a5b-9d7f-2e4c6a8b0d1f", b""),
          "a request with an empty body (b'')"),
+        (("GET", "/signed/orders/7", "1795000900", "9a7c5e3b-2d4f-4b6a-8c1e-3f5a7b9d0e2c", b""),
+         "another path (/signed/orders/7): sign the path you are given"),
     ]
     for args, described in cases:
         expected = request_signing.string_to_sign(*args)
@@ -137,7 +142,7 @@ def _string_hint(got: Any, expected: bytes, args: tuple) -> str:
 # (method, requests.Request arguments, how the feedback names it). requests makes request.body bytes for
 # json= and data=<bytes>, a str for data=<str> and data=<dict>, and None for no body; urllib3 2 sends a str
 # body as UTF-8, so the é below tells UTF-8 from Latin-1.
-SIGN_CASES = [
+SIGN_CASES = [  # the path is SIGNED_PATH unless "path" says otherwise
     ("POST", {"json": ORDER}, "a POST with json=order"),
     ("POST", {"json": {"item": "coffee", "quantity": 1}}, "a second POST"),
     ("GET", {}, "a GET, which has no body (request.body is None)"),
@@ -147,6 +152,7 @@ SIGN_CASES = [
      "a POST with data=<bytes>"),
     ("POST", {"json": ORDER, "params": {"dry_run": "1"}},
      "a POST to /signed/orders?dry_run=1 (the scheme signs the path, not the query string)"),
+    ("GET", {"path": "/signed/orders/7"}, "a GET of /signed/orders/7 (sign the request's own path)"),
 ]
 
 
@@ -161,10 +167,12 @@ def sign(function: Any) -> None:
         return not_yet(f"pass the function itself: checks.sign(sign), not a {type(function).__name__}.")
     checker = request_signing.SignatureChecker(Clock())  # a fresh server: nothing seen, the real time
     for method, kwargs, described in SIGN_CASES:
-        prepared = requests.Request(method, PRACTICE_URL + SIGNED_PATH, **kwargs).prepare()
+        kwargs = dict(kwargs)
+        prepared = requests.Request(method, PRACTICE_URL + kwargs.pop("path", SIGNED_PATH), **kwargs).prepare()
         sent_body = prepared.body
         try:
-            result = function(prepared)
+            with _everything_printed() as printed:
+                result = function(prepared)
         except Exception as error:  # feedback, not a traceback
             hint = ""
             if sent_body is None and isinstance(error, (TypeError, AttributeError)):
@@ -173,12 +181,104 @@ def sign(function: Any) -> None:
                 hint = (" request.body is a str for data=<str> and data=<dict>: encode it first, "
                         "body.encode(\"utf-8\"), the bytes urllib3 2 sends (as HMACAuth in section 2 does).")
             return not_yet(f"for {described}, sign raised {type(error).__name__}: {_one_line(error)}.{hint}")
-        problem = _signed_request_problem(result, checker, described)
+        problem = (_printed_problem(printed.getvalue(), result) or _signed_request_problem(result, checker, described)
+                   or _fixed_timestamp_problem(function, result))
         if problem:
             return not_yet(problem)
     right(f"the practice API's own checker accepts all {len(SIGN_CASES)} requests: json= and data= bodies (str and "
           "bytes), no body, a query string; a fresh request id each time, the current time, and a signature over "
           "the exact bytes requests sends.")
+
+
+class _Collect(logging.Handler):
+    """Keeps the text of every log record, to look for the secret in it."""
+
+    def __init__(self, into) -> None:
+        super().__init__(logging.DEBUG)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.into.write(record.getMessage() + "\n")
+        except Exception:  # arguments that do not fit: nothing to read
+            pass
+
+
+class _everything_printed:
+    """What the learner's code prints (stdout, stderr) and logs while the check calls it."""
+
+    def __enter__(self):
+        self.capture = output_captured()
+        printed = self.capture.__enter__()
+        self.handler = _Collect(printed)
+        logging.getLogger().addHandler(self.handler)
+        return printed
+
+    def __exit__(self, *exc_info) -> bool:
+        logging.getLogger().removeHandler(self.handler)
+        return bool(self.capture.__exit__(*exc_info))
+
+
+def _printed_problem(printed: str, result: Any) -> str | None:
+    """Why what sign() printed or logged must not be, or None: no secret, no signature."""
+    if not printed:
+        return None
+    if _holds_secret(printed):
+        return ("sign printed or logged the signing secret (not shown here). Anything printed lands in the notebook's "
+                "saved outputs, anything logged in log files: remove that print or log line.")
+    signature = str(getattr(result, "headers", {}).get("X-Signature", "")).strip() if result is not None else ""
+    if len(signature) >= 16 and signature in printed:
+        return ("sign printed or logged the signature. With the timestamp and request id, it is a request anyone "
+                "reading the output can send again within the window: remove that print or log line.")
+    return None
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+
+
+def _holds_secret(text: str) -> bool:
+    """True when `text` holds the signing secret: as it is, percent-encoded, in hex, or inside base64."""
+    secret = SECRET.decode("ascii")
+    for form in {text, unquote(text), unquote_plus(text)}:
+        if secret in form or SECRET.hex() in form.lower():
+            return True
+        for token in _TOKEN.findall(form):
+            for decode in (base64.b64decode, base64.urlsafe_b64decode):
+                try:
+                    if SECRET in decode(token + "=" * (-len(token) % 4)):
+                        return True
+                except (binascii.Error, ValueError):
+                    pass
+    return False
+
+
+def _fixed_timestamp_problem(function: Any, result: Any) -> str | None:
+    """Why the X-Timestamp was not read when sign ran, or None.
+
+    A timestamp taken when the function (or the auth object) was made passes for 300 s, then every
+    request is refused: the value shows up among the names the function reads.
+    """
+    stamp = str(result.headers.get("X-Timestamp", "")).strip()
+    call = getattr(type(function), "__call__", None) if not hasattr(function, "__code__") else function
+    code, held = getattr(call, "__code__", None), list(vars(function).values()) if hasattr(function, "__dict__") else []
+    if code is not None:
+        held += [getattr(call, "__globals__", {}).get(name) for name in code.co_names]
+        held += [cell.cell_contents for cell in getattr(call, "__closure__", None) or () if _filled(cell)]
+        held += list(getattr(call, "__defaults__", None) or ()) + list((getattr(call, "__kwdefaults__", None) or {}).values())
+    if any(isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).split(".")[0] == stamp
+           for value in held):
+        return ("X-Timestamp is a value taken before sign ran (when the function or the auth object was made): it "
+                "passes for 300 s, then the server refuses every request as stale. Read the clock when sign runs: "
+                "str(int(time.time())) inside the function.")
+    return None
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:  # an empty cell
+        return False
+    return True
 
 
 def _signed_request_problem(result: Any, checker: request_signing.SignatureChecker, described: str) -> str | None:
@@ -187,9 +287,15 @@ def _signed_request_problem(result: Any, checker: request_signing.SignatureCheck
     if not isinstance(result, requests.PreparedRequest):
         return f"sign returned a {type(result).__name__}; return the request it was given."
     for name, value in result.headers.items():
-        if SECRET.decode("ascii") in str(value):
-            return (f"the secret itself is in the {name[:40]} header. The secret never travels: only the "
-                    "HMAC made with it does.")
+        if _holds_secret(str(value)):
+            return (f"the secret is in the {name[:40]} header (perhaps encoded). The secret never travels: only "
+                    "the HMAC made with it does.")
+    if _holds_secret(result.url or ""):
+        return "the secret is in the URL (perhaps encoded). The secret never travels: only the HMAC made with it does."
+    sent = result.body if isinstance(result.body, str) else bytes(result.body or b"").decode("utf-8", "replace") \
+        if isinstance(result.body, (bytes, bytearray)) else ""
+    if _holds_secret(sent):
+        return "the secret is in the body (perhaps encoded). The secret never travels: only the HMAC made with it does."
     missing = [name for name in HEADERS if not result.headers.get(name)]
     if missing:
         return f"for {described}, the request has no {', '.join(missing)} header{'s' if len(missing) > 1 else ''}."
@@ -311,8 +417,9 @@ def _one_line(error: Exception) -> str:
 
 # -- exercise 3 ---------------------------------------------------------------------------
 
-MALFORMED_PORT = ("urlsplit(url).port raises ValueError when the port is not a number from 0 to 65535. Catch it "
-                  "(try: ... except ValueError: return False): a URL you cannot read is not the same origin.")
+MALFORMED_PORT = ("parse_url(url) (and urlsplit(url).port) raise a ValueError when the port is not a number from 0 "
+                  "to 65535. Catch it (try: ... except ValueError: return False): a URL you cannot read is not the "
+                  "same origin.")
 
 def should_follow(function: Any) -> None:
     """07, exercise 3: `should_follow(old_url, new_url)` is True only within the same origin."""
@@ -354,6 +461,14 @@ def should_follow(function: Any) -> None:
          "http:// and https:// are different origins. (requests' should_strip_auth lets Authorization follow this "
          "one upgrade, for backward compatibility; the rule in this exercise is the same origin, nothing else.)"),
         (old, "https://api.practice.test:abc/headers", False, "a URL with a malformed port (:abc)", MALFORMED_PORT),
+        (old, "http://api.practice.test:443/headers", False, "http:// on port 443",
+         "The host and port are the same, but the scheme is not, and http:// sends the credentials in clear "
+         "text: compare the schemes too."),
+        (old, "https://evil.test\\@api.practice.test/headers", False,
+         "https://evil.test\\@api.practice.test/ (a backslash before the @)",
+         "urlsplit reads the host after the @, but requests (urllib3) treats the backslash as the start of the path "
+         "and connects to evil.test. Read the URL as requests will: urllib3.util.parse_url(url), with .scheme, "
+         ".host and .port."),
     ]
     for old_url, new_url, expected, described, hint in cases:
         try:
