@@ -49,7 +49,13 @@ _HEADER_ONLY = "|".join(re.escape(name) for name in SECRET_HEADERS if name not i
 # a quoted value ends at its closing quote, if a delimiter follows ('a', "b"} ...); otherwise it runs on
 _QUOTED = r"(?P<q>['\"])(?P<value>(?:\\.|(?!(?P=q))[^\\\r\n])*)(?P=q)(?=[ \t]*(?:[,;:)\]}\r\n]|$))"
 _UNQUOTED = r"(?P<bare>[^\s&#,;'\"]*)"  # up to a delimiter; brackets are part of it: better too much than too little
+_ALL_NAMES = "|".join(map(re.escape, sorted(set(SECRET_HEADERS) | set(SECRET_FIELDS), key=len, reverse=True)))
 PATTERNS = [  # (pattern, the group that holds the secret)
+    # ('Name', 'value'): a tuple, as in list(headers.items()) or a list of (name, value) pairs
+    (re.compile(rf"\(\s*(?P<nq>['\"])(?P<name>{_ALL_NAMES})(?P=nq)\s*,\s*{_QUOTED}", re.IGNORECASE), "value"),
+    # name='value', name = "value": keyword arguments, assignments and dataclass reprs (a quoted value only;
+    # an unquoted one is a query string's, below)
+    (re.compile(rf"(?<![\w%-])(?:{_NAMES})\s*=\s*(?:{_QUOTED}|['\"](?P<bare>[^'\"\r\n]*))", re.IGNORECASE), "value"),
     # Name: value, 'Name': 'value' (a dict of headers), "Name": "value" (JSON): to the end of the line
     (re.compile(rf"(?<![\w-])(?P<name>{'|'.join(map(re.escape, SECRET_HEADERS))})(?![\w-])['\"]?\s*:\s*"
                 rf"(?:{_QUOTED}|(?P<bare>[^\r\n]*))", re.IGNORECASE), "value"),

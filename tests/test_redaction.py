@@ -65,6 +65,14 @@ def formatted(*records_args, known=(), exc: BaseException | None = None, fmt="%(
     ("retrying with Bearer abcdefghijkl now", "retrying with Bearer [REDACTED] now"),
     ("token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl in cache", "token [REDACTED] in cache"),
     ("proxy https://ada:s3cret%40x@proxy.test:8080/", "proxy https://ada:[REDACTED]@proxy.test:8080/"),
+    # Python reprs (review of issue 12): headers.items(), tuples, keyword arguments, dataclasses
+    (f"headers=[('Accept', '*/*'), ('X-API-Key', '{KEY}')]", "headers=[('Accept', '*/*'), ('X-API-Key', '[REDACTED]')]"),
+    ("('Authorization', 'Basic YWRhOmFuYWx5dGljYWw=')", "('Authorization', 'Basic [REDACTED]')"),
+    ('("Cookie", "sid=abc123; theme=dark")', '("Cookie", "[REDACTED]")'),
+    ("password = 'hunter two'", "password = '[REDACTED]'"),
+    ("Credentials(username='ada', password='hunter2')", "Credentials(username='ada', password='[REDACTED]')"),
+    (f"connect(api_key='{KEY}', timeout=5)", "connect(api_key='[REDACTED]', timeout=5)"),
+    ('Client(client_secret="s3 cr3t", client_id="cli")', 'Client(client_secret="[REDACTED]", client_id="cli")'),
 ])
 def test_each_form(message, expected):
     assert RedactSecrets().redact(message) == expected
@@ -184,7 +192,8 @@ url_suffixes = st.sampled_from(["", "&page=2", " HTTP/1.1", "#top", "\n"])
 
 
 FORMS = ["header line", "header as args", "header dict", "header json", "query", "prepared url", "form body",
-         "json field", "dict field", "colon field", "bearer anywhere", "jwt anywhere", "userinfo", "exception", "known"]
+         "json field", "dict field", "colon field", "bearer anywhere", "jwt anywhere", "userinfo", "exception", "known",
+         "header items", "keyword field", "dataclass repr"]
 
 
 @st.composite
@@ -193,13 +202,15 @@ def records(draw):
     form = draw(st.sampled_from(FORMS))
     pre, post, url_end = draw(prefixes), draw(suffixes), draw(url_suffixes)
     scheme = draw(schemes)
-    if form.startswith("header"):
+    if form == "header items":
+        name, secret = draw(header_names), draw(token_secrets)
+    elif form.startswith("header"):
         name = draw(header_names)
         secret = draw(header_secrets if form in ("header line", "header as args") else token_secrets).strip()
         assume(len(secret) >= 8)
     elif form in ("query", "prepared url", "form body"):
         name, secret = draw(field_names), draw(url_secrets)
-    elif form in ("json field", "dict field", "colon field", "exception"):
+    elif form in ("json field", "dict field", "colon field", "exception", "keyword field", "dataclass repr"):
         name, secret = draw(field_names if form != "exception" else header_names), draw(token_secrets)
         assume(not (form == "colon field" and name.lower() == "code"))  # "status code: 200" is no secret
     elif form == "bearer anywhere":
@@ -225,6 +236,9 @@ def records(draw):
             "json field": lambda: ("%s", (json.dumps({"scope": "notes:read", name: s, "expires_in": 300}),), None, ()),
             "dict field": lambda: ("%s", (str({"scope": "notes:read", name: s, "expires_in": 300}),), None, ()),
             "colon field": lambda: (f"{pre}{name}: {s}{post}", (), None, ()),
+            "header items": lambda: ("headers=%s", (list({"Accept": "*/*", name: value}.items()),), None, ()),
+            "keyword field": lambda: (f"{pre}{name} = {s!r}{post}", (), None, ()),
+            "dataclass repr": lambda: ("%s", (f"Credentials(username='ada', {name}={s!r}, scope='a b')",), None, ()),
             "bearer anywhere": lambda: (f"{pre}retrying with {name} {s}{post}", (), None, ()),
             "jwt anywhere": lambda: ("%stoken %s%s", (pre, s, post), None, ()),
             "userinfo": lambda: (f"{pre}via https://ada:{quote(s, safe='')}@proxy.practice.test:8080/{post}", (), None,
