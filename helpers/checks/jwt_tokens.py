@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from helpers import signing_key
-from helpers.checks.feedback import PRACTICE_URL, not_yet, placeholder, right, unless_stub
+from helpers.checks.feedback import (PRACTICE_URL, not_yet, output_captured, placeholder, right, sent_with,
+                                     unless_stub, verify_off)
 
 __all__ = ["bearer_session", "verify_token", "seconds_left"]
 
@@ -28,9 +29,20 @@ ISSUER = PRACTICE_URL
 AUDIENCE = PRACTICE_URL + "/me"
 JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 TOKEN_PARAMETERS = {"access_token", "token", "bearer", "jwt", "auth", "authorization", "id_token"}
+# Other credentials that must never be in a URL either: this session needs none of them.
+CREDENTIAL_PARAMETERS = {"refresh_token", "code", "key", "api_key", "apikey", "client_secret", "password"}
 IN_URL = ("the token is in the URL ({where}). URLs are written to server logs, proxy logs and browser history, "
           "so bearer tokens never go there (RFC 6750 §5.3). Send it in the Authorization header only: "
           "bearer.auth = BearerAuth(fresh['access_token']), and no token in params=.")
+CREDENTIAL_IN_URL = ("a credential is in the URL ({where}). URLs are written to server logs, proxy logs and browser "
+                     "history, so no secret goes there (RFC 6750 §5.3), and the refresh token goes only to the "
+                     "token endpoint, never to an API (RFC 6749 §1.5). This session needs the access token alone, "
+                     "in the Authorization header: remove it from params=.")
+VERIFY_OFF = ("{what} turns off the certificate check: requests checks certificates only when verify is True or "
+              "the path of a CA bundle, so anyone on the network path could pose as the API and collect the "
+              "token. Leave verify alone (True is the default), or give it the path of a CA bundle (notebook 06).")
+PRINTED = ("your session printed the access token while it sent the request: the output is saved into the "
+           ".ipynb file, and from there into git. Never print or log a token; print the status code instead.")
 
 
 # -- exercise 1 -----------------------------------------------------------------------------
@@ -52,11 +64,10 @@ def bearer_session(session: Any) -> None:
         return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
     where = _token_in_params(session.params)
     if where:
-        return not_yet(IN_URL.format(where=f"{where} in session.params"))
-    if session.verify is False:
-        return not_yet("session.verify = False turns off the certificate check, so anyone on the network path could "
-                       "pose as the API and collect the token. Leave verify alone (True is the default), or give it "
-                       "the path of a CA bundle (notebook 06).")
+        return not_yet(_in_url(f"{where} in session.params"))
+    # None too: on a Session (unlike a verify= keyword) it is the value used, and requests tests it for truth.
+    if session.verify is None or verify_off(session.verify):
+        return not_yet(VERIFY_OFF.format(what=f"session.verify = {session.verify!r}"))
     auth = session.auth
     if auth is None:
         if "Authorization" in session.headers:
@@ -72,21 +83,33 @@ def bearer_session(session: Any) -> None:
                        "wrap the token in an auth object: session.auth = BearerAuth(fresh['access_token']).")
     if isinstance(auth, tuple):
         return not_yet("a tuple in session.auth means Basic auth (user, password). A token needs BearerAuth(token).")
-    try:
-        prepared = session.prepare_request(requests.Request("GET", AUDIENCE))
-    except Exception as error:  # the learner's auth object failed: report it, do not crash
-        return not_yet(f"session.auth raised {type(error).__name__}: {_masked(str(error))[:200]}")
-    where = _token_in_url(prepared.url or "")
-    if where:
-        return not_yet(IN_URL.format(where=where))
-    problem = _authorization_problem(prepared.headers.get("Authorization"))
+    failure = ""
+    with output_captured() as printed:  # what the learner's auth prints must not reach the notebook unseen
+        try:
+            prepared = session.prepare_request(requests.Request("GET", AUDIENCE))
+        except Exception as error:  # the learner's auth object failed: report it, do not crash
+            failure = f"session.auth raised {type(error).__name__}: {_masked(str(error))[:200]}"
+    if failure:
+        return not_yet(failure)
+    token = _bearer_token(prepared.headers.get("Authorization"))
+    if _shows_token(printed.getvalue(), token):
+        return not_yet(PRINTED)
+    problem = _sent_problem(prepared, token) or _authorization_problem(prepared.headers.get("Authorization"))
     if problem:
         return not_yet(problem)
-    try:
-        response = session.get(AUDIENCE, timeout=5)
-    except requests.RequestException as error:
-        return not_yet(f"the request to the practice API failed ({type(error).__name__}). Run the Setup cell, which "
-                       "starts the practice API, then this cell again.")
+    with output_captured() as printed:
+        try:
+            response = session.get(AUDIENCE, timeout=5)
+        except requests.RequestException as error:
+            failure = (f"the request to the practice API failed ({type(error).__name__}). Run the Setup cell, "
+                       "which starts the practice API, then this cell again.")
+    if failure:
+        return not_yet(failure)
+    if _shows_token(printed.getvalue(), token):
+        return not_yet(PRINTED)
+    problem = _sent_problem(response.request, token) or _verify_problem(response)
+    if problem:
+        return not_yet(problem)
     if response.status_code == 200:
         return right("the practice API answered 200 to GET /me through this session: every request carries the "
                      "access token in the Authorization header, and none in the URL.")
@@ -95,6 +118,52 @@ def bearer_session(session: Any) -> None:
     if "expired" in description or "revoked" in description:
         hint = " That token no longer works: log in again (fresh = login()) and send the new access token."
     not_yet(f"the practice API answered {response.status_code}: {description}{hint}")
+
+
+def _bearer_token(header: str | None) -> str:
+    """The credentials after the scheme in an Authorization header, or ''."""
+    return (header or "").strip().partition(" ")[2].strip()
+
+
+def _shows_token(printed: str, token: str) -> bool:
+    """True when what the learner's code printed holds the token it sends, or any JWT."""
+    return bool(token and token in printed) or bool(JWT_LIKE.search(printed))
+
+
+def _sent_problem(request: Any, token: str) -> str:
+    """What puts a credential where it does not belong in a request about to go (or gone) out, or ''."""
+    where = _token_in_url(getattr(request, "url", "") or "", token)
+    if where:
+        return _in_url(where)
+    if not token:
+        return ""
+    for name, value in (getattr(request, "headers", None) or {}).items():
+        if name.lower() != "authorization" and token in str(value):
+            place = "a cookie" if name.lower() == "cookie" else f"the {name[:40]} header"
+            return (f"the access token is also in {place}. Every copy of a token is one more place it can leak "
+                    "from (logs, proxies, other hosts): send it once, in the Authorization header only.")
+    return ""
+
+
+def _verify_problem(response: requests.Response) -> str:
+    """'' when the check's own request checked the server's certificate; otherwise the hint.
+
+    Judged on the verify= that requests really passed to the transport (an adapter or a hook may
+    have changed the session's), which must be True or the path of a CA bundle.
+    """
+    sent = sent_with(response)
+    if sent is None:  # not the in-process practice API: the session's own setting was judged above
+        return ""
+    verify = sent.get("verify")
+    if verify is True or (isinstance(verify, str) and verify):
+        return ""
+    return VERIFY_OFF.format(what=f"the check's request went out with verify={verify!r}: something in this session "
+                                  "(an adapter, a hook) set it, and that")
+
+
+def _in_url(where: str) -> str:
+    name = where.partition("=")[0].strip("'").lower()
+    return (CREDENTIAL_IN_URL if name in CREDENTIAL_PARAMETERS else IN_URL).format(where=where)
 
 
 def _authorization_problem(header: str | None) -> str:
@@ -132,19 +201,20 @@ def _token_in_params(params: Any) -> str:
     return ""
 
 
-def _token_in_url(url: str) -> str:
-    """Where a prepared URL carries a token, or ''."""
+def _token_in_url(url: str, token: str = "") -> str:
+    """Where a prepared URL carries a token or another credential, or ''."""
     parts = urlsplit(url)
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if _is_token_parameter(name, value):
+        if _is_token_parameter(name, value) or (token and token in value):
             return f"'{name[:40]}=' in the query string"
-    if JWT_LIKE.search(unquote(parts.path)):
+    path = unquote(parts.path)
+    if JWT_LIKE.search(path) or (token and token in path):
         return "in the path"
     return ""
 
 
 def _is_token_parameter(name: str, value: str) -> bool:
-    return name.lower() in TOKEN_PARAMETERS or bool(JWT_LIKE.search(value))
+    return name.lower() in TOKEN_PARAMETERS | CREDENTIAL_PARAMETERS or bool(JWT_LIKE.search(value))
 
 
 def _masked(text: str) -> str:
@@ -203,8 +273,20 @@ def verify_token(function: Any) -> None:
         ("a token for another API (aud)", _sign(_claims(aud="https://notes.practice.test")), jwks,
          "pass audience=AUDIENCE, and keep the audience check on"),
         ("a token from another issuer (iss)", _sign(_claims(iss="https://evil.test")), jwks, "pass issuer=ISSUER"),
+        *[(f"a token signed {alg} with a key slipped into the JWK Set", token, key_set,
+           f"{alg} is on your algorithms= list, or algorithms= is left out (PyJWT then trusts the JWK's own alg). "
+           'List only what this issuer signs with: algorithms=["RS256"]')
+          for alg, token, key_set in _other_algorithm_forgeries()],
         ("an expired token", _sign(_claims(iat=now - 600, exp=now - 300)), jwks, ""),
+        ("a token that expired a minute ago", _sign(_claims(iat=now - 360, exp=now - 60)), jwks, ""),
         ("a token without exp", _sign(_claims(exp=None)), jwks, 'require it: options={"require": ["exp", "iat"]}'),
+        ("a token not valid before 10 minutes from now (nbf)", _sign(_claims(nbf=now + 600)), jwks,
+         "keep nbf checking on: no options={'verify_nbf': False}"),
+        ("a token issued 10 minutes in the future (iat)", _sign(_claims(iat=now + 600, exp=now + 900)), jwks,
+         "keep iat checking on: no options={'verify_iat': False}"),
+        ("a token whose kid is not in the JWK Set", _signed_by_a_stranger({"kid": "retired-2025"}), jwks, ""),
+        ("a token without a kid", _signed_by_a_stranger({}), jwks, ""),
+        ("a token whose kid is not a string", _signed_by_a_stranger({"kid": [signing_key.KEY_ID]}), jwks, ""),
     ]
     for described, token, key_set, fix in forgeries:
         verdict = _verdict(function, token, key_set)
@@ -214,14 +296,47 @@ def verify_token(function: Any) -> None:
             return not_yet(_raised_hint(described, verdict))
         if described == OCT_FORGERY:
             return not_yet(_algorithm_hint(function))
-        if described == "an expired token":
-            return not_yet(_expiry_hint(function, now))
+        if "expired" in described:
+            return not_yet(_expiry_hint(function, now, described))
+        if "kid" in described:  # signed by a key outside the JWK Set, yet accepted
+            return not_yet(f"your function accepted {described}, signed by a key the JWK Set does not hold. Look "
+                           "the key up by the token's kid, and refuse the token when none matches.")
         return not_yet(f"your function accepted {described}. Fix: {fix}.")
     right(f"it accepts the real token and refuses all {len(forgeries)} forgeries, including a token signed with a "
           "symmetric key slipped into the JWK Set.")
 
 
 OCT_FORGERY = "a token signed HS256 with a symmetric (oct) key of the JWK Set"
+
+
+def _other_algorithm_forgeries() -> list[tuple[str, str, dict]]:
+    """Tokens signed with algorithms this issuer does not use, each by a key added to the JWK Set.
+
+    PyJWT verifies with the PyJWK's own algorithm, so only a function whose algorithms= lists
+    that algorithm accepts the token: RS512 and PS256 with the demo RSA key under a kid of
+    their own, ES256 with a fixed EC key.
+    """
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    forgeries = []
+    for alg in ("PS256", "RS512"):
+        kid = f"{signing_key.KEY_ID}-{alg.lower()}"
+        key_set = {"keys": [*_jwks()["keys"], {**_jwks()["keys"][0], "kid": kid, "alg": alg}]}
+        token = jwt.encode(_claims(), signing_key.private_key(), algorithm=alg, headers={"kid": kid})
+        forgeries.append((alg, token, key_set))
+    ec_key = ec.derive_private_key(int.from_bytes(OCT_SECRETS["HS256"], "big"), ec.SECP256R1())
+    ec_jwk = jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key(), as_dict=True)
+    key_set = {"keys": [*_jwks()["keys"], {**ec_jwk, "kid": "shared-es256", "use": "sig", "alg": "ES256"}]}
+    forgeries.append(("ES256", jwt.encode(_claims(), ec_key, algorithm="ES256", headers={"kid": "shared-es256"}),
+                      key_set))
+    return forgeries
+
+
+def _signed_by_a_stranger(header: dict) -> str:
+    """A token with this header (plus alg RS256) whose signature no key of the JWK Set made."""
+    signing_input = _segments({"alg": "RS256", "typ": "JWT", **header}, _claims())
+    return signing_input + "." + _b64url(hashlib.sha512(signing_input.encode()).digest() * 4)
 
 
 def _verdict(function: Any, token: str, jwks: dict) -> Any:
@@ -238,6 +353,9 @@ def _verdict(function: Any, token: str, jwks: dict) -> Any:
 
 
 def _raised_hint(described: str, error: Exception) -> str:
+    if "kid" in described:
+        return (f"for {described}, your function raised {type(error).__name__}: in an API that is a 500, not a 401. "
+                "Refuse it: when no key in the JWK Set has the token's kid, raise jwt.InvalidTokenError.")
     if described.endswith("(key confusion)"):
         # PyJWT tried HS256, so the function let HS256 in; only PyJWT's own guard stopped it.
         return (f"for {described}, your function raised {type(error).__name__}: PyJWT refused to use the RSA public "
@@ -259,12 +377,12 @@ def _algorithm_hint(function: Any) -> str:
                     "not every algorithm PyJWT knows, and never read from the token's header.")
 
 
-def _expiry_hint(function: Any, now: float) -> str:
+def _expiry_hint(function: Any, now: float, described: str) -> str:
     """Why an expired token got in: expiry checking off, or a leeway far beyond clock differences."""
     long_expired = _sign(_claims(iat=now - 2 * 86400, exp=now - 86400))
     if _verdict(function, long_expired, _jwks()) == "refused":
-        return ("your function accepted a token that expired 5 minutes ago: leeway= is far too large. Leeway covers "
-                "clock differences between servers, a few seconds (leeway=5); more keeps stolen tokens alive.")
+        return (f"your function accepted {described}: leeway= is far too large. Leeway covers clock differences "
+                "between servers, a few seconds (leeway=5); more keeps stolen tokens alive.")
     return "your function accepted an expired token. Keep exp checking on: no options={'verify_exp': False}."
 
 
@@ -297,6 +415,9 @@ def seconds_left(function: Any) -> None:
         ("a token that expired 100 s ago (expires_in 300, 400 s after it arrived)",
          _token_response(opaque, 300), received + 400, -100.0, None),
         ("a token response without expires_in", _token_response(opaque, None), received + 100, math.inf, None),
+        ("a JWT access token without expires_in (its exp claim is an hour later)",
+         _token_response(_sign(_claims(iat=received, exp=received + 3600)), None), received + 100, math.inf,
+         received + 3600),
     ]
     for described, response, now, expected, exp in cases:
         try:
@@ -333,14 +454,15 @@ def _seconds_left_hint(got: Any, response: dict, received: float, now: float, ex
         return "return a number of seconds (an int or a float)."
     if got == expected or (math.isfinite(expected) and abs(got - expected) < 1e-6):
         return ""
+    if exp is not None and abs(got - (exp - now)) < 2:
+        return ("That is the exp claim inside the access token. A client MUST NOT inspect the access token "
+                "(RFC 9068 §6): it is meant for the API, which may change its format at any time. Use "
+                "expires_in from the token response, counted from received_at"
+                + (", and math.inf when it is missing." if expected == math.inf else "."))
     if expected == math.inf:
         return ("Without expires_in the client cannot know when the token dies, so return math.inf: a 401 will "
                 "tell you (RefreshingBearerAuth does the same).")
     expires_in = response["expires_in"]
-    if exp is not None and abs(got - (exp - now)) < 2:
-        return ("That is the exp claim inside the access token. A client MUST NOT inspect the access token "
-                "(RFC 9068 §6): it is meant for the API, which may change its format at any time. Use "
-                "expires_in from the token response, counted from received_at.")
     if abs(got - expires_in) < 1e-6:
         return "That is expires_in, the lifetime: count from received_at, received_at + expires_in - now."
     if abs(got - (received + expires_in)) < 1e-6:
