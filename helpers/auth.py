@@ -7,30 +7,66 @@ header in `session.headers`, an auth object wins over a ~/.netrc entry on the fi
 They work with any OAuth 2.0 token endpoint (RFC 6749 §6) and nothing here knows the
 practice API.
 
+Both refuse to send a token without TLS: a URL must be https://, or http:// to this machine by
+its IP literal (127.0.0.1, [::1]), as the practice API's loopback server is (RFC 6750 §5.3).
+
 Threads: requests promises no thread safety for a `Session` (psf/requests#2766). Give each
 thread its own Session, and set the same `RefreshingBearerAuth` on all of them: its lock
 makes them refresh once between them.
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import string
 import threading
 import time
 from typing import Callable
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 import requests
 from requests.auth import AuthBase
 
 
+class InsecureTransportError(ValueError):
+    """A token or client secret would cross the network without TLS: refused before anything is sent."""
+
+
+def require_tls(url: str, what: str = "a bearer token") -> None:
+    """Raise InsecureTransportError unless `url` is https://, or http:// to a loopback IP literal.
+
+    Anyone on the path of plain http reads a bearer token and replays it: "Clients MUST always
+    use TLS (https)" (RFC 6750 §5.3), and the token endpoint too (RFC 6749 §3.2, §10.3). Traffic
+    to 127.0.0.1 or [::1] never leaves the machine. The name `localhost` is refused: a hosts
+    file or resolver may point it elsewhere, and the literal cannot be (RFC 8252 §8.3).
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https" or parts.scheme == "http" and _is_loopback_literal(parts.hostname):
+        return
+    host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+    raise InsecureTransportError(
+        f"Refusing to send {what} to {parts.scheme}://{host}: without TLS anyone on the way can read it and "
+        f"use it (RFC 6750 §5.3, RFC 6749 §3.2). Use an https:// URL. Plain http:// is allowed only to this "
+        f"machine by its IP literal, 127.0.0.1 or [::1] (not localhost, which a name lookup may send elsewhere).")
+
+
+def _is_loopback_literal(host: str | None) -> bool:
+    """127.0.0.0/8 or ::1 written as an IP address, not a name that resolves to one."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return address.is_loopback if address.version == 4 else address == ipaddress.IPv6Address("::1")
+
+
 class BearerAuth(AuthBase):
-    """Send `Authorization: Bearer <token>` (RFC 6750 §2.1) with every request."""
+    """Send `Authorization: Bearer <token>` (RFC 6750 §2.1) with every request, over TLS only."""
 
     def __init__(self, token: str) -> None:
         self.token = token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        require_tls(request.url)
         request.headers["Authorization"] = f"Bearer {self.token}"
         return request
 
@@ -45,15 +81,21 @@ class TokenRefreshError(Exception):
 class RefreshingBearerAuth(AuthBase):
     """Bearer auth that keeps its access token fresh.
 
-    - Before a request, it refreshes when the token expires within `margin` seconds.
+    - Before a request, it refreshes when the token expires within `margin` seconds, or within
+      half its lifetime if that is shorter: a token issued for 20 s is not refreshed before
+      every request.
     - After a 401 whose Bearer challenge says `error="invalid_token"` (RFC 6750 §3.1), it
       refreshes and retries that request once; a second 401 goes back to the caller. It never loops.
+      A body that cannot be rewound (a generator) is not sent twice: the caller gets the 401, and
+      the next request carries the fresh token.
     - One lock guards the refresh. Give each thread its own Session (a Session is not
       thread-safe) and set this one auth object on all of them: they refresh once, not once
       each. With rotating refresh tokens, a second refresh with the same token would look like
       theft to the server and end the login.
 
-    `tokens` is a token response: `access_token`, `refresh_token`, and usually `expires_in`.
+    `tokens` is a token response: `access_token`, `token_type`, `refresh_token`, and usually
+    `expires_in`. The token type must be Bearer (any case): a client MUST NOT use a token whose
+    type it does not understand (RFC 6749 §7.1), and a DPoP token sent as Bearer is refused.
     Tokens issued to an OAuth client are refreshed by that client: pass `client_id` for a
     public client, and `client_secret` too for a confidential one: HTTP Basic, with both
     form-encoded first as RFC 6749 §2.3.1 says, so that a `:` in the id, or a `+` or `%` in
@@ -76,6 +118,7 @@ class RefreshingBearerAuth(AuthBase):
                  now: Callable[[], float] = time.time) -> None:
         if client_secret is not None and client_id is None:
             raise ValueError("client_secret needs its client_id: HTTP Basic sends both.")
+        require_tls(token_url, "the refresh token")
         self.token_url = token_url
         self.client_id = client_id
         self._client_secret = client_secret
@@ -92,8 +135,9 @@ class RefreshingBearerAuth(AuthBase):
         self._store(tokens)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        require_tls(request.url)
         token = self.access_token
-        if self.now() >= self.expires_at - self.margin:
+        if self.now() >= self.refresh_at:
             token = self.refresh(stale_token=token)
         request.headers["Authorization"] = f"Bearer {token}"
         request.register_hook("response", self._retry_once_after_401)
@@ -133,10 +177,19 @@ class RefreshingBearerAuth(AuthBase):
         return quote_plus(self.client_id), quote_plus(self._client_secret)
 
     def _store(self, tokens: dict) -> None:
+        # token_type is REQUIRED and case-insensitive (RFC 6749 §5.1); a type we do not know is never used (§7.1).
+        token_type = tokens.get("token_type")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            got = "no token_type" if token_type is None else f"token_type {token_type!r}"
+            raise ValueError(f"The token response has {got}, not 'Bearer' (every token response says its type: "
+                             f"RFC 6749 §5.1). This class sends bearer tokens only, and a client must not use a "
+                             f"token type it does not understand (§7.1). The tokens were not used.")
         # expires_in is only RECOMMENDED (RFC 6749 §5.1). Without it, only a 401 tells us.
         expires_in = tokens.get("expires_in")
-        # expires_at before access_token: a thread that reads the new token then reads its expiry too.
-        self.expires_at = self.now() + float(expires_in) if expires_in is not None else math.inf
+        lifetime = float(expires_in) if expires_in is not None else math.inf
+        # expiry before access_token: a thread that reads the new token then reads its expiry too.
+        self.expires_at = self.now() + lifetime
+        self.refresh_at = self.expires_at - min(self.margin, lifetime / 2)  # a short life keeps half of itself
         # A server may keep the old refresh token (no rotation) and leave it out of the response.
         self._refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
         self.access_token = tokens["access_token"]
@@ -160,6 +213,8 @@ class RefreshingBearerAuth(AuthBase):
             # about our token, and resending the token there would hand it to a stranger.
             return response
         token = self.refresh(stale_token=sent.removeprefix("Bearer "))
+        if not _rewind_body(response.request):
+            return response  # a generator was read to the end: sending it again would send nothing
         retry = response.request.copy()
         retry.headers["Authorization"] = f"Bearer {token}"
         retry.retried_after_refresh = True
@@ -172,6 +227,17 @@ class RefreshingBearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return f"RefreshingBearerAuth({self.token_url!r}, <tokens hidden>)"
+
+
+def _rewind_body(request: requests.PreparedRequest) -> bool:
+    """Put a streamed body (a file) back where it started, as requests does on a 307; False if it cannot be."""
+    if request.body is None or isinstance(request.body, (bytes, str)):
+        return True  # bytes in memory are sent again whole
+    try:
+        requests.utils.rewind_body(request)  # seeks to the position requests recorded when it prepared the body
+    except requests.exceptions.UnrewindableBodyError:
+        return False
+    return True
 
 
 def _invalid_token(response: requests.Response) -> bool:

@@ -91,7 +91,8 @@ def test_a_refused_refresh_token_raises_a_clear_error(api):
     first = login(api)
     requests.post(api.url("/oauth/token"), data={"grant_type": "refresh_token",
                                                  "refresh_token": first["refresh_token"]}, timeout=5).raise_for_status()
-    auth = RefreshingBearerAuth(api.url("/oauth/token"), first, now=api.clock.now, margin=400)
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), first, now=api.clock.now)
+    api.clock.advance(290)  # inside the margin: it refreshes before the request, with the spent token
     with pytest.raises(TokenRefreshError, match="log in again"):
         requests.get(api.url("/me"), auth=auth, timeout=5)
 
@@ -146,13 +147,13 @@ def test_refreshes_tokens_of_a_public_and_a_confidential_oauth_client(api):
 def test_never_resends_the_token_to_another_host_after_a_redirect():
     """requests strips Authorization on a redirect to another host; that host's 401 must not bring it back."""
     auth = RefreshingBearerAuth("https://api.example.test/oauth/token",
-                                {"access_token": "SECRET-TOKEN", "refresh_token": "r1"})
+                                {"access_token": "SECRET-TOKEN", "token_type": "Bearer", "refresh_token": "r1"})
     challenge = {"WWW-Authenticate": 'Bearer realm="other", error="invalid_token"'}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get("https://api.example.test/files/1", status=302,
                  headers={"Location": "https://other.example.test/files/1"})
         mock.get("https://other.example.test/files/1", status=401, headers=challenge)
-        token_endpoint = mock.post("https://api.example.test/oauth/token", json={"access_token": "NEW"})
+        token_endpoint = mock.post("https://api.example.test/oauth/token", json={"access_token": "NEW", "token_type": "Bearer"})
         response = requests.get("https://api.example.test/files/1", auth=auth, timeout=5)
         sent = [call.request.headers.get("Authorization") for call in mock.calls]
     assert response.status_code == 401
@@ -185,7 +186,7 @@ def test_client_id_and_secret_are_form_encoded_before_basic(api, awkward_client)
 
 def test_a_client_secret_without_a_client_id_is_refused():
     with pytest.raises(ValueError, match="client_id"):
-        RefreshingBearerAuth("https://api.practice.test/oauth/token", {"access_token": "a", "refresh_token": "r"},
+        RefreshingBearerAuth("https://api.practice.test/oauth/token", {"access_token": "a", "token_type": "Bearer", "refresh_token": "r"},
                              client_secret="s3cret")
 
 
@@ -239,11 +240,11 @@ def test_parse_challenges(header, expected):
 ])
 def test_retries_after_a_401_only_for_a_bearer_invalid_token_challenge(challenge, retried):
     auth = RefreshingBearerAuth("https://api.example.test/oauth/token",
-                                {"access_token": "OLD-TOKEN", "refresh_token": "r1"})
+                                {"access_token": "OLD-TOKEN", "token_type": "Bearer", "refresh_token": "r1"})
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get("https://api.example.test/files/1", status=401, headers={"WWW-Authenticate": challenge})
         mock.get("https://api.example.test/files/1", status=200, json={})
-        mock.post("https://api.example.test/oauth/token", json={"access_token": "NEW-TOKEN", "refresh_token": "r2"})
+        mock.post("https://api.example.test/oauth/token", json={"access_token": "NEW-TOKEN", "token_type": "Bearer", "refresh_token": "r2"})
         response = requests.get("https://api.example.test/files/1", auth=auth, timeout=5)
     assert (response.status_code, auth.refreshes) == ((200, 1) if retried else (401, 0))
 

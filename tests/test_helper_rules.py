@@ -77,12 +77,12 @@ def netrc_leaks_of_a_refresh(auth_class, api) -> list[str]:
         pass  # the server refused what it got: the headers below say why
     sent = [call.header("authorization") for call in api.calls if call.path == "/oauth/token"]
     leaks += [f"token endpoint got {header}" for header in sent if header == NETRC_BASIC]
-    auth = auth_class("https://auth.example.test/oauth/token", {"access_token": "a1", "refresh_token": "r1"},
+    auth = auth_class("https://auth.example.test/oauth/token", {"access_token": "a1", "token_type": "Bearer", "refresh_token": "r1"},
                       client_id="notes-tv")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post("https://auth.example.test/oauth/token", status=307,
                   headers={"Location": "https://auth.example.test/v2/token"})
-        mock.post("https://auth.example.test/v2/token", json={"access_token": "a2", "refresh_token": "r2"})
+        mock.post("https://auth.example.test/v2/token", json={"access_token": "a2", "token_type": "Bearer", "refresh_token": "r2"})
         try:
             auth.refresh()
         except requests.HTTPError:
@@ -319,7 +319,7 @@ def secrets_in_reprs(bearer_class, refreshing_class) -> list[str]:
     objects = {
         "BearerAuth": bearer_class(access),
         "RefreshingBearerAuth": refreshing_class("https://auth.example.test/oauth/token",
-                                                 {"access_token": access, "refresh_token": refresh},
+                                                 {"access_token": access, "token_type": "Bearer", "refresh_token": refresh},
                                                  client_id="cli", client_secret=secret),
         "RedactSecrets": RedactSecrets(known=[access, refresh, secret]),
     }
@@ -379,7 +379,7 @@ def secrets_in_exceptions(auth_class) -> list[str]:
     ]
     texts = []
     for status, body in answers:
-        auth = auth_class("https://auth.example.test/oauth/token", {"access_token": access, "refresh_token": refresh},
+        auth = auth_class("https://auth.example.test/oauth/token", {"access_token": access, "token_type": "Bearer", "refresh_token": refresh},
                           client_id="cli", client_secret=secret)
         with responses.RequestsMock() as mock:
             mock.post("https://auth.example.test/oauth/token", status=status, json=body,

@@ -181,12 +181,12 @@ def test_the_refresh_follows_no_redirect_and_reads_no_netrc(netrc_for_the_token_
                                                             client_secret):
     from helpers import RefreshingBearerAuth
 
-    auth = RefreshingBearerAuth("https://auth.example.test/oauth/token", {"access_token": "a1", "refresh_token": "r1"},
+    auth = RefreshingBearerAuth("https://auth.example.test/oauth/token", {"access_token": "a1", "token_type": "Bearer", "refresh_token": "r1"},
                                 client_id="notes-web", client_secret=client_secret)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post("https://auth.example.test/oauth/token", status=status, headers={"Location": location})
         for url in ("https://auth.example.test/v2/token", "https://other.example.test/token"):
-            mock.post(url, json={"access_token": "a2", "refresh_token": "r2"})
+            mock.post(url, json={"access_token": "a2", "token_type": "Bearer", "refresh_token": "r2"})
         mock.get("https://auth.example.test/login", body="<form>")
         with pytest.raises(requests.HTTPError, match="redirect"):
             auth.refresh()
