@@ -190,7 +190,9 @@ def show_jwt(token: str, *, key=None, now: float | None = None, **verify) -> Non
     """Show a JWT's header, claims (times readable) and signature, like a JWT debugger.
 
     It verifies nothing unless you pass `key` (plus PyJWT's `algorithms=`, `audience=`,
-    `issuer=` ...), in which case it also runs `jwt.decode()` and shows the verdict.
+    `issuer=` ...), in which case it also runs `jwt.decode()` and shows the verdict. A check
+    turned off (`options={"verify_signature": False}`, 'none' in `algorithms=`, a `verify_exp`
+    set to False) is named in the verdict, never reported as valid.
     `now` (seconds since the epoch) is what relative times are measured from.
     """
     view = JWTView(token, key=key, now=now, **verify)
@@ -256,12 +258,23 @@ class JWTView:
 
 
 def _verify(token: str, key, options: dict) -> str:
+    """The verdict of jwt.decode(token, key, **options), which never calls a token valid that was not checked."""
     import jwt  # imported here: most notebooks never verify a token
 
+    switches = options.get("options") or {}
+    if not switches.get("verify_signature", True):
+        return ("✗ NOT verified: options={'verify_signature': False} turns the signature check off, so this "
+                "token could have been written by anyone (and PyJWT then checks no claim either).")
+    if any(str(algorithm).lower() == "none" for algorithm in options.get("algorithms") or ()):
+        return ("✗ NOT verified: algorithms= lists 'none', the alg of an unsigned token. A verifier lists only the "
+                "algorithms its keys use (RFC 8725 §2.1, §3.1).")
     try:
         jwt.decode(token, key, **options)
     except jwt.InvalidTokenError as error:
         return f"✗ refused, {type(error).__name__}: {error}"
+    off = [name.removeprefix("verify_") for name, on in switches.items() if name.startswith("verify_") and not on]
+    if off:
+        return f"⚠ signature valid, but not checked: {', '.join(off)} (turned off in options=)."
     return "✓ signature and claims are valid."
 
 

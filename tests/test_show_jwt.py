@@ -40,13 +40,54 @@ def test_relative_times_are_rounded_and_say_ago():
 
 def test_verifies_only_when_given_a_key():
     public = PRIVATE.public_key()
-    ok = JWTView(token(), key=public, algorithms=["RS256"], audience="https://api.practice.test/me",
-                 options={"verify_exp": False, "verify_iat": False})
-    assert str(ok).startswith("JWT, verified with the key given: ✓")
-    wrong_audience = JWTView(token(), key=public, algorithms=["RS256"], audience="https://other.test",
-                             options={"verify_exp": False, "verify_iat": False})
+    fresh = token(iat=int(time.time()), exp=int(time.time()) + 600)
+    ok = JWTView(fresh, key=public, algorithms=["RS256"], audience="https://api.practice.test/me")
+    assert str(ok).startswith("JWT, verified with the key given: ✓ signature and claims are valid.")
+    wrong_audience = JWTView(fresh, key=public, algorithms=["RS256"], audience="https://other.test")
     assert "✗ refused, InvalidAudienceError" in str(wrong_audience)
     assert "#c53030" in wrong_audience._repr_html_() and "#2f855a" in ok._repr_html_()
+
+
+def forged() -> str:
+    """A real RS256 token whose claims were swapped for sub=admin: its signature no longer matches."""
+    header, _, signature = token(exp=int(time.time()) + 600).split(".")
+    claims = {"sub": "admin", "aud": "https://api.practice.test/me", "exp": int(time.time()) + 600}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{payload}.{signature}"
+
+
+@pytest.mark.parametrize("options", [{"options": {"verify_signature": False}},
+                                     {"options": {"verify_signature": 0}},
+                                     {"algorithms": ["RS256"], "options": {"verify_signature": False}},
+                                     {"algorithms": ["RS256"], "audience": "https://api.practice.test/me",
+                                      "options": {"verify_signature": False, "verify_aud": True}}])
+def test_a_signature_check_turned_off_is_never_called_valid(options):
+    """The mistake notebook 03 teaches: verify_signature False accepts a forged token."""
+    for key in (PRIVATE.public_key(), "anything"):
+        view = JWTView(forged(), key=key, **options)
+        assert "✓" not in str(view) and "NOT verified" in view.verdict and "verify_signature" in view.verdict
+        assert "#2f855a" not in view._repr_html_()  # never green
+
+
+@pytest.mark.parametrize("algorithms", [["none"], ["RS256", "none"], ["NONE"], ("None",)])
+def test_algorithms_allowing_none_are_never_called_valid(algorithms):
+    view = JWTView(forged(), key=PRIVATE.public_key(), algorithms=algorithms, audience="https://api.practice.test/me")
+    assert "✓" not in str(view) and "none" in view.verdict.lower() and "NOT verified" in view.verdict
+
+
+@pytest.mark.parametrize("switch, claim", [("verify_exp", "exp"), ("verify_aud", "aud"), ("verify_iss", "iss"),
+                                           ("verify_nbf", "nbf"), ("verify_iat", "iat")])
+def test_a_claim_check_turned_off_is_named_in_the_verdict(switch, claim):
+    stale = token(iat=NOW, exp=NOW + 300)  # long expired
+    view = JWTView(stale, key=PRIVATE.public_key(), algorithms=["RS256"], audience="https://api.practice.test/me",
+                   options={"verify_exp": False, switch: False})
+    assert not view.verdict.startswith("✓") and f"{claim}" in view.verdict and "not checked" in view.verdict
+    assert "#2f855a" not in view._repr_html_()
+
+
+def test_the_forged_token_is_refused_when_verified():
+    view = JWTView(forged(), key=PRIVATE.public_key(), algorithms=["RS256"], audience="https://api.practice.test/me")
+    assert view.verdict.startswith("✗ refused, InvalidSignatureError")
 
 
 def test_alg_none_and_html_escaping():
