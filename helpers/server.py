@@ -7,7 +7,8 @@ credentials (`users`, `api_keys`, `clients`), for scripts; with --tls also `ca_b
 and `client_cert` (paths to PEM files of a throw-away local CA). Readable lines follow,
 then one line per request. Ctrl-C or SIGTERM stops it cleanly, and so does the reader
 of a pipe going away (`python -m helpers.server | head -n 1`): it exits with status 0 and
-no BrokenPipeError traceback.
+no BrokenPipeError traceback. A standard output that refuses a write for another reason (a
+full disk) stops it with a message on stderr and status 1.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from helpers.loopback import serve_practice_api
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.server", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--port", type=port_number, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a throw-away local CA")
     args = parser.parse_args(argv)
 
@@ -47,33 +48,64 @@ def main(argv: list[str] | None = None) -> int:
         pass
     api.stop()
     output.line("Practice API stopped.")
+    if output.error is not None:
+        print(f"Cannot write to standard output ({output.error.strerror or output.error}): "
+              "the practice API stopped.", file=sys.stderr)
+        return 1
     return 0
+
+
+def port_number(text: str) -> int:
+    """argparse's type for --port: a usage error for 70000 or -1, not an OverflowError from bind()."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535; 0 picks a free one)")
+    return port
 
 
 class Output:
     """Standard output that notices when its reader has gone, as `head -n 1` does after one line.
 
-    A write to a pipe nobody reads raises BrokenPipeError. Then standard output is pointed at
-    os.devnull, so that nothing (not even Python's final flush at exit) writes a traceback, and
-    the server stops as after Ctrl-C. A reader can also leave while nothing is written: on a
-    pipe, poll() reports that, so the server need not wait for a request to find out.
+    A write to a pipe nobody reads raises BrokenPipeError; a standard output closed from the
+    start (`>&-`) has no reader either. Then standard output is pointed at os.devnull, so that
+    nothing (not even Python's final flush at exit) writes a traceback, and the server stops as
+    after Ctrl-C. A reader can also leave while nothing is written: on a pipe, poll() reports
+    that, so the server need not wait for a request to find out. Any other OSError (a full disk)
+    stops the server too, but is kept in `error` for main() to report: it is not a reader leaving.
+    A character the output's encoding lacks (grace's "€" on a Windows code page) is no error at all.
     """
 
     def __init__(self) -> None:
         self.gone = threading.Event()
+        self.error: OSError | None = None
 
     def line(self, text: str) -> None:
+        stream = sys.stdout
         if self.gone.is_set():
             return
+        if stream is None or stream.closed:  # None: Python found file descriptor 1 closed at start
+            self._stop()
+            return
         try:
-            print(text, flush=True)
-        except (BrokenPipeError, ValueError):  # ValueError: stdout was already closed
-            self._reader_gone()
+            print(_encodable(text, stream), file=stream, flush=True)
+        except BrokenPipeError:
+            self._stop()
+        except ValueError:  # "I/O operation on closed file": closed by someone since the check above
+            if not stream.closed:
+                raise
+            self._stop()
+        except OSError as error:
+            self.error = error
+            self._stop()
 
-    def _reader_gone(self) -> None:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+    def _stop(self) -> None:
+        if sys.stdout is not None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
         self.gone.set()
 
     def wait_until_reader_leaves(self) -> None:
@@ -81,9 +113,19 @@ class Output:
         poller = _pipe_poller(sys.stdout)
         while not self.gone.is_set():
             if poller is not None and poller.poll(500):  # POLLERR: the read end was closed
-                self._reader_gone()
+                self._stop()
             elif poller is None:
                 self.gone.wait(0.5)  # short waits, so that Ctrl-C is handled at once everywhere
+
+
+def _encodable(text: str, stream) -> str:
+    """`text` with each character that `stream`'s encoding lacks written as an escape, like \\u20ac.
+
+    print() would raise UnicodeEncodeError for it; the escape keeps the line, and tells which
+    character it was.
+    """
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding)
 
 
 def _pipe_poller(stream) -> "select.poll | None":
@@ -106,7 +148,9 @@ def announce(api, *, tls: bool, print_line=print) -> None:
     if tls:
         first_line.update(ca_bundle=api.ca_bundle, client_cert=list(api.client_cert))
         cacert = f"--cacert {api.ca_bundle} "
-    print_line(json.dumps(first_line, ensure_ascii=False))
+    # ensure_ascii: "€" goes out as \u20ac, so the line is plain ASCII that every encoding of standard
+    # output can carry, and any JSON reader decodes it back to the same text.
+    print_line(json.dumps(first_line, ensure_ascii=True))
     user = demo.USERS[0]
     print_line(f"Practice API (demo credentials only) listening on {api.base_url}")
     print_line(f"Try:  curl -i {cacert}-u '{user['username']}:{user['password']}' {api.url('/basic/whoami')}")

@@ -8,11 +8,13 @@ import socket
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from conftest import ROOT
+from helpers import demo
 
 
 def start_server(*args: str) -> subprocess.Popen:
@@ -121,3 +123,108 @@ def test_a_reader_that_goes_away_while_requests_are_logged():
     finally:
         server.kill()
         server.communicate()
+
+
+def raw_get(base_url: str, target: bytes) -> bytes:
+    """One request with `target` sent as raw bytes (requests would percent-encode it); the answer's first line."""
+    url = urlsplit(base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=5) as connection:
+        connection.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return connection.makefile("rb").readline()
+
+
+def await_line(stream, start: str) -> str:
+    """The next line of `stream` that begins with `start` (a log line), skipping others."""
+    for line in stream:
+        if line.startswith(start):
+            return line
+    raise AssertionError(f"the server stopped before a line starting with {start!r}")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp932", "latin-1"])
+def test_a_stdout_that_cannot_encode_every_character_still_gets_every_line(encoding):
+    """grace's password has '€' and 'ü'; a Windows code page or PYTHONIOENCODING may lack them. The
+    JSON line is ASCII (\\u20ac escapes, decoded back by any JSON reader); readable lines get \\xe9 escapes."""
+    server = subprocess.Popen([sys.executable, "-m", "helpers.server"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, encoding=encoding,
+                              env={**os.environ, "PYTHONIOENCODING": encoding})
+    try:
+        first_line = server.stdout.readline()
+        assert first_line.isascii()
+        first = json.loads(first_line)
+        assert {key: first[key] for key in ("users", "api_keys", "clients")} == demo.credentials()
+        assert "listening on " + first["base_url"] in server.stdout.readline()
+
+        assert raw_get(first["base_url"], b"/caf\xe9").startswith(b"HTTP/1.1 4")  # logged as /caf\xe9 or /café
+        assert await_line(server.stdout, "GET /caf")
+        assert requests.get(first["base_url"] + "/after", timeout=5).status_code == 404  # still serving
+        assert await_line(server.stdout, "GET /after ").strip() == "GET /after -> 404"
+
+        server.terminate()
+        out, err = server.communicate(timeout=5)
+        assert (server.returncode, err) == (0, "")
+        assert out.strip().endswith("Practice API stopped.")
+    finally:
+        server.kill()
+        server.communicate()
+
+
+def test_an_ascii_stdout_redirected_to_a_file(tmp_path):
+    """`PYTHONIOENCODING=ascii python -m helpers.server > out.txt`: the file gets the lines, the server runs."""
+    out_file = tmp_path / "out.txt"
+    with open(out_file, "wb") as stdout:
+        server = subprocess.Popen([sys.executable, "-m", "helpers.server"], cwd=ROOT, stdout=stdout,
+                                  stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    try:
+        deadline = time.monotonic() + 10
+        while "Stop: Ctrl-C" not in out_file.read_text("ascii") and server.poll() is None:
+            assert time.monotonic() < deadline, "the server wrote no complete announcement"
+            time.sleep(0.05)
+        assert server.poll() is None, "the server stopped by itself"
+        server.terminate()
+        _, err = server.communicate(timeout=5)
+        assert (server.returncode, err) == (0, "")
+        lines = out_file.read_text("ascii").splitlines()
+        assert json.loads(lines[0])["users"] == demo.USERS
+        assert lines[-1] == "Practice API stopped."
+    finally:
+        server.kill()
+        server.communicate()
+
+
+def test_a_stdout_that_cannot_be_written_stops_the_server_with_a_message():
+    """/dev/full refuses every write (ENOSPC): not a reader that left, so a message and status 1, no traceback."""
+    with open("/dev/full", "w") as full:
+        server = subprocess.Popen([sys.executable, "-m", "helpers.server"], cwd=ROOT, stdout=full,
+                                  stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = server.communicate(timeout=10)
+    finally:
+        server.kill()
+        server.communicate()
+    assert server.returncode == 1
+    assert "standard output" in err and "Traceback" not in err
+
+
+def test_a_closed_stdout_is_a_reader_that_has_gone():
+    """Started with standard output closed (`>&-`), it has nobody to tell its address: it stops, status 0."""
+    pipeline = subprocess.Popen(["bash", "-c", f"{sys.executable} -m helpers.server >&-"], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, err = pipeline.communicate(timeout=10)
+    finally:
+        try:
+            os.killpg(pipeline.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        pipeline.communicate()
+    assert (pipeline.returncode, err) == (0, "")
+
+
+@pytest.mark.parametrize("port", ["70000", "65536", "-1", "eighty"])
+def test_a_port_that_is_not_a_port_number_gets_a_usage_error(port):
+    server = start_server("--port", port)
+    out, err = server.communicate(timeout=10)
+    assert server.returncode == 2  # argparse's status for a usage error
+    assert out == "" and "Traceback" not in err
+    assert "--port" in err and "0 to 65535" in err
