@@ -326,7 +326,8 @@ def _verify_hint(error: str, request: requests.PreparedRequest, body: bytes, des
             return "X-Timestamp has a decimal point; the server wants whole seconds: str(int(time.time()))."
         if not timestamp.isdigit():
             return "X-Timestamp must be whole seconds since 1970, as digits: str(int(time.time()))."
-        return "X-Request-Id is too long: str(uuid.uuid4()) is 36 characters."
+        return ("X-Request-Id must be 1 to 100 visible ASCII characters, with no space or newline: "
+                "str(uuid.uuid4()) is 36 of them.")
     if error == "stale_timestamp":
         if len(timestamp) >= 13:
             unit = {13: "milliseconds", 16: "microseconds"}.get(len(timestamp), "nanoseconds")
