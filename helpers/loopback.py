@@ -12,6 +12,7 @@ connection reuse can be measured, and it listens on loopback only.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import ssl
 import socketserver
@@ -24,6 +25,44 @@ from helpers.gateway import PracticeAPIHandle, call_app, make_environ
 from helpers.wsgi import MAX_BODY_BYTES
 
 Log = Callable[[str], None]
+CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit() is True and int('²') fails
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # not int(x, 16): it takes '-1', '+2', '0x2' and spaces
+FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a token (RFC 9110 §5.1)
+MAX_LINE = 8192
+MAX_TRAILERS = 100
+
+
+def field_line_problem(lines: list[bytes]) -> str | None:
+    """Why these raw header lines break RFC 9112 §5, or None. The reason never quotes the request."""
+    for raw in lines:
+        line = raw.decode("latin-1")
+        if line in ("\r\n", "\n"):
+            break
+        line = line[:-2] if line.endswith("\r\n") else line.rstrip("\n")
+        if line[:1] in (" ", "\t"):
+            return "A header line starts with a space or tab (obs-fold, RFC 9112 §5.2): send each field on one line."
+        name, colon, value = line.partition(":")
+        if not colon or not FIELD_NAME.fullmatch(name):
+            return "A header line is not 'Name: value', or has whitespace before the colon (RFC 9112 §5.1)."
+        if "\x00" in value or "\r" in value:
+            return "A header value holds a NUL or a bare CR (RFC 9110 §5.5)."
+    return None
+
+
+class _LineRecorder:
+    """Wraps the request's input while http.server reads the header lines, and keeps a copy of them."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+        self.lines: list[bytes] = []
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.file.readline(limit)
+        self.lines.append(line)
+        return line
+
+    def __getattr__(self, name: str):
+        return getattr(self.file, name)
 
 
 class SafeErrorsHandler(BaseHTTPRequestHandler):
@@ -53,6 +92,35 @@ class _Handler(SafeErrorsHandler):
             self.request.do_handshake()  # here, in this connection's thread, not in the accept loop
         super().setup()
 
+    def parse_request(self) -> bool:
+        """http.server's parsing, plus the checks of RFC 9112 it leaves out (§3.2, §5.1, §5.2).
+
+        http.server hands the header lines to the email parser, which keeps a folded line, and
+        stops reading fields at a line like `Authorization : ...` without a word: the request
+        would then be answered without the header its sender meant. So the raw lines are kept
+        as they are read, and checked here.
+        """
+        lines = _LineRecorder(self.rfile)
+        self.rfile = lines
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = lines.file
+        problem = field_line_problem(lines.lines) or self._host_problem()
+        if problem:
+            self.send_error(400, problem)  # send_error also closes the connection
+            return False
+        return True
+
+    def _host_problem(self) -> str | None:
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            return "A request has one Host header, not several (RFC 9112 §3.2)."
+        if not hosts and self.request_version == "HTTP/1.1":
+            return "An HTTP/1.1 request needs a Host header (RFC 9112 §3.2)."
+        return None
+
     def _serve(self) -> None:
         body = self._read_body()
         if body is None:
@@ -65,6 +133,8 @@ class _Handler(SafeErrorsHandler):
         self.send_response(status, reason)
         for name, value in headers:
             self.send_header(name, value)
+        if self.close_connection:  # say so, as RFC 9112 §9.6 asks of a server that will close
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
@@ -72,32 +142,68 @@ class _Handler(SafeErrorsHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
     def _read_body(self) -> bytes | None:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        """The body, framed as RFC 9112 §6.3 says; or None after answering a request whose framing is wrong.
+
+        Every refusal here closes the connection (send_error does): when the framing is in doubt,
+        the server cannot know where the next request starts.
+        """
+        codings = [coding.strip().lower() for value in self.headers.get_all("Transfer-Encoding") or []
+                   for coding in value.split(",")]
+        lengths = self.headers.get_all("Content-Length") or []
+        if codings:
+            if lengths:  # §6.1: the request may be an attempt at smuggling; close after answering it
+                self.close_connection = True
+            if codings[-1] != "chunked" or "chunked" in codings[:-1]:
+                self.send_error(400, "Transfer-Encoding must end with chunked, once (RFC 9112 §6.3).")
+                return None
+            if len(codings) > 1:
+                self.send_error(501, "This server decodes only the chunked transfer coding (RFC 9112 §6.1).")
+                return None
             return self._read_chunked()
-        length = self.headers.get("Content-Length", "0")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            self.send_error(400, "Bad Content-Length")
+        if len(lengths) > 1 or (lengths and not CONTENT_LENGTH.fullmatch(lengths[0])):
+            self.send_error(400, "Send one Content-Length of decimal digits (RFC 9112 §6.3).")
             return None
-        return self.rfile.read(int(length))
+        length = int(lengths[0]) if lengths else 0
+        if length > MAX_BODY_BYTES:
+            self.send_error(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
+            return None
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.send_error(400, "The body is shorter than its Content-Length.")
+            return None
+        return body
 
     def _read_chunked(self) -> bytes | None:
+        """A chunked body (RFC 9112 §7.1). Each size is checked against the limit before its data is read."""
         body = b""
         while True:
-            size_line = self.rfile.readline(100).split(b";")[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                self.send_error(400, "Bad chunk size")
+            line = self.rfile.readline(MAX_LINE + 1)
+            size_text = line.rstrip(b"\r\n").split(b";")[0].rstrip(b" \t")  # BWS may precede an extension
+            if not line.endswith(b"\n") or not CHUNK_SIZE.fullmatch(size_text):
+                self.send_error(400, "A chunk size is hex digits only (RFC 9112 §7.1).")
                 return None
+            size = int(size_text, 16)
             if size == 0:
-                while self.rfile.readline(1000) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return body
-            body += self.rfile.read(size)
-            self.rfile.readline(3)
-            if len(body) > MAX_BODY_BYTES:
-                self.send_error(413)
+                return body if self._skip_trailers() else None
+            if len(body) + size > MAX_BODY_BYTES:
+                self.send_error(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
                 return None
+            data = self.rfile.read(size)
+            if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
+                self.send_error(400, "A chunk's data must be as long as its size, then CRLF (RFC 9112 §7.1).")
+                return None
+            body += data
+
+    def _skip_trailers(self) -> bool:
+        """Read the trailer section and ignore it, as §7.1.2 allows. False after refusing it."""
+        for _ in range(MAX_TRAILERS):
+            line = self.rfile.readline(MAX_LINE + 1)
+            if line in (b"\r\n", b"\n"):
+                return True
+            if not line.endswith(b"\n"):
+                break
+        self.send_error(400, "The trailer section is malformed or too long.")
+        return False
 
     def _client_certificate(self) -> dict[str, str]:
         """What mod_ssl would put in the environ: the verified client certificate's common name."""

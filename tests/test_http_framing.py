@@ -1,0 +1,233 @@
+"""The loopback server frames requests as RFC 9112 says, so that one request is never read as two.
+
+Each test talks raw HTTP/1.1 to the server over a socket. Where the RFC says the server MUST
+close the connection (§6.1, §6.3), the test expects the answer and then end-of-file: a server
+that kept the connection open would read the rest of a smuggled body as a second request.
+"""
+from __future__ import annotations
+
+import base64
+import re
+import socket
+
+import pytest
+
+from helpers import demo, serve_practice_api
+from helpers.wsgi import MAX_BODY_BYTES
+
+TIMEOUT = 2  # seconds: every answer here comes at once; only a bug waits this long
+STATUS_LINE = re.compile(rb"HTTP/1\.1 [1-5][0-9]{2} [ -~]*")
+HEADER_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+: (?:[!-~](?:[ -~]*[!-~])?)?")
+GOOD = base64.b64encode(f"ada:{demo.password_of('ada')}".encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serve_practice_api() as api:
+        yield api
+        assert api.app.errors == [], api.app.errors
+
+
+def exchange(server, data: bytes, expect: int = 1) -> tuple[list[tuple[int, dict[str, str], bytes]], bool]:
+    """Send `data`, read every response; return (responses, whether the server closed the connection)."""
+    with socket.create_connection((server.host, server.port), timeout=TIMEOUT) as connection:
+        connection.sendall(data)
+        received, closed = b"", False
+        try:
+            while True:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    closed = True
+                    break
+                received += chunk
+                if b"Connection: close\r\n" not in received and _complete(received, expect):
+                    break  # a keep-alive answer is all here: do not wait for a close that will not come
+        except socket.timeout:
+            pass
+    return _parse(received), closed
+
+
+def _complete(data: bytes, expect: int) -> bool:
+    try:
+        responses, rest = _split(data)
+    except ValueError:
+        return False
+    return len(responses) >= expect and not rest
+
+
+def _split(data: bytes) -> tuple[list[tuple[int, dict[str, str], bytes]], bytes]:
+    responses = []
+    while data:
+        head, separator, data = data.partition(b"\r\n\r\n")
+        if not separator:
+            raise ValueError("incomplete head")
+        lines = head.split(b"\r\n")
+        assert STATUS_LINE.fullmatch(lines[0]), lines[0]
+        for line in lines[1:]:
+            assert HEADER_LINE.fullmatch(line), line  # no control character, no non-ASCII
+        headers = {name.decode().lower(): value.decode() for name, _, value in (line.partition(b": ") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        if len(data) < length:
+            raise ValueError("incomplete body")
+        responses.append((int(lines[0].split(b" ")[1]), headers, data[:length]))
+        data = data[length:]
+    return responses, data
+
+
+def _parse(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
+    responses, _ = _split(data)
+    return responses
+
+
+def host(server) -> str:
+    return f"Host: {server.host}:{server.port}\r\n"
+
+
+def login_with(server, framing: str, body: str = "") -> bytes:
+    return (f"POST /login HTTP/1.1\r\n{host(server)}Content-Type: application/json\r\n{framing}\r\n{body}"
+            f"GET /basic/whoami HTTP/1.1\r\n{host(server)}\r\n").encode("latin-1")
+
+
+def assert_refused_and_closed(server, data: bytes, status: int = 400) -> bytes:
+    responses, closed = exchange(server, data)
+    assert [code for code, _, _ in responses] == [status], responses
+    assert closed, "the server MUST close the connection after this answer"
+    return responses[0][2]
+
+
+# -- Content-Length (RFC 9112 §6.3 item 5) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("framing", [
+    "Content-Length: 2\r\nContent-Length: 40\r\n",  # two different values
+    "Content-Length: 2, 40\r\n",
+    "Content-Length: 2\r\nContent-Length: 2\r\n",  # identical: a recipient MAY refuse, and this one does
+    "Content-Length: \xb2\r\n",  # '²'.isdigit() is True, and int('²') raises
+    "Content-Length: +2\r\n",
+    "Content-Length: -1\r\n",
+    "Content-Length: 0x2\r\n",
+    "Content-Length: 2 2\r\n",
+], ids=["differ", "list", "twice", "superscript", "plus", "negative", "hex", "space"])
+def test_an_invalid_content_length_is_400_and_closes(server, framing):
+    assert b"Content-Length" in assert_refused_and_closed(server, login_with(server, framing, "{}"))
+
+
+def test_a_body_larger_than_the_limit_is_413_before_it_is_read(server):
+    data = login_with(server, f"Content-Length: {MAX_BODY_BYTES + 1}\r\n")
+    assert_refused_and_closed(server, data, 413)
+
+
+def test_a_valid_content_length_keeps_the_connection_for_the_next_request(server):
+    responses, closed = exchange(server, login_with(server, "Content-Length: 2\r\n", "{}"), expect=2)
+    assert [code for code, _, _ in responses] == [400, 401] and not closed
+    assert b"as strings" in responses[0][2]  # the app read the body {} and asked for the fields
+
+
+# -- Transfer-Encoding (RFC 9112 §6.1, §6.3 item 4, §7.1) -------------------------------------
+
+
+def test_chunked_with_a_content_length_is_read_as_chunked_then_closed(server):
+    data = login_with(server, "Content-Length: 40\r\nTransfer-Encoding: chunked\r\n", "2\r\n{}\r\n0\r\n\r\n")
+    body = assert_refused_and_closed(server, data)
+    assert b"as strings" in body  # the chunked body {} reached the app; Content-Length was ignored
+
+
+@pytest.mark.parametrize("coding", ["identity", "chunked, gzip", "gzip", "chunked, chunked", "chunked,"])
+def test_a_transfer_coding_list_not_ending_in_one_chunked_is_400_and_closes(server, coding):
+    data = login_with(server, f"Transfer-Encoding: {coding}\r\n", "0\r\n\r\n")
+    assert b"chunked" in assert_refused_and_closed(server, data)
+
+
+@pytest.mark.parametrize("framing", ["Transfer-Encoding: gzip, chunked\r\n",
+                                     "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n"])
+def test_an_unknown_transfer_coding_before_chunked_is_501_and_closes(server, framing):
+    assert_refused_and_closed(server, login_with(server, framing, "0\r\n\r\n"), 501)
+
+
+@pytest.mark.parametrize("size_line", ["-1", "0x2", "+2", " 2", "2 2", "", "g", "\xb2"])
+def test_a_chunk_size_that_is_not_hex_digits_is_400_and_closes(server, size_line):
+    data = login_with(server, "Transfer-Encoding: chunked\r\n", f"{size_line}\r\n{{}}\r\n0\r\n\r\n")
+    assert b"chunk" in assert_refused_and_closed(server, data)
+
+
+def test_a_huge_chunk_size_is_413_before_reading_it(server):
+    data = login_with(server, "Transfer-Encoding: chunked\r\n", f"{MAX_BODY_BYTES + 1:x}\r\n{{}}\r\n0\r\n\r\n")
+    assert_refused_and_closed(server, data, 413)
+
+
+def test_chunks_adding_up_past_the_limit_are_413(server):
+    half = MAX_BODY_BYTES // 2 + 1
+    body = f"{half:x}\r\n" + "a" * half + f"\r\n{half:x}\r\n"  # the second chunk is refused before it is sent
+    assert_refused_and_closed(server, login_with(server, "Transfer-Encoding: chunked\r\n", body), 413)
+
+
+def test_chunk_data_longer_than_its_size_is_400_and_closes(server):
+    data = login_with(server, "Transfer-Encoding: chunked\r\n", "1\r\n{}\r\n0\r\n\r\n")
+    assert_refused_and_closed(server, data)
+
+
+def test_valid_chunks_with_an_extension_and_a_trailer_keep_the_connection(server):
+    body = "1;name=value\r\n{\r\n1\r\n}\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    responses, closed = exchange(server, login_with(server, "Transfer-Encoding: Chunked\r\n", body), expect=2)
+    assert [code for code, _, _ in responses] == [400, 401] and not closed
+    assert b"as strings" in responses[0][2]
+
+
+# -- Host (RFC 9112 §3.2), field lines (§5.1, §5.2) -------------------------------------------
+
+
+@pytest.mark.parametrize("head", [
+    "GET /basic/whoami HTTP/1.1\r\nAuthorization: Basic {good}\r\n",  # no Host
+    "GET /basic/whoami HTTP/1.1\r\n{host}Host: evil.test\r\nAuthorization: Basic {good}\r\n",
+    "GET /basic/whoami HTTP/1.0\r\n{host}Host: evil.test\r\n",
+    "GET /basic/whoami HTTP/1.1\r\n{host}Authorization : Basic {good}\r\n",  # §5.1: no space before ':'
+    "GET /basic/whoami HTTP/1.1\r\n{host}Authorization\t: Basic {good}\r\n",
+    "GET /basic/whoami HTTP/1.1\r\n{host}Authorization: Basic\r\n {good}\r\n",  # §5.2 obs-fold
+    "GET /basic/whoami HTTP/1.1\r\n{host}X-A: 1\r\n\tAuthorization: Basic {good}\r\n",
+    "GET /basic/whoami HTTP/1.1\r\n {host}Authorization: Basic {good}\r\n",  # whitespace before the first field
+    "GET /basic/whoami HTTP/1.1\r\n{host}no colon here\r\n",
+    "GET /basic/whoami HTTP/1.1\r\n{host}: no name\r\n",
+    "GET /basic/whoami HTTP/1.1\r\n{host}Authorization: Basic {good}\x00\r\n",  # RFC 9110 §5.5: NUL
+    "GET /basic/whoami HTTP/1.1\r\n{host}Authorization: Basic\r{good}\r\n",  # a bare CR
+], ids=["no-host", "two-hosts", "two-hosts-1.0", "space-before-colon", "tab-before-colon", "obs-fold",
+        "obs-fold-tab", "leading-space", "no-colon", "no-name", "nul", "bare-cr"])
+def test_malformed_field_lines_are_400_and_close(server, head):
+    data = head.format(host=host(server), good=GOOD) + "\r\nGET / HTTP/1.1\r\n" + host(server) + "\r\n"
+    assert_refused_and_closed(server, data.encode("latin-1"))
+
+
+def test_http_1_0_without_host_is_still_served(server):
+    responses, _ = exchange(server, f"GET /basic/whoami HTTP/1.0\r\nAuthorization: Basic {GOOD}\r\n\r\n".encode())
+    assert [code for code, _, _ in responses] == [200]
+
+
+def test_a_refusal_never_echoes_the_request_into_the_head(server):
+    data = f"GET /basic/whoami HTTP/1.1\r\n{host(server)}Authorization : Basic \xe9\x01{GOOD}\r\n\r\n"
+    body = assert_refused_and_closed(server, data.encode("latin-1"))
+    assert GOOD.encode() not in body
+
+
+# -- HEAD (RFC 9110 §9.3.2) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path, authorization", [("/basic/whoami", ""), ("/basic/whoami", f"Basic {GOOD}"),
+                                                 ("/headers", ""), ("/", "")])
+def test_head_gets_the_headers_of_get_and_no_body(server, path, authorization):
+    extra = f"Authorization: {authorization}\r\n" if authorization else ""
+    get = f"GET {path} HTTP/1.1\r\n{host(server)}{extra}\r\n".encode()
+    head = f"HEAD {path} HTTP/1.1\r\n{host(server)}{extra}X-Head: 1\r\n\r\n".encode()
+    (get_status, get_headers, get_body), = exchange(server, get)[0]
+    with socket.create_connection((server.host, server.port), timeout=TIMEOUT) as connection:
+        connection.sendall(head + get)  # the HEAD answer has no body: the GET answer follows its head at once
+        received = b""
+        while received.count(b"\r\n\r\n") < 2 or len(received.rpartition(b"\r\n\r\n")[2]) < len(get_body):
+            chunk = connection.recv(65536)
+            assert chunk, "the server closed the connection"
+            received += chunk
+    head_part, _, rest = received.partition(b"\r\n\r\n")
+    assert rest.startswith(b"HTTP/1.1 "), "HEAD answered with a body"
+    status = int(head_part.split(b" ")[1])
+    headers = {line.split(b": ")[0].lower(): line.split(b": ", 1)[1] for line in head_part.split(b"\r\n")[1:]}
+    assert status == get_status
+    assert headers[b"content-length"].decode() == get_headers["content-length"]
+    assert {k.decode() for k in headers} - {"date"} == set(get_headers) - {"date"}
