@@ -25,7 +25,7 @@ from helpers.digest_auth import DigestAuthenticator
 from helpers.oauth import NO_STORE, AuthorizationServer
 from helpers.request_signing import SignatureChecker
 from helpers.throttle import FailedAttempts, RateLimiter
-from helpers.wsgi import HTTPError, Reply, Request, json_reply, unsafe_header
+from helpers.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, unsafe_header
 
 LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
 
@@ -107,7 +107,8 @@ class PracticeAPI:
         headers = [*reply.headers, ("Content-Length", str(len(reply.body)))]
         self._log(environ, reply)
         start_response(reply.status_line, headers)
-        return [reply.body]
+        # HEAD: the headers GET would send, Content-Length included, and no body (RFC 9110 §9.3.2)
+        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [reply.body]
 
     def _log(self, environ: dict[str, Any], reply: Reply) -> None:
         """One line in Common Log Format, like Apache or nginx write: the full URL is in it."""
@@ -124,9 +125,9 @@ class PracticeAPI:
         methods = self.routes.get(request.path) or self.routes.get(_with_placeholder(request.path))
         if methods is None:
             return HTTPError(404, "not_found", f"No endpoint at {request.path[:100]!r}. GET / lists them.").reply()
-        route = methods.get(request.method)
+        route = methods.get("GET" if request.method == "HEAD" else request.method)  # HEAD is GET without the body
         if route is None:
-            allowed = ", ".join(methods)
+            allowed = ", ".join(_allowed(methods))
             return HTTPError(405, "method_not_allowed", f"{request.path} accepts {allowed}.",
                              [("Allow", allowed)]).reply()
         try:
@@ -141,7 +142,7 @@ class PracticeAPI:
 
     def index(self, request: Request) -> Reply:
         """No authentication: what is here."""
-        endpoints = {path: sorted(methods) for path, methods in self.routes.items()}
+        endpoints = {path: sorted(_allowed(methods)) for path, methods in self.routes.items()}
         return json_reply(200, {"name": "practice API (demo only)", "endpoints": endpoints})
 
     def basic_whoami(self, request: Request) -> Reply:
@@ -257,9 +258,11 @@ class PracticeAPI:
     def received_headers(self, request: Request) -> Reply:
         """Which credentials reached this host? Schemes and names only: never echo a secret."""
         authorization = request.header("Authorization")
+        scheme = known_scheme(authorization)  # only a known scheme name: any other word may be the secret
         return json_reply(200, {
             "host": request.header("Host"),
-            "authorization": authorization.split(" ")[0] + " (credentials hidden)" if authorization else None,
+            "authorization": (f"{scheme} (credentials hidden)" if scheme else "(credentials hidden)")
+            if authorization else None,
             "x-api-key": "(hidden)" if request.header("X-API-Key") else None,
             "proxy-authorization": "(hidden)" if request.header("Proxy-Authorization") else None,  # for a proxy only
         })
@@ -267,6 +270,11 @@ class PracticeAPI:
     def jwks(self, request: Request) -> Reply:
         """The public keys that verify this server's tokens (RFC 7517)."""
         return json_reply(200, self.tokens.jwks(), [("Cache-Control", "max-age=300")])
+
+
+def _allowed(methods: dict[str, Route]) -> list[str]:
+    """The methods a path accepts: HEAD wherever GET is (RFC 9110 §9.1: a server MUST support both)."""
+    return [*methods, "HEAD"] if "GET" in methods else list(methods)
 
 
 def _with_placeholder(path: str) -> str:

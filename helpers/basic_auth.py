@@ -17,7 +17,7 @@ import unicodedata
 
 from helpers.passwords import verify_password
 from helpers.throttle import FailedAttempts
-from helpers.wsgi import HTTPError
+from helpers.wsgi import HTTPError, known_scheme
 
 REALM = "practice"
 CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'
@@ -33,8 +33,14 @@ def parse_basic(header: str | None) -> tuple[str, str]:
         raise HTTPError(400, "invalid_request", f"The Authorization header is longer than {MAX_HEADER_LENGTH} characters.")
     scheme, space, token = header.strip().partition(" ")
     if scheme.lower() != "basic":  # auth-scheme names are case-insensitive (RFC 9110 §11.1)
-        # Without a space there is no scheme, and the whole value may be a secret: never echo it.
-        sent = f", not {scheme[:20]!r}" if space else ", and this header has no scheme before the credentials"
+        # Echo only a known scheme name: without a space the whole value may be a secret, and the
+        # first word of "ada:my secret" or "sk_live_... extra" is part of one. Never echo those.
+        if known_scheme(header):
+            sent = f", not {scheme!r}"
+        elif space:
+            sent = ", not another scheme (its name is not shown: it may be part of a secret)"
+        else:
+            sent = ", and this header has no scheme before the credentials"
         raise _unauthorized("invalid_scheme", f"This endpoint uses the Basic scheme{sent}.")
     token = token.strip()
     try:
@@ -66,7 +72,11 @@ class PasswordChecker:
         self.attempts = attempts
 
     def check(self, username: str, password: str) -> bool:
-        """True for the right password. Raises HTTPError 429 while the user name is locked out."""
+        """True for the right password. Raises HTTPError 400 for text that is not Unicode, 429 while locked out."""
+        if not (_encodable(username) and _encodable(password)):
+            # json.loads lets a lone surrogate like "\ud800" through; it has no UTF-8 form to hash.
+            raise HTTPError(400, "invalid_request", "The user name and password must be valid Unicode text "
+                            "(no lone surrogates such as \\ud800).")
         wait = self.attempts.retry_after(username)
         if wait:
             raise HTTPError(429, "too_many_attempts",
@@ -87,6 +97,14 @@ def authenticate_basic(header: str | None, passwords: PasswordChecker) -> str:
     if not passwords.check(username, password):
         raise _unauthorized("invalid_credentials", "Wrong user name or password.")
     return username
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _unauthorized(error: str, description: str) -> HTTPError:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Iterable, Mapping
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 MAX_BODY_BYTES = 1024 * 1024
 # What may go out in a response header: a name that is a token (RFC 9110 §5.1), and a value of
@@ -19,9 +19,21 @@ MAX_BODY_BYTES = 1024 * 1024
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?")
 
-SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "cookie"}
+# What Request.__repr__ hides. The server keeps its own lists (it must not import the client layer);
+# tests/test_header_safety.py checks that they cover every name helpers/redaction.py hides.
+SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "cookie",
+                     "set-cookie", "x-amz-security-token", "x-amz-signature", "ocp-apim-subscription-key",
+                     "private-token", "x-goog-api-key"}
 SENSITIVE_PARAMETERS = {"api_key", "apikey", "api-key", "x-api-key", "access_key", "key", "access_token", "token",
-                        "refresh_token", "password", "client_secret", "code", "code_verifier"}
+                        "refresh_token", "id_token", "password", "passwd", "secret", "client_secret", "code",
+                        "code_verifier", "device_code", "client_assertion", "assertion", "x-amz-signature",
+                        "x-amz-security-token", "x-goog-signature", "sig", "subscription-key", "private_token"}
+# Authentication scheme names that may be echoed: the IANA registry (RFC 9110 §16.4) and common
+# unregistered ones. Any other first word of an Authorization header may be the start of a secret.
+KNOWN_SCHEMES = {"basic", "bearer", "concealed", "digest", "dpop", "gnap", "hoba", "mutual", "negotiate", "ntlm",
+                 "oauth", "privatetoken", "scram-sha-1", "scram-sha-256", "vapid", "token", "apikey",
+                 "aws4-hmac-sha256", "practicehmac"}
+CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit() is True and int('²') fails
 
 
 class HTTPError(Exception):
@@ -108,8 +120,8 @@ class Request:
 
     def __repr__(self) -> str:
         shown = {k: ("<hidden>" if k in SENSITIVE_HEADERS else v) for k, v in self.headers.items()}
-        query = "&".join(
-            name + "=<hidden>" if name.lower() in SENSITIVE_PARAMETERS else name + sep + value
+        query = "&".join(  # names compared decoded, as the app reads them: api%5Fkey is api_key
+            name + "=<hidden>" if unquote_plus(name).lower() in SENSITIVE_PARAMETERS else name + sep + value
             for name, sep, value in (part.partition("=") for part in self.query.split("&")))
         target = self.path + ("?" + query if self.query else "")
         return f"<Request {self.method} {target} headers={shown}>"
@@ -126,6 +138,16 @@ class Reply:
     @property
     def status_line(self) -> str:
         return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+
+def known_scheme(authorization: str | None) -> str | None:
+    """The scheme of an Authorization value, as sent, if it is a known scheme name followed by a space.
+
+    Only a known name is safe to echo: `headers={"Authorization": key}` has no scheme, and the
+    first word of `ada:my secret` or of a TAB-separated value is part of the secret.
+    """
+    scheme, space, _ = (authorization or "").strip().partition(" ")
+    return scheme if space and scheme.lower() in KNOWN_SCHEMES else None
 
 
 def unsafe_header(headers: Iterable[tuple[str, str]]) -> str | None:
@@ -147,7 +169,7 @@ def json_reply(status: int, payload: Any, headers: Iterable[tuple[str, str]] = (
 
 def _read_body(environ: Mapping[str, Any]) -> bytes:
     length = environ.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit():
+    if not CONTENT_LENGTH.fullmatch(length):
         raise HTTPError(400, "invalid_request", f"Content-Length must be a number of bytes, not {length[:40]!r}.")
     if int(length) > MAX_BODY_BYTES:
         raise HTTPError(413, "invalid_request", f"The body is larger than {MAX_BODY_BYTES} bytes.")

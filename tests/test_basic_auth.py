@@ -337,10 +337,10 @@ def test_unknown_path_is_404_json(http, api):
 def test_post_to_whoami_is_405_with_allow(http, api):
     response = http.post(api.url(WHOAMI), auth=ADA, data=b"x", timeout=TIMEOUT)
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET, HEAD"  # RFC 9110 §9.1: HEAD wherever GET is
     error, description = error_of(response)
     assert error == "method_not_allowed"
-    assert "/basic/whoami accepts GET" in description
+    assert "/basic/whoami accepts GET, HEAD" in description
 
 
 def test_head_gets_an_answer_not_a_broken_response(http, api):
@@ -359,8 +359,9 @@ def test_index_lists_endpoints(http, api):
     assert response.status_code == 200
     body = response.json()
     assert "demo only" in body["name"]
-    assert body["endpoints"]["/"] == ["GET"]
-    assert body["endpoints"][WHOAMI] == ["GET"]
+    assert body["endpoints"]["/"] == ["GET", "HEAD"]
+    assert body["endpoints"][WHOAMI] == ["GET", "HEAD"]
+    assert body["endpoints"]["/login"] == ["POST"]
 
 
 def test_query_string_does_not_change_the_route(http, api):
@@ -558,3 +559,35 @@ def test_the_lockout_forgets_users_whose_failures_expired(api):
     api.clock.advance(attempts.window)
     assert all(attempts.retry_after(f"user-{n}") == 0 for n in range(200))
     assert attempts._failures == {}
+
+
+@pytest.mark.parametrize("value, leak", [("ada:my secret pass", "ada:"), ("sk_live_4eC39HqLyjWDarjtT1zdp7dc extra", "sk_li"),
+                                         ("c2VjcmV0 dG9rZW4=", "c2Vj"), ("Bearer\tsupersecrettoken", "super")])
+def test_invalid_scheme_never_echoes_a_word_that_is_not_a_scheme_name(http, api, value, leak):
+    """05 cell 44: no message ever echoes the credentials, not even their first word."""
+    response = with_header(http, api, value)
+    assert_unauthorized(response, "invalid_scheme", "uses the Basic scheme")
+    assert leak not in response.json()["error_description"]
+
+
+@pytest.mark.parametrize("field", ["username", "password"])
+def test_a_lone_surrogate_at_login_is_400_not_500(http, any_api, field):
+    """json.loads lets "\\ud800" through, and it has no UTF-8 form to hash."""
+    body = {"username": "ada", "password": demo.password_of("ada"), field: "ad\ud800a"}
+    response = http.post(any_api.url("/login"), json=body, timeout=TIMEOUT)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert "surrogate" in response.json()["error_description"]
+
+
+def test_failed_attempts_forget_names_whose_failures_left_the_window():
+    from helpers.throttle import FailedAttempts
+
+    attempts = FailedAttempts(Clock(), window=60)
+    for n in range(1000):
+        attempts.record_failure(f"random-{n}")
+    attempts.clock.advance(61)
+    attempts.record_failure("one-more")
+    assert len(attempts._failures) == 1  # noqa: SLF001 - the memory the class holds is what is tested
+    for n in range(5):
+        attempts.record_failure("ada")
+    assert attempts.retry_after("ada") > 0  # still locks out within the window

@@ -144,6 +144,25 @@ def test_token_family(authorization, body, content_type, method_path):
                             content_type=content_type))
 
 
+# Any code point, lone surrogates included: json.loads accepts "\ud800", which has no UTF-8 form.
+any_text = st.text(st.characters(codec=None, blacklist_categories=()), max_size=20)
+
+
+@given(username=st.one_of(st.sampled_from(["ada", "grace"]), any_text), password=any_text,
+       path=st.sampled_from(["/login", "/oauth/token"]))
+@example(username="ada", password="\ud800", path="/login")
+@example(username="\udfff", password="x", path="/oauth/token")
+def test_any_user_name_and_password_at_login(username, password, path):
+    if path == "/login":
+        body, content_type = json.dumps({"username": username, "password": password}).encode(), "application/json"
+    else:
+        body = json.dumps({"grant_type": "password", "username": username, "password": password})
+        fields = {"grant_type": "password", "username": username, "password": password, "client_id": "notes-cli"}
+        body = urlencode(fields, encoding="utf-8", errors="surrogatepass").encode()
+        content_type = "application/x-www-form-urlencoded"
+    assert_well_formed(send("POST", path, body=body, content_type=content_type))
+
+
 @given(token=jwt_like)
 def test_jwts_at_me(token):
     assert_well_formed(send("GET", "/me", headers={"Authorization": f"Bearer {token}"}))
@@ -183,6 +202,12 @@ def test_signed_and_digest_family(headers, body, content_type, authorization):
 @given(path=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=60).map(lambda p: "/" + p),
        method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]))
 def test_any_path_and_method(path, method):
+    if method == "HEAD":  # RFC 9110 §9.3.2: the status and headers of GET, with no body
+        status, headers, body = send("HEAD", path)
+        get_status, get_headers, get_body = send("GET", path)
+        assert (status, body) == (get_status, b"") and dict(headers)["Content-Length"] == str(len(get_body))
+        assert_safe_headers(headers)
+        return
     assert_well_formed(send(method, path))
 
 

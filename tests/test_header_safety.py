@@ -79,3 +79,44 @@ def test_a_malformed_request_line_is_not_echoed_into_the_status_line(request_lin
             status_line = answer.split(b"\r\n", 1)[0]
             assert re.fullmatch(rb"HTTP/1\.[01] [45][0-9][0-9] [A-Za-z ]+", status_line), status_line
             assert all(SAFE_LINE.fullmatch(line) for line in head_lines(answer)[1:])
+
+
+# -- /headers and Request.__repr__ never show a secret ----------------------------------------
+
+SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+
+
+@pytest.mark.parametrize("value", [SECRET, f"Bearer\t{SECRET}", f"ada:my {SECRET}", f"{SECRET} extra",
+                                   f"{SECRET}\tBearer x", "Basic", f"Bearer{SECRET}"])
+def test_headers_never_echoes_an_authorization_without_a_known_scheme(http, any_api, value):
+    response = http.get(any_api.url("/headers"), headers={"Authorization": value}, timeout=TIMEOUT)
+    assert response.status_code == 200
+    assert response.json()["authorization"] == "(credentials hidden)"
+    assert SECRET[:6] not in response.text and "ada" not in response.text
+
+
+@pytest.mark.parametrize("value, shown", [(f"Basic {SECRET}", "Basic"), (f"bearer {SECRET}", "bearer"),
+                                          (f"Digest username=\"ada\", nonce=\"{SECRET}\"", "Digest")])
+def test_headers_shows_a_known_scheme_and_hides_the_rest(http, any_api, value, shown):
+    response = http.get(any_api.url("/headers"), headers={"Authorization": value}, timeout=TIMEOUT)
+    assert response.json()["authorization"] == f"{shown} (credentials hidden)"
+    assert SECRET[:6] not in response.text
+
+
+def test_the_server_hides_every_header_and_field_the_client_redaction_hides():
+    """The server may not import the client layer, so it keeps its own lists: they must not fall behind."""
+    from helpers import redaction
+    from helpers.wsgi import SENSITIVE_HEADERS, SENSITIVE_PARAMETERS
+
+    assert set(redaction.SECRET_HEADERS) <= SENSITIVE_HEADERS
+    assert {name.lower() for name in redaction.SECRET_FIELDS} <= SENSITIVE_PARAMETERS
+
+
+def test_request_repr_hides_every_secret_header_and_encoded_parameter_names():
+    from helpers import redaction
+    from helpers.wsgi import Request
+
+    headers = {name: f"{SECRET}-{n}" for n, name in enumerate(redaction.SECRET_HEADERS)}
+    request = Request("GET", "/keys/whoami", query=f"api%5Fkey={SECRET}&Token={SECRET}&page=2", headers=headers)
+    shown = repr(request)
+    assert SECRET not in shown and "page=2" in shown

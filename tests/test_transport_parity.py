@@ -83,7 +83,7 @@ def test_same_answers_on_both_transports(both):
     for step, (a, b) in enumerate(zip(expected, got)):
         assert a == b, f"step {step}: {SCRIPT[step][:2]}"
     statuses = [status for status, _, _ in expected]
-    assert statuses == [200, 401, 200, 200, 401, 400, 400, 400, 400, 405, 405, 404, *[401] * 5, 429, 429,
+    assert statuses == [200, 401, 200, 200, 401, 400, 400, 400, 400, 405, 401, 404, *[401] * 5, 429, 429,
                         200, 400, 401, 403, 201, 200, 401,
                         200, 401, 401, 400, 400, 400, 400]
 
@@ -125,3 +125,24 @@ def test_a_str_body_is_sent_as_utf8_on_both_transports(both):
     for api in both:
         requests.post(api.url("/"), data="€ü", timeout=5)
     assert in_process.calls[-1].body == loopback.calls[-1].body == "€ü".encode("utf-8")
+
+
+@pytest.mark.parametrize("path, kwargs", [("/", {}), ("/basic/whoami", {}), ("/basic/whoami", {"auth": ADA}),
+                                          ("/headers", {}), ("/keys/whoami", {"headers": {"X-API-Key": RO_KEY}}),
+                                          ("/nowhere", {})])
+def test_head_gets_the_status_and_headers_of_get_and_no_body(any_api, path, kwargs):
+    """RFC 9110 §9.3.2: HEAD is GET without the content, on either transport."""
+    get = requests.get(any_api.url(path), timeout=5, **kwargs)
+    head = requests.head(any_api.url(path), timeout=5, **kwargs)
+    assert head.status_code == get.status_code and head.content == b""
+    drop = SERVER_ADDED | {"date"}
+    assert ({k.lower(): v for k, v in head.headers.items() if k.lower() not in drop}
+            == {k.lower(): v for k, v in get.headers.items() if k.lower() not in drop})
+    assert head.headers["Content-Length"] == str(len(get.content))
+
+
+def test_a_405_allows_head_where_get_is_allowed(any_api):
+    response = requests.delete(any_api.url("/keys/notes"), timeout=5)
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, POST, HEAD"
+    response = requests.head(any_api.url("/login"), timeout=5)
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
