@@ -1,7 +1,8 @@
 """The server's side of API keys: how the practice API checks `X-API-Key`.
 
 Read this next to notebook 02. The server:
-1. refuses a key in the URL (400): URLs end up in logs, proxies and browser history;
+1. refuses a key in the URL (400), under any parameter name: URLs end up in logs, proxies and
+   browser history;
 2. asks for a key when there is none (401), and says where it goes when the client put it
    in `Authorization` instead;
 3. stores only a SHA-256 hash of each key. A fast hash is enough here, unlike for
@@ -60,10 +61,12 @@ class KeyStore:
 
     def authenticate(self, request: Request, scope: str | None) -> KeyRecord:
         """Return the record of the key in X-API-Key if it grants `scope`, or raise HTTPError."""
-        in_url = [name for name, _ in parse_qsl(request.query, keep_blank_values=True) if name.lower() in QUERY_NAMES]
+        # A key in the URL, by its parameter name or by its value (?token=<a key> is just as logged).
+        in_url = [name for name, value in parse_qsl(request.query, keep_blank_values=True)
+                  if name.lower() in QUERY_NAMES or self._is_a_key(value)]
         if in_url:
-            raise HTTPError(400, "invalid_request", f"Never put an API key in the URL ('{in_url[0]}=' in the query "
-                            f"string): URLs are written to logs. Send it in the {HEADER} header.")
+            raise HTTPError(400, "invalid_request", f"Never put an API key in the URL ('{in_url[0][:40]}=' in the "
+                            f"query string): URLs are written to logs. Send it in the {HEADER} header.")
         key = request.header(HEADER)
         if key is None:
             authorization = request.header("Authorization")
@@ -82,6 +85,11 @@ class KeyStore:
             raise HTTPError(403, "insufficient_scope", f"This key ({record.key_id}) may not do this: it needs the "
                             f"'{scope}' scope and has {', '.join(record.scopes)}.")
         return record
+
+    def _is_a_key(self, value: str) -> bool:
+        """Whether a value is one of this server's keys, revoked ones included (a leak all the same)."""
+        value = value.strip()
+        return 0 < len(value) <= MAX_KEY_LENGTH and key_hash(value) in self.records
 
     def revoke(self, record: KeyRecord) -> None:
         with self._lock:

@@ -33,13 +33,15 @@ HA1 = {
     ("ada", "SHA-256"): "481e770d7268ac5457b81d5ef2a2d2a23d3709b783e36691c4a8c51657d2db67",
     ("ada", "MD5"): "71ff50dffd8da8cea5fcfd3520a26779",
 }
+HEX_DIGEST = re.compile(r"[0-9a-f]{32}|[0-9a-f]{64}")  # an MD5 or SHA-256 response, in hex
 AUTH_PARAM = re.compile(r'\s*([a-zA-Z0-9_-]+)\s*=\s*("((?:[^"\\]|\\.)*)"|[^,\s]+)\s*(,|$)')
 
 
 class DigestAuthenticator:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.seen_counts: dict[str, int] = {}  # nonce -> highest nc used
+        self.seen_counts: dict[str, int] = {}  # nonce -> highest nc used, while the nonce is fresh
+        self._latest = clock.now()  # nonce ages count from the highest time seen: a clock stepped back revives none
         self._lock = threading.Lock()
 
     def challenge(self, algorithm: str, stale: bool = False) -> str:
@@ -72,18 +74,27 @@ class DigestAuthenticator:
         if not self._nonce_is_ours(params["nonce"]):
             raise self._unauthorized(algorithm, "invalid_credentials", "This nonce was not issued by this server.")
         expected = self._response(params, algorithm, request.method)
-        if expected is None or not hmac.compare_digest(expected, params["response"].lower()):
+        response = params["response"].lower()
+        # hex only: hmac.compare_digest raises TypeError for a str that is not ASCII
+        if expected is None or not HEX_DIGEST.fullmatch(response) or not hmac.compare_digest(expected, response):
             raise self._unauthorized(algorithm, "invalid_credentials", "Wrong user name or password.")
         if self._nonce_age(params["nonce"]) > NONCE_SECONDS:
             raise self._unauthorized(algorithm, "stale_nonce", "The nonce has expired; retry with the new one.",
                                      stale=True)
         with self._lock:
+            self._forget_expired()
             count = int(params["nc"], 16)
             if count <= self.seen_counts.get(params["nonce"], 0):
                 raise self._unauthorized(algorithm, "replayed_request",
                                          "This nonce count was already used: the request looks replayed.")
             self.seen_counts[params["nonce"]] = count
         return params["username"]
+
+    def _forget_expired(self) -> None:
+        """Drop the counts of expired nonces: those get stale=true before their count is looked at,
+        so forgetting them lets no replay through, and a long-running server does not grow forever."""
+        self.seen_counts = {nonce: count for nonce, count in self.seen_counts.items()
+                            if self._nonce_age(nonce) <= NONCE_SECONDS}
 
     def _response(self, params: dict[str, str], algorithm: str, method: str) -> str | None:
         """KD(HA1, nonce:nc:cnonce:qop:HA2) with HA2 = H(method:uri) (RFC 7616 §3.4.1)."""
@@ -109,7 +120,8 @@ class DigestAuthenticator:
         return hmac.compare_digest(expected, mac)
 
     def _nonce_age(self, nonce: str) -> float:
-        return self.clock.now() - float(base64.b64decode(nonce).decode("ascii").split(":")[0])
+        self._latest = max(self._latest, self.clock.now())
+        return self._latest - float(base64.b64decode(nonce).decode("ascii").split(":")[0])
 
     def _unauthorized(self, algorithm: str, error: str, description: str, stale: bool = False) -> HTTPError:
         return HTTPError(401, error, description, [("WWW-Authenticate", self.challenge(algorithm, stale))])

@@ -8,10 +8,13 @@ signature in headers. The secret itself never travels. The server:
 3. refuses a timestamp more than 5 minutes (WINDOW_SECONDS) from its clock, in either
    direction: an old request replayed later, or one dated ahead to live longer;
 4. refuses a request id it has already accepted (a request replayed within the window).
-   It remembers each id until that id's *timestamp* has left the window, that is while
-   server time <= timestamp + 300 s, and forgets it only after. Counting 300 s from when
-   the request arrived would not do: a request signed by a clock 250 s fast is accepted,
-   and 301 s later its timestamp still is, so the same bytes would be a new order.
+   Ids are kept per key id: two clients may pick the same id. It remembers each id until
+   that id's *timestamp* has left the window, that is while the latest server time seen
+   <= timestamp + 300 s, and forgets it only after. Counting 300 s from when the request
+   arrived would not do: a request signed by a clock 250 s fast is accepted, and 301 s
+   later its timestamp still is, so the same bytes would be a new order. Counting from the
+   latest time seen, not the clock's current reading, means a clock stepped back (NTP)
+   makes no forgotten id acceptable again: a timestamp older than that is refused as stale.
 
 The query string is not in the string to sign, so this endpoint reads nothing from it.
 
@@ -35,6 +38,7 @@ from helpers.wsgi import HTTPError, Request
 
 WINDOW_SECONDS = 300
 TIMESTAMP = re.compile(r"[0-9]{1,20}")  # whole seconds in ASCII digits: str.isdigit() also takes '²'
+REQUEST_ID = re.compile(r"[!-~]{1,100}")  # visible ASCII: the string to sign has one field per line
 SIGNATURE = re.compile(r"[0-9a-f]{64}")  # hex SHA-256; compare_digest refuses non-ASCII str with TypeError
 CHALLENGE = 'PracticeHMAC realm="practice", headers="X-Key-Id X-Timestamp X-Request-Id X-Signature"'
 # key id -> shared secret (32 bytes of entropy or more). DEMO ONLY: also published in helpers/demo.py,
@@ -49,7 +53,8 @@ def string_to_sign(method: str, path: str, timestamp: str, request_id: str, body
 class SignatureChecker:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self.seen: dict[str, int] = {}  # request id -> its X-Timestamp, kept while that is in the window
+        self.seen: dict[tuple[str, str], int] = {}  # (key id, request id) -> its X-Timestamp, while in the window
+        self._latest = clock.now()  # the highest time seen: the window is counted from it
         self._lock = threading.Lock()
 
     def verify(self, request: Request) -> str:
@@ -62,8 +67,12 @@ class SignatureChecker:
         secret = SECRETS.get(values["X-Key-Id"])
         if secret is None:
             raise _unauthorized("invalid_key", "Unknown X-Key-Id.")
-        if not TIMESTAMP.fullmatch(values["X-Timestamp"]) or len(values["X-Request-Id"]) > 100:
-            raise HTTPError(400, "invalid_request", "X-Timestamp is whole seconds since 1970; X-Request-Id is short.")
+        if not TIMESTAMP.fullmatch(values["X-Timestamp"]):
+            raise HTTPError(400, "invalid_request", "X-Timestamp is whole seconds since 1970, in ASCII digits.")
+        if not REQUEST_ID.fullmatch(values["X-Request-Id"]):
+            # one field per line: a newline in the id would let two different requests sign the same string
+            raise HTTPError(400, "invalid_request", "X-Request-Id is 1 to 100 visible ASCII characters: "
+                            "no space, tab, newline or other control character.")
         expected = hmac.new(secret, string_to_sign(request.method, request.path, values["X-Timestamp"],
                                                    values["X-Request-Id"], request.body), hashlib.sha256).hexdigest()
         signature = values["X-Signature"].strip().lower()
@@ -71,14 +80,16 @@ class SignatureChecker:
             raise _unauthorized("invalid_signature", "The signature does not match this method, path, timestamp, "
                                 "request id and body. Was the body changed after signing?")
         now, timestamp = self.clock.now(), int(values["X-Timestamp"])
-        if abs(now - timestamp) > WINDOW_SECONDS:
-            raise _unauthorized("stale_timestamp", "X-Timestamp is more than 5 minutes from the server's clock.")
         with self._lock:
+            self._latest = max(self._latest, now)
+            if abs(now - timestamp) > WINDOW_SECONDS or timestamp + WINDOW_SECONDS < self._latest:
+                raise _unauthorized("stale_timestamp", "X-Timestamp is more than 5 minutes from the server's clock.")
             # Forget only the ids whose timestamp this check now refuses anyway.
-            self.seen = {rid: stamp for rid, stamp in self.seen.items() if now <= stamp + WINDOW_SECONDS}
-            if values["X-Request-Id"] in self.seen:
+            self.seen = {seen: stamp for seen, stamp in self.seen.items() if self._latest <= stamp + WINDOW_SECONDS}
+            request = (values["X-Key-Id"], values["X-Request-Id"])
+            if request in self.seen:
                 raise _unauthorized("replayed_request", "This X-Request-Id was already used: a replayed request.")
-            self.seen[values["X-Request-Id"]] = timestamp
+            self.seen[request] = timestamp
         return values["X-Key-Id"]
 
 

@@ -22,6 +22,7 @@ class FailedAttempts:
         self.limit = limit
         self.window = window
         self._failures: dict[str, deque[float]] = {}
+        self._last_sweep = clock.now()
         self._lock = threading.Lock()  # the loopback server handles requests in threads
 
     def retry_after(self, username: str) -> int:
@@ -34,8 +35,19 @@ class FailedAttempts:
 
     def record_failure(self, username: str) -> None:
         with self._lock:
+            self._forget_old()
             self._failures[username] = self._recent(username)
             self._failures[username].append(self.clock.now())
+
+    def _forget_old(self) -> None:
+        """Once per window, drop every user whose last failure has left it: names tried once, never again,
+        would otherwise be kept forever (a client sending random names would fill the memory)."""
+        now = self.clock.now()
+        if now - self._last_sweep < self.window:
+            return
+        self._last_sweep = now
+        self._failures = {name: failures for name, failures in self._failures.items()
+                          if failures and failures[-1] > now - self.window}
 
     def clear(self, username: str) -> None:
         with self._lock:

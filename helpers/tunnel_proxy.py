@@ -14,6 +14,7 @@ records what it did, without secrets, in `log`. DEMO ONLY.
 from __future__ import annotations
 
 import hmac
+import re
 import select
 import socket
 import socketserver
@@ -25,6 +26,8 @@ from helpers.wsgi import HTTPError
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 MAX_HEAD = 8192  # bytes of request line and headers before the proxy gives up on a client
+PORT = re.compile(r"[0-9]{1,5}")  # ASCII digits: '²'.isdigit() is True and int('²') fails
+VISIBLE = re.compile(r"[!-~]{0,60}")
 IDLE_SECONDS = 10  # a tunnel with no traffic either way for this long is closed
 
 
@@ -79,6 +82,12 @@ def serve_tunnel_proxy(username: str, password: str, port: int = 0) -> TunnelPro
     return TunnelProxy(username, password, port)
 
 
+def _shown(target: str) -> str:
+    """The target as the log shows it: as sent if it is short visible ASCII, else quoted with escapes,
+    so that a CR, LF or other control character in it cannot forge a line in the log."""
+    return target if VISIBLE.fullmatch(target) else ascii(target[:60])
+
+
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -101,12 +110,13 @@ class _Handler(socketserver.StreamRequestHandler):
         if head is None:
             return self._answer(400, "Bad Request", "the request line and headers are malformed or too long")
         method, target, headers = head
-        if method != "CONNECT":
-            return self._answer(405, "Method Not Allowed", "this practice proxy only opens tunnels (CONNECT)")
+        if method != "CONNECT":  # RFC 9110 §15.5.6: a 405 MUST list the methods that work
+            return self._answer(405, "Method Not Allowed", "this practice proxy only opens tunnels (CONNECT)",
+                                [("Allow", "CONNECT")])
         host, _, port = target.rpartition(":")
         host = host.strip("[]")
-        if host not in LOOPBACK_HOSTS or not port.isdigit():
-            proxy.log.append(f"CONNECT {target[:60]} -> 403 (loopback only)")
+        if host not in LOOPBACK_HOSTS or not PORT.fullmatch(port) or not 0 < int(port) < 65536:
+            proxy.log.append(f"CONNECT {_shown(target)} -> 403 (loopback only)")
             return self._answer(403, "Forbidden", "this practice proxy tunnels to 127.0.0.1 only")
         allowed, who = proxy.allows(headers.get("proxy-authorization"))
         if not allowed:

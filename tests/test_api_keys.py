@@ -436,3 +436,17 @@ def test_a_note_that_does_not_exist_is_404_json(http, api):
     assert response.status_code == 404 and response.json()["error"] == "not_found"
     unauthenticated = http.get(api.url("/keys/notes/1"), timeout=TIMEOUT)
     assert unauthenticated.status_code == 401
+
+
+@pytest.mark.parametrize("query", [f"token={RO}", f"access_token={RO}", f"q={RW0}", f"x=1&auth={RW2}%20"])
+def test_a_key_in_the_url_under_any_name_is_400(http, api, query):
+    """Refused by value too: ?token=<key> is written to the same logs as ?api_key=<key>."""
+    response = http.get(api.url("/keys/whoami") + "?" + query, headers={"X-API-Key": RO}, timeout=TIMEOUT)
+    assert response.status_code == 400 and "Never put an API key in the URL" in response.json()["error_description"]
+    assert RO not in response.text and RW2 not in response.text
+
+
+def test_an_ordinary_query_value_is_not_taken_for_a_key(http, api):
+    response = http.get(api.url("/keys/whoami"), params={"token": "abc", "page": "2"}, headers={"X-API-Key": RO},
+                        timeout=TIMEOUT)
+    assert response.status_code == 200

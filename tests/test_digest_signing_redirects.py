@@ -162,7 +162,8 @@ def test_the_replay_cache_keeps_an_id_while_its_timestamp_is_accepted(skew):
     assert stale.value.error == "stale_timestamp"
     fresh = signed_headers(ORDER, clock.time)
     checker.verify(Request("POST", "/signed/orders", headers={k.lower(): v for k, v in fresh.items()}, body=ORDER))
-    assert headers["X-Request-Id"] not in checker.seen and fresh["X-Request-Id"] in checker.seen
+    assert ("orders-client", headers["X-Request-Id"]) not in checker.seen
+    assert ("orders-client", fresh["X-Request-Id"]) in checker.seen
 
 
 @pytest.mark.parametrize("change, error", [
@@ -221,3 +222,70 @@ def test_a_custom_key_header_follows_a_cross_host_redirect(http, any_api):
     stopped = http.get(any_api.url("/redirect/other-host"), headers={"X-API-Key": demo.api_key("ro-1")},
                        allow_redirects=False, timeout=5)
     assert stopped.status_code == 302 and stopped.headers["Location"].endswith("/headers")
+
+
+@pytest.mark.parametrize("response_value", ["é" * 64, "\u00ff" * 32, "0" * 63 + "é", "G" * 64, " " + "0" * 64])
+def test_digest_a_response_that_is_not_hex_is_401_not_500(http, any_api, response_value):
+    challenge = digest_challenge(http.get(any_api.url("/digest/whoami"), timeout=5))
+    header = (f'Digest username="ada", realm="practice", nonce="{challenge["nonce"]}", uri="/digest/whoami", '
+              f'response="{response_value}", qop=auth, nc=00000001, cnonce="abc", algorithm=SHA-256')
+    response = http.get(any_api.url("/digest/whoami"), headers={"Authorization": header}, timeout=5)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_credentials"
+
+
+def test_digest_forgets_the_counts_of_expired_nonces(http, api):
+    from helpers.digest_auth import NONCE_SECONDS
+
+    for _ in range(3):
+        assert http.get(api.url("/digest/whoami"), auth=HTTPDigestAuth(*ADA), timeout=5).status_code == 200
+    assert len(api.app.digest.seen_counts) == 3
+    api.clock.advance(NONCE_SECONDS + 1)
+    assert http.get(api.url("/digest/whoami"), auth=HTTPDigestAuth(*ADA), timeout=5).status_code == 200
+    assert len(api.app.digest.seen_counts) == 1
+
+
+def signed_request(timestamp: float, request_id: str | None = None, key_id: str = "orders-client",
+                   secret: bytes = SECRET) -> Request:
+    headers = signed_headers(ORDER, timestamp, request_id=request_id, secret=secret) | {"X-Key-Id": key_id}
+    return Request("POST", "/signed/orders", headers={k.lower(): v for k, v in headers.items()}, body=ORDER)
+
+
+@pytest.mark.parametrize("request_id", ["a\nb", "a\r\nb", "a b", "a\tb", "é", "x" * 101, "a\x00"])
+def test_a_request_id_that_is_not_visible_ascii_is_400(request_id):
+    """One field per line: with a newline in the id, two different requests could sign the same string."""
+    from helpers.request_signing import SignatureChecker
+
+    clock = FrozenClock(1_800_000_000)
+    with pytest.raises(HTTPError) as refused:
+        SignatureChecker(clock).verify(signed_request(clock.time, request_id))
+    assert refused.value.status == 400 and "visible ASCII" in refused.value.description
+
+
+def test_two_clients_may_use_the_same_request_id(monkeypatch):
+    from helpers import request_signing
+
+    monkeypatch.setitem(request_signing.SECRETS, "other-client", b"another-secret-of-32-bytes-or-more!!")
+    clock = FrozenClock(1_800_000_000)
+    checker = request_signing.SignatureChecker(clock)
+    assert checker.verify(signed_request(clock.time, "order-1")) == "orders-client"
+    other = signed_request(clock.time, "order-1", "other-client", b"another-secret-of-32-bytes-or-more!!")
+    assert checker.verify(other) == "other-client"
+    with pytest.raises(HTTPError) as replayed:
+        checker.verify(other)
+    assert replayed.value.error == "replayed_request"
+
+
+def test_a_clock_stepped_back_makes_no_forgotten_id_acceptable_again():
+    """The cache is pruned against the highest time seen, and timestamps are judged against it too."""
+    from helpers.request_signing import WINDOW_SECONDS, SignatureChecker
+
+    clock = FrozenClock(1_800_000_000)
+    checker = SignatureChecker(clock)
+    first = signed_request(clock.time)
+    assert checker.verify(first) == "orders-client"
+    clock.time += WINDOW_SECONDS + 60
+    checker.verify(signed_request(clock.time))  # prunes the first id
+    clock.time -= 120  # NTP steps the clock back: the first timestamp is within 300 s of it again
+    with pytest.raises(HTTPError) as refused:
+        checker.verify(first)
+    assert refused.value.error in ("stale_timestamp", "replayed_request")

@@ -128,3 +128,21 @@ def test_one_tunnel_carries_many_requests_and_close_frees_the_port(tls_api):
     with pytest.raises(OSError):
         socket.create_connection((proxy.host, proxy.port), timeout=1)
     assert repr(proxy) == f"<practice proxy at http://127.0.0.1:{proxy.port}>"
+
+
+def test_a_405_lists_connect_in_allow(proxy):
+    """RFC 9110 §15.5.6: a 405 MUST carry Allow."""
+    answer = raw(proxy, b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 405 ") and b"\r\nAllow: CONNECT\r\n" in answer
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1:1\rX", "127.0.0.1:1\nGET / HTTP/1.1", "127.0.0.1:\xb2",
+                                    "127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:\x1b[31m"])
+def test_a_bad_port_is_403_and_logged_without_control_characters(proxy, target):
+    answer = raw(proxy, f"CONNECT {target} HTTP/1.1\r\n\r\n".encode("latin-1"))
+    if "\n" in target:  # the line ends at the LF: what follows is a header line without a colon
+        assert answer.startswith(b"HTTP/1.1 400 ")
+        return
+    assert answer.startswith(b"HTTP/1.1 403 "), answer[:60]
+    assert proxy.log[-1].endswith(" -> 403 (loopback only)")
+    assert proxy.log[-1].isprintable() and proxy.log[-1].isascii()
