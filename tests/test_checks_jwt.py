@@ -241,30 +241,30 @@ def test_verify_token_wrapping_errors_in_other_exceptions_is_named(feedback):
 
 # -- exercise 3: when to refresh, from expires_in -----------------------------------------------
 
-def right_seconds_left(token_response, received_at, now):
+def right_seconds_left(token_response, requested_at, now):
     expires_in = token_response.get("expires_in")
     if expires_in is None:
         return math.inf
-    return received_at + expires_in - now
+    return requested_at + expires_in - now
 
 
-def reads_exp(token_response, received_at, now):
+def reads_exp(token_response, requested_at, now):
     """The old answer: decode the access token for its exp. RFC 9068 §6: a client MUST NOT."""
     return jwt.decode(token_response["access_token"], options={"verify_signature": False})["exp"] - now
 
 
-def reads_exp_when_it_can(token_response, received_at, now):
+def reads_exp_when_it_can(token_response, requested_at, now):
     try:
-        return reads_exp(token_response, received_at, now)
+        return reads_exp(token_response, requested_at, now)
     except jwt.InvalidTokenError:
-        return right_seconds_left(token_response, received_at, now)
+        return right_seconds_left(token_response, requested_at, now)
 
 
-def the_sooner_of_both(token_response, received_at, now):
+def the_sooner_of_both(token_response, requested_at, now):
     try:
-        return min(reads_exp(token_response, received_at, now), right_seconds_left(token_response, received_at, now))
+        return min(reads_exp(token_response, requested_at, now), right_seconds_left(token_response, requested_at, now))
     except jwt.InvalidTokenError:
-        return right_seconds_left(token_response, received_at, now)
+        return right_seconds_left(token_response, requested_at, now)
 
 
 def test_seconds_left_right(feedback):
@@ -273,26 +273,26 @@ def test_seconds_left_right(feedback):
 
 @pytest.mark.parametrize("answer, hint", [
     (..., "replace the `...`"),
-    (lambda token_response, received_at, now: token_response.get("id_token"), "returns a number"),
+    (lambda token_response, requested_at, now: token_response.get("id_token"), "returns a number"),
     (reads_exp, "MUST NOT inspect"),
     (reads_exp_when_it_can, "the exp claim inside the access token"),
     (the_sooner_of_both, "the exp claim inside the access token"),
-    (lambda token_response, received_at, now: token_response["expires_in"], "count from received_at"),
-    (lambda token_response, received_at, now: received_at + token_response["expires_in"], "Subtract now"),
-    (lambda token_response, received_at, now: received_at + token_response["expires_in"] - time.time(),
+    (lambda token_response, requested_at, now: token_response["expires_in"], "count from requested_at"),
+    (lambda token_response, requested_at, now: requested_at + token_response["expires_in"], "Subtract now"),
+    (lambda token_response, requested_at, now: requested_at + token_response["expires_in"] - time.time(),
      "the `now` it is given"),
-    (lambda token_response, received_at, now: now + token_response["expires_in"] - now, "count from received_at"),
-    (lambda token_response, received_at, now: received_at + token_response["expires_in"] - now - 30,
+    (lambda token_response, requested_at, now: now + token_response["expires_in"] - now, "count from requested_at"),
+    (lambda token_response, requested_at, now: requested_at + token_response["expires_in"] - now - 30,
      "no margin here"),
-    (lambda token_response, received_at, now: max(0, right_seconds_left(token_response, received_at, now)),
+    (lambda token_response, requested_at, now: max(0, right_seconds_left(token_response, requested_at, now)),
      "negative"),
-    (lambda token_response, received_at, now: str(right_seconds_left(token_response, received_at, now)),
+    (lambda token_response, requested_at, now: str(right_seconds_left(token_response, requested_at, now)),
      "return a number"),
-    (lambda token_response, received_at, now: received_at + token_response["expires_in"] - now,
+    (lambda token_response, requested_at, now: requested_at + token_response["expires_in"] - now,
      "only RECOMMENDED"),
-    (lambda token_response, received_at, now: (received_at + token_response["expires_in"] - now
+    (lambda token_response, requested_at, now: (requested_at + token_response["expires_in"] - now
                                                if "expires_in" in token_response else None), "math.inf"),
-    (lambda token_response, received_at, now: (received_at + token_response["expires_in"] - now
+    (lambda token_response, requested_at, now: (requested_at + token_response["expires_in"] - now
                                                if "expires_in" in token_response else 0), "math.inf"),
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_seconds_left_wrong(feedback, answer, hint):
@@ -300,7 +300,7 @@ def test_seconds_left_wrong(feedback, answer, hint):
 
 
 def test_seconds_left_stub_asks_for_code(feedback):
-    def seconds_left(token_response, received_at, now):
+    def seconds_left(token_response, requested_at, now):
         ...  # your code here
 
     assert_not_yet(feedback(checks.seconds_left, seconds_left), "replace the `...`")

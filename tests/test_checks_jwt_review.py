@@ -199,10 +199,10 @@ def test_verify_token_unguarded_kid_is_told_it_would_crash(feedback):
 
 # -- exercise 3 --------------------------------------------------------------------------------
 
-def falls_back_to_exp(token_response, received_at, now):
+def falls_back_to_exp(token_response, requested_at, now):
     """ex3.py: expires_in when present, else the JWT's exp: a client MUST NOT read it (RFC 9068 §6)."""
     if "expires_in" in token_response:
-        return received_at + token_response["expires_in"] - now
+        return requested_at + token_response["expires_in"] - now
     try:
         return jwt.decode(token_response["access_token"], options={"verify_signature": False})["exp"] - now
     except jwt.InvalidTokenError:
@@ -216,8 +216,19 @@ def test_seconds_left_refuses_reading_exp_when_expires_in_is_missing(feedback):
 
 
 def test_seconds_left_right_still_passes(feedback):
-    def right(token_response, received_at, now):
+    def right(token_response, requested_at, now):
         expires_in = token_response.get("expires_in")
-        return math.inf if expires_in is None else received_at + expires_in - now
+        return math.inf if expires_in is None else requested_at + expires_in - now
 
     assert_right(feedback(checks.seconds_left, right))
+
+
+def test_seconds_left_counts_from_the_request_not_the_arrival(feedback):
+    """RFC 6749 §5.1: expires_in counts from when the response was generated; a client reads its clock
+    just before it sends the request (early, the safe side), not on arrival (late by the network delay)."""
+    def counts_from_arrival(token_response, requested_at, now):
+        return token_response["expires_in"]
+
+    output = feedback(checks.seconds_left, counts_from_arrival)
+    assert_not_yet(output, "requested_at")
+    assert "arrived" not in output

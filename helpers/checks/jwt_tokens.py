@@ -389,7 +389,7 @@ def _expiry_hint(function: Any, now: float, described: str) -> str:
 # -- exercise 3 -----------------------------------------------------------------------------
 
 def seconds_left(function: Any) -> None:
-    """03, exercise 3: `seconds_left(token_response, received_at, now)`, from `expires_in` alone.
+    """03, exercise 3: `seconds_left(token_response, requested_at, now)`, from `expires_in` alone.
 
     A client MUST NOT inspect the access token (RFC 9068 §6). So the check hands the function
     an opaque access token, and JWTs whose exp disagrees with expires_in: reading exp shows.
@@ -402,31 +402,31 @@ def seconds_left(function: Any) -> None:
         return not_yet("pass the function itself: checks.seconds_left(seconds_left).")
     import jwt
 
-    received = 1_000_000.0  # when the token response arrived, in the check's own time
+    requested = 1_000_000.0  # just before the token request was sent, in the check's own time
     opaque = "8pPq0Qm7v1Jb2f5yZ-demo-opaque-token-TkA"
     cases = [  # (described, token response, now, expected, exp claim or None)
-        ("an opaque access token (not a JWT) with expires_in 300, 100 s after it arrived",
-         _token_response(opaque, 300), received + 100, 200.0, None),
+        ("an opaque access token (not a JWT) with expires_in 300, 100 s after it was requested",
+         _token_response(opaque, 300), requested + 100, 200.0, None),
         ("a JWT access token with expires_in 300 whose exp claim is an hour later",
-         _token_response(_sign(_claims(iat=received, exp=received + 3600)), 300), received + 100, 200.0,
-         received + 3600),
+         _token_response(_sign(_claims(iat=requested, exp=requested + 3600)), 300), requested + 100, 200.0,
+         requested + 3600),
         ("a JWT access token with expires_in 300 whose exp claim is a minute later",
-         _token_response(_sign(_claims(iat=received, exp=received + 60)), 300), received + 100, 200.0, received + 60),
-        ("a token that expired 100 s ago (expires_in 300, 400 s after it arrived)",
-         _token_response(opaque, 300), received + 400, -100.0, None),
-        ("a token response without expires_in", _token_response(opaque, None), received + 100, math.inf, None),
+         _token_response(_sign(_claims(iat=requested, exp=requested + 60)), 300), requested + 100, 200.0, requested + 60),
+        ("a token that expired 100 s ago (expires_in 300, 400 s after it was requested)",
+         _token_response(opaque, 300), requested + 400, -100.0, None),
+        ("a token response without expires_in", _token_response(opaque, None), requested + 100, math.inf, None),
         ("a JWT access token without expires_in (its exp claim is an hour later)",
-         _token_response(_sign(_claims(iat=received, exp=received + 3600)), None), received + 100, math.inf,
-         received + 3600),
+         _token_response(_sign(_claims(iat=requested, exp=requested + 3600)), None), requested + 100, math.inf,
+         requested + 3600),
     ]
     for described, response, now, expected, exp in cases:
         try:
-            got = function(dict(response), received, now)
+            got = function(dict(response), requested, now)
         except jwt.InvalidTokenError:
             return not_yet(f"for {described}, your function decoded the access token, and failed. A client MUST NOT "
                            "inspect the access token (RFC 9068 §6): it is for the API, and its format may change "
                            "at any time (this one is opaque). Use token_response['expires_in'], counted from "
-                           "received_at.")
+                           "requested_at.")
         except KeyError as error:
             if "expires_in" in response:
                 return not_yet(f"for {described}, your function raised KeyError {error}.")
@@ -435,14 +435,14 @@ def seconds_left(function: Any) -> None:
                            "math.inf; a 401 will tell you when the token dies, as RefreshingBearerAuth does.")
         except Exception as error:
             return not_yet(f"for {described}, your function raised {type(error).__name__}: {_masked(str(error))[:120]}")
-        hint = _seconds_left_hint(got, response, received, now, expected, exp)
+        hint = _seconds_left_hint(got, response, requested, now, expected, exp)
         if hint:
             return not_yet(f"for {described}, it returned {_shown(got)}. {hint}")
-    right("you read the token response's expires_in, counted from when it arrived, and left the access token "
+    right("you read the token response's expires_in, counted from when you requested it, and left the access token "
           "opaque, as a client must (RFC 9068 §6).")
 
 
-def _seconds_left_hint(got: Any, response: dict, received: float, now: float, expected: float,
+def _seconds_left_hint(got: Any, response: dict, requested: float, now: float, expected: float,
                        exp: float | None) -> str:
     """'' for the right answer; otherwise what the answer did instead."""
     if got is None and expected == math.inf:
@@ -457,17 +457,17 @@ def _seconds_left_hint(got: Any, response: dict, received: float, now: float, ex
     if exp is not None and abs(got - (exp - now)) < 2:
         return ("That is the exp claim inside the access token. A client MUST NOT inspect the access token "
                 "(RFC 9068 §6): it is meant for the API, which may change its format at any time. Use "
-                "expires_in from the token response, counted from received_at"
+                "expires_in from the token response, counted from requested_at"
                 + (", and math.inf when it is missing." if expected == math.inf else "."))
     if expected == math.inf:
         return ("Without expires_in the client cannot know when the token dies, so return math.inf: a 401 will "
                 "tell you (RefreshingBearerAuth does the same).")
     expires_in = response["expires_in"]
     if abs(got - expires_in) < 1e-6:
-        return "That is expires_in, the lifetime: count from received_at, received_at + expires_in - now."
-    if abs(got - (received + expires_in)) < 1e-6:
+        return "That is expires_in, the lifetime: count from requested_at, requested_at + expires_in - now."
+    if abs(got - (requested + expires_in)) < 1e-6:
         return "That is the moment it expires. Subtract now to get the seconds left."
-    if abs(got - (received + expires_in - time.time())) < 60:
+    if abs(got - (requested + expires_in - time.time())) < 60:
         return ("It looks like time.time() went in. Use the `now` it is given: the caller passes time.time(), and "
                 "a test passes times of its own.")
     if expected < 0 and got == 0:
@@ -475,7 +475,7 @@ def _seconds_left_hint(got: Any, response: dict, received: float, now: float, ex
     if 0 < expected - got <= 300:
         return ("Return the seconds left, no margin here: the caller subtracts its own margin when it decides to "
                 "refresh (RefreshingBearerAuth refreshes when now >= expires_at - margin).")
-    return f"Expected {expected:g}: received_at + expires_in - now."
+    return f"Expected {expected:g}: requested_at + expires_in - now."
 
 
 def _shown(value: Any) -> str:
