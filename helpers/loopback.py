@@ -151,6 +151,9 @@ class _Handler(SafeErrorsHandler):
                    for coding in value.split(",")]
         lengths = self.headers.get_all("Content-Length") or []
         if codings:
+            if self.request_version == "HTTP/1.0":  # §6.1: HTTP/1.0 has no transfer codings; the framing is faulty
+                self.send_error(400, "HTTP/1.0 has no Transfer-Encoding: send a Content-Length (RFC 9112 §6.1).")
+                return None
             if lengths:  # §6.1: the request may be an attempt at smuggling; close after answering it
                 self.close_connection = True
             if codings[-1] != "chunked" or "chunked" in codings[:-1]:

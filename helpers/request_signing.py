@@ -23,7 +23,7 @@ The string to sign, one field per line:
     POST
     /signed/orders
     1795000000
-    6f1c0a8e-...            (X-Request-Id)
+    6f1c0a8e-...            (X-Request-Id: 1 to 100 visible ASCII characters, so no newline)
     <hex SHA-256 of the body>
 """
 from __future__ import annotations

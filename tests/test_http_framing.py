@@ -144,6 +144,12 @@ def test_an_unknown_transfer_coding_before_chunked_is_501_and_closes(server, fra
     assert_refused_and_closed(server, login_with(server, framing, "0\r\n\r\n"), 501)
 
 
+def test_transfer_encoding_in_an_http_1_0_request_is_400_and_closes(server):
+    data = (f"POST /login HTTP/1.0\r\n{host(server)}Content-Type: application/json\r\n"
+            f"Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n2\r\n{{}}\r\n0\r\n\r\n").encode()
+    assert_refused_and_closed(server, data)
+
+
 @pytest.mark.parametrize("size_line", ["-1", "0x2", "+2", " 2", "2 2", "", "g", "\xb2"])
 def test_a_chunk_size_that_is_not_hex_digits_is_400_and_closes(server, size_line):
     data = login_with(server, "Transfer-Encoding: chunked\r\n", f"{size_line}\r\n{{}}\r\n0\r\n\r\n")
