@@ -252,3 +252,18 @@ def test_tls_session_encrypted_key_hint_names_the_prompt(feedback, tmp_path):
     output = feedback(checks.tls_session, session)
     assert_not_yet(output, "no parameter for the key's password")
     assert "prompt" in output
+
+
+@pytest.mark.parametrize("request_id", ["x" * 101, "order 7", "id\twith-tab"], ids=["too long", "space", "tab"])
+def test_sign_hint_for_a_request_id_the_server_refuses(feedback, request_id):
+    def sign(request):
+        signing(request)
+        stamp = request.headers["X-Timestamp"]
+        body = request.body or b""
+        body = body.encode() if isinstance(body, str) else body
+        message = "\n".join([request.method.upper(), urlsplit(request.url).path, stamp, request_id,
+                             hashlib.sha256(body).hexdigest()]).encode()
+        request.headers.update({"X-Request-Id": request_id,
+                                "X-Signature": hmac.new(SECRET, message, hashlib.sha256).hexdigest()})
+        return request
+    assert_not_yet(feedback(checks.sign, sign), "visible ASCII")
