@@ -14,21 +14,28 @@ import base64
 import binascii
 import html
 import json
+import re
 import time
 from datetime import datetime, timezone
 from urllib.parse import unquote_plus, urlsplit
 
 import requests
 
-from helpers.redaction import SECRET_FIELDS as LOGGED_SECRET_FIELDS, SECRET_HEADERS as LOGGED_SECRET_HEADERS
+from helpers.redaction import MASK as REDACTED, SECRET_FIELDS as LOGGED_SECRET_FIELDS, SECRET_HEADERS as LOGGED_SECRET_HEADERS
+from helpers.redaction import RedactSecrets
 
 MASK = "••••••••"
 # One list of what is secret, shared with the logging filter (RedactSecrets), so that a header that is
 # masked in a log is masked on screen too, plus the few that only show() meets (the HMAC signature of 07).
 SCHEME_HEADERS = {"authorization", "proxy-authorization"}  # scheme shown, credentials masked
 HIDDEN_HEADERS = (set(LOGGED_SECRET_HEADERS) - SCHEME_HEADERS) | {"x-signature"}  # whole value masked
-SECRET_FIELDS = set(LOGGED_SECRET_FIELDS) | {"access_key"}
+SECRET_FIELDS = set(LOGGED_SECRET_FIELDS) | {"access_key", "api_token", "auth_token"}
 MAX_BODY_CHARS = 2000
+URL_HEADERS = {"location", "content-location"}  # a redirect may carry ?code= or #access_token= (RFC 6749 §4.1.2, §4.2.2)
+LINK_TARGET = re.compile(r"<([^>]*)>")  # Link: <url>; rel="next" (RFC 8288 §3)
+# A multipart/form-data part: its headers, a blank line, then its value up to the next boundary (RFC 7578 §4.2)
+MULTIPART_PART = re.compile(r'(?P<head>Content-Disposition:[^\r\n]*?\bname="(?P<name>[^"]*)"[^\r\n]*\r?\n'
+                            r'(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>.*?)(?=\r?\n--)', re.IGNORECASE | re.DOTALL)
 
 
 def show(response: requests.Response, *, reveal: bool = False) -> None:
@@ -96,14 +103,15 @@ class Exchange:
         host = f"[{url.hostname}]" if ":" in (url.hostname or "") else url.hostname
         host = f"{host}:{url.port}" if url.port else host  # never the user:password@ part of a URL
         lines = [f"{request.method} {target} HTTP/1.1", f"Host: {host}"]
-        lines += [f"{name}: {self._mask_header(name, value)}" for name, value in request.headers.items()]
+        lines = [self._redact(line) for line in lines]
+        lines += [self._header_line(name, value) for name, value in request.headers.items()]
         content_type = request.headers.get("Content-Type", "")
         return lines + self._body_lines(request.body, content_type)
 
     def _response_lines(self, response: requests.Response) -> list[str]:
         version = "HTTP/1.0" if getattr(response.raw, "version", 11) == 10 else "HTTP/1.1"
         lines = [f"{version} {response.status_code} {response.reason or ''}".rstrip()]
-        lines += [f"{name}: {self._mask_header(name, value)}" for name, value in response.headers.items()]
+        lines += [self._header_line(name, value) for name, value in response.headers.items()]
         return lines + self._body_lines(response.content, response.headers.get("Content-Type", ""))
 
     def _body_lines(self, body, content_type: str) -> list[str]:
@@ -116,16 +124,41 @@ class Exchange:
                 return ["", f"[{len(body)} bytes of binary data]"]
         if not isinstance(body, str):
             return ["", "[streamed body, not shown]"]
-        if "json" in content_type:
-            try:
-                body = json.dumps(self._mask_json(json.loads(body)), indent=2, ensure_ascii=False)
-            except ValueError:
-                pass
-        elif "x-www-form-urlencoded" in content_type:
-            body = self._mask_query(body)
+        # The Content-Type is what the sender claims, not what the body holds: a password posted with
+        # data=json.dumps(...) goes as JSON with no JSON type. So every body is read as what it looks like.
+        shown = self._json_body(body, pretty="json" in content_type)
+        if shown is None:
+            if "multipart/" in content_type:
+                body = self._mask_multipart(body)
+            body = self._mask_query(body)  # form fields, or words such as password=... in a text
+        else:
+            body = shown
         if len(body) > MAX_BODY_CHARS:
             body = body[:MAX_BODY_CHARS] + f"\n[... {len(body) - MAX_BODY_CHARS} more characters]"
-        return ["", *body.splitlines()]
+        lines = body.splitlines()
+        if shown is None:  # JSON strings were redacted one by one: the filter's header patterns misread prose
+            lines = [self._redact(line) for line in lines]
+        return ["", *lines]
+
+    def _json_body(self, body: str, *, pretty: bool) -> str | None:
+        """The body as indented JSON, secrets masked; None if it is not JSON.
+
+        A JSON body sent without a JSON Content-Type is re-indented only if it held a secret, so that
+        what is shown stays as sent otherwise.
+        """
+        if not pretty and not body.lstrip().startswith(("{", "[")):
+            return None
+        try:
+            value = json.loads(body)
+        except ValueError:
+            return None
+        masked_before = self.masked
+        self.masked = False
+        shown = self._mask_json(value)
+        changed, self.masked = self.masked, self.masked or masked_before
+        if not pretty and not changed:
+            return body
+        return json.dumps(shown, indent=2, ensure_ascii=False)
 
     # -- masking --------------------------------------------------------------------
 
@@ -135,13 +168,22 @@ class Exchange:
         self.masked = True
         return MASK
 
+    def _header_line(self, name: str, value: str) -> str:
+        """`Name: value`, masked by what the header is; a header not known to hold secrets goes through the filter."""
+        masked = self._mask_header(name, value)
+        return f"{name}: {masked}" if masked != value else self._redact(f"{name}: {value}")
+
     def _mask_header(self, name: str, value: str) -> str:
         lower = name.lower()
         if lower in SCHEME_HEADERS:
             scheme, _, credentials = value.partition(" ")
             return f"{scheme} {self._hide(credentials)}" if credentials else self._hide(value)
-        if lower in HIDDEN_HEADERS:
+        if lower in HIDDEN_HEADERS or _is_secret_name(lower.removeprefix("x-")):  # X-Refresh-Token, Token
             return self._hide(value)
+        if lower in URL_HEADERS:
+            return self._mask_url(value)
+        if lower == "link":
+            return LINK_TARGET.sub(lambda target: f"<{self._mask_url(target[1])}>", value)
         return value
 
     def _mask_query(self, query: str) -> str:
@@ -149,21 +191,62 @@ class Exchange:
         parts = []
         for part in query.split("&"):
             name, equals, value = part.partition("=")
-            if equals and unquote_plus(name).lower() in SECRET_FIELDS:
+            if equals and _is_secret_name(unquote_plus(name)):
                 value = self._hide(value)
             parts.append(name + equals + value)
         return "&".join(parts)
 
-    def _mask_json(self, value):
+    def _mask_url(self, url: str) -> str:
+        """A URL with the secret fields of its query and of its fragment (#access_token=...) masked."""
+        rest, hash_mark, fragment = url.partition("#")
+        base, question_mark, query = rest.partition("?")
+        return (base + question_mark + self._mask_query(query) + hash_mark
+                + (self._mask_query(fragment) if hash_mark else ""))
+
+    def _mask_multipart(self, body: str) -> str:
+        """Mask the value of each multipart/form-data part whose name is a secret field."""
+        def masked(part: re.Match) -> str:
+            return part["head"] + (self._hide(part["value"]) if _is_secret_name(part["name"]) else part["value"])
+        return MULTIPART_PART.sub(masked, body)
+
+    def _mask_json(self, value, *, secret: bool = False):
+        """Mask the values of secret fields, and everything inside one ({"token": {"value": ...}})."""
         if isinstance(value, dict):
-            return {k: self._hide(str(v)) if k.lower() in SECRET_FIELDS and _is_secret_value(v)
-                    else self._mask_json(v) for k, v in value.items()}
+            return {k: self._mask_json(v, secret=secret or _is_secret_name(k)) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._mask_json(v) for v in value]
+            return [self._mask_json(v, secret=secret) for v in value]
+        if secret and _is_secret_value(value):
+            return self._hide(str(value))
+        if isinstance(value, str):  # a JWT or a URL with ?access_token= inside any string, one word at a time
+            return re.sub(r"\S+", lambda word: self._redact(word[0]), value)
         return value
+
+    def _redact(self, text: str) -> str:
+        """The last step: whatever the logging filter (RedactSecrets) would hide, shown as the mask."""
+        if self.reveal:
+            return text
+        redacted = _FILTER.redact(text).replace(REDACTED, MASK)
+        if redacted != text:
+            self.masked = True
+        return redacted
 
     def _footer(self) -> str:
         return "\n\n(credentials masked: show(response, reveal=True) shows them)" if self.masked else ""
+
+
+_FILTER = RedactSecrets()
+
+
+def _squashed(name: str) -> str:
+    """accessToken, access-token and ACCESS_TOKEN all read as accesstoken."""
+    return name.lower().replace("_", "").replace("-", "")
+
+
+_SECRET_NAMES = {_squashed(name) for name in SECRET_FIELDS}
+
+
+def _is_secret_name(name: str) -> bool:
+    return _squashed(name) in _SECRET_NAMES
 
 
 def _is_secret_value(value) -> bool:

@@ -309,3 +309,114 @@ def test_show_reveal_prints_credentials(http, api, capsys):
     show(response, reveal=True)
     out = capsys.readouterr().out
     assert f"Authorization: Basic {ADA_TOKEN}" in out
+
+
+# -- review 3, finding 9: what RedactSecrets hides, show() hides too, whatever the Content-Type ----------
+
+def masked_text(response: requests.Response) -> str:
+    text, page = both(Exchange(response))
+    assert "reveal=True" in text, "the footer says something was masked"
+    return text + "\n" + page
+
+
+def test_a_json_body_sent_without_a_json_content_type_is_masked():
+    response = hand_response("POST", "https://api.practice.test/login", 200, "OK",
+                             data=json.dumps({"username": "ada", "password": "pw-plain-42"}))
+    assert "json" not in response.request.headers.get("Content-Type", "")
+    text = masked_text(response)
+    assert "pw-plain-42" not in text and '"username": "ada"' in text
+
+
+def test_a_multipart_field_named_as_a_secret_is_masked():
+    response = hand_response("POST", "https://api.practice.test/login", 200, "OK",
+                             data={"username": "ada"}, files={"password": (None, "pw-multi-42"),
+                                                              "note": ("a.txt", b"plain words")})
+    text = masked_text(response)
+    assert "pw-multi-42" not in text
+    assert 'name="username"' in text and "ada" in text and "plain words" in text
+
+
+@pytest.mark.parametrize("name", ["Location", "Content-Location"])
+@pytest.mark.parametrize("url, secret, kept", [
+    ("https://client.test/cb?code=SECRETCODE123&state=xyz", "SECRETCODE123", "state=xyz"),
+    ("https://client.test/cb#access_token=SECRET.TOKEN.X&token_type=bearer", "SECRET.TOKEN.X", "token_type=bearer"),
+    ("https://client.test/cb?state=s1#id_token=SECRETID&expires_in=300", "SECRETID", "expires_in=300"),
+])
+def test_secret_fields_in_a_location_are_masked(name, url, secret, kept):
+    response = hand_response("GET", "https://as.practice.test/authorize", 302, "Found", headers={name: url})
+    text = masked_text(response)
+    assert secret not in text and kept in text and f"{name}: https://client.test/cb" in text
+
+
+def test_secret_fields_in_a_link_header_are_masked():
+    link = '<https://api.test/x?page=2&access_token=SECRETLINK>; rel="next", <https://api.test/x?page=1>; rel="prev"'
+    response = hand_response("GET", "https://api.test/x", 200, "OK", headers={"Link": link})
+    text = masked_text(response)
+    assert "SECRETLINK" not in text and f'<https://api.test/x?page=2&access_token={MASK}>; rel="next", <' in text
+
+
+@pytest.mark.parametrize("field", ["accessToken", "refreshToken", "apiToken", "api-token", "Access-Token",
+                                   "clientSecret", "IdToken", "API_KEY"])
+def test_json_secret_fields_are_masked_whatever_their_case_and_separators(field):
+    body = json.dumps({field: "SECRET-VALUE-42", "tokenType": "Bearer"}).encode()
+    response = hand_response("POST", "https://api.test/j", 200, "OK", headers={"Content-Type": "application/json"},
+                             body=body)
+    text = masked_text(response)
+    assert "SECRET-VALUE-42" not in text and '"tokenType": "Bearer"' in text
+
+
+@pytest.mark.parametrize("body, secret", [
+    ("your token is eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl, keep it", "eyJzdWIiOiIxIn0"),
+    ("send Bearer abcdefghijklmnop next time", "abcdefghijklmnop"),
+    ("retry with password=hunter2-secret", "hunter2-secret"),
+])
+def test_secrets_in_a_text_body_are_masked(body, secret):
+    response = hand_response("GET", "https://api.test/text", 200, "OK", headers={"Content-Type": "text/plain"},
+                             body=body.encode())
+    text = masked_text(response)
+    assert secret not in text
+    assert secret in str(Exchange(response, reveal=True))
+
+
+@pytest.mark.parametrize("name", ["X-Refresh-Token", "Token", "X-Access-Token"])
+def test_a_header_named_as_a_secret_field_is_masked(name):
+    response = hand_response("GET", "https://api.test/x", 200, "OK", headers={name: "SECRETHDR-42"},
+                             request_headers={name: "SECRETREQ-42"})
+    text = masked_text(response)
+    assert "SECRETHDR-42" not in text and "SECRETREQ-42" not in text and f"{name}: {MASK}" in text
+
+
+def test_a_jwt_in_a_json_string_is_masked_and_the_servers_hints_are_kept():
+    body = {"note": "your token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln is here",
+            "error_description": "send 'Authorization: Basic base64(user-id:password)'.", "authorization": None}
+    response = hand_response("POST", "https://api.test/j", 400, "Bad Request",
+                             headers={"Content-Type": "application/json"}, body=json.dumps(body).encode())
+    text = masked_text(response)
+    assert "eyJzdWIiOiIxIn0" not in text
+    assert """send 'Authorization: Basic base64(user-id:password)'.""" in text and '"authorization": null' in text
+
+
+def test_an_exchange_without_secrets_is_shown_exactly_as_before():
+    body = b'{"error": "invalid_token", "error_description": "The token expired"}'
+    response = hand_response("GET", "https://api.test/me?page=2", 401, "Unauthorized",
+                             headers={"Content-Type": "application/json",
+                                      "WWW-Authenticate": 'Bearer realm="practice", error="invalid_token"',
+                                      "Location": "https://api.test/next?page=3#top"})
+    response._content = body
+    text = str(Exchange(response))
+    assert "reveal=True" not in text and MASK not in text
+    assert 'WWW-Authenticate: Bearer realm="practice", error="invalid_token"' in text
+    assert "Location: https://api.test/next?page=3#top" in text and "GET /me?page=2 HTTP/1.1" in text
+    assert '  "error_description": "The token expired"' in text
+    plain = hand_response("GET", "https://api.test/t", 200, "OK", headers={"Content-Type": "text/plain"},
+                          body=b"a=1&b=2\nno secrets here")
+    assert str(Exchange(plain)).endswith("\n\na=1&b=2\nno secrets here")
+
+
+def test_everything_inside_a_secret_json_field_is_masked():
+    body = {"token": {"value": "SECRETINNER", "expires": None}, "tokens": [{"refresh": "r"}], "password": ["pw1", "pw2"]}
+    response = hand_response("POST", "https://api.test/j", 200, "OK", headers={"Content-Type": "application/json"},
+                             body=json.dumps(body).encode())
+    text = masked_text(response)
+    assert "SECRETINNER" not in text and '"pw1"' not in text and '"pw2"' not in text
+    assert '"expires": null' in text and '"refresh": "r"' in text  # null is no secret; "tokens" is no secret name
