@@ -163,7 +163,7 @@ def test_key_session_whose_auth_prints_the_key_is_refused(feedback):
 
     session = requests.Session()
     session.auth = Chatty(NEW_KEY)
-    assert_not_yet(feedback(checks.key_session, session), "printed the key")
+    assert_not_yet(feedback(checks.key_session, session), "printed or logged the key")
 
 
 def test_key_session_whose_auth_logs_the_key_to_stderr_is_refused(feedback):
@@ -176,4 +176,89 @@ def test_key_session_whose_auth_logs_the_key_to_stderr_is_refused(feedback):
 
     session = requests.Session()
     session.auth = Logging(NEW_KEY)
-    assert_not_yet(feedback(checks.key_session, session), "printed the key")
+    assert_not_yet(feedback(checks.key_session, session), "printed or logged the key")
+
+
+def test_key_session_whose_auth_logs_the_key_with_logging_is_refused(feedback):
+    """A logging handler keeps the stream it was given, so redirecting sys.stderr alone misses it."""
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.__stderr__)
+    root = logging.getLogger()
+    saved_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+    class Logging(APIKeyAuth):
+        def __call__(self, request):
+            logging.info("using key %s", self.key)
+            return super().__call__(request)
+
+    session = requests.Session()
+    session.auth = Logging(NEW_KEY)
+    try:
+        assert_not_yet(feedback(checks.key_session, session), "printed or logged the key")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
+
+
+def test_logging_is_back_as_it_was_after_a_check(feedback):
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    session = requests.Session()
+    session.auth = APIKeyAuth(NEW_KEY)
+    assert_right(feedback(checks.key_session, session))
+    assert root.handlers == handlers and root.level == level
+
+
+def test_key_session_with_the_key_as_bytes_is_accepted(feedback):
+    """requests sends a bytes header value as it is: key.encode() is a right answer too."""
+    class BytesKey(APIKeyAuth):
+        def __call__(self, request):
+            request.headers["X-API-Key"] = self.key.encode("ascii")
+            return request
+
+    session = requests.Session()
+    session.auth = BytesKey(NEW_KEY)
+    assert_right(feedback(checks.key_session, session), "sends rw-2 in X-API-Key")
+
+
+def test_a_bytes_key_reaches_the_practice_api(http):
+    """Over a real connection: requests writes the bytes as they are."""
+    with serve_practice_api() as server:
+        response = http.get(server.url("/keys/whoami"), headers={"X-API-Key": NEW_KEY.encode("ascii")}, timeout=5)
+    assert response.status_code == 200 and response.json()["key_id"] == "rw-2"
+
+
+@pytest.mark.parametrize("verify", [0, "", None], ids=["zero", "empty-string", "none"])
+def test_key_session_with_any_false_verify_is_refused(feedback, verify):
+    session = requests.Session()
+    session.auth = APIKeyAuth(NEW_KEY)
+    session.verify = verify
+    assert_not_yet(feedback(checks.key_session, session), f"session.verify = {verify!r} turns off")
+
+
+@pytest.mark.parametrize("verify", [0, ""], ids=["zero", "empty-string"])
+def test_read_notes_with_any_false_verify_is_refused(feedback, api, http, verify):
+    response = http.get(api.url("/keys/notes"), headers={"X-API-Key": READ_KEY}, timeout=5, verify=verify)
+    assert_not_yet(feedback(checks.read_notes, response), f"verify={verify!r} turns off the certificate check")
+
+
+def test_next_step_400_is_an_error_not_a_key_problem(feedback):
+    """Section 4's table: 400 means a malformed request (a key in the URL, say): fix the code."""
+    def answer(response):
+        return "fix-key" if response.status_code == 400 else {401: "fix-key", 403: "need-scope", 429: "slow-down"}.get(
+            response.status_code, "ok" if 200 <= response.status_code < 300 else "error")
+
+    output = feedback(checks.next_step, answer)
+    assert_not_yet(output, "for a 400 Bad Request")
+    assert "'error'" in output
+
+
+def test_next_step_400_is_what_the_practice_api_sends_for_a_key_in_the_url(api, http):
+    response = http.get(api.url("/keys/notes"), params={"api_key": READ_KEY}, timeout=5)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"

@@ -124,6 +124,24 @@ def naive_asctime(response):
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
 
 
+def float_of_what_is_not_a_date(response):
+    """Reads delay-seconds with float(): '1.5', '1e3' and 'infinity' pass as seconds."""
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return solution(response)
+    return seconds if seconds >= 0 and seconds == seconds else None
+
+
+def digits_in_any_script(response):
+    """str.isdigit() without str.isascii(): '²' and '３０' are digits to it, and float() raises on '²'."""
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return float(value)
+    return solution(response)
+
+
 WRONG = [  # (function, the hint the check must give)
     (zero_when_unreadable, "returned 0.0, which means 'retry at once'"),
     (max_zero_of_float, "'Retry-After: -30', which is not delay-seconds"),
@@ -133,6 +151,8 @@ WRONG = [  # (function, the hint the check must give)
     (default_one_second, "it returned 1.0. That is not a Retry-After value"),
     (raises_on_junk, "should give None, not an exception"),
     (naive_asctime, "tzinfo=timezone.utc"),
+    (float_of_what_is_not_a_date, "'Retry-After: 1.5'"),
+    (digits_in_any_script, "'Retry-After: ²'"),
 ]
 
 
@@ -182,3 +202,98 @@ def test_session_with_a_ca_bundle_is_accepted(feedback, tmp_path):
     session.auth = ADA
     session.verify = str(tmp_path / "company-ca.pem")
     assert_right(feedback(checks.basic_session, session))
+
+
+@pytest.mark.parametrize("value", ["1.5", "1e3", "²", "３０", "+30", " 30 "[1:] + "s"])
+def test_the_solution_reads_what_is_not_delay_seconds_as_none(value):
+    """delay-seconds = 1*DIGIT (RFC 9110 §10.2.3), ASCII digits: anything else here is no number of seconds."""
+    assert solution(fake_response(429, {"Retry-After": value})) is None
+
+
+def test_superscript_two_is_explained_not_a_traceback(feedback):
+    output = feedback(checks.retry_after, digits_in_any_script)
+    assert_not_yet(output, "raised ValueError")
+    assert "value.isascii()" in output
+
+
+@pytest.mark.parametrize("verify", [0, "", None], ids=["zero", "empty-string", "none"])
+def test_session_with_any_false_verify_is_refused(feedback, verify):
+    """requests turns the certificate check off for any false value; session.verify = None too."""
+    session = requests.Session()
+    session.auth = ADA
+    session.verify = verify
+    assert_not_yet(feedback(checks.basic_session, session), f"session.verify = {verify!r} turns off")
+
+
+class Basic(requests.auth.HTTPBasicAuth):
+    """ada's credentials, in a class of the learner's."""
+
+    def __init__(self) -> None:
+        super().__init__(*ADA)
+
+
+def test_session_whose_auth_prints_the_password_is_refused(feedback):
+    class Chatty(Basic):
+        def __call__(self, request):
+            print("logging in as", self.username, self.password)
+            return super().__call__(request)
+
+    session = requests.Session()
+    session.auth = Chatty()
+    assert_not_yet(feedback(checks.basic_session, session), "printed or logged ada's password")
+
+
+def test_session_whose_auth_prints_the_header_is_refused(feedback):
+    class Chatty(Basic):
+        def __call__(self, request):
+            request = super().__call__(request)
+            print(request.headers["Authorization"])
+            return request
+
+    session = requests.Session()
+    session.auth = Chatty()
+    assert_not_yet(feedback(checks.basic_session, session), "printed or logged ada's password")
+
+
+def test_session_whose_auth_logs_the_password_is_refused(feedback, capsys):
+    """A logging handler keeps the stream it was given: redirecting sys.stderr alone does not catch it."""
+    import logging
+    import sys
+
+    handler = logging.StreamHandler(sys.__stderr__)
+    root = logging.getLogger()
+    saved_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+    class Logs(Basic):
+        def __call__(self, request):
+            logging.getLogger("learner").info("using %s:%s", self.username, self.password)
+            return super().__call__(request)
+
+    session = requests.Session()
+    session.auth = Logs()
+    try:
+        assert_not_yet(feedback(checks.basic_session, session), "printed or logged ada's password")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
+    assert root.handlers.count(handler) == 0 and logging.getLogger("learner").handlers == []
+
+
+def test_session_whose_auth_shows_the_password_in_its_repr_gets_a_warning(feedback):
+    class Shows(Basic):
+        def __repr__(self):
+            return f"Shows({self.username!r}, {self.password!r})"
+
+    session = requests.Session()
+    session.auth = Shows()
+    output = feedback(checks.basic_session, session)
+    assert_right(output, "repr(session.auth) shows the password")
+
+
+def test_session_with_the_tuple_gets_no_repr_warning(feedback):
+    """The tuple is the exercise's answer: requests keeps it as it is, and the check does not nag about it."""
+    session = requests.Session()
+    session.auth = ADA
+    assert "repr" not in feedback(checks.basic_session, session)

@@ -25,6 +25,18 @@ WRONG_CALLS = {  # name: (the call, the hint the check must give)
     "zero-timeout": (lambda api, http: http.get(api.url(PATH), timeout=0),
                      "a finite number above 0"),
     "verify-false": (lambda api, http: http.get(api.url(PATH), timeout=5, verify=False), "verify=False"),
+    "verify-zero": (lambda api, http: http.get(api.url(PATH), timeout=5, verify=0), "verify=0 turns off"),
+    "verify-empty": (lambda api, http: http.get(api.url(PATH), timeout=5, verify=""), "verify='' turns off"),
+    "x-api-key": (lambda api, http: http.get(api.url(PATH), headers={"X-API-Key": demo.api_key("ro-1")}, timeout=5),
+                  "carried the header X-API-Key"),
+    "cookie": (lambda api, http: http.get(api.url(PATH), cookies={"session": "abc"}, timeout=5),
+               "carried the header Cookie"),
+    "proxy-authorization": (lambda api, http: http.get(api.url(PATH), headers={"Proxy-Authorization": "Basic eDp5"},
+                                                       timeout=5), "carried the header Proxy-Authorization"),
+    "read-timeout-default": (lambda api, http: http.get(api.url(PATH), timeout=urllib3.Timeout(connect=2)),
+                             "waits forever"),
+    "read-timeout-none-in-urllib3-timeout": (
+        lambda api, http: http.get(api.url(PATH), timeout=urllib3.Timeout(connect=2, read=None)), "waits forever"),
     "credentials-in-url": (lambda api, http: http.get(api.url(PATH).replace("https://", "https://ada:x@"),
                                                       timeout=5), "went in the URL"),
     "auth": (lambda api, http: http.get(api.url(PATH), auth=("ada", demo.password_of("ada")), timeout=5),
@@ -38,8 +50,10 @@ def test_right_call_is_accepted(feedback, api, http):
     assert_right(feedback(checks.unauthenticated_call, right_call(api, http)), "401 Unauthorized")
 
 
-@pytest.mark.parametrize("timeout", [5, 0.5, (3.05, 27), urllib3.Timeout(connect=2, read=5)],
-                         ids=["int", "float", "tuple", "urllib3-Timeout"])
+@pytest.mark.parametrize("timeout", [5, 0.5, (3.05, 27), urllib3.Timeout(connect=2, read=5), urllib3.Timeout(total=5),
+                                     urllib3.Timeout(total=5, read=None), urllib3.Timeout(connect=2, read=5, total=6)],
+                         ids=["int", "float", "tuple", "urllib3-Timeout", "urllib3-Timeout-total",
+                              "urllib3-Timeout-total-read-None", "urllib3-Timeout-all-three"])
 def test_every_finite_timeout_is_accepted(feedback, api, http, timeout):
     assert_right(feedback(checks.unauthenticated_call, http.get(api.url(PATH), timeout=timeout)))
 
@@ -79,3 +93,14 @@ def test_a_response_from_elsewhere_is_refused(feedback):
     response.headers["WWW-Authenticate"] = 'Basic realm="practice"'
     assert_not_yet(feedback(checks.unauthenticated_call, response), "api.url('/basic/whoami')")
 
+
+
+def test_an_unreadable_timeout_object_is_feedback_not_a_traceback():
+    """A timeout object that raises when read gets a hint, never the exception."""
+    from helpers.checks.feedback import timeout_problem
+
+    class Odd(urllib3.Timeout):
+        def clone(self):
+            raise RuntimeError("unreadable")
+
+    assert "seconds" in timeout_problem(Odd(total=5))

@@ -4,14 +4,17 @@ hint. Checks never raise, and never print a password or the base64 that carries 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
+from hashlib import pbkdf2_hmac
+from hmac import compare_digest
 import unicodedata
 
 import pytest
 
 from conftest import assert_not_yet, assert_right
 from helpers import checks, demo
-from helpers.passwords import verify_password
+from helpers.passwords import hash_password, verify_password
 from helpers.users import DUMMY_HASH, PASSWORD_HASHES
 
 PLACEHOLDER_HINT = "replace the `...` in the cell"
@@ -466,3 +469,149 @@ def test_check_basic_bad_utf_8(run):
     output = run(checks.check_basic, no_utf8_catch)
     assert_not_yet(output, "raised UnicodeDecodeError")
     assert "Catch UnicodeDecodeError" in output
+
+
+# -- review: Latin-1 first, no NFC on the user-id, a cheaper dummy hash, == on the hashes ----------
+
+def test_basic_authorization_latin_1_first_then_utf_8(run):
+    """01 cell 40's quiet bug: a Latin-1-encodable password goes out as Latin-1, and raises nothing."""
+    def latin_1_first(username, password):
+        if ":" in username:
+            raise ValueError("a user-id cannot contain ':'")
+        try:
+            raw = f"{username}:{password}".encode("latin-1")
+        except UnicodeEncodeError:
+            raw = nfc_utf8(username, password)
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+    assert_not_yet(run(checks.basic_authorization, latin_1_first), "the text was encoded as Latin-1")
+
+
+def test_basic_authorization_without_nfc_on_the_user_id(run):
+    def password_only(username, password):
+        if ":" in username:
+            raise ValueError("a user-id cannot contain ':'")
+        raw = f"{username}:{unicodedata.normalize('NFC', password)}".encode("utf-8")
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+    output = run(checks.basic_authorization, password_only)
+    assert_not_yet(output, "the user-id came in decomposed form (NFD)")
+    assert "unicodedata.normalize('NFC'" in output
+
+
+def cheaper_dummy(iterations: int):
+    """The solution, with a dummy hash that costs less than a real one."""
+    dummy = hash_password("anything", iterations=iterations)
+
+    def answer(header):
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except ValueError:
+            return None
+        username, colon, password = decoded.partition(":")
+        if not colon:
+            return None
+        username, password = nfc(username), nfc(password)
+        stored = PASSWORD_HASHES.get(username)
+        right_password = verify_password(password, stored or dummy)
+        return username if right_password and stored is not None else None
+    return answer
+
+
+@pytest.mark.parametrize("iterations", [5_000, 10_000, 19_000])
+def test_check_basic_with_a_cheaper_dummy_hash(run, iterations):
+    """Even 5 % less work for unknown users is a difference an attacker can measure over many requests."""
+    output = run(checks.check_basic, cheaper_dummy(iterations))
+    assert_not_yet(output, f"{iterations:,} PBKDF2 iterations for an unknown user name")
+
+
+def equal_on_the_hashes(header):
+    """Hashes the password itself, then compares with ==, which stops at the first byte that differs."""
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        return None
+    username, password = nfc(username), nfc(password)
+    _, iterations, salt, expected = (PASSWORD_HASHES.get(username) or DUMMY_HASH).split("$")
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
+    return username if base64.b64encode(digest).decode() == expected and username in PASSWORD_HASHES else None
+
+
+def test_check_basic_comparing_hashes_with_equals(run):
+    assert_not_yet(run(checks.check_basic, equal_on_the_hashes), "hmac.compare_digest()")
+
+
+def own_hash_and_compare_digest(header):
+    """Its own PBKDF2, then compare_digest, imported by name at the top of this file."""
+    scheme, _, credentials = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except ValueError:
+        return None
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        return None
+    username, password = nfc(username), nfc(password)
+    _, iterations, salt, expected = (PASSWORD_HASHES.get(username) or DUMMY_HASH).split("$")
+    digest = pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
+    return username if compare_digest(digest, base64.b64decode(expected)) and username in PASSWORD_HASHES else None
+
+
+def test_check_basic_with_hashing_of_its_own_imported_by_name_is_right(run):
+    assert_right(run(checks.check_basic, own_hash_and_compare_digest))
+
+
+def test_check_basic_with_compare_digest_of_its_own_is_right(run):
+    """Its own PBKDF2 and secrets.compare_digest(), imported in the function: the same work, in constant time."""
+    def own(header):
+        import secrets
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except ValueError:
+            return None
+        username, colon, password = decoded.partition(":")
+        if not colon:
+            return None
+        username, password = nfc(username), nfc(password)
+        _, iterations, salt, expected = (PASSWORD_HASHES.get(username) or DUMMY_HASH).split("$")
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), base64.b64decode(salt), int(iterations))
+        right_password = secrets.compare_digest(digest, base64.b64decode(expected))
+        return username if right_password and username in PASSWORD_HASHES else None
+    assert_right(run(checks.check_basic, own))
+
+
+def test_check_basic_does_not_time_the_right_answer(run, monkeypatch):
+    """On a loaded machine the clock can say anything: the right answer passes however it runs."""
+    import itertools
+    from helpers.checks import raw_http
+
+    ticks = itertools.count()
+
+    class Jumpy:
+        @staticmethod
+        def perf_counter():  # every call looks a thousand times slower than the last
+            return 1000.0 ** (next(ticks) % 7)
+
+    monkeypatch.setattr(raw_http, "time", Jumpy)
+    assert_right(run(checks.check_basic, check_basic))
+
+
+def test_check_basic_puts_hashlib_and_hmac_back(run):
+    import hmac
+    import secrets
+    before = hashlib.pbkdf2_hmac, hmac.compare_digest, secrets.compare_digest
+    run(checks.check_basic, check_basic)
+    run(checks.check_basic, equal_on_the_hashes)
+    assert (hashlib.pbkdf2_hmac, hmac.compare_digest, secrets.compare_digest) == before

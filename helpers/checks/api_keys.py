@@ -15,7 +15,7 @@ import requests
 
 from helpers import demo
 from helpers.checks.feedback import (PRACTICE_URL, credentials_in_url, fake_response, not_yet, output_captured,
-                                     placeholder, right, sent_problem, sent_with)
+                                     placeholder, right, sent_problem, sent_with, session_verify_problem)
 
 __all__ = ["read_notes", "key_session", "next_step"]
 
@@ -91,10 +91,9 @@ def key_session(session: Any) -> None:
                        "session = requests.Session(); session.auth = APIKeyAuth(NEW_KEY).")
     if not isinstance(session, requests.Session):
         return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
-    if session.verify is False:
-        return not_yet("session.verify = False turns off the certificate check for every request of this session, "
-                       "so anyone on the network path could pose as the API and collect the key. Leave "
-                       "session.verify alone (True), or set it to a CA bundle's path (notebook 06).")
+    problem = session_verify_problem(session.verify, "the key")
+    if problem:
+        return not_yet(problem)
     leaked = _key_in_params(session.params or {})
     if leaked:
         return not_yet(f"session.params puts the key ({leaked}) in the URL of every request, and from there in "
@@ -130,8 +129,8 @@ def key_session(session: Any) -> None:
     except Exception as error:  # the learner's auth object failed: say so, never crash
         return not_yet(f"session.auth raised {type(error).__name__}: {_redact(str(error))[:200]}")
     if _looks_like_key(printed.getvalue()):
-        return not_yet("your auth object printed the key. Whatever a cell prints is saved in the notebook, and "
-                       "in a program it lands in logs: never print or log a key (print its key_id instead).")
+        return not_yet("your auth object printed or logged the key. Whatever a cell prints is saved in the notebook, "
+                       "and in a program it lands in logs: never print or log a key (print its key_id instead).")
     if result is None:
         return not_yet("your __call__ returns None, so requests has no request left to send (it fails with "
                        "AttributeError). End __call__ with `return request`.")
@@ -145,6 +144,8 @@ def key_session(session: Any) -> None:
     sent = result.headers.get(HEADER)
     if sent is None:
         return not_yet(_missing_header_hint(result.headers, exercise="session"))
+    if isinstance(sent, bytes):  # requests sends a bytes value as it is: key.encode() works too
+        sent = sent.decode("latin-1")
     key_id = _key_id(sent)
     if key_id is None and _key_id(sent.strip()) is not None:
         return not_yet("the X-API-Key value has spaces or a newline around the key: .strip() it.")
@@ -191,6 +192,8 @@ def next_step(function: Any) -> None:
         (302, {"Location": "https://elsewhere.test/"}, None, "error", "a 302 redirect"),
         (404, {}, _error("not_found", "No endpoint here."), "error", "a 404 Not Found"),
         (500, {}, _error("server_error", "The practice API has a bug."), "error", "a 500 Internal Server Error"),
+        (400, {}, _error("invalid_request", "Never put an API key in the URL ('api_key=' in the query string)."),
+         "error", "a 400 Bad Request (the key was put in the URL)"),
     ]
     for status, headers, body, expected, described in cases:
         try:
@@ -224,6 +227,9 @@ def _next_step_hint(status: int, expected: str, got: Any) -> str:
         return "A 403 means the key lacks the permission. Retrying will not help: 'need-scope'."
     if status == 429:
         return "A 429 asks you to wait (Retry-After says how long) and try again later: 'slow-down'."
+    if status == 400 and got.strip().lower() == "fix-key":
+        return ("A 400 means the request is malformed (here, a key in the URL): the code must change, and a new "
+                "key would fail the same way. Answer 'error', as the table in section 4 says: fix the code.")
     if expected == "ok":
         return "It is a success too: any 2xx status is 'ok' (200 <= response.status_code < 300)."
     if status == 302 and got == "ok":

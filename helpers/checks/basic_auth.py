@@ -11,7 +11,8 @@ from typing import Any
 import requests
 
 from helpers import demo
-from helpers.checks.feedback import PRACTICE_URL, fake_response, not_yet, placeholder, right
+from helpers.checks.feedback import (PRACTICE_URL, fake_response, not_yet, output_captured, placeholder, right,
+                                     session_verify_problem)
 
 
 def basic_session(session: Any) -> None:
@@ -29,10 +30,9 @@ def basic_session(session: Any) -> None:
             return not_yet("a header set by hand works until a ~/.netrc entry silently replaces it. "
                             "Set session.auth = (username, password) instead.")
         return not_yet("session.auth is not set. Set session.auth = (username, password).")
-    if session.verify is False:
-        return not_yet("session.verify = False turns off the certificate check for every request of this session, "
-                       "so anyone on the network path could pose as the server and collect ada's password. "
-                       "Leave session.verify alone (True), or set it to a CA bundle's path (notebook 06).")
+    problem = session_verify_problem(session.verify, "ada's password")
+    if problem:
+        return not_yet(problem)
     if _in_params(session.params):
         return not_yet("session.params puts the credentials in the URL of every request, and URLs end up in "
                        "logs. Set session.auth = (username, password), which sends them in the Authorization header.")
@@ -40,9 +40,14 @@ def basic_session(session: Any) -> None:
         return not_yet("session.auth takes a (user, password) tuple, not one string: session.auth = (USERNAME, PASSWORD).")
     prepared = requests.PreparedRequest()
     try:
-        prepared.prepare(method="GET", url=PRACTICE_URL + "/basic/whoami", auth=session.auth)
+        with output_captured() as printed:
+            prepared.prepare(method="GET", url=PRACTICE_URL + "/basic/whoami", auth=session.auth)
     except Exception as error:  # the learner's auth object failed: report it, do not crash
-        return not_yet(f"session.auth raised {type(error).__name__}: {error}")
+        return not_yet(f"session.auth raised {type(error).__name__}: {_hidden(str(error))}")
+    if _shows_ada(printed.getvalue()):
+        return not_yet("your auth object printed or logged ada's password (or the base64 that carries it). "
+                       "Whatever a cell prints is saved in the notebook, and in a program it lands in logs: "
+                       "never print or log a password.")
     header = prepared.headers.get("Authorization", "")
     if not header.startswith("Basic "):
         return not_yet("session.auth does not produce a Basic Authorization header.")
@@ -51,7 +56,36 @@ def basic_session(session: Any) -> None:
         return not_yet(f"the user name is {username!r}; this exercise uses 'ada'.")
     if password != demo.password_of("ada"):
         return not_yet("the user name is right but the password is not ada's (PASSWORD, from section 1).")
-    right("every request made with this session carries ada's Basic credentials.")
+    message = "every request made with this session carries ada's Basic credentials."
+    if not isinstance(session.auth, tuple) and _shows_ada(_repr(session.auth)):
+        message += (" One more thing: repr(session.auth) shows the password, so displaying it would save the "
+                    "password in the notebook. Give your class a __repr__ that hides it.")
+    right(message)
+
+
+def _ada_secrets() -> list[str]:
+    """ada's password and the base64 forms that carry it: never to be printed."""
+    password = demo.password_of("ada")
+    token = base64.b64encode(f"ada:{password}".encode("utf-8")).decode("ascii")
+    return [password, token, token.rstrip("=")]
+
+
+def _shows_ada(text: str) -> bool:
+    return any(secret in text for secret in _ada_secrets())
+
+
+def _hidden(text: str) -> str:
+    """`text` with ada's secrets masked, for a message that quotes an error."""
+    for secret in _ada_secrets():
+        text = text.replace(secret, "••••••••")
+    return text[:200]
+
+
+def _repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception:  # a broken __repr__ shows nothing
+        return ""
 
 
 def _in_params(params: Any) -> bool:
@@ -142,6 +176,13 @@ def retry_after(function: Any) -> None:
         ({"Retry-After": "soon"}, None, "a 429 with an unreadable 'Retry-After: soon'", ""),
         ({"Retry-After": "-30"}, None, "a 429 with 'Retry-After: -30', which is not delay-seconds (digits only)", ""),
         ({"Retry-After": "nan"}, None, "a 429 with 'Retry-After: nan', which float() reads as a number", ""),
+        ({"Retry-After": "1.5"}, None, "a 429 with 'Retry-After: 1.5': delay-seconds is digits only, so this is "
+         "not a number of seconds, though float() reads it", ""),
+        ({"Retry-After": "1e3"}, None, "a 429 with 'Retry-After: 1e3', which float() reads as 1000 but "
+         "delay-seconds (digits only) does not", ""),
+        ({"Retry-After": "²"}, None, "a 429 with 'Retry-After: ²', a digit to str.isdigit() but not an ASCII one",
+         " str.isdigit() says True for '²' and '３', which float() and int() refuse or misread: "
+         "test value.isascii() and value.isdigit()."),
     ]
     for headers, expected, described, raised_hint in cases:
         try:

@@ -4,11 +4,13 @@ from __future__ import annotations
 import contextlib
 import dis
 import io
+import logging
 import math
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 PRACTICE_URL = "https://api.practice.test"
 
@@ -66,6 +68,19 @@ def verify_off(value: Any) -> bool:
 
 # -- what a learner's call really did ---------------------------------------------------------
 
+def session_verify_problem(verify: Any, secret: str) -> str:
+    """'' unless session.verify turns the certificate check off; then why, and the fix.
+
+    None counts as off here: requests hands a session's None on to its adapter, which checks
+    certificates only for a true value (unless REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE is set).
+    """
+    if verify is not None and not verify_off(verify):
+        return ""
+    return (f"session.verify = {verify!r} turns off the certificate check for every request of this session, so "
+            f"anyone on the network path could pose as the server and collect {secret}. Leave session.verify "
+            "alone (True), or set it to a CA bundle's path (notebook 06).")
+
+
 def sent_with(response: Any) -> dict | None:
     """The keyword arguments (timeout, verify, ...) that requests passed on for the call behind `response`.
 
@@ -84,8 +99,10 @@ def timeout_problem(timeout: Any) -> str:
     if timeout is None:
         return ("the call has no timeout= (or timeout=None), and requests has no default: a server that never "
                 "answers would hang your program forever. Add timeout=5.")
-    parts = timeout if isinstance(timeout, tuple) else (getattr(timeout, "connect_timeout", timeout),
-                                                        getattr(timeout, "read_timeout", timeout))
+    try:
+        parts = _timeout_parts(timeout)
+    except Exception:  # an object of the learner's that will not say: feedback, not a traceback
+        return "timeout= takes seconds, a finite number above 0, such as timeout=5."
     if any(part is None for part in parts):
         return ("a timeout of None waits forever for that part: timeout=(connect, read) needs a number for both, "
                 "e.g. timeout=(3.05, 27), or one number for both, timeout=5.")
@@ -94,13 +111,30 @@ def timeout_problem(timeout: Any) -> str:
     return ""
 
 
+def _timeout_parts(timeout: Any) -> tuple:
+    """(connect, read): the longest each wait may last under `timeout`, as requests hands it to urllib3.
+
+    A urllib3.Timeout is read on a started copy: its read_timeout depends on the time the connect
+    took, and raises TimeoutStateError before the connect timer has started. A part left at
+    urllib3's default means the socket default, which is None (no limit) unless
+    socket.setdefaulttimeout() changed it.
+    """
+    if isinstance(timeout, tuple):
+        return timeout
+    if not isinstance(timeout, urllib3.Timeout):
+        return timeout, timeout
+    started = timeout.clone()
+    started.start_connect()
+    return urllib3.Timeout.resolve_default_timeout(started.connect_timeout), started.read_timeout
+
+
 def sent_problem(response: Any) -> str:
     """'' when the call behind `response` had a timeout and checked certificates; otherwise the hint."""
     kwargs = sent_with(response) or {}
-    if kwargs.get("verify") is False:
-        return ("verify=False turns off the certificate check, so anyone on the network path could pose as the "
-                "server and read what you send. Leave verify= out (True is the default), or give it the path of "
-                "a CA bundle (notebook 06).")
+    if verify_off(kwargs.get("verify")):
+        return (f"verify={kwargs['verify']!r} turns off the certificate check, so anyone on the network path could "
+                "pose as the server and read what you send. Leave verify= out (True is the default), or give it "
+                "the path of a CA bundle (notebook 06).")
     return timeout_problem(kwargs.get("timeout"))
 
 
@@ -115,11 +149,29 @@ def credentials_in_url(url: Any) -> bool:
 
 @contextlib.contextmanager
 def output_captured() -> Iterator[io.StringIO]:
-    """Collect what a learner's code prints while a check runs it, so the check can look at it first.
+    """Collect what a learner's code prints or logs while a check runs it, so the check can look at it first.
 
     A function that prints a key or a password would put the secret into the notebook's saved
-    outputs; the check says so instead of letting it through.
+    outputs; the check says so instead of letting it through. Logging needs more than redirecting
+    sys.stderr: a handler keeps the stream it was given. So, for the duration, every logger's
+    handlers are set aside, and the root logger, at DEBUG, writes every record that reaches it
+    into the same text: what the code logs reaches no handler of the notebook, and the check sees it.
     """
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-        yield printed
+    handler = logging.StreamHandler(printed)
+    handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
+    root = logging.getLogger()
+    loggers = [root, *(logger for logger in logging.Logger.manager.loggerDict.values()
+                       if isinstance(logger, logging.Logger))]
+    saved_handlers, saved_level = [(logger, logger.handlers) for logger in loggers], root.level
+    for logger in loggers:
+        logger.handlers = []
+    root.handlers = [handler]
+    root.setLevel(logging.DEBUG)
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            yield printed
+    finally:
+        for logger, handlers in saved_handlers:
+            logger.handlers = handlers
+        root.setLevel(saved_level)

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import hashlib
+import hmac
+import secrets
 import time
 import unicodedata
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from helpers import demo
 from helpers.passwords import hash_password
@@ -24,6 +28,8 @@ __all__ = ["basic_authorization", "parse_challenge", "check_basic"]
 ADA = ("ada", demo.password_of("ada"))
 GRACE = ("grace", demo.password_of("grace"))
 CHARLES = ("charles", "<difference engine> 1822?")  # its base64 holds '+' and '/'
+LATIN_1 = ("grace", "Grüße")  # Latin-1 can hold it: the quiet bug of notebook 01, section 7
+NFD_USER = (unicodedata.normalize("NFD", "zoë"), "pass-1843")  # NFC applies to the user-id too (RFC 7617 §2.1)
 MASK = "••••••••"
 
 
@@ -83,7 +89,11 @@ def basic_authorization(function: Any) -> None:
     cases = [
         (ADA, "ada and her password"),
         (GRACE, "grace, whose password is not ASCII"),
+        (LATIN_1, f"the password {LATIN_1[1]!r}, whose letters all exist in Latin-1, so that "
+                  ".encode('latin-1') takes it without an error"),
         ((GRACE[0], nfd_password), "grace's password typed in decomposed form (NFD: 'u' + a combining mark)"),
+        (NFD_USER, f"the user-id {unicodedata.normalize('NFC', NFD_USER[0])!r} typed in decomposed form "
+                   "(NFD: 'e' + a combining mark)"),
         (CHARLES, f"{CHARLES[0]!r} and the password {CHARLES[1]!r}"),
     ]
     for (username, password), described in cases:
@@ -189,8 +199,10 @@ def _decodes_to(token: str, username: str, password: str, *, urlsafe: bool) -> s
     if urlsafe:
         return None
     if raw == f"{username}:{password}".encode("utf-8"):
-        return ("the password came in decomposed form (NFD) and went out that way. charset=\"UTF-8\" asks for NFC "
-                "first (RFC 7617 §2.1): unicodedata.normalize('NFC', text).encode('utf-8').")
+        part = "user-id" if unicodedata.normalize("NFC", username) != username else "password"
+        return (f"the {part} came in decomposed form (NFD) and went out that way. charset=\"UTF-8\" asks for NFC "
+                "first, for the user-id and the password (RFC 7617 §2.1): "
+                "unicodedata.normalize('NFC', f'{username}:{password}').encode('utf-8').")
     try:
         latin_1 = right_text.encode("latin-1")
     except UnicodeEncodeError:
@@ -394,7 +406,7 @@ def check_basic(function: Any) -> None:
     problem = _dummy_hash_problem(function)
     if problem:
         return not_yet(problem)
-    return _timing_feedback(function)
+    return _work_feedback(function)
 
 
 KNOWN_DUMMY_PASSWORD = "the-dummy-hash-was-leaked"
@@ -453,6 +465,75 @@ def _raised_hint(error: Exception, hint: str) -> str:
     return hint or "A server's check must never raise: return None for anything it cannot accept."
 
 
+@contextlib.contextmanager
+def _work_counted(function: Callable) -> Iterator[dict[str, int]]:
+    """Count the PBKDF2 iterations and the constant-time comparisons `function` makes, while it runs.
+
+    verify_password() calls hashlib.pbkdf2_hmac() and hmac.compare_digest() through their modules;
+    the learner's code may call them that way too, or import them by name. For the duration, each
+    of those names points at a counter that calls the real function; then all are put back. The
+    counts tell, without a clock, whether an unknown user costs a real hash and whether the hashes
+    are compared in constant time: a timing on a busy machine could say anything.
+    """
+    work = {"iterations": 0, "compared": 0}
+    real_pbkdf2, real_compare = hashlib.pbkdf2_hmac, hmac.compare_digest
+
+    def pbkdf2_hmac(hash_name, password, salt, iterations, dklen=None):  # type: ignore[no-untyped-def]
+        digest = real_pbkdf2(hash_name, password, salt, iterations, dklen)
+        work["iterations"] += iterations
+        return digest
+
+    def compare_digest(a, b):  # type: ignore[no-untyped-def]
+        work["compared"] += 1
+        return real_compare(a, b)
+
+    replacements = {real_pbkdf2: pbkdf2_hmac, real_compare: compare_digest}
+    places: list[Any] = [vars(hashlib), vars(hmac), vars(secrets)]
+    names = getattr(function, "__globals__", None)
+    if isinstance(names, dict):
+        places.append(names)
+    saved = [(place, name, value) for place in places for name, value in list(place.items())
+             if any(value is real for real in replacements)]
+    try:
+        for place, name, value in saved:
+            place[name] = replacements[value]
+        yield work
+    finally:
+        for place, name, value in saved:
+            place[name] = value
+
+
+def _work_feedback(function: Callable) -> None:
+    """Does a wrong password cost a real hash compared in constant time, and does an unknown user cost the same?"""
+    costs = []
+    for header in ("Basic " + _token("ada", "not-her-password"), "Basic " + _token("nobody-by-this-name", "x")):
+        with _work_counted(function) as work:
+            outcome, got = _call(function, header)
+        if outcome == "printed":
+            return not_yet(f"for a wrong password, {PRINTED}")
+        if outcome == "raised":  # it passed every case above; report anything odd all the same
+            return not_yet(f"your function raised {_name(got)}: {_one_line(got)}.")
+        costs.append(work)
+    known, unknown = costs
+    if not known["iterations"]:  # no PBKDF2 through hashlib: the clock is all that is left to go by
+        return _timing_feedback(function)
+    if not known["compared"]:
+        return not_yet("it compares the hashes without hmac.compare_digest(). == stops at the first byte that "
+                       "differs, so the time a guess takes tells how much of it was right. verify_password() "
+                       "compares in constant time: use it.")
+    if unknown["iterations"] != known["iterations"]:
+        return not_yet(f"it spends {unknown['iterations']:,} PBKDF2 iterations for an unknown user name and "
+                       f"{known['iterations']:,} for a wrong password for ada, so response times tell an attacker "
+                       "which user names exist. For an unknown user, verify the password against DUMMY_HASH "
+                       "anyway (it costs as much as a real hash), then return None.")
+    right(RIGHT_CHECK_BASIC)
+
+
+RIGHT_CHECK_BASIC = ("it accepts the right passwords, refuses wrong, unknown and malformed ones without raising, and "
+                     "takes as long for unknown users. A real server adds a lockout, and turns None into 401 with "
+                     "the challenge.")
+
+
 def _fastest(function: Callable, header: str, runs: int = 3) -> float:
     best = float("inf")
     for _ in range(runs):
@@ -477,8 +558,7 @@ def _timing_feedback(function: Callable) -> None:
         return not_yet(f"it refuses an unknown user name in {_duration(unknown)} and a wrong password for ada in "
                        f"{_duration(known)}, so response times tell an attacker which user names exist. For an "
                        "unknown user, verify the password against DUMMY_HASH anyway, then return None.")
-    right("it accepts the right passwords, refuses wrong, unknown and malformed ones without raising, and takes "
-          "as long for unknown users. A real server adds a lockout, and turns None into 401 with the challenge.")
+    right(RIGHT_CHECK_BASIC)
 
 
 def _duration(seconds: float) -> str:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import requests
 
 from helpers.checks.feedback import credentials_in_url, not_yet, placeholder, right, sent_problem, sent_with
+from helpers.redaction import SECRET_HEADERS
 
 
 def unauthenticated_call(response: Any) -> None:
@@ -26,6 +27,11 @@ def unauthenticated_call(response: Any) -> None:
     if response.request.headers.get("Authorization"):
         return not_yet("this request carried an Authorization header (from auth=, or from a ~/.netrc entry for "
                        "this host). Leave out auth= to see what a server says to a request without credentials.")
+    credential = next((name for name in response.request.headers if name.lower() in SECRET_HEADERS), None)
+    if credential:
+        return not_yet(f"this request carried the header {credential}, which holds credentials too "
+                       "(cookies= or headers=, or a Session's cookie jar). This call goes without any: "
+                       "requests.get(api.url('/basic/whoami'), timeout=5).")
     url = urlsplit(response.url or "")
     if url.scheme != "https":
         return not_yet(f"that call went over plain http:// (to {url.hostname}). Call the practice API started in "
