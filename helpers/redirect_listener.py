@@ -39,7 +39,10 @@ class RedirectListener:
     The port is bound when the object is created, so `redirect_uri` is known before the
     authorization URL is built; port 0 (the default) lets the system pick a free one, as
     RFC 8252 §7.3 intends. Requests to other paths (a browser asks for /favicon.ico) get a
-    404 and the listener keeps waiting. Use it as a context manager, or call `close()`.
+    404 and the listener keeps waiting. So does anything that is not the redirect, with a 400:
+    a request to `path` without `code` or `error` (a reload, a port scanner), or one whose
+    target is not a plain path and query (`GET http://evil.example/callback?code=...`).
+    Use it as a context manager, or call `close()`.
     """
 
     def __init__(self, port: int = 0, path: str = "/callback") -> None:
@@ -111,6 +114,17 @@ class RedirectListener:
         return f"<RedirectListener {self.redirect_uri} ({state})>"  # never the code or the state
 
 
+def _is_origin_form(target: str) -> bool:
+    """Is `target` a path and an optional query, as a browser sends them (RFC 9112 §3.2.1)?
+
+    Not the absolute-form `http://host/callback?...` (for proxies, RFC 9112 §3.2.2), nor `//host/...`,
+    nor a fragment (never sent). Only visible ASCII: a browser percent-encodes the rest, so a raw
+    control character or a byte above 0x7E never came from the authorization server's redirect.
+    """
+    return (target.startswith("/") and not target.startswith("//") and "#" not in target
+            and all("!" <= char <= "~" for char in target))
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # never wait for a browser's idle connection when closing
     allow_reuse_address = False  # a fixed port that is in use should fail loudly, not be shared
@@ -137,14 +151,31 @@ class _Handler(SafeErrorsHandler):
     timeout = 10  # an idle spare connection is closed after this long
 
     def do_GET(self) -> None:
-        target = self.path
-        if urlsplit(target).path != self.server.listener.path:
+        """Deliver the redirect: an origin-form GET of the listener's path, with `code` or `error` in the query.
+
+        Nothing else counts, since the listener takes one request only: a stray GET /callback must
+        not use it up before the real redirect comes. `state` and the rest are passed on as they
+        came; checking them is the program's job.
+        """
+        if self.request_version == "HTTP/0.9":  # no headers and no status line: no browser sends it
+            self.request_version = "HTTP/1.0"  # so that the 400 goes out with a status line all the same
+            self._not_the_redirect()
+            return
+        target = self._target()
+        if not _is_origin_form(target):
+            self._not_the_redirect()
+            return
+        path, _, query = target.partition("?")
+        if path != self.server.listener.path:
             self._reply(404, "Not found", "<p>This address only receives the sign-in redirect.</p>")
+            return
+        params = parse_qs(query)  # blank values are dropped: `code=` is no code
+        if "code" not in params and "error" not in params:  # RFC 6749 §4.1.2 and §4.1.2.1
+            self._not_the_redirect()
             return
         if not self.server.listener._deliver(target):
             self._reply(200, "Already done", "<p>The sign-in was already received. You can close this tab.</p>")
             return
-        params = parse_qs(urlsplit(target).query)
         if "error" in params:
             error = html.escape(params["error"][0][:100])
             self._reply(200, "Sign-in not completed",
@@ -152,6 +183,16 @@ class _Handler(SafeErrorsHandler):
                         "You can close this tab and return to your program.</p>")
         else:
             self._reply(200, "Signed in", "<p>You can close this tab and return to your program.</p>")
+
+    def _target(self) -> str:
+        """The request-target as it was sent: http.server (in recent Pythons) reduces a leading `//` of
+        `self.path` to `/`, which would make `//callback?code=x` look like the redirect."""
+        return self.requestline.split()[1]  # parse_request made sure there are 2 or 3 words
+
+    def _not_the_redirect(self) -> None:
+        self._reply(400, "Not a sign-in redirect",
+                    "<p>This address receives only the authorization server's redirect, with a code or an "
+                    "error in it. It is still waiting for that.</p>")
 
     def do_POST(self) -> None:
         self._reply(405, "Method not allowed", "<p>The redirect arrives with GET.</p>", [("Allow", "GET")])
