@@ -273,7 +273,8 @@ def verify_token(function: Any) -> None:
         ("a token for another API (aud)", _sign(_claims(aud="https://notes.practice.test")), jwks,
          "pass audience=AUDIENCE, and keep the audience check on"),
         ("a token from another issuer (iss)", _sign(_claims(iss="https://evil.test")), jwks, "pass issuer=ISSUER"),
-        *[(f"a token signed {alg} with a key slipped into the JWK Set", token, key_set,
+        *[(f"a token signed {alg}, an algorithm this issuer does not use, by a key added to the JWK Set",
+           token, key_set,
            f"{alg} is on your algorithms= list, or algorithms= is left out (PyJWT then trusts the JWK's own alg). "
            'List only what this issuer signs with: algorithms=["RS256"]')
           for alg, token, key_set in _other_algorithm_forgeries()],
@@ -302,8 +303,8 @@ def verify_token(function: Any) -> None:
             return not_yet(f"your function accepted {described}, signed by a key the JWK Set does not hold. Look "
                            "the key up by the token's kid, and refuse the token when none matches.")
         return not_yet(f"your function accepted {described}. Fix: {fix}.")
-    right(f"it accepts the real token and refuses all {len(forgeries)} forgeries, including a token signed with a "
-          "symmetric key slipped into the JWK Set.")
+    right(f"it accepts the real token and refuses all {len(forgeries)} bad ones, including tokens signed by keys "
+          "slipped into the JWK Set: a symmetric one, and ones for algorithms this issuer does not use.")
 
 
 OCT_FORGERY = "a token signed HS256 with a symmetric (oct) key of the JWK Set"
