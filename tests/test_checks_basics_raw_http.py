@@ -7,10 +7,11 @@ import base64
 import binascii
 import unicodedata
 
+import nbformat
 import pytest
 
-from conftest import assert_not_yet, assert_right
-from helpers import checks, demo
+from conftest import ROOT, assert_not_yet, assert_right
+from helpers import checks, demo, serve_practice_api
 from helpers.passwords import verify_password
 from helpers.users import DUMMY_HASH, PASSWORD_HASHES
 
@@ -132,3 +133,41 @@ def test_float_infinity_is_not_a_timeout():
     from helpers.checks.feedback import timeout_problem
     assert timeout_problem(float("inf")) and timeout_problem((3.05, float("inf"))) and timeout_problem(True)
     assert timeout_problem(5) == timeout_problem((3.05, 27)) == ""
+
+
+# -- notebook 05's table and key points, against a real run ----------------------------------
+
+def test_what_a_redirect_keeps_and_drops(http):
+    """Authorization goes only to the same host; Cookie and Proxy-Authorization set by hand are dropped at
+    every hop; X-API-Key, like any other header you set, follows the redirect to another host."""
+    sent = {"X-API-Key": "k-1", "Cookie": "a=b", "Proxy-Authorization": "Basic eDp5", "X-Other": "1"}
+    with serve_practice_api() as server:
+        other = http.get(server.url("/redirect/other-host"), headers=sent, auth=("ada", "x"), timeout=5)
+        same = http.get(server.url("/redirect/same-host"), headers=sent, auth=("ada", "x"), timeout=5)
+    assert [r.status_code for r in other.history] == [302] and other.json()["host"].startswith("localhost:")
+    assert set(other.request.headers) >= {"X-API-Key", "X-Other"}
+    assert not {"Authorization", "Cookie", "Proxy-Authorization"} & set(other.request.headers)
+    assert "Authorization" in same.request.headers
+    assert not {"Cookie", "Proxy-Authorization"} & set(same.request.headers)
+
+
+def source(cell_id: str) -> str:
+    """The source of notebook 05's cell `cell_id`."""
+    notebook = nbformat.read(ROOT / "notebooks" / "05-raw-http-client.ipynb", as_version=4)
+    return next(cell.source for cell in notebook.cells if cell.id == cell_id)
+
+
+def test_notebook_05_says_what_a_redirect_does_with_netrc_and_headers():
+    """rebuild_auth() reads netrc again on every redirect, even with auth=; X-API-Key follows to another host."""
+    table, key_points = source("c52"), " ".join(source("c77").split())
+    netrc_row = next(line for line in table.splitlines() if line.startswith("| `~/.netrc`"))
+    redirects_row = next(line for line in table.splitlines() if line.startswith("| Redirects"))
+    assert "redirect" in netrc_row and "even with `auth=`" in netrc_row
+    assert "`X-API-Key`" in redirects_row
+    assert "dropping credentials across hosts" not in key_points
+    assert "`X-API-Key`" in key_points and "read again on every redirect" in key_points
+
+
+def test_notebook_05_states_the_lockout_trade_off():
+    notice = " ".join(source("c45").split())
+    assert "lock ada out" in notice and "password spraying" in notice and "Authentication_Cheat_Sheet" in notice
