@@ -115,8 +115,8 @@ def test_a_reader_that_goes_away_while_requests_are_logged():
         # the reader is gone: the next request's log line cannot be written
         try:
             requests.get(first["base_url"] + "/", timeout=5)
-        except requests.ConnectionError:
-            pass  # the server may already have noticed and stopped
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            pass  # the server may already have noticed and stopped, before or in the middle of its answer
         _, err = server.communicate(timeout=10)
         assert err == ""
         assert server.returncode == 0
