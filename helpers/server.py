@@ -109,7 +109,7 @@ class Output:
         self.gone.set()
 
     def wait_until_reader_leaves(self) -> None:
-        """Block until the pipe's reader goes away; forever (until Ctrl-C) for a terminal or a file."""
+        """Block until the pipe's reader goes away or a write fails; forever (until Ctrl-C) for a terminal or a file."""
         poller = _pipe_poller(sys.stdout)
         while not self.gone.is_set():
             if poller is not None and poller.poll(500):  # POLLERR: the read end was closed
