@@ -615,3 +615,12 @@ def test_check_basic_puts_hashlib_and_hmac_back(run):
     run(checks.check_basic, check_basic)
     run(checks.check_basic, equal_on_the_hashes)
     assert (hashlib.pbkdf2_hmac, hmac.compare_digest, secrets.compare_digest) == before
+
+
+def test_check_basic_that_takes_a_prefix_as_the_scheme(run):
+    """'Basic' glued to the credentials is not the Basic scheme: RFC 9110 §11.4 puts a space between them."""
+    def prefix(header):
+        if not header or not header.lower().startswith("basic"):
+            return None
+        return check_basic("Basic " + header[5:].strip())
+    assert_not_yet(run(checks.check_basic, prefix), "glued to the scheme")

@@ -387,6 +387,9 @@ def check_basic(function: Any) -> None:
         ("Bearer " + ada_token, "ada's base64 after 'Bearer ' instead of 'Basic '",
          "Only 'Basic' carries user:password: check the scheme first, and return None for any other.",
          "Check the scheme first, and return None for any scheme but Basic."),
+        ("Basic" + ada_token, "ada's base64 glued to the scheme, 'Basic' with no space after it",
+         "The scheme and the credentials are separated by a space (RFC 9110 §11.4): str.partition(' '), then "
+         "compare the scheme itself, not a prefix of the header.", ""),
         (ada_token, "ada's base64 alone, without the 'Basic ' scheme",
          "A header must start with its scheme: return None when it is not 'Basic'.",
          "A header may have no space at all: str.partition(' ') never raises; then return None."),
