@@ -418,7 +418,15 @@ class AuthorizationServer:
         """POST /oauth/introspect: is this token active, and what does it carry?
 
         Only an authenticated client registered as a resource server may ask (RFC 7662 §2.1,
-        §4): an open endpoint would let anyone test stolen or guessed tokens.
+        §4): an open endpoint would let anyone test stolen or guessed tokens. Who gets what:
+        - bad or missing client authentication: 401 invalid_client (RFC 7662 §2.3, RFC 6749 §5.2);
+        - an authenticated client not registered for introspection: 403. Its credentials are
+          valid, so not 401; and §2.2's `active: false` is the answer to a "properly authorized"
+          call about a token, not to a caller that may not call at all (§4: "specifically
+          authorized to call the introspection endpoint"). `active: false` would tell it that every
+          token is dead, a false statement about the token where the truth is about the caller;
+        - a registered resource server: 200 and what `TokenService.introspect` says, `active: false`
+          for any token it may not use or know about (§2.2), refresh tokens included.
         """
         form = request.form()
         if not request.header("Authorization") and "client_secret" not in form:
@@ -431,7 +439,7 @@ class AuthorizationServer:
         token = form.get("token")
         if not token:
             raise HTTPError(400, "invalid_request", "token is missing.")
-        # token_type_hint is only a hint: both kinds are looked up anyway (RFC 7662 §2.1).
+        # token_type_hint is only a hint (RFC 7662 §2.1): it changes nothing in the answer.
         audiences = [self.app.issuer + path for path in client.introspects]
         return json_reply(200, self.tokens.introspect(token, audiences), NO_STORE)
 

@@ -2,18 +2,23 @@
 
 Read this next to notebook 03.
 
-Issuing (`/login`, `/oauth/token`): an access token is a JWT signed with RS256 and the
-key named by `kid`, living 5 minutes. A refresh token is an opaque random string; the
+Issuing (`/login`, `/oauth/token`): an access token is a JWT access token as RFC 9068
+defines it: typed `at+jwt`, signed with RS256 and the key named by `kid`, living 5 minutes,
+naming its issuer, audience, subject and client. A refresh token is an opaque random string; the
 server stores only its hash. Each refresh token belongs to a *family* (one login). Using
 a refresh token spends it and returns a new one (rotation). Presenting a spent one again
 means two parties hold it, so the whole family is revoked (RFC 9700 §4.14.2).
 
-Verifying (`/me`): PyJWT with a fixed algorithm list, `aud`, `iss` and required claims,
-then expiry and revocation. Each refusal says why, in the RFC 6750 §3 challenge.
+Verifying (`/me`): the header first (`alg`, `kid`, `typ`, no `crit`), then PyJWT with a
+fixed algorithm list, `aud`, `iss` and the claims RFC 9068 §2.2 requires, then expiry and
+revocation. Each refusal says why, in the RFC 6750 §3 challenge. The demo signing key is
+public, so anyone can sign a token holding anything: every header and claim is checked for
+its type too, and a malformed one gets 401 invalid_token, never a 500.
 
 Introspecting (`/oauth/introspect`, RFC 7662): the same checks, for a resource server
 that asks instead of verifying itself. A JWT stays valid until `exp` unless the API
-keeps a deny list or asks the issuer: this is how it asks.
+keeps a deny list or asks the issuer: this is how it asks. Only access tokens are ever
+active there: a refresh token is for the authorization server alone (RFC 6749 §1.5).
 """
 from __future__ import annotations
 
@@ -36,11 +41,23 @@ AUDIENCE = ISSUER + "/me"
 # Another API this issuer serves: a token for it must not open /me (RFC 8707 resource indicators).
 NOTES_API = "https://notes.practice.test"
 ALGORITHMS = ["RS256"]  # fixed: never read the algorithm from the token itself
+ACCESS_TOKEN_TYPE = "at+jwt"  # the JWT `typ` of an access token (RFC 9068 §2.1)
+# What `typ` may say: a media type, compared without case, "application/" optional (RFC 7515 §4.1.9).
+ACCESS_TOKEN_TYPES = {ACCESS_TOKEN_TYPE, "application/" + ACCESS_TOKEN_TYPE}
+# The client of tokens from /login. RFC 9068 §2.2 requires `client_id` in every JWT access token;
+# /login is the practice API's own sign-in (a first-party app posting the user's password), not an
+# OAuth client, so its tokens name this first-party client. It is registered nowhere and has no
+# secret: nobody can authenticate as it at /oauth/token. Its refresh tokens are spent, and its access
+# tokens revoked, without client authentication, as for any token of a public client.
+LOGIN_CLIENT_ID = "practice-login"
 ACCESS_TOKEN_SECONDS = 300
 REFRESH_TOKEN_SECONDS = 24 * 3600
 LEEWAY_SECONDS = 5  # tolerated clock difference between servers
 REALM = "practice"
 MAX_TOKEN_LENGTH = 4096
+REQUIRED_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")  # RFC 9068 §2.2
+MALFORMED_HEADER = ("The token's header is malformed: kid must be a string, and this API understands no "
+                    "critical extension (crit).")
 
 
 @dataclass
@@ -51,8 +68,6 @@ class RefreshToken:
     audience: str
     client_id: str | None  # None for tokens from /login, which has no OAuth client
     expires_at: float
-    issued_at: float = 0.0
-    token_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # its `jti` in an introspection answer
     spent: bool = False
 
 
@@ -94,15 +109,17 @@ class TokenService:
         """A token response (RFC 6749 §5.1): a new access token, and a new refresh token if `refresh`.
 
         `family` groups every token of one login or one authorization, to revoke them together.
+        `client_id` is the OAuth client the tokens are for; None means /login (`LOGIN_CLIENT_ID`).
         """
         now = int(self.clock.now())
         family = family or uuid.uuid4().hex
         jti = uuid.uuid4().hex
-        claims = {"iss": self.issuer, "aud": audience or self.audience, "sub": subject, "iat": now,
-                  "exp": now + ACCESS_TOKEN_SECONDS, "scope": scope, "jti": jti}
-        if client_id:
-            claims["client_id"] = client_id  # RFC 9068 §2.2
-        access_token = jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": signing_key.KEY_ID})
+        # The claims RFC 9068 §2.2 requires, and the scope granted (§2.2.3).
+        claims = {"iss": self.issuer, "aud": audience or self.audience, "sub": subject,
+                  "client_id": client_id or LOGIN_CLIENT_ID, "iat": now, "exp": now + ACCESS_TOKEN_SECONDS,
+                  "scope": scope, "jti": jti}
+        access_token = jwt.encode(claims, self.private_key, algorithm="RS256",
+                                  headers={"kid": signing_key.KEY_ID, "typ": ACCESS_TOKEN_TYPE})
         response = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
                     "scope": scope}
         with self._lock:
@@ -110,7 +127,7 @@ class TokenService:
             if refresh:
                 response["refresh_token"] = secrets.token_urlsafe(32)
                 self.refresh_tokens[_digest(response["refresh_token"])] = RefreshToken(
-                    family, subject, scope, claims["aud"], client_id, now + REFRESH_TOKEN_SECONDS, now)
+                    family, subject, scope, claims["aud"], client_id, now + REFRESH_TOKEN_SECONDS)
         return response
 
     def refresh(self, refresh_token: str, client_id: str | None = None, scope: str | None = None) -> dict:
@@ -167,16 +184,14 @@ class TokenService:
                 raise HTTPError(400, "unauthorized_client", "This token was issued to another client.")
             self.revoke_family(record.family)
             return
-        try:  # an access token: trust its jti only once the signature is checked
-            claims = jwt.decode(token, self.private_key.public_key(), algorithms=ALGORITHMS, issuer=self.issuer,
-                                options={"verify_aud": False, "verify_exp": False, "verify_iat": False,
-                                         "verify_nbf": False})
-        except jwt.InvalidTokenError:
+        try:  # an access token: trust its jti only once the signature is checked; expired or not
+            claims = self._signed_claims(token, audience=None)
+        except HTTPError:
             return
-        if claims.get("client_id") != client_id:
+        if claims["client_id"] != (client_id or LOGIN_CLIENT_ID):
             raise HTTPError(400, "unauthorized_client", "This token was issued to another client.")
         with self._lock:
-            self.revoked_access_tokens.add(str(claims.get("jti")))
+            self.revoked_access_tokens.add(claims["jti"])
 
     # -- verifying --------------------------------------------------------------------
 
@@ -186,23 +201,53 @@ class TokenService:
 
         `leeway` tolerates another server's clock; the issuer itself, introspecting, needs none.
         """
+        claims = self._signed_claims(token, audience)
+        now = self.clock.now()
+        if claims["exp"] <= now - leeway:
+            raise _invalid_token("The token has expired (its exp is in the past). Refresh it.")
+        if claims["iat"] > now + leeway:
+            raise _invalid_token("The token was issued in the future.")
+        if "nbf" in claims and claims["nbf"] > now + leeway:  # RFC 7519 §4.1.5
+            raise _invalid_token("The token is not valid yet (its nbf is in the future).")
+        if claims["jti"] in self.revoked_access_tokens:
+            raise _invalid_token("The token was revoked.")
+        return claims
+
+    def _signed_claims(self, token: str, audience: str | list[str] | None) -> dict:
+        """The claims of `token` once its header, signature, issuer, audience (None: any) and the
+        types of its claims are checked, times and revocation aside; or raise HTTPError invalid_token.
+
+        The order follows RFC 9068 §4 and RFC 8725 §3: what the header says is checked before the
+        key it names is used, and nothing in it chooses the algorithm or the key.
+        """
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError:
             raise _invalid_token("The token is not a JWT (three base64url parts separated by dots).") from None
+        except jwt.InvalidTokenError:  # PyJWT's own header checks: kid not a string, an unsupported crit
+            raise _invalid_token(MALFORMED_HEADER) from None
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm.lower() == "none":
             raise _invalid_token("Unsigned tokens (alg=none) are refused.")
         if algorithm not in ALGORITHMS:
             raise _invalid_token(f"The algorithm {algorithm[:20]!r} is not accepted; this API accepts RS256 only.")
+        if "crit" in header or "b64" in header:
+            # RFC 7515 §4.1.11: a JWS whose crit names an extension the recipient does not understand is
+            # invalid. This API understands none (PyJWT knows b64, RFC 7797; access tokens never use it).
+            raise _invalid_token(MALFORMED_HEADER)
         if header.get("kid") != signing_key.KEY_ID:
             raise _invalid_token("The token's kid names no key in /.well-known/jwks.json.")
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+            # RFC 9068 §4, RFC 8725 §3.11: another JWT signed with the same key (an ID token, a client
+            # assertion) must never pass for an access token.
+            raise _invalid_token(f"The token's typ is not {ACCESS_TOKEN_TYPE}: it is not an access token.")
         try:
             claims = jwt.decode(
                 token, self.private_key.public_key(), algorithms=ALGORITHMS, audience=audience, issuer=self.issuer,
-                options={"require": ["iss", "aud", "sub", "iat", "exp", "jti"],
+                options={"require": list(REQUIRED_CLAIMS), "verify_aud": audience is not None,
                          # PyJWT compares times with the machine's clock. This API has its own
-                         # clock (notebooks move it forward), so it checks times just below.
+                         # clock (notebooks move it forward), so it checks times itself.
                          "verify_exp": False, "verify_iat": False, "verify_nbf": False})
         except jwt.InvalidSignatureError:
             raise _invalid_token("The signature does not match: the token was changed or signed by someone else.") \
@@ -215,43 +260,33 @@ class TokenService:
             raise _invalid_token(f"The token has no '{error.claim}' claim.") from None
         except jwt.InvalidTokenError:
             raise _invalid_token("The token is malformed.") from None
-        now = self.clock.now()
-        if not all(_is_time(claims[name]) for name in ("exp", "iat")):
-            raise _invalid_token("The exp and iat claims must be numbers (seconds since the epoch).")
-        if claims["exp"] <= now - leeway:
-            raise _invalid_token("The token has expired (its exp is in the past). Refresh it.")
-        if claims["iat"] > now + leeway:
-            raise _invalid_token("The token was issued in the future.")
-        if claims["jti"] in self.revoked_access_tokens:
-            raise _invalid_token("The token was revoked.")
+        if not all(_is_time(claims[name]) for name in ("exp", "iat")) or "nbf" in claims and not _is_time(
+                claims["nbf"]):
+            raise _invalid_token("The exp, iat and nbf claims must be numbers (seconds since the epoch).")
+        if not all(isinstance(claims[name], str) and claims[name] for name in ("sub", "client_id", "jti")):
+            raise _invalid_token("The sub, client_id and jti claims must be non-empty strings.")
+        if not isinstance(claims.get("scope", ""), str):
+            raise _invalid_token("The scope claim must be one string of space-separated scopes.")
         return claims
 
     def introspect(self, token: str, audiences: list[str]) -> dict:
         """What RFC 7662 §2.2 tells a resource server serving `audiences` about `token`.
 
-        `{"active": False}` and nothing more for a token that is unknown, malformed, expired,
-        revoked, spent or meant for another audience: the caller learns only "do not accept it".
-        Access and refresh tokens are both looked up, whatever the hint (RFC 7662 §2.1).
+        `{"active": False}` and nothing more for anything that is not an access token it may accept
+        right now: unknown, malformed, expired, revoked, meant for another audience, or a refresh
+        token. A refresh token is "intended for use only with authorization servers and never sent to
+        resource servers" (RFC 6749 §1.5), and the authorization server "MUST determine whether or not
+        the token can be used at the protected resource making the introspection call" (RFC 7662 §4):
+        it cannot, so it is not active there. `token_type_hint` changes nothing (RFC 7662 §2.1).
         """
         inactive = {"active": False}
         if len(token) > MAX_TOKEN_LENGTH:
             return inactive
-        with self._lock:
-            record = self.refresh_tokens.get(_digest(token))
-            if record is not None:
-                usable = (not record.spent and not self.families[record.family].revoked
-                          and record.expires_at > self.clock.now() and record.audience in audiences)
-                if not usable:
-                    return inactive
-                # No token_type: it names an access token type (RFC 7662 §2.2, RFC 6749 §7.1).
-                return _active(scope=record.scope, client_id=record.client_id, subject=record.subject,
-                               exp=int(record.expires_at), iat=int(record.issued_at), iss=self.issuer,
-                               aud=record.audience, jti=record.token_id)
         try:
             claims = self.check_access_token(token, audiences, leeway=0)
-        except HTTPError:
+        except (HTTPError, jwt.PyJWTError):  # PyJWTError: should PyJWT ever raise past the checks above
             return inactive
-        return _active(scope=claims["scope"], client_id=claims.get("client_id"), subject=claims["sub"],
+        return _active(scope=claims.get("scope"), client_id=claims["client_id"], subject=claims["sub"],
                        token_type="Bearer", exp=claims["exp"], iat=claims["iat"], iss=claims["iss"],
                        aud=claims["aud"], jti=claims["jti"])
 
@@ -266,8 +301,7 @@ class TokenService:
         return claims
 
 
-def _active(*, scope: str, client_id: str | None, subject: str, token_type: str | None = None, **times_and_names
-            ) -> dict:
+def _active(*, scope: str | None, client_id: str, subject: str, token_type: str, **times_and_names) -> dict:
     """An `active: true` introspection answer (RFC 7662 §2.2).
 
     `username` is the resource owner's: a client-credentials token (subject = the client) has none.

@@ -23,7 +23,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from helpers import demo, signing_key
+from helpers import demo, signing_key, tokens
 from helpers.oauth import DEMO_CLIENTS, Client
 
 TIMEOUT = 5
@@ -806,10 +806,27 @@ def test_refresh_token_reuse_revokes_the_family(http, api):
 def test_login_tokens_refresh_without_client_authentication(http, api):
     issued = http.post(api.url("/login"), json=ADA, timeout=TIMEOUT).json()
     rotated = assert_token_response(refresh(http, api, issued["refresh_token"]))
-    assert "client_id" not in claims_of(api, rotated["access_token"], api.url("/me"))
+    # RFC 9068 §2.2 requires client_id: the practice API's own first-party login, registered nowhere
+    assert claims_of(api, rotated["access_token"], api.url("/me"))["client_id"] == tokens.LOGIN_CLIENT_ID
     assert_error(refresh(http, api, rotated["refresh_token"], "notes-cli"), 400, "invalid_grant",
                  "issued to another client")
     assert_token_response(refresh(http, api, rotated["refresh_token"]))
+
+
+def test_every_grant_issues_rfc_9068_access_tokens(http, api):
+    """RFC 9068 §2.1: typ at+jwt; §2.2: client_id names the client the token was issued to."""
+    cases = [
+        ("reports-job", token_request(http, api, {"grant_type": "client_credentials"}, REPORTS_JOB).json(),
+         api.url("/reports")),
+        ("notes-web", user_tokens(http, api, "notes-web"), api.url("/me")),
+        ("notes-cli", user_tokens(http, api, "notes-cli"), api.url("/me")),
+    ]
+    cases.append(("notes-cli", refresh(http, api, cases[-1][1]["refresh_token"], "notes-cli").json(), api.url("/me")))
+    for client_id, issued, audience in cases:
+        assert jwt.get_unverified_header(issued["access_token"])["typ"] == "at+jwt"
+        claims = claims_of(api, issued["access_token"], audience)
+        assert claims["client_id"] == client_id
+        assert {"iss", "exp", "aud", "sub", "client_id", "iat", "jti"} <= set(claims)
 
 
 # -- the device grant (RFC 8628) ---------------------------------------------------------------------
@@ -1105,7 +1122,7 @@ def test_reports_needs_the_reports_read_scope(http, api):
     now = int(api.clock.now())
     claims = {"iss": api.base_url, "aud": api.url("/reports"), "sub": "reports-job", "client_id": "reports-job",
               "iat": now, "exp": now + 300, "scope": "profile", "jti": "test-scope"}
-    token = jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": signing_key.KEY_ID})
+    token = jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
     response = bearer(http, api, "/reports", token)
     assert_error(response, 403, "insufficient_scope", "lacks the 'reports:read' scope")
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="practice", error="insufficient_scope", ' \

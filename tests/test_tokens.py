@@ -40,6 +40,8 @@ ATTACK_PHRASES = {
     "wrong_iss": f"The token was not issued by {tokens.ISSUER}.",
     "expired": "expired",
     "unknown_kid": "kid names no key in /.well-known/jwks.json",
+    "wrong_typ": "typ is not at+jwt: it is not an access token",
+    "malformed_header": "header is malformed",
     "revoked": "The token was revoked.",
 }
 
@@ -76,15 +78,18 @@ def parts(token: str) -> tuple[dict, dict, str]:
 def claims_now(api, **changes) -> dict:
     """The claims a real access token of ada carries now, with `changes` (None removes a claim)."""
     now = int(api.clock.now())
-    claims = {"iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": "ada", "iat": now,
-              "exp": now + tokens.ACCESS_TOKEN_SECONDS, "scope": "profile notes:read", "jti": "test-" + str(now)}
+    claims = {"iss": tokens.ISSUER, "aud": tokens.AUDIENCE, "sub": "ada", "client_id": tokens.LOGIN_CLIENT_ID,
+              "iat": now, "exp": now + tokens.ACCESS_TOKEN_SECONDS, "scope": "profile notes:read",
+              "jti": "test-" + str(now)}
     claims.update(changes)
     return {name: value for name, value in claims.items() if value is not None}
 
 
-def sign(claims: dict, kid: str = signing_key.KEY_ID) -> str:
-    """A properly signed RS256 token with the demo private key: only what the test changed is wrong."""
-    return jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": kid})
+def sign(claims: dict, kid: str = signing_key.KEY_ID, typ: str | None = "at+jwt") -> str:
+    """A properly signed RS256 token with the demo private key: only what the test changed is wrong.
+
+    `typ=None` leaves typ out (PyJWT writes "JWT" unless told otherwise)."""
+    return jwt.encode(claims, PRIVATE_KEY, algorithm="RS256", headers={"kid": kid, "typ": typ})
 
 
 def login(http, api, body: dict | None = None, **kwargs) -> requests.Response:
@@ -165,11 +170,12 @@ def test_login_returns_a_token_response(http, api):
     assert body["scope"] == "profile notes:read"
 
     header, claims, signature = parts(body["access_token"])
-    assert header == {"alg": "RS256", "typ": "JWT", "kid": signing_key.KEY_ID}
-    assert set(claims) == {"iss", "aud", "sub", "iat", "exp", "scope", "jti"}
+    assert header == {"alg": "RS256", "typ": "at+jwt", "kid": signing_key.KEY_ID}  # RFC 9068 §2.1
+    assert set(claims) == {"iss", "aud", "sub", "client_id", "iat", "exp", "scope", "jti"}  # RFC 9068 §2.2
     assert claims["iss"] == tokens.ISSUER == "https://api.practice.test"
     assert claims["aud"] == tokens.AUDIENCE
     assert claims["sub"] == "ada"
+    assert claims["client_id"] == tokens.LOGIN_CLIENT_ID == "practice-login"  # the API's own first-party login
     assert int(before) <= claims["iat"] <= after
     assert claims["exp"] == claims["iat"] + 300
     assert claims["scope"] == "profile notes:read"
@@ -178,6 +184,22 @@ def test_login_returns_a_token_response(http, api):
     verified = jwt.decode(body["access_token"], PRIVATE_KEY.public_key(), algorithms=["RS256"],
                           audience=tokens.AUDIENCE, issuer=tokens.ISSUER)
     assert verified == claims
+
+
+@pytest.mark.parametrize("auth, data", [
+    (None, {"client_id": tokens.LOGIN_CLIENT_ID}),
+    ((tokens.LOGIN_CLIENT_ID, ""), {}),
+    ((tokens.LOGIN_CLIENT_ID, "x"), {}),
+], ids=["as-a-public-client", "basic-empty-secret", "basic-some-secret"])
+def test_nobody_can_act_as_the_login_client(http, api, auth, data):
+    """The client_id of /login tokens is a name, not a registered client: no request can authenticate
+    as it, so it cannot refresh someone else's token or get tokens of its own."""
+    refresh_token = tokens_of(http, api)["refresh_token"]
+    response = http.post(api.url("/oauth/token"), data={"grant_type": "refresh_token", "refresh_token": refresh_token,
+                                                        **data}, auth=auth, timeout=TIMEOUT)
+    assert response.status_code == 401, response.text
+    assert error_of(response)[0] == "invalid_client"
+    assert tokens.LOGIN_CLIENT_ID not in {client["client_id"] for client in demo.CLIENTS}
 
 
 def test_refresh_token_is_opaque_and_stored_as_hash(http, api):
@@ -451,6 +473,33 @@ def test_attack_unknown_kid(http, api):
     assert_attack_refused(me(http, api, token), "unknown_kid")
 
 
+@pytest.mark.parametrize("typ", [None, "JWT", "jwt", "application/jwt", "id_token+jwt", "at+jwt+x", "at-jwt",
+                                 "application/at+jwt; x=1"],
+                         ids=["missing", "JWT", "jwt", "application-jwt", "id-token", "suffix", "dash", "parameter"])
+def test_attack_another_kind_of_jwt_signed_with_the_same_key(http, api, typ):
+    """RFC 9068 §4: the resource server MUST check that typ is at+jwt (or application/at+jwt) and refuse
+    any other value; RFC 8725 §3.11: so that an ID token or a client assertion signed by the same
+    issuer cannot pass for an access token. PyJWT does not check typ: the API does."""
+    assert_attack_refused(me(http, api, sign(claims_now(api), typ=typ)), "wrong_typ")
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "application/at+jwt", "AT+JWT", "Application/AT+JWT"])
+def test_both_spellings_of_the_access_token_type_are_accepted(http, api, typ):
+    """RFC 9068 §4 names both; a media type is compared without case (RFC 7515 §4.1.9, RFC 2045)."""
+    assert me(http, api, sign(claims_now(api), typ=typ)).status_code == 200
+
+
+@pytest.mark.parametrize("changes", [{"kid": ["x"]}, {"kid": {"a": 1}}, {"kid": 2026}, {"crit": ["exp"]},
+                                     {"crit": ["b64"], "b64": True}],
+                         ids=["kid-list", "kid-object", "kid-number", "crit-unsupported", "crit-b64"])
+def test_attack_malformed_header_is_401_not_500(http, any_api, changes):
+    """Review 03, finding 1: PyJWT raises plain InvalidTokenError (not DecodeError) for these, and /me
+    answered 500. The rest of the header fuzzing is in tests/test_fuzz_jwt_headers.py."""
+    header = b64url_json({"alg": "RS256", "kid": signing_key.KEY_ID, "typ": "at+jwt", **changes})
+    token = f"{header}.{b64url_json(claims_now(any_api))}.AAAA"
+    assert_attack_refused(me(http, any_api, token), "malformed_header")
+
+
 def test_attack_revoked_token_after_refresh_reuse(http, api):
     body = tokens_of(http, api)
     assert refresh(http, api, body["refresh_token"]).status_code == 200
@@ -467,8 +516,9 @@ def test_attack_descriptions_are_distinct():
 
 # -- GET /me: odd claims ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("claim", ["iss", "aud", "sub", "iat", "exp", "jti"])
+@pytest.mark.parametrize("claim", ["iss", "aud", "sub", "client_id", "iat", "exp", "jti"])
 def test_missing_required_claim_is_named(http, api, claim):
+    """RFC 9068 §2.2: every one of these is REQUIRED in a JWT access token."""
     token = sign(claims_now(api, **{claim: None}))
     assert_token_error(me(http, api, token), 401, "invalid_token", f"The token has no '{claim}' claim.")
 
@@ -477,6 +527,26 @@ def test_iat_in_the_future_is_refused(http, api):
     now = int(api.clock.now())
     token = sign(claims_now(api, iat=now + 60, exp=now + 360))
     assert_token_error(me(http, api, token), 401, "invalid_token", "issued in the future")
+
+
+def test_nbf_in_the_future_is_refused(http, api):
+    """RFC 7519 §4.1.5: a token MUST NOT be accepted before its nbf. The issuer sets none; a token
+    that has one is held to it, with the same leeway as iat."""
+    now = int(api.clock.now())
+    assert_token_error(me(http, api, sign(claims_now(api, nbf=now + 60))), 401, "invalid_token", "not valid yet")
+    assert me(http, api, sign(claims_now(api, nbf=now + 2))).status_code == 200
+    assert me(http, api, sign(claims_now(api, nbf=now - 60))).status_code == 200
+
+
+@pytest.mark.parametrize("changes", [{"client_id": ["notes-web"]}, {"client_id": ""}, {"sub": ""}, {"jti": ""},
+                                     {"scope": ["profile"]}, {"scope": {"profile": True}}, {"nbf": "now"}],
+                         ids=["client-id-list", "client-id-empty", "sub-empty", "jti-empty", "scope-list",
+                              "scope-object", "nbf-string"])
+def test_claims_of_the_wrong_type_are_refused(http, api, changes):
+    """RFC 9068 §2.2: client_id, sub, jti are strings; scope is one space-separated string (§2.2.3)."""
+    response = me(http, api, sign(claims_now(api, **changes)))
+    assert response.status_code == 401, response.text
+    assert error_of(response)[0] == "invalid_token"
 
 
 def test_iat_slightly_ahead_is_within_the_leeway(http, api):
