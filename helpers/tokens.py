@@ -217,8 +217,8 @@ class TokenService:
         """The claims of `token` once its header, signature, issuer, audience (None: any) and the
         types of its claims are checked, times and revocation aside; or raise HTTPError invalid_token.
 
-        The order follows RFC 9068 §4 and RFC 8725 §3: what the header says is checked before the
-        key it names is used, and nothing in it chooses the algorithm or the key.
+        The header is checked first, then the signature with the algorithm and key this API chose:
+        nothing in the token chooses them (RFC 8725 §3.1).
         """
         try:
             header = jwt.get_unverified_header(token)
@@ -274,8 +274,8 @@ class TokenService:
 
         `{"active": False}` and nothing more for anything that is not an access token it may accept
         right now: unknown, malformed, expired, revoked, meant for another audience, or a refresh
-        token. A refresh token is "intended for use only with authorization servers and never sent to
-        resource servers" (RFC 6749 §1.5), and the authorization server "MUST determine whether or not
+        token. Refresh tokens "are intended for use only with authorization servers and are never sent
+        to resource servers" (RFC 6749 §1.5), and the authorization server "MUST determine whether or not
         the token can be used at the protected resource making the introspection call" (RFC 7662 §4):
         it cannot, so it is not active there. `token_type_hint` changes nothing (RFC 7662 §2.1).
         """
