@@ -32,24 +32,54 @@ LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
 Route = Callable[[Request], Reply]
 
 
+class Recent(list):
+    """A list that keeps only its newest items: at most `max_items`, and at most `max_bytes` of them.
+
+    What the app records per request (calls with their bodies, log lines) must not grow for as
+    long as the server runs: 200 requests of 1 MB would otherwise keep 200 MB. It is still a list
+    (indexing, slices, `== []`, `reversed`), so `api.calls[-1]` reads as before. Add with append().
+    """
+
+    def __init__(self, max_items: int, max_bytes: int, size: Callable[[Any], int] = len) -> None:
+        super().__init__()
+        self.max_items, self.max_bytes, self._size, self._bytes = max_items, max_bytes, size, 0
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        self._bytes += self._size(item)
+        while len(self) > 1 and (len(self) > self.max_items or self._bytes > self.max_bytes):
+            self._bytes -= self._size(self.pop(0))  # the newest item is always kept
+
+    def clear(self) -> None:
+        super().clear()
+        self._bytes = 0
+
+
 class PracticeAPI:
     """The app. It keeps its state (clock, lockouts, received calls) on the instance."""
+
+    MAX_CALLS = 1000  # far more than any notebook makes, and what a test inspects
+    MAX_CALL_BYTES = 16 * 1024 * 1024  # request bodies kept in `calls`, all together
+    MAX_NOTES = 1000  # notes and signed orders: the oldest go first
 
     def __init__(self, clock: Clock | None = None, issuer: str = "https://api.practice.test") -> None:
         self.clock = clock or Clock()
         self.issuer = issuer  # the API's own base URL: names it in tokens and OAuth metadata
         self.other_origin = "https://other.practice.test"  # "another host" for the redirect demos
-        self.calls: list[Request] = []  # every request received, in order
-        self.access_log: list[str] = []  # what a web server writes to its log, URL included
-        self.errors: list[str] = []  # tracebacks of bugs; tests assert it stays empty
+        # the newest requests received, in order (bodies included: they count towards the bytes kept)
+        self.calls: Recent = Recent(self.MAX_CALLS, self.MAX_CALL_BYTES, lambda call: len(call.body) + 1)
+        self.access_log: Recent = Recent(self.MAX_CALLS, self.MAX_CALL_BYTES)  # what a web server logs, URL included
+        self.errors: Recent = Recent(100, self.MAX_CALL_BYTES)  # tracebacks of bugs; tests assert it stays empty
         self._lock = threading.Lock()
         self.passwords = PasswordChecker(users.PASSWORD_HASHES, users.DUMMY_HASH, FailedAttempts(self.clock))
         self.keys = KeyStore(DEMO_KEYS)
-        self.notes: list[dict] = []
+        self.notes: Recent = Recent(self.MAX_NOTES, self.MAX_CALL_BYTES, lambda note: len(note["text"]))
+        self._note_ids = 0
         self.rate_limiter = RateLimiter(self.clock)
         self.digest = DigestAuthenticator(self.clock)
         self.signatures = SignatureChecker(self.clock)
-        self.orders: list[dict] = []
+        self.orders: Recent = Recent(self.MAX_NOTES, self.MAX_CALL_BYTES, lambda order: len(str(order)))
+        self._order_ids = 0
         self._tokens = None
         self.oauth = AuthorizationServer(self, self.passwords)
         self.routes: dict[str, dict[str, Route]] = {
@@ -174,7 +204,8 @@ class PracticeAPI:
         if not isinstance(text, str) or not 1 <= len(text) <= 500:
             raise HTTPError(400, "invalid_request", 'Send {"text": "..."} with 1 to 500 characters.')
         with self._lock:
-            note = {"id": len(self.notes) + 1, "owner": key.owner, "text": text}
+            self._note_ids += 1  # ids keep counting when the oldest notes have been dropped
+            note = {"id": self._note_ids, "owner": key.owner, "text": text}
             self.notes.append(note)
         return json_reply(201, note, [("Location", f"/keys/notes/{note['id']}")])
 
@@ -246,8 +277,10 @@ class PracticeAPI:
         key_id = self.signatures.verify(request)
         order = request.json()
         with self._lock:
-            self.orders.append({"id": len(self.orders) + 1, "key_id": key_id, "order": order})
-        return json_reply(201, {"id": len(self.orders), "accepted": order})
+            self._order_ids += 1
+            order_id = self._order_ids
+            self.orders.append({"id": order_id, "key_id": key_id, "order": order})
+        return json_reply(201, {"id": order_id, "accepted": order})
 
     def redirect_same_host(self, request: Request) -> Reply:
         return Reply(302, b"", [("Location", self.issuer + "/headers")])

@@ -12,11 +12,16 @@ connection reuse can be measured, and it listens on loopback only.
 """
 from __future__ import annotations
 
+import io
+import ipaddress
 import re
 import shutil
+import socket
 import ssl
 import socketserver
 import threading
+import time
+import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
@@ -65,6 +70,42 @@ class _LineRecorder:
         return getattr(self.file, name)
 
 
+class _RequestTimeout(Exception):
+    """The whole request (head and body) did not arrive within the server's request deadline."""
+
+
+class _DeadlineReader(socket.SocketIO):
+    """The connection's raw input: each read waits no longer than what is left of the request deadline.
+
+    A per-read timeout alone lets a client send one header line every 29 s and hold a thread for
+    ever. The deadline starts with the first byte of a request and ends when the handler has read
+    it all; between requests only the handler's idle `timeout` applies.
+    """
+
+    def __init__(self, connection: socket.socket, handler: "_Handler") -> None:
+        super().__init__(connection, "rb")
+        self.connection, self.handler = connection, handler
+
+    def readinto(self, buffer) -> int | None:
+        deadline = self.handler.deadline
+        if deadline is None:
+            self.connection.settimeout(self.handler.timeout)
+        else:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _RequestTimeout
+            self.connection.settimeout(min(left, self.handler.timeout))
+        try:
+            count = super().readinto(buffer)
+        except TimeoutError:  # socket.timeout is TimeoutError from Python 3.10
+            if deadline is not None:
+                raise _RequestTimeout from None
+            raise
+        if count and deadline is None and self.handler.reading_request:
+            self.handler.deadline = time.monotonic() + self.handler.server.request_deadline
+        return count
+
+
 class SafeErrorsHandler(BaseHTTPRequestHandler):
     """http.server's handler, minus one habit: echoing a malformed request line into the status line.
 
@@ -86,11 +127,31 @@ class _Handler(SafeErrorsHandler):
     disable_nagle_algorithm = True  # small responses go out at once, not after a delayed ACK (~40 ms)
     server: "_Server"
 
+    deadline: float | None = None  # when the request being read must be complete (time.monotonic())
+    reading_request = False
+    command = path = ""  # until a request line is parsed: what log_request shows
+    request_version = "HTTP/1.1"  # a 408 before the request line is parsed still gets a status line
+
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
             self.request.settimeout(self.timeout)
             self.request.do_handshake()  # here, in this connection's thread, not in the accept loop
         super().setup()
+        self.rfile.close()  # http.server's reader: nothing read yet. This one keeps the request deadline
+        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self))
+
+    def handle_one_request(self) -> None:
+        """One request, read within `server.request_deadline` seconds of its first byte, else 408."""
+        self.deadline, self.reading_request = None, True
+        try:
+            super().handle_one_request()
+        except _RequestTimeout:
+            self.reading_request, self.deadline = False, None
+            self.connection.settimeout(self.timeout)
+            self.send_error(408, f"The request did not arrive within {self.server.request_deadline:g} s.")
+            self.close_connection = True
+        finally:
+            self.reading_request, self.deadline = False, None
 
     def parse_request(self) -> bool:
         """http.server's parsing, plus the checks of RFC 9112 it leaves out (§3.2, §5.1, §5.2).
@@ -125,10 +186,19 @@ class _Handler(SafeErrorsHandler):
         body = self._read_body()
         if body is None:
             return
+        self._answer(body)
+
+    def _answer(self, body: bytes, declared_length: int | None = None) -> None:
+        """Pass the request to the app and send its answer. The request has been read: the deadline ends."""
+        self.reading_request, self.deadline = False, None
+        self.connection.settimeout(self.timeout)
         tls = isinstance(self.request, ssl.SSLSocket)
+        extra = {"REMOTE_ADDR": self.client_address[0], **(self._client_certificate() if tls else {})}
+        if declared_length is not None:  # a body too large to read: the app refuses it from its length alone
+            extra["CONTENT_LENGTH"] = str(declared_length)
         environ = make_environ(method=self.command, target=self.path, headers=self.headers.items(), body=body,
                                scheme="https" if tls else "http", host=self.server.server_address[0],
-                               port=self.server.server_address[1], extra=self._client_certificate() if tls else {})
+                               port=self.server.server_address[1], extra=extra)
         status, reason, headers, payload = call_app(self.server.app, environ)
         self.send_response(status, reason)
         for name, value in headers:
@@ -168,8 +238,7 @@ class _Handler(SafeErrorsHandler):
             return None
         length = int(lengths[0]) if lengths else 0
         if length > MAX_BODY_BYTES:
-            self.send_error(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
-            return None
+            return self._too_large(length)
         body = self.rfile.read(length)
         if len(body) < length:
             self.send_error(400, "The body is shorter than its Content-Length.")
@@ -189,13 +258,18 @@ class _Handler(SafeErrorsHandler):
             if size == 0:
                 return body if self._skip_trailers() else None
             if len(body) + size > MAX_BODY_BYTES:
-                self.send_error(413, f"The body is larger than {MAX_BODY_BYTES} bytes.")
-                return None
+                return self._too_large(len(body) + size)
             data = self.rfile.read(size)
             if len(data) < size or self.rfile.readline(3) not in (b"\r\n", b"\n"):
                 self.send_error(400, "A chunk's data must be as long as its size, then CRLF (RFC 9112 §7.1).")
                 return None
             body += data
+
+    def _too_large(self, length: int) -> None:
+        """Answer a body over the limit with the app's own 413, as in-process, unread; then close."""
+        self.close_connection = True  # the unread rest of the body is not a next request
+        self._answer(b"", declared_length=length)
+        return None
 
     def _skip_trailers(self) -> bool:
         """Read the trailer section and ignore it, as §7.1.2 allows. False after refusing it."""
@@ -218,8 +292,11 @@ class _Handler(SafeErrorsHandler):
         return self.server_version
 
     def log_request(self, code="-", size="-") -> None:
+        """One line per request. The target is the client's: its control characters are escaped, as
+        http.server's log_message does, so that no terminal escape sequence reaches the console."""
         if self.server.log:
-            self.server.log(f"{self.command} {self.path} -> {code}")
+            line = f"{self.command or '-'} {self.path or '-'} -> {getattr(code, 'value', code)}"
+            self.server.log(line.translate(self._control_char_table))
 
     def log_message(self, format: str, *args) -> None:
         """Quiet: the default writes to stderr, which notebooks must keep clean."""
@@ -237,7 +314,16 @@ def serve_in_background(server: socketserver.BaseServer, name: str) -> threading
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection, and no cap on their number, on purpose.
+
+    The server listens on loopback only, for one learner: whoever could open connections to it can
+    already use the machine. What a slow or silent client may hold is a thread for a bounded time:
+    `request_deadline` for a request, `_Handler.timeout` idle between requests. A cap would only
+    turn a flood into the learner's own requests being refused.
+    """
+
     daemon_threads = True  # never wait for idle keep-alive connections at shutdown
+    request_deadline = 10.0  # seconds for a whole request, head and body, from its first byte; then 408
 
     def __init__(self, address: tuple[str, int], app: PracticeAPI, log: Log | None,
                  tls_context: ssl.SSLContext | None = None) -> None:
@@ -265,12 +351,15 @@ class LoopbackAPI(PracticeAPIHandle):
 
     def __init__(self, app: PracticeAPI, host: str = "127.0.0.1", port: int = 0, log: Log | None = None,
                  tls: bool = False) -> None:
+        address = _loopback_address(host)
         self.pki = None
         if tls:
             from helpers.tls import make_local_pki  # imported here: trustme is needed only for HTTPS
 
             self.pki = make_local_pki()
-        self.server = _Server((host, port), app, log, self.pki.server_context if self.pki else None)
+            # the CA's folder goes when this object does, or at interpreter exit, even without stop()
+            self._remove_pki = weakref.finalize(self, shutil.rmtree, str(self.pki.folder), ignore_errors=True)
+        self.server = _Server((address, port), app, log, self.pki.server_context if self.pki else None)
         self.host, self.port = self.server.server_address[:2]
         super().__init__(app, f"{'https' if tls else 'http'}://{self.host}:{self.port}")
         app.issuer = self.base_url  # tokens and OAuth metadata name the address clients reach
@@ -299,7 +388,7 @@ class LoopbackAPI(PracticeAPIHandle):
             self._thread.join()
         self.server.server_close()
         if self.pki is not None:
-            shutil.rmtree(self.pki.folder, ignore_errors=True)
+            self._remove_pki()  # a finalizer runs once: a second stop() or the collection do nothing
 
     def __enter__(self) -> "LoopbackAPI":
         return self
@@ -308,10 +397,27 @@ class LoopbackAPI(PracticeAPIHandle):
         self.stop()
 
 
+def _loopback_address(host: str) -> str:
+    """`host` if it is an IPv4 loopback address (127.0.0.0/8), else ValueError: this server is for this machine only.
+
+    0.0.0.0 or a LAN address would let anyone on the network use the demo accounts, whose passwords
+    are public, and reach the learner's notebook session through the API's answers.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is None or address.version != 4 or not address.is_loopback:
+        raise ValueError(f"The practice API listens on loopback only: host must be an address in 127.0.0.0/8 "
+                         f"such as '127.0.0.1', not {host[:60]!r}.")
+    return str(address)
+
+
 def serve_practice_api(port: int = 0, *, tls: bool = False, host: str = "127.0.0.1",
                        log: Log | None = None) -> LoopbackAPI:
     """Serve a fresh practice API on loopback. Port 0 picks a free port.
 
+    `host` must be a loopback address (127.0.0.0/8): anything else raises ValueError.
     With `tls=True` it speaks HTTPS with a certificate from a throw-away local CA: pass
     `verify=api.ca_bundle` (and `cert=api.client_cert` for /mtls/whoami).
     """

@@ -34,6 +34,11 @@ KNOWN_SCHEMES = {"basic", "bearer", "concealed", "digest", "dpop", "gnap", "hoba
                  "oauth", "privatetoken", "scram-sha-1", "scram-sha-256", "vapid", "token", "apikey",
                  "aws4-hmac-sha256", "practicehmac"}
 CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit() is True and int('²') fails
+# RFC 9110 §8.3.1: media-type = type "/" subtype parameters; parameters = *( OWS ";" OWS [ parameter ] );
+# parameter = name "=" ( token / quoted-string ). A token is §5.6.2's tchar, ASCII only.
+TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+MEDIA_TYPE = re.compile(rf"({TOKEN})/({TOKEN})")
+PARAMETER = re.compile(rf'[ \t]*;[ \t]*(?:({TOKEN})=(?:({TOKEN})|"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"))?')
 
 
 class HTTPError(Exception):
@@ -69,6 +74,7 @@ class Request:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> "Request":
+        _require_latin1(environ)
         headers = {}
         for key, value in environ.items():
             if key.startswith("HTTP_"):
@@ -91,24 +97,28 @@ class Request:
 
     def json(self) -> dict:
         """The body as a JSON object, or HTTPError 400 saying what is wrong with it."""
-        if "json" not in (self.header("content-type") or ""):
+        if not self._has_media_type("application/json"):
             raise HTTPError(400, "invalid_request", "Send a JSON body with Content-Type: application/json "
                             "(in requests: json={...}).")
         try:
             value = json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            raise HTTPError(400, "invalid_request", "The body is not valid JSON.") from None
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate such as "\ud800" fails here
+        except (UnicodeError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            # RFC 8259 §8.1 and §8.2: JSON text is UTF-8, and an unpaired surrogate is not a character
+            raise HTTPError(400, "invalid_request", "The body is not valid JSON (UTF-8, no unpaired "
+                            "surrogate escape such as \\ud800).") from None
         if not isinstance(value, dict):
             raise HTTPError(400, "invalid_request", "The JSON body must be an object: {...}.")
         return value
 
     def form(self) -> dict[str, str]:
         """The body as HTML form fields (RFC 6749 §3.2 uses this for every token request)."""
-        if "application/x-www-form-urlencoded" not in (self.header("content-type") or ""):
+        if not self._has_media_type("application/x-www-form-urlencoded"):
             raise HTTPError(400, "invalid_request", "Send form fields with Content-Type: "
                             "application/x-www-form-urlencoded (in requests: data={...}).")
-        try:
-            pairs = parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(self.body))
+        try:  # errors="strict": a %ff or other escape that is not UTF-8 fails, instead of becoming U+FFFD
+            pairs = parse_qsl(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(self.body),
+                              errors="strict")
         except (UnicodeDecodeError, ValueError):
             raise HTTPError(400, "invalid_request", "The form body is not valid UTF-8 form encoding.") from None
         fields: dict[str, str] = {}
@@ -117,6 +127,18 @@ class Request:
                 raise HTTPError(400, "invalid_request", f"The field {name[:40]!r} appears more than once.")
             fields[name] = value
         return fields
+
+    def _has_media_type(self, expected: str) -> bool:
+        """Is the Content-Type exactly this type/subtype (any case), in UTF-8 if it names a charset?
+
+        Not a substring test: `text/plain; charset=json` is text, and a web page can send text/plain
+        to any origin without a CORS preflight. The bodies are read as UTF-8, so another charset is refused.
+        """
+        parsed = media_type(self.header("content-type") or "")
+        if parsed is None or parsed[0] != expected:
+            return False
+        charset = parsed[1].get("charset")
+        return charset is None or charset.lower() == "utf-8"
 
     def __repr__(self) -> str:
         shown = {k: ("<hidden>" if k in SENSITIVE_HEADERS else v) for k, v in self.headers.items()}
@@ -148,6 +170,44 @@ def known_scheme(authorization: str | None) -> str | None:
     """
     scheme, space, _ = (authorization or "").strip().partition(" ")
     return scheme if space and scheme.lower() in KNOWN_SCHEMES else None
+
+
+def media_type(value: str) -> tuple[str, dict[str, str]] | None:
+    """The type/subtype of a Content-Type value, lower-cased, and its parameters; None if it is not one.
+
+    RFC 9110 §8.3.1: type, subtype and parameter names are case-insensitive; a parameter value
+    is a token or a quoted-string (§5.6.4), and its case matters unless the parameter says otherwise.
+    """
+    match = MEDIA_TYPE.match(value.strip(" \t"))
+    if match is None:
+        return None
+    parameters: dict[str, str] = {}
+    rest, position = value.strip(" \t"), match.end()
+    while position < len(rest):
+        parameter = PARAMETER.match(rest, position)
+        if parameter is None or parameter.end() == position:
+            return None
+        name, token, quoted = parameter.groups()
+        if name is not None:
+            parameters.setdefault(name.lower(), token if token is not None else re.sub(r"\\(.)", r"\1", quoted))
+        position = parameter.end()
+    return f"{match[1]}/{match[2]}".lower(), parameters
+
+
+def _require_latin1(environ: Mapping[str, Any]) -> None:
+    """PEP 3333: environ strings hold ISO-8859-1 code points only; anything else is refused with a 400.
+
+    No HTTP message can carry a lone surrogate such as '\\ud800', but a WSGI caller can put one in,
+    and echoing it would fail later, when the reply is encoded (a 500).
+    """
+    for key, value in environ.items():
+        if (key.startswith("HTTP_") or key in ("CONTENT_TYPE", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD")) \
+                and isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise HTTPError(400, "invalid_request", "A header, the path or the query holds a character "
+                                "HTTP cannot carry (WSGI strings are ISO-8859-1, PEP 3333).") from None
 
 
 def unsafe_header(headers: Iterable[tuple[str, str]]) -> str | None:

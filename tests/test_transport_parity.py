@@ -146,3 +146,30 @@ def test_a_405_allows_head_where_get_is_allowed(any_api):
     assert response.status_code == 405 and response.headers["Allow"] == "GET, POST, HEAD"
     response = requests.head(any_api.url("/login"), timeout=5)
     assert response.status_code == 405 and response.headers["Allow"] == "POST"
+
+
+def test_a_body_over_the_limit_gets_the_apps_json_413_on_both_transports(both):
+    """The loopback server refuses an oversized body before reading it, with the app's own answer."""
+    from helpers.wsgi import MAX_BODY_BYTES
+
+    big = b"a=" + b"b" * MAX_BODY_BYTES
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    got = []
+    for api in both:
+        response = requests.post(api.url("/oauth/token"), data=big, headers=form, timeout=5)
+        got.append((response.status_code,
+                    {k.lower(): v for k, v in response.headers.items() if k.lower() not in SERVER_ADDED | {"connection"}},
+                    response.content))
+    assert got[0] == got[1]
+    assert got[0][0] == 413 and got[0][1]["content-type"] == "application/json"
+    assert got[0][2].decode() == ('{"error": "invalid_request", "error_description": '
+                                  f'"The body is larger than {MAX_BODY_BYTES} bytes."}}')
+    chunked = requests.post(both[1].url("/oauth/token"), data=iter([big[:1000], big[1000:]]), headers=form, timeout=5)
+    assert (chunked.status_code, chunked.content) == (413, got[0][2])
+    assert chunked.headers["Connection"] == "close"
+    assert in_process_calls_match(both)
+
+
+def in_process_calls_match(both) -> bool:
+    """Neither transport records a request it refused before reading its body."""
+    return [c.path for c in both[0].calls] == [c.path for c in both[1].calls] == []
