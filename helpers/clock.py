@@ -6,6 +6,7 @@ follows the real clock plus an offset that notebooks and tests can move forward.
 """
 from __future__ import annotations
 
+import math
 import time
 
 
@@ -27,9 +28,10 @@ class Clock:
         return time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward. Time never runs backwards, so negative values are refused."""
-        if seconds < 0:
-            raise ValueError(f"advance() takes a number of seconds >= 0, not {seconds!r}")
+        """Move the clock forward. Time never runs backwards, so negative values are refused, and
+        NaN or infinity too: after them no time comparison means anything (nothing would expire)."""
+        if not (seconds >= 0 and math.isfinite(seconds)):
+            raise ValueError(f"advance() takes a finite number of seconds >= 0, not {seconds!r}")
         self.offset += seconds
 
     def __repr__(self) -> str:

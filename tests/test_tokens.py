@@ -850,3 +850,19 @@ def test_a_refresh_may_narrow_the_scope_but_never_widen_it(http, api):
     back = http.post(api.url("/oauth/token"), data={"grant_type": "refresh_token",
                                                    "refresh_token": narrower["refresh_token"]}, timeout=5).json()
     assert back["scope"] == "profile notes:read", "the grant itself keeps its original scope"
+
+
+# -- the API's clock ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seconds", [-1, float("nan"), float("inf"), float("-inf")], ids=["negative", "NaN", "inf",
+                                                                                           "minus-inf"])
+def test_the_clock_moves_forward_only_by_a_finite_amount(seconds):
+    """NaN passed `seconds < 0` and made every time comparison false: no token would ever expire."""
+    from helpers.clock import Clock
+
+    clock = Clock()
+    with pytest.raises(ValueError, match="advance"):
+        clock.advance(seconds)
+    assert clock.offset == 0
+    clock.advance(60)
+    assert clock.offset == 60
