@@ -161,7 +161,7 @@ def output_captured() -> Iterator[io.StringIO]:
     handler = logging.StreamHandler(printed)
     handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
     root = logging.getLogger()
-    loggers = [root, *(logger for logger in logging.Logger.manager.loggerDict.values()
+    loggers = [root, *(logger for logger in list(logging.Logger.manager.loggerDict.values())
                        if isinstance(logger, logging.Logger))]
     saved_handlers, saved_level = [(logger, logger.handlers) for logger in loggers], root.level
     for logger in loggers:
