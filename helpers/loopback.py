@@ -143,6 +143,7 @@ class _Handler(SafeErrorsHandler):
     def handle_one_request(self) -> None:
         """One request, read within `server.request_deadline` seconds of its first byte, else 408."""
         self.deadline, self.reading_request = None, True
+        self.command = self.path = ""  # not the previous request's, if this one times out in its request line
         try:
             super().handle_one_request()
         except _RequestTimeout:

@@ -148,6 +148,25 @@ def test_a_trickled_header_section_gets_408_at_the_deadline(quick_deadline):
     assert 0.35 < took < 1.5
 
 
+def test_a_request_line_that_stops_half_way_gets_408_at_the_deadline():
+    lines: list[str] = []
+    with serve_practice_api(log=lines.append) as api:
+        api.server.request_deadline = 0.4
+        with socket.create_connection((api.host, api.port), timeout=3) as connection:
+            connection.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # a first request, answered
+            first = b""
+            while not first.endswith(b"}"):  # the whole JSON answer, head and body
+                first += connection.recv(65536)
+            started = time.monotonic()
+            connection.sendall(b"GET /sec")  # then half a request line, and nothing more
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+    assert 0.35 < time.monotonic() - started < 1.5
+    assert lines[-1] == "- - -> 408"  # not the previous request's target
+
+
 def test_a_trickled_body_gets_408_at_the_deadline(quick_deadline):
     head = (b"POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             b"Content-Length: 100000\r\n\r\na=")
