@@ -148,6 +148,8 @@ REQUIRE = {"require": ["exp", "iat", "sub"]}
 
 
 def right_verify(token, jwks):
+    if str(jwt.get_unverified_header(token).get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+        raise jwt.InvalidTokenError("not an access token (RFC 9068 §4)")
     return jwt.decode(token, key_for(token, jwks), algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER,
                       options=REQUIRE, leeway=5)
 

@@ -147,6 +147,8 @@ def guarded_key(token, jwks):
 
 
 def right_verify(token, jwks):
+    if str(jwt.get_unverified_header(token).get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+        raise jwt.InvalidTokenError("not an access token (RFC 9068 §4)")
     return _decode(token, guarded_key(token, jwks), leeway=5)
 
 
@@ -232,3 +234,19 @@ def test_seconds_left_counts_from_the_request_not_the_arrival(feedback):
     output = feedback(checks.seconds_left, counts_from_arrival)
     assert_not_yet(output, "requested_at")
     assert "arrived" not in output
+
+
+# -- exercise 2: typ at+jwt (RFC 9068 §4), now that the practice API types its access tokens -----
+
+def untyped_verify(token, jwks):
+    """right_verify without the typ check that RFC 9068 §4 makes a MUST for resource servers."""
+    return _decode(token, guarded_key(token, jwks), leeway=5)
+
+
+def test_verify_token_right_with_the_typ_check(feedback):
+    assert_right(feedback(checks.verify_token, right_verify))
+
+
+def test_verify_token_refuses_a_jwt_that_is_not_an_access_token(feedback):
+    """An ID token or any other JWT from the same issuer, signed with the same key: typ tells them apart."""
+    assert_not_yet(feedback(checks.verify_token, untyped_verify), "at+jwt")

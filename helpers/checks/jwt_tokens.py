@@ -27,6 +27,7 @@ __all__ = ["bearer_session", "verify_token", "seconds_left"]
 
 ISSUER = PRACTICE_URL
 AUDIENCE = PRACTICE_URL + "/me"
+ACCESS_TOKEN_TYPE = "at+jwt"  # the typ of the practice API's access tokens (RFC 9068 §2.1)
 JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 TOKEN_PARAMETERS = {"access_token", "token", "bearer", "jwt", "auth", "authorization", "id_token"}
 # Other credentials that must never be in a URL either: this session needs none of them.
@@ -288,6 +289,9 @@ def verify_token(function: Any) -> None:
         ("a token whose kid is not in the JWK Set", _signed_by_a_stranger({"kid": "retired-2025"}), jwks, ""),
         ("a token without a kid", _signed_by_a_stranger({}), jwks, ""),
         ("a token whose kid is not a string", _signed_by_a_stranger({"kid": [signing_key.KEY_ID]}), jwks, ""),
+        ('a JWT of this issuer that is not an access token (typ "JWT", as an ID token)', _sign(_claims(), typ="JWT"),
+         jwks, 'check the header: typ must be "at+jwt" (RFC 9068 §4), so that no other kind of JWT this issuer '
+               "signs passes for an access token"),
     ]
     for described, token, key_set, fix in forgeries:
         verdict = _verdict(function, token, key_set)
@@ -324,19 +328,20 @@ def _other_algorithm_forgeries() -> list[tuple[str, str, dict]]:
     for alg in ("PS256", "RS512"):
         kid = f"{signing_key.KEY_ID}-{alg.lower()}"
         key_set = {"keys": [*_jwks()["keys"], {**_jwks()["keys"][0], "kid": kid, "alg": alg}]}
-        token = jwt.encode(_claims(), signing_key.private_key(), algorithm=alg, headers={"kid": kid})
+        token = jwt.encode(_claims(), signing_key.private_key(), algorithm=alg,
+                           headers={"kid": kid, "typ": ACCESS_TOKEN_TYPE})
         forgeries.append((alg, token, key_set))
     ec_key = ec.derive_private_key(int.from_bytes(OCT_SECRETS["HS256"], "big"), ec.SECP256R1())
     ec_jwk = jwt.algorithms.ECAlgorithm.to_jwk(ec_key.public_key(), as_dict=True)
     key_set = {"keys": [*_jwks()["keys"], {**ec_jwk, "kid": "shared-es256", "use": "sig", "alg": "ES256"}]}
-    forgeries.append(("ES256", jwt.encode(_claims(), ec_key, algorithm="ES256", headers={"kid": "shared-es256"}),
-                      key_set))
+    token = jwt.encode(_claims(), ec_key, algorithm="ES256", headers={"kid": "shared-es256", "typ": ACCESS_TOKEN_TYPE})
+    forgeries.append(("ES256", token, key_set))
     return forgeries
 
 
 def _signed_by_a_stranger(header: dict) -> str:
     """A token with this header (plus alg RS256) whose signature no key of the JWK Set made."""
-    signing_input = _segments({"alg": "RS256", "typ": "JWT", **header}, _claims())
+    signing_input = _segments({"alg": "RS256", "typ": ACCESS_TOKEN_TYPE, **header}, _claims())
     return signing_input + "." + _b64url(hashlib.sha512(signing_input.encode()).digest() * 4)
 
 
@@ -505,10 +510,11 @@ def _claims(**changes) -> dict:
             for name, value in claims.items() if value is not None}
 
 
-def _sign(claims: dict) -> str:
+def _sign(claims: dict, typ: str = ACCESS_TOKEN_TYPE) -> str:
     import jwt
 
-    return jwt.encode(claims, signing_key.private_key(), algorithm="RS256", headers={"kid": signing_key.KEY_ID})
+    return jwt.encode(claims, signing_key.private_key(), algorithm="RS256",
+                      headers={"kid": signing_key.KEY_ID, "typ": typ})
 
 
 def _jwks() -> dict:
@@ -530,7 +536,7 @@ def _hmac_token(claims: dict, algorithm: str) -> str:
     import jwt
 
     return jwt.encode(claims, OCT_SECRETS[algorithm], algorithm=algorithm,
-                      headers={"kid": f"shared-{algorithm.lower()}"})
+                      headers={"kid": f"shared-{algorithm.lower()}", "typ": ACCESS_TOKEN_TYPE})
 
 
 def _b64url(data: bytes) -> str:
@@ -542,7 +548,7 @@ def _segments(header: dict, claims: dict) -> str:
 
 
 def _unsigned(claims: dict) -> str:
-    return _segments({"alg": "none", "typ": "JWT", "kid": signing_key.KEY_ID}, claims) + "."
+    return _segments({"alg": "none", "typ": ACCESS_TOKEN_TYPE, "kid": signing_key.KEY_ID}, claims) + "."
 
 
 def _tampered(token: str) -> str:
@@ -557,6 +563,6 @@ def _hs256_with_public_key(claims: dict) -> str:
 
     public_pem = signing_key.private_key().public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    signing_input = _segments({"alg": "HS256", "typ": "JWT", "kid": signing_key.KEY_ID}, claims)
+    signing_input = _segments({"alg": "HS256", "typ": ACCESS_TOKEN_TYPE, "kid": signing_key.KEY_ID}, claims)
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     return signing_input + "." + _b64url(signature)
