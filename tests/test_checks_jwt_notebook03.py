@@ -114,3 +114,26 @@ def test_the_api_accepts_only_active_bearer_tokens_for_itself(notebook, answer, 
     run("c55-introspect", notebook)
     notebook["introspect"] = lambda token: answer
     assert notebook["accepted"]("a token") is accepted
+
+
+def test_verify_refuses_a_jwt_that_is_not_an_access_token(notebook):
+    """RFC 9068 §4: cell 21's verify() checks typ, as the practice API does since its tokens are at+jwt."""
+    import time
+
+    import jwt
+
+    from helpers import signing_key
+
+    run("c05", notebook)
+    run("c19", notebook)
+    run("c20", notebook)
+    now = int(time.time())
+    claims = {"iss": "https://api.practice.test", "aud": "https://api.practice.test/me", "sub": "ada", "iat": now,
+              "exp": now + 300}
+    id_token_like = jwt.encode(claims, signing_key.private_key(), algorithm="RS256",
+                               headers={"kid": signing_key.KEY_ID, "typ": "JWT"})
+    with pytest.raises(jwt.InvalidTokenError):
+        notebook["verify"](id_token_like)
+    typed = jwt.encode(claims, signing_key.private_key(), algorithm="RS256",
+                       headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
+    assert notebook["verify"](typed)["sub"] == "ada"
