@@ -34,6 +34,9 @@ CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit()
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # not int(x, 16): it takes '-1', '+2', '0x2' and spaces
 FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a token (RFC 9110 §5.1)
 MAX_LINE = 8192
+# What http.server's log_message does to a logged line (its _control_char_table, gh-100001), kept here:
+# older patch releases lack that private table. The request line is Latin-1, so C0, DEL and C1 are every control character.
+CONTROL_CHARACTERS = str.maketrans({ord("\\"): r"\\", **{c: rf"\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}})
 MAX_TRAILERS = 100
 
 
@@ -297,7 +300,7 @@ class _Handler(SafeErrorsHandler):
         http.server's log_message does, so that no terminal escape sequence reaches the console."""
         if self.server.log:
             line = f"{self.command or '-'} {self.path or '-'} -> {getattr(code, 'value', code)}"
-            self.server.log(line.translate(self._control_char_table))
+            self.server.log(line.translate(CONTROL_CHARACTERS))
 
     def log_message(self, format: str, *args) -> None:
         """Quiet: the default writes to stderr, which notebooks must keep clean."""

@@ -38,7 +38,8 @@ CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit()
 # parameter = name "=" ( token / quoted-string ). A token is §5.6.2's tchar, ASCII only.
 TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 MEDIA_TYPE = re.compile(rf"({TOKEN})/({TOKEN})")
-PARAMETER = re.compile(rf'[ \t]*;[ \t]*(?:({TOKEN})=(?:({TOKEN})|"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"))?')
+QUOTED = r'"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"'  # qdtext / quoted-pair, §5.6.4
+PARAMETER = re.compile(rf"[ \t]*;[ \t]*(?:({TOKEN})=(?:({TOKEN})|{QUOTED}))?")
 
 
 class HTTPError(Exception):
@@ -102,11 +103,15 @@ class Request:
                             "(in requests: json={...}).")
         try:
             value = json.loads(self.body.decode("utf-8"))
-            json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate such as "\ud800" fails here
-        except (UnicodeError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
-            # RFC 8259 §8.1 and §8.2: JSON text is UTF-8, and an unpaired surrogate is not a character
-            raise HTTPError(400, "invalid_request", "The body is not valid JSON (UTF-8, no unpaired "
-                            "surrogate escape such as \\ud800).") from None
+        except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+            raise HTTPError(400, "invalid_request", "The body is not valid JSON.") from None
+        try:  # json.loads turns the escape of a lone surrogate into one, and no reply could then encode it
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise HTTPError(400, "invalid_request", "The JSON body escapes an unpaired surrogate (U+D800 to "
+                            "U+DFFF alone), which is not Unicode text (RFC 8259 section 8.2).") from None
+        except RecursionError:
+            raise HTTPError(400, "invalid_request", "The body is not valid JSON.") from None
         if not isinstance(value, dict):
             raise HTTPError(400, "invalid_request", "The JSON body must be an object: {...}.")
         return value
@@ -178,13 +183,14 @@ def media_type(value: str) -> tuple[str, dict[str, str]] | None:
     RFC 9110 §8.3.1: type, subtype and parameter names are case-insensitive; a parameter value
     is a token or a quoted-string (§5.6.4), and its case matters unless the parameter says otherwise.
     """
-    match = MEDIA_TYPE.match(value.strip(" \t"))
+    value = value.strip(" \t")
+    match = MEDIA_TYPE.match(value)
     if match is None:
         return None
     parameters: dict[str, str] = {}
-    rest, position = value.strip(" \t"), match.end()
-    while position < len(rest):
-        parameter = PARAMETER.match(rest, position)
+    position = match.end()
+    while position < len(value):
+        parameter = PARAMETER.match(value, position)
         if parameter is None or parameter.end() == position:
             return None
         name, token, quoted = parameter.groups()

@@ -217,7 +217,7 @@ def test_media_type_parses_rfc_9110_section_8_3_1(value, expected):
 
 @pytest.mark.parametrize("value", ["", "json", "application/", "/json", "application/json/x", "application /json",
                                    "application/json; charset", "application/json; =x",
-                                   "text/plain; a=application/x-www-form-urlencoded",  # '/' is no tchar: quote it "app\u00e9/json",
+                                   "app\u00e9/json", "text/plain; a=application/x-www-form-urlencoded",  # '/': no tchar
                                    'application/json; a="unterminated', "application/json x"])
 def test_media_type_refuses_what_is_not_one(value):
     assert wsgi.media_type(value) is None
@@ -331,7 +331,7 @@ def test_a_lone_surrogate_in_the_path_or_query_is_a_400():
 @pytest.mark.parametrize("text", ["\ud800", "a\udfffb", "\ud83d"])
 def test_a_lone_surrogate_in_a_json_body_is_a_400(api, text):
     response = requests.post(api.url("/keys/notes"), headers={"X-API-Key": RW_KEY}, json={"text": text}, timeout=5)
-    assert response.status_code == 400
+    assert response.status_code == 400 and "unpaired surrogate" in response.json()["error_description"]
     assert api.app.notes == []
 
 
