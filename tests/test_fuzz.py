@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from helpers import demo
 from helpers.app import PracticeAPI
 from helpers.gateway import call_app, make_environ
 
@@ -346,3 +347,42 @@ def test_redirect_listener_and_tunnel_proxy_headers_on_the_wire(target, value, m
                                        + b"\r\n\r\n"))
         assert_safe_lines(raw_exchange(address, b"CONNECT 127.0.0.1:1 HTTP/1.1\r\nProxy-Authorization: "
                                        + wire_header_value(value) + b"\r\n\r\n"))
+
+
+# Any code point at all, lone surrogates included: what a WSGI caller (not a socket) can hand the app.
+any_code_point = st.text(st.characters(blacklist_categories=()), max_size=40)
+media_type_like = st.lists(st.one_of(st.sampled_from(["application/json", "application/x-www-form-urlencoded",
+                                                      "text/plain", ";", "=", '"', "\\", " ", "\t", "/", "charset",
+                                                      "utf-8", "UTF-8", "latin-1", ",", "é", "\x00"]),
+                                     any_code_point), max_size=8).map("".join)
+
+
+@given(value=st.one_of(media_type_like, any_code_point))
+def test_media_type_parses_or_refuses_and_never_raises(value):
+    from helpers.wsgi import MEDIA_TYPE, media_type
+
+    parsed = media_type(value)
+    if parsed is not None:
+        essence, parameters = parsed
+        assert MEDIA_TYPE.fullmatch(essence) and essence == essence.lower() and essence.isascii()
+        assert all(name == name.lower() and name.isascii() for name in parameters)
+
+
+@given(value=any_code_point, name=st.sampled_from(["Host", "Authorization", "X-API-Key", "Content-Type", "X-Any"]),
+       method_path=st.sampled_from([("GET", "/headers"), ("GET", "/me"), ("POST", "/login"), ("POST", "/oauth/token"),
+                                    ("GET", "/keys/whoami"), ("GET", "/basic/whoami")]),
+       content_type=st.one_of(content_types, media_type_like))
+@example(value="a\ud800", name="Host", method_path=("GET", "/headers"), content_type="")  # /headers echoes Host
+def test_any_code_point_in_a_header_never_gets_a_500(value, name, method_path, content_type):
+    method, path = method_path
+    assert_well_formed(send(method, path, headers={name: value}, body=b'{"username": "ada", "password": "x"}',
+                            content_type=content_type))
+
+
+@given(text=any_code_point)
+@example(text="\udfff")  # a note is echoed back: json.dumps(ensure_ascii=False).encode() fails on it
+def test_any_json_string_in_a_body_never_gets_a_500(text):
+    body = json.dumps({"text": text, "username": text, "password": text}).encode()  # escapes lone surrogates
+    for path in ("/keys/notes", "/login", "/signed/orders"):
+        assert_well_formed(send("POST", path, headers={"X-API-Key": demo.api_key("rw-2")}, body=body,
+                                content_type="application/json"))
