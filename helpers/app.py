@@ -43,16 +43,19 @@ class Recent(list):
     def __init__(self, max_items: int, max_bytes: int, size: Callable[[Any], int] = len) -> None:
         super().__init__()
         self.max_items, self.max_bytes, self._size, self._bytes = max_items, max_bytes, size, 0
+        self._lock = threading.Lock()  # the loopback server appends from one thread per connection
 
     def append(self, item: Any) -> None:
-        super().append(item)
-        self._bytes += self._size(item)
-        while len(self) > 1 and (len(self) > self.max_items or self._bytes > self.max_bytes):
-            self._bytes -= self._size(self.pop(0))  # the newest item is always kept
+        with self._lock:
+            super().append(item)
+            self._bytes += self._size(item)
+            while len(self) > 1 and (len(self) > self.max_items or self._bytes > self.max_bytes):
+                self._bytes -= self._size(self.pop(0))  # the newest item is always kept
 
     def clear(self) -> None:
-        super().clear()
-        self._bytes = 0
+        with self._lock:
+            super().clear()
+            self._bytes = 0
 
 
 class PracticeAPI:
