@@ -88,7 +88,8 @@ class PracticeAPIHandle:
 
     @property
     def calls(self) -> list[Request]:
-        """Every request the API received, oldest first."""
+        """The requests the API received, oldest first: the newest 1000, with bodies up to 16 MiB in all
+        (older ones are dropped, so that a long-running server does not grow; see `app.Recent`)."""
         return self.app.calls
 
     def url(self, path: str) -> str:

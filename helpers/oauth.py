@@ -28,17 +28,22 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 from helpers.basic_auth import PasswordChecker
 from helpers.throttle import FailedAttempts
+from helpers.tokens import REFRESH_TOKEN_SECONDS, printable
 from helpers.wsgi import HTTPError, Reply, Request, json_reply
 
 CODE_SECONDS = 60
 DEVICE_CODE_SECONDS = 600
 DEVICE_INTERVAL = 5
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+AUTHORIZE_PARAMETERS = {"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
+                        "code_challenge_method"}
 USER_SCOPES = {"profile", "notes:read"}
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, no look-alikes (RFC 8628 §6.1)
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
 NO_STORE = [("Cache-Control", "no-store")]
 MAX_REDIRECT_URI_LENGTH = 2000
+# scope = scope-token *( SP scope-token ), scope-token = 1*( %x21 / %x23-5B / %x5D-7E ) (RFC 6749 §3.3)
+SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+(?: [\x21\x23-\x5b\x5d-\x7e]+)*")
 SAFE_URI = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no space: what a URI is made of (RFC 3986 §2)
 LOOPBACK_REDIRECT = re.compile(r"(http://(?:127\.0\.0\.1|\[::1\]))(?::([1-9][0-9]{0,4}))?(/.*)", re.DOTALL)
 
@@ -120,6 +125,19 @@ class AuthorizationServer:
     def now(self) -> float:
         return self.app.clock.now()
 
+    def _purge(self) -> None:
+        """Forget expired codes and device codes, so that a server running for days does not grow.
+
+        A used code is kept as long as the tokens it bought may live (their refresh token's
+        lifetime), so that a replay can still revoke them (RFC 6749 §4.1.2). Call with the lock held.
+        """
+        now = self.now()
+        for digest in [d for d, r in self.codes.items()
+                       if r.expires_at + (REFRESH_TOKEN_SECONDS if r.used else 0) <= now]:
+            del self.codes[digest]
+        for digest in [d for d, r in self.devices.items() if r.expires_at <= now]:
+            del self.devices[digest]
+
     # -- discovery (RFC 8414) ---------------------------------------------------------
 
     def metadata(self, request: Request) -> Reply:
@@ -147,9 +165,9 @@ class AuthorizationServer:
 
     def authenticate_client(self, request: Request, form: dict[str, str]) -> Client:
         """The client making this request: HTTP Basic for confidential clients, client_id for public ones."""
-        if "client_secret" in form:
+        if form.get("client_secret"):  # an empty parameter counts as omitted (RFC 6749 §3.1)
             raise _invalid_client("Send the client secret with HTTP Basic (client_secret_basic), not in the "
-                                  "form body: RFC 6749 §2.3.1 does not recommend that.")
+                                  "form body: RFC 6749 section 2.3.1 does not recommend that.")
         header = request.header("Authorization")
         if header:
             scheme, _, token = header.partition(" ")
@@ -164,7 +182,7 @@ class AuthorizationServer:
             if client is None or client.public or not hmac.compare_digest(
                     hashlib.sha256(secret.encode("utf-8")).hexdigest(), client.secret_sha256):
                 raise _invalid_client("Unknown client or wrong client secret.")
-            if form.get("client_id", client_id) != client_id:
+            if form.get("client_id", "") not in ("", client_id):  # empty counts as omitted (RFC 6749 §3.1)
                 raise _invalid_client("client_id in the body does not match the authenticated client.")
             return client
         client = self.clients.get(form.get("client_id", ""))
@@ -193,12 +211,20 @@ class AuthorizationServer:
                                "The redirect_uri is missing or does not exactly match a registered one.")
         state = params.get("state") if "state" not in repeated else None
 
+        # After the POST of the login form, 303: it makes the browser GET the redirect URI and never
+        # resend the form with the password (RFC 9700 §4.12.2). A GET may keep 302.
+        status = 303 if request.method == "POST" else 302
+
         def fail(error: str, description: str) -> Reply:
             return _redirect(redirect_uri, {"error": error, "error_description": description, "state": state,
-                                            "iss": self.app.issuer})
+                                            "iss": self.app.issuer}, status)
 
         if repeated:  # RFC 6749 §3.1: parameters MUST NOT be included more than once
-            return fail("invalid_request", f"Send each parameter once: {', '.join(repeated)} appears twice.")
+            # Only names this endpoint knows are echoed: error_description allows printable ASCII
+            # without '"' and '\' (RFC 6749 §5.2), and what the client sent may hold anything.
+            known = [name for name in repeated if name in AUTHORIZE_PARAMETERS]
+            which = f"{', '.join(known)} appeared more than once" if known else "a parameter appeared more than once"
+            return fail("invalid_request", f"Send each parameter once: {which}.")
         if "response_type" not in params:
             return fail("invalid_request", "response_type is missing; send response_type=code.")
         if params.get("response_type") != "code":
@@ -224,13 +250,19 @@ class AuthorizationServer:
         if form.get("decision") != "approve":  # consent is a button press, never a default
             return _login_page(client.client_id, scope, request.query, error="Press Allow or Deny.", status=400)
         username, password = form.get("username", ""), form.get("password", "")
-        if not self.passwords.check(username, password):
-            return _login_page(client.client_id, scope, request.query, error="Wrong user name or password.")
+        try:
+            checked = self.passwords.check(username, password)
+        except HTTPError as error:  # locked out: a page for the person, not JSON
+            return _refusal_page(error)
+        if not checked:  # 400, not 401: a 401 MUST carry a WWW-Authenticate challenge (RFC 9110 §15.5.2)
+            return _login_page(client.client_id, scope, request.query, error="Wrong user name or password.",
+                               status=400)
         code = secrets.token_urlsafe(32)
         with self._lock:
             self.codes[_sha256(code)] = AuthorizationCode(client.client_id, redirect_uri, scope, username, challenge,
                                                           self.now() + CODE_SECONDS, "redirect_uri" in params)
-        return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer})
+            self._purge()
+        return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer}, status)
 
     def _redirect_uri(self, client: Client, given: str | None) -> str | None:
         """The registered redirect URI the request names, or None.
@@ -257,8 +289,9 @@ class AuthorizationServer:
             raise HTTPError(400, "invalid_request", "grant_type is missing.")
         known = {"client_credentials", "authorization_code", "refresh_token", DEVICE_GRANT}
         if grant_type not in known:
-            raise HTTPError(400, "unsupported_grant_type", f"This server does not support {grant_type[:60]!r}.")
-        if grant_type == "refresh_token" and "client_id" not in form and not request.header("Authorization"):
+            raise HTTPError(400, "unsupported_grant_type",
+                            f"This server does not support {printable(repr(grant_type[:60]))}.")
+        if grant_type == "refresh_token" and not form.get("client_id") and not request.header("Authorization"):
             return self._refresh(form, None)  # tokens from /login belong to no OAuth client
         client = self.authenticate_client(request, form)
         if grant_type not in client.grant_types:
@@ -306,7 +339,10 @@ class AuthorizationServer:
         refresh_token = form.get("refresh_token")
         if not refresh_token:
             raise HTTPError(400, "invalid_request", "refresh_token is missing.")
-        issued = self.tokens.refresh(refresh_token, client.client_id if client else None, form.get("scope") or None)
+        scope = form.get("scope") or None
+        if scope is not None and not SCOPE.fullmatch(scope):
+            raise HTTPError(400, "invalid_scope", "scope is scope names separated by single spaces (RFC 6749 section 3.3).")
+        issued = self.tokens.refresh(refresh_token, client.client_id if client else None, scope)
         return json_reply(200, issued, NO_STORE)
 
     # -- the device grant (RFC 8628) ----------------------------------------------------
@@ -323,6 +359,7 @@ class AuthorizationServer:
         user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(8))
         user_code = f"{user_code[:4]}-{user_code[4:]}"
         with self._lock:
+            self._purge()
             self.devices[_sha256(device_code)] = DeviceAuthorization(client.client_id, scope, user_code,
                                                                      self.now() + DEVICE_CODE_SECONDS)
         verification_uri = self.app.issuer + "/device"
@@ -384,7 +421,7 @@ class AuthorizationServer:
                            and r.expires_at > self.now()), None)
         if record is None:
             self.code_guesses.record_failure(guesser)
-            return _device_page(typed, error="That code is not valid (or has expired).")
+            return _device_page(typed, error="That code is not valid (or has expired).", status=400)
         decision = form.get("decision")
         if request.method == "GET" or decision == "continue":
             return _device_page(record.user_code, record)
@@ -394,8 +431,12 @@ class AuthorizationServer:
         if decision != "approve":  # consent is a button press, never a default
             return _device_page(record.user_code, record, error="Press Allow or Deny.", status=400)
         username, password = form.get("username", ""), form.get("password", "")
-        if not self.passwords.check(username, password):
-            return _device_page(record.user_code, record, error="Wrong user name or password.")
+        try:
+            checked = self.passwords.check(username, password)
+        except HTTPError as error:  # locked out: a page for the person, not JSON
+            return _refusal_page(error)
+        if not checked:  # 400, not 401: a 401 MUST carry a WWW-Authenticate challenge (RFC 9110 §15.5.2)
+            return _device_page(record.user_code, record, error="Wrong user name or password.", status=400)
         record.status, record.username = "approved", username
         return _html(200, "Device approved", f"<p>{html.escape(record.client_id)} can now access your account "
                                              "with the scopes it asked for. Return to your device.</p>")
@@ -407,7 +448,7 @@ class AuthorizationServer:
         token = form.get("token")
         if not token:
             raise HTTPError(400, "invalid_request", "token is missing.")
-        anonymous = "client_id" not in form and not request.header("Authorization")
+        anonymous = not form.get("client_id") and not request.header("Authorization")
         client_id = None if anonymous else self.authenticate_client(request, form).client_id
         self.tokens.revoke(token, client_id)
         return Reply(200, b"", [("Cache-Control", "no-store")])  # 200 even for unknown tokens (RFC 7009 §2.2)
@@ -429,9 +470,9 @@ class AuthorizationServer:
           for any token it may not use or know about (§2.2), refresh tokens included.
         """
         form = request.form()
-        if not request.header("Authorization") and "client_secret" not in form:
+        if not request.header("Authorization") and not form.get("client_secret"):
             raise _invalid_client("The introspection endpoint needs client authentication: HTTP Basic with a "
-                                  "resource server's client_id and secret (RFC 7662 §2.1).")
+                                  "resource server's client_id and secret (RFC 7662 section 2.1).")
         client = self.authenticate_client(request, form)
         if not client.introspects:
             raise HTTPError(403, "unauthorized_client",
@@ -448,9 +489,11 @@ class AuthorizationServer:
 
 def _scope(requested: str | None, allowed: str) -> str | None:
     """The granted scope: what was asked for if allowed, all that is allowed if nothing was asked."""
-    if requested is None or not requested.strip():
+    if not requested:  # omitted, or empty, which counts as omitted (RFC 6749 §3.1)
         return allowed
-    asked = requested.split()
+    if not SCOPE.fullmatch(requested):  # separated by one SP each, nothing else (RFC 6749 §3.3)
+        return None
+    asked = requested.split(" ")
     return " ".join(dict.fromkeys(asked)) if set(asked) <= set(allowed.split()) else None
 
 
@@ -484,11 +527,12 @@ def _invalid_grant(description: str) -> HTTPError:
     return HTTPError(400, "invalid_grant", description)
 
 
-def _redirect(uri: str, params: dict[str, str | None]) -> Reply:
-    """A 302 to the redirect URI with `params` added to its query, which is kept (RFC 6749 §3.1.2)."""
+def _redirect(uri: str, params: dict[str, str | None], status: int = 302) -> Reply:
+    """A redirect (302, or 303 after a POST) to the redirect URI with `params` added to its query,
+    which is kept (RFC 6749 §3.1.2)."""
     query = urlencode({name: value for name, value in params.items() if value is not None})
     separator = "" if uri.endswith(("?", "&")) else "&" if "?" in uri else "?"
-    return Reply(302, b"", [("Location", uri + separator + query), ("Cache-Control", "no-store")])
+    return Reply(status, b"", [("Location", uri + separator + query), ("Cache-Control", "no-store")])
 
 
 def _html(status: int, title: str, body: str, headers: list[tuple[str, str]] | None = None) -> Reply:
@@ -501,6 +545,12 @@ def _html(status: int, title: str, body: str, headers: list[tuple[str, str]] | N
 
 def _error_page(status: int, title: str, message: str) -> Reply:
     return _html(status, title, f"<p>{html.escape(message)}</p>")
+
+
+def _refusal_page(error: HTTPError) -> Reply:
+    """The password check's refusal (429 while locked out, with Retry-After) as an HTML page."""
+    title = "Too many attempts" if error.status == 429 else "Request refused"
+    return _html(error.status, title, f"<p>{html.escape(error.description)}</p>", error.headers)
 
 
 def _login_page(client_id: str, scope: str, query: str, error: str = "", status: int = 200) -> Reply:

@@ -77,6 +77,7 @@ class Family:
 
     revoked: bool = False
     access_token_ids: list[str] = field(default_factory=list)
+    expires_at: float = 0.0  # when its last access token expires: until then it may have to be revoked
 
 
 class TokenService:
@@ -87,7 +88,8 @@ class TokenService:
         self.resources = {self.audience, NOTES_API}
         self.refresh_tokens: dict[str, RefreshToken] = {}  # sha256(token) -> record
         self.families: dict[str, Family] = {}
-        self.revoked_access_tokens: set[str] = set()  # jti values
+        # jti -> exp of each revoked access token: kept only until the token has expired anyway.
+        self.revoked_access_tokens: dict[str, float] = {}
         self._lock = threading.Lock()
 
     # -- keys -------------------------------------------------------------------------
@@ -123,7 +125,15 @@ class TokenService:
         response = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
                     "scope": scope}
         with self._lock:
-            self.families.setdefault(family, Family()).access_token_ids.append(jti)
+            self._purge(now)
+            entry = self.families.setdefault(family, Family())
+            if entry.revoked:
+                # The family was revoked after the caller checked it (a replayed code or refresh
+                # token arrived meanwhile): nothing may be issued into it, or the new token would
+                # escape the revocation.
+                raise _invalid_grant("This grant was revoked while the tokens were being issued. Log in again.")
+            entry.access_token_ids.append(jti)
+            entry.expires_at = max(entry.expires_at, claims["exp"])
             if refresh:
                 response["refresh_token"] = secrets.token_urlsafe(32)
                 self.refresh_tokens[_digest(response["refresh_token"])] = RefreshToken(
@@ -149,13 +159,12 @@ class TokenService:
                 raise _invalid_grant("This refresh token was revoked. Log in again.")
             if record.spent:
                 # A spent token came back: someone else has a copy. Revoke everything from this login.
-                family.revoked = True
-                self.revoked_access_tokens.update(family.access_token_ids)
+                self._revoke(family)
                 raise _invalid_grant("This refresh token was already used, so it may have been stolen: every token "
                                      "from this login is now revoked. Log in again.")
             if record.expires_at <= self.clock.now():
                 raise _invalid_grant("The refresh token has expired. Log in again.")
-            if scope is not None and not set(scope.split()) <= set(record.scope.split()):
+            if scope is not None and not set(scope.split(" ")) <= set(record.scope.split(" ")):
                 # RFC 6749 §6: a refresh may narrow the scope, never widen it.
                 raise HTTPError(400, "invalid_scope", f"A refresh can ask only for scopes first granted: {record.scope}.")
             record.spent = True
@@ -168,9 +177,32 @@ class TokenService:
     def revoke_family(self, family: str) -> None:
         """Revoke every token of one login or authorization."""
         with self._lock:
-            entry = self.families.setdefault(family, Family())
-            entry.revoked = True
-            self.revoked_access_tokens.update(entry.access_token_ids)
+            # Kept a while even if nothing was issued into it yet: an exchange already under way must
+            # find it revoked (see `issue`).
+            entry = self.families.setdefault(family, Family(expires_at=self.clock.now() + ACCESS_TOKEN_SECONDS))
+            self._revoke(entry)
+
+    def _revoke(self, entry: Family) -> None:
+        """Mark `entry` revoked and deny its access tokens until they expire. Call with the lock held."""
+        entry.revoked = True
+        for jti in entry.access_token_ids:
+            self.revoked_access_tokens[jti] = entry.expires_at
+
+    def _purge(self, now: float) -> None:
+        """Forget what can no longer matter, so that a server running for days does not grow.
+
+        An expired refresh token is refused as unknown instead of as expired; a family goes once
+        none of its refresh tokens is left and its access tokens have expired (with the leeway
+        `check_access_token` allows), and a revoked jti once its token has expired. Call with the lock held.
+        """
+        for digest in [d for d, record in self.refresh_tokens.items() if record.expires_at <= now]:
+            del self.refresh_tokens[digest]
+        alive = {record.family for record in self.refresh_tokens.values()}
+        for name in [n for n, entry in self.families.items()
+                     if n not in alive and entry.expires_at + LEEWAY_SECONDS < now]:
+            del self.families[name]
+        for jti in [j for j, exp in self.revoked_access_tokens.items() if exp + LEEWAY_SECONDS < now]:
+            del self.revoked_access_tokens[jti]
 
     def revoke(self, token: str, client_id: str | None) -> None:
         """RFC 7009: revoke a refresh token (with its whole family) or an access token.
@@ -191,7 +223,7 @@ class TokenService:
         if claims["client_id"] != (client_id or LOGIN_CLIENT_ID):
             raise HTTPError(400, "unauthorized_client", "This token was issued to another client.")
         with self._lock:
-            self.revoked_access_tokens.add(claims["jti"])
+            self.revoked_access_tokens[claims["jti"]] = claims["exp"]
 
     # -- verifying --------------------------------------------------------------------
 
@@ -230,7 +262,8 @@ class TokenService:
         if not isinstance(algorithm, str) or algorithm.lower() == "none":
             raise _invalid_token("Unsigned tokens (alg=none) are refused.")
         if algorithm not in ALGORITHMS:
-            raise _invalid_token(f"The algorithm {algorithm[:20]!r} is not accepted; this API accepts RS256 only.")
+            raise _invalid_token(f"The algorithm {printable(repr(algorithm[:20]))} is not accepted; this API accepts "
+                                 "RS256 only.")
         if "crit" in header or "b64" in header:
             # RFC 7515 §4.1.11: a JWS whose crit names an extension the recipient does not understand is
             # invalid. This API understands none (PyJWT knows b64, RFC 7797; access tokens never use it).
@@ -294,7 +327,7 @@ class TokenService:
         """The claims of a valid bearer token for `audience` (this API's /me by default) that grants
         `required_scope`, or raise HTTPError."""
         claims = self.check_access_token(_bearer_token(authorization), audience or self.audience)
-        if required_scope not in str(claims.get("scope", "")).split():
+        if required_scope not in str(claims.get("scope", "")).split(" "):  # SP only (RFC 6749 §3.3)
             raise HTTPError(403, "insufficient_scope", f"The token lacks the '{required_scope}' scope.",
                             [("WWW-Authenticate", f'Bearer realm="{REALM}", error="insufficient_scope", '
                                                   f'scope="{required_scope}"')])
@@ -327,7 +360,7 @@ def _bearer_token(authorization: str | None) -> str:
         raise _invalid_request(f"The Authorization header is longer than {MAX_TOKEN_LENGTH} characters.")
     scheme, space, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer":
-        sent = f", not {scheme[:20]!r}" if space else ", and this header has no scheme before the token"
+        sent = f", not {printable(repr(scheme[:20]))}" if space else ", and this header has no scheme before the token"
         raise HTTPError(401, "missing_token", f"This endpoint takes 'Authorization: Bearer <token>'{sent}.",
                         [("WWW-Authenticate", f'Bearer realm="{REALM}"')])
     token = token.strip()
@@ -345,10 +378,18 @@ def _invalid_request(description: str) -> HTTPError:
                      [("WWW-Authenticate", _challenge("invalid_request", description))])
 
 
+def printable(text: str) -> str:
+    """`text` with every character error_description may not hold replaced by '?'.
+
+    RFC 6749 §5.2 (and RFC 6750 §3, RFC 7009, RFC 7662 after it) allows printable ASCII except
+    '"' and '\\' (%x20-21 / %x23-5B / %x5D-7E). Whatever a description echoes from a request goes
+    through here: a quote, a backslash or a non-ASCII character would break it.
+    """
+    return re.sub(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]', "?", text)
+
+
 def _challenge(error: str, description: str) -> str:
-    # error_description allows printable ASCII except '"' and '\' (RFC 6750 §3)
-    safe = re.sub(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]', "?", description)
-    return f'Bearer realm="{REALM}", error="{error}", error_description="{safe}"'
+    return f'Bearer realm="{REALM}", error="{error}", error_description="{printable(description)}"'
 
 
 

@@ -76,7 +76,7 @@ def consent(http, url: str, form: dict | None = None) -> str:
     assert target == url  # the form posts back to the same URL
     response = http.post(target, data={**ADA, "decision": "approve"} if form is None else form,
                          allow_redirects=False, timeout=TIMEOUT)
-    assert response.status_code == 302, response.text
+    assert response.status_code == 303, response.text  # after the form POST (RFC 9700 §4.12.2)
     return response.headers["Location"]
 
 

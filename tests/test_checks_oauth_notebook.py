@@ -371,7 +371,7 @@ def test_an_injected_code_fails_with_invalid_grant_because_of_pkce(api, http):
                  "TOKEN_URL": metadata["token_endpoint"], "code_verifier": secrets.token_urlsafe(32)}
     printed = run_cell("c36", namespace)
     assert printed.startswith("400 ") and "invalid_grant" in printed and "PKCE" in printed, printed
-    assert namespace["stopped"].status_code == 302  # the attacker really got a code
+    assert namespace["stopped"].status_code == 303  # the attacker really got a code
 
 
 # -- section 10: Authlib's update_token never sees fetch_token()'s token ------------------------------------

@@ -66,8 +66,9 @@ def authorize(http, api, params: dict, form: dict | None = None) -> requests.Res
 
 
 def redirect_params(response: requests.Response, redirect_uri: str) -> dict[str, str]:
-    """The parameters of a 302 to `redirect_uri` (each exactly once)."""
-    assert response.status_code == 302, response.text
+    """The parameters of a redirect to `redirect_uri` (each exactly once): 303 after the POST of the
+    login form, which must not be sent again with the password (RFC 9700 §4.12.2), 302 after a GET."""
+    assert response.status_code == (303 if response.request.method == "POST" else 302), response.text
     location = response.headers["Location"]
     assert location.startswith(redirect_uri + ("&" if "?" in redirect_uri else "?")), location
     assert "#" not in location
@@ -586,12 +587,14 @@ def test_wrong_password_shows_the_form_again_and_counts_toward_the_lockout(http,
     for attempt in range(5):
         response = authorize(http, api, params, {"username": "ada", "password": f"guess-{attempt}",
                                                  "decision": "approve"})
-        assert response.status_code == 200
+        assert response.status_code == 400  # not 401: that MUST carry a WWW-Authenticate (RFC 9110 §15.5.2)
         assert "Location" not in response.headers
         assert "Wrong user name or password." in response.text
         assert '<input name="password" type="password"' in response.text
     locked = authorize(http, api, params, ALLOW)  # even the right password
-    assert_error(locked, 429, "too_many_attempts", "Retry-After")
+    assert locked.status_code == 429  # an HTML page for the person at the browser, not JSON
+    assert locked.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "<h1>Too many attempts</h1>" in locked.text
     assert "Location" not in locked.headers
     wait = int(locked.headers["Retry-After"])
     assert 1 <= wait <= 60
@@ -958,7 +961,7 @@ def test_device_page_refuses_a_wrong_code_or_password(http, api, form, message):
     started = start_device(http, api)
     form = {"user_code": started["user_code"], **form}
     page = device_form(http, api, form)
-    assert page.status_code == (400 if "Press" in message else 200)
+    assert page.status_code == 400  # not 401: that MUST carry a WWW-Authenticate (RFC 9110 §15.5.2)
     assert "<h1>Connect a device</h1>" in page.text
     assert message in page.text
     if "code is not valid" in message:  # back to typing the code: no Allow without a client to show
@@ -1236,7 +1239,7 @@ def test_absurd_lengths_at_the_pages(http, api):
     assert_error_page(authorize(http, api, authorize_params(redirect_uri=CLI_REDIRECT + "x" * 100_000)),
                       "Invalid redirect URI")
     page = device_form(http, api, {"user_code": "B" * 100_000, **ALLOW})
-    assert page.status_code == 200 and "That code is not valid" in page.text
+    assert page.status_code == 400 and "That code is not valid" in page.text
 
 
 def test_token_endpoint_refuses_the_password_grant(http, api):
