@@ -7,6 +7,9 @@ Read this next to notebook 04. What it enforces, and where:
   port, as RFC 8252 §7.3 asks, and nothing else may differ;                     `_redirect_uri`
 - errors redirected back to the client, except a bad client or redirect URI, which
   must never be redirected (RFC 6749 §4.1.2.1);                                    `authorize`
+- 303, never 307, after the POST of the sign-in form, so that the password is not sent
+  on to the client (RFC 9700 §4.12.2); a GET's error redirect stays 302;           `authorize`
+- every error_description within RFC 6749 §5.2's characters: echoes pass `printable`;
 - PKCE with S256 only (RFC 7636, RFC 9700 §2.1.1): no `plain`, no missing challenge;
 - codes that live 60 s and work once; a reused code revokes what it bought (RFC 6749 §4.1.2);
 - the device grant (RFC 8628) with `authorization_pending`, `slow_down`, `access_denied`,
