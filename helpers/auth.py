@@ -100,6 +100,10 @@ class RefreshingBearerAuth(AuthBase):
     public client, and `client_secret` too for a confidential one: HTTP Basic, with both
     form-encoded first as RFC 6749 §2.3.1 says, so that a `:` in the id, or a `+` or `%` in
     either, reaches the server intact.
+    `expires_in` counts from when the server generated the response (RFC 6749 §5.1), so the clock
+    is read just before each refresh request: the network delay shortens the margin, never the
+    token's life. For the first `tokens`, pass `requested_at=`, the time you sent the login
+    (default: now, which is late by that login's delay; the margin covers a short one).
     `now` is the clock to compare expiry with (`time.time` unless you are testing).
 
     The token requests go through a private Session with `trust_env = False`, so that no
@@ -115,7 +119,7 @@ class RefreshingBearerAuth(AuthBase):
     def __init__(self, token_url: str, tokens: dict, *, client_id: str | None = None,
                  client_secret: str | None = None, margin: float = 30, timeout: float = 5,
                  verify: bool | str = True, proxies: dict[str, str] | None = None,
-                 now: Callable[[], float] = time.time) -> None:
+                 requested_at: float | None = None, now: Callable[[], float] = time.time) -> None:
         if client_secret is not None and client_id is None:
             raise ValueError("client_secret needs its client_id: HTTP Basic sends both.")
         require_tls(token_url, "the refresh token")
@@ -132,7 +136,7 @@ class RefreshingBearerAuth(AuthBase):
         # Its own session: the refresh call must not use this auth, nor anything from the environment.
         self._token_session = requests.Session()
         self._token_session.trust_env = False
-        self._store(tokens)
+        self._store(tokens, requested_at=now() if requested_at is None else requested_at)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         require_tls(request.url)
@@ -155,6 +159,7 @@ class RefreshingBearerAuth(AuthBase):
             form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
             if self._client_secret is None and self.client_id is not None:
                 form["client_id"] = self.client_id  # a public client identifies itself
+            requested_at = self.now()  # expires_in counts from about now, not from when the answer arrives
             response = self._token_session.post(self.token_url, data=form, auth=self._client_auth(),
                                                 timeout=self.timeout, verify=self.verify, proxies=self.proxies,
                                                 allow_redirects=False)
@@ -166,7 +171,7 @@ class RefreshingBearerAuth(AuthBase):
                 raise TokenRefreshError(f"The refresh token was refused, so log in again. "
                                         f"The server said: {self._without_secrets(_description(response))}")
             response.raise_for_status()
-            self._store(response.json())
+            self._store(response.json(), requested_at=requested_at)
             self.refreshes += 1
             return self.access_token
 
@@ -176,7 +181,7 @@ class RefreshingBearerAuth(AuthBase):
             return None
         return quote_plus(self.client_id), quote_plus(self._client_secret)
 
-    def _store(self, tokens: dict) -> None:
+    def _store(self, tokens: dict, requested_at: float) -> None:
         # token_type is REQUIRED and case-insensitive (RFC 6749 §5.1); a type we do not know is never used (§7.1).
         token_type = tokens.get("token_type")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
@@ -188,7 +193,7 @@ class RefreshingBearerAuth(AuthBase):
         expires_in = tokens.get("expires_in")
         lifetime = float(expires_in) if expires_in is not None else math.inf
         # expiry before access_token: a thread that reads the new token then reads its expiry too.
-        self.expires_at = self.now() + lifetime
+        self.expires_at = requested_at + lifetime
         self.refresh_at = self.expires_at - min(self.margin, lifetime / 2)  # a short life keeps half of itself
         # A server may keep the old refresh token (no rotation) and leave it out of the response.
         self._refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))

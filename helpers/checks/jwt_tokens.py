@@ -42,6 +42,10 @@ CREDENTIAL_IN_URL = ("a credential is in the URL ({where}). URLs are written to 
 VERIFY_OFF = ("{what} turns off the certificate check: requests checks certificates only when verify is True or "
               "the path of a CA bundle, so anyone on the network path could pose as the API and collect the "
               "token. Leave verify alone (True is the default), or give it the path of a CA bundle (notebook 06).")
+UNSENDABLE_HEADER = ("the Authorization header holds a line break (or a character HTTP/1.1 headers cannot carry), "
+                     "so the request cannot be sent: a header is one line (CR, LF and NUL are invalid in it, "
+                     "RFC 9110 §5.5) and http.client sends it as Latin-1. Was the token copied with its line end, "
+                     "or from a shortened display? Pass fresh['access_token'] itself.")
 PRINTED = ("your session printed the access token while it sent the request: the output is saved into the "
            ".ipynb file, and from there into git. Never print or log a token; print the status code instead.")
 
@@ -104,6 +108,8 @@ def bearer_session(session: Any) -> None:
         except requests.RequestException as error:
             failure = (f"the request to the practice API failed ({type(error).__name__}). Run the Setup cell, "
                        "which starts the practice API, then this cell again.")
+        except ValueError:  # UnicodeEncodeError too: a header line that HTTP/1.1 cannot carry
+            failure = UNSENDABLE_HEADER
     if failure:
         return not_yet(failure)
     if _shows_token(printed.getvalue(), token):
@@ -171,6 +177,8 @@ def _authorization_problem(header: str | None) -> str:
     """What is wrong with an Authorization header that should be `Bearer <access token>`, or ''."""
     if not header:
         return "no Authorization header was added. Does your auth's __call__ set it and return the request?"
+    if not _fits_a_header(header):
+        return UNSENDABLE_HEADER
     scheme, _, credentials = header.strip().partition(" ")
     if scheme.lower() != "bearer":  # the scheme is case-insensitive (RFC 9110 §11.1): bearer is fine
         return f"the Authorization header uses the {scheme[:20]!r} scheme; tokens go after 'Bearer '."
@@ -188,6 +196,15 @@ def _authorization_problem(header: str | None) -> str:
                 "by dots). Is it the refresh token? That one goes only to the token endpoint. Send "
                 "fresh['access_token'], the whole string.")
     return ""
+
+
+def _fits_a_header(value: str) -> bool:
+    """Can HTTP/1.1 carry `value` in a header line: Latin-1, no CR, LF or NUL (RFC 9110 §5.5)?"""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return not any(char in value for char in "\r\n\x00")
 
 
 def _token_in_params(params: Any) -> str:
@@ -480,7 +497,7 @@ def _seconds_left_hint(got: Any, response: dict, requested: float, now: float, e
         return "Once the token has expired, return a negative number (-100 here), not 0: the caller sees how late."
     if 0 < expected - got <= 300:
         return ("Return the seconds left, no margin here: the caller subtracts its own margin when it decides to "
-                "refresh (RefreshingBearerAuth refreshes when now >= expires_at - margin).")
+                "refresh (RefreshingBearerAuth refreshes when now >= expires_at - min(margin, lifetime / 2)).")
     return f"Expected {expected:g}: requested_at + expires_in - now."
 
 
