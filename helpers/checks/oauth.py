@@ -13,6 +13,8 @@ import contextlib
 import hashlib
 import io
 import json
+import math
+import os
 import random
 import re
 import time
@@ -23,7 +25,8 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 import requests
 
 from helpers import demo
-from helpers.checks.feedback import PRACTICE_URL, fake_response, not_yet, placeholder, right, timeout_problem
+from helpers.checks.feedback import (PRACTICE_URL, fake_response, not_yet, output_captured, placeholder, right,
+                                     timeout_problem)
 
 __all__ = ["pkce_pair", "exchange_code", "next_interval"]
 
@@ -39,8 +42,8 @@ def _s256(verifier: str) -> str:
 
 
 def _quietly(function, *args):
-    """Call the learner's function with its printing captured: the check prints one line only."""
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
+    """Call the learner's function with what it prints or logs captured: the check prints one line only."""
+    with output_captured() as printed:
         result = function(*args)
     return result, printed.getvalue()
 
@@ -100,6 +103,11 @@ def pkce_pair(function: Any) -> None:
         return not_yet("the code_verifier comes from the clock: with the clock stopped, two calls gave the same one. "
                        "Anyone who knows roughly when you made it can try every value. Use the secrets module: "
                        "secrets.token_urlsafe(32).")
+    if not _same_twice(function, _system_random_stopped):
+        return not_yet("the code_verifier does not come from the operating system's random source: with it held "
+                       "still, two calls still gave different ones. A counter, a uuid1 (the clock and the machine's "
+                       "address) or a hash of either can be guessed, and RFC 7636 §7.1 asks for a verifier that "
+                       "cannot be. Use the secrets module: secrets.token_urlsafe(32).")
     if challenge == verifier:
         return not_yet("the challenge equals the verifier: that is the 'plain' method, which sends the secret in "
                        "the URL and which this server refuses. Send the S256 hash of the verifier instead.")
@@ -156,6 +164,26 @@ def _mersenne_twister_stopped():
                 delattr(random.Random, name)  # back to the C methods of _random.Random
             else:
                 setattr(random.Random, name, value)
+
+
+@contextlib.contextmanager
+def _system_random_stopped():
+    """os.urandom (which secrets, SystemRandom and uuid4 read) repeats one fixed stream for a moment.
+
+    Random-looking bytes rather than zeros, so that a function which redraws until it likes what it
+    got still ends. A verifier made from this source is then the same on every call; one that still
+    changes comes from somewhere else: a counter, the clock, uuid1.
+    """
+    saved = os.urandom, random._urandom
+
+    def held_still(size: int) -> bytes:
+        return hashlib.shake_256(b"held still").digest(size) if size > 0 else b""
+
+    os.urandom = random._urandom = held_still
+    try:
+        yield
+    finally:
+        os.urandom, random._urandom = saved
 
 
 @contextlib.contextmanager
@@ -237,10 +265,10 @@ def exchange_code(function: Any) -> None:
         return not_yet(f"pass the function itself: checks.exchange_code(exchange_code), not a {type(function).__name__}.")
     secret = str(demo.client(WEB_CLIENT_ID)["client_secret"])
     code, verifier = "check-code-" + "c" * 33, "check-verifier-" + "v" * 40
-    fake_access_token = "check-access-token"
+    fake_access_token, fake_refresh_token = "check-access-token", "check-refresh-token-" + "r" * 20
     session = _RecordingSession(_token_response(200, {
         "access_token": fake_access_token, "token_type": "Bearer", "expires_in": 300,
-        "refresh_token": "check-refresh-token", "scope": "profile notes:read"}))
+        "refresh_token": fake_refresh_token, "scope": "profile notes:read"}))
     try:
         result, printed = _quietly(function, session, TOKEN_URL, code, verifier)
     except Exception as error:
@@ -268,8 +296,19 @@ def exchange_code(function: Any) -> None:
         return not_yet("parameters went in the URL, and URLs end up in logs. Send them in the form body: data={...}.")
     if urlsplit(prepared.url)._replace(query="").geturl() != TOKEN_URL:
         return not_yet("the request did not go to token_url. Post to the URL your function is given.")
+    media_type = prepared.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        return not_yet(f"the request went with {'Content-Type: ' + media_type if media_type else 'no Content-Type'}; "
+                       "the token endpoint reads only application/x-www-form-urlencoded (RFC 6749 §4.1.3), and the "
+                       "practice API answers 400 invalid_request. Pass the form as a dict, data={...}: requests "
+                       "encodes it and sets that Content-Type. Set no Content-Type header of your own.")
     body = prepared.body if isinstance(prepared.body, str) else (prepared.body or b"").decode("utf-8", "replace")
-    form = {name: values[0] for name, values in parse_qs(body, keep_blank_values=True).items()}
+    fields = parse_qs(body, keep_blank_values=True)
+    repeated = sorted(name for name, values in fields.items() if len(values) > 1)
+    if repeated:
+        return not_yet(f"the form sends {repeated[0][:40]!r} more than once; RFC 6749 §3.1 says a parameter MUST NOT "
+                       "be included more than once, and the practice API answers 400 invalid_request.")
+    form = {name: values[0] for name, values in fields.items()}
     if "client_secret" in form:
         return not_yet("the client secret went in the form body. RFC 6749 §2.3.1 does NOT RECOMMEND that, and the "
                        "practice API answers 401 invalid_client. Use HTTP Basic: "
@@ -305,8 +344,15 @@ def exchange_code(function: Any) -> None:
         return not_yet(f"verify={verify!r} turns off the certificate check, so anyone on the network path could "
                        "pose as the token endpoint and take the code, the verifier and the client secret. Leave "
                        "verify= out (True is the default), or give it the path of a CA bundle.")
-    if fake_access_token in printed:
-        return not_yet("your function prints the token response. Tokens are secrets: never print them.")
+    if fake_access_token in printed or fake_refresh_token in printed:
+        return not_yet("your function prints (or logs) a token. Tokens are secrets: never print them.")
+    shown = [what for what, value in [("the client secret", secret), ("the client secret", quote_plus(secret)),
+                                      ("the Authorization header", prepared.headers["Authorization"].partition(" ")[2]),
+                                      ("the code_verifier", verifier), ("the authorization code", code)]
+             if value and value in printed]
+    if shown:
+        return not_yet(f"your function prints (or logs) {shown[0]}: a secret, which would be saved in the notebook's "
+                       "outputs. Print nothing secret: at most the names of what you send.")
     if isinstance(result, requests.Response):
         return not_yet("return the token response as a dict: response.json(), after response.raise_for_status().")
     if not isinstance(result, dict) or result.get("access_token") != fake_access_token:
@@ -394,7 +440,7 @@ def next_interval(function: Any) -> None:
          "an error this loop cannot fix: stop rather than poll forever."),
         (answer(401, "invalid_client", "Unknown client."), "a 401 invalid_client",
          "an error this loop cannot fix: stop rather than poll forever."),
-        (answer(502, None), "a 502 with an HTML page", "an answer that is not an OAuth error at all: stop."),
+        (answer(404, None), "a 404 with an HTML page", "an answer that is not an OAuth error at all: stop."),
     ]
     for response, described, why in must_stop:
         try:
@@ -402,7 +448,7 @@ def next_interval(function: Any) -> None:
         except Exception as raised:
             if type(raised).__name__ == "DeviceFlowError":
                 continue
-            if isinstance(raised, ValueError) and response.status_code == 502:
+            if isinstance(raised, ValueError) and response.status_code == 404:
                 return not_yet(f"for {described}, your function raised {type(raised).__name__}, not DeviceFlowError: "
                                "response.json() fails on a page that is not JSON. Catch ValueError around it, "
                                "then raise DeviceFlowError.")
@@ -414,6 +460,24 @@ def next_interval(function: Any) -> None:
                            f"Raise DeviceFlowError: {why}")
         return not_yet(f"for {described}, your function returned {got!r}, so the loop would keep polling. "
                        f"Raise DeviceFlowError instead: {why}")
+
+    # A gateway that is down for a moment (502, 503) or a 429: RFC 8628 says nothing of these, so stopping
+    # is right, and so is treating them like a timeout (poll less often, then retry). Polling on at the same
+    # pace is not.
+    for status in (502, 503, 429):
+        described = f"a {status} with an HTML page"
+        try:
+            got, _printed = _quietly(function, answer(status, None), 5)
+        except Exception as raised:
+            if type(raised).__name__ == "DeviceFlowError":
+                continue
+            return not_yet(f"for {described}, your function raised {type(raised).__name__}, not DeviceFlowError. "
+                           "Raise DeviceFlowError (or, as after a timeout, return a longer interval): an answer that "
+                           "is not an OAuth error at all.")
+        problem = _slower_problem(got, 5)
+        if problem:
+            return not_yet(f"for {described}, your function returned {got!r}: {problem} Either raise DeviceFlowError, "
+                           "or wait longer before the next poll, as after a timeout.")
 
     # RFC 8628 §3.5: on a connection timeout the client MUST reduce its polling frequency, then retry.
     for timeout, interval in [(requests.ReadTimeout("no answer within 5 s"), 5),
@@ -429,8 +493,28 @@ def next_interval(function: Any) -> None:
                            "requests.Timeout) first, and return a longer interval, such as interval * 2.")
         if got is None or isinstance(got, bool) or not isinstance(got, (int, float)):
             return not_yet(f"for {described}, it returned {type(got).__name__}; return a number of seconds.")
-        if got <= interval:
-            return not_yet(f"for {described}, it returned {got}. After a timeout the device MUST poll less often "
-                           "before it retries (RFC 8628 §3.5): return more than interval, such as interval * 2.")
+        problem = _slower_problem(got, interval)
+        if problem:
+            return not_yet(f"for {described}, it returned {got!r}: {problem} After a timeout the device MUST poll "
+                           "less often before it retries (RFC 8628 §3.5): return more than interval, such as "
+                           "interval * 2.")
     right("pending: same pace; slow_down: 5 s slower for good; a timeout: slower, then retry; access_denied, "
           "expired_token and anything else: stop.")
+
+
+def _slower_problem(got: Any, interval: float) -> str:
+    """What is wrong with `got` as the wait before the next poll, slower than `interval`; "" if nothing.
+
+    Finite and bounded: time.sleep(nan) raises ValueError, time.sleep(inf) OverflowError, and a
+    wait of hours outlives the device code (600 s on the practice API) anyway.
+    """
+    if got is None or isinstance(got, bool) or not isinstance(got, (int, float)):
+        return f"a {type(got).__name__}, not a number of seconds."
+    if not math.isfinite(got):
+        return "not a finite number of seconds, so time.sleep() cannot wait that long (it raises)."
+    if got <= interval:
+        return "not longer than the interval, so the next poll comes just as soon."
+    limit = max(4 * interval, 60)
+    if got > limit:
+        return f"far longer than needed: the device code would expire first. Stay at or below {limit} s."
+    return ""
