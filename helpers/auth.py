@@ -101,8 +101,8 @@ class RefreshingBearerAuth(AuthBase):
     form-encoded first as RFC 6749 §2.3.1 says, so that a `:` in the id, or a `+` or `%` in
     either, reaches the server intact.
     `expires_in` counts from when the server generated the response (RFC 6749 §5.1), so the clock
-    is read just before each refresh request: the network delay shortens the margin, never the
-    token's life. For the first `tokens`, pass `requested_at=`, the time you sent the login
+    is read just before each refresh request: `expires_at` may come early by the network delay,
+    never late. For the first `tokens`, pass `requested_at=`, the time you sent the login
     (default: now, which is late by that login's delay; the margin covers a short one).
     `now` is the clock to compare expiry with (`time.time` unless you are testing).
 
