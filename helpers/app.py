@@ -22,9 +22,10 @@ from helpers.api_keys import DEMO_KEYS, KeyStore
 from helpers.basic_auth import PasswordChecker, authenticate_basic
 from helpers.clock import Clock
 from helpers.digest_auth import DigestAuthenticator
-from helpers.oauth import NO_STORE, AuthorizationServer
+from helpers.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.request_signing import SignatureChecker
 from helpers.throttle import FailedAttempts, RateLimiter
+from helpers.tokens import printable
 from helpers.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, unsafe_header
 
 LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
@@ -157,7 +158,8 @@ class PracticeAPI:
         """Find the route for the path and method, and turn any HTTPError into its reply."""
         methods = self.routes.get(request.path) or self.routes.get(_with_placeholder(request.path))
         if methods is None:
-            return HTTPError(404, "not_found", f"No endpoint at {request.path[:100]!r}. GET / lists them.").reply()
+            path = printable(request.path[:100])  # error_description is printable ASCII (RFC 6749 §5.2)
+            return HTTPError(404, "not_found", f"No endpoint at '{path}'. GET / lists them.").reply()
         route = methods.get("GET" if request.method == "HEAD" else request.method)  # HEAD is GET without the body
         if route is None:
             allowed = ", ".join(_allowed(methods))
@@ -225,7 +227,8 @@ class PracticeAPI:
         if not isinstance(username, str) or not isinstance(password, str):
             raise HTTPError(400, "invalid_request", 'Send {"username": "...", "password": "..."} as strings.')
         scope = body.get("scope", "profile notes:read")
-        if not isinstance(scope, str) or not scope.split() or not set(scope.split()) <= LOGIN_SCOPES:
+        # Separated by one SP each, nothing else (RFC 6749 §3.3), as at the OAuth endpoints.
+        if not isinstance(scope, str) or not SCOPE.fullmatch(scope) or not set(scope.split(" ")) <= LOGIN_SCOPES:
             raise HTTPError(400, "invalid_scope", f"scope is a space-separated list of: {' '.join(sorted(LOGIN_SCOPES))}.")
         resources = self.tokens.resources
         resource = body.get("resource", self.tokens.audience)  # which API the token is for (RFC 8707)
@@ -234,7 +237,7 @@ class PracticeAPI:
         if not self.passwords.check(username, password):
             # 400, not 401: 401 would mean "send an Authorization header", which does not apply here.
             raise HTTPError(400, "invalid_grant", "Wrong user name or password.")
-        return json_reply(200, self.tokens.issue(username, " ".join(scope.split()), audience=resource), NO_STORE)
+        return json_reply(200, self.tokens.issue(username, scope, audience=resource), NO_STORE)
 
     def me(self, request: Request) -> Reply:
         """A bearer-token resource (RFC 6750): needs a valid access token with the profile scope."""

@@ -132,13 +132,15 @@ class AuthorizationServer:
         """Forget expired codes and device codes, so that a server running for days does not grow.
 
         A used code is kept as long as the tokens it bought may live (their refresh token's
-        lifetime), so that a replay can still revoke them (RFC 6749 §4.1.2). Call with the lock held.
+        lifetime), so that a replay can still revoke them (RFC 6749 §4.1.2). An expired device code
+        is kept as long again, so that a device still polling is told expired_token (RFC 8628 §3.5),
+        not invalid_grant. Call with the lock held.
         """
         now = self.now()
         for digest in [d for d, r in self.codes.items()
                        if r.expires_at + (REFRESH_TOKEN_SECONDS if r.used else 0) <= now]:
             del self.codes[digest]
-        for digest in [d for d, r in self.devices.items() if r.expires_at <= now]:
+        for digest in [d for d, r in self.devices.items() if r.expires_at + DEVICE_CODE_SECONDS <= now]:
             del self.devices[digest]
 
     # -- discovery (RFC 8414) ---------------------------------------------------------

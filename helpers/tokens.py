@@ -213,7 +213,7 @@ class TokenService:
         record = self.refresh_tokens.get(_digest(token))
         if record is not None:
             if record.client_id != client_id:
-                raise HTTPError(400, "unauthorized_client", "This token was issued to another client.")
+                raise HTTPError(400, "unauthorized_client", _not_yours(client_id))
             self.revoke_family(record.family)
             return
         try:  # an access token: trust its jti only once the signature is checked; expired or not
@@ -221,7 +221,7 @@ class TokenService:
         except HTTPError:
             return
         if claims["client_id"] != (client_id or LOGIN_CLIENT_ID):
-            raise HTTPError(400, "unauthorized_client", "This token was issued to another client.")
+            raise HTTPError(400, "unauthorized_client", _not_yours(client_id))
         with self._lock:
             self.revoked_access_tokens[claims["jti"]] = claims["exp"]
 
@@ -376,6 +376,13 @@ def _invalid_token(description: str) -> HTTPError:
 def _invalid_request(description: str) -> HTTPError:
     return HTTPError(400, "invalid_request", description,
                      [("WWW-Authenticate", _challenge("invalid_request", description))])
+
+
+def _not_yours(client_id: str | None) -> str:
+    """Why a revoke of a token issued to another client is refused; with no client_id, what to send."""
+    if client_id is None:  # RFC 7009 §2.1: a public client sends its client_id (RFC 6749 §2.3)
+        return "This token was issued to an OAuth client: send its client_id, or authenticate it."
+    return "This token was issued to another client."
 
 
 def printable(text: str) -> str:

@@ -327,7 +327,7 @@ def test_narrowed_scope_cannot_read_me(http, api):
 
 
 def test_profile_scope_alone_reads_me(http, api):
-    body = tokens_of(http, api, {**ADA, "scope": " profile  "})
+    body = tokens_of(http, api, {**ADA, "scope": "profile"})  # SP-separated only: see test_oauth_review04
     assert body["scope"] == "profile"
     assert me(http, api, body["access_token"]).json() == {"username": "ada", "scope": "profile"}
 
