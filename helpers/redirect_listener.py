@@ -19,6 +19,7 @@ answers the browser with a short "you can close this tab" page, writes nothing t
 """
 from __future__ import annotations
 
+import hmac
 import html
 import socketserver
 import threading
@@ -42,13 +43,18 @@ class RedirectListener:
     404 and the listener keeps waiting. So does anything that is not the redirect, with a 400:
     a request to `path` without `code` or `error` (a reload, a port scanner), or one whose
     target is not a plain path and query (`GET http://evil.example/callback?code=...`).
-    Use it as a context manager, or call `close()`.
+
+    Give it the `state` you sent as `expected_state`, and a request whose state is not exactly
+    that one (another program, or a web page probing loopback ports, can send GET /callback?error=x)
+    gets a 400 too, and does not use the listener up before the real redirect comes. Checking
+    state again afterwards costs nothing. Use it as a context manager, or call `close()`.
     """
 
-    def __init__(self, port: int = 0, path: str = "/callback") -> None:
+    def __init__(self, port: int = 0, path: str = "/callback", expected_state: str | None = None) -> None:
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/', like '/callback', not {path!r}")
         self.path = path
+        self.expected_state = expected_state
         self._received = threading.Event()
         self._callback_url: str | None = None
         self._server = _Server((LOOPBACK, port), self)
@@ -154,8 +160,8 @@ class _Handler(SafeErrorsHandler):
         """Deliver the redirect: an origin-form GET of the listener's path, with `code` or `error` in the query.
 
         Nothing else counts, since the listener takes one request only: a stray GET /callback must
-        not use it up before the real redirect comes. `state` and the rest are passed on as they
-        came; checking them is the program's job.
+        not use it up before the real redirect comes: with `expected_state`, neither may one with
+        another state. What it delivers is passed on as it came; checking it is the program's job.
         """
         if self.request_version == "HTTP/0.9":  # no headers and no status line: no browser sends it
             self.request_version = "HTTP/1.0"  # so that the 400 goes out with a status line all the same
@@ -173,6 +179,10 @@ class _Handler(SafeErrorsHandler):
         if "code" not in params and "error" not in params:  # RFC 6749 §4.1.2 and §4.1.2.1
             self._not_the_redirect()
             return
+        if not self._has_expected_state(query):
+            self._reply(400, "Not this sign-in", "<p>This request does not carry the state of the sign-in this "
+                        "program started. It is still waiting for that one.</p>")
+            return
         if not self.server.listener._deliver(target):
             self._reply(200, "Already done", "<p>The sign-in was already received. You can close this tab.</p>")
             return
@@ -183,6 +193,14 @@ class _Handler(SafeErrorsHandler):
                         "You can close this tab and return to your program.</p>")
         else:
             self._reply(200, "Signed in", "<p>You can close this tab and return to your program.</p>")
+
+    def _has_expected_state(self, query: str) -> bool:
+        """True if no state is expected, or the query holds it exactly once, compared in constant time."""
+        expected = self.server.listener.expected_state
+        if expected is None:
+            return True
+        states = parse_qs(query, keep_blank_values=True).get("state", [])
+        return len(states) == 1 and hmac.compare_digest(states[0].encode("utf-8"), expected.encode("utf-8"))
 
     def _target(self) -> str:
         """The request-target as it was sent: http.server (in recent Pythons) reduces a leading `//` of
