@@ -28,7 +28,10 @@ def test_every_notebook_is_on_the_map_with_minutes_and_links_resolve():
     for path in NOTEBOOKS:
         row = next((line for line in README.splitlines() if f"](notebooks/{path.name})" in line), None)
         assert row, f"{path.name} is not on the map"
-        assert re.search(r"\d+ min", row)
+        time_line = re.search(r"\*\*Time:\*\* (\d+) min teaching, (\d+) min exercises", path.read_text(encoding="utf-8"))
+        assert time_line, f"{path.name} has no Time line"
+        teaching, exercises = time_line.groups()
+        assert f"| {teaching} min | {exercises} min |" in row, f"the map's minutes for {path.name} are not its own"
     for target in re.findall(r"\]\(((?!https?://)[^)#]+)\)", README):
         assert (ROOT / target).exists(), target
 
