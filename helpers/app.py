@@ -39,16 +39,19 @@ class Recent(list):
     What the app records per request (calls with their bodies, log lines) must not grow for as
     long as the server runs: 200 requests of 1 MB would otherwise keep 200 MB. It is still a list
     (indexing, slices, `== []`, `reversed`), so `api.calls[-1]` reads as before. Add with append().
+    `total` counts every item ever added, the dropped ones too (a load test counts what arrived).
     """
 
     def __init__(self, max_items: int, max_bytes: int, size: Callable[[Any], int] = len) -> None:
         super().__init__()
         self.max_items, self.max_bytes, self._size, self._bytes = max_items, max_bytes, size, 0
+        self.total = 0
         self._lock = threading.Lock()  # the loopback server appends from one thread per connection
 
     def append(self, item: Any) -> None:
         with self._lock:
             super().append(item)
+            self.total += 1
             self._bytes += self._size(item)
             while len(self) > 1 and (len(self) > self.max_items or self._bytes > self.max_bytes):
                 self._bytes -= self._size(self.pop(0))  # the newest item is always kept

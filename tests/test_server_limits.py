@@ -71,6 +71,7 @@ def test_calls_keep_only_the_newest_requests():
         wsgi_call(app, target=f"/nowhere?n={n}")
     assert len(app.calls) == limit and len(app.access_log) <= app.access_log.max_items
     assert app.calls[-1].query == f"n={limit + 49}" and app.calls[0].query == "n=50"
+    assert app.calls.total == limit + 50  # the dropped ones still count: `make bench` checks none was lost
     assert app.access_log[-1].split('"')[1] == f"GET /nowhere?n={limit + 49} HTTP/1.1"
 
 
