@@ -50,6 +50,8 @@ def read_notes(response: Any) -> None:
     if url.scheme != "https":
         return not_yet(f"that call went over plain http:// (to {url.hostname}), where anyone on the way reads the key. "
                        "Call the practice API started in the Setup cell, over https: api.url('/keys/notes').")
+    if isinstance(sent, bytes):  # requests sends a bytes value as it is: READ_KEY.encode() works too
+        sent = sent.decode("latin-1")
     if sent_with(response) is None:
         return not_yet("this response did not come from the practice API started in the Setup cell, so nothing "
                        "tells what the call sent. Run the Setup cell, then call api.url('/keys/notes').")

@@ -154,8 +154,10 @@ def output_captured() -> Iterator[io.StringIO]:
     A function that prints a key or a password would put the secret into the notebook's saved
     outputs; the check says so instead of letting it through. Logging needs more than redirecting
     sys.stderr: a handler keeps the stream it was given. So, for the duration, every logger's
-    handlers are set aside, and the root logger, at DEBUG, writes every record that reaches it
-    into the same text: what the code logs reaches no handler of the notebook, and the check sees it.
+    handlers are set aside, every logger propagates (a logger with propagate = False would
+    otherwise hand its records to no handler at all, and the check would miss what it logs), and
+    the root logger, at DEBUG, writes every record that reaches it into the same text: what the code
+    logs reaches no handler of the notebook, and the check sees it.
     """
     printed = io.StringIO()
     handler = logging.StreamHandler(printed)
@@ -163,15 +165,17 @@ def output_captured() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     loggers = [root, *(logger for logger in list(logging.Logger.manager.loggerDict.values())
                        if isinstance(logger, logging.Logger))]
-    saved_handlers, saved_level = [(logger, logger.handlers) for logger in loggers], root.level
+    saved = [(logger, logger.handlers, logger.propagate) for logger in loggers]
+    saved_level = root.level
     for logger in loggers:
         logger.handlers = []
+        logger.propagate = True
     root.handlers = [handler]
     root.setLevel(logging.DEBUG)
     try:
         with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
             yield printed
     finally:
-        for logger, handlers in saved_handlers:
-            logger.handlers = handlers
+        for logger, handlers, propagate in saved:
+            logger.handlers, logger.propagate = handlers, propagate
         root.setLevel(saved_level)

@@ -17,6 +17,7 @@ import math
 import os
 import random
 import re
+import ssl
 import time
 from http import HTTPStatus
 from typing import Any
@@ -26,7 +27,7 @@ import requests
 
 from helpers import demo
 from helpers.checks.feedback import (PRACTICE_URL, fake_response, not_yet, output_captured, placeholder, right,
-                                     timeout_problem)
+                                     timeout_problem, verify_off)
 
 __all__ = ["pkce_pair", "exchange_code", "next_interval"]
 
@@ -58,10 +59,10 @@ def pkce_pair(function: Any) -> None:
         return not_yet("pass the function itself, not what it returns: checks.pkce_pair(pkce_pair).")
     if not callable(function):
         return not_yet(f"pass the function itself: checks.pkce_pair(pkce_pair), not a {type(function).__name__}.")
-    pairs = []
+    pairs, printed = [], []
     for _ in range(8):  # several: a wrong base64 alphabet shows only in digests that hold + or /
         try:
-            pair, _printed = _quietly(function)
+            pair, printed_now = _quietly(function)
         except Exception as error:  # feedback, not a traceback
             return not_yet(f"calling pkce_pair() raised {type(error).__name__}: {str(error)[:200]}")
         if pair is None:
@@ -70,6 +71,7 @@ def pkce_pair(function: Any) -> None:
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             return not_yet(f"return a pair, `return code_verifier, code_challenge`; it returned a {type(pair).__name__}.")
         pairs.append(tuple(pair))
+        printed.append(printed_now)
     verifier, challenge = pairs[0]
     if isinstance(verifier, bytes) or isinstance(challenge, bytes):
         return not_yet("it returned bytes. URLs and form fields take str: add .decode('ascii').")
@@ -80,6 +82,10 @@ def pkce_pair(function: Any) -> None:
                        "(its hash, which goes in the authorization URL).")
     if not all(isinstance(value, str) for pair in pairs for value in pair):
         return not_yet("every call should return two str values; some calls returned something else.")
+    if any(len(verifier_n) >= 16 and verifier_n in text for (verifier_n, _challenge), text in zip(pairs, printed)):
+        return not_yet("pkce_pair prints (or logs) the code_verifier. It is the secret that proves the token "
+                       "request comes from whoever started the login: printed, it is saved in the notebook's "
+                       "outputs (and in a program, in its logs). Print nothing secret.")
     for verifier_n, _challenge in pairs:
         if not UNRESERVED.fullmatch(verifier_n):
             return not_yet("the code_verifier holds characters RFC 7636 §4.1 does not allow; it may use only "
@@ -103,7 +109,7 @@ def pkce_pair(function: Any) -> None:
         return not_yet("the code_verifier comes from the clock: with the clock stopped, two calls gave the same one. "
                        "Anyone who knows roughly when you made it can try every value. Use the secrets module: "
                        "secrets.token_urlsafe(32).")
-    if not _same_twice(function, _system_random_stopped):
+    if not _same_twice(function, lambda: _system_random_stopped_for(function)):
         return not_yet("the code_verifier does not come from the operating system's random source: with it held "
                        "still, two calls still gave different ones. A counter, a uuid1 (the clock and the machine's "
                        "address) or a hash of either can be guessed, and RFC 7636 §7.1 asks for a verifier that "
@@ -174,16 +180,63 @@ def _system_random_stopped():
     got still ends. A verifier made from this source is then the same on every call; one that still
     changes comes from somewhere else: a counter, the clock, uuid1.
     """
-    saved = os.urandom, random._urandom
+    saved = os.urandom, random._urandom, ssl.RAND_bytes
 
     def held_still(size: int) -> bytes:
         return hashlib.shake_256(b"held still").digest(size) if size > 0 else b""
 
-    os.urandom = random._urandom = held_still
+    os.urandom = random._urandom = ssl.RAND_bytes = held_still
     try:
         yield
     finally:
-        os.urandom, random._urandom = saved
+        os.urandom, random._urandom, ssl.RAND_bytes = saved
+
+
+@contextlib.contextmanager
+def _held_by_name(function: Any, originals: tuple, stand_in: Any):
+    """`stand_in` in place of each of `originals` where the learner's function holds it under its own name.
+
+    `from os import urandom` binds the function itself in the learner's globals (or a closure),
+    so patching os.urandom does not reach it: the names the function reads are replaced too.
+    """
+    call = function if hasattr(function, "__code__") else getattr(type(function), "__call__", None)
+    code, names = getattr(call, "__code__", None), getattr(call, "__globals__", None)
+    replaced: list[tuple[Any, Any, Any]] = []
+    if code is not None and isinstance(names, dict):
+        for name in code.co_names:
+            if any(names.get(name) is original for original in originals):
+                replaced.append((names, name, names[name]))
+                names[name] = stand_in
+    cells = [cell for cell in getattr(call, "__closure__", None) or () if _filled(cell)]
+    for cell in cells:
+        if any(cell.cell_contents is original for original in originals):
+            replaced.append((cell, None, cell.cell_contents))
+            cell.cell_contents = stand_in
+    try:
+        yield
+    finally:
+        for where, name, value in reversed(replaced):
+            if name is None:
+                where.cell_contents = value
+            else:
+                where[name] = value
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:  # an empty cell
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _system_random_stopped_for(function: Any):
+    """_system_random_stopped, reaching also the sources the function holds under its own names."""
+    originals = (os.urandom, random._urandom, ssl.RAND_bytes)
+    with _system_random_stopped():
+        with _held_by_name(function, originals, os.urandom):  # os.urandom is the held-still stand-in here
+            yield
 
 
 @contextlib.contextmanager
@@ -227,6 +280,8 @@ class _RecordingSession:
     def __init__(self, answer: requests.Response) -> None:
         self.answer = answer
         self.calls: list[tuple[str, str, dict]] = []
+        self.verify: Any = True  # requests.Session's defaults, which the learner's function might change
+        self.trust_env = True
 
     def post(self, url, data=None, json=None, **kwargs):
         return self.request("POST", url, data=data, json=json, **kwargs)
@@ -339,9 +394,13 @@ def exchange_code(function: Any) -> None:
     problem = timeout_problem(kwargs.get("timeout"))
     if problem:
         return not_yet(problem)
-    verify = kwargs.get("verify")
-    if verify is not None and not verify:  # False, 0 and "" all turn the certificate check off in requests
-        return not_yet(f"verify={verify!r} turns off the certificate check, so anyone on the network path could "
+    verify, where = kwargs.get("verify"), "verify="
+    if verify is None:  # as in requests: verify= left out (or None) means the session's setting
+        verify, where = session.verify, "session.verify = "
+    # False, 0 and "" turn the certificate check off in requests; so does a session's None, which its
+    # adapter checks for truth (HTTPAdapter.cert_verify).
+    if verify is None or verify_off(verify):
+        return not_yet(f"{where}{verify!r} turns off the certificate check, so anyone on the network path could "
                        "pose as the token endpoint and take the code, the verifier and the client secret. Leave "
                        "verify= out (True is the default), or give it the path of a CA bundle.")
     if fake_access_token in printed or fake_refresh_token in printed:
@@ -369,8 +428,12 @@ def exchange_code(function: Any) -> None:
         return not_yet("when the server answers 400 invalid_grant, your function returned "
                        f"{'a dict' if isinstance(result, dict) else type(result).__name__} instead of raising. "
                        "Call response.raise_for_status() before response.json().")
+    follows = kwargs.get("allow_redirects", True) is not False  # requests' post() follows redirects by default
     right("a POST with the form (grant_type, code, redirect_uri, code_verifier), the client authenticated with "
-          "HTTP Basic, a timeout, and an exception when the server refuses.")
+          "HTTP Basic, a timeout, and an exception when the server refuses."
+          + (" One more step: add allow_redirects=False (and refuse any status but 200), as login() does in "
+             "notebook 03. A token endpoint answers 200 or an error, and requests follows a 307 or 308 to any host "
+             "with the same form: the code and the code_verifier." if follows else ""))
 
 
 def _redact(text: str, secret: str) -> str:
@@ -446,7 +509,7 @@ def next_interval(function: Any) -> None:
         try:
             got, _printed = _quietly(function, response, 5)
         except Exception as raised:
-            if type(raised).__name__ == "DeviceFlowError":
+            if _is_device_flow_error(raised):
                 continue
             if isinstance(raised, ValueError) and response.status_code == 404:
                 return not_yet(f"for {described}, your function raised {type(raised).__name__}, not DeviceFlowError: "
@@ -469,7 +532,7 @@ def next_interval(function: Any) -> None:
         try:
             got, _printed = _quietly(function, answer(status, None), 5)
         except Exception as raised:
-            if type(raised).__name__ == "DeviceFlowError":
+            if _is_device_flow_error(raised):
                 continue
             return not_yet(f"for {described}, your function raised {type(raised).__name__}, not DeviceFlowError. "
                            "Raise DeviceFlowError (or, as after a timeout, return a longer interval): an answer that "
@@ -500,6 +563,11 @@ def next_interval(function: Any) -> None:
                            "interval * 2.")
     right("pending: same pace; slow_down: 5 s slower for good; a timeout: slower, then retry; access_denied, "
           "expired_token and anything else: stop.")
+
+
+def _is_device_flow_error(raised: BaseException) -> bool:
+    """True for the notebook's DeviceFlowError or a subclass of it (by name: each run of the cell makes a new class)."""
+    return any(kind.__name__ == "DeviceFlowError" for kind in type(raised).__mro__)
 
 
 def _slower_problem(got: Any, interval: float) -> str:

@@ -166,6 +166,7 @@ def sign(function: Any) -> None:
     if not callable(function):
         return not_yet(f"pass the function itself: checks.sign(sign), not a {type(function).__name__}.")
     checker = request_signing.SignatureChecker(Clock())  # a fresh server: nothing seen, the real time
+    held = _held_values(function)  # before any call: what sign records while it runs is not "taken before"
     for method, kwargs, described in SIGN_CASES:
         kwargs = dict(kwargs)
         prepared = requests.Request(method, PRACTICE_URL + kwargs.pop("path", SIGNED_PATH), **kwargs).prepare()
@@ -182,7 +183,7 @@ def sign(function: Any) -> None:
                         "body.encode(\"utf-8\"), the bytes urllib3 2 sends (as HMACAuth in section 2 does).")
             return not_yet(f"for {described}, sign raised {type(error).__name__}: {_one_line(error)}.{hint}")
         problem = (_printed_problem(printed.getvalue(), result) or _signed_request_problem(result, checker, described)
-                   or _fixed_timestamp_problem(function, result))
+                   or _fixed_timestamp_problem(held, result))
         if problem:
             return not_yet(problem)
     right(f"the practice API's own checker accepts all {len(SIGN_CASES)} requests: json= and data= bodies (str and "
@@ -252,19 +253,27 @@ def _holds_secret(text: str) -> bool:
     return False
 
 
-def _fixed_timestamp_problem(function: Any, result: Any) -> str | None:
-    """Why the X-Timestamp was not read when sign ran, or None.
-
-    A timestamp taken when the function (or the auth object) was made passes for 300 s, then every
-    request is refused: the value shows up among the names the function reads.
+def _held_values(function: Any) -> list:
+    """The values `function` holds before it runs: its (or its object's) attributes, the globals it reads,
+    its closure cells and its defaults. Taken before the first call, so that a signer which records
+    the timestamp it used (self.last_timestamp = ts) is not mistaken for one that reuses an old one.
     """
-    stamp = str(result.headers.get("X-Timestamp", "")).strip()
     call = getattr(type(function), "__call__", None) if not hasattr(function, "__code__") else function
     code, held = getattr(call, "__code__", None), list(vars(function).values()) if hasattr(function, "__dict__") else []
     if code is not None:
         held += [getattr(call, "__globals__", {}).get(name) for name in code.co_names]
         held += [cell.cell_contents for cell in getattr(call, "__closure__", None) or () if _filled(cell)]
         held += list(getattr(call, "__defaults__", None) or ()) + list((getattr(call, "__kwdefaults__", None) or {}).values())
+    return held
+
+
+def _fixed_timestamp_problem(held: list, result: Any) -> str | None:
+    """Why the X-Timestamp was not read when sign ran, or None.
+
+    A timestamp taken when the function (or the auth object) was made passes for 300 s, then every
+    request is refused: the value shows up among what the function held before it ran (`held`).
+    """
+    stamp = str(result.headers.get("X-Timestamp", "")).strip()
     if any(isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).split(".")[0] == stamp
            for value in held):
         return ("X-Timestamp is a value taken before sign ran (when the function or the auth object was made): it "
