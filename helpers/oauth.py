@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 from helpers.basic_auth import PasswordChecker
 from helpers.throttle import FailedAttempts
-from helpers.tokens import REFRESH_TOKEN_SECONDS, printable
+from helpers.tokens import printable
 from helpers.wsgi import HTTPError, Reply, Request, json_reply
 
 CODE_SECONDS = 60
@@ -131,14 +131,18 @@ class AuthorizationServer:
     def _purge(self) -> None:
         """Forget expired codes and device codes, so that a server running for days does not grow.
 
-        A used code is kept as long as the tokens it bought may live (their refresh token's
-        lifetime), so that a replay can still revoke them (RFC 6749 §4.1.2). An expired device code
-        is kept as long again, so that a device still polling is told expired_token (RFC 8628 §3.5),
-        not invalid_grant. Call with the lock held.
+        A used code is kept as long as the family of tokens it bought lives (see
+        `TokenService._purge`): rotation keeps that family alive long after the code expired, and a
+        replay must still revoke it (RFC 6749 §4.1.2). It is also kept CODE_SECONDS past its expiry,
+        for an exchange whose tokens are still being issued. An expired device code is kept
+        DEVICE_CODE_SECONDS more, so that a device still polling is told expired_token (RFC 8628
+        §3.5), not invalid_grant. Call with the lock held.
         """
         now = self.now()
-        for digest in [d for d, r in self.codes.items()
-                       if r.expires_at + (REFRESH_TOKEN_SECONDS if r.used else 0) <= now]:
+        self.tokens.purge()  # first, so that a dead family's used code goes with it
+        families = self.tokens.families
+        for digest in [d for d, r in self.codes.items() if r.expires_at + (CODE_SECONDS if r.used else 0) <= now
+                       and not (r.used and r.family in families)]:
             del self.codes[digest]
         for digest in [d for d, r in self.devices.items() if r.expires_at + DEVICE_CODE_SECONDS <= now]:
             del self.devices[digest]

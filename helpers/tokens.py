@@ -168,6 +168,9 @@ class TokenService:
                 # RFC 6749 §6: a refresh may narrow the scope, never widen it.
                 raise HTTPError(400, "invalid_scope", f"A refresh can ask only for scopes first granted: {record.scope}.")
             record.spent = True
+            # Until the new pair is issued, the family has no live refresh token: it must outlive any
+            # purge meanwhile (it will hold this access token), or a replay's revocation could be forgotten.
+            family.expires_at = max(family.expires_at, self.clock.now() + ACCESS_TOKEN_SECONDS)
         issued = self.issue(record.subject, scope or record.scope, audience=record.audience, family=record.family,
                             client_id=record.client_id)
         # The new refresh token keeps the original grant, so a later refresh may widen back to it.
@@ -188,19 +191,30 @@ class TokenService:
         for jti in entry.access_token_ids:
             self.revoked_access_tokens[jti] = entry.expires_at
 
+    def purge(self) -> None:
+        """Forget what can no longer matter (see `_purge`); for the OAuth server, before it purges codes."""
+        with self._lock:
+            self._purge(self.clock.now())
+
     def _purge(self, now: float) -> None:
         """Forget what can no longer matter, so that a server running for days does not grow.
 
-        An expired refresh token is refused as unknown instead of as expired; a family goes once
-        none of its refresh tokens is left and its access tokens have expired (with the leeway
-        `check_access_token` allows), and a revoked jti once its token has expired. Call with the lock held.
+        A family lives as long as it can still produce a working token: an unspent refresh token
+        that has not expired, or an access token that has not (with the leeway `check_access_token`
+        allows). Rotation keeps it alive for as long as it is used, long after its first refresh token
+        expired; so its spent refresh tokens are kept as long as the family, for a replay of any of
+        them to revoke it (RFC 9700 §4.14.2), and go with it. An expired unspent refresh token is
+        dropped at once (it is then refused as unknown instead of as expired), and a revoked jti once
+        its token has expired. Call with the lock held.
         """
-        for digest in [d for d, record in self.refresh_tokens.items() if record.expires_at <= now]:
-            del self.refresh_tokens[digest]
-        alive = {record.family for record in self.refresh_tokens.values()}
+        alive = {record.family for record in self.refresh_tokens.values()
+                 if not record.spent and record.expires_at > now}
         for name in [n for n, entry in self.families.items()
                      if n not in alive and entry.expires_at + LEEWAY_SECONDS < now]:
             del self.families[name]
+        for digest in [d for d, record in self.refresh_tokens.items() if record.family not in self.families
+                       or not record.spent and record.expires_at <= now]:
+            del self.refresh_tokens[digest]
         for jti in [j for j, exp in self.revoked_access_tokens.items() if exp + LEEWAY_SECONDS < now]:
             del self.revoked_access_tokens[jti]
 
