@@ -245,3 +245,38 @@ def test_exchange_code_with_allow_redirects_false_gets_no_hint(feedback):
     output = feedback(checks.exchange_code, good_exchange())
     assert_right(output)
     assert "allow_redirects" not in output
+
+
+def published_exchange_code():
+    """Notebook 04's published exchange_code solution (the code block in the <details> after exercise 2)."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+    notebook = nbformat.read(Path(__file__).parent.parent / "notebooks" / "04-oauth2.ipynb", as_version=4)
+    source = next(cell.source for cell in notebook.cells if cell.cell_type == "markdown"
+                  and "<details>" in cell.source and "def exchange_code" in cell.source)
+    code = re.search(r"```python\n(.*?)```", source, re.S).group(1).replace("checks.exchange_code(exchange_code)", "")
+    names = {"requests": requests, "quote_plus": quote_plus, "WEB_CLIENT_ID": WEB_CLIENT_ID,
+             "WEB_CLIENT_SECRET": WEB_CLIENT_SECRET, "WEB_REDIRECT_URI": WEB_REDIRECT_URI}
+    exec(compile(code, "04-solution", "exec"), names)
+    return names["exchange_code"]
+
+
+def test_the_published_exchange_code_follows_no_redirect(feedback):
+    output = feedback(checks.exchange_code, published_exchange_code())
+    assert_right(output)
+    assert "allow_redirects" not in output
+
+
+def test_the_published_exchange_code_refuses_a_redirect():
+    """A 307 from the token endpoint: raise_for_status() lets it through, so the solution must refuse it."""
+    from helpers.checks.feedback import fake_response
+
+    class Redirects:
+        def post(self, url, **kwargs):
+            assert kwargs.get("allow_redirects") is False
+            return fake_response(307, {"Location": "https://elsewhere.test/token"}, url)
+
+    with pytest.raises(requests.HTTPError):
+        published_exchange_code()(Redirects(), "https://api.practice.test/oauth/token", "code", "verifier")

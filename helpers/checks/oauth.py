@@ -402,7 +402,7 @@ def exchange_code(function: Any) -> None:
     if verify is None or verify_off(verify):
         return not_yet(f"{where}{verify!r} turns off the certificate check, so anyone on the network path could "
                        "pose as the token endpoint and take the code, the verifier and the client secret. Leave "
-                       "verify= out (True is the default), or give it the path of a CA bundle.")
+                       "verify= and session.verify alone (True is the default), or give either the path of a CA bundle.")
     if fake_access_token in printed or fake_refresh_token in printed:
         return not_yet("your function prints (or logs) a token. Tokens are secrets: never print them.")
     shown = [what for what, value in [("the client secret", secret), ("the client secret", quote_plus(secret)),
