@@ -33,6 +33,12 @@ Log = Callable[[str], None]
 CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit() is True and int('²') fails
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # not int(x, 16): it takes '-1', '+2', '0x2' and spaces
 FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a token (RFC 9110 §5.1)
+# Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2, §3.2.3). reg-name holds IPv4 too; an
+# empty reg-name is left out: an http(s) URI has a non-empty host (RFC 9110 §4.2.1, §4.2.2).
+HOST = re.compile(r"(?:(?P<literal>\[[^\[\]]*\])|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?")
+IPV_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
+IPV6_CHARACTERS = re.compile(r"[0-9A-Fa-f:.]+")  # no zone id: "%eth0" is not in RFC 3986's IPv6address
+OWS = " \t"  # optional whitespace around a field value is not part of it (RFC 9110 §5.5)
 MAX_LINE = 8192
 # What http.server's log_message does to a logged line (its _control_char_table, gh-100001), kept here:
 # older patch releases lack that private table. The request line is Latin-1, so C0, DEL and C1 are every control character.
@@ -55,6 +61,26 @@ def field_line_problem(lines: list[bytes]) -> str | None:
         if "\x00" in value or "\r" in value:
             return "A header value holds a NUL or a bare CR (RFC 9110 §5.5)."
     return None
+
+
+def valid_host(value: str) -> bool:
+    """Whether a Host field value is uri-host [":" port] (RFC 9112 §3.2), with a non-empty host."""
+    match = HOST.fullmatch(value)
+    if match is None:
+        return False
+    literal = match["literal"]
+    if literal is None:
+        return True
+    inside = literal[1:-1]
+    if IPV_FUTURE.fullmatch(inside):
+        return True
+    if not IPV6_CHARACTERS.fullmatch(inside):
+        return False
+    try:
+        ipaddress.IPv6Address(inside)
+    except ValueError:
+        return False
+    return True
 
 
 class _LineRecorder:
@@ -133,6 +159,7 @@ class _Handler(SafeErrorsHandler):
     deadline: float | None = None  # when the request being read must be complete (time.monotonic())
     reading_request = False
     command = path = ""  # until a request line is parsed: what log_request shows
+    header_lines: list[bytes] = []  # the raw field lines of the request being parsed
     request_version = "HTTP/1.1"  # a 408 before the request line is parsed still gets a status line
 
     def setup(self) -> None:
@@ -142,6 +169,16 @@ class _Handler(SafeErrorsHandler):
         super().setup()
         self.rfile.close()  # http.server's reader: nothing read yet. This one keeps the request deadline
         self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """As SafeErrorsHandler; and a request line that names a version gets a status line.
+
+        http.server refuses `GET / HTTP/2.0` (505) or a malformed version (400) before it records
+        the version, so it answers as to HTTP/0.9: only the HTML, no status line, no headers.
+        """
+        if self.request_version == "HTTP/0.9" and len(getattr(self, "requestline", "").split()) >= 3:
+            self.request_version = "HTTP/1.1"
+        super().send_error(code, message, explain)
 
     def handle_one_request(self) -> None:
         """One request, read within `server.request_deadline` seconds of its first byte, else 408."""
@@ -166,17 +203,43 @@ class _Handler(SafeErrorsHandler):
         as they are read, and checked here.
         """
         lines = _LineRecorder(self.rfile)
-        self.rfile = lines
+        self.rfile, self.header_lines = lines, lines.lines
         try:
             if not super().parse_request():
                 return False
         finally:
             self.rfile = lines.file
-        problem = field_line_problem(lines.lines) or self._host_problem()
+        valid = self._head_is_valid()
+        self.header_lines = []  # up to ~6 MB: not kept on the connection until its next request
+        if valid and "close" in self._connection_options():
+            self.close_connection = True  # http.server closes only if the whole value is "close"
+        return valid
+
+    def _connection_options(self) -> set[str]:
+        """The Connection field's options, lower-case: a comma-separated list (RFC 9110 §7.6.1)."""
+        return {option.strip(OWS).lower() for value in self.headers.get_all("Connection") or []
+                for option in value.split(",")}
+
+    def _head_is_valid(self) -> bool:
+        """Check the field lines and Host; after refusing them with 400 (which closes), False."""
+        problem = field_line_problem(self.header_lines) or self._host_problem()
         if problem:
             self.send_error(400, problem)  # send_error also closes the connection
             return False
         return True
+
+    def handle_expect_100(self) -> bool:
+        """Send 100 (Continue) only for a request that will be read: a head that is refused gets its
+        final status at once, as RFC 9110 §10.1.1 asks, and the client need not send the body."""
+        if not self._head_is_valid():
+            return False
+        framing = self._framing()
+        if framing is None:
+            return False
+        if framing != "chunked" and framing > MAX_BODY_BYTES:
+            self._too_large(framing)
+            return False
+        return super().handle_expect_100()
 
     def _host_problem(self) -> str | None:
         hosts = self.headers.get_all("Host") or []
@@ -184,6 +247,8 @@ class _Handler(SafeErrorsHandler):
             return "A request has one Host header, not several (RFC 9112 §3.2)."
         if not hosts and self.request_version == "HTTP/1.1":
             return "An HTTP/1.1 request needs a Host header (RFC 9112 §3.2)."
+        if hosts and not valid_host(hosts[0].strip(OWS)):
+            return "The Host header is not host[:port], such as 127.0.0.1:8080 (RFC 9112 §3.2, RFC 3986 §3.2.2)."
         return None
 
     def _serve(self) -> None:
@@ -221,46 +286,63 @@ class _Handler(SafeErrorsHandler):
         Every refusal here closes the connection (send_error does): when the framing is in doubt,
         the server cannot know where the next request starts.
         """
-        codings = [coding.strip().lower() for value in self.headers.get_all("Transfer-Encoding") or []
-                   for coding in value.split(",")]
-        lengths = self.headers.get_all("Content-Length") or []
-        if codings:
+        framing = self._framing()
+        if framing is None:
+            return None
+        if framing == "chunked":
+            return self._read_chunked()
+        if framing > MAX_BODY_BYTES:
+            return self._too_large(framing)
+        body = self.rfile.read(framing)
+        if len(body) < framing:
+            self.send_error(400, "The body is shorter than its Content-Length.")
+            return None
+        return body
+
+    def _framing(self) -> "str | int | None":
+        """How the body is framed: "chunked", or its Content-Length (0 without one); None after refusing it.
+
+        The head alone decides (RFC 9112 §6.3): handle_expect_100 asks this too, before any body is sent.
+        """
+        values = self.headers.get_all("Transfer-Encoding")
+        # RFC 9110 §5.6.1: empty list elements (",chunked") are ignored; a field with none left is refused below
+        codings = [coding.strip(OWS).lower() for value in values or [] for coding in value.split(",")
+                   if coding.strip(OWS)]
+        lengths = [value.strip(OWS) for value in self.headers.get_all("Content-Length") or []]
+        if values is not None:
             if self.request_version == "HTTP/1.0":  # §6.1: HTTP/1.0 has no transfer codings; the framing is faulty
                 self.send_error(400, "HTTP/1.0 has no Transfer-Encoding: send a Content-Length (RFC 9112 §6.1).")
                 return None
             if lengths:  # §6.1: the request may be an attempt at smuggling; close after answering it
                 self.close_connection = True
-            if codings[-1] != "chunked" or "chunked" in codings[:-1]:
+            if not codings or codings[-1] != "chunked" or "chunked" in codings[:-1]:
                 self.send_error(400, "Transfer-Encoding must end with chunked, once (RFC 9112 §6.3).")
                 return None
             if len(codings) > 1:
                 self.send_error(501, "This server decodes only the chunked transfer coding (RFC 9112 §6.1).")
                 return None
-            return self._read_chunked()
+            return "chunked"
         if len(lengths) > 1 or (lengths and not CONTENT_LENGTH.fullmatch(lengths[0])):
             self.send_error(400, "Send one Content-Length of decimal digits (RFC 9112 §6.3).")
             return None
-        length = int(lengths[0]) if lengths else 0
-        if length > MAX_BODY_BYTES:
-            return self._too_large(length)
-        body = self.rfile.read(length)
-        if len(body) < length:
-            self.send_error(400, "The body is shorter than its Content-Length.")
-            return None
-        return body
+        return int(lengths[0]) if lengths else 0
 
     def _read_chunked(self) -> bytes | None:
         """A chunked body (RFC 9112 §7.1). Each size is checked against the limit before its data is read."""
-        body = b""
+        body = bytearray()  # not bytes: body += data would copy the whole body for every chunk
         while True:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise _RequestTimeout  # chunks already buffered are read without waiting on the socket
             line = self.rfile.readline(MAX_LINE + 1)
-            size_text = line.rstrip(b"\r\n").split(b";")[0].rstrip(b" \t")  # BWS may precede an extension
-            if not line.endswith(b"\n") or not CHUNK_SIZE.fullmatch(size_text):
+            # one CRLF (or LF, RFC 9112 §2.2) ends the line; any other CR is refused (in the size or the extension)
+            content = line[:-2] if line.endswith(b"\r\n") else line[:-1]
+            size_text = content.split(b";")[0].rstrip(b" \t")  # BWS may precede an extension
+            if not line.endswith(b"\n") or b"\r" in content or not CHUNK_SIZE.fullmatch(size_text):
                 self.send_error(400, "A chunk size is hex digits only (RFC 9112 §7.1).")
                 return None
             size = int(size_text, 16)
             if size == 0:
-                return body if self._skip_trailers() else None
+                return bytes(body) if self._skip_trailers() else None
             if len(body) + size > MAX_BODY_BYTES:
                 return self._too_large(len(body) + size)
             data = self.rfile.read(size)

@@ -132,7 +132,7 @@ def test_chunked_with_a_content_length_is_read_as_chunked_then_closed(server):
     assert b"as strings" in body  # the chunked body {} reached the app; Content-Length was ignored
 
 
-@pytest.mark.parametrize("coding", ["identity", "chunked, gzip", "gzip", "chunked, chunked", "chunked,"])
+@pytest.mark.parametrize("coding", ["identity", "chunked, gzip", "gzip", "chunked, chunked", ",", ""])
 def test_a_transfer_coding_list_not_ending_in_one_chunked_is_400_and_closes(server, coding):
     data = login_with(server, f"Transfer-Encoding: {coding}\r\n", "0\r\n\r\n")
     assert b"chunked" in assert_refused_and_closed(server, data)
@@ -237,3 +237,124 @@ def test_head_gets_the_headers_of_get_and_no_body(server, path, authorization):
     assert status == get_status
     assert headers[b"content-length"].decode() == get_headers["content-length"]
     assert {k.decode() for k in headers} - {"date"} == set(get_headers) - {"date"}
+
+
+# -- Second-pass review: Host values, OWS, empty list elements, bare CR, Expect ----------------------
+
+
+@pytest.mark.parametrize("value", ["a b/c", "", " ", "a/b", "a@b", "a:b:c", "[::1", "[zz::1]", "[fe80::1%eth0]",
+                                   "a:8x", "\xe9t\xe9", "a?b", "a#b"])
+def test_a_host_that_is_not_uri_host_and_port_is_400_and_closes(server, value):
+    """RFC 9112 §3.2: a Host field with an invalid value MUST get 400 (an empty one names no http host,
+    RFC 9110 §4.2.1 and RFC 9112 §3.3: a server can reject it, and this one does)."""
+    data = f"GET /basic/whoami HTTP/1.1\r\nHost: {value}\r\nAuthorization: Basic {GOOD}\r\n\r\n"
+    assert b"Host" in assert_refused_and_closed(server, data.encode("latin-1"))
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1", "localhost:8080", "api.practice.test", "[::1]:443", "[::1]",
+                                   "a.b:", "xn--bcher-kva.example", "%41b", "v.x!$&'()*+,;=", "[v1.a:b]"])
+def test_a_host_in_the_uri_grammar_is_served(server, value):
+    data = f"GET /basic/whoami HTTP/1.1\r\nHost: {value}\r\nAuthorization: Basic {GOOD}\r\n\r\n"
+    responses, _ = exchange(server, data.encode())
+    assert [code for code, _, _ in responses] == [200]
+
+
+@pytest.mark.parametrize("framing", ["Content-Length: 2 \r\n", "Content-Length:\t2\t\r\n",
+                                     "Content-Length:  2\r\n"])
+def test_whitespace_around_a_content_length_is_not_part_of_it(server, framing):
+    """RFC 9110 §5.5: OWS before and after a field value is not part of it."""
+    responses, closed = exchange(server, login_with(server, framing, "{}"), expect=2)
+    assert [code for code, _, _ in responses] == [400, 401] and not closed
+    assert b"as strings" in responses[0][2]
+
+
+@pytest.mark.parametrize("coding", [",chunked", "chunked,", " , chunked , ", "chunked, ,"])
+def test_empty_transfer_coding_list_elements_are_ignored(server, coding):
+    """RFC 9110 §5.6.1: a recipient MUST parse and ignore a reasonable number of empty list elements."""
+    data = login_with(server, f"Transfer-Encoding: {coding}\r\n", "2\r\n{}\r\n0\r\n\r\n")
+    responses, closed = exchange(server, data, expect=2)
+    assert [code for code, _, _ in responses] == [400, 401] and not closed
+    assert b"as strings" in responses[0][2]
+
+
+@pytest.mark.parametrize("size_line", ["2\r", "2;a=b\r", "2\r;a", "0\r"])
+def test_a_bare_cr_in_a_chunk_size_line_is_400_and_closes(server, size_line):
+    """RFC 9112 §7.1 and §2.2: the line ends with one CRLF; a CR anywhere else is not allowed."""
+    data = login_with(server, "Transfer-Encoding: chunked\r\n", f"{size_line}\r\n{{}}\r\n0\r\n\r\n")
+    assert b"chunk" in assert_refused_and_closed(server, data)
+
+
+def expect_exchange(server, head: str) -> list[int]:
+    """Send a head with Expect: 100-continue and no body; the status codes of every response read."""
+    with socket.create_connection((server.host, server.port), timeout=TIMEOUT) as connection:
+        connection.sendall(head.encode("latin-1"))
+        received = b""
+        try:
+            while not re.search(rb"HTTP/1\.1 [2-5]", received):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        except socket.timeout:
+            pass
+    return [int(code) for code in re.findall(rb"^HTTP/1\.1 ([0-9]{3})", received, re.M)]
+
+
+@pytest.mark.parametrize("extra, status", [
+    (f"Content-Length: {MAX_BODY_BYTES + 1}\r\n", 413),
+    ("Content-Length: 2\r\nHost: evil.test\r\n", 400),
+    ("Content-Length: 2\r\nX: a\r\n b\r\n", 400),
+    ("Content-Length: -2\r\n", 400),
+    ("Transfer-Encoding: gzip\r\n", 400),
+    ("Transfer-Encoding: gzip, chunked\r\n", 501),
+])
+def test_expect_100_continue_gets_the_final_status_when_the_request_is_refused(server, extra, status):
+    """RFC 9110 §10.1.1: a server that will refuse the request from its head alone answers with the
+    final status, not 100 (Continue) first: the client need not send the body at all."""
+    head = f"POST /login HTTP/1.1\r\n{host(server)}Content-Type: application/json\r\nExpect: 100-continue\r\n{extra}\r\n"
+    assert expect_exchange(server, head) == [status]
+
+
+def test_expect_100_continue_still_gets_100_for_a_request_that_will_be_read(server):
+    head = f"POST /login HTTP/1.1\r\n{host(server)}Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"
+    with socket.create_connection((server.host, server.port), timeout=TIMEOUT) as connection:
+        connection.sendall(head.encode())
+        assert connection.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        connection.sendall(b"{}")
+        answer = b""
+        while b"as strings" not in answer:
+            answer += connection.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+def test_many_small_chunks_are_reassembled_whole(server):
+    """200,000 one-byte chunks make one body (reassembled in a bytearray: body += data on bytes
+    copied the whole body for every chunk, quadratic in their number)."""
+    count = 200_000
+    body = "1\r\na\r\n" * count + "0\r\n\r\n"
+    data = (f"POST /nowhere HTTP/1.1\r\n{host(server)}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            + body).encode()
+    responses, _ = exchange(server, data)
+    assert [code for code, _, _ in responses] == [404]
+    assert server.calls[-1].body == b"a" * count
+
+
+@pytest.mark.parametrize("value", ["keep-alive, close", "Close", "foo ,close", "close,"])
+def test_connection_close_among_other_options_closes(server, value):
+    """RFC 9110 §7.6.1: Connection is a list; "close" anywhere in it means close after this answer
+    (http.server compared the whole value to "close")."""
+    data = f"GET /basic/whoami HTTP/1.1\r\n{host(server)}Authorization: Basic {GOOD}\r\nConnection: {value}\r\n\r\n"
+    responses, closed = exchange(server, data.encode())
+    assert [code for code, _, _ in responses] == [200] and closed
+    assert responses[0][1].get("connection", "").lower() == "close"
+
+
+@pytest.mark.parametrize("line, status", [("GET / HTTP/2.0", 505), ("GET / HTTP/1.x", 400), ("GET / HTTP/1.1 x", 400)])
+def test_a_refused_request_line_with_a_version_gets_a_status_line(server, line, status):
+    """http.server answered these as HTTP/0.9 (no status line, only HTML): the client names a version."""
+    with socket.create_connection((server.host, server.port), timeout=TIMEOUT) as connection:
+        connection.sendall(f"{line}\r\n{host(server)}\r\n".encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    assert received.startswith(f"HTTP/1.1 {status} ".encode()), received[:80]
