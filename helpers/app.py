@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import threading
 import traceback
+from collections import deque
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, Callable, Iterable
@@ -33,33 +35,71 @@ LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
 Route = Callable[[Request], Reply]
 
 
-class Recent(list):
-    """A list that keeps only its newest items: at most `max_items`, and at most `max_bytes` of them.
+class Recent(Sequence):
+    """The newest items only: at most `max_items` of them, and at most `max_bytes` all together.
 
-    What the app records per request (calls with their bodies, log lines) must not grow for as
-    long as the server runs: 200 requests of 1 MB would otherwise keep 200 MB. It is still a list
-    (indexing, slices, `== []`, `reversed`), so `api.calls[-1]` reads as before. Add with append().
+    What the app records per request (calls with their headers and bodies, log lines) must not
+    grow for as long as the server runs: 200 requests of 1 MB would otherwise keep 200 MB. It
+    reads like a list (indexing, slices, `== []`, `reversed`, `len`), so `api.calls[-1]` works as
+    before; it changes only through append() and clear(), so nothing can go around the bound.
     `total` counts every item ever added, the dropped ones too (a load test counts what arrived).
     """
 
     def __init__(self, max_items: int, max_bytes: int, size: Callable[[Any], int] = len) -> None:
-        super().__init__()
-        self.max_items, self.max_bytes, self._size, self._bytes = max_items, max_bytes, size, 0
+        self.max_items, self.max_bytes, self._size = max_items, max_bytes, size
+        self._items: deque = deque()
+        self._bytes = 0
         self.total = 0
         self._lock = threading.Lock()  # the loopback server appends from one thread per connection
 
     def append(self, item: Any) -> None:
         with self._lock:
-            super().append(item)
+            self._items.append(item)
             self.total += 1
             self._bytes += self._size(item)
-            while len(self) > 1 and (len(self) > self.max_items or self._bytes > self.max_bytes):
-                self._bytes -= self._size(self.pop(0))  # the newest item is always kept
+            while len(self._items) > 1 and (len(self._items) > self.max_items or self._bytes > self.max_bytes):
+                self._bytes -= self._size(self._items.popleft())  # the newest item is always kept
 
     def clear(self) -> None:
         with self._lock:
-            super().clear()
+            self._items.clear()
             self._bytes = 0
+
+    def _snapshot(self) -> list:
+        """A copy: another thread may append while the caller reads (a deque refuses that)."""
+        with self._lock:
+            return list(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._snapshot()[index]
+        with self._lock:
+            return self._items[index]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._snapshot())
+
+    def __reversed__(self) -> Iterator:
+        return reversed(self._snapshot())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, Recent)):
+            return self._snapshot() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # changes as it is appended to, like a list
+
+    def __repr__(self) -> str:
+        return repr(self._snapshot())
+
+
+def call_size(request: Request) -> int:
+    """What keeping a call costs: its body, target and headers (http.server accepts ~6 MB of headers)."""
+    headers = sum(len(name) + len(value) for name, value in request.headers.items())
+    return len(request.body) + len(request.path) + len(request.query) + headers + 1
 
 
 class PracticeAPI:
@@ -73,8 +113,8 @@ class PracticeAPI:
         self.clock = clock or Clock()
         self.issuer = issuer  # the API's own base URL: names it in tokens and OAuth metadata
         self.other_origin = "https://other.practice.test"  # "another host" for the redirect demos
-        # the newest requests received, in order (bodies included: they count towards the bytes kept)
-        self.calls: Recent = Recent(self.MAX_CALLS, self.MAX_CALL_BYTES, lambda call: len(call.body) + 1)
+        # the newest requests received, in order (headers and bodies count towards the bytes kept)
+        self.calls: Recent = Recent(self.MAX_CALLS, self.MAX_CALL_BYTES, call_size)
         self.access_log: Recent = Recent(self.MAX_CALLS, self.MAX_CALL_BYTES)  # what a web server logs, URL included
         self.errors: Recent = Recent(100, self.MAX_CALL_BYTES)  # tracebacks of bugs; tests assert it stays empty
         self._lock = threading.Lock()

@@ -377,3 +377,64 @@ def test_stop_then_collection_deletes_the_folder_once():
     api.stop()  # a second stop is harmless
     del api
     gc.collect()
+
+
+# -- Second-pass review, item 3: what a call weighs, and no way around the bound ----------------------
+
+
+def test_calls_count_header_bytes_towards_the_bound():
+    """http.server accepts 100 header lines of 64 KiB: 40 such requests kept 240 MB while the
+    byte count saw only their (empty) bodies."""
+    app = PracticeAPI()
+    headers = [(f"X-{n}", "a" * 60_000) for n in range(90)]  # 5.4 MB of headers, no body
+    for _ in range(10):
+        wsgi_call(app, "GET", "/nowhere?" + "q" * 1000, headers)
+    kept = sum(sum(len(k) + len(v) for k, v in call.headers.items()) for call in app.calls)
+    assert kept <= app.calls.max_bytes and 1 <= len(app.calls) < 10
+    assert len(app.calls[-1].headers) >= 90  # the newest call is kept whole
+
+
+@pytest.mark.parametrize("bypass", [
+    lambda recent: recent.extend(range(10)),
+    lambda recent: recent.insert(0, 1),
+    lambda recent: recent.__iadd__([1, 2]),
+    lambda recent: recent.__setitem__(slice(None), [1] * 10),
+    lambda recent: recent.__setitem__(0, 99),
+    lambda recent: recent.__delitem__(slice(None)),
+    lambda recent: recent.pop(),
+    lambda recent: recent.remove(1),
+    lambda recent: recent.sort(),
+    lambda recent: recent.reverse(),
+], ids=["extend", "insert", "iadd", "slice-assign", "item-assign", "del-slice", "pop", "remove", "sort", "reverse"])
+def test_recent_has_no_way_around_its_bound(bypass):
+    """Only append() and clear() change it: any other list method skipped the bound and the byte
+    count (a stale count then made every later append drop all but the newest item)."""
+    from helpers.app import Recent
+
+    recent = Recent(3, 100, lambda item: 1)
+    for n in (1, 2, 3):
+        recent.append(n)
+    with pytest.raises((AttributeError, TypeError)):
+        bypass(recent)
+    assert list(recent) == [1, 2, 3]
+    recent.append(4)
+    assert recent == [2, 3, 4] and len(recent) == 3 and recent.total == 4
+
+
+def test_recent_reads_like_a_list():
+    from helpers.app import Recent
+
+    recent = Recent(3, 100, lambda item: 1)
+    assert recent == [] and not recent and len(recent) == 0
+    for n in range(5):
+        recent.append(n)
+    assert recent == [2, 3, 4] and recent != [4, 3, 2] and bool(recent)
+    assert recent[0] == 2 and recent[-1] == 4 and recent[-2:] == [3, 4] and recent[::-1] == [4, 3, 2]
+    assert list(reversed(recent)) == [4, 3, 2] and [n for n in recent] == [2, 3, 4] and 3 in recent
+    assert recent.total == 5 and repr(recent) == "[2, 3, 4]" and recent.index(3) == 1 and recent.count(2) == 1
+    with pytest.raises(IndexError):
+        recent[3]
+    recent.clear()
+    assert recent == [] and recent.total == 5
+    recent.append(7)
+    assert recent == [7]
