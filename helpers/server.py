@@ -81,8 +81,15 @@ class Output:
     def __init__(self) -> None:
         self.gone = threading.Event()
         self.error: OSError | None = None
+        # every connection's thread logs here, and print() writes the text and the newline apart
+        self._lock = threading.Lock()
 
     def line(self, text: str) -> None:
+        """Write one whole line, or notice that standard output has no reader any more."""
+        with self._lock:
+            self._write(text)
+
+    def _write(self, text: str) -> None:
         stream = sys.stdout
         if self.gone.is_set():
             return

@@ -228,3 +228,47 @@ def test_a_port_that_is_not_a_port_number_gets_a_usage_error(port):
     assert server.returncode == 2  # argparse's status for a usage error
     assert out == "" and "Traceback" not in err
     assert "--port" in err and "0 to 65535" in err
+
+
+class _SlowStream:
+    """A standard output whose first write waits until another write arrives (or 0.3 s): the moment
+    where a second connection's thread used to slip its line in between text and newline."""
+
+    encoding = "utf-8"
+    closed = False
+
+    def __init__(self) -> None:
+        import threading
+
+        self.writes: list[str] = []
+        self.second_write = threading.Event()
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        if len(self.writes) == 1:
+            self.second_write.wait(0.3)
+        else:
+            self.second_write.set()
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_lines_from_two_connection_threads_never_interleave(monkeypatch):
+    """print() writes the text, then the newline: each connection's thread logs, so Output.line locks."""
+    import threading
+
+    from helpers.server import Output
+
+    stream = _SlowStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    output = Output()
+    threads = [threading.Thread(target=output.line, args=(text,)) for text in ("GET /a -> 200", "GET /b -> 404")]
+    threads[0].start()
+    time.sleep(0.05)  # the first thread is inside its write
+    threads[1].start()
+    for thread in threads:
+        thread.join(5)
+    assert "".join(stream.writes).splitlines() in (["GET /a -> 200", "GET /b -> 404"],
+                                                   ["GET /b -> 404", "GET /a -> 200"])
