@@ -27,17 +27,12 @@ from typing import Callable
 
 from helpers.app import PracticeAPI
 from helpers.gateway import PracticeAPIHandle, call_app, make_environ
-from helpers.wsgi import MAX_BODY_BYTES
+from helpers.wsgi import MAX_BODY_BYTES, valid_host
 
 Log = Callable[[str], None]
 CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit() is True and int('²') fails
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # not int(x, 16): it takes '-1', '+2', '0x2' and spaces
 FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a token (RFC 9110 §5.1)
-# Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2, §3.2.3). reg-name holds IPv4 too; an
-# empty reg-name is left out: an http(s) URI has a non-empty host (RFC 9110 §4.2.1, §4.2.2).
-HOST = re.compile(r"(?:(?P<literal>\[[^\[\]]*\])|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?")
-IPV_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
-IPV6_CHARACTERS = re.compile(r"[0-9A-Fa-f:.]+")  # no zone id: "%eth0" is not in RFC 3986's IPv6address
 OWS = " \t"  # optional whitespace around a field value is not part of it (RFC 9110 §5.5)
 MAX_LINE = 8192
 # What http.server's log_message does to a logged line (its _control_char_table, gh-100001), kept here:
@@ -61,26 +56,6 @@ def field_line_problem(lines: list[bytes]) -> str | None:
         if "\x00" in value or "\r" in value:
             return "A header value holds a NUL or a bare CR (RFC 9110 §5.5)."
     return None
-
-
-def valid_host(value: str) -> bool:
-    """Whether a Host field value is uri-host [":" port] (RFC 9112 §3.2), with a non-empty host."""
-    match = HOST.fullmatch(value)
-    if match is None:
-        return False
-    literal = match["literal"]
-    if literal is None:
-        return True
-    inside = literal[1:-1]
-    if IPV_FUTURE.fullmatch(inside):
-        return True
-    if not IPV6_CHARACTERS.fullmatch(inside):
-        return False
-    try:
-        ipaddress.IPv6Address(inside)
-    except ValueError:
-        return False
-    return True
 
 
 class _LineRecorder:

@@ -5,6 +5,7 @@ save each route from digging in the WSGI `environ` dictionary itself.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,11 @@ KNOWN_SCHEMES = {"basic", "bearer", "concealed", "digest", "dpop", "gnap", "hoba
                  "oauth", "privatetoken", "scram-sha-1", "scram-sha-256", "vapid", "token", "apikey",
                  "aws4-hmac-sha256", "practicehmac"}
 CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit() is True and int('²') fails
+# Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2, §3.2.3). reg-name holds IPv4 too; an
+# empty reg-name is left out: an http(s) URI has a non-empty host (RFC 9110 §4.2.1, §4.2.2).
+HOST = re.compile(r"(?:(?P<literal>\[[^\[\]]*\])|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?")
+IPV_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
+IPV6_CHARACTERS = re.compile(r"[0-9A-Fa-f:.]+")  # no zone id: "%eth0" is not in RFC 3986's IPv6address
 # RFC 9110 §8.3.1: media-type = type "/" subtype parameters; parameters = *( OWS ";" OWS [ parameter ] );
 # parameter = name "=" ( token / quoted-string ). A token is §5.6.2's tchar, ASCII only.
 TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
@@ -61,6 +67,26 @@ class HTTPError(Exception):
         return json_reply(self.status, payload, self.headers)
 
 
+def valid_host(value: str) -> bool:
+    """Whether a Host field value is uri-host [":" port] (RFC 9112 §3.2), with a non-empty host."""
+    match = HOST.fullmatch(value)
+    if match is None:
+        return False
+    literal = match["literal"]
+    if literal is None:
+        return True
+    inside = literal[1:-1]
+    if IPV_FUTURE.fullmatch(inside):
+        return True
+    if not IPV6_CHARACTERS.fullmatch(inside):
+        return False
+    try:
+        ipaddress.IPv6Address(inside)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass
 class Request:
     """One request as the app sees it. Header names are lower-case."""
@@ -76,6 +102,10 @@ class Request:
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> "Request":
         _require_latin1(environ)
+        host = environ.get("HTTP_HOST")
+        if host is not None and not valid_host(host.strip(" \t")):  # RFC 9112 §3.2: MUST answer 400
+            raise HTTPError(400, "invalid_request", "The Host header is not host[:port], such as 127.0.0.1:8080 "
+                            "(RFC 9112 §3.2, RFC 3986 §3.2.2).")
         headers = {}
         for key, value in environ.items():
             if key.startswith("HTTP_"):

@@ -173,3 +173,20 @@ def test_a_body_over_the_limit_gets_the_apps_json_413_on_both_transports(both):
 def in_process_calls_match(both) -> bool:
     """Neither transport records a request it refused before reading its body."""
     return [c.path for c in both[0].calls] == [c.path for c in both[1].calls] == []
+
+
+@pytest.mark.parametrize("value", ["a b/c", "", "a/b", "[zz::1]", "a:8x"])
+def test_an_invalid_host_is_400_on_both_transports(both, value):
+    """RFC 9112 §3.2: a Host field with an invalid value gets 400; the in-process transport sent it
+    to the app, which answered 200, while the loopback server refused it."""
+    for api in both:
+        response = requests.get(api.url("/headers"), headers={"Host": value}, timeout=5)
+        assert response.status_code == 400, (api.transport, response.text[:200])
+        assert "Host" in response.text
+    assert all(call.header("host") != value for api in both for call in api.calls)  # not recorded as a request
+
+
+@pytest.mark.parametrize("value", ["api.practice.test", "localhost:8080", "[::1]:443", "%41b:"])
+def test_a_valid_host_is_served_on_both_transports(both, value):
+    for api in both:
+        assert requests.get(api.url("/headers"), headers={"Host": value}, timeout=5).json()["host"] == value
