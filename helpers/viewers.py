@@ -131,14 +131,14 @@ class Exchange:
             if "multipart/" in content_type:
                 body = self._mask_multipart(body)
             body = self._mask_query(body)  # form fields, or words such as password=... in a text
+            # Redacted line by line (JSON strings were redacted one by one: the filter's header patterns misread
+            # prose), and before the cut below: a credential cut short no longer matches its pattern.
+            body = "\n".join(self._redact(line) for line in body.splitlines())
         else:
             body = shown
         if len(body) > MAX_BODY_CHARS:
             body = body[:MAX_BODY_CHARS] + f"\n[... {len(body) - MAX_BODY_CHARS} more characters]"
-        lines = body.splitlines()
-        if shown is None:  # JSON strings were redacted one by one: the filter's header patterns misread prose
-            lines = [self._redact(line) for line in lines]
-        return ["", *lines]
+        return ["", *body.splitlines()]
 
     def _json_body(self, body: str, *, pretty: bool) -> str | None:
         """The body as indented JSON, secrets masked; None if it is not JSON.
