@@ -100,6 +100,10 @@ class RefreshingBearerAuth(AuthBase):
     public client, and `client_secret` too for a confidential one: HTTP Basic, with both
     form-encoded first as RFC 6749 §2.3.1 says, so that a `:` in the id, or a `+` or `%` in
     either, reaches the server intact.
+    An answer to a refresh that cannot be used (not JSON, no access_token, another token_type) raises
+    TokenRefreshError and drops the refresh token: a rotating server has spent the one we sent, and
+    sending it again would be a replay that ends the login (RFC 9700 §4.14.2). An `expires_in` that
+    is not a finite number above 0 is treated as absent (it is only RECOMMENDED).
     `expires_in` counts from when the server generated the response (RFC 6749 §5.1), so the clock
     is read just before each refresh request: `expires_at` may come early by the network delay,
     never late. For the first `tokens`, pass `requested_at=`, the time you sent the login
@@ -156,6 +160,9 @@ class RefreshingBearerAuth(AuthBase):
         with self._lock:
             if stale_token is not None and stale_token != self.access_token:
                 return self.access_token
+            if not self._refresh_token:
+                raise TokenRefreshError("There is no refresh token (none was issued, or the last refresh failed), "
+                                        "so log in again.")
             form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
             if self._client_secret is None and self.client_id is not None:
                 form["client_id"] = self.client_id  # a public client identifies itself
@@ -168,10 +175,20 @@ class RefreshingBearerAuth(AuthBase):
                                          f"is not followed. Use the endpoint's own URL (its metadata names it), not "
                                          f"{self.token_url}", response=response)
             if response.status_code == 400 and _error_code(response) == "invalid_grant":
-                raise TokenRefreshError(f"The refresh token was refused, so log in again. "
-                                        f"The server said: {self._without_secrets(_description(response))}")
+                said = self._without_secrets(_description(response))
+                self._refresh_token = None  # refused: sending it again would only be refused again
+                raise TokenRefreshError(f"The refresh token was refused, so log in again. The server said: {said}")
             response.raise_for_status()
-            self._store(response.json(), requested_at=requested_at)
+            try:
+                self._store(response.json(), requested_at=requested_at)
+            except ValueError as error:
+                # The server may have rotated: the refresh token we sent is spent, and the new one is in an
+                # answer we cannot use. Sending the spent one again would be a replay, which ends the whole
+                # login (RFC 9700 §4.14.2). So it is dropped, and the caller is told now, with the reason.
+                reason = self._without_secrets(str(error))
+                self._refresh_token = None
+                raise TokenRefreshError(f"The token endpoint's answer to the refresh could not be used, so log in "
+                                        f"again. {reason}") from None
             self.refreshes += 1
             return self.access_token
 
@@ -182,6 +199,9 @@ class RefreshingBearerAuth(AuthBase):
         return quote_plus(self.client_id), quote_plus(self._client_secret)
 
     def _store(self, tokens: dict, requested_at: float) -> None:
+        """Use a token response; raise ValueError, keeping nothing of it, if it cannot be used."""
+        if not isinstance(tokens, dict):
+            raise ValueError("The token response is not a JSON object (RFC 6749 §5.1). The tokens were not used.")
         # token_type is REQUIRED and case-insensitive (RFC 6749 §5.1); a type we do not know is never used (§7.1).
         token_type = tokens.get("token_type")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
@@ -189,15 +209,20 @@ class RefreshingBearerAuth(AuthBase):
             raise ValueError(f"The token response has {got}, not 'Bearer' (every token response says its type: "
                              f"RFC 6749 §5.1). This class sends bearer tokens only, and a client must not use a "
                              f"token type it does not understand (§7.1). The tokens were not used.")
-        # expires_in is only RECOMMENDED (RFC 6749 §5.1). Without it, only a 401 tells us.
-        expires_in = tokens.get("expires_in")
-        lifetime = float(expires_in) if expires_in is not None else math.inf
+        access_token = tokens.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise ValueError("The token response has no access_token string (REQUIRED, RFC 6749 §5.1). "
+                             "The tokens were not used.")
+        # A server may keep the old refresh token (no rotation) and leave it out of the response.
+        refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
+        if refresh_token is not None and not isinstance(refresh_token, str):
+            raise ValueError("The token response's refresh_token is not a string. The tokens were not used.")
+        lifetime = _lifetime(tokens.get("expires_in"))
         # expiry before access_token: a thread that reads the new token then reads its expiry too.
         self.expires_at = requested_at + lifetime
         self.refresh_at = self.expires_at - min(self.margin, lifetime / 2)  # a short life keeps half of itself
-        # A server may keep the old refresh token (no rotation) and leave it out of the response.
-        self._refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
-        self.access_token = tokens["access_token"]
+        self._refresh_token = refresh_token
+        self.access_token = access_token
 
     def _without_secrets(self, text: str) -> str:
         """`text` from the server, with any of our secrets it repeats hidden: it goes into an exception."""
@@ -232,6 +257,22 @@ class RefreshingBearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return f"RefreshingBearerAuth({self.token_url!r}, <tokens hidden>)"
+
+
+def _lifetime(expires_in) -> float:
+    """Seconds the access token lives, from `expires_in`; infinity if it is absent or not usable.
+
+    expires_in is only RECOMMENDED (RFC 6749 §5.1): without it, only a 401 says the token has expired.
+    A value that is not a finite number above 0 ("abc", NaN, "inf", -60, true) is treated as absent, and so is
+    0: a token dead on arrival would make every request refresh first, without end; a 401 still refreshes.
+    """
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float, str)):
+        return math.inf
+    try:
+        seconds = float(expires_in)
+    except (ValueError, OverflowError):
+        return math.inf
+    return seconds if math.isfinite(seconds) and seconds > 0 else math.inf
 
 
 def _rewind_body(request: requests.PreparedRequest) -> bool:

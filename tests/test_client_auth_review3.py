@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from helpers import BearerAuth, RefreshingBearerAuth
+from helpers import BearerAuth, RefreshingBearerAuth, TokenRefreshError
 from helpers.auth import InsecureTransportError
 
 TOKENS = {"access_token": "old", "token_type": "Bearer", "refresh_token": "r1"}
@@ -165,7 +165,7 @@ def test_a_refresh_response_without_a_bearer_token_type_is_refused_and_not_store
     auth = RefreshingBearerAuth("https://auth.example.test/token", TOKENS)
     with responses.RequestsMock() as mock:
         mock.post("https://auth.example.test/token", json=answer)
-        with pytest.raises(ValueError, match="token_type"):
+        with pytest.raises(TokenRefreshError, match="token_type"):  # log in again: the refresh token may be spent
             auth.refresh()
     assert (auth.access_token, auth.refreshes) == ("old", 0)  # never sent as a Bearer token
 
