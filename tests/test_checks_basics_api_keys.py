@@ -12,22 +12,11 @@ import requests
 
 from conftest import ROOT, assert_not_yet, assert_right
 from helpers import checks, demo, serve_practice_api
+from test_checks_api_keys import APIKeyAuth  # the notebook's auth class
 
 READ_KEY = demo.api_key("ro-1")
 NEW_KEY = demo.api_key("rw-2")
 NETRC_ENTRY = "machine api.practice.test login grace password from-the-netrc-file\n"
-
-
-class APIKeyAuth(requests.auth.AuthBase):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def __call__(self, request):
-        request.headers["X-API-Key"] = self.key
-        return request
-
-    def __repr__(self) -> str:
-        return "APIKeyAuth(key='••••••••')"
 
 
 @pytest.fixture

@@ -28,25 +28,12 @@ import requests  # noqa: E402
 from conftest import assert_right  # noqa: E402
 from helpers import BearerAuth, checks, demo  # noqa: E402
 from helpers.tls import make_local_pki  # noqa: E402
+from test_checks_api_keys import APIKeyAuth  # noqa: E402  (the notebook's auth class)
 
 OFF = [pytest.param(0, id="verify=0"), pytest.param("", id="verify=empty-string")]
 ON = pytest.param(True, id="verify=True")
 WEB_CLIENT_ID = "notes-web"
 WEB_REDIRECT_URI = "https://notes-web.test/callback"
-
-
-class APIKeyAuth(requests.auth.AuthBase):
-    """Notebook 02's auth class."""
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def __call__(self, request):
-        request.headers["X-API-Key"] = self.key
-        return request
-
-    def __repr__(self) -> str:
-        return "APIKeyAuth(key='••••••••')"
 
 
 def unauthenticated_call(api, verify):

@@ -126,34 +126,37 @@ def pkce_pair(function: Any) -> None:
           f"({len(challenge)} characters of base64url, no padding).")
 
 
+def _two_verifiers(function: Any, before_each: Any = lambda: None) -> list | None:
+    """The verifiers of two calls (None for an answer that is not a pair), or None if a call raised."""
+    verifiers = []
+    for _ in range(2):
+        before_each()
+        try:
+            pair, _printed = _quietly(function)
+        except Exception:
+            return None
+        verifiers.append(pair[0] if isinstance(pair, (tuple, list)) and pair else None)
+    return verifiers
+
+
+def _alike(verifiers: list | None) -> bool:
+    """True if both calls gave the same verifier (and gave one at all)."""
+    return verifiers is not None and verifiers[0] is not None and verifiers[0] == verifiers[1]
+
+
 def _predictable(function: Any) -> bool:
     """True if the verifier depends only on the `random` module's state (seeded alike, same verifier)."""
     state = random.getstate()
     try:
-        verifiers = []
-        for _ in range(2):
-            random.seed(0)
-            try:
-                pair, _printed = _quietly(function)
-            except Exception:
-                return False
-            verifiers.append(pair[0] if isinstance(pair, (tuple, list)) and pair else None)
-        return verifiers[0] is not None and verifiers[0] == verifiers[1]
+        return _alike(_two_verifiers(function, before_each=lambda: random.seed(0)))
     finally:
         random.setstate(state)  # leave the learner's random module as it was
 
 
 def _same_twice(function: Any, held_still: Any) -> bool:
     """True if two calls give the same verifier while `held_still()` (a context manager) freezes a source."""
-    verifiers = []
     with held_still():
-        for _ in range(2):
-            try:
-                pair, _printed = _quietly(function)
-            except Exception:
-                return False
-            verifiers.append(pair[0] if isinstance(pair, (tuple, list)) and pair else None)
-    return verifiers[0] is not None and verifiers[0] == verifiers[1]
+        return _alike(_two_verifiers(function))
 
 
 @contextlib.contextmanager
