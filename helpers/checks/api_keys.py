@@ -14,8 +14,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from helpers import demo
-from helpers.checks.feedback import (PRACTICE_URL, credentials_in_url, fake_response, not_yet, output_captured,
-                                     placeholder, right, sent_problem, sent_with, session_verify_problem)
+from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, credentials_in_url, fake_response, not_yet,
+                                     output_captured, placeholder, right, sent_problem, sent_with,
+                                     session_verify_problem)
 
 __all__ = ["read_notes", "key_session", "next_step"]
 
@@ -112,15 +113,11 @@ def key_session(session: Any) -> None:
             return not_yet("an Authorization header set by hand is silently replaced by a ~/.netrc entry, and "
                            "this API reads X-API-Key anyway. Set session.auth = APIKeyAuth(NEW_KEY).")
         return not_yet("session.auth is not set. Set session.auth = APIKeyAuth(NEW_KEY).")
-    if isinstance(auth, type):
-        return not_yet(f"session.auth holds the class {auth.__name__} itself. Create an object: "
-                       f"session.auth = {auth.__name__}(NEW_KEY).")
-    if isinstance(auth, (str, bytes)):
-        return not_yet("session.auth holds the key itself. requests calls session.auth on each request, so wrap "
-                       "the key in an auth object: session.auth = APIKeyAuth(NEW_KEY).")
-    if isinstance(auth, tuple):
-        return not_yet("a (user, password) tuple means Basic authentication. This API wants the key in "
-                       "X-API-Key: session.auth = APIKeyAuth(NEW_KEY).")
+    problem = auth_object_problem(auth, secret="key", make="APIKeyAuth(NEW_KEY)",
+                                  tuple_hint="a (user, password) tuple means Basic authentication. This API wants "
+                                             "the key in X-API-Key: session.auth = APIKeyAuth(NEW_KEY).")
+    if problem:
+        return not_yet(problem)
     if not callable(auth):
         return not_yet(f"session.auth must be callable, like APIKeyAuth(NEW_KEY); it holds a {type(auth).__name__}.")
     prepared = requests.PreparedRequest()

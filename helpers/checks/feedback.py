@@ -56,6 +56,25 @@ def fake_response(status: int, headers: dict[str, str], url: str = PRACTICE_URL 
     return response
 
 
+def auth_object_problem(auth: Any, *, secret: str, make: str, tuple_hint: str) -> str:
+    """Why `session.auth` cannot be the auth object the exercise asks for, or "" if it may be one.
+
+    requests calls session.auth with each prepared request, so a class, the bare `secret` or a (user, password)
+    tuple each miss in their own way. `make` is the fix, e.g. "BearerAuth(token)"; `tuple_hint` says what a
+    tuple would send instead.
+    """
+    argument = make[make.index("("):]
+    if isinstance(auth, type):
+        return (f"session.auth holds the class {auth.__name__} itself. Create an object with the {secret}: "
+                f"session.auth = {auth.__name__}{argument}.")
+    if isinstance(auth, (str, bytes)):
+        return (f"session.auth holds the {secret} itself. requests calls session.auth on every request, so wrap "
+                f"the {secret} in an auth object: session.auth = {make}.")
+    if isinstance(auth, tuple):
+        return tuple_hint
+    return ""
+
+
 def verify_off(value: Any) -> bool:
     """True when `value`, given as verify= or session.verify, turns requests' certificate check off.
 

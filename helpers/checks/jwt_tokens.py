@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from helpers import signing_key
-from helpers.checks.feedback import (PRACTICE_URL, not_yet, output_captured, placeholder, right, sent_with,
-                                     unless_stub, verify_off)
+from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, not_yet, output_captured, placeholder, right,
+                                     sent_with, unless_stub, verify_off)
 
 __all__ = ["bearer_session", "verify_token", "seconds_left"]
 
@@ -80,14 +80,11 @@ def bearer_session(session: Any) -> None:
                            "(requests: auth= beats ~/.netrc beats headers=). Set session.auth = BearerAuth(token) "
                            "instead.")
         return not_yet("session.auth is not set. Set session.auth = BearerAuth(token).")
-    if isinstance(auth, type):
-        return not_yet(f"session.auth holds the class {auth.__name__} itself. Create an object with the token: "
-                       f"session.auth = {auth.__name__}(fresh['access_token']).")
-    if isinstance(auth, (str, bytes)):
-        return not_yet("session.auth holds the token itself. requests calls session.auth on every request, so "
-                       "wrap the token in an auth object: session.auth = BearerAuth(fresh['access_token']).")
-    if isinstance(auth, tuple):
-        return not_yet("a tuple in session.auth means Basic auth (user, password). A token needs BearerAuth(token).")
+    problem = auth_object_problem(auth, secret="token", make="BearerAuth(fresh['access_token'])",
+                                  tuple_hint="a tuple in session.auth means Basic auth (user, password). A token "
+                                             "needs BearerAuth(token).")
+    if problem:
+        return not_yet(problem)
     failure = ""
     with output_captured() as printed:  # what the learner's auth prints must not reach the notebook unseen
         try:
