@@ -27,12 +27,10 @@ from typing import Callable
 
 from helpers.app import PracticeAPI
 from helpers.gateway import PracticeAPIHandle, call_app, make_environ
-from helpers.wsgi import MAX_BODY_BYTES, valid_host
+from helpers.wsgi import CONTENT_LENGTH, HEADER_NAME, MAX_BODY_BYTES, valid_host
 
 Log = Callable[[str], None]
-CONTENT_LENGTH = re.compile(r"[0-9]{1,16}")  # ASCII digits only: '²'.isdigit() is True and int('²') fails
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # not int(x, 16): it takes '-1', '+2', '0x2' and spaces
-FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a token (RFC 9110 §5.1)
 OWS = " \t"  # optional whitespace around a field value is not part of it (RFC 9110 §5.5)
 MAX_LINE = 8192
 # What http.server's log_message does to a logged line (its _control_char_table, gh-100001), kept here:
@@ -51,7 +49,7 @@ def field_line_problem(lines: list[bytes]) -> str | None:
         if line[:1] in (" ", "\t"):
             return "A header line starts with a space or tab (obs-fold, RFC 9112 §5.2): send each field on one line."
         name, colon, value = line.partition(":")
-        if not colon or not FIELD_NAME.fullmatch(name):
+        if not colon or not HEADER_NAME.fullmatch(name):  # a name is a token (RFC 9110 §5.1)
             return "A header line is not 'Name: value', or has whitespace before the colon (RFC 9112 §5.1)."
         if "\x00" in value or "\r" in value:
             return "A header value holds a NUL or a bare CR (RFC 9110 §5.5)."

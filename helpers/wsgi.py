@@ -17,7 +17,9 @@ MAX_BODY_BYTES = 1024 * 1024
 # What may go out in a response header: a name that is a token (RFC 9110 §5.1), and a value of
 # visible ASCII with inner spaces only (RFC 9110 §5.5). No CR or LF (response splitting), no TAB,
 # NUL or other control character, no non-ASCII, and no leading or trailing space.
-HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# A token: RFC 9110 §5.6.2's tchar, ASCII only. Field names (§5.1) and media types (§8.3.1) are tokens.
+TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+HEADER_NAME = re.compile(TOKEN)  # also what the loopback transport accepts as a request field name
 HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?")
 
 # What Request.__repr__ hides. The server keeps its own lists (it must not import the client layer);
@@ -41,8 +43,7 @@ HOST = re.compile(r"(?:(?P<literal>\[[^\[\]]*\])|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|
 IPV_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
 IPV6_CHARACTERS = re.compile(r"[0-9A-Fa-f:.]+")  # no zone id: "%eth0" is not in RFC 3986's IPv6address
 # RFC 9110 §8.3.1: media-type = type "/" subtype parameters; parameters = *( OWS ";" OWS [ parameter ] );
-# parameter = name "=" ( token / quoted-string ). A token is §5.6.2's tchar, ASCII only.
-TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+# parameter = name "=" ( token / quoted-string ).
 MEDIA_TYPE = re.compile(rf"({TOKEN})/({TOKEN})")
 QUOTED = r'"((?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*)"'  # qdtext / quoted-pair, §5.6.4
 PARAMETER = re.compile(rf"[ \t]*;[ \t]*(?:({TOKEN})=(?:({TOKEN})|{QUOTED}))?")
