@@ -3,6 +3,7 @@ code): each one follows no redirect, since a 307/308 resends the body (and, to t
 header) to wherever the Location points (RFC 9110 §15.4.8, §15.4.9). A redirect answer is refused, not parsed."""
 from __future__ import annotations
 
+import ast
 import hashlib
 import base64
 import threading
@@ -109,3 +110,40 @@ def test_poll_for_token_stops_on_a_redirect(poll):  # noqa: F811
     with pytest.raises(poll.error):
         poll(session, DEVICE)
     assert len(session.posts) == 1
+
+
+CREDENTIAL_FIELDS = {"code", "code_verifier", "device_code", "refresh_token", "token", "client_secret", "password"}
+
+
+def credential_posts(source: str):
+    """Each .post(...) call in `source` that sends a credential: auth=, or a form with a credential field (a
+    browser's sign-in form, with a `decision`, follows its 303 as a browser does, and is left out)."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]  # magics
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "post"):
+            continue
+        keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+        fields = set()
+        if isinstance(keywords.get("data"), ast.Dict):
+            fields = {key.value for key in keywords["data"].keys if isinstance(key, ast.Constant)}
+        if "decision" in fields:
+            continue
+        if "auth" in keywords or fields & CREDENTIAL_FIELDS:
+            yield node, keywords
+
+
+def test_every_credential_bearing_post_in_notebook_04_follows_no_redirect():
+    """A learner copies these calls; only the cells tagged `mistake` may show the wrong way."""
+    import nbformat
+    from test_checks_oauth_notebook import NOTEBOOK
+    found, following = 0, []
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.cell_type != "code" or "mistake" in cell.metadata.get("tags", []):
+            continue
+        for node, keywords in credential_posts(cell.source):
+            found += 1
+            value = keywords.get("allow_redirects")
+            if not (isinstance(value, ast.Constant) and value.value is False):
+                following.append(f"cell {cell.id}, line {node.lineno}")
+    assert found >= 8, "the search for the notebook's token requests found too few: is it still looking?"
+    assert following == []
