@@ -6,19 +6,27 @@ Notebooks import only the names below (`from helpers import ...`):
 - client-side auth: BearerAuth, RefreshingBearerAuth (and the errors they raise: TokenRefreshError,
   InsecureTransportError), RedirectListener, RedactSecrets;
 - the server's side of a password check, to read in notebook 05.
+
+Which layer may import which (tests/test_layers.py reads the imports and enforces it):
+- practice_api/  the server; imports no serving, client, viewers or checks;
+- serving/       how clients reach the server; imports practice_api, nothing learner-facing;
+- client/        code to copy into a project; imports nothing else from helpers;
+- viewers.py     show(), show_jwt(); reads requests objects, imports neither server nor transport;
+- checks/        the exercises' feedback; may use viewers, client and practice_api, no transport;
+- environment.py the version check; imports nothing else from helpers.
 """
-from helpers import checks
-from helpers.auth import BearerAuth, InsecureTransportError, RefreshingBearerAuth, TokenRefreshError
-from helpers.basic_auth import PasswordChecker, parse_basic
-from helpers.environment import check_environment
-from helpers.inprocess import start_practice_api
-from helpers.loopback import serve_practice_api
-from helpers.passwords import hash_password, verify_password
-from helpers.redaction import RedactSecrets
-from helpers.redirect_listener import RedirectListener
-from helpers.tunnel_proxy import serve_tunnel_proxy
-from helpers.users import DUMMY_HASH, PASSWORD_HASHES
+from helpers.practice_api.basic_auth import PasswordChecker, parse_basic
+from helpers.practice_api.passwords import hash_password, verify_password
+from helpers.practice_api.users import DUMMY_HASH, PASSWORD_HASHES
+from helpers.serving.inprocess import start_practice_api
+from helpers.serving.loopback import serve_practice_api
+from helpers.serving.redirect_listener import RedirectListener
+from helpers.serving.tunnel_proxy import serve_tunnel_proxy
+from helpers.client.auth import BearerAuth, InsecureTransportError, RefreshingBearerAuth, TokenRefreshError
+from helpers.client.redaction import RedactSecrets
 from helpers.viewers import show, show_jwt
+from helpers import checks
+from helpers.environment import check_environment
 
 __all__ = ["DUMMY_HASH", "PASSWORD_HASHES", "PasswordChecker", "hash_password", "parse_basic", "verify_password",
            "BearerAuth", "InsecureTransportError", "RedactSecrets", "RedirectListener", "RefreshingBearerAuth", "TokenRefreshError",

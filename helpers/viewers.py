@@ -6,7 +6,7 @@ redirect. Credentials are masked unless you pass `reveal=True`, so that a token 
 ends up saved inside a notebook by accident.
 
 This module reads `requests` objects only; it knows nothing about the practice API. What counts as a
-secret comes from the client's logging filter (helpers/redaction.py), so both mask the same names.
+secret comes from the client's logging filter (helpers/client/redaction.py), so both mask the same names.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from urllib.parse import unquote_plus, urlsplit
 
 import requests
 
-from helpers.redaction import MASK as REDACTED, SECRET_FIELDS as LOGGED_SECRET_FIELDS, SECRET_HEADERS as LOGGED_SECRET_HEADERS
-from helpers.redaction import RedactSecrets
+from helpers.client.redaction import MASK as REDACTED, SECRET_FIELDS as LOGGED_SECRET_FIELDS, SECRET_HEADERS as LOGGED_SECRET_HEADERS
+from helpers.client.redaction import RedactSecrets
 
 MASK = "••••••••"
 # One list of what is secret, shared with the logging filter (RedactSecrets), so that a header that is

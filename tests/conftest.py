@@ -13,7 +13,8 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 sys.path.insert(0, str(ROOT / "tools"))  # notebook_runner, navigation, learner_copies: shared with `make`
 
-from helpers import demo, serve_practice_api, start_practice_api  # noqa: E402
+from helpers import serve_practice_api, start_practice_api
+from helpers.practice_api import demo  # noqa: E402
 
 DEMO_SECRETS = [user["password"] for user in demo.USERS] + [str(key["key"]) for key in demo.API_KEYS]
 

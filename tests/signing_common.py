@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from helpers import demo
+from helpers.practice_api import demo
 
 SECRET = demo.SIGNING_KEYS[0]["secret"].encode()
 KEY_ID = demo.SIGNING_KEYS[0]["key_id"]

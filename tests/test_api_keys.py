@@ -12,8 +12,9 @@ import hashlib
 import pytest
 import requests
 
-from helpers import api_keys, demo, start_practice_api
-from helpers.api_keys import KeyRecord
+from helpers import start_practice_api
+from helpers.practice_api import api_keys, demo
+from helpers.practice_api.api_keys import KeyRecord
 
 TIMEOUT = 5
 CHALLENGE = 'APIKey realm="practice", header="X-API-Key"'

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import BearerAuth, RefreshingBearerAuth, TokenRefreshError, serve_practice_api, start_practice_api
-from helpers.auth import TCHAR, parse_challenges
-from helpers.oauth import Client
+from helpers.client.auth import TCHAR, parse_challenges
+from helpers.practice_api.oauth import Client
 
 PASSWORD = "analytical:engine:1843"
 
@@ -128,7 +128,7 @@ def test_repr_hides_tokens(api):
 
 
 def test_refreshes_tokens_of_a_public_and_a_confidential_oauth_client(api):
-    from helpers import demo
+    from helpers.practice_api import demo
 
     web = demo.client("notes-web")
     for client_id, secret in [("notes-tv", None), (web["client_id"], web["client_secret"])]:

@@ -24,7 +24,8 @@ from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oauth2.rfc6749.errors import MismatchingStateException
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 
-from helpers import demo, serve_practice_api
+from helpers import serve_practice_api
+from helpers.practice_api import demo
 
 TIMEOUT = 5
 ADA = {"username": "ada", "password": demo.password_of("ada")}

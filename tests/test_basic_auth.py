@@ -1,6 +1,6 @@
 """GET /basic/whoami of the practice API, through the in-process transport.
 
-Every path of `helpers.basic_auth` is exercised with real HTTP semantics: status,
+Every path of `helpers.practice_api.basic_auth` is exercised with real HTTP semantics: status,
 `WWW-Authenticate`, `Retry-After`, and the JSON error body. The API's own bug list
 (`app.errors`) must stay empty: malformed input is a 400 or 401, never a 500.
 """
@@ -13,8 +13,9 @@ import unicodedata
 import pytest
 import requests
 
-from helpers import demo, passwords, start_practice_api, users
-from helpers.clock import Clock
+from helpers import start_practice_api
+from helpers.practice_api import demo, passwords, users
+from helpers.practice_api.clock import Clock
 
 TIMEOUT = 5
 WHOAMI = "/basic/whoami"
@@ -473,7 +474,7 @@ def test_clock_advance_refuses_negative(seconds):
     assert clock.offset == 0
 
 
-# -- helpers.passwords -------------------------------------------------------------------
+# -- helpers.practice_api.passwords -------------------------------------------------------------------
 
 def test_hash_verify_round_trip():
     stored = passwords.hash_password("correct horse", iterations=1000)
@@ -580,7 +581,7 @@ def test_a_lone_surrogate_at_login_is_400_not_500(http, any_api, field):
 
 
 def test_failed_attempts_forget_names_whose_failures_left_the_window():
-    from helpers.throttle import FailedAttempts
+    from helpers.practice_api.throttle import FailedAttempts
 
     attempts = FailedAttempts(Clock(), window=60)
     for n in range(1000):

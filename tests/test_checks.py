@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from conftest import assert_not_yet, assert_right
-from helpers import checks, demo
+from helpers import checks
+from helpers.practice_api import demo
 
 TIMEOUT = 5
 ADA = ("ada", demo.password_of("ada"))

@@ -12,7 +12,8 @@ import sys
 import pytest
 import requests
 
-from helpers import RedactSecrets, demo, serve_practice_api
+from helpers import RedactSecrets, serve_practice_api
+from helpers.practice_api import demo
 
 KEY = demo.api_key("ro-1")
 

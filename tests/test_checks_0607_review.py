@@ -17,7 +17,8 @@ import requests
 from urllib3.util import Retry, parse_url
 
 from conftest import assert_not_yet, assert_right
-from helpers import checks, demo
+from helpers import checks
+from helpers.practice_api import demo
 
 SECRET = demo.SIGNING_KEYS[0]["secret"].encode()
 KEY_ID = demo.SIGNING_KEYS[0]["key_id"]
@@ -238,7 +239,7 @@ def test_requests_really_skips_the_certificate_check_for(value):
 
 
 def test_tls_session_encrypted_key_hint_names_the_prompt(feedback, tmp_path):
-    from helpers.tls import make_local_pki
+    from helpers.serving.tls import make_local_pki
     from cryptography.hazmat.primitives import serialization
 
     pki = make_local_pki(tmp_path)

@@ -20,7 +20,7 @@ from urllib3.util import Retry
 
 from conftest import assert_not_yet, assert_right
 from helpers import checks
-from helpers.tls import make_local_pki
+from helpers.serving.tls import make_local_pki
 
 from signing_common import KEY_ID, SECRET, run  # noqa: F401  (run: a fixture)
 

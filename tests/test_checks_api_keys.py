@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from conftest import assert_not_yet, assert_right
-from helpers import checks, demo
+from helpers import checks
+from helpers.practice_api import demo
 
 TIMEOUT = 5
 READ_KEY = demo.api_key("ro-1")

@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from conftest import assert_not_yet
-from helpers import BearerAuth, checks, demo
+from helpers import BearerAuth, checks
+from helpers.practice_api import demo
 from helpers.checks.feedback import auth_object_problem
 from test_checks_api_keys import APIKeyAuth
 

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from conftest import ROOT, assert_not_yet, assert_right
-from helpers import checks, demo, serve_practice_api
+from helpers import checks, serve_practice_api
+from helpers.practice_api import demo
 from test_checks_api_keys import APIKeyAuth  # the notebook's auth class
 
 READ_KEY = demo.api_key("ro-1")

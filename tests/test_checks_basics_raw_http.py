@@ -11,9 +11,10 @@ import nbformat
 import pytest
 
 from conftest import ROOT, assert_not_yet, assert_right
-from helpers import checks, demo, serve_practice_api
-from helpers.passwords import verify_password
-from helpers.users import DUMMY_HASH, PASSWORD_HASHES
+from helpers import checks, serve_practice_api
+from helpers.practice_api import demo
+from helpers.practice_api.passwords import verify_password
+from helpers.practice_api.users import DUMMY_HASH, PASSWORD_HASHES
 from test_checks_raw_http import basic_authorization, check_basic  # the notebook's solutions
 
 

@@ -8,7 +8,8 @@ import requests
 import urllib3
 
 from conftest import assert_not_yet, assert_right
-from helpers import checks, demo, serve_practice_api
+from helpers import checks, serve_practice_api
+from helpers.practice_api import demo
 
 PATH = "/basic/whoami"
 

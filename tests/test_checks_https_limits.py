@@ -10,8 +10,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
 from conftest import assert_not_yet, assert_right
-from helpers import checks, demo
-from helpers.tls import make_local_pki
+from helpers import checks
+from helpers.practice_api import demo
+from helpers.serving.tls import make_local_pki
 
 PLACEHOLDER_HINT = "replace the `...` in the cell"
 READ_KEY = demo.api_key("ro-1")

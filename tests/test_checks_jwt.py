@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from requests.auth import AuthBase
 
 from conftest import assert_not_yet, assert_right
-from helpers import BearerAuth, RefreshingBearerAuth, checks, demo
+from helpers import BearerAuth, RefreshingBearerAuth, checks
+from helpers.practice_api import demo
 
 AUDIENCE = "https://api.practice.test/me"
 ISSUER = "https://api.practice.test"

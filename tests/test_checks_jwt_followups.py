@@ -7,7 +7,8 @@ import requests
 import responses
 
 from conftest import assert_not_yet
-from helpers import BearerAuth, RefreshingBearerAuth, checks, demo
+from helpers import BearerAuth, RefreshingBearerAuth, checks
+from helpers.practice_api import demo
 
 
 @pytest.fixture

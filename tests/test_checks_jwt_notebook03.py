@@ -122,7 +122,7 @@ def test_verify_refuses_a_jwt_that_is_not_an_access_token(notebook):
 
     import jwt
 
-    from helpers import signing_key
+    from helpers.practice_api import signing_key
 
     run("c05", notebook)
     run("c19", notebook)

@@ -17,7 +17,8 @@ from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
 from conftest import assert_not_yet, assert_right
-from helpers import BearerAuth, checks, demo
+from helpers import BearerAuth, checks
+from helpers.practice_api import demo
 
 AUDIENCE = "https://api.practice.test/me"
 ISSUER = "https://api.practice.test"

@@ -9,7 +9,8 @@ import pytest
 import requests
 from requests.auth import HTTPBasicAuth
 
-from helpers import checks, demo
+from helpers import checks
+from helpers.practice_api import demo
 
 WEB_CLIENT_ID = "notes-web"
 WEB_CLIENT_SECRET = str(demo.client(WEB_CLIENT_ID)["client_secret"])

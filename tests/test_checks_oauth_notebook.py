@@ -19,8 +19,8 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 
-from helpers import demo
-from helpers.oauth import DEMO_CLIENTS, Client
+from helpers.practice_api import demo
+from helpers.practice_api.oauth import DEMO_CLIENTS, Client
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "04-oauth2.ipynb"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

@@ -13,9 +13,10 @@ import unicodedata
 import pytest
 
 from conftest import assert_not_yet, assert_right
-from helpers import checks, demo
-from helpers.passwords import hash_password, verify_password
-from helpers.users import DUMMY_HASH, PASSWORD_HASHES
+from helpers import checks
+from helpers.practice_api import demo
+from helpers.practice_api.passwords import hash_password, verify_password
+from helpers.practice_api.users import DUMMY_HASH, PASSWORD_HASHES
 
 PLACEHOLDER_HINT = "replace the `...` in the cell"
 ADA_TOKEN = base64.b64encode(f"ada:{demo.password_of('ada')}".encode()).decode()

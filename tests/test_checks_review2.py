@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from conftest import assert_not_yet, assert_right
-from helpers import checks, demo
+from helpers import checks
+from helpers.practice_api import demo
 from test_checks_oauth import (WEB_CLIENT_ID, WEB_CLIENT_SECRET, WEB_REDIRECT_URI, DeviceFlowError,
                                right_next_interval)
 

@@ -26,8 +26,9 @@ def test_other_values_keep_checking_on(value):
 import requests  # noqa: E402
 
 from conftest import assert_right  # noqa: E402
-from helpers import BearerAuth, checks, demo  # noqa: E402
-from helpers.tls import make_local_pki  # noqa: E402
+from helpers import BearerAuth, checks
+from helpers.practice_api import demo  # noqa: E402
+from helpers.serving.tls import make_local_pki  # noqa: E402
 from test_checks_api_keys import APIKeyAuth  # noqa: E402  (the notebook's auth class)
 
 OFF = [pytest.param(0, id="verify=0"), pytest.param("", id="verify=empty-string")]

@@ -11,7 +11,7 @@ import requests
 import responses
 
 from helpers import BearerAuth, RefreshingBearerAuth, TokenRefreshError
-from helpers.auth import InsecureTransportError
+from helpers.client.auth import InsecureTransportError
 
 TOKENS = {"access_token": "old", "token_type": "Bearer", "refresh_token": "r1"}
 

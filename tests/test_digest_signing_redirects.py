@@ -10,15 +10,15 @@ import pytest
 import requests
 from requests.auth import HTTPDigestAuth
 
-from helpers import demo
-from helpers.wsgi import HTTPError, Request
+from helpers.practice_api import demo
+from helpers.practice_api.wsgi import HTTPError, Request
 
 ADA = ("ada", "analytical:engine:1843")
 SECRET = demo.SIGNING_KEYS[0]["secret"].encode()
 
 
 def digest_challenge(response: requests.Response) -> dict[str, str]:
-    from helpers.digest_auth import parse_auth_params
+    from helpers.practice_api.digest_auth import parse_auth_params
 
     scheme, _, params = response.headers["WWW-Authenticate"].partition(" ")
     assert scheme == "Digest"
@@ -145,7 +145,7 @@ class FrozenClock:
 def test_the_replay_cache_keeps_an_id_while_its_timestamp_is_accepted(skew):
     """Each boundary: an id is refused as a replay up to timestamp + 300 s, then the timestamp is stale,
     and only then does the cache let the id go (so it does not grow forever)."""
-    from helpers.request_signing import WINDOW_SECONDS, SignatureChecker
+    from helpers.practice_api.request_signing import WINDOW_SECONDS, SignatureChecker
 
     clock = FrozenClock(1_800_000_000)
     checker = SignatureChecker(clock)
@@ -234,7 +234,7 @@ def test_digest_a_response_that_is_not_hex_is_401_not_500(http, any_api, respons
 
 
 def test_digest_forgets_the_counts_of_expired_nonces(http, api):
-    from helpers.digest_auth import NONCE_SECONDS
+    from helpers.practice_api.digest_auth import NONCE_SECONDS
 
     for _ in range(3):
         assert http.get(api.url("/digest/whoami"), auth=HTTPDigestAuth(*ADA), timeout=5).status_code == 200
@@ -253,7 +253,7 @@ def signed_request(timestamp: float, request_id: str | None = None, key_id: str 
 @pytest.mark.parametrize("request_id", ["a\nb", "a\r\nb", "a b", "a\tb", "é", "x" * 101, "a\x00"])
 def test_a_request_id_that_is_not_visible_ascii_is_400(request_id):
     """One field per line: with a newline in the id, two different requests could sign the same string."""
-    from helpers.request_signing import SignatureChecker
+    from helpers.practice_api.request_signing import SignatureChecker
 
     clock = FrozenClock(1_800_000_000)
     with pytest.raises(HTTPError) as refused:
@@ -262,7 +262,7 @@ def test_a_request_id_that_is_not_visible_ascii_is_400(request_id):
 
 
 def test_two_clients_may_use_the_same_request_id(monkeypatch):
-    from helpers import request_signing
+    from helpers.practice_api import request_signing
 
     monkeypatch.setitem(request_signing.SECRETS, "other-client", b"another-secret-of-32-bytes-or-more!!")
     clock = FrozenClock(1_800_000_000)
@@ -277,7 +277,7 @@ def test_two_clients_may_use_the_same_request_id(monkeypatch):
 
 def test_a_clock_stepped_back_makes_no_forgotten_id_acceptable_again():
     """The cache is pruned against the highest time seen, and timestamps are judged against it too."""
-    from helpers.request_signing import WINDOW_SECONDS, SignatureChecker
+    from helpers.practice_api.request_signing import WINDOW_SECONDS, SignatureChecker
 
     clock = FrozenClock(1_800_000_000)
     checker = SignatureChecker(clock)

@@ -26,9 +26,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from helpers import demo
-from helpers.app import PracticeAPI
-from helpers.gateway import call_app, make_environ
+from helpers.practice_api import demo
+from helpers.practice_api.app import PracticeAPI
+from helpers.serving.gateway import call_app, make_environ
 
 settings.register_profile("fast", max_examples=25, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -359,7 +359,7 @@ media_type_like = st.lists(st.one_of(st.sampled_from(["application/json", "appli
 
 @given(value=st.one_of(media_type_like, any_code_point))
 def test_media_type_parses_or_refuses_and_never_raises(value):
-    from helpers.wsgi import MEDIA_TYPE, media_type
+    from helpers.practice_api.wsgi import MEDIA_TYPE, media_type
 
     parsed = media_type(value)
     if parsed is not None:

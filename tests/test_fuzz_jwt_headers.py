@@ -1,6 +1,6 @@
 """Odd JOSE headers and odd claims at every endpoint that reads a token: a refusal, never a 500.
 
-The demo signing key is public (helpers/signing_key.py), so anyone can sign a token whose
+The demo signing key is public (helpers/practice_api/signing_key.py), so anyone can sign a token whose
 header or claims hold anything: a `kid` that is a list, a `crit` naming an extension, a
 `typ` that is a number, a `scope` that is an object. Each one must get what a malformed
 token gets: 401 invalid_token at /me and /reports, `{"active": false}` from the
@@ -23,9 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import demo, signing_key, start_practice_api, tokens
-from helpers.app import PracticeAPI
-from helpers.gateway import call_app, make_environ
+from helpers import start_practice_api
+from helpers.practice_api import demo, signing_key, tokens
+from helpers.practice_api.app import PracticeAPI
+from helpers.serving.gateway import call_app, make_environ
 
 PRIVATE_KEY = serialization.load_pem_private_key(signing_key.PRIVATE_KEY_PEM, None)
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # an attacker's own key

@@ -12,7 +12,7 @@ import socket
 
 import pytest
 
-from helpers.wsgi import Reply, unsafe_header
+from helpers.practice_api.wsgi import Reply, unsafe_header
 
 TIMEOUT = 5
 SAFE_LINE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+: (?:[!-~](?:[ -~]*[!-~])?)?")
@@ -105,16 +105,16 @@ def test_headers_shows_a_known_scheme_and_hides_the_rest(http, any_api, value, s
 
 def test_the_server_hides_every_header_and_field_the_client_redaction_hides():
     """The server may not import the client layer, so it keeps its own lists: they must not fall behind."""
-    from helpers import redaction
-    from helpers.wsgi import SENSITIVE_HEADERS, SENSITIVE_PARAMETERS
+    from helpers.client import redaction
+    from helpers.practice_api.wsgi import SENSITIVE_HEADERS, SENSITIVE_PARAMETERS
 
     assert set(redaction.SECRET_HEADERS) <= SENSITIVE_HEADERS
     assert {name.lower() for name in redaction.SECRET_FIELDS} <= SENSITIVE_PARAMETERS
 
 
 def test_request_repr_hides_every_secret_header_and_encoded_parameter_names():
-    from helpers import redaction
-    from helpers.wsgi import Request
+    from helpers.client import redaction
+    from helpers.practice_api.wsgi import Request
 
     headers = {name: f"{SECRET}-{n}" for n, name in enumerate(redaction.SECRET_HEADERS)}
     request = Request("GET", "/keys/whoami", query=f"api%5Fkey={SECRET}&Token={SECRET}&page=2", headers=headers)

@@ -5,7 +5,7 @@
 - every requests, http.client and urllib call has `timeout=` (notebooks 00 and 06);
 - no secret in a repr, a log line or an exception message (notebooks 03 and 06);
 - no `verify=False` (notebook 06);
-- a client module (auth.py, redaction.py) imports nothing else from helpers, so it can be copied out.
+- a client module (helpers/client/) imports nothing else from helpers, so it can be copied out.
 
 Each rule is a function that reports what breaks it. Each test runs that function on the real
 helpers (nothing may be reported) and on a deliberately broken copy (something must be), so
@@ -25,8 +25,9 @@ import requests
 import responses
 
 from conftest import ROOT
-from helpers import BearerAuth, RedactSecrets, RefreshingBearerAuth, TokenRefreshError, demo, serve_practice_api
-from helpers.oauth import Client
+from helpers import BearerAuth, RedactSecrets, RefreshingBearerAuth, TokenRefreshError, serve_practice_api
+from helpers.practice_api import demo
+from helpers.practice_api.oauth import Client
 
 HELPERS = ROOT / "helpers"
 HELPER_FILES = sorted(HELPERS.rglob("*.py"))
@@ -46,7 +47,7 @@ def scan(rule, files=HELPER_FILES) -> list[str]:
 
 def test_the_scans_read_the_whole_package():
     names = {relative(path) for path in HELPER_FILES}
-    assert {"helpers/auth.py", "helpers/redaction.py", "helpers/checks/__init__.py"} <= names
+    assert {"helpers/client/auth.py", "helpers/client/redaction.py", "helpers/checks/__init__.py"} <= names
     assert all(ast.parse(path.read_text(encoding="utf-8")) for path in HELPER_FILES)
 
 
@@ -355,7 +356,7 @@ class LoggingRefreshingBearerAuth(RefreshingBearerAuth):
     """Broken on purpose: the debug line someone adds while chasing a refresh bug."""
 
     def refresh(self, stale_token=None):
-        logging.getLogger("helpers.auth").debug("refreshing with %s", self._refresh_token)
+        logging.getLogger("helpers.client.auth").debug("refreshing with %s", self._refresh_token)
         return super().refresh(stale_token)
 
 
@@ -457,7 +458,7 @@ def test_no_helper_turns_certificate_checks_off__broken_copies(source, flagged):
 
 # -- rule: a client module can be copied out on its own ----------------------------------------------
 
-CLIENT_MODULES = [HELPERS / "auth.py", HELPERS / "redaction.py"]
+CLIENT_MODULES = sorted((HELPERS / "client").glob("*.py"))
 
 
 def imports_of_helpers(source: str) -> list[tuple[int, str]]:
@@ -473,12 +474,13 @@ def imports_of_helpers(source: str) -> list[tuple[int, str]]:
 
 
 def test_client_modules_import_nothing_else_from_helpers():
+    assert {path.name for path in CLIENT_MODULES} >= {"auth.py", "redaction.py"}
     assert scan(imports_of_helpers, CLIENT_MODULES) == []
 
 
 @pytest.mark.parametrize("source, flagged", [
-    ("from helpers.redaction import MASK", True),
-    ("import helpers.demo", True),
+    ("from helpers.client.redaction import MASK", True),
+    ("import helpers.practice_api.demo", True),
     ("from . import redaction", True),
     ("from .redaction import MASK", True),
     ("import requests\nfrom urllib.parse import quote_plus", False),

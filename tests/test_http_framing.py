@@ -12,8 +12,9 @@ import socket
 
 import pytest
 
-from helpers import demo, serve_practice_api
-from helpers.wsgi import MAX_BODY_BYTES
+from helpers import serve_practice_api
+from helpers.practice_api import demo
+from helpers.practice_api.wsgi import MAX_BODY_BYTES
 
 TIMEOUT = 2  # seconds: every answer here comes at once; only a bug waits this long
 STATUS_LINE = re.compile(rb"HTTP/1\.1 [1-5][0-9]{2} [ -~]*")

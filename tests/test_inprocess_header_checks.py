@@ -17,7 +17,8 @@ import pytest
 import requests
 from requests.auth import AuthBase
 
-from helpers import BearerAuth, demo, serve_practice_api, start_practice_api
+from helpers import BearerAuth, serve_practice_api, start_practice_api
+from helpers.practice_api import demo
 
 ADA = {"username": "ada", "password": demo.password_of("ada")}
 

@@ -14,7 +14,7 @@ import pytest
 from test_oauth import (ADA, NOTES_WEB, PRIVATE_KEY, REPORTS_JOB, TIMEOUT, assert_error, assert_invalid_client,
                         revoke, token_request, user_tokens)
 
-from helpers import demo, signing_key, tokens
+from helpers.practice_api import demo, signing_key, tokens
 
 NOTES_API = ("notes-api", str(demo.client("notes-api")["client_secret"]))
 ACTIVE_FIELDS = {"active", "scope", "client_id", "username", "sub", "token_type", "exp", "iat", "iss", "aud", "jti"}

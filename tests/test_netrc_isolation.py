@@ -147,7 +147,8 @@ def test_a_public_clients_refresh_sends_no_netrc_entry(api, netrc_file):
 
 
 def test_a_confidential_clients_refresh_sends_its_own_credentials_only(api, netrc_file):
-    from helpers import RefreshingBearerAuth, demo
+    from helpers import RefreshingBearerAuth
+    from helpers.practice_api import demo
 
     web = demo.client("notes-web")
     issued = api.app.tokens.issue("ada", "profile", client_id=web["client_id"])

@@ -115,7 +115,7 @@ def test_machine_path_pattern_catches_paths(sample):
 
 
 @pytest.mark.parametrize("sample", ["https://api.practice.test/basic/whoami", "notebooks/01-basic-auth.ipynb",
-                                    "helpers/basic_auth.py", "GET /me HTTP/1.1", "ValueError: bad padding"])
+                                    "helpers/practice_api/basic_auth.py", "GET /me HTTP/1.1", "ValueError: bad padding"])
 def test_machine_path_pattern_spares_what_notebooks_print(sample):
     assert not MACHINE_PATH.search(sample)
 

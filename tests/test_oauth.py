@@ -1,6 +1,6 @@
 """The practice API's OAuth 2.0 authorization server (notebook 04), rule by rule.
 
-One test (or parametrized set) per rule of `helpers/oauth.py`: RFC 6749 (the framework),
+One test (or parametrized set) per rule of `helpers/practice_api/oauth.py`: RFC 6749 (the framework),
 RFC 7636 (PKCE), RFC 8252 (native apps, loopback redirects), RFC 8414 (metadata), RFC 8628
 (device grant), RFC 7009 (revocation), RFC 9207 (`iss` in the authorization response) and
 RFC 9700 (the security BCP). Each test asserts the status, the JSON `error`, a phrase of
@@ -23,8 +23,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from helpers import demo, signing_key, tokens
-from helpers.oauth import DEMO_CLIENTS, Client
+from helpers.practice_api import demo, signing_key, tokens
+from helpers.practice_api.oauth import DEMO_CLIENTS, Client
 
 TIMEOUT = 5
 ADA = {"username": "ada", "password": demo.password_of("ada")}

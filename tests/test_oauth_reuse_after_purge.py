@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
-from helpers import tokens as token_module
-from helpers.tokens import TokenService
+from helpers.practice_api import tokens as token_module
+from helpers.practice_api.tokens import TokenService
 from tests.test_oauth import assert_error, bearer, exchange, get_code, refresh, user_tokens
 from tests.test_tokens import tokens_of
 

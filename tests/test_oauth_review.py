@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from helpers import tokens as token_module
-from helpers.tokens import TokenService
+from helpers.practice_api import tokens as token_module
+from helpers.practice_api.tokens import TokenService
 from tests.test_oauth import (ADA, ALLOW, CLI_REDIRECT, DEVICE_GRANT, NOTES_WEB, REPORTS_JOB, TIMEOUT, WEB_REDIRECT,
                               assert_error, assert_token_response, authorize, authorize_params, bearer, device_form,
                               exchange, get_code, poll, refresh, start_device, token_request, user_tokens)

@@ -26,7 +26,7 @@ def test_an_expired_device_code_is_forgotten_in_the_end(http, api):
 
 
 def test_login_splits_scope_on_space_only(http, api):
-    from helpers import demo
+    from helpers.practice_api import demo
     for scope in ["profile\tnotes:read", "profile\u00a0notes:read", "profile  notes:read", " profile"]:
         response = http.post(api.url("/login"), json={"username": "ada", "password": demo.password_of("ada"),
                                                       "scope": scope}, timeout=TIMEOUT)
@@ -34,7 +34,7 @@ def test_login_splits_scope_on_space_only(http, api):
 
 
 def test_login_still_takes_a_space_separated_scope(http, api):
-    from helpers import demo
+    from helpers.practice_api import demo
     response = http.post(api.url("/login"), json={"username": "ada", "password": demo.password_of("ada"),
                                                   "scope": "profile notes:read"}, timeout=TIMEOUT)
     assert response.status_code == 200, response.text

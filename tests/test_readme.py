@@ -5,7 +5,7 @@ import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from conftest import NOTEBOOKS, ROOT
-from helpers import demo
+from helpers.practice_api import demo
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -18,8 +18,9 @@ import requests
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import RedactSecrets, demo, serve_practice_api
-from helpers.redaction import MASK, SECRET_FIELDS, SECRET_HEADERS
+from helpers import RedactSecrets, serve_practice_api
+from helpers.practice_api import demo
+from helpers.client.redaction import MASK, SECRET_FIELDS, SECRET_HEADERS
 
 KEY = demo.api_key("ro-1")
 TOKEN_CHARS = string.ascii_letters + string.digits + "-._~+/"

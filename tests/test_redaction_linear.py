@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from helpers.redaction import JWT, PATTERNS, RedactSecrets
+from helpers.client.redaction import JWT, PATTERNS, RedactSecrets
 from helpers.viewers import Exchange
 
 SIZE = 100_000

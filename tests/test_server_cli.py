@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from conftest import ROOT
-from helpers import demo
+from helpers.practice_api import demo
 
 
 def start_server(*args: str) -> subprocess.Popen:
@@ -259,7 +259,7 @@ def test_lines_from_two_connection_threads_never_interleave(monkeypatch):
     """print() writes the text, then the newline: each connection's thread logs, so Output.line locks."""
     import threading
 
-    from helpers.server import Output
+    from helpers.serving.cli import Output
 
     stream = _SlowStream()
     monkeypatch.setattr(sys, "stdout", stream)

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from helpers import demo, serve_practice_api, start_practice_api
-from helpers.app import PracticeAPI
-from helpers.gateway import call_app, make_environ
-from helpers import wsgi
-from helpers.wsgi import MAX_BODY_BYTES
+from helpers import serve_practice_api, start_practice_api
+from helpers.practice_api import demo
+from helpers.practice_api.app import PracticeAPI
+from helpers.serving.gateway import call_app, make_environ
+from helpers.practice_api import wsgi
+from helpers.practice_api.wsgi import MAX_BODY_BYTES
 
 RW_KEY = demo.api_key("rw-2")
 
@@ -409,7 +410,7 @@ def test_calls_count_header_bytes_towards_the_bound():
 def test_recent_has_no_way_around_its_bound(bypass):
     """Only append() and clear() change it: any other list method skipped the bound and the byte
     count (a stale count then made every later append drop all but the newest item)."""
-    from helpers.app import Recent
+    from helpers.practice_api.app import Recent
 
     recent = Recent(3, 100, lambda item: 1)
     for n in (1, 2, 3):
@@ -422,7 +423,7 @@ def test_recent_has_no_way_around_its_bound(bypass):
 
 
 def test_recent_reads_like_a_list():
-    from helpers.app import Recent
+    from helpers.practice_api.app import Recent
 
     recent = Recent(3, 100, lambda item: 1)
     assert recent == [] and not recent and len(recent) == 0

@@ -7,7 +7,8 @@ import json
 import pytest
 import requests
 
-from helpers import demo, show
+from helpers import show
+from helpers.practice_api import demo
 from helpers.viewers import MASK, Exchange
 
 TIMEOUT = 5
@@ -125,7 +126,7 @@ def test_proxy_authorization_and_cookies_masked():
 @pytest.mark.parametrize("name", ["X-Amz-Security-Token", "X-Amz-Signature", "Ocp-Apim-Subscription-Key",
                                   "PRIVATE-TOKEN", "X-Goog-Api-Key", "Api-Key", "X-Auth-Token", "x-api-key"])
 def test_providers_secret_headers_masked_as_the_log_filter_masks_them(name):
-    """show() and RedactSecrets share one list of secret headers (helpers/redaction.py)."""
+    """show() and RedactSecrets share one list of secret headers (helpers/client/redaction.py)."""
     response = hand_response("GET", "https://api.practice.test/", 200, "OK",
                              request_headers={name: "provider-secret-0123456789"})
     text = str(Exchange(response))

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from helpers import signing_key
+from helpers.practice_api import signing_key
 from helpers.viewers import JWTView, show_jwt
 
 PRIVATE = serialization.load_pem_private_key(signing_key.PRIVATE_KEY_PEM, password=None)

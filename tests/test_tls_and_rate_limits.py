@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from conftest import ROOT
-from helpers import demo, serve_practice_api
+from helpers import serve_practice_api
+from helpers.practice_api import demo
 
 KEY = demo.api_key("ro-1")
 

@@ -18,7 +18,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from helpers import demo, serve_practice_api, signing_key, start_practice_api, tokens
+from helpers import serve_practice_api, start_practice_api
+from helpers.practice_api import demo, signing_key, tokens
 
 TIMEOUT = 5
 ADA = {"username": "ada", "password": demo.password_of("ada")}
@@ -858,7 +859,7 @@ def test_a_refresh_may_narrow_the_scope_but_never_widen_it(http, api):
                                                                                            "minus-inf"])
 def test_the_clock_moves_forward_only_by_a_finite_amount(seconds):
     """NaN passed `seconds < 0` and made every time comparison false: no token would ever expire."""
-    from helpers.clock import Clock
+    from helpers.practice_api.clock import Clock
 
     clock = Clock()
     with pytest.raises(ValueError, match="advance"):

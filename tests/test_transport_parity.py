@@ -12,7 +12,8 @@ import time
 import pytest
 import requests
 
-from helpers import demo, serve_practice_api, start_practice_api
+from helpers import serve_practice_api, start_practice_api
+from helpers.practice_api import demo
 
 SERVER_ADDED = {"date", "server"}
 ADA = ("ada", "analytical:engine:1843")
@@ -150,7 +151,7 @@ def test_a_405_allows_head_where_get_is_allowed(any_api):
 
 def test_a_body_over_the_limit_gets_the_apps_json_413_on_both_transports(both):
     """The loopback server refuses an oversized body before reading it, with the app's own answer."""
-    from helpers.wsgi import MAX_BODY_BYTES
+    from helpers.practice_api.wsgi import MAX_BODY_BYTES
 
     big = b"a=" + b"b" * MAX_BODY_BYTES
     form = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
 
-from helpers import demo
+from helpers.practice_api import demo
 from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, credentials_in_url, fake_response, not_yet,
                                      output_captured, placeholder, right, sent_problem, sent_with,
                                      session_verify_problem)

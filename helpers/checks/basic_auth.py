@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from helpers import demo
+from helpers.practice_api import demo
 from helpers.checks.feedback import (PRACTICE_URL, fake_response, not_yet, output_captured, placeholder, right,
                                      session_verify_problem)
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
 
-from helpers import signing_key
+from helpers.practice_api import signing_key
 from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, not_yet, output_captured, placeholder, right,
                                      sent_with, unless_stub, verify_off)
 

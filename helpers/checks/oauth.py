@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import requests
 
-from helpers import demo
+from helpers.practice_api import demo
 from helpers.checks.feedback import (PRACTICE_URL, fake_response, not_yet, output_captured, placeholder, right,
                                      timeout_problem, verify_off)
 

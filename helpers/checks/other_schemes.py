@@ -1,6 +1,6 @@
 """Checks for notebook 07, other schemes and traps: HMAC request signing and redirects.
 
-The signing checks compare with the practice API's own code (`helpers.request_signing`),
+The signing checks compare with the practice API's own code (`helpers.practice_api.request_signing`),
 run on a fresh `SignatureChecker` with its own clock: no request is sent anywhere. Like
 every check, they never raise at the learner and never print the signing secret, a
 signature or a request id.
@@ -19,10 +19,10 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 
 import requests
 
-from helpers import demo, request_signing
+from helpers.practice_api import demo, request_signing
 from helpers.checks.feedback import PRACTICE_URL, not_yet, output_captured, placeholder, right, unless_stub
-from helpers.clock import Clock
-from helpers.wsgi import HTTPError, Request
+from helpers.practice_api.clock import Clock
+from helpers.practice_api.wsgi import HTTPError, Request
 
 __all__ = ["string_to_sign", "sign", "should_follow"]
 

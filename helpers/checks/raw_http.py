@@ -18,9 +18,9 @@ import time
 import unicodedata
 from typing import Any, Callable, Iterator
 
-from helpers import demo
-from helpers.passwords import hash_password
-from helpers.users import DUMMY_HASH
+from helpers.practice_api import demo
+from helpers.practice_api.passwords import hash_password
+from helpers.practice_api.users import DUMMY_HASH
 from helpers.checks.feedback import not_yet, output_captured, placeholder, right, unless_stub
 
 __all__ = ["basic_authorization", "parse_challenge", "check_basic"]

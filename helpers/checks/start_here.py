@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import requests
 
 from helpers.checks.feedback import credentials_in_url, not_yet, placeholder, right, sent_problem, sent_with
-from helpers.redaction import SECRET_HEADERS
+from helpers.client.redaction import SECRET_HEADERS
 
 
 def unauthenticated_call(response: Any) -> None:

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from helpers.wsgi import HTTPError, Request
+from helpers.practice_api.wsgi import HTTPError, Request
 
 HEADER = "X-API-Key"
 CHALLENGE = f'APIKey realm="practice", header="{HEADER}"'  # no standard scheme exists for API keys
@@ -35,7 +35,7 @@ class KeyRecord:
     revoked: bool = False
 
 
-# sha256(key) -> record. The keys themselves are in helpers/demo.py, for learners only.
+# sha256(key) -> record. The keys themselves are in helpers/practice_api/demo.py, for learners only.
 DEMO_KEYS = {
     "58b9e0c6ea15521ea9c8836e5215a730950ca08953caad70eaadc5db1be37df6": KeyRecord("ro-1", "ada", ("notes:read",)),
     "112cf6bd3de3334292c410a2dc18428befe862001f10c8fcba123dfb023c806c":

@@ -1,7 +1,7 @@
 """The practice API: one small WSGI application (PEP 3333) that every notebook talks to.
 
 It is a fictional service with the endpoints of DESIGN.md. Any WSGI server can run it;
-the series runs it two ways (see `helpers.inprocess` and `helpers.loopback`).
+the series runs it two ways (see `helpers.serving.inprocess` and `helpers.serving.loopback`).
 
 Reading order for the curious: `PracticeAPI.__call__` (the WSGI entry point), then
 `handle` (routing), then the route methods. Each scheme's checks live in a module of
@@ -19,16 +19,16 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, Callable, Iterable
 
-from helpers import users
-from helpers.api_keys import DEMO_KEYS, KeyStore
-from helpers.basic_auth import PasswordChecker, authenticate_basic
-from helpers.clock import Clock
-from helpers.digest_auth import DigestAuthenticator
-from helpers.oauth import NO_STORE, SCOPE, AuthorizationServer
-from helpers.request_signing import SignatureChecker
-from helpers.throttle import FailedAttempts, RateLimiter
-from helpers.tokens import printable
-from helpers.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, unsafe_header
+from helpers.practice_api import users
+from helpers.practice_api.api_keys import DEMO_KEYS, KeyStore
+from helpers.practice_api.basic_auth import PasswordChecker, authenticate_basic
+from helpers.practice_api.clock import Clock
+from helpers.practice_api.digest_auth import DigestAuthenticator
+from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
+from helpers.practice_api.request_signing import SignatureChecker
+from helpers.practice_api.throttle import FailedAttempts, RateLimiter
+from helpers.practice_api.tokens import printable
+from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, unsafe_header
 
 LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
 
@@ -161,7 +161,7 @@ class PracticeAPI:
     def tokens(self):
         """The token service, created on first use: it loads PyJWT and the RSA key (about 0.3 s)."""
         if self._tokens is None:
-            from helpers.tokens import TokenService
+            from helpers.practice_api.tokens import TokenService
             self._tokens = TokenService(self.clock, self.issuer)
         return self._tokens
 

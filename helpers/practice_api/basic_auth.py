@@ -15,9 +15,9 @@ import base64
 import binascii
 import unicodedata
 
-from helpers.passwords import verify_password
-from helpers.throttle import FailedAttempts
-from helpers.wsgi import HTTPError, known_scheme
+from helpers.practice_api.passwords import verify_password
+from helpers.practice_api.throttle import FailedAttempts
+from helpers.practice_api.wsgi import HTTPError, known_scheme
 
 REALM = "practice"
 CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'

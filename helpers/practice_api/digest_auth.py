@@ -20,8 +20,8 @@ import re
 import secrets
 import threading
 
-from helpers.clock import Clock
-from helpers.wsgi import HTTPError, Request
+from helpers.practice_api.clock import Clock
+from helpers.practice_api.wsgi import HTTPError, Request
 
 REALM = "practice"
 NONCE_SECONDS = 300

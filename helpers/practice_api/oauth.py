@@ -29,10 +29,10 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
-from helpers.basic_auth import PasswordChecker
-from helpers.throttle import FailedAttempts
-from helpers.tokens import printable
-from helpers.wsgi import HTTPError, Reply, Request, json_reply
+from helpers.practice_api.basic_auth import PasswordChecker
+from helpers.practice_api.throttle import FailedAttempts
+from helpers.practice_api.tokens import printable
+from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply
 
 CODE_SECONDS = 60
 DEVICE_CODE_SECONDS = 600
@@ -69,7 +69,7 @@ class Client:
         return self.secret_sha256 is None
 
 
-# The secrets themselves are in helpers/demo.py, for learners; the server keeps hashes.
+# The secrets themselves are in helpers/practice_api/demo.py, for learners; the server keeps hashes.
 DEMO_CLIENTS = {c.client_id: c for c in [
     Client("reports-job", "48568d86647548e8d22b63479f0ae21b385cec98446482ab5b717de069e8cccb",
            ("client_credentials",), "reports:read"),

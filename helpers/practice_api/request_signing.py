@@ -33,15 +33,15 @@ import hmac
 import re
 import threading
 
-from helpers.clock import Clock
-from helpers.wsgi import HTTPError, Request
+from helpers.practice_api.clock import Clock
+from helpers.practice_api.wsgi import HTTPError, Request
 
 WINDOW_SECONDS = 300
 TIMESTAMP = re.compile(r"[0-9]{1,20}")  # whole seconds in ASCII digits: str.isdigit() also takes '²'
 REQUEST_ID = re.compile(r"[!-~]{1,100}")  # visible ASCII: the string to sign has one field per line
 SIGNATURE = re.compile(r"[0-9a-f]{64}")  # hex SHA-256; compare_digest refuses non-ASCII str with TypeError
 CHALLENGE = 'PracticeHMAC realm="practice", headers="X-Key-Id X-Timestamp X-Request-Id X-Signature"'
-# key id -> shared secret (32 bytes of entropy or more). DEMO ONLY: also published in helpers/demo.py,
+# key id -> shared secret (32 bytes of entropy or more). DEMO ONLY: also published in helpers/practice_api/demo.py,
 # because both sides of an HMAC need the same secret.
 SECRETS = {"orders-client": b"Xw1l7XzYOQnJoOrDAnerMDCJklRy1-s5WglIgiSqqA8"}
 

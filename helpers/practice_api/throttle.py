@@ -11,7 +11,7 @@ import math
 import threading
 from collections import deque
 
-from helpers.clock import Clock
+from helpers.practice_api.clock import Clock
 
 
 class FailedAttempts:

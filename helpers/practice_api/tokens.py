@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 
 import jwt
 
-from helpers import signing_key
-from helpers.clock import Clock
-from helpers.wsgi import HTTPError
+from helpers.practice_api import signing_key
+from helpers.practice_api.clock import Clock
+from helpers.practice_api.wsgi import HTTPError
 
 ISSUER = "https://api.practice.test"  # the in-process API's; on loopback it is the server's URL
 AUDIENCE = ISSUER + "/me"

@@ -1,7 +1,7 @@
 """The practice API's user store: user names and password hashes, never passwords.
 
 A real service keeps these rows in a database. The passwords that produce them are
-published for learners in `helpers.demo`; this module, like a real server, never sees them.
+published for learners in `helpers.practice_api.demo`; this module, like a real server, never sees them.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ HEADER_NAME = re.compile(TOKEN)  # also what the loopback transport accepts as a
 HEADER_VALUE = re.compile(r"(?:[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?)?")
 
 # What Request.__repr__ hides. The server keeps its own lists (it must not import the client layer);
-# tests/test_header_safety.py checks that they cover every name helpers/redaction.py hides.
+# tests/test_header_safety.py checks that they cover every name helpers/client/redaction.py hides.
 SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "cookie",
                      "set-cookie", "x-amz-security-token", "x-amz-signature", "ocp-apim-subscription-key",
                      "private-token", "x-goog-api-key"}

@@ -21,8 +21,8 @@ import stat
 import sys
 import threading
 
-from helpers import demo
-from helpers.loopback import serve_practice_api
+from helpers.practice_api import demo
+from helpers.serving.loopback import serve_practice_api
 
 
 def main(argv: list[str] | None = None) -> int:

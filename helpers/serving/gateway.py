@@ -11,9 +11,9 @@ import sys
 from typing import Iterable
 from urllib.parse import unquote
 
-from helpers.app import PracticeAPI
-from helpers.clock import Clock
-from helpers.wsgi import Request
+from helpers.practice_api.app import PracticeAPI
+from helpers.practice_api.clock import Clock
+from helpers.practice_api.wsgi import Request
 
 
 def make_environ(*, method: str, target: str, headers: Iterable[tuple[str, str]], body: bytes,

@@ -5,7 +5,7 @@ practice API's host becomes a plain function call into the WSGI app. Nothing lea
 the Python process, and requests to any other host fail with ConnectionError.
 
 Only `requests` goes through this transport. `http.client`, `urllib` and curl
-need the loopback transport (`helpers.loopback`).
+need the loopback transport (`helpers.serving.loopback`).
 
 On a socket, http.client refuses some headers before a byte is sent (a value with a line
 break, a name with a colon, text that is not Latin-1). `responses` skips http.client, so this
@@ -20,8 +20,8 @@ from urllib.parse import SplitResult, urlsplit
 import requests
 import responses
 
-from helpers.app import PracticeAPI
-from helpers.gateway import PracticeAPIHandle, call_app, make_environ
+from helpers.practice_api.app import PracticeAPI
+from helpers.serving.gateway import PracticeAPIHandle, call_app, make_environ
 
 BASE_URL = "https://api.practice.test"  # .test is reserved and never resolves (RFC 6761 §6.2)
 OTHER_ORIGIN = "https://other.practice.test"  # the "other host" of the redirect demos: the same app

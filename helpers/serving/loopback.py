@@ -25,9 +25,9 @@ import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from helpers.app import PracticeAPI
-from helpers.gateway import PracticeAPIHandle, call_app, make_environ
-from helpers.wsgi import CONTENT_LENGTH, HEADER_NAME, MAX_BODY_BYTES, valid_host
+from helpers.practice_api.app import PracticeAPI
+from helpers.serving.gateway import PracticeAPIHandle, call_app, make_environ
+from helpers.practice_api.wsgi import CONTENT_LENGTH, HEADER_NAME, MAX_BODY_BYTES, valid_host
 
 Log = Callable[[str], None]
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # not int(x, 16): it takes '-1', '+2', '0x2' and spaces
@@ -413,7 +413,7 @@ class LoopbackAPI(PracticeAPIHandle):
         address = _loopback_address(host)
         self.pki = None
         if tls:
-            from helpers.tls import make_local_pki  # imported here: trustme is needed only for HTTPS
+            from helpers.serving.tls import make_local_pki  # imported here: trustme is needed only for HTTPS
 
             self.pki = make_local_pki()
             # the CA's folder goes when this object does, or at interpreter exit, even without stop()

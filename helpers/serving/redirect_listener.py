@@ -27,7 +27,7 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from helpers.loopback import SafeErrorsHandler, serve_in_background
+from helpers.serving.loopback import SafeErrorsHandler, serve_in_background
 
 __all__ = ["RedirectListener"]
 

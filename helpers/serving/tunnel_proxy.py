@@ -20,9 +20,9 @@ import socket
 import socketserver
 from types import TracebackType
 
-from helpers.basic_auth import parse_basic
-from helpers.loopback import serve_in_background
-from helpers.wsgi import HTTPError
+from helpers.practice_api.basic_auth import parse_basic
+from helpers.serving.loopback import serve_in_background
+from helpers.practice_api.wsgi import HTTPError
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 MAX_HEAD = 8192  # bytes of request line and headers before the proxy gives up on a client

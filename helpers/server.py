@@ -1,0 +1,10 @@
+"""`python -m helpers.server [--port N] [--tls]`: serve the practice API until Ctrl-C.
+
+This name is what people type, so it stays; the code is in helpers/serving/cli.py.
+"""
+import sys
+
+from helpers.serving.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
