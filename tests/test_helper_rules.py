@@ -5,7 +5,7 @@
 - every requests, http.client and urllib call has `timeout=` (notebooks 00 and 06);
 - no secret in a repr, a log line or an exception message (notebooks 03 and 06);
 - no `verify=False` (notebook 06);
-- a client module (helpers/client/) imports nothing else from helpers, so it can be copied out.
+(That a client module imports nothing else from helpers, so it can be copied out, is in test_layers.py.)
 
 Each rule is a function that reports what breaks it. Each test runs that function on the real
 helpers (nothing may be reported) and on a deliberately broken copy (something must be), so
@@ -454,36 +454,3 @@ def test_no_helper_turns_certificate_checks_off():
 ])
 def test_no_helper_turns_certificate_checks_off__broken_copies(source, flagged):
     assert bool(certificate_checks_turned_off(source)) is flagged
-
-
-# -- rule: a client module can be copied out on its own ----------------------------------------------
-
-CLIENT_MODULES = sorted((HELPERS / "client").glob("*.py"))
-
-
-def imports_of_helpers(source: str) -> list[tuple[int, str]]:
-    """Imports of the helpers package: a learner who copies one file out would not have it."""
-    found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, f"import {alias.name}") for alias in node.names
-                      if alias.name.split(".")[0] == "helpers"]
-        elif isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").split(".")[0] == "helpers"):
-            found.append((node.lineno, f"from {'.' * node.level}{node.module or ''} import ..."))
-    return found
-
-
-def test_client_modules_import_nothing_else_from_helpers():
-    assert {path.name for path in CLIENT_MODULES} >= {"auth.py", "redaction.py"}
-    assert scan(imports_of_helpers, CLIENT_MODULES) == []
-
-
-@pytest.mark.parametrize("source, flagged", [
-    ("from helpers.client.redaction import MASK", True),
-    ("import helpers.practice_api.demo", True),
-    ("from . import redaction", True),
-    ("from .redaction import MASK", True),
-    ("import requests\nfrom urllib.parse import quote_plus", False),
-])
-def test_client_modules_import_nothing_else_from_helpers__broken_copies(source, flagged):
-    assert bool(imports_of_helpers(source)) is flagged
