@@ -38,6 +38,14 @@ MULTIPART_PART = re.compile(r'(?P<head>Content-Disposition:[^\r\n]*?\bname="(?P<
                             r'(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>.*?)(?=\r?\n--)', re.IGNORECASE | re.DOTALL)
 
 
+def a_kind(value: object) -> str:
+    """The type of `value` with its article, for messages: "an int", "a str", "an ellipsis", "None"."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
 def show(response: requests.Response, *, reveal: bool = False) -> None:
     """Display the whole exchange behind `response`, credentials masked unless `reveal=True`.
 
@@ -60,10 +68,9 @@ class Exchange:
 
     def __init__(self, response: requests.Response, *, reveal: bool = False) -> None:
         if not isinstance(response, requests.Response):
-            got = type(response).__name__
             hint = " Did the call raise before returning one?" if response is None else ""
             raise TypeError(f"show() needs the requests.Response that a call such as "
-                            f"requests.get(url, timeout=5) returns, not a {got}.{hint}")
+                            f"requests.get(url, timeout=5) returns, not {a_kind(response)}.{hint}")
         self.reveal = reveal
         self.hops = [*response.history, response]
         self.masked = False
@@ -299,7 +306,7 @@ class JWTView:
         if isinstance(token, bytes):
             token = token.decode("ascii", "replace")
         if not isinstance(token, str):
-            raise TypeError(f"show_jwt() needs the token as a str, not a {type(token).__name__}.")
+            raise TypeError(f"show_jwt() needs the token as a str, not {a_kind(token)}.")
         parts = token.strip().split(".")
         if len(parts) != 3:
             raise ValueError(f"A JWT has three parts separated by dots; this has {len(parts)}. "

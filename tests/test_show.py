@@ -436,3 +436,16 @@ def test_everything_inside_a_secret_json_field_is_masked():
     text = masked_text(response)
     assert "SECRETINNER" not in text and '"pw1"' not in text and '"pw2"' not in text
     assert '"expires": null' in text and '"refresh": "r"' in text  # null is no secret; "tokens" is no secret name
+
+
+@pytest.mark.parametrize("value, kind", [(1, "an int"), ("x", "a str"), (..., "an ellipsis"), (None, "None"),
+                                          ({}, "a dict"), (b"", "a bytes")])
+def test_messages_name_a_type_with_its_article(value, kind):
+    from helpers.viewers import a_kind
+    assert a_kind(value) == kind
+
+
+def test_show_says_an_ellipsis_not_a_ellipsis():
+    # What a learner sees after Run All, when an exercise stub left `response = ...`.
+    with pytest.raises(TypeError, match="not an ellipsis"):
+        show(...)
