@@ -2,6 +2,8 @@
 
 - Re-run safety: each notebook runs top to bottom twice in ONE kernel without an error
   outside the cells tagged raises-exception. Learners re-run the setup cell all the time.
+- Re-run each cell: after Run All, every teaching cell re-runs on its own in the same kernel
+  (tools/rerun_cells.py says precisely which cells and how they are judged).
 - Offline: strict nbval passes in a network namespace that has only loopback
   (`unshare -n`), where the machine allows it.
 """
@@ -17,6 +19,7 @@ import pytest
 
 from conftest import NOTEBOOKS, ROOT
 from notebook_runner import execute
+from rerun_cells import rerun_failures
 
 pytestmark = pytest.mark.robustness
 
@@ -32,6 +35,13 @@ def test_notebook_runs_twice_in_one_kernel(path):
         if cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", []):
             printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
             assert printed.startswith("✗ Not yet"), printed
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_teaching_cell_reruns_after_run_all(path):
+    failures, count = rerun_failures(path)
+    assert failures == [], (f"{len(failures)} of {count} teaching cells fail on re-run after Run All:\n"
+                            + "\n".join(str(failure) for failure in failures))
 
 
 def network_namespace_available() -> bool:

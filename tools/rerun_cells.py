@@ -1,0 +1,133 @@
+"""Does each teaching cell still work when a learner re-runs it after Run All? `make test-robustness` asks.
+
+    python tools/rerun_cells.py notebooks/01-basic-auth.ipynb ...
+
+For each notebook: run it top to bottom in one fresh kernel (the same kernel as nbval and
+`make refresh`: this interpreter, cwd notebooks/), then, in that same kernel, re-run each teaching
+cell once, from the last to the first, and print each that fails and "N of M teaching cells fail".
+Learners scroll back and re-run cells all the time; a cell that only works in its first run
+teaches them that the code is fragile when it is the notebook that is.
+
+A *teaching cell* is a code cell that Run All runs (not tagged `nbval-skip`) and that is not
+tagged `exercise`: the learner's stubs are theirs to break. Mistake cells count too. On its re-run
+a cell tagged `raises-exception` passes if it raises the same exception class as in the first run
+(the mistake still shows the same mistake); any other cell passes if it raises nothing.
+The re-runs are in reverse order so that each cell meets the state that every later cell left
+behind, which is the state a learner meets after Run All.
+"""
+from __future__ import annotations
+
+import copy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # notebook_runner, when imported from elsewhere
+
+from notebook_runner import CurrentPythonKernels  # noqa: E402
+
+
+@dataclass
+class Failure:
+    """One teaching cell that failed on its re-run."""
+
+    index: int  # 0-based position in the notebook's cell list, markdown included
+    first_line: str
+    error: str  # "KeyError: 'www-authenticate'", or what a raises-exception cell did instead
+
+    def __str__(self) -> str:
+        return f"cell {self.index} ({self.first_line}): {self.error}"
+
+
+def tags(cell: nbformat.NotebookNode) -> list[str]:
+    return cell.metadata.get("tags", [])
+
+
+def is_teaching_cell(cell: nbformat.NotebookNode) -> bool:
+    """A code cell that Run All runs and that is not a learner's exercise (see the module docstring)."""
+    return cell.cell_type == "code" and "exercise" not in tags(cell) and "nbval-skip" not in tags(cell)
+
+
+def raised(cell: nbformat.NotebookNode) -> str | None:
+    """The exception a cell's run raised, as "Class: message", or None."""
+    for output in cell.outputs:
+        if output.output_type == "error":
+            message = output.evalue.strip().splitlines()[0] if output.evalue.strip() else ""
+            return f"{output.ename}: {message}"
+    return None
+
+
+def exception_class(error: str | None) -> str | None:
+    return None if error is None else error.split(":", 1)[0]
+
+
+def rerun_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], int]:
+    """(the teaching cells that fail on re-run after Run All, how many teaching cells there are).
+
+    A teaching cell that already fails in the first run (an untagged error, or a tagged cell that
+    raised nothing) counts as a failure too, with "in the first run" in its error.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    manager = KernelManager(kernel_spec_manager=CurrentPythonKernels(), kernel_name="python3")
+    client = NotebookClient(notebook, km=manager, timeout=timeout, allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    teaching = [index for index, cell in enumerate(notebook.cells) if is_teaching_cell(cell)]
+    failures: list[Failure] = []
+    first_errors: dict[int, str | None] = {}
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type == "code" and "nbval-skip" not in tags(cell):
+                client.execute_cell(cell, index)
+                first_errors[index] = raised(cell)
+        for index in reversed(teaching):
+            cell = notebook.cells[index]
+            problem = judge(cell, first_errors[index], "in the first run")
+            if problem is None:
+                again = copy.deepcopy(cell)
+                client.execute_cell(again, index)
+                problem = judge(cell, raised(again), "on re-run", expected=first_errors[index])
+            if problem is not None:
+                first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                failures.append(Failure(index, first_line, problem))
+    return sorted(failures, key=lambda failure: failure.index), len(teaching)
+
+
+def judge(cell: nbformat.NotebookNode, error: str | None, when: str, *, expected: str | None = None) -> str | None:
+    """What is wrong with one run of a teaching cell, or None when it behaved as it should."""
+    if "raises-exception" in tags(cell):
+        if error is None:
+            return f"raised nothing {when} (it is tagged raises-exception)"
+        if expected is not None and exception_class(error) != exception_class(expected):
+            return f"{error} {when}, not {exception_class(expected)} as in the first run"
+        return None
+    if error is None:
+        return None
+    return f"{error} {when}"
+
+
+def main(paths: list[str]) -> int:
+    if not paths:
+        print("usage: python tools/rerun_cells.py NOTEBOOK.ipynb ...", file=sys.stderr)
+        return 2
+    total_failed = total_cells = 0
+    for name in paths:
+        failures, count = rerun_failures(Path(name).resolve())
+        print(f"{name}: {len(failures)} of {count} teaching cells fail")
+        for failure in failures:
+            print(f"  {failure}")
+        total_failed += len(failures)
+        total_cells += count
+    if len(paths) > 1:
+        print(f"all: {total_failed} of {total_cells} teaching cells fail")
+    return 1 if total_failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
