@@ -27,6 +27,7 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 from helpers.practice_api.basic_auth import PasswordChecker
@@ -258,20 +259,30 @@ class AuthorizationServer:
             return fail("access_denied", "The user denied the request.")
         if form.get("decision") != "approve":  # consent is a button press, never a default
             return _login_page(client.client_id, scope, request.query, error="Press Allow or Deny.", status=400)
-        username, password = form.get("username", ""), form.get("password", "")
-        try:
-            checked = self.passwords.check(username, password)
-        except HTTPError as error:  # locked out: a page for the person, not JSON
-            return _refusal_page(error)
-        if not checked:  # 400, not 401: a 401 MUST carry a WWW-Authenticate challenge (RFC 9110 §15.5.2)
-            return _login_page(client.client_id, scope, request.query, error="Wrong user name or password.",
-                               status=400)
+        refusal = self._sign_in_refusal(form, lambda error: _login_page(client.client_id, scope, request.query,
+                                                                        error=error, status=400))
+        if refusal is not None:
+            return refusal
+        username = form.get("username", "")
         code = secrets.token_urlsafe(32)
         with self._lock:
             self.codes[_sha256(code)] = AuthorizationCode(client.client_id, redirect_uri, scope, username, challenge,
                                                           self.now() + CODE_SECONDS, "redirect_uri" in params)
             self._purge()
         return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer}, status)
+
+    def _sign_in_refusal(self, form: dict[str, str], form_again: Callable[[str], Reply]) -> Reply | None:
+        """The page that refuses the user name and password in a sign-in form, or None if they are right.
+
+        Both sign-in pages (authorization code and device) check the password this way. A wrong one
+        gets `form_again(message)`, the same form with the message: 400, not 401, because a 401 MUST
+        carry a WWW-Authenticate challenge (RFC 9110 §15.5.2). A lock-out gets a page for the person, not JSON.
+        """
+        try:
+            checked = self.passwords.check(form.get("username", ""), form.get("password", ""))
+        except HTTPError as error:
+            return _refusal_page(error)
+        return None if checked else form_again("Wrong user name or password.")
 
     def _redirect_uri(self, client: Client, given: str | None) -> str | None:
         """The registered redirect URI the request names, or None.
@@ -439,14 +450,11 @@ class AuthorizationServer:
             return _html(200, "Request denied", "<p>The device will not get access. You can close this page.</p>")
         if decision != "approve":  # consent is a button press, never a default
             return _device_page(record.user_code, record, error="Press Allow or Deny.", status=400)
-        username, password = form.get("username", ""), form.get("password", "")
-        try:
-            checked = self.passwords.check(username, password)
-        except HTTPError as error:  # locked out: a page for the person, not JSON
-            return _refusal_page(error)
-        if not checked:  # 400, not 401: a 401 MUST carry a WWW-Authenticate challenge (RFC 9110 §15.5.2)
-            return _device_page(record.user_code, record, error="Wrong user name or password.", status=400)
-        record.status, record.username = "approved", username
+        refusal = self._sign_in_refusal(form, lambda error: _device_page(record.user_code, record, error=error,
+                                                                         status=400))
+        if refusal is not None:
+            return refusal
+        record.status, record.username = "approved", form.get("username", "")
         return _html(200, "Device approved", f"<p>{html.escape(record.client_id)} can now access your account "
                                              "with the scopes it asked for. Return to your device.</p>")
 
