@@ -23,13 +23,14 @@ import threading
 import time
 import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, TypeVar
 
 from helpers.practice_api.app import PracticeAPI
 from helpers.serving.gateway import PracticeAPIHandle, call_app, make_environ
 from helpers.practice_api.wsgi import CONTENT_LENGTH, HEADER_NAME, MAX_BODY_BYTES, valid_host
 
 Log = Callable[[str], None]
+_Closing = TypeVar("_Closing", bound="ClosesOnExit")
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")  # not int(x, 16): it takes '-1', '+2', '0x2' and spaces
 OWS = " \t"  # optional whitespace around a field value is not part of it (RFC 9110 §5.5)
 MAX_LINE = 8192
@@ -372,6 +373,27 @@ def serve_in_background(server: socketserver.BaseServer, name: str) -> threading
     return thread
 
 
+class ClosesOnExit:
+    """For the servers with a close(): `with X(...) as x:` closes x when the block ends, even after an error."""
+
+    def __enter__(self: _Closing) -> _Closing:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def stop_serving(server: socketserver.BaseServer, thread: threading.Thread) -> None:
+    """Undo serve_in_background: end serve_forever, wait for its thread, and free the port. Safe twice.
+
+    The loopback API, the redirect listener and the proxy all stop this way.
+    """
+    if thread.is_alive():
+        server.shutdown()
+        thread.join()
+    server.server_close()
+
+
 class _Server(ThreadingHTTPServer):
     """One thread per connection, and no cap on their number, on purpose.
 
@@ -423,7 +445,13 @@ class LoopbackAPI(PracticeAPIHandle):
         super().__init__(app, f"{'https' if tls else 'http'}://{self.host}:{self.port}")
         app.issuer = self.base_url  # tokens and OAuth metadata name the address clients reach
         app.other_origin = self.base_url.replace("127.0.0.1", "localhost")  # same server, another host name
+        self.stopped = False
         self._thread = serve_in_background(self.server, f"practice-api:{self.port}")
+
+    def url(self, path: str) -> str:
+        """The full URL of an endpoint: api.url("/basic/whoami"). A stopped server refuses, saying why."""
+        self._require_running()
+        return super().url(path)
 
     @property
     def ca_bundle(self) -> str:
@@ -438,16 +466,33 @@ class LoopbackAPI(PracticeAPIHandle):
     def _require_pki(self):
         if self.pki is None:
             raise RuntimeError("This server speaks plain HTTP: start it with serve_practice_api(tls=True).")
+        self._require_running()
         return self.pki
 
+    def _require_running(self) -> None:
+        """Refuse to hand out the URL or the CA files of a stopped server, and say what to do.
+
+        Without this, a cell re-run after stop() gets a port nobody listens on, or the path of a
+        CA file stop() deleted, and requests fails far from the cause.
+        """
+        if self.stopped:
+            files = ", and its CA files are deleted" if self.pki is not None else ""
+            raise RuntimeError(f"This practice API ({self.base_url}) was stopped, by stop() or at the end of "
+                               f"its with block{files}. Start a new one: run the cell with "
+                               "serve_practice_api(...) again.")
+
     def stop(self) -> None:
-        """Stop accepting requests and free the port (within about 10 ms)."""
-        if self._thread.is_alive():
-            self.server.shutdown()
-            self._thread.join()
-        self.server.server_close()
+        """Stop accepting requests, free the port (within about 10 ms) and delete the CA files. Safe twice.
+
+        Without stop(), the CA folder is deleted anyway when this object goes or the interpreter exits.
+        """
+        self.stopped = True
+        stop_serving(self.server, self._thread)
         if self.pki is not None:
             self._remove_pki()  # a finalizer runs once: a second stop() or the collection do nothing
+
+    def __repr__(self) -> str:
+        return f"<practice API at {self.base_url} ({self.transport}{', stopped' if self.stopped else ''})>"
 
     def __enter__(self) -> "LoopbackAPI":
         return self

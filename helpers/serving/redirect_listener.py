@@ -24,17 +24,16 @@ import html
 import socketserver
 import threading
 from http.server import ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-from helpers.serving.loopback import SafeErrorsHandler, serve_in_background
+from helpers.serving.loopback import ClosesOnExit, SafeErrorsHandler, serve_in_background, stop_serving
 
 __all__ = ["RedirectListener"]
 
 LOOPBACK = "127.0.0.1"
 
 
-class RedirectListener:
+class RedirectListener(ClosesOnExit):
     """A one-shot HTTP server on 127.0.0.1 that waits for the OAuth redirect to `path`.
 
     The port is bound when the object is created, so `redirect_uri` is known before the
@@ -93,11 +92,8 @@ class RedirectListener:
 
     def close(self) -> None:
         """Stop serving and free the port. Safe to call twice."""
-        if not self._server.stopped:
-            self._server.stopped = True
-            self._server.shutdown()
-            self._thread.join()
-            self._server.server_close()
+        self._server.stopped = True
+        stop_serving(self._server, self._thread)
 
     def _deliver(self, target: str) -> bool:
         """Called by the handler with the request target (path and query). True if it was the redirect."""
@@ -107,13 +103,6 @@ class RedirectListener:
             self._callback_url = f"http://{LOOPBACK}:{self.port}{target}"
         self._received.set()
         return True
-
-    def __enter__(self) -> "RedirectListener":
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._server.stopped else "received" if self._received.is_set() else "waiting"

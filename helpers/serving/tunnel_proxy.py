@@ -18,10 +18,9 @@ import re
 import select
 import socket
 import socketserver
-from types import TracebackType
 
 from helpers.practice_api.basic_auth import parse_basic
-from helpers.serving.loopback import serve_in_background
+from helpers.serving.loopback import ClosesOnExit, serve_in_background, stop_serving
 from helpers.practice_api.wsgi import HTTPError
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -31,19 +30,24 @@ VISIBLE = re.compile(r"[!-~]{0,60}")
 IDLE_SECONDS = 10  # a tunnel with no traffic either way for this long is closed
 
 
-class TunnelProxy:
-    """A running proxy: pass `url` (or `url_with_credentials`) in `proxies={"https": ...}`. Stop with `close()`."""
+class TunnelProxy(ClosesOnExit):
+    """A running proxy: pass `url` (with credentials added) in `proxies={"https": ...}`. Stop with `close()`."""
 
     def __init__(self, username: str, password: str, port: int = 0) -> None:
         self._credentials = (username, password)
         self.log: list[str] = []
+        self.closed = False
         self._server = _Server(("127.0.0.1", port), self)
         self.host, self.port = self._server.server_address[:2]
         self._thread = serve_in_background(self._server, f"tunnel-proxy:{self.port}")
 
     @property
     def url(self) -> str:
-        """The proxy's URL without credentials, e.g. http://127.0.0.1:53214."""
+        """The proxy's URL without credentials, e.g. http://127.0.0.1:53214. A closed proxy refuses, saying why,
+        rather than give the URL of a port where nothing listens (requests would report a ProxyError)."""
+        if self.closed:
+            raise RuntimeError(f"This practice proxy (port {self.port}) was closed. Start a new one: run the cell "
+                               "with serve_tunnel_proxy(...) again.")
         return f"http://{self.host}:{self.port}"
 
     def allows(self, header: str | None) -> tuple[bool, str]:
@@ -61,20 +65,11 @@ class TunnelProxy:
 
     def close(self) -> None:
         """Stop accepting connections and free the port. Safe to call twice."""
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
-
-    def __enter__(self) -> "TunnelProxy":
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
+        self.closed = True
+        stop_serving(self._server, self._thread)
 
     def __repr__(self) -> str:
-        return f"<practice proxy at {self.url}>"
+        return f"<practice proxy at http://{self.host}:{self.port}>"
 
 
 def serve_tunnel_proxy(username: str, password: str, port: int = 0) -> TunnelProxy:
