@@ -1,4 +1,5 @@
-"""The workshop kit: navigation cells, learner copies without solutions, the Binder build plan."""
+"""The workshop kit: navigation cells, learner copies without solutions (committed, and up to date), the Binder
+build plan."""
 from __future__ import annotations
 
 import re
@@ -94,7 +95,7 @@ def test_learner_copies_run_stubs_give_friendly_feedback_and_solutions_pass(copi
             pairs.append((cell, solved))
     assert len(pairs) == len(solutions) >= 2
     copy.cells = cells
-    execute(copy, ROOT / "notebooks")  # raises on any error outside cells tagged raises-exception
+    execute(copy, ROOT / learner_copies.FOLDER)  # where learners run it; raises on any error outside cells tagged raises-exception
 
     def printed(cell):
         assert not [o for o in cell.outputs if o.output_type == "error"]
@@ -129,3 +130,65 @@ def test_binder_build_plan(tmp_path):
     post_build = plan.index("RUN ./binder/postBuild")
     assert environment < source < post_build, "environment layer first (cached), then the repo, then postBuild"
     assert "src/environment.yml" not in plan, "the root environment.yml is ignored when binder/ exists"
+
+
+def test_committed_learner_copies_are_what_the_tool_writes_byte_for_byte():
+    """Binder and nbgitpuller see only what is committed, so the copies are committed, and a notebook edited
+    without new copies fails here."""
+    folder = ROOT / learner_copies.FOLDER
+    tracked = subprocess.run(["git", "ls-files", learner_copies.FOLDER], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert sorted(tracked) == [f"{learner_copies.FOLDER}/{path.name}" for path in NOTEBOOKS], \
+        "commit one learner copy per notebook (and nothing else) in " + learner_copies.FOLDER
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"{learner_copies.FOLDER}/{NOTEBOOKS[0].name}"], cwd=ROOT)
+    assert ignored.returncode == 1, f"{learner_copies.FOLDER}/ is git-ignored"
+    result = subprocess.run([sys.executable, "tools/learner_copies.py", "--check"], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout
+    assert {path.name for path in folder.glob("*.ipynb")} == {path.name for path in NOTEBOOKS}
+
+
+def test_check_finds_a_changed_a_missing_and_a_left_over_copy(tmp_path):
+    texts = learner_copies.copies()
+    learner_copies.write(tmp_path, texts)
+    assert learner_copies.stale(tmp_path, texts) == []
+    first, second = sorted(texts)[:2]
+    (tmp_path / first).write_bytes(texts[first].replace("\n", "\r\n").encode("utf-8"))  # as a Windows checkout
+    (tmp_path / second).unlink()
+    (tmp_path / "99-gone.ipynb").write_text("{}", encoding="utf-8")
+    assert learner_copies.stale(tmp_path, texts) == sorted([first, second, "99-gone.ipynb"])
+    learner_copies.write(tmp_path, texts)
+    assert learner_copies.stale(tmp_path, texts) == [] and not (tmp_path / "99-gone.ipynb").exists()
+
+
+SOLUTION_WORD = re.compile(r"\bsolutions?\b|folded away", re.I)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_learner_copies_promise_no_solution(copies, path):
+    """A copy without solutions must not send the learner looking for one ("Each has a solution, folded away")."""
+    said = [new for name, old, new in learner_copies.REWRITES if name == path.name]
+    for cell in nbformat.read(copies / path.name, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            text = cell.source
+            for sentence in said:
+                text = text.replace(sentence, "")
+            assert not SOLUTION_WORD.search(text), f"the copy still mentions a solution: {text[:300]}"
+
+
+def test_every_rewrite_still_finds_its_text():
+    for name, old, new in learner_copies.REWRITES:
+        notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+        found = sum(cell.source.count(old) for cell in notebook.cells if cell.cell_type == "markdown")
+        assert found == 1, f"{name} no longer says {old!r}: update REWRITES in tools/learner_copies.py"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_learner_copies_navigation_opens_the_copies(copies, path):
+    cells = nbformat.read(copies / path.name, as_version=4).cells
+    for cell in (cells[0], cells[-1]):
+        assert cell.source.startswith(navigation.MARKER)
+        binder = re.findall(r"https://mybinder\.org/[^)\s]+", cell.source)
+        assert binder == [f"{navigation.BINDER}?labpath={learner_copies.FOLDER}%2F{path.name}"]
+        for target in re.findall(r"\]\(([^)#\s]+)", cell.source):
+            assert target.startswith("https://") or (ROOT / learner_copies.FOLDER / target).is_file(), target
