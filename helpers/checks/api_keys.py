@@ -15,8 +15,9 @@ import requests
 
 from helpers.practice_api import demo
 from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, credentials_in_url, fake_response, not_yet,
-                                     output_captured, placeholder, right, sent_problem, sent_with,
-                                     session_verify_problem)
+                                     output_captured, placeholder, query_pairs, right, sent_problem, sent_with,
+                                     session_verify_problem, url_of)
+from helpers.viewers import a_kind
 
 __all__ = ["read_notes", "key_session", "next_step"]
 
@@ -40,7 +41,7 @@ def read_notes(response: Any) -> None:
         return not_yet(f"`response` should hold what requests.get(...) returns, not a {type(response).__name__}.")
     request = response.request
     url = urlsplit(request.url or "")
-    in_url = "as user:password@ before the host" if credentials_in_url(request.url) else _key_in_url(url.path, url.query)
+    in_url = _where_in_url(request.url)
     if in_url:
         return not_yet(f"the key went in the URL ({in_url}), and the API answered {response.status_code}. "
                        "URLs are written to server logs, proxy logs and browser history. Send the key in the "
@@ -93,11 +94,16 @@ def key_session(session: Any) -> None:
         return not_yet("that is an auth object, not a session. Attach it to one: "
                        "session = requests.Session(); session.auth = APIKeyAuth(NEW_KEY).")
     if not isinstance(session, requests.Session):
-        return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+        in_url = _where_in_url(url_of(session))
+        if in_url:
+            return not_yet(f"the key is in the URL ({in_url}). URLs are written to server logs, proxy logs and "
+                           "browser history. Pass a session that sends it in the X-API-Key header instead: "
+                           "session = requests.Session(); session.auth = APIKeyAuth(NEW_KEY).")
+        return not_yet(f"expected a requests.Session, got {a_kind(session)}.")
     problem = session_verify_problem(session.verify, "the key")
     if problem:
         return not_yet(problem)
-    leaked = _key_in_params(session.params or {})
+    leaked = _key_in_params(session.params)
     if leaked:
         return not_yet(f"session.params puts the key ({leaked}) in the URL of every request, and from there in "
                        "server logs. Use session.auth = APIKeyAuth(NEW_KEY) instead.")
@@ -268,16 +274,18 @@ def _key_in_url(path: str, query: str) -> str | None:
     return None
 
 
+def _where_in_url(url: str | None) -> str | None:
+    """Where a key sits in a whole URL, user:password@ part included, or None."""
+    if credentials_in_url(url):
+        return "as user:password@ before the host"
+    parts = urlsplit(url or "")
+    return _key_in_url(parts.path, parts.query)
+
+
 def _key_in_params(params: Any) -> str | None:
-    try:
-        items = list(params.items()) if hasattr(params, "items") else list(params)
-    except TypeError:
-        return None
-    for item in items:
-        if isinstance(item, tuple) and len(item) == 2:
-            name, value = str(item[0]), str(item[1])
-            if name.lower() in KEY_PARAMETERS or _looks_like_key(value):
-                return f"'{name[:40]}='"
+    for name, value in query_pairs(params):
+        if name.lower() in KEY_PARAMETERS or _looks_like_key(value):
+            return f"'{name[:40]}='"
     return None
 
 

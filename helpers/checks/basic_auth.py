@@ -7,12 +7,14 @@ import datetime
 import email.utils
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from helpers.practice_api import demo
-from helpers.checks.feedback import (PRACTICE_URL, fake_response, not_yet, output_captured, placeholder, right,
-                                     session_verify_problem)
+from helpers.checks.feedback import (PRACTICE_URL, credentials_in_url, fake_response, not_yet, output_captured,
+                                     placeholder, query_pairs, right, session_verify_problem, url_of)
+from helpers.viewers import a_kind
 
 
 def basic_session(session: Any) -> None:
@@ -22,9 +24,16 @@ def basic_session(session: Any) -> None:
     if session is requests.session or session is requests.Session:
         return not_yet("that is the function itself. Call it: session = requests.Session().")
     if not isinstance(session, requests.Session):
-        return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+        if _in_url(url_of(session)):
+            return not_yet("the credentials are in the URL. URLs end up in server logs and browser history. Pass a "
+                           "session that sends them in the Authorization header instead: "
+                           "session = requests.Session(); session.auth = (username, password).")
+        return not_yet(f"expected a requests.Session, got {a_kind(session)}.")
     if getattr(session, "auth_token", None) is not None:
         return not_yet("requests ignores `session.auth_token`: it is just a new attribute. Set `session.auth`.")
+    if _in_params(session.params):
+        return not_yet("session.params puts the credentials in the URL of every request, and URLs end up in "
+                       "logs. Set session.auth = (username, password), which sends them in the Authorization header.")
     if session.auth is None:
         if "Authorization" in session.headers:
             return not_yet("a header set by hand works until a ~/.netrc entry silently replaces it. "
@@ -33,9 +42,6 @@ def basic_session(session: Any) -> None:
     problem = session_verify_problem(session.verify, "ada's password")
     if problem:
         return not_yet(problem)
-    if _in_params(session.params):
-        return not_yet("session.params puts the credentials in the URL of every request, and URLs end up in "
-                       "logs. Set session.auth = (username, password), which sends them in the Authorization header.")
     if isinstance(session.auth, str):
         return not_yet("session.auth takes a (user, password) tuple, not one string: session.auth = (USERNAME, PASSWORD).")
     prepared = requests.PreparedRequest()
@@ -89,14 +95,14 @@ def _repr(value: Any) -> str:
 
 
 def _in_params(params: Any) -> bool:
-    """True when session.params holds ada's password (or her name next to a password-like parameter)."""
-    try:
-        items = list(params.items()) if hasattr(params, "items") else list(params or [])
-    except TypeError:
-        return False
-    secret = demo.password_of("ada")
-    return any(isinstance(item, tuple) and len(item) == 2 and (str(item[1]) == secret or str(item[0]).lower()
-               in ("password", "passwd", "pass", "pwd")) for item in items)
+    """True when session.params holds ada's password (or the base64 that carries it), or a password-like parameter."""
+    return any(_shows_ada(value) or name.lower() in ("password", "passwd", "pass", "pwd")
+               for name, value in query_pairs(params))
+
+
+def _in_url(url: str) -> bool:
+    """True when `url` carries credentials: a user:password@ part, or a password in its query string."""
+    return bool(url) and (credentials_in_url(url) or _in_params(urlsplit(url).query))
 
 
 def basic_header(value: Any) -> None:

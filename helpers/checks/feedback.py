@@ -7,7 +7,7 @@ import io
 import logging
 import math
 from typing import Any, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import urllib3
@@ -155,6 +155,42 @@ def sent_problem(response: Any) -> str:
                 "pose as the server and read what you send. Leave verify= out (True is the default), or give it "
                 "the path of a CA bundle (notebook 06).")
     return timeout_problem(kwargs.get("timeout"))
+
+
+def query_pairs(params: Any) -> list[tuple[str, str]]:
+    """The (name, value) pairs that `params` (session.params, or params= on a call) adds to every URL.
+
+    requests takes a mapping (a value may be a list: one pair per item), a list of pairs, or a query
+    string as str or bytes, which it appends as it is. A check that looked at mappings only would
+    miss `session.params = "access_token=..."`, which puts the token in the URL just the same.
+    """
+    if isinstance(params, (bytes, bytearray)):
+        params = bytes(params).decode("utf-8", "replace")
+    if isinstance(params, str):
+        return parse_qsl(params.lstrip("?"), keep_blank_values=True)
+    try:
+        items = list(params.items()) if hasattr(params, "items") else list(params or [])
+    except TypeError:
+        return []
+    pairs = []
+    for item in items:
+        if isinstance(item, tuple) and len(item) == 2:
+            name, values = item
+            for value in values if isinstance(values, (list, tuple)) else [values]:
+                pairs.append((str(name), str(value)))
+    return pairs
+
+
+def url_of(value: Any) -> str:
+    """The URL a learner passed where a check wanted a session: a str that looks like one, or a
+    response's or prepared request's. '' for anything else (a bare token is not a URL)."""
+    if isinstance(value, requests.Response):
+        value = value.request if value.request is not None else value.url
+    if isinstance(value, requests.PreparedRequest):
+        value = value.url
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("utf-8", "replace")
+    return value if isinstance(value, str) and ("/" in value or "?" in value) else ""
 
 
 def credentials_in_url(url: Any) -> bool:

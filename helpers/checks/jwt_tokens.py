@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from helpers.practice_api import signing_key
-from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, not_yet, output_captured, placeholder, right,
-                                     sent_with, unless_stub, verify_off)
+from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, not_yet, output_captured, placeholder,
+                                     query_pairs, right, sent_with, unless_stub, url_of, verify_off)
+from helpers.viewers import a_kind
 
 __all__ = ["bearer_session", "verify_token", "seconds_left"]
 
@@ -46,6 +47,10 @@ UNSENDABLE_HEADER = ("the Authorization header holds a line break (or a characte
                      "so the request cannot be sent: a header is one line (CR, LF and NUL are invalid in it, "
                      "RFC 9110 §5.5) and http.client sends it as Latin-1. Was the token copied with its line end, "
                      "or from a shortened display? Pass fresh['access_token'] itself.")
+NOT_A_SESSION_IN_URL = ("{what} is in the URL ({where}). RFC 6750 §2.3 allows a token there only when neither a "
+                        "header nor the body can carry it, and §5.3 says why: URLs are written to server logs, proxy "
+                        "logs and browser history. Pass a session that sends the token in the Authorization header "
+                        "instead: bearer = requests.Session(); bearer.auth = BearerAuth(fresh['access_token']).")
 PRINTED = ("your session printed the access token while it sent the request: the output is saved into the "
            ".ipynb file, and from there into git. Never print or log a token; print the status code instead.")
 
@@ -66,7 +71,11 @@ def bearer_session(session: Any) -> None:
     if session is requests.Session or session is requests.session:
         return not_yet("that is the class itself. Call it: bearer = requests.Session().")
     if not isinstance(session, requests.Session):
-        return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+        where = _token_in_url(url_of(session))
+        if where:
+            what = "a credential" if _names_a_credential(where) else "the token"
+            return not_yet(NOT_A_SESSION_IN_URL.format(what=what, where=where))
+        return not_yet(f"expected a requests.Session, got {a_kind(session)}.")
     where = _token_in_params(session.params)
     if where:
         return not_yet(_in_url(f"{where} in session.params"))
@@ -166,8 +175,12 @@ def _verify_problem(response: requests.Response) -> str:
 
 
 def _in_url(where: str) -> str:
-    name = where.partition("=")[0].strip("'").lower()
-    return (CREDENTIAL_IN_URL if name in CREDENTIAL_PARAMETERS else IN_URL).format(where=where)
+    return (CREDENTIAL_IN_URL if _names_a_credential(where) else IN_URL).format(where=where)
+
+
+def _names_a_credential(where: str) -> bool:
+    """True when `where` ("'refresh_token=' in ...") names a credential other than the access token."""
+    return where.partition("=")[0].strip("'").lower() in CREDENTIAL_PARAMETERS
 
 
 def _authorization_problem(header: str | None) -> str:
@@ -206,13 +219,9 @@ def _fits_a_header(value: str) -> bool:
 
 def _token_in_params(params: Any) -> str:
     """Where session.params would put a token in every URL ('access_token='), or ''."""
-    try:
-        items = list(params.items()) if hasattr(params, "items") else list(params or [])
-    except TypeError:
-        return ""
-    for item in items:
-        if isinstance(item, tuple) and len(item) == 2 and _is_token_parameter(str(item[0]), str(item[1])):
-            return f"'{str(item[0])[:40]}='"
+    for name, value in query_pairs(params):
+        if _is_token_parameter(name, value):
+            return f"'{name[:40]}='"
     return ""
 
 
