@@ -1,8 +1,20 @@
 """The README is a newcomer's page: its commands, links and credentials must be true."""
 from __future__ import annotations
 
+import json
+import os
+import queue
 import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
 
 from conftest import NOTEBOOKS, ROOT
 from helpers.practice_api import demo
@@ -47,3 +59,131 @@ def test_demo_credentials_match_the_practice_api():
         assert f"| API key `{key['key_id']}`" in README and f"`{key['key']}`" in README
     assert f"curl -i -u '{demo.USERS[0]['username']}:{demo.USERS[0]['password']}'" in README
     assert "python -m helpers.server" in README
+
+
+# -- the terminal commands of "The practice API", run as written ----------------------------------
+
+BASH_BLOCKS = re.findall(r"```bash\n(.*?)```", README, re.S)
+SERVER_COMMAND = ".venv/bin/python -m helpers.server"
+README_BASE_URL = "http://127.0.0.1:8000"
+
+
+def commands(block: str) -> list[str]:
+    """The block's commands, one per entry: continued lines (ending in a backslash) joined, blank lines dropped."""
+    joined = block.replace("\\\n", "")  # as bash reads a backslash-newline: nothing
+    return [line for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def expected_status(command: str) -> int:
+    """The status a README line promises in its comment: `curl ... /login   # 200: tokens` -> 200."""
+    promise = re.search(r"\s#\s*(\d{3})\b[^'\"]*$", command)
+    assert promise, f"this README line does not say which status it answers (end it with '# 200' or so): {command}"
+    return int(promise.group(1))
+
+
+def block_kind(block: str) -> str:
+    if block.startswith(SERVER_COMMAND):
+        return "server"
+    if all(command.startswith("curl ") for command in commands(block)):
+        return "curl"
+    if "make lab" in block:
+        return "make"  # tests/test_make_targets.py runs `make lab`, and `make test` is what runs this file
+    if block.startswith("conda "):
+        return "conda"  # no conda here; tests/test_environment_files.py keeps environment.yml true
+    return "unknown"
+
+
+def test_every_bash_block_is_run_by_a_test():
+    kinds = [block_kind(block) for block in BASH_BLOCKS]
+    assert "unknown" not in kinds, f"a ```bash block of the README that no test runs: {BASH_BLOCKS[kinds.index('unknown')]}"
+    assert kinds.count("server") == 1 and kinds.count("curl") >= 1
+
+
+def test_commands_join_continued_lines_and_read_the_promised_status():
+    block = "curl -i -H 'A: b' \\\n     -d '{\"x\": 1}' http://h/login   # 200: tokens\n\ncurl -i http://h/   # 401\n"
+    assert commands(block) == ["curl -i -H 'A: b'      -d '{\"x\": 1}' http://h/login   # 200: tokens",
+                               "curl -i http://h/   # 401"]
+    assert [expected_status(command) for command in commands(block)] == [200, 401]
+    with pytest.raises(AssertionError, match="does not say which status"):
+        expected_status("curl -i http://h/  # the '#' in a comment without a status")
+
+
+class Lines:
+    """The lines a process writes, read in a thread, so that a test waits for each with a timeout."""
+
+    def __init__(self, stream) -> None:
+        self.queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.queue.put(line.rstrip("\n"))
+        self.queue.put(None)  # the process closed its standard output
+
+    def next(self, timeout: float = 10) -> str:
+        try:
+            line = self.queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no line from the server within {timeout} s") from None
+        assert line is not None, "the server stopped"
+        return line
+
+
+def readme_shell(tmp_path: Path) -> dict[str, str]:
+    """A folder and environment where the README's `.venv/bin/python` is the Python running this test.
+
+    Under `make test-pythons` the venv is .venv-3.10 or .venv-3.13, and this checkout's .venv may be
+    another Python or absent: the README's commands must run with the Python under test.
+    """
+    shim = tmp_path / ".venv" / "bin" / "python"
+    shim.parent.mkdir(parents=True)
+    shim.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n', encoding="utf-8")
+    shim.chmod(0o755)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
+def test_the_practice_api_commands_work_as_written(tmp_path):
+    """The README's server command, then each curl line verbatim, against the server it started."""
+    if shutil.which("curl") is None:
+        pytest.fail("curl is not installed, and the README's terminal commands use it: install it "
+                    "(apt-get install curl, brew install curl) to run this test")
+    [server_block] = [block for block in BASH_BLOCKS if block_kind(block) == "server"]
+    curl_lines = [command for block in BASH_BLOCKS if block_kind(block) == "curl" for command in commands(block)]
+    [server_command] = commands(server_block)
+    env = readme_shell(tmp_path)
+    server = subprocess.Popen(["bash", "-c", server_command], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, encoding="utf-8", start_new_session=True)
+    try:
+        lines = Lines(server.stdout)
+        base_url = json.loads(lines.next())["base_url"]
+        announcement = [lines.next()]
+        while announcement[-1] != "Stop: Ctrl-C":
+            announcement.append(lines.next())
+        if base_url != README_BASE_URL:  # 8000 was taken (another test's server, say): the README says what to do
+            assert any(line.startswith("Port 8000 is taken") and f"use {base_url} wherever" in line
+                       for line in announcement), \
+                f"the server listens on {base_url}, not on the README's {README_BASE_URL}, and does not say why: " \
+                f"{announcement}"
+
+        for command in curl_lines:
+            run = command.replace(README_BASE_URL, base_url)  # what the README tells a person to do then
+            result = subprocess.run(["bash", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                    timeout=20)
+            assert result.returncode == 0, f"{command}\n{result.stderr}"
+            status_line = result.stdout.splitlines()[0]
+            assert re.fullmatch(r"HTTP/1\.[01] (\d{3}) .*", status_line), status_line
+            assert int(status_line.split()[1]) == expected_status(command), f"{command}\n{result.stdout}"
+            path = urlsplit(re.search(r"http://\S+", run).group(0)).path
+            assert lines.next() == f"{'POST' if ' -d ' in run else 'GET'} {path} -> {expected_status(command)}", \
+                "the answer did not come from the server the README's command started"
+
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C stops the server, as the README says
+        assert server.wait(timeout=10) == 0
+        assert lines.next() == "Practice API stopped."
+        assert server.stderr.read() == ""
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        server.wait()

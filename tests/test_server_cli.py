@@ -1,6 +1,7 @@
 """`python -m helpers.server`: the practice API from a terminal."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -272,3 +273,116 @@ def test_lines_from_two_connection_threads_never_interleave(monkeypatch):
         thread.join(5)
     assert "".join(stream.writes).splitlines() in (["GET /a -> 200", "GET /b -> 404"],
                                                    ["GET /b -> 404", "GET /a -> 200"])
+
+
+# -- the default port: 8000, the README's, or a free one that the server names -----------------------
+
+def hold_port_8000() -> socket.socket | None:
+    """A listening socket on 127.0.0.1:8000, or None when another program already listens there.
+
+    SO_REUSEADDR as the server sets it: a connection of an earlier test in TIME_WAIT does not hold the port.
+    Either way, 8000 is taken while the caller runs."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("127.0.0.1", cli.DEFAULT_PORT))
+    except OSError:
+        holder.close()
+        return None
+    holder.listen()
+    return holder
+
+
+from helpers.serving import cli  # noqa: E402
+
+
+def test_the_default_port_is_the_readmes():
+    assert cli.DEFAULT_PORT == 8000
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "http://127.0.0.1:8000/" in readme
+
+
+def test_with_no_port_it_listens_on_the_default_port_when_that_is_free(monkeypatch):
+    port = free_port_number()
+    monkeypatch.setattr(cli, "DEFAULT_PORT", port)
+    api, note = cli.listen(None, tls=False, log=None)
+    try:
+        assert (api.base_url, note) == (f"http://127.0.0.1:{port}", None)
+    finally:
+        api.stop()
+
+
+def test_with_no_port_and_the_default_taken_it_takes_a_free_port_and_says_so(monkeypatch):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        monkeypatch.setattr(cli, "DEFAULT_PORT", busy.getsockname()[1])
+        api, note = cli.listen(None, tls=False, log=None)
+        try:
+            assert api.port != cli.DEFAULT_PORT
+            assert requests.get(api.url("/.well-known/jwks.json"), timeout=5).status_code == 200
+            assert note == (f"Port {cli.DEFAULT_PORT} is taken (by another program, or another person's server on "
+                            f"this machine), so this one listens on port {api.port}: use {api.base_url} wherever "
+                            f"the README says http://127.0.0.1:{cli.DEFAULT_PORT}.")
+        finally:
+            api.stop()
+
+
+def test_a_port_asked_for_is_never_swapped_for_another(monkeypatch):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        monkeypatch.setattr(cli, "DEFAULT_PORT", taken)
+        with pytest.raises(OSError):
+            cli.listen(taken, tls=False, log=None)
+
+
+def test_an_error_that_is_not_a_taken_port_is_not_hidden_by_the_fallback(monkeypatch):
+    def refuse(port, **kwargs):
+        raise OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address")
+
+    monkeypatch.setattr(cli, "serve_practice_api", refuse)
+    with pytest.raises(OSError) as raised:
+        cli.listen(None, tls=False, log=None)
+    assert raised.value.errno == errno.EADDRNOTAVAIL
+
+
+def test_the_command_with_8000_taken_names_the_port_it_took_and_serves_there():
+    """What the 2nd of 40 learners on one JupyterHub machine sees: a line that says why, a base_url that is true."""
+    holder = hold_port_8000()
+    try:
+        server = start_server()
+        try:
+            first = json.loads(server.stdout.readline())
+            listening, note, try_line = (server.stdout.readline().strip() for _ in range(3))
+            port = urlsplit(first["base_url"]).port
+            assert port != 8000
+            assert listening.endswith("listening on " + first["base_url"])
+            assert note.startswith("Port 8000 is taken") and f"use {first['base_url']} wherever" in note
+            assert try_line.endswith(first["base_url"] + "/basic/whoami")
+            assert requests.get(first["base_url"] + "/basic/whoami", timeout=5).status_code == 401
+        finally:
+            server.terminate()
+            out, err = server.communicate(timeout=5)
+        assert (server.returncode, err) == (0, "")
+    finally:
+        if holder is not None:
+            holder.close()
+
+
+def test_the_command_with_a_taken_port_asked_for_fails_with_the_way_out():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = start_server("--port", str(port))
+        out, err = server.communicate(timeout=10)
+    assert (server.returncode, out) == (1, "")
+    assert err.strip() == f"Cannot listen on 127.0.0.1:{port}: Address already in use. Try another --port, or 0."
+
+
+def free_port_number() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

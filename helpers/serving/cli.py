@@ -2,6 +2,11 @@
 
     python -m helpers.server [--port N] [--tls]
 
+It listens on 127.0.0.1:8000, the address the README's curl lines use. When another program
+holds 8000 (on a shared JupyterHub machine, another learner's server), it says so and takes
+any free port instead: `base_url` in the first line is always where it really listens.
+`--port N` asks for port N and fails if it is taken; `--port 0` takes any free port.
+
 The first line of standard output is one JSON object: `base_url` and the demo
 credentials (`users`, `api_keys`, `clients`), for scripts; with --tls also `ca_bundle`
 and `client_cert` (paths to PEM files of a throw-away local CA). Readable lines follow,
@@ -13,6 +18,7 @@ full disk) stops it with a message on stderr and status 1.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import select
@@ -22,12 +28,18 @@ import sys
 import threading
 
 from helpers.practice_api import demo
-from helpers.serving.loopback import serve_practice_api
+from helpers.serving.loopback import LoopbackAPI, serve_practice_api
+
+DEFAULT_PORT = 8000  # the README's curl lines use it
+# bind() errors that mean "this port is not for you": held by another program, or (Windows) a reserved range
+PORT_UNAVAILABLE = {errno.EADDRINUSE, errno.EACCES}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.server", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=port_number, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--port", type=port_number, default=None,
+                        help=f"port on 127.0.0.1 (default: {DEFAULT_PORT}, or any free port when it is taken; "
+                             "0: any free port)")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a throw-away local CA")
     args = parser.parse_args(argv)
 
@@ -36,13 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     output = Output()
     try:
-        api = serve_practice_api(args.port, tls=args.tls, log=output.line)
+        api, note = listen(args.port, tls=args.tls, log=output.line)
     except OSError as error:
-        print(f"Cannot listen on 127.0.0.1:{args.port}: {error.strerror}. Try another --port, or 0.", file=sys.stderr)
+        port = DEFAULT_PORT if args.port is None else args.port
+        print(f"Cannot listen on 127.0.0.1:{port}: {error.strerror}. Try another --port, or 0.", file=sys.stderr)
         return 1
 
     try:
-        announce(api, tls=args.tls, print_line=output.line)
+        announce(api, tls=args.tls, print_line=output.line, note=note)
         output.wait_until_reader_leaves()
     except KeyboardInterrupt:
         pass
@@ -53,6 +66,27 @@ def main(argv: list[str] | None = None) -> int:
               "the practice API stopped.", file=sys.stderr)
         return 1
     return 0
+
+
+def listen(port: int | None, *, tls: bool, log) -> tuple[LoopbackAPI, str | None]:
+    """The server on `port`; with no --port, on DEFAULT_PORT, or on any free port when that one is taken.
+
+    Forty learners on one JupyterHub machine share its loopback interface, and the hub itself often
+    listens on 8000: only one server can have that port, and the others must still start. The second
+    value is the line that tells a person why the port is not 8000 (None when nothing needs saying).
+    A port asked for with --port is never swapped for another: whoever typed it meant it.
+    """
+    if port is not None:
+        return serve_practice_api(port, tls=tls, log=log), None
+    try:
+        return serve_practice_api(DEFAULT_PORT, tls=tls, log=log), None
+    except OSError as error:
+        if error.errno not in PORT_UNAVAILABLE:
+            raise
+    api = serve_practice_api(0, tls=tls, log=log)
+    return api, (f"Port {DEFAULT_PORT} is taken (by another program, or another person's server on this machine), "
+                 f"so this one listens on port {api.port}: use {api.base_url} wherever the README says "
+                 f"http://127.0.0.1:{DEFAULT_PORT}.")
 
 
 def port_number(text: str) -> int:
@@ -148,8 +182,8 @@ def _pipe_poller(stream) -> "select.poll | None":
     return poller
 
 
-def announce(api, *, tls: bool, print_line=print) -> None:
-    """The JSON line for scripts, then lines for people."""
+def announce(api, *, tls: bool, print_line=print, note: str | None = None) -> None:
+    """The JSON line for scripts, then lines for people (`note` after the address, when there is one)."""
     first_line = {"base_url": api.base_url, **demo.credentials()}
     cacert = ""
     if tls:
@@ -160,6 +194,8 @@ def announce(api, *, tls: bool, print_line=print) -> None:
     print_line(json.dumps(first_line, ensure_ascii=True))
     user = demo.USERS[0]
     print_line(f"Practice API (demo credentials only) listening on {api.base_url}")
+    if note:
+        print_line(note)
     print_line(f"Try:  curl -i {cacert}-u '{user['username']}:{user['password']}' {api.url('/basic/whoami')}")
     if tls:
         cert, key = api.client_cert
