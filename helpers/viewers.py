@@ -33,6 +33,13 @@ SECRET_FIELDS = set(LOGGED_SECRET_FIELDS) | {"access_key", "api_token", "auth_to
 MAX_BODY_CHARS = 2000
 URL_HEADERS = {"location", "content-location"}  # a redirect may carry ?code= or #access_token= (RFC 6749 §4.1.2, §4.2.2)
 LINK_TARGET = re.compile(r"<([^>]*)>")  # Link: <url>; rel="next" (RFC 8288 §3)
+# Colours come from the JupyterLab theme in use (light, dark or another), each mixed 60:40 with the text
+# colour around it (currentColor): the mix keeps the hue and moves it towards the theme's own text colour,
+# so that coloured text reaches WCAG AA contrast (4.5:1) in the light and the dark theme alike, which no
+# single --jp- colour does (tests/test_browser.py measures it). Outside JupyterLab each var() falls back to
+# the light theme's colour. JupyterLab's sanitizer drops them from untrusted outputs (a notebook as
+# committed, before it is run): titles and borders then take the theme's text colour, readable too.
+ACCENT_FALLBACKS = {"brand": "#1976d2", "success": "#388e3c", "warn": "#f57c00", "error": "#d32f2f"}
 # A multipart/form-data part: its headers, a blank line, then its value up to the next boundary (RFC 7578 §4.2)
 MULTIPART_PART = re.compile(r'(?P<head>Content-Disposition:[^\r\n]*?\bname="(?P<name>[^"]*)"[^\r\n]*\r?\n'
                             r'(?:[^\r\n]+\r?\n)*\r?\n)(?P<value>.*?)(?=\r?\n--)', re.IGNORECASE | re.DOTALL)
@@ -93,10 +100,10 @@ class Exchange:
     def _repr_html_(self) -> str:
         blocks = []
         for title, lines in self.sections():
-            colour = "#2b6cb0" if title == "Request" else _status_colour(lines[0])
+            colour = _accent("brand" if title == "Request" else _status_kind(lines[0]))
             body = "\n".join(_html_line(line) for line in lines)
             blocks.append(
-                f'<div style="border-left:4px solid {colour};padding:2px 10px;margin:6px 0">'
+                f'<div style="border-left:4px solid;border-left-color:{colour};padding:2px 10px;margin:6px 0">'
                 f'<div style="color:{colour};font-weight:bold">{title}</div>'
                 f'<pre style="margin:0;white-space:pre-wrap">{body}</pre></div>')
         footer = html.escape(self._footer().strip())
@@ -261,9 +268,17 @@ def _is_secret_value(value) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
-def _status_colour(status_line: str) -> str:
+def _status_kind(status_line: str) -> str | None:
+    """The theme colour of a status line: success (2xx), warn (3xx), error (4xx, 5xx), None (1xx)."""
     code = status_line.split(" ")[1]
-    return {"2": "#2f855a", "3": "#b7791f", "4": "#c53030", "5": "#c53030"}.get(code[:1], "#4a5568")
+    return {"2": "success", "3": "warn", "4": "error", "5": "error"}.get(code[:1])
+
+
+def _accent(kind: str | None) -> str:
+    """A CSS colour for `kind` that is readable in any JupyterLab theme (see ACCENT_FALLBACKS); None is the text's."""
+    if kind is None:
+        return "currentColor"
+    return f"color-mix(in srgb, var(--jp-{kind}-color1, {ACCENT_FALLBACKS[kind]}) 60%, currentColor)"
 
 
 def _html_line(line: str) -> str:
@@ -340,10 +355,10 @@ class JWTView:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        colour = "#c53030" if self.verdict is None or not self.verdict.startswith("✓") else "#2f855a"
+        colour = _accent("success" if self.verdict is not None and self.verdict.startswith("✓") else "error")
         body = "\n".join(_html_line(line.strip()) if line.startswith("  ") else html.escape(line)
                          for line in self.lines())
-        return (f'<div class="helpers-show-jwt" style="border-left:4px solid {colour};padding:2px 10px">'
+        return (f'<div class="helpers-show-jwt" style="border-left:4px solid;border-left-color:{colour};padding:2px 10px">'
                 f'<pre style="margin:0;white-space:pre-wrap">{body}</pre></div>')
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 import requests
@@ -238,8 +239,29 @@ def test_html_has_a_block_per_request_and_response(http, api):
     page = Exchange(response)._repr_html_()
     assert page.count("<pre") == 2
     assert ">Request</div>" in page and ">Response</div>" in page
-    assert "#2f855a" in page  # 2xx shown green
+    assert "--jp-success-color1" in page  # 2xx shown green
     assert "reveal=True" in page
+
+
+# Outside a var() fallback, a colour written as hex ignores the theme: #2b6cb0 on the dark theme's
+# background is 3.5:1 (tests/test_browser.py measures the contrast in both themes).
+BARE_HEX = re.compile(r"(?<!, )#[0-9a-fA-F]{3,8}\b")
+THEME_COLOUR = re.compile(r"color-mix\(in srgb, var\(--jp-(brand|success|warn|error)-color1, #[0-9a-f]{6}\) 60%, currentColor\)")
+
+
+@pytest.mark.parametrize("status, kind", [(101, None), (200, "success"), (204, "success"), (302, "warn"),
+                                          (401, "error"), (404, "error"), (503, "error")])
+def test_html_colours_come_from_the_theme(status, kind):
+    page = Exchange(hand_response("GET", "https://api.practice.test/me", status, "Reason"))._repr_html_()
+    assert not BARE_HEX.search(page), page
+    request, response = [block.split(";padding")[0] for block in page.split("border-left:4px solid;border-left-color:")[1:]]
+    assert THEME_COLOUR.fullmatch(request)[1] == "brand"
+    if kind is None:  # 1xx: the text's own colour
+        assert response == "currentColor"
+    else:
+        assert THEME_COLOUR.fullmatch(response)[1] == kind
+    titles = re.findall(r'<div style="color:([^;]*);font-weight:bold">(Request|Response)</div>', page)
+    assert [(colour, title) for colour, title in titles] == [(request, "Request"), (response, "Response")]
 
 
 # -- redirects --------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 
 import jwt
@@ -45,7 +46,9 @@ def test_verifies_only_when_given_a_key():
     assert str(ok).startswith("JWT, verified with the key given: ✓ signature and claims are valid.")
     wrong_audience = JWTView(fresh, key=public, algorithms=["RS256"], audience="https://other.test")
     assert "✗ refused, InvalidAudienceError" in str(wrong_audience)
-    assert "#c53030" in wrong_audience._repr_html_() and "#2f855a" in ok._repr_html_()
+    assert "--jp-error-color1" in wrong_audience._repr_html_() and "--jp-success-color1" in ok._repr_html_()
+    for view in (ok, wrong_audience, JWTView(fresh)):  # a hex colour ignores the theme (dark: 3.5:1)
+        assert not re.search(r"(?<!, )#[0-9a-fA-F]{3,8}\b", view._repr_html_())
 
 
 def forged() -> str:
@@ -66,7 +69,7 @@ def test_a_signature_check_turned_off_is_never_called_valid(options):
     for key in (PRIVATE.public_key(), "anything"):
         view = JWTView(forged(), key=key, **options)
         assert "✓" not in str(view) and "NOT verified" in view.verdict and "verify_signature" in view.verdict
-        assert "#2f855a" not in view._repr_html_()  # never green
+        assert "--jp-success" not in view._repr_html_()  # never green
 
 
 @pytest.mark.parametrize("algorithms", [["none"], ["RS256", "none"], ["NONE"], ("None",)])
@@ -82,7 +85,7 @@ def test_a_claim_check_turned_off_is_named_in_the_verdict(switch, claim):
     view = JWTView(stale, key=PRIVATE.public_key(), algorithms=["RS256"], audience="https://api.practice.test/me",
                    options={"verify_exp": False, switch: False})
     assert not view.verdict.startswith("✓") and f"{claim}" in view.verdict and "not checked" in view.verdict
-    assert "#2f855a" not in view._repr_html_()
+    assert "--jp-success" not in view._repr_html_()
 
 
 def test_the_forged_token_is_refused_when_verified():
