@@ -4,7 +4,8 @@ Notebooks import only the names below (`from helpers import ...`):
 - the practice API: start_practice_api (in-process), serve_practice_api (loopback);
 - viewers and checks: show, show_jwt, checks, check_environment;
 - client-side auth: BearerAuth, RefreshingBearerAuth (and the errors they raise: TokenRefreshError,
-  InsecureTransportError), RedirectListener, RedactSecrets;
+  InsecureTransportError), RedactSecrets;
+- loopback tools for the client's side of a flow: RedirectListener (04), serve_tunnel_proxy (06);
 - the server's side of a password check, to read in notebook 05.
 
 Which layer may import which (tests/test_layers.py reads the imports and enforces it):
@@ -12,8 +13,12 @@ Which layer may import which (tests/test_layers.py reads the imports and enforce
 - serving/       how clients reach the server; imports practice_api, nothing learner-facing;
 - client/        code to copy into a project; imports nothing else from helpers;
 - viewers.py     show(), show_jwt(); reads requests objects, imports neither server nor transport;
-- checks/        the exercises' feedback; may use viewers, client and practice_api, no transport;
-- environment.py the version check; imports nothing else from helpers.
+- checks/        the exercises' feedback; may use viewers, client and the server's public facts (the
+                 demo credentials, hashes and key, and the rules a check must apply as the server
+                 does: tests/test_layers.py lists them), never the app or a transport;
+- environment.py the version check and `python -m helpers.environment`; imports only serving (to start
+  the practice API as a notebook does);
+- server.py      only the entry point of `python -m helpers.server` (the code is serving/cli.py).
 """
 from helpers.practice_api.basic_auth import PasswordChecker, parse_basic
 from helpers.practice_api.passwords import hash_password, verify_password

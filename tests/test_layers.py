@@ -27,11 +27,15 @@ ALLOWED = {
     "serving": {"serving", "practice_api"},
     "client": set(),
     "viewers": {"client"},
-    "checks": {"checks", "viewers", "client", "practice_api"},
-    "environment": set(),
+    "checks": {"checks", "viewers", "client"},  # and, of the server, only PUBLIC_FACTS below
+    "environment": {"serving"},  # python -m helpers.environment starts the practice API as the notebooks do
     "server": {"serving"},  # helpers/server.py: only the entry point of `python -m helpers.server`
     "": {"practice_api", "serving", "client", "viewers", "checks", "environment"},
 }
+# What a check may read of the server: the demo credentials and what follows from them (the stored hashes, the
+# published signing key), and the server's own rules where a check must judge exactly as the server does (a
+# learner's HMAC signature, notebook 07, with the server's clock and request type). Never the app or a transport.
+PUBLIC_FACTS = {"demo", "users", "passwords", "signing_key", "request_signing", "clock", "wsgi"}
 
 
 def layer_of_module(dotted: str) -> str:
@@ -50,10 +54,29 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+IMPORTERS = {"importlib.import_module", "import_module", "__import__"}
+
+
+def dotted(node: ast.AST) -> str:
+    """`helpers.serving.loopback` for the expression helpers.serving.loopback; "" for anything else."""
+    names = []
+    while isinstance(node, ast.Attribute):
+        names.append(node.attr)
+        node = node.value
+    return ".".join([node.id, *reversed(names)]) if isinstance(node, ast.Name) else ""
+
+
 def helpers_imports(source: str, module: str, is_package: bool) -> list[tuple[int, str]]:
-    """(line, imported module) for every import of the helpers package, relative ones resolved."""
+    """(line, imported module) for every use of the helpers package that reaches another module.
+
+    Import statements (relative ones resolved, lazy ones inside functions too), and the ways round them:
+    `helpers.serving.loopback...` after `import helpers.x`, importlib.import_module("helpers...") and
+    __import__("helpers..."), and sys.modules["helpers..."].
+    """
     found = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    inner = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)}  # a.b of a.b.c
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names if alias.name.split(".")[0] == "helpers"]
         elif isinstance(node, ast.ImportFrom):
@@ -65,10 +88,18 @@ def helpers_imports(source: str, module: str, is_package: bool) -> list[tuple[in
                 target = node.module or ""
             if target.split(".")[0] != "helpers":
                 continue
-            if target == "helpers":  # `from helpers import demo`: the names may be modules
-                found += [(node.lineno, f"helpers.{alias.name}") for alias in node.names]
-            else:
-                found.append((node.lineno, target))
+            # `from helpers.practice_api import demo`: the names may be modules, so judge each
+            found += [(node.lineno, f"{target}.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.Attribute) and id(node) not in inner:
+            name = dotted(node)
+            if name.startswith("helpers."):
+                found.append((node.lineno, name))
+        elif isinstance(node, ast.Call) and dotted(node.func) in IMPORTERS and node.args:
+            if isinstance(node.args[0], ast.Constant) and str(node.args[0].value).startswith("helpers"):
+                found.append((node.lineno, str(node.args[0].value)))
+        elif isinstance(node, ast.Subscript) and dotted(node.value) == "sys.modules":
+            if isinstance(node.slice, ast.Constant) and str(node.slice.value).startswith("helpers"):
+                found.append((node.lineno, str(node.slice.value)))
     return found
 
 
@@ -79,6 +110,9 @@ def wrong_way(source: str, layer: str, module: str = "helpers.x.y", is_package: 
         imported = layer_of_module(target)
         if imported == layer and layer not in {"", "client", "viewers", "environment", "server"}:
             continue  # a layer's modules may import each other (client's may not: each is copied out alone)
+        if layer == "checks" and imported == "practice_api" and target.split(".")[2:3] and \
+                target.split(".")[2] in PUBLIC_FACTS:
+            continue
         if imported not in ALLOWED[layer]:
             problems.append(f"line {line}: {layer or 'helpers/__init__'} imports {target}")
     return problems
@@ -134,6 +168,19 @@ def test_the_rules_are_written_where_the_package_starts():
     ("from helpers.serving import gateway", "checks", True),
     ("from helpers import serve_practice_api", "checks", True),
     ("from helpers.practice_api import demo", "checks", False),
+    ("from helpers.practice_api.signing_key import public_key", "checks", False),
+    ("from helpers.practice_api.app import PracticeAPI", "checks", True),  # a whole server inside a check
+    ("from helpers.practice_api import tokens", "checks", True),
+    ("from helpers.practice_api import demo, tokens", "checks", True),
+    # the ways round an import statement
+    ("import helpers.checks.feedback\nhelpers.serving.inprocess.start_practice_api()", "checks", True),
+    ("import helpers.client.redaction\nhelpers.serving.loopback.serve_practice_api()", "viewers", True),
+    ("import helpers.practice_api.clock\nhelpers.checks.feedback.right('x')", "practice_api", True),
+    ("import importlib\nimportlib.import_module('helpers.serving.inprocess')", "checks", True),
+    ("from importlib import import_module\nimport_module('helpers.serving.inprocess')", "viewers", True),
+    ("__import__('helpers.serving.loopback')", "checks", True),
+    ("import sys\nsys.modules['helpers.serving.inprocess']", "client", True),
+    ("import helpers.practice_api.clock\nhelpers.practice_api.clock.Clock()", "practice_api", False),
     ("from helpers.viewers import show", "checks", False),
     ("from helpers import checks", "environment", True),
 ])
@@ -144,33 +191,40 @@ def test_every_helpers_module_imports_only_what_its_layer_may__broken_copies(sou
 def test_relative_imports_are_resolved_before_they_are_judged():
     # `from ..serving import loopback` in helpers/practice_api/app.py is helpers.serving.loopback.
     assert helpers_imports("from ..serving import loopback", "helpers.practice_api.app", False) == \
-        [(1, "helpers.serving")]
+        [(1, "helpers.serving.loopback")]
     assert wrong_way("from ..serving import loopback", "practice_api", "helpers.practice_api.app")
     assert not wrong_way("from .wsgi import Request", "practice_api", "helpers.practice_api.app")
 
 
 # -- every path the texts give exists --------------------------------------------------------------
 
-PATH = re.compile(r"(?<![\w.-])(?:\.\./)?helpers/(?:[\w-]+/)*(?:[\w-]+\.py)?")
+# A path in prose or code, from the repository's root ("open helpers/practice_api/basic_auth.py"), and a Markdown
+# link's target, from the folder of the file that holds it ("[...](../helpers/client/redaction.py)").
+PATH = re.compile(r"(?<![\w./-])helpers/(?:[\w-]+/)*(?:[\w-]+(?:\.\w+)?)?")
+LINK = re.compile(r"\]\(((?:\.\./)*helpers/[^)\s#]*)")
 DOTTED = re.compile(r"(?<![\w./-])helpers(?:\.[A-Za-z_]\w*)+")
 
 
-def texts() -> list[tuple[str, str]]:
-    """(where, text) for the notebooks' cells, the README, the instructor guide, and the source of the helpers,
-    the tools and the tests (their docstrings and comments name paths too)."""
+def texts() -> list[tuple[str, Path, str]]:
+    """(where, its folder, text) for the notebooks' cells and outputs, the README, the instructor guide, and the
+    source of the helpers, the tools and the tests (their docstrings and comments name paths too)."""
     sources = [*helper_files(), *sorted((ROOT / "tools").glob("*.py")),
                *(path for path in sorted((ROOT / "tests").glob("*.py")) if path.name != "test_layers.py")]  # its cases are wrong on purpose
-    found = [(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"))
-             for path in [ROOT / "README.md", ROOT / "instructors" / "README.md", *sources]]
+    found = [(path.relative_to(ROOT).as_posix(), path.parent, path.read_text(encoding="utf-8"))
+             for path in [ROOT / "README.md", *sorted((ROOT / "instructors").glob("*.md")), *sources]]
     for notebook in NOTEBOOKS:
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-        found += [(f"{notebook.name} cell {index}", "".join(cell["source"])) for index, cell in enumerate(cells)]
+        for index, cell in enumerate(cells):
+            outputs = json.dumps(cell.get("outputs", []))  # a traceback or a printed path would show here
+            found.append((f"{notebook.name} cell {index}", notebook.parent, "".join(cell["source"]) + outputs))
     return found
 
 
-def missing_paths(text: str) -> list[str]:
+def missing_paths(text: str, folder: Path = ROOT) -> list[str]:
     """Every `helpers/...` path in `text` that is not a file or folder of the repository."""
-    return [match for match in PATH.findall(text) if not (ROOT / match.removeprefix("../")).exists()]
+    missing = [match for match in LINK.findall(text) if not (folder / match).exists()]
+    without_links = LINK.sub("](", text)
+    return missing + [match for match in PATH.findall(without_links) if not (ROOT / match).exists()]
 
 
 def missing_names(text: str) -> list[str]:
@@ -194,27 +248,40 @@ def missing_names(text: str) -> list[str]:
 
 def test_texts_name_paths_at_all():
     # The scan below finds what it should: if the texts stopped naming paths, it would pass on nothing.
-    assert sum(len(PATH.findall(text)) for _, text in texts()) >= 20
+    assert sum(len(PATH.findall(text)) for _, _, text in texts()) >= 20
+    assert sum(len(LINK.findall(text)) for _, _, text in texts()) >= 5
 
 
 def test_every_helpers_path_named_in_the_texts_exists():
-    assert [(where, path) for where, text in texts() for path in missing_paths(text)] == []
+    assert [(where, path) for where, folder, text in texts() for path in missing_paths(text, folder)] == []
 
 
 def test_every_helpers_module_named_in_the_texts_exists():
-    assert [(where, name) for where, text in texts() for name in missing_names(text)] == []
+    assert [(where, name) for where, _, text in texts() for name in missing_names(text)] == []
 
 
 @pytest.mark.parametrize("text, missing", [
     ("open `helpers/basic_auth.py`", ["helpers/basic_auth.py"]),
     ("open `helpers/practice_api/basic_auth.py`", []),
-    ("[link](../helpers/client/redaction.py)", []),
-    ("[link](../helpers/redaction.py)", ["../helpers/redaction.py"]),
     ("the folder helpers/serving/ and helpers/ itself", []),
     ("the folder helpers/server_side/", ["helpers/server_side/"]),
+    ("open helpers/tokens, or `helpers/serving/tls`", ["helpers/tokens", "helpers/serving/tls"]),
+    ("helpers/practice_api/README.md and helpers/practice_api/tokens.json", ["helpers/practice_api/README.md",
+                                                                            "helpers/practice_api/tokens.json"]),
 ])
 def test_every_helpers_path_named_in_the_texts_exists__broken_copies(text, missing):
     assert missing_paths(text) == missing
+
+
+@pytest.mark.parametrize("text, folder, missing", [
+    ("[link](../helpers/client/redaction.py)", "notebooks", []),
+    ("[link](../helpers/redaction.py)", "notebooks", ["../helpers/redaction.py"]),
+    ("[link](helpers/client/auth.py)", "notebooks", ["helpers/client/auth.py"]),  # from notebooks/, no ../
+    ("[link](helpers/client/auth.py)", "instructors", ["helpers/client/auth.py"]),
+    ("[link](helpers/client/auth.py)", ".", []),  # the README, at the root
+])
+def test_links_resolve_from_the_file_that_holds_them__broken_copies(text, folder, missing):
+    assert missing_paths(text, ROOT / folder) == missing
 
 
 @pytest.mark.parametrize("text, missing", [
