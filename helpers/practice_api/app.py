@@ -29,8 +29,7 @@ from helpers.practice_api.digest_auth import DigestAuthenticator
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.practice_api.request_signing import SignatureChecker
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
-from helpers.practice_api.tokens import printable
-from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, unsafe_header
+from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, printable, unsafe_header
 
 LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
 

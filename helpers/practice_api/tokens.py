@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import secrets
 import threading
 import uuid
@@ -34,7 +33,7 @@ import jwt
 
 from helpers.practice_api import signing_key
 from helpers.practice_api.clock import Clock
-from helpers.practice_api.wsgi import HTTPError
+from helpers.practice_api.wsgi import HTTPError, printable
 
 ISSUER = "https://api.practice.test"  # the in-process API's; on loopback it is the server's URL
 AUDIENCE = ISSUER + "/me"
@@ -397,16 +396,6 @@ def _not_yours(client_id: str | None) -> str:
     if client_id is None:  # RFC 7009 §2.1: a public client sends its client_id (RFC 6749 §2.3)
         return "This token was issued to an OAuth client: send its client_id, or authenticate it."
     return "This token was issued to another client."
-
-
-def printable(text: str) -> str:
-    """`text` with every character error_description may not hold replaced by '?'.
-
-    RFC 6749 §5.2 (and RFC 6750 §3, RFC 7009, RFC 7662 after it) allows printable ASCII except
-    '"' and '\\' (%x20-21 / %x23-5B / %x5D-7E). Whatever a description echoes from a request goes
-    through here: a quote, a backslash or a non-ASCII character would break it.
-    """
-    return re.sub(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]', "?", text)
 
 
 def _challenge(error: str, description: str) -> str:

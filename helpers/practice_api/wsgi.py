@@ -259,6 +259,16 @@ def unsafe_header(headers: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
+def printable(text: str) -> str:
+    """`text` with every character error_description may not hold replaced by '?'.
+
+    RFC 6749 §5.2 (and RFC 6750 §3, RFC 7009, RFC 7662 after it) allows printable ASCII except
+    '"' and '\\' (%x20-21 / %x23-5B / %x5D-7E). Whatever a description echoes from a request goes
+    through here: a quote, a backslash or a non-ASCII character would break it.
+    """
+    return re.sub(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]', "?", text)
+
+
 def json_reply(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     return Reply(status, body, [("Content-Type", "application/json"), *headers])
