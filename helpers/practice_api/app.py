@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, Callable, Iterable
 
-from helpers.practice_api import users
+from helpers.practice_api import demo, users
 from helpers.practice_api.api_keys import DEMO_KEYS, KeyStore
 from helpers.practice_api.basic_auth import PasswordChecker, authenticate_basic
 from helpers.practice_api.clock import Clock
@@ -110,10 +110,10 @@ class PracticeAPI:
     MAX_CALL_BYTES = 16 * 1024 * 1024  # request bodies kept in `calls`, all together
     MAX_NOTES = 1000  # notes and signed orders: the oldest go first
 
-    def __init__(self, clock: Clock | None = None, issuer: str = "https://api.practice.test") -> None:
+    def __init__(self, clock: Clock | None = None, issuer: str = demo.BASE_URL) -> None:
         self.clock = clock or Clock()
         self.issuer = issuer  # the API's own base URL: names it in tokens and OAuth metadata
-        self.other_origin = "https://other.practice.test"  # "another host" for the redirect demos
+        self.other_origin = demo.OTHER_ORIGIN  # "another host" for the redirect demos
         # the newest requests received, in order (headers and bodies count towards the bytes kept)
         self.calls: Recent = Recent(self.MAX_CALLS, self.MAX_CALL_BYTES, call_size)
         self.access_log: Recent = Recent(self.MAX_CALLS, self.MAX_CALL_BYTES)  # what a web server logs, URL included

@@ -5,6 +5,11 @@ code or notebooks; notebook 06 shows where they go instead.
 """
 from __future__ import annotations
 
+# Where the in-process practice API answers. `.test` is reserved and never resolves (RFC 6761 §6.2), so a
+# request meant for the practice API can never reach a real host. On loopback the server's own URL is used.
+BASE_URL = "https://api.practice.test"
+OTHER_ORIGIN = "https://other.practice.test"  # "another host" for the redirect demos: served by the same app
+
 USERS: list[dict[str, str]] = [
     # The colons are on purpose: a password may contain ':' (RFC 7617 §2).
     {"username": "ada", "password": "analytical:engine:1843"},

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 import jwt
 
-from helpers.practice_api import signing_key
+from helpers.practice_api import demo, signing_key
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import HTTPError, printable
 
-ISSUER = "https://api.practice.test"  # the in-process API's; on loopback it is the server's URL
+ISSUER = demo.BASE_URL  # the in-process API's; on loopback it is the server's URL
 AUDIENCE = ISSUER + "/me"
 # Another API this issuer serves: a token for it must not open /me (RFC 8707 resource indicators).
 NOTES_API = "https://notes.practice.test"
