@@ -65,12 +65,12 @@ def test_unauthenticated_call_index_instead(feedback, http, api):
     assert_not_yet(feedback(checks.unauthenticated_call, response), "expected 401 Unauthorized, got 200")
 
 
-@pytest.mark.parametrize("answer, name", [(401, "int"), ({"error": "missing_credentials"}, "dict"),
-                                          ("https://api.practice.test/basic/whoami", "str")])
-def test_unauthenticated_call_not_a_response(feedback, answer, name):
+@pytest.mark.parametrize("answer, kind", [(401, "an int"), ({"error": "missing_credentials"}, "a dict"),
+                                          ("https://api.practice.test/basic/whoami", "a str")])
+def test_unauthenticated_call_not_a_response(feedback, answer, kind):
     output = feedback(checks.unauthenticated_call, answer)
     assert_not_yet(output, "should hold what requests.get(...) returns")
-    assert f"not a {name}" in output
+    assert output.endswith(f"not {kind}."), output
 
 
 # -- challenge_realm ---------------------------------------------------------------------

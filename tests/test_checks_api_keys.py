@@ -143,9 +143,9 @@ def test_read_notes_json_instead_of_response(feedback, http, api):
     assert_not_yet(feedback(checks.read_notes, response.json()), "that looks like response.json()")
 
 
-@pytest.mark.parametrize("answer, name", [(200, "int"), ("https://api.practice.test/keys/notes", "str")])
-def test_read_notes_not_a_response(feedback, answer, name):
-    assert_not_yet(feedback(checks.read_notes, answer), f"not a {name}")
+@pytest.mark.parametrize("answer, kind", [(200, "an int"), ("https://api.practice.test/keys/notes", "a str")])
+def test_read_notes_not_a_response(feedback, answer, kind):
+    assert_not_yet(feedback(checks.read_notes, answer), f"returns, not {kind}.")
 
 
 # -- key_session (exercise 2) -----------------------------------------------------------------

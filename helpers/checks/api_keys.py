@@ -5,17 +5,16 @@ names a key by its id (ro-1, rw-2, ...), never by its value.
 """
 from __future__ import annotations
 
-import json
 import re
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
 
 from helpers.practice_api import demo
-from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, credentials_in_url, fake_response, not_yet,
-                                     output_captured, placeholder, query_pairs, right, sent_problem, sent_with,
+from helpers.checks.feedback import (MASK, PRACTICE_URL, auth_object_problem, credentials_in_url, fake_response,
+                                     not_a_function, not_yet, output_captured, placeholder, query_pairs, raised,
+                                     right, run, safe_repr, sent_problem, sent_with, session_factory_problem,
                                      session_verify_problem, url_of)
 from helpers.viewers import a_kind
 
@@ -25,7 +24,6 @@ HEADER = "X-API-Key"
 NOTES_PATH = "/keys/notes"
 KEY_PARAMETERS = {"api_key", "apikey", "api-key", "x-api-key", "key", "access_key", "token", "access_token"}
 ACTIONS = ("ok", "fix-key", "need-scope", "slow-down", "error")
-MASK = "••••••••"
 KEY_LIKE = re.compile(r"practice_\w+")
 
 
@@ -38,7 +36,7 @@ def read_notes(response: Any) -> None:
     if isinstance(response, (dict, list)):
         return not_yet("that looks like response.json(). Pass the response itself: checks.read_notes(response).")
     if not isinstance(response, requests.Response) or not isinstance(response.request, requests.PreparedRequest):
-        return not_yet(f"`response` should hold what requests.get(...) returns, not a {type(response).__name__}.")
+        return not_yet(f"`response` should hold what requests.get(...) returns, not {a_kind(response)}.")
     request = response.request
     url = urlsplit(request.url or "")
     in_url = _where_in_url(request.url)
@@ -88,8 +86,8 @@ def key_session(session: Any) -> None:
     """02, exercise 2: a Session whose `auth` sends the new read-write key rw-2 in X-API-Key."""
     if placeholder(session):
         return
-    if session is requests.Session or session is requests.session:
-        return not_yet("that is the class itself. Call it: session = requests.Session().")
+    if session_factory_problem(session):
+        return not_yet(session_factory_problem(session))
     if isinstance(session, requests.auth.AuthBase):
         return not_yet("that is an auth object, not a session. Attach it to one: "
                        "session = requests.Session(); session.auth = APIKeyAuth(NEW_KEY).")
@@ -125,7 +123,7 @@ def key_session(session: Any) -> None:
     if problem:
         return not_yet(problem)
     if not callable(auth):
-        return not_yet(f"session.auth must be callable, like APIKeyAuth(NEW_KEY); it holds a {type(auth).__name__}.")
+        return not_yet(f"session.auth must be callable, like APIKeyAuth(NEW_KEY); it holds {a_kind(auth)}.")
     prepared = requests.PreparedRequest()
     try:
         prepared.prepare(method="GET", url=PRACTICE_URL + NOTES_PATH, headers=dict(session.headers))
@@ -140,7 +138,7 @@ def key_session(session: Any) -> None:
         return not_yet("your __call__ returns None, so requests has no request left to send (it fails with "
                        "AttributeError). End __call__ with `return request`.")
     if not isinstance(result, requests.PreparedRequest):
-        return not_yet(f"your __call__ returns a {type(result).__name__}; return the request it was given.")
+        return not_yet(f"your __call__ returns {a_kind(result)}; return the request it was given.")
     url = urlsplit(result.url or "")
     in_url = _key_in_url(url.path, url.query)
     if in_url:
@@ -175,12 +173,8 @@ def key_session(session: Any) -> None:
 
 def next_step(function: Any) -> None:
     """02, exercise 3: map a response to what the client should do next (401 vs 403 vs 429)."""
-    if placeholder(function):
+    if placeholder(function) or not_a_function(function, "checks.next_step(next_step)", results=(str,)):
         return
-    if isinstance(function, str):
-        return not_yet("pass the function itself, not what it returns: checks.next_step(next_step).")
-    if not callable(function):
-        return not_yet(f"pass the function itself: checks.next_step(next_step), not a {type(function).__name__}.")
     challenge = {"WWW-Authenticate": 'APIKey realm="practice", header="X-API-Key"'}
     cases = [
         (200, {}, {"notes": []}, "ok", "a 200 OK"),
@@ -201,15 +195,13 @@ def next_step(function: Any) -> None:
          "error", "a 400 Bad Request (the key was put in the URL)"),
     ]
     for status, headers, body, expected, described in cases:
-        try:
-            got = function(_response(status, headers, body))
-        except Exception as error:  # feedback, not a traceback
-            hint = (" It has no body: decide on response.status_code, not on response.json()."
-                    if body is None else "")
-            return not_yet(f"for {described}, your function raised {type(error).__name__}: {error}.{hint}")
-        if got == expected:
-            continue
-        return not_yet(f"for {described}, it returned {got!r}. " + _next_step_hint(status, expected, got))
+        outcome = run(function, fake_response(status, headers, PRACTICE_URL + NOTES_PATH, json=body))
+        if outcome.error:
+            hint = " It has no body: decide on response.status_code, not on response.json()." if body is None else ""
+            return not_yet(raised(described, outcome.error, hint))
+        if outcome.value != expected:
+            return not_yet(f"for {described}, it returned {outcome.value!r}. "
+                           + _next_step_hint(status, expected, outcome.value))
     right("2xx: carry on; 401: fix or replace the key; 403: get a key with the scope, do not retry; "
           "429: wait for Retry-After; anything else: an error to handle.")
 
@@ -309,10 +301,7 @@ def _missing_header_hint(headers: Any, exercise: str = "call") -> str:
 
 
 def _shows_a_key(auth: Any) -> bool:
-    try:
-        text = repr(auth)
-    except Exception:
-        return False
+    text = safe_repr(auth)
     return any(str(entry["key"]) in text for entry in demo.API_KEYS)
 
 
@@ -325,13 +314,3 @@ def _error_of(response: requests.Response) -> str:
         return str(response.json().get("error", ""))
     except Exception:
         return ""
-
-
-def _response(status: int, headers: dict[str, str], body: dict | None) -> requests.Response:
-    """A response like the practice API's, built by hand: the function under test gets no network."""
-    response = fake_response(status, dict(headers), PRACTICE_URL + NOTES_PATH)
-    response.reason = HTTPStatus(status).phrase
-    if body is not None:
-        response.headers["Content-Type"] = "application/json"
-        response._content = json.dumps(body).encode("utf-8")
-    return response

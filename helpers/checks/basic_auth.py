@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 import requests
 
 from helpers.practice_api import demo
-from helpers.checks.feedback import (PRACTICE_URL, credentials_in_url, fake_response, not_yet, output_captured,
-                                     placeholder, query_pairs, right, session_verify_problem, url_of)
+from helpers.checks.feedback import (MASK, PRACTICE_URL, credentials_in_url, fake_response, not_a_function, not_yet,
+                                     output_captured, placeholder, query_pairs, raised, right, run, safe_repr,
+                                     session_factory_problem, session_verify_problem, url_of)
 from helpers.viewers import a_kind
 
 
@@ -21,8 +22,8 @@ def basic_session(session: Any) -> None:
     """01, exercise 1: a Session that sends ada's Basic credentials on every request."""
     if placeholder(session):
         return
-    if session is requests.session or session is requests.Session:
-        return not_yet("that is the function itself. Call it: session = requests.Session().")
+    if session_factory_problem(session):
+        return not_yet(session_factory_problem(session))
     if not isinstance(session, requests.Session):
         if _in_url(url_of(session)):
             return not_yet("the credentials are in the URL. URLs end up in server logs and browser history. Pass a "
@@ -63,7 +64,7 @@ def basic_session(session: Any) -> None:
     if password != demo.password_of("ada"):
         return not_yet("the user name is right but the password is not ada's (PASSWORD, from section 1).")
     message = "every request made with this session carries ada's Basic credentials."
-    if not isinstance(session.auth, tuple) and _shows_ada(_repr(session.auth)):
+    if not isinstance(session.auth, tuple) and _shows_ada(safe_repr(session.auth)):
         message += (" One more thing: repr(session.auth) shows the password, so displaying it would save the "
                     "password in the notebook. Give your class a __repr__ that hides it.")
     right(message)
@@ -83,15 +84,8 @@ def _shows_ada(text: str) -> bool:
 def _hidden(text: str) -> str:
     """`text` with ada's secrets masked, for a message that quotes an error."""
     for secret in _ada_secrets():
-        text = text.replace(secret, "••••••••")
+        text = text.replace(secret, MASK)
     return text[:200]
-
-
-def _repr(value: Any) -> str:
-    try:
-        return repr(value)
-    except Exception:  # a broken __repr__ shows nothing
-        return ""
 
 
 def _in_params(params: Any) -> bool:
@@ -112,7 +106,7 @@ def basic_header(value: Any) -> None:
     if isinstance(value, bytes):
         return not_yet("that is bytes. Header values are str: add .decode('ascii') after b64encode(...).")
     if not isinstance(value, str):
-        return not_yet(f"expected a str, got a {type(value).__name__}.")
+        return not_yet(f"expected a str, got {a_kind(value)}.")
     if value.startswith(("Basic b'", 'Basic b"')):
         return not_yet("the base64 part still shows its b'...' wrapper: decode the bytes with "
                         ".decode('ascii') before putting them in the f-string.")
@@ -158,10 +152,8 @@ def retry_after(function: Any) -> None:
     forms of RFC 9110 §5.6.7. Anything else is not a Retry-After value: the caller falls back to
     its own wait. A huge value is returned as it is; capping it is the caller's job (max_wait).
     """
-    if placeholder(function):
+    if placeholder(function) or not_a_function(function, "checks.retry_after(retry_after_seconds)"):
         return
-    if not callable(function):
-        return not_yet("pass the function itself: checks.retry_after(retry_after_seconds).")
     in_30_s = email.utils.formatdate(time.time() + 30, usegmt=True)
     in_60_s_asctime = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(time.time() + 60))
     huge = "99999999999999"  # three million years
@@ -191,21 +183,15 @@ def retry_after(function: Any) -> None:
          "test value.isascii() and value.isdigit()."),
     ]
     for headers, expected, described, raised_hint in cases:
-        try:
-            got = function(fake_response(429, headers))
-        except Exception as error:  # feedback, not a traceback
+        outcome = run(function, fake_response(429, headers))
+        if outcome.error:
             hint = raised_hint or (" A value you cannot read should give None, not an exception: " + UNREADABLE)
-            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_one_line(error)}.{hint}")
-        problem = _wait_problem(got, expected)
+            return not_yet(raised(described, outcome.error, hint))
+        problem = _wait_problem(outcome.value, expected)
         if problem:
             return not_yet(f"for {described}, {problem}")
     right("both forms of Retry-After, dates in the past, and None when the header is missing or unreadable, "
           "so that the caller waits its own default instead of retrying at once.")
-
-
-def _one_line(error: Exception) -> str:
-    text = " ".join(str(error).split())
-    return text[:120] + ("…" if len(text) > 120 else "")
 
 
 def _wait_problem(got: Any, expected: float | None) -> str:

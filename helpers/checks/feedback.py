@@ -4,15 +4,21 @@ from __future__ import annotations
 import contextlib
 import dis
 import io
+import json as json_module
 import logging
 import math
-from typing import Any, Iterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import urllib3
 
+from helpers.viewers import a_kind
+
 PRACTICE_URL = "https://api.practice.test"
+MASK = "••••••••"  # in place of a secret that a message quotes
 
 
 def right(message: str) -> None:
@@ -31,6 +37,31 @@ def placeholder(value: Any) -> bool:
     return False
 
 
+def not_a_function(function: Any, call: str, *, results: tuple[type, ...] = ()) -> bool:
+    """True (after saying so) when the learner passed something other than their function.
+
+    `call` is how the exercise passes it, e.g. "checks.next_step(next_step)". A value of one of
+    `results` is most likely what the function returned: the cell called it instead of passing it.
+    A class is callable, but the exercise asks for a function: calling the class would only build one.
+    """
+    if isinstance(function, results):
+        not_yet(f"pass the function itself, not what it returns: {call}.")
+        return True
+    if callable(function) and not isinstance(function, type):
+        return False
+    not_yet(f"pass the function itself: {call}, not {a_kind(function)}.")
+    return True
+
+
+def session_factory_problem(value: Any, name: str = "session") -> str:
+    """'' unless `value` is requests.Session (or the old requests.session function) itself, not a session."""
+    if value is requests.Session:
+        return f"that is the class itself. Call it: {name} = requests.Session()."
+    if value is requests.session:
+        return f"that is the function itself. Call it: {name} = requests.Session()."
+    return ""
+
+
 def unless_stub(function: Any) -> Any:
     """`...` for an exercise cell's stub, a function whose body does nothing (`...`, `pass`, a docstring).
 
@@ -46,14 +77,78 @@ def unless_stub(function: Any) -> Any:
     return ... if does_nothing else function
 
 
-def fake_response(status: int, headers: dict[str, str], url: str = PRACTICE_URL + "/") -> requests.Response:
-    """A response built by hand, to feed a learner's function without calling any API."""
+def fake_response(status: int, headers: dict[str, str] | None = None, url: str = PRACTICE_URL + "/", *,
+                  json: Any = None, text: str = "") -> requests.Response:
+    """A response built by hand, to feed a learner's function without calling any API.
+
+    `json` becomes a JSON body (with its Content-Type), `text` a body as it is; neither, no body.
+    """
     response = requests.Response()
     response.status_code = status
-    response.headers.update(headers)
-    response._content = b""
+    response.reason = HTTPStatus(status).phrase
+    response.headers.update(headers or {})
+    response._content = text.encode("utf-8")
+    if json is not None:
+        response.headers["Content-Type"] = "application/json"
+        response._content = json_module.dumps(json).encode("utf-8")
     response.url = url
     return response
+
+
+# -- running the learner's function on a table of cases ---------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call of the learner's function gave: its value, or the exception it raised, and what it printed."""
+
+    value: Any = None
+    error: Exception | None = None
+    printed: str = ""
+
+
+def run(function: Any, *args: Any) -> Outcome:
+    """Call the learner's function on `args`, with what it prints or logs captured, and never raise.
+
+    A check looks at what was printed before anything reaches the notebook (a secret must not), and
+    turns an exception into feedback: a wrong answer is not a traceback.
+    """
+    with output_captured() as printed:
+        try:
+            value, error = function(*args), None
+        except Exception as raised:  # feedback, not a traceback
+            value, error = None, raised
+    return Outcome(value, error, printed.getvalue())
+
+
+def one_line(error: BaseException, hide: Iterable[str] = (), limit: int = 160) -> str:
+    """An error's message on one line, short, with each secret in `hide` masked: to quote in feedback."""
+    text = " ".join(str(error).split())
+    for secret in hide:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def raised(described: str, error: BaseException, hint: str = "", *, hide: Iterable[str] = ()) -> str:
+    """"for <case>, your function raised <Error>: <message>.<hint>": the feedback for a case that raised."""
+    return f"for {described}, your function raised {type(error).__name__}: {one_line(error, hide)}.{hint}"
+
+
+def safe_repr(value: Any) -> str:
+    """repr(value), or '' when the learner's __repr__ fails: a check looks at it for secrets."""
+    try:
+        return repr(value)
+    except Exception:  # a broken __repr__ shows nothing
+        return ""
+
+
+def filled(cell: Any) -> bool:
+    """True when a closure cell holds a value (reading an empty one raises ValueError)."""
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
 
 
 def auth_object_problem(auth: Any, *, secret: str, make: str, tuple_hint: str) -> str:

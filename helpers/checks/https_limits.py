@@ -14,7 +14,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from helpers.checks.feedback import not_yet, placeholder, right, verify_off
+from helpers.checks.feedback import (not_a_function, not_yet, placeholder, right, run, session_factory_problem,
+                                     verify_off)
+from helpers.viewers import a_kind
 
 __all__ = ["tls_session", "retry_policy", "redact_api_key"]
 
@@ -34,12 +36,12 @@ def tls_session(session: Any) -> None:
     and keeps doing so when REQUESTS_CA_BUNDLE is set (trust_env = False)."""
     if placeholder(session):
         return
-    if session is requests.Session or session is requests.session:
-        return not_yet("that is the class itself. Call it: session = requests.Session().")
+    if session_factory_problem(session):
+        return not_yet(session_factory_problem(session))
     if isinstance(session, requests.Response):
         return not_yet("that is a response. Pass the session you configured: checks.tls_session(session).")
     if not isinstance(session, requests.Session):
-        return not_yet(f"expected a requests.Session, got a {type(session).__name__}.")
+        return not_yet(f"expected a requests.Session, got {a_kind(session)}.")
     verify = session.verify
     if verify_off(verify):  # False, and also 0 or "": requests tests verify for truth
         return not_yet(f"session.verify = {verify!r} turns certificate checks off: anyone on the path could pretend to be "
@@ -71,7 +73,7 @@ def tls_session(session: Any) -> None:
 def _ca_problem(verify: Any) -> str | None:
     """Why `verify` is not the path of one CA certificate in PEM, or None if it is."""
     if not isinstance(verify, (str, Path)):
-        return f"session.verify should be the path of a PEM file (a str), not a {type(verify).__name__}."
+        return f"session.verify should be the path of a PEM file (a str), not {a_kind(verify)}."
     path = Path(verify)
     if path.is_dir():
         return ("session.verify names a folder. requests accepts a prepared CA folder, but here pass the file "
@@ -202,7 +204,7 @@ def retry_policy(retry: Any) -> None:
     if retry is Retry:
         return not_yet("that is the class itself. Call it with the arguments: retry = Retry(total=3, ...).")
     if not isinstance(retry, Retry):
-        return not_yet(f"expected a urllib3.util.Retry, got a {type(retry).__name__}.")
+        return not_yet(f"expected a urllib3.util.Retry, got {a_kind(retry)}.")
     if retry.total == 0 and not retry.status_forcelist:
         return not_yet("this policy never retries (requests' default adapter). Build one: retry = Retry(total=3, "
                        "status_forcelist=[429, 503], ...), and mount it with HTTPAdapter(max_retries=retry).")
@@ -283,12 +285,8 @@ def _longest_backoff(retry: Retry) -> float:
 
 def redact_api_key(function: Any) -> None:
     """06, exercise 3: redact_api_key(line) hides the value of an X-API-Key header line, and only that."""
-    if placeholder(function):
+    if placeholder(function) or not_a_function(function, "checks.redact_api_key(redact_api_key)", results=(str,)):
         return
-    if isinstance(function, str):
-        return not_yet("pass the function itself, not what it returned: checks.redact_api_key(redact_api_key).")
-    if not callable(function):
-        return not_yet("pass the function itself: checks.redact_api_key(redact_api_key).")
     key = "practice_ro_" + secrets.token_urlsafe(24)  # never a demo key: a learner must not redact one known value
     other = "sk-" + secrets.token_hex(12) + "~." + secrets.token_hex(4)  # another provider's format
     cases: list[tuple[str, str, Callable[[str], bool], str]] = [
@@ -304,16 +302,16 @@ def redact_api_key(function: Any) -> None:
          "an 'X-API-Key-Id: ro-1' line, another header whose name only starts like it"),
     ]
     for line, key, is_right, described in cases:
-        try:
-            out = function(line)
-        except Exception as error:  # feedback, not a traceback
-            return not_yet(f"for {described}, your function raised {type(error).__name__}. Split the line at the first "
-                           "colon: name, _, value = line.partition(':').")
+        outcome = run(function, line)
+        out = outcome.value
+        if outcome.error:
+            return not_yet(f"for {described}, your function raised {type(outcome.error).__name__}. Split the line at "
+                           "the first colon: name, _, value = line.partition(':').")
         if out is None:
             return not_yet(f"for {described}, your function returned None. Replace the `...` in it with your code, "
                            "and return the line: redacted, or unchanged.")
         if not isinstance(out, str):
-            return not_yet(f"for {described}, it returned a {type(out).__name__}; return the line as a str.")
+            return not_yet(f"for {described}, it returned {a_kind(out)}; return the line as a str.")
         if is_right(out):
             continue
         return not_yet(f"for {described}, {_redaction_hint(line, out, key)}")

@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from helpers.practice_api import signing_key
-from helpers.checks.feedback import (PRACTICE_URL, auth_object_problem, not_yet, output_captured, placeholder,
-                                     query_pairs, right, sent_with, unless_stub, url_of, verify_off)
+from helpers.checks.feedback import (MASK, PRACTICE_URL, auth_object_problem, not_a_function, not_yet,
+                                     output_captured, placeholder, query_pairs, right, run, sent_with,
+                                     session_factory_problem, unless_stub, url_of, verify_off)
 from helpers.viewers import a_kind
 
 __all__ = ["bearer_session", "verify_token", "seconds_left"]
@@ -68,8 +69,8 @@ def bearer_session(session: Any) -> None:
     if getattr(requests.session, "auth_token", None) is not None:
         return not_yet("requests.session.auth_token sets an attribute on a function; requests never reads it. "
                        "Create a session with requests.Session() and set session.auth = BearerAuth(token).")
-    if session is requests.Session or session is requests.session:
-        return not_yet("that is the class itself. Call it: bearer = requests.Session().")
+    if session_factory_problem(session, "bearer"):
+        return not_yet(session_factory_problem(session, "bearer"))
     if not isinstance(session, requests.Session):
         where = _token_in_url(url_of(session))
         if where:
@@ -242,7 +243,7 @@ def _is_token_parameter(name: str, value: str) -> bool:
 
 
 def _masked(text: str) -> str:
-    return JWT_LIKE.sub("••••••••", text)
+    return JWT_LIKE.sub(MASK, text)
 
 
 def _error_description(response: requests.Response) -> str:
@@ -264,10 +265,8 @@ def verify_token(function: Any) -> None:
     a PyJWK, PyJWT verifies with the key's own algorithm; only this case shows whether the
     function fixes the algorithm itself (`algorithms=["RS256"]`), as RFC 8725 §3.1 asks.
     """
-    if placeholder(function):
+    if placeholder(function) or not_a_function(function, "checks.verify_token(verify_with)"):
         return
-    if not callable(function):
-        return not_yet("pass the function itself: checks.verify_token(verify_with).")
     import jwt
 
     jwks = _jwks()
@@ -284,7 +283,7 @@ def verify_token(function: Any) -> None:
         return not_yet("your function returned None for a valid token. Replace the `...` with code that "
                        "returns what jwt.decode() gives.")
     if not isinstance(claims, dict) or claims.get("sub") != "ada":
-        return not_yet(f"for a valid token, return the claims dict that jwt.decode() gives, not {type(claims).__name__}.")
+        return not_yet(f"for a valid token, return the claims dict that jwt.decode() gives, not {a_kind(claims)}.")
 
     now = time.time()
     forgeries = [
@@ -424,11 +423,8 @@ def seconds_left(function: Any) -> None:
     an opaque access token, and JWTs whose exp disagrees with expires_in: reading exp shows.
     The times are the check's own, as a test's would be, so that time.time() shows too.
     """
-    function = unless_stub(function)
-    if placeholder(function):
+    if placeholder(unless_stub(function)) or not_a_function(function, "checks.seconds_left(seconds_left)"):
         return
-    if not callable(function):
-        return not_yet("pass the function itself: checks.seconds_left(seconds_left).")
     import jwt
 
     requested = 1_000_000.0  # just before the token request was sent, in the check's own time
@@ -449,20 +445,20 @@ def seconds_left(function: Any) -> None:
          requested + 3600),
     ]
     for described, response, now, expected, exp in cases:
-        try:
-            got = function(dict(response), requested, now)
-        except jwt.InvalidTokenError:
+        outcome = run(function, dict(response), requested, now)
+        got, error = outcome.value, outcome.error
+        if isinstance(error, jwt.InvalidTokenError):
             return not_yet(f"for {described}, your function decoded the access token, and failed. A client MUST NOT "
                            "inspect the access token (RFC 9068 §6): it is for the API, and its format may change "
                            "at any time (this one is opaque). Use token_response['expires_in'], counted from "
                            "requested_at.")
-        except KeyError as error:
+        if isinstance(error, KeyError):
             if "expires_in" in response:
                 return not_yet(f"for {described}, your function raised KeyError {error}.")
             return not_yet("for a token response without expires_in, your function raised KeyError. expires_in is "
                            "only RECOMMENDED (RFC 6749 §5.1): read it with .get(), and when it is missing return "
                            "math.inf; a 401 will tell you when the token dies, as RefreshingBearerAuth does.")
-        except Exception as error:
+        if error:
             return not_yet(f"for {described}, your function raised {type(error).__name__}: {_masked(str(error))[:120]}")
         hint = _seconds_left_hint(got, response, requested, now, expected, exp)
         if hint:

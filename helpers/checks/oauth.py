@@ -11,23 +11,21 @@ import base64
 import binascii
 import contextlib
 import hashlib
-import io
-import json
 import math
 import os
 import random
 import re
 import ssl
 import time
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import requests
 
 from helpers.practice_api import demo
-from helpers.checks.feedback import (PRACTICE_URL, fake_response, not_yet, output_captured, placeholder, right,
-                                     timeout_problem, verify_off)
+from helpers.checks.feedback import (MASK, PRACTICE_URL, fake_response, filled, not_a_function, not_yet, placeholder,
+                                     right, run, timeout_problem, verify_off)
+from helpers.viewers import a_kind
 
 __all__ = ["pkce_pair", "exchange_code", "next_interval"]
 
@@ -42,41 +40,30 @@ def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode("ascii")
 
 
-def _quietly(function, *args):
-    """Call the learner's function with what it prints or logs captured: the check prints one line only."""
-    with output_captured() as printed:
-        result = function(*args)
-    return result, printed.getvalue()
-
-
 # -- exercise 1 ---------------------------------------------------------------------------
 
 def pkce_pair(function: Any) -> None:
     """04, exercise 1: `pkce_pair()` returns a fresh (code_verifier, code_challenge) for PKCE with S256."""
-    if placeholder(function):
+    if placeholder(function) or not_a_function(function, "checks.pkce_pair(pkce_pair)", results=(tuple,)):
         return
-    if isinstance(function, tuple):
-        return not_yet("pass the function itself, not what it returns: checks.pkce_pair(pkce_pair).")
-    if not callable(function):
-        return not_yet(f"pass the function itself: checks.pkce_pair(pkce_pair), not a {type(function).__name__}.")
     pairs, printed = [], []
     for _ in range(8):  # several: a wrong base64 alphabet shows only in digests that hold + or /
-        try:
-            pair, printed_now = _quietly(function)
-        except Exception as error:  # feedback, not a traceback
-            return not_yet(f"calling pkce_pair() raised {type(error).__name__}: {str(error)[:200]}")
+        outcome = run(function)
+        if outcome.error:
+            return not_yet(f"calling pkce_pair() raised {type(outcome.error).__name__}: {str(outcome.error)[:200]}")
+        pair = outcome.value
         if pair is None:
             return not_yet("pkce_pair() returned None. Replace the `...` with code that ends with "
                            "`return code_verifier, code_challenge`.")
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            return not_yet(f"return a pair, `return code_verifier, code_challenge`; it returned a {type(pair).__name__}.")
+            return not_yet(f"return a pair, `return code_verifier, code_challenge`; it returned {a_kind(pair)}.")
         pairs.append(tuple(pair))
-        printed.append(printed_now)
+        printed.append(outcome.printed)
     verifier, challenge = pairs[0]
     if isinstance(verifier, bytes) or isinstance(challenge, bytes):
         return not_yet("it returned bytes. URLs and form fields take str: add .decode('ascii').")
     if not isinstance(verifier, str) or not isinstance(challenge, str):
-        return not_yet(f"both values should be str; got {type(verifier).__name__} and {type(challenge).__name__}.")
+        return not_yet(f"both values should be str; got {a_kind(verifier)} and {a_kind(challenge)}.")
     if UNRESERVED.fullmatch(challenge) and 43 <= len(challenge) <= 128 and _s256(challenge) == verifier:
         return not_yet("the two are swapped: return the verifier (the secret you keep) first, then the challenge "
                        "(its hash, which goes in the authorization URL).")
@@ -131,10 +118,10 @@ def _two_verifiers(function: Any, before_each: Any = lambda: None) -> list | Non
     verifiers = []
     for _ in range(2):
         before_each()
-        try:
-            pair, _printed = _quietly(function)
-        except Exception:
+        outcome = run(function)
+        if outcome.error:
             return None
+        pair = outcome.value
         verifiers.append(pair[0] if isinstance(pair, (tuple, list)) and pair else None)
     return verifiers
 
@@ -210,7 +197,7 @@ def _held_by_name(function: Any, originals: tuple, stand_in: Any):
             if any(names.get(name) is original for original in originals):
                 replaced.append((names, name, names[name]))
                 names[name] = stand_in
-    cells = [cell for cell in getattr(call, "__closure__", None) or () if _filled(cell)]
+    cells = [cell for cell in getattr(call, "__closure__", None) or () if filled(cell)]
     for cell in cells:
         if any(cell.cell_contents is original for original in originals):
             replaced.append((cell, None, cell.cell_contents))
@@ -223,14 +210,6 @@ def _held_by_name(function: Any, originals: tuple, stand_in: Any):
                 where.cell_contents = value
             else:
                 where[name] = value
-
-
-def _filled(cell: Any) -> bool:
-    try:
-        cell.cell_contents
-    except ValueError:  # an empty cell
-        return False
-    return True
 
 
 @contextlib.contextmanager
@@ -298,10 +277,7 @@ class _RecordingSession:
 
 
 def _token_response(status: int, body: dict) -> requests.Response:
-    response = fake_response(status, {"Content-Type": "application/json", "Cache-Control": "no-store"}, TOKEN_URL)
-    response.reason = HTTPStatus(status).phrase
-    response._content = json.dumps(body).encode("utf-8")
-    return response
+    return fake_response(status, {"Cache-Control": "no-store"}, TOKEN_URL, json=body)
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -317,19 +293,17 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 
 def exchange_code(function: Any) -> None:
     """04, exercise 2: the confidential web client notes-web trades a code for tokens, correctly."""
-    if placeholder(function):
+    if placeholder(function) or not_a_function(function, "checks.exchange_code(exchange_code)"):
         return
-    if not callable(function):
-        return not_yet(f"pass the function itself: checks.exchange_code(exchange_code), not a {type(function).__name__}.")
     secret = str(demo.client(WEB_CLIENT_ID)["client_secret"])
     code, verifier = "check-code-" + "c" * 33, "check-verifier-" + "v" * 40
     fake_access_token, fake_refresh_token = "check-access-token", "check-refresh-token-" + "r" * 20
     session = _RecordingSession(_token_response(200, {
         "access_token": fake_access_token, "token_type": "Bearer", "expires_in": 300,
         "refresh_token": fake_refresh_token, "scope": "profile notes:read"}))
-    try:
-        result, printed = _quietly(function, session, TOKEN_URL, code, verifier)
-    except Exception as error:
+    outcome = run(function, session, TOKEN_URL, code, verifier)
+    result, printed, error = outcome.value, outcome.printed, outcome.error
+    if error:
         if not session.calls:
             return not_yet("your function sent nothing through `session` before it raised "
                            f"{type(error).__name__}. Call session.post(token_url, ...) with the session it is given.")
@@ -418,18 +392,15 @@ def exchange_code(function: Any) -> None:
     if isinstance(result, requests.Response):
         return not_yet("return the token response as a dict: response.json(), after response.raise_for_status().")
     if not isinstance(result, dict) or result.get("access_token") != fake_access_token:
-        return not_yet(f"return the token response, response.json(): a dict with access_token. It returned a "
-                       f"{type(result).__name__}.")
+        return not_yet(f"return the token response, response.json(): a dict with access_token. It returned "
+                       f"{a_kind(result)}.")
 
     refused = _RecordingSession(_token_response(400, {"error": "invalid_grant",
                                                       "error_description": "The authorization code has expired."}))
-    try:
-        result, _printed = _quietly(function, refused, TOKEN_URL, code, verifier)
-    except Exception:
-        pass  # right: a refused exchange must not look like tokens
-    else:
+    outcome = run(function, refused, TOKEN_URL, code, verifier)
+    if not outcome.error:  # a refused exchange must raise, not look like tokens
         return not_yet("when the server answers 400 invalid_grant, your function returned "
-                       f"{'a dict' if isinstance(result, dict) else type(result).__name__} instead of raising. "
+                       f"{a_kind(outcome.value)} instead of raising. "
                        "Call response.raise_for_status() before response.json().")
     follows = kwargs.get("allow_redirects", True) is not False  # requests' post() follows redirects by default
     right("a POST with the form (grant_type, code, redirect_uri, code_verifier), the client authenticated with "
@@ -440,24 +411,20 @@ def exchange_code(function: Any) -> None:
 
 
 def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "••••••••")
+    return text.replace(secret, MASK)
 
 
 # -- exercise 3 ---------------------------------------------------------------------------
 
 def next_interval(function: Any) -> None:
     """04, exercise 3: while polling for the device grant, how long to wait after each refusal or timeout (RFC 8628 §3.5)."""
-    if placeholder(function):
+    if placeholder(function) or not_a_function(function, "checks.next_interval(next_interval)"):
         return
-    if not callable(function):
-        return not_yet(f"pass the function itself: checks.next_interval(next_interval), not a {type(function).__name__}.")
 
     def answer(status: int, error: str | None, description: str = "") -> requests.Response:
         if error is None:
-            response = fake_response(status, {"Content-Type": "text/html"}, TOKEN_URL)
-            response.reason = HTTPStatus(status).phrase
-            response._content = b"<html><body>Bad gateway</body></html>"
-            return response
+            return fake_response(status, {"Content-Type": "text/html"}, TOKEN_URL,
+                                 text="<html><body>Bad gateway</body></html>")
         return _token_response(status, {"error": error, "error_description": description})
 
     pending, slow_down = "authorization_pending", "slow_down"
@@ -469,9 +436,9 @@ def next_interval(function: Any) -> None:
     ]
     for error, interval, expected, described in keep_polling:
         response = answer(400, error, "Keep polling." if error == pending else "Polling too fast.")
-        try:
-            got, _printed = _quietly(function, response, interval)
-        except Exception as raised:
+        outcome = run(function, response, interval)
+        got, raised = outcome.value, outcome.error
+        if raised:
             if error == pending:
                 return not_yet(f"for {described}, your function raised {type(raised).__name__}. authorization_pending "
                                "is not a failure: the person has not finished yet. Keep polling: return interval. "
@@ -481,7 +448,7 @@ def next_interval(function: Any) -> None:
         if got is None:
             return not_yet("your function returned None. Replace the `...` with code that returns a number of seconds.")
         if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return not_yet(f"for {described}, it returned {type(got).__name__}; return a number of seconds.")
+            return not_yet(f"for {described}, it returned {a_kind(got)}; return a number of seconds.")
         if got == expected:
             continue
         if error == slow_down and got == 10 != interval + 5:
@@ -509,9 +476,9 @@ def next_interval(function: Any) -> None:
         (answer(404, None), "a 404 with an HTML page", "an answer that is not an OAuth error at all: stop."),
     ]
     for response, described, why in must_stop:
-        try:
-            got, _printed = _quietly(function, response, 5)
-        except Exception as raised:
+        outcome = run(function, response, 5)
+        got, raised = outcome.value, outcome.error
+        if raised:
             if _is_device_flow_error(raised):
                 continue
             if isinstance(raised, ValueError) and response.status_code == 404:
@@ -532,9 +499,9 @@ def next_interval(function: Any) -> None:
     # pace is not.
     for status in (502, 503, 429):
         described = f"a {status} with an HTML page"
-        try:
-            got, _printed = _quietly(function, answer(status, None), 5)
-        except Exception as raised:
+        outcome = run(function, answer(status, None), 5)
+        got, raised = outcome.value, outcome.error
+        if raised:
             if _is_device_flow_error(raised):
                 continue
             return not_yet(f"for {described}, your function raised {type(raised).__name__}, not DeviceFlowError. "
@@ -550,15 +517,15 @@ def next_interval(function: Any) -> None:
                               (requests.ConnectTimeout("no connection within 5 s"), 10),
                               (requests.ReadTimeout("no answer within 5 s"), 20)]:
         described = f"a poll that timed out ({type(timeout).__name__}, with interval {interval})"
-        try:
-            got, _printed = _quietly(function, timeout, interval)
-        except Exception as raised:
+        outcome = run(function, timeout, interval)
+        got, raised = outcome.value, outcome.error
+        if raised:
             return not_yet(f"for {described}, your function raised {type(raised).__name__}. The check passes the "
                            "requests.Timeout the poll raised, in place of a response: a timeout is not the end. "
                            "RFC 8628 §3.5: poll less often, then retry. Check isinstance(response, "
                            "requests.Timeout) first, and return a longer interval, such as interval * 2.")
         if got is None or isinstance(got, bool) or not isinstance(got, (int, float)):
-            return not_yet(f"for {described}, it returned {type(got).__name__}; return a number of seconds.")
+            return not_yet(f"for {described}, it returned {a_kind(got)}; return a number of seconds.")
         problem = _slower_problem(got, interval)
         if problem:
             return not_yet(f"for {described}, it returned {got!r}: {problem} After a timeout the device MUST poll "
@@ -580,7 +547,7 @@ def _slower_problem(got: Any, interval: float) -> str:
     wait of hours outlives the device code (600 s on the practice API) anyway.
     """
     if got is None or isinstance(got, bool) or not isinstance(got, (int, float)):
-        return f"a {type(got).__name__}, not a number of seconds."
+        return f"{a_kind(got)}, not a number of seconds."
     if not math.isfinite(got):
         return "not a finite number of seconds, so time.sleep() cannot wait that long (it raises)."
     if got <= interval:

@@ -20,32 +20,30 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 import requests
 
 from helpers.practice_api import demo, request_signing
-from helpers.checks.feedback import PRACTICE_URL, not_yet, output_captured, placeholder, right, unless_stub
+from helpers.checks.feedback import (PRACTICE_URL, filled, not_a_function, not_yet, one_line, output_captured,
+                                     placeholder, raised, right, run, unless_stub)
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import HTTPError, Request
+from helpers.viewers import a_kind
 
 __all__ = ["string_to_sign", "sign", "should_follow"]
 
 KEY_ID = demo.SIGNING_KEYS[0]["key_id"]
 SECRET = demo.SIGNING_KEYS[0]["secret"].encode("ascii")
+SECRET_TEXT = SECRET.decode("ascii")
 SIGNED_PATH = "/signed/orders"
 ORDER = {"item": "tea", "quantity": 2}
 HEADERS = ["X-Key-Id", "X-Timestamp", "X-Request-Id", "X-Signature"]
 FIELDS = "the method, the path, the timestamp, the request id and the body's SHA-256 hex digest"
-MASK = "••••••••"
 
 
 # -- exercise 1 ---------------------------------------------------------------------------
 
 def string_to_sign(function: Any) -> None:
     """07, exercise 1: `string_to_sign(method, path, timestamp, request_id, body)` -> the bytes to sign."""
-    if placeholder(unless_stub(function)):
+    if placeholder(unless_stub(function)) or not_a_function(function, "checks.string_to_sign(string_to_sign)",
+                                                               results=(str, bytes)):
         return
-    if isinstance(function, (str, bytes)):
-        return not_yet("pass the function itself, not what it returns: checks.string_to_sign(string_to_sign).")
-    if not callable(function):
-        return not_yet(f"pass the function itself: checks.string_to_sign(string_to_sign), "
-                       f"not a {type(function).__name__}.")
     body = json.dumps(ORDER).encode("utf-8")
     cases = [
         (("POST", SIGNED_PATH, "1795000000", "6f1c0a8e-3b7d-4e02-9c55-0d6b7a1e4f90", body),
@@ -59,14 +57,11 @@ def string_to_sign(function: Any) -> None:
     ]
     for args, described in cases:
         expected = request_signing.string_to_sign(*args)
-        try:
-            got = function(*args)
-        except Exception as error:  # feedback, not a traceback
-            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_one_line(error)}"
-                           + _raised_hint(error))
-        if got == expected:
-            continue
-        return not_yet(f"for {described}: " + _string_hint(got, expected, args))
+        outcome = run(function, *args)
+        if outcome.error:
+            return not_yet(raised(described, outcome.error, _raised_hint(outcome.error), hide=[SECRET_TEXT]))
+        if outcome.value != expected:
+            return not_yet(f"for {described}: " + _string_hint(outcome.value, expected, args))
     right("method in upper case, path, timestamp, request id and the body's SHA-256 hex digest, one per line, "
           "as bytes: exactly what the practice API rebuilds and signs.")
 
@@ -74,11 +69,11 @@ def string_to_sign(function: Any) -> None:
 def _raised_hint(error: Exception) -> str:
     text = str(error)
     if isinstance(error, AttributeError) and "'bytes' object has no attribute 'encode'" in text:
-        return ". The body is bytes already: hashlib.sha256(body).hexdigest()."
+        return " The body is bytes already: hashlib.sha256(body).hexdigest()."
     if isinstance(error, TypeError) and ("Strings must be encoded" in text or "Unicode-objects" in text):
-        return ". hashlib hashes bytes: hash `body` as it is, and .encode() the joined text at the end."
+        return " hashlib hashes bytes: hash `body` as it is, and .encode() the joined text at the end."
     if isinstance(error, TypeError) and "sequence item" in text:
-        return ". str.join() joins strings only: turn the body into its hex digest (a str) first."
+        return " str.join() joins strings only: turn the body into its hex digest (a str) first."
     return ""
 
 
@@ -94,7 +89,7 @@ def _string_hint(got: Any, expected: bytes, args: tuple) -> str:
     elif isinstance(got, (bytes, bytearray)):
         text = bytes(got).decode("utf-8", "replace")
     else:
-        return f"your function returned a {type(got).__name__}; return the bytes to sign."
+        return f"your function returned {a_kind(got)}; return the bytes to sign."
     want = expected.decode("utf-8")
     want_lines = want.split("\n")
     body_hash = want_lines[4]
@@ -163,8 +158,8 @@ def sign(function: Any) -> None:
     if isinstance(function, type):
         return not_yet(f"that is the class {function.__name__} itself; pass a function (or an auth object): "
                        "checks.sign(sign).")
-    if not callable(function):
-        return not_yet(f"pass the function itself: checks.sign(sign), not a {type(function).__name__}.")
+    if not_a_function(function, "checks.sign(sign)"):
+        return
     checker = request_signing.SignatureChecker(Clock())  # a fresh server: nothing seen, the real time
     held = _held_values(function)  # before any call: what sign records while it runs is not "taken before"
     for method, kwargs, described in SIGN_CASES:
@@ -181,7 +176,7 @@ def sign(function: Any) -> None:
             elif isinstance(sent_body, str) and isinstance(error, (TypeError, AttributeError)):
                 hint = (" request.body is a str for data=<str> and data=<dict>: encode it first, "
                         "body.encode(\"utf-8\"), the bytes urllib3 2 sends (as HMACAuth in section 2 does).")
-            return not_yet(f"for {described}, sign raised {type(error).__name__}: {_one_line(error)}.{hint}")
+            return not_yet(f"for {described}, sign raised {type(error).__name__}: {one_line(error, [SECRET_TEXT])}.{hint}")
         problem = (_printed_problem(printed.getvalue(), result) or _signed_request_problem(result, checker, described)
                    or _fixed_timestamp_problem(held, result))
         if problem:
@@ -262,7 +257,7 @@ def _held_values(function: Any) -> list:
     code, held = getattr(call, "__code__", None), list(vars(function).values()) if hasattr(function, "__dict__") else []
     if code is not None:
         held += [getattr(call, "__globals__", {}).get(name) for name in code.co_names]
-        held += [cell.cell_contents for cell in getattr(call, "__closure__", None) or () if _filled(cell)]
+        held += [cell.cell_contents for cell in getattr(call, "__closure__", None) or () if filled(cell)]
         held += list(getattr(call, "__defaults__", None) or ()) + list((getattr(call, "__kwdefaults__", None) or {}).values())
     return held
 
@@ -282,19 +277,11 @@ def _fixed_timestamp_problem(held: list, result: Any) -> str | None:
     return None
 
 
-def _filled(cell: Any) -> bool:
-    try:
-        cell.cell_contents
-    except ValueError:  # an empty cell
-        return False
-    return True
-
-
 def _signed_request_problem(result: Any, checker: request_signing.SignatureChecker, described: str) -> str | None:
     if result is None:
         return "sign returned None, so requests would have nothing to send. End it with `return request`."
     if not isinstance(result, requests.PreparedRequest):
-        return f"sign returned a {type(result).__name__}; return the request it was given."
+        return f"sign returned {a_kind(result)}; return the request it was given."
     for name, value in result.headers.items():
         if _holds_secret(str(value)):
             return (f"the secret is in the {name[:40]} header (perhaps encoded). The secret never travels: only "
@@ -419,12 +406,6 @@ def _json_of(body: bytes) -> Any:
         return ORDER
 
 
-def _one_line(error: Exception) -> str:
-    """An error message on one line, short, with the signing secret masked."""
-    text = " ".join(str(error).split()).replace(SECRET.decode("ascii"), MASK)
-    return text[:150] + ("..." if len(text) > 150 else "")
-
-
 # -- exercise 3 ---------------------------------------------------------------------------
 
 MALFORMED_PORT = ("parse_url(url) (and urlsplit(url).port) raise a ValueError when the port is not a number from 0 "
@@ -433,13 +414,9 @@ MALFORMED_PORT = ("parse_url(url) (and urlsplit(url).port) raise a ValueError wh
 
 def should_follow(function: Any) -> None:
     """07, exercise 3: `should_follow(old_url, new_url)` is True only within the same origin."""
-    if placeholder(unless_stub(function)):
+    if placeholder(unless_stub(function)) or not_a_function(function, "checks.should_follow(should_follow)",
+                                                               results=(bool,)):
         return
-    if isinstance(function, bool):
-        return not_yet("pass the function itself, not what it returns: checks.should_follow(should_follow).")
-    if not callable(function):
-        return not_yet(f"pass the function itself: checks.should_follow(should_follow), "
-                       f"not a {type(function).__name__}.")
     old = "https://api.practice.test/redirect/somewhere"
     cases = [
         (old, "https://api.practice.test/headers", True, "another path on the same host",
@@ -481,12 +458,11 @@ def should_follow(function: Any) -> None:
          ".host and .port."),
     ]
     for old_url, new_url, expected, described, hint in cases:
-        try:
-            got = function(old_url, new_url)
-        except Exception as error:  # feedback, not a traceback
+        outcome = run(function, old_url, new_url)
+        got, error = outcome.value, outcome.error
+        if error:
             extra = f" {hint}" if hint is MALFORMED_PORT and isinstance(error, ValueError) else ""
-            return not_yet(f"for {described}, your function raised {type(error).__name__}: {_one_line(error)}."
-                           + extra)
+            return not_yet(raised(described, error, extra, hide=[SECRET_TEXT]))
         if not isinstance(got, bool):
             return not_yet(f"for {described}, it returned {got!r}; return True or False.")
         if got != expected:

@@ -21,7 +21,9 @@ from typing import Any, Callable, Iterator
 from helpers.practice_api import demo
 from helpers.practice_api.passwords import hash_password
 from helpers.practice_api.users import DUMMY_HASH
-from helpers.checks.feedback import not_yet, output_captured, placeholder, right, unless_stub
+from helpers.checks.feedback import (Outcome, not_a_function, not_yet, one_line, output_captured, placeholder,
+                                     right, run, unless_stub)
+from helpers.viewers import a_kind
 
 __all__ = ["basic_authorization", "parse_challenge", "check_basic"]
 
@@ -30,18 +32,9 @@ GRACE = ("grace", demo.password_of("grace"))
 CHARLES = ("charles", "<difference engine> 1822?")  # its base64 holds '+' and '/'
 LATIN_1 = ("grace", "Grüße")  # Latin-1 can hold it: the quiet bug of notebook 01, section 7
 NFD_USER = (unicodedata.normalize("NFD", "zoë"), "pass-1843")  # NFC applies to the user-id too (RFC 7617 §2.1)
-MASK = "••••••••"
 
 
 # -- shared --------------------------------------------------------------------------------
-
-def _not_a_function(function: Any, name: str) -> bool:
-    """True (after saying so) when the learner passed something other than their function."""
-    if callable(function) and not isinstance(function, type):
-        return False
-    not_yet(f"pass the function itself: checks.{name}({name}), not a {type(function).__name__}.")
-    return True
-
 
 def _secrets() -> list[str]:
     """Every demo password, and the base64 forms that would carry one: never printed."""
@@ -62,10 +55,7 @@ def _name(error: BaseException) -> str:
 
 def _one_line(error: BaseException) -> str:
     """The error's message on one line, short, with any demo secret masked."""
-    text = " ".join(str(error).split())
-    for secret in _secrets():
-        text = text.replace(secret, MASK)
-    return text[:160] + ("…" if len(text) > 160 else "")
+    return one_line(error, _secrets())
 
 
 def _token(username: str, password: str, *, normalize: bool = True) -> str:
@@ -83,7 +73,7 @@ def _basic(raw: bytes) -> str:
 
 def basic_authorization(function: Any) -> None:
     """05, exercise 1: `basic_authorization(username, password)` -> the Authorization header's value."""
-    if placeholder(unless_stub(function)) or _not_a_function(function, "basic_authorization"):
+    if placeholder(unless_stub(function)) or not_a_function(function, "checks.basic_authorization(basic_authorization)"):
         return
     nfd_password = unicodedata.normalize("NFD", GRACE[1])
     cases = [
@@ -97,15 +87,13 @@ def basic_authorization(function: Any) -> None:
         (CHARLES, f"{CHARLES[0]!r} and the password {CHARLES[1]!r}"),
     ]
     for (username, password), described in cases:
-        try:
-            with output_captured() as printed:
-                got = function(username, password)
-        except Exception as error:  # feedback, not a traceback
-            return not_yet(f"for {described}, your function raised {_name(error)}: {_one_line(error)}."
-                           + _encoding_error_hint(error))
-        if _printed_a_secret(printed.getvalue()):
+        outcome = run(function, username, password)
+        if outcome.error:
+            return not_yet(f"for {described}, your function raised {_name(outcome.error)}: {_one_line(outcome.error)}."
+                           + _encoding_error_hint(outcome.error))
+        if _printed_a_secret(outcome.printed):
             return not_yet(f"for {described}, {PRINTED}")
-        problem = _header_problem(got, username, password)
+        problem = _header_problem(outcome.value, username, password)
         if problem:
             return not_yet(f"for {described}: {problem}")
     problem = _colon_problem(function)
@@ -129,7 +117,7 @@ def _colon_problem(function: Callable) -> str:
     except Exception as error:  # feedback, not a traceback
         return (f"for the user-id {COLON_USER[0]!r}, your function raised {_name(error)}: {_one_line(error)}. "
                 + why + "Raise ValueError for it: if ':' in username: raise ValueError(...).")
-    returned = "a header" if isinstance(got, str) else f"a {type(got).__name__}"
+    returned = "a header" if isinstance(got, str) else a_kind(got)
     return (f"for the user-id {COLON_USER[0]!r}, it returned {returned} instead of raising. " + why
             + "Refuse it before encoding: if ':' in username: raise ValueError(\"a user-id cannot contain ':'\").")
 
@@ -157,7 +145,7 @@ def _header_problem(got: Any, username: str, password: str) -> str:
         return ("it returned bytes. Header values are str: add .decode('ascii') after base64.b64encode(...), "
                 "then put 'Basic ' in front.")
     if not isinstance(got, str):
-        return f"it returned a {type(got).__name__}; return the header's value, a str such as 'Basic dXNlcjpwYXNz'."
+        return f"it returned {a_kind(got)}; return the header's value, a str such as 'Basic dXNlcjpwYXNz'."
     if got.startswith(("Basic b'", 'Basic b"', "b'", 'b"')):
         return ("the base64 part still shows its b'...' wrapper: that is str() of bytes. Use "
                 ".decode('ascii') on the bytes instead.")
@@ -240,15 +228,14 @@ CHALLENGES: list[tuple[str, tuple[str, dict[str, str]], str]] = [
 
 def parse_challenge(function: Any) -> None:
     """05, exercise 2: `parse_challenge(value)` -> (scheme in lower case, {parameter name: value})."""
-    if placeholder(unless_stub(function)) or _not_a_function(function, "parse_challenge"):
+    if placeholder(unless_stub(function)) or not_a_function(function, "checks.parse_challenge(parse_challenge)"):
         return
     for value, expected, described in CHALLENGES:
-        try:
-            got = function(value)
-        except Exception as error:  # feedback, not a traceback
-            return not_yet(f"for {described}, your function raised {_name(error)}: {_one_line(error)}."
-                           + _parse_error_hint(error))
-        problem = _challenge_problem(got, value, expected)
+        outcome = run(function, value)
+        if outcome.error:
+            return not_yet(f"for {described}, your function raised {_name(outcome.error)}: {_one_line(outcome.error)}."
+                           + _parse_error_hint(outcome.error))
+        problem = _challenge_problem(outcome.value, value, expected)
         if problem:
             return not_yet(f"for {described}: {problem}")
     right("scheme and names in lower case, values unquoted and unescaped, commas inside quotes kept. "
@@ -278,9 +265,9 @@ def _challenge_problem(got: Any, value: str, expected: tuple[str, dict[str, str]
         return f"it returned {_short(got)}; return a pair (scheme, params), e.g. ('basic', {{'realm': 'x'}})."
     scheme, params = got
     if not isinstance(scheme, str):
-        return f"the scheme should be a str, got a {type(scheme).__name__}."
+        return f"the scheme should be a str, got {a_kind(scheme)}."
     if not isinstance(params, dict):
-        return f"the parameters should be a dict, got a {type(params).__name__}."
+        return f"the parameters should be a dict, got {a_kind(params)}."
     if scheme != want_scheme:
         if scheme.strip().lower() == want_scheme:
             return ("return the scheme in lower case (scheme.lower()). Schemes are case-insensitive "
@@ -338,7 +325,7 @@ UNKNOWN_USER = ("An unknown user name has no entry in PASSWORD_HASHES: use PASSW
 
 def check_basic(function: Any) -> None:
     """05, exercise 3: `check_basic(header)` -> the user name it proves, or None. Never raises."""
-    if placeholder(unless_stub(function)) or _not_a_function(function, "check_basic"):
+    if placeholder(unless_stub(function)) or not_a_function(function, "checks.check_basic(check_basic)"):
         return
     ada_token = _token(*ADA)
     accept = [
@@ -355,12 +342,10 @@ def check_basic(function: Any) -> None:
          "unicodedata.normalize('NFC', ...) the user-id and the password before you look up and verify."),
     ]
     for header, expected, described, hint in accept:
-        outcome, got = _call(function, header)
-        if outcome == "printed":
-            return not_yet(f"for {described}, {PRINTED}")
-        if outcome == "raised":
-            return not_yet(f"for {described}, your function raised {_name(got)}: {_one_line(got)}. "
-                           + _raised_hint(got, hint))
+        outcome = run(function, header)
+        problem, got = _printed_or_raised(outcome, described, hint), outcome.value
+        if problem:
+            return not_yet(problem)
         if got is True:
             return not_yet(f"for {described}, it returned True. Return the user name ({expected!r}): "
                            "the caller needs to know who it is.")
@@ -395,12 +380,10 @@ def check_basic(function: Any) -> None:
          "A header may have no space at all: str.partition(' ') never raises; then return None."),
     ]
     for header, described, accepted_hint, raised_hint in refuse:
-        outcome, got = _call(function, header)
-        if outcome == "printed":
-            return not_yet(f"for {described}, {PRINTED}")
-        if outcome == "raised":
-            return not_yet(f"for {described}, your function raised {_name(got)}: {_one_line(got)}. "
-                           + _raised_hint(got, raised_hint))
+        outcome = run(function, header)
+        problem, got = _printed_or_raised(outcome, described, raised_hint), outcome.value
+        if problem:
+            return not_yet(problem)
         if got is False:
             return not_yet(f"for {described}, it returned False. Return None when nothing is proven: "
                            "the function returns a user name or None.")
@@ -427,10 +410,10 @@ def _dummy_hash_problem(function: Callable) -> str:
         return ""
     names["DUMMY_HASH"] = hash_password(KNOWN_DUMMY_PASSWORD)
     try:
-        outcome, got = _call(function, "Basic " + _token("nobody-by-this-name", KNOWN_DUMMY_PASSWORD))
+        outcome = run(function, "Basic " + _token("nobody-by-this-name", KNOWN_DUMMY_PASSWORD))
     finally:
         names["DUMMY_HASH"] = DUMMY_HASH
-    if outcome == "returned" and got is not None:
+    if not outcome.error and not _printed_a_secret(outcome.printed) and outcome.value is not None:
         return ("it let in a user who does not exist, who sent the password behind DUMMY_HASH. Anyone who learns "
                 "that one password (it sits in your code or config) gets in under any name. Verify against "
                 "DUMMY_HASH, as you do, and return the name only for a known user: "
@@ -446,14 +429,14 @@ def _printed_a_secret(text: str) -> bool:
     return any(secret in text for secret in _secrets())
 
 
-def _call(function: Callable, header: str | None) -> tuple[str, Any]:
-    """("returned", value), ("raised", error) or ("printed", None) when it printed a secret."""
-    with output_captured() as printed:
-        try:
-            outcome = "returned", function(header)
-        except Exception as error:  # feedback, not a traceback
-            outcome = "raised", error
-    return ("printed", None) if _printed_a_secret(printed.getvalue()) else outcome
+def _printed_or_raised(outcome: Outcome, described: str, hint: str) -> str:
+    """The feedback for a call of check_basic that printed a secret or raised; '' when it did neither."""
+    if _printed_a_secret(outcome.printed):
+        return f"for {described}, {PRINTED}"
+    if outcome.error:
+        return (f"for {described}, your function raised {_name(outcome.error)}: {_one_line(outcome.error)}. "
+                + _raised_hint(outcome.error, hint))
+    return ""
 
 
 def _raised_hint(error: Exception, hint: str) -> str:
@@ -511,11 +494,11 @@ def _work_feedback(function: Callable) -> None:
     costs = []
     for header in ("Basic " + _token("ada", "not-her-password"), "Basic " + _token("nobody-by-this-name", "x")):
         with _work_counted(function) as work:
-            outcome, got = _call(function, header)
-        if outcome == "printed":
+            outcome = run(function, header)
+        if _printed_a_secret(outcome.printed):
             return not_yet(f"for a wrong password, {PRINTED}")
-        if outcome == "raised":  # it passed every case above; report anything odd all the same
-            return not_yet(f"your function raised {_name(got)}: {_one_line(got)}.")
+        if outcome.error:  # it passed every case above; report anything odd all the same
+            return not_yet(f"your function raised {_name(outcome.error)}: {_one_line(outcome.error)}.")
         costs.append(work)
     known, unknown = costs
     if not known["iterations"]:  # no PBKDF2 through hashlib: the clock is all that is left to go by

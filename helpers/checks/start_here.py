@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from helpers.viewers import a_kind
 from helpers.checks.feedback import credentials_in_url, not_yet, placeholder, right, sent_problem, sent_with
 from helpers.client.redaction import SECRET_HEADERS
 
@@ -19,7 +20,7 @@ def unauthenticated_call(response: Any) -> None:
     if placeholder(response):
         return
     if not isinstance(response, requests.Response) or not isinstance(response.request, requests.PreparedRequest):
-        return not_yet(f"`response` should hold what requests.get(...) returns, not a {type(response).__name__}.")
+        return not_yet(f"`response` should hold what requests.get(...) returns, not {a_kind(response)}.")
     if credentials_in_url(response.url):
         return not_yet("credentials went in the URL (https://user:password@...). URLs end up in logs and "
                        "browser history, and requests sends them as an Authorization header anyway. This call "
@@ -56,7 +57,7 @@ def challenge_realm(realm: Any) -> None:
     if placeholder(realm):
         return
     if not isinstance(realm, str):
-        return not_yet(f"`realm` should be a str, not a {type(realm).__name__}.")
+        return not_yet(f"`realm` should be a str, not {a_kind(realm)}.")
     if realm.lower().startswith("basic"):
         return not_yet("that is the whole header. The realm is the value of realm=\"...\" inside it.")
     if realm.lower().startswith("realm="):
