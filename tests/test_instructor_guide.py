@@ -4,8 +4,6 @@ learner copies; the pre-workshop check; and the cheat sheet, kept in step with t
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from urllib.parse import parse_qs, quote, urlsplit
 
 import nbformat
@@ -198,10 +196,18 @@ def test_every_notebook_has_teaching_notes():
         assert f"**{path.name[:2]} · " in GUIDE, f"no teaching notes for {path.name}"
 
 
-def test_cheat_sheet_is_what_the_tool_writes():
-    result = subprocess.run([sys.executable, "tools/cheatsheet.py", "--check"], cwd=ROOT, capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stdout
+def test_cheat_sheet_is_what_the_tool_writes(capsys):
+    assert cheatsheet.main(["--check"]) == 0, capsys.readouterr().out
+
+
+def test_cheat_sheet_check_finds_a_stale_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cheatsheet, "MARKDOWN", tmp_path / "cheatsheet.md")
+    monkeypatch.setattr(cheatsheet, "PRINTABLE", tmp_path / "cheatsheet.html")
+    monkeypatch.setattr(cheatsheet, "ROOT", tmp_path)
+    assert cheatsheet.main(["--check"]) == 1 and "out of date: cheatsheet.md, cheatsheet.html" in capsys.readouterr().out
+    assert cheatsheet.main([]) == 0 and cheatsheet.main(["--check"]) == 0
+    (tmp_path / "cheatsheet.md").write_text("- an old point\n", encoding="utf-8")
+    assert cheatsheet.main(["--check"]) == 1
 
 
 def test_cheat_sheet_holds_every_notebooks_key_points_and_nothing_else():

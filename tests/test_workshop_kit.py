@@ -45,8 +45,7 @@ def test_readme_binder_links_use_the_same_repository():
 @pytest.fixture(scope="module")
 def copies(tmp_path_factory):
     folder = tmp_path_factory.mktemp("learner-copies")
-    subprocess.run([sys.executable, "tools/learner_copies.py", str(folder)], cwd=ROOT, check=True,
-                   capture_output=True)
+    learner_copies.write(folder, learner_copies.copies())
     return folder
 
 
@@ -132,7 +131,7 @@ def test_binder_build_plan(tmp_path):
     assert "src/environment.yml" not in plan, "the root environment.yml is ignored when binder/ exists"
 
 
-def test_committed_learner_copies_are_what_the_tool_writes_byte_for_byte():
+def test_committed_learner_copies_are_what_the_tool_writes_byte_for_byte(capsys):
     """Binder and nbgitpuller see only what is committed, so the copies are committed, and a notebook edited
     without new copies fails here."""
     folder = ROOT / learner_copies.FOLDER
@@ -142,10 +141,8 @@ def test_committed_learner_copies_are_what_the_tool_writes_byte_for_byte():
         "commit one learner copy per notebook (and nothing else) in " + learner_copies.FOLDER
     ignored = subprocess.run(["git", "check-ignore", "-q", f"{learner_copies.FOLDER}/{NOTEBOOKS[0].name}"], cwd=ROOT)
     assert ignored.returncode == 1, f"{learner_copies.FOLDER}/ is git-ignored"
-    result = subprocess.run([sys.executable, "tools/learner_copies.py", "--check"], cwd=ROOT, capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stdout
     assert {path.name for path in folder.glob("*.ipynb")} == {path.name for path in NOTEBOOKS}
+    assert learner_copies.main(["--check"]) == 0, capsys.readouterr().out
 
 
 def test_check_finds_a_changed_a_missing_and_a_left_over_copy(tmp_path):
