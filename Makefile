@@ -12,10 +12,16 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 LAB_ARGS ?=
 PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab test test-pythons bytecode test-browser test-robustness fuzz screenshot refresh bench learner-copies install clean
+.PHONY: lab check test test-pythons bytecode test-browser test-robustness fuzz screenshot refresh bench learner-copies install clean
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+
+# The day before a workshop: a ✓ or ✗ line for each thing the notebooks need, with the fix under each ✗.
+# runpy warns that helpers/__init__.py imported helpers.environment before running it: harmless here
+# (main() uses nothing that import set up), so the warning is silenced by its text, and only it.
+check: $(STAMP)
+	@$(PY) -W "ignore:'helpers.environment' found in sys.modules:RuntimeWarning" -m helpers.environment
 
 test: bytecode
 	$(PY) -m pytest -n 2 --dist loadfile -m "not browser and not robustness" $(PYTEST_NOTEBOOKS)
@@ -68,13 +74,19 @@ install: $(STAMP)
 bytecode: $(STAMP)
 	$(PY) -m compileall -q helpers
 
-# Reinstall only when the project's dependencies or settings change.
+# Reinstall only when the project's dependencies or settings change. pip runs with --quiet, so the
+# lines around it say what is happening: a silent minute looks like a hang to a newcomer.
 $(STAMP): pyproject.toml binder/overrides.json
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[lab,test,tools]"
-	mkdir -p $(VENV)/share/jupyter/lab/settings
-	cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
-	touch $(STAMP)
+	@test -x $(PY) || { echo "Creating $(VENV), this project's own Python environment, with $(PYTHON)..."; \
+	    $(PYTHON) -m venv $(VENV); }
+	@echo "Installing JupyterLab, requests and the other packages into $(VENV): a minute or two the first time"
+	@echo "(longer on a slow network), and pip prints nothing until it is done."
+	@started=$$(date +%s); \
+	    $(PY) -m pip install --quiet --disable-pip-version-check -e ".[lab,test,tools]" && \
+	    mkdir -p $(VENV)/share/jupyter/lab/settings && \
+	    cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json && \
+	    touch $(STAMP) && \
+	    echo "Installed in $$(( $$(date +%s) - started )) s. Later runs skip this step until pyproject.toml changes."
 
 clean:
 	rm -rf $(VENV)

@@ -61,3 +61,66 @@ def test_make_lab_serves_the_notebooks_with_token_auth(tmp_path):
         os.killpg(lab.pid, signal.SIGTERM)
         output, _ = lab.communicate(timeout=20)
     assert re.search(rf"http://127\.0\.0\.1:{port}/lab\?token=", output), "the URL with its token is printed"
+
+
+# -- the first install says what it does; later runs say nothing ----------------------------------
+
+FAKE_PYTHON = """#!/bin/sh
+# A stand-in for python3: `-m venv DIR` makes DIR/bin/python, which logs its arguments and prints one line.
+[ "$1 $2" = "-m venv" ] || exit 9
+mkdir -p "$3/bin"
+cat > "$3/bin/python" <<'PY'
+#!/bin/sh
+echo "$@" >> "$(dirname "$0")/../calls.log"
+echo "(pip would install here)"
+PY
+chmod +x "$3/bin/python"
+"""
+
+
+def run_install(tmp_path, target: str = "install") -> str:
+    """`make TARGET` into a fresh venv folder, with a fake python3: make's own recipe runs, in milliseconds, offline."""
+    fake = tmp_path / "python3"
+    fake.write_text(FAKE_PYTHON, encoding="utf-8")
+    fake.chmod(0o755)
+    result = subprocess.run(["make", "--no-print-directory", target, f"PYTHON={fake}", f"VENV={tmp_path / 'venv'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_the_first_install_says_what_it_does_and_how_long_it_takes(tmp_path):
+    output = run_install(tmp_path)
+    lines = output.splitlines()
+    pip = lines.index("(pip would install here)")
+    before, after = "\n".join(lines[:pip]), "\n".join(lines[pip + 1:])
+    assert f"Creating {tmp_path / 'venv'}" in before
+    assert re.search(r"Installing JupyterLab, requests and the other packages into .*: a minute or two the first time", before)
+    assert "prints nothing until it is done" in before
+    assert re.search(r"Installed in \d+ s\. Later runs skip this step", after)
+    assert "pip install --quiet" in (tmp_path / "venv" / "calls.log").read_text(encoding="utf-8")
+
+
+def test_a_second_install_is_quiet_and_installs_nothing(tmp_path):
+    run_install(tmp_path)
+    calls = (tmp_path / "venv" / "calls.log").read_text(encoding="utf-8")
+    again = run_install(tmp_path)
+    assert "Installing" not in again and "(pip would install here)" not in again
+    assert (tmp_path / "venv" / "calls.log").read_text(encoding="utf-8") == calls
+
+
+def test_make_lab_and_make_test_say_it_on_their_first_install(tmp_path):
+    for target in ("lab", "test"):
+        recipe = subprocess.run(["make", "-n", target, f"VENV={tmp_path / 'none'}"], cwd=ROOT, capture_output=True,
+                                text=True).stdout
+        assert "Installing JupyterLab, requests and the other packages" in recipe, target
+
+
+def test_make_check_prints_the_list_without_a_warning():
+    """The day-before check: the ✓/✗ list of python -m helpers.environment, and runpy's warning kept out."""
+    result = subprocess.run(["make", "--no-print-directory", "check"], cwd=ROOT, capture_output=True, text=True,
+                            encoding="utf-8", timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Checking this machine for the notebooks")
+    assert result.stdout.splitlines()[-1].startswith("✓ All ")
+    assert result.stderr == ""

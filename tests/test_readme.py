@@ -187,3 +187,10 @@ def test_the_practice_api_commands_work_as_written(tmp_path):
         except ProcessLookupError:
             pass
         server.wait()
+
+
+def test_tells_a_newcomer_how_to_check_their_machine():
+    run_it = README[README.index("## Run it"):README.index("## What you will be able to do")]
+    assert "`make check`" in run_it and "`python -m helpers.environment`" in run_it
+    recipe = subprocess.run(["make", "-n", "check"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "-m helpers.environment" in recipe
