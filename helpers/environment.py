@@ -174,11 +174,14 @@ def check_kernel() -> list[Check]:
             os.path.normcase(os.path.realpath(sys.prefix)):
         return [Check(True, f"{what} runs this environment's Python")]
     runs = f"{program}, which does not run" if prefix is None else f"{program}, from {prefix}"
+    advice = ["The notebooks would run without this environment's packages."]
+    if os.environ.get("JUPYTER_PATH"):
+        advice.append("JUPYTER_PATH is set, and Jupyter looks there first: unset it, or take that kernel out of it.")
+    advice += ["Start JupyterLab with `make lab` (it sets JUPYTER_PREFER_ENV_PATH=1, so that this environment's",
+               "kernel comes first), or run `python -m ipykernel install --user --name http-api-auth` with this",
+               "Python, and pick that kernel in JupyterLab (Kernel > Change Kernel)."]
     return [Check(False, f"{what} is another environment's: {spec.resource_dir}/kernel.json starts {runs}",
-                  "The notebooks would run without this environment's packages. Start JupyterLab with `make lab`\n"
-                  "(it sets JUPYTER_PREFER_ENV_PATH=1, so that this environment's kernel comes first), or run\n"
-                  "`python -m ipykernel install --user --name http-api-auth` with this Python and pick\n"
-                  "that kernel in JupyterLab (Kernel > Change Kernel).")]
+                  "\n".join(advice))]
 
 
 def _prefix_of(program: str) -> str | None:

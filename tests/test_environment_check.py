@@ -165,6 +165,7 @@ def test_a_kernel_of_another_environment_fails_with_the_fix(tmp_path, monkeypatc
                           "make lab")
     assert f"starts {other}, from /opt/another-environment" in check.what
     assert "python -m ipykernel install --user --name http-api-auth" in check.advice
+    assert "JUPYTER_PATH is set, and Jupyter looks there first" in check.advice
 
 
 def test_a_kernel_whose_python_is_gone_fails_with_the_fix(tmp_path, monkeypatch):
