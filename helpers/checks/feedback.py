@@ -7,6 +7,7 @@ import io
 import json as json_module
 import logging
 import math
+import textwrap
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Iterable, Iterator
@@ -21,12 +22,38 @@ PRACTICE_URL = "https://api.practice.test"
 MASK = "••••••••"  # in place of a secret that a message quotes
 
 
+WIDTH = 88  # columns of a check's line in a notebook: JupyterLab's output area holds about 107 at 1280 px
+
+
 def right(message: str) -> None:
-    print(f"✓ Right: {message}")
+    say(f"✓ Right: {message}")
 
 
 def not_yet(message: str) -> None:
-    print(f"✗ Not yet: {message}")
+    say(f"✗ Not yet: {message}")
+
+
+def say(line: str) -> None:
+    """Print one line of feedback; in a notebook, wrapped between words so that no word is cut.
+
+    JupyterLab shows printed text in a <pre> styled `word-break: break-all` (`.jp-OutputArea-output pre`
+    in @jupyterlab/outputarea), so a line longer than the output area wraps at its edge in the middle of
+    a word ("B" | "earerAuth"). Wrapped here first, at spaces only (not at the hyphen of X-API-Key), each
+    line fits in the output area; continuation lines are indented, so the feedback still reads as one.
+    A token longer than a line stays whole. Outside IPython (a script, a test) the line goes out as it is.
+    """
+    if _in_ipython():
+        line = textwrap.fill(line, WIDTH, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+    print(line)
+
+
+def _in_ipython() -> bool:
+    """True in a notebook's kernel (or an IPython shell), where show() displays HTML too."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
 
 
 def placeholder(value: Any) -> bool:
