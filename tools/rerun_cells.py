@@ -14,10 +14,21 @@ a cell tagged `raises-exception` passes if it raises the same exception class as
 (the mistake still shows the same mistake); any other cell passes if it raises nothing.
 The re-runs are in reverse order so that each cell meets the state that every later cell left
 behind, which is the state a learner meets after Run All.
+
+    python tools/rerun_cells.py --alone notebooks/01-basic-auth.ipynb
+
+is slower and stricter (one kernel per teaching cell, so not in the tests): for each teaching cell, Run
+All in a fresh kernel, then re-run that one cell. It fails as above, and it also lists each cell that
+prints something else the second time (outputs compared after tests/nbval-sanitize.cfg, as nbval
+compares them). That finds a cell that reads a name a later cell reassigns, which the reverse order
+can hide: `show(response)` re-run after a later cell set `response` to another response raises
+nothing, yet shows the wrong exchange.
 """
 from __future__ import annotations
 
+import configparser
 import copy
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +40,8 @@ from nbclient import NotebookClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # notebook_runner, when imported from elsewhere
 
 from notebook_runner import CurrentPythonKernels  # noqa: E402
+
+SANITIZE = Path(__file__).resolve().parent.parent / "tests" / "nbval-sanitize.cfg"
 
 
 @dataclass
@@ -65,12 +78,8 @@ def exception_class(error: str | None) -> str | None:
     return None if error is None else error.split(":", 1)[0]
 
 
-def rerun_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], int]:
-    """(the teaching cells that fail on re-run after Run All, how many teaching cells there are).
-
-    A teaching cell that already fails in the first run (an untagged error, or a tagged cell that
-    raised nothing) counts as a failure too, with "in the first run" in its error.
-    """
+def new_client(path: Path, timeout: int) -> tuple[nbformat.NotebookNode, NotebookClient]:
+    """The notebook without outputs, and a client for a fresh kernel in its folder (as nbval: cwd notebooks/)."""
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
@@ -78,14 +87,34 @@ def rerun_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
     manager = KernelManager(kernel_spec_manager=CurrentPythonKernels(), kernel_name="python3")
     client = NotebookClient(notebook, km=manager, timeout=timeout, allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
+    return notebook, client
+
+
+def run_all(notebook: nbformat.NotebookNode, client: NotebookClient) -> dict[int, str | None]:
+    """Run every cell that Run All runs under nbval, top to bottom; what each code cell raised."""
+    errors: dict[int, str | None] = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and "nbval-skip" not in tags(cell):
+            client.execute_cell(cell, index)
+            errors[index] = raised(cell)
+    return errors
+
+
+def first_line(cell: nbformat.NotebookNode) -> str:
+    return cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+
+
+def rerun_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], int]:
+    """(the teaching cells that fail on re-run after Run All, how many teaching cells there are).
+
+    A teaching cell that already fails in the first run (an untagged error, or a tagged cell that
+    raised nothing) counts as a failure too, with "in the first run" in its error.
+    """
+    notebook, client = new_client(path, timeout)
     teaching = [index for index, cell in enumerate(notebook.cells) if is_teaching_cell(cell)]
     failures: list[Failure] = []
-    first_errors: dict[int, str | None] = {}
     with client.setup_kernel():
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type == "code" and "nbval-skip" not in tags(cell):
-                client.execute_cell(cell, index)
-                first_errors[index] = raised(cell)
+        first_errors = run_all(notebook, client)
         for index in reversed(teaching):
             cell = notebook.cells[index]
             problem = judge(cell, first_errors[index], "in the first run")
@@ -94,9 +123,62 @@ def rerun_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
                 client.execute_cell(again, index)
                 problem = judge(cell, raised(again), "on re-run", expected=first_errors[index])
             if problem is not None:
-                first_line = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
-                failures.append(Failure(index, first_line, problem))
+                failures.append(Failure(index, first_line(cell), problem))
     return sorted(failures, key=lambda failure: failure.index), len(teaching)
+
+
+def sanitizers() -> list[tuple[re.Pattern, str]]:
+    """The (regex, replacement) pairs of tests/nbval-sanitize.cfg, in its order."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(SANITIZE, encoding="utf-8")
+    return [(re.compile(config[name]["regex"]), config[name]["replace"]) for name in config.sections()]
+
+
+def printed(cell: nbformat.NotebookNode, rules: list[tuple[re.Pattern, str]]) -> str:
+    """What a cell printed and displayed as text, sanitized as nbval sanitizes it."""
+    parts = []
+    for output in cell.outputs:
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type in ("execute_result", "display_data"):
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    text = "".join(parts)
+    for pattern, replacement in rules:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def first_difference(before: str, after: str) -> str:
+    """The first line that differs between two printouts, as "'old' became 'new'"."""
+    old, new = before.splitlines(), after.splitlines()
+    for line_before, line_after in zip(old, new):
+        if line_before != line_after:
+            return f"{line_before[:120]!r} became {line_after[:120]!r}"
+    return f"{len(old)} lines became {len(new)}"
+
+
+def alone_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], int]:
+    """Like rerun_failures, but each teaching cell is re-run alone right after a Run All of its own,
+    and a cell that prints something else the second time fails too (see the module docstring)."""
+    rules = sanitizers()
+    teaching = [index for index, cell in enumerate(nbformat.read(path, as_version=4).cells) if is_teaching_cell(cell)]
+    failures: list[Failure] = []
+    for index in teaching:
+        notebook, client = new_client(path, timeout)
+        with client.setup_kernel():
+            first_errors = run_all(notebook, client)
+            cell = notebook.cells[index]
+            problem = judge(cell, first_errors[index], "in the first run")
+            if problem is None:
+                again = copy.deepcopy(cell)
+                client.execute_cell(again, index)
+                problem = judge(cell, raised(again), "on re-run", expected=first_errors[index])
+                if problem is None and printed(again, rules) != printed(cell, rules):
+                    problem = "prints something else on re-run: " + first_difference(printed(cell, rules),
+                                                                                     printed(again, rules))
+        if problem is not None:
+            failures.append(Failure(index, first_line(cell), problem))
+    return failures, len(teaching)
 
 
 def judge(cell: nbformat.NotebookNode, error: str | None, when: str, *, expected: str | None = None) -> str | None:
@@ -112,13 +194,16 @@ def judge(cell: nbformat.NotebookNode, error: str | None, when: str, *, expected
     return f"{error} {when}"
 
 
-def main(paths: list[str]) -> int:
+def main(arguments: list[str]) -> int:
+    alone = "--alone" in arguments
+    paths = [argument for argument in arguments if argument != "--alone"]
     if not paths:
-        print("usage: python tools/rerun_cells.py NOTEBOOK.ipynb ...", file=sys.stderr)
+        print("usage: python tools/rerun_cells.py [--alone] NOTEBOOK.ipynb ...", file=sys.stderr)
         return 2
+    measure = alone_failures if alone else rerun_failures
     total_failed = total_cells = 0
     for name in paths:
-        failures, count = rerun_failures(Path(name).resolve())
+        failures, count = measure(Path(name).resolve())
         print(f"{name}: {len(failures)} of {count} teaching cells fail")
         for failure in failures:
             print(f"  {failure}")
