@@ -19,7 +19,7 @@ import pytest
 
 from conftest import NOTEBOOKS, ROOT
 from notebook_runner import execute
-from rerun_cells import rerun_failures
+from rerun_cells import alone_failures, rerun_failures
 
 pytestmark = pytest.mark.robustness
 
@@ -42,6 +42,38 @@ def test_every_teaching_cell_reruns_after_run_all(path):
     failures, count = rerun_failures(path)
     assert failures == [], (f"{len(failures)} of {count} teaching cells fail on re-run after Run All:\n"
                             + "\n".join(str(failure) for failure in failures))
+
+
+def made_up_notebook(tmp_path, *cells: tuple[str, list[str]]):
+    """A notebook of code cells (source, tags), saved in tmp_path."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source, metadata={"tags": tags}) for source, tags in cells]
+    path = tmp_path / "made-up.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_the_measurement_finds_a_clobbered_name_and_a_changed_mistake(tmp_path):
+    """The measurement itself can fail: an exercise stub that overwrites a teaching cell's name, a mistake
+    cell that raises another exception the second time, and a cell that prints other text on re-run."""
+    path = made_up_notebook(
+        tmp_path,
+        ("total = 1", []),
+        ("print(total + 1)", []),  # 1: reads a name that the exercise below overwrites
+        ("calls = []", []),
+        ("calls.append(1)\n{'a': 1}['b'] if len(calls) == 1 else int('x')", ["raises-exception"]),  # 3
+        ("seen = globals().setdefault('seen', [])\nseen.append(1)\nprint(len(seen))", []),  # 4: prints 1, then 2
+        ("total = ...  # your code here", ["exercise"]),
+        ("print('never run')", ["nbval-skip"]),
+    )
+    failures, count = rerun_failures(path)
+    assert count == 5  # the exercise and the nbval-skip cell are not teaching cells
+    assert [(failure.index, failure.error.split(":")[0]) for failure in failures] == [(1, "TypeError"),
+                                                                                      (3, "ValueError")]
+    assert "not KeyError as in the first run" in failures[1].error
+    failures, count = alone_failures(path)
+    assert [failure.index for failure in failures] == [1, 3, 4]
+    assert "'1' became '2'" in failures[2].error
 
 
 def network_namespace_available() -> bool:
