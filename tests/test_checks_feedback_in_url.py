@@ -110,3 +110,29 @@ def test_basic_session_names_credentials_in_the_url_of_a_response(feedback, api,
 def test_tls_session_a_response_is_still_named_a_response(feedback, api, http):
     out = feedback(checks.tls_session, http.get(api.url("/basic/whoami"), timeout=5))
     assert_not_yet(out, "that is a response. Pass the session you configured")
+
+
+@pytest.mark.parametrize("where", ["header", "cookie"])
+def test_bearer_session_names_a_token_sent_elsewhere_than_authorization(feedback, token, where):
+    session = requests.Session()
+    if where == "header":
+        session.headers["X-Access-Token"] = token
+    else:
+        session.cookies.set("access_token", token, domain="api.practice.test")
+    out = feedback(checks.bearer_session, session)
+    place = "the X-Access-Token header" if where == "header" else "a cookie"
+    assert_not_yet(out, f"the token is in {place}, and an API that takes bearer tokens reads the Authorization header")
+    assert "session.auth = BearerAuth(token)" in out and token not in out
+
+
+@pytest.mark.parametrize("where", ["header", "cookie"])
+def test_key_session_names_a_key_sent_elsewhere_than_x_api_key(feedback, where):
+    session = requests.Session()
+    if where == "header":
+        session.headers["Api-Key"] = NEW_KEY
+    else:
+        session.cookies.set("api_key", NEW_KEY, domain="api.practice.test")
+    out = feedback(checks.key_session, session)
+    place = "the Api-Key header" if where == "header" else "a cookie"
+    assert_not_yet(out, f"the key is in {place}; this API reads it from X-API-Key only")
+    assert "session.auth = APIKeyAuth(NEW_KEY)" in out

@@ -14,8 +14,8 @@ import requests
 from helpers.practice_api import demo
 from helpers.checks.feedback import (MASK, PRACTICE_URL, auth_object_problem, credentials_in_url, fake_response,
                                      not_a_function, not_yet, output_captured, placeholder, query_pairs, raised,
-                                     right, run, safe_repr, sent_problem, sent_with, session_factory_problem,
-                                     session_verify_problem, url_of)
+                                     right, run, safe_repr, secret_elsewhere, sent_problem, sent_with,
+                                     session_factory_problem, session_verify_problem, url_of)
 from helpers.viewers import a_kind
 
 __all__ = ["read_notes", "key_session", "next_step"]
@@ -116,6 +116,10 @@ def key_session(session: Any) -> None:
         if "Authorization" in session.headers:
             return not_yet("an Authorization header set by hand is silently replaced by a ~/.netrc entry, and "
                            "this API reads X-API-Key anyway. Set session.auth = APIKeyAuth(NEW_KEY).")
+        place = secret_elsewhere(session, _looks_like_key, skip=(HEADER.lower(), "authorization"))
+        if place:
+            return not_yet(f"the key is in {place}; this API reads it from X-API-Key only. "
+                           "Set session.auth = APIKeyAuth(NEW_KEY).")
         return not_yet("session.auth is not set. Set session.auth = APIKeyAuth(NEW_KEY).")
     problem = auth_object_problem(auth, secret="key", make="APIKeyAuth(NEW_KEY)",
                                   tuple_hint="a (user, password) tuple means Basic authentication. This API wants "

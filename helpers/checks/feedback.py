@@ -303,6 +303,18 @@ def query_pairs(params: Any) -> list[tuple[str, str]]:
     return pairs
 
 
+def secret_elsewhere(session: requests.Session, holds_secret: Any, skip: tuple[str, ...] = ()) -> str:
+    """Where a session's headers (except those in `skip`) or cookies carry a secret: "the X-Token header",
+    "a cookie", or ''. `holds_secret(text)` tells a secret. A learner who put it there gets its place named,
+    not only "session.auth is not set"."""
+    for name, value in session.headers.items():
+        if name.lower() not in skip and holds_secret(str(value)):
+            return f"the {name[:40]} header"
+    if any(holds_secret(str(cookie.value)) for cookie in session.cookies):
+        return "a cookie"
+    return ""
+
+
 def url_of(value: Any) -> str:
     """The URL a learner passed where a check wanted a session: a str that looks like one, or a
     response's or prepared request's. '' for anything else (a bare token is not a URL)."""

@@ -21,7 +21,7 @@ import requests
 
 from helpers.practice_api import signing_key
 from helpers.checks.feedback import (MASK, PRACTICE_URL, auth_object_problem, not_a_function, not_yet,
-                                     output_captured, placeholder, query_pairs, right, run, sent_with,
+                                     output_captured, placeholder, query_pairs, right, run, secret_elsewhere, sent_with,
                                      session_factory_problem, unless_stub, url_of, verify_off)
 from helpers.viewers import a_kind
 
@@ -89,6 +89,10 @@ def bearer_session(session: Any) -> None:
             return not_yet("a header in session.headers works until a ~/.netrc entry silently replaces it "
                            "(requests: auth= beats ~/.netrc beats headers=). Set session.auth = BearerAuth(token) "
                            "instead.")
+        place = secret_elsewhere(session, JWT_LIKE.search, skip=("authorization",))
+        if place:
+            return not_yet(f"the token is in {place}, and an API that takes bearer tokens reads the Authorization "
+                           "header (RFC 6750 §2.1). Set session.auth = BearerAuth(token).")
         return not_yet("session.auth is not set. Set session.auth = BearerAuth(token).")
     problem = auth_object_problem(auth, secret="token", make="BearerAuth(fresh['access_token'])",
                                   tuple_hint="a tuple in session.auth means Basic auth (user, password). A token "

@@ -176,7 +176,8 @@ def sign(function: Any) -> None:
             elif isinstance(sent_body, str) and isinstance(error, (TypeError, AttributeError)):
                 hint = (" request.body is a str for data=<str> and data=<dict>: encode it first, "
                         "body.encode(\"utf-8\"), the bytes urllib3 2 sends (as HMACAuth in section 2 does).")
-            return not_yet(f"for {described}, sign raised {type(error).__name__}: {one_line(error, [SECRET_TEXT])}.{hint}")
+            return not_yet(f"for {described}, sign raised {type(error).__name__}: "
+                           f"{one_line(error, [SECRET_TEXT])}.{hint}")
         problem = (_printed_problem(printed.getvalue(), result) or _signed_request_problem(result, checker, described)
                    or _fixed_timestamp_problem(held, result))
         if problem:
