@@ -15,7 +15,7 @@ from helpers.practice_api import demo
 from helpers.checks.feedback import (MASK, PRACTICE_URL, auth_object_problem, credentials_in_url, fake_response,
                                      not_a_function, not_yet, output_captured, placeholder, query_pairs, raised,
                                      right, run, safe_repr, secret_elsewhere, sent_problem, sent_with,
-                                     session_factory_problem, session_verify_problem, url_of)
+                                     session_not_made, session_verify_problem, url_of)
 from helpers.viewers import a_kind
 
 __all__ = ["read_notes", "key_session", "next_step"]
@@ -84,10 +84,8 @@ def read_notes(response: Any) -> None:
 
 def key_session(session: Any) -> None:
     """02, exercise 2: a Session whose `auth` sends the new read-write key rw-2 in X-API-Key."""
-    if placeholder(session):
+    if placeholder(session) or session_not_made(session):
         return
-    if session_factory_problem(session):
-        return not_yet(session_factory_problem(session))
     if isinstance(session, requests.auth.AuthBase):
         return not_yet("that is an auth object, not a session. Attach it to one: "
                        "session = requests.Session(); session.auth = APIKeyAuth(NEW_KEY).")

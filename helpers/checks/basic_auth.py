@@ -14,16 +14,14 @@ import requests
 from helpers.practice_api import demo
 from helpers.checks.feedback import (MASK, PRACTICE_URL, credentials_in_url, fake_response, not_a_function, not_yet,
                                      output_captured, placeholder, query_pairs, raised, right, run, safe_repr,
-                                     session_factory_problem, session_verify_problem, url_of)
+                                     session_not_made, session_verify_problem, url_of)
 from helpers.viewers import a_kind
 
 
 def basic_session(session: Any) -> None:
     """01, exercise 1: a Session that sends ada's Basic credentials on every request."""
-    if placeholder(session):
+    if placeholder(session) or session_not_made(session):
         return
-    if session_factory_problem(session):
-        return not_yet(session_factory_problem(session))
     if not isinstance(session, requests.Session):
         if _in_url(url_of(session)):
             return not_yet("the credentials are in the URL. URLs end up in server logs and browser history. Pass a "

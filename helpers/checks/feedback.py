@@ -1,4 +1,13 @@
-"""How every check talks to the learner: "✓ Right: ..." or "✗ Not yet: ..." and never a traceback."""
+"""What every check shares, so that each check reads as its table of cases and what is special about it.
+
+- How it talks: "✓ Right: ..." or "✗ Not yet: ..." (right, not_yet), one line, never a traceback.
+- What the learner passed: the untouched `...` (placeholder, unless_stub), a value instead of the
+  function (not_a_function), requests.Session itself instead of a session (session_not_made).
+- Running the learner's function: run() calls it with its output captured and its exception kept
+  (Outcome); raised() and one_line() quote that exception; fake_response() builds its input.
+- What a session or a call really sends: auth objects, verify, timeouts, and credentials put in the
+  URL, another header or a cookie (query_pairs, url_of, secret_elsewhere).
+"""
 from __future__ import annotations
 
 import contextlib
@@ -20,8 +29,6 @@ from helpers.viewers import a_kind
 
 PRACTICE_URL = "https://api.practice.test"
 MASK = "••••••••"  # in place of a secret that a message quotes
-
-
 WIDTH = 88  # columns of a check's line in a notebook: JupyterLab's output area holds about 107 at 1280 px
 
 
@@ -80,13 +87,13 @@ def not_a_function(function: Any, call: str, *, results: tuple[type, ...] = ()) 
     return True
 
 
-def session_factory_problem(value: Any, name: str = "session") -> str:
-    """'' unless `value` is requests.Session (or the old requests.session function) itself, not a session."""
-    if value is requests.Session:
-        return f"that is the class itself. Call it: {name} = requests.Session()."
-    if value is requests.session:
-        return f"that is the function itself. Call it: {name} = requests.Session()."
-    return ""
+def session_not_made(value: Any, name: str = "session") -> bool:
+    """True (after saying so) when `value` is requests.Session (or the old requests.session function)
+    itself rather than a session made with it; `name` is the exercise's variable."""
+    kind = "class" if value is requests.Session else "function" if value is requests.session else ""
+    if kind:
+        not_yet(f"that is the {kind} itself. Call it: {name} = requests.Session().")
+    return bool(kind)
 
 
 def unless_stub(function: Any) -> Any:

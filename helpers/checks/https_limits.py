@@ -14,7 +14,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from helpers.checks.feedback import (not_a_function, not_yet, placeholder, right, run, session_factory_problem,
+from helpers.checks.feedback import (not_a_function, not_yet, placeholder, right, run, session_not_made,
                                      verify_off)
 from helpers.viewers import a_kind
 
@@ -34,10 +34,8 @@ WAITING = ["sleep_for_retry", "_sleep_backoff", "get_retry_after", "parse_retry_
 def tls_session(session: Any) -> None:
     """06, exercise 1: a Session that trusts only the practice CA, presents ada's client certificate,
     and keeps doing so when REQUESTS_CA_BUNDLE is set (trust_env = False)."""
-    if placeholder(session):
+    if placeholder(session) or session_not_made(session):
         return
-    if session_factory_problem(session):
-        return not_yet(session_factory_problem(session))
     if isinstance(session, requests.Response):
         return not_yet("that is a response. Pass the session you configured: checks.tls_session(session).")
     if not isinstance(session, requests.Session):

@@ -22,7 +22,7 @@ import requests
 from helpers.practice_api import signing_key
 from helpers.checks.feedback import (MASK, PRACTICE_URL, auth_object_problem, not_a_function, not_yet,
                                      output_captured, placeholder, query_pairs, right, run, secret_elsewhere, sent_with,
-                                     session_factory_problem, unless_stub, url_of, verify_off)
+                                     session_not_made, unless_stub, url_of, verify_off)
 from helpers.viewers import a_kind
 
 __all__ = ["bearer_session", "verify_token", "seconds_left"]
@@ -69,8 +69,8 @@ def bearer_session(session: Any) -> None:
     if getattr(requests.session, "auth_token", None) is not None:
         return not_yet("requests.session.auth_token sets an attribute on a function; requests never reads it. "
                        "Create a session with requests.Session() and set session.auth = BearerAuth(token).")
-    if session_factory_problem(session, "bearer"):
-        return not_yet(session_factory_problem(session, "bearer"))
+    if session_not_made(session, "bearer"):
+        return
     if not isinstance(session, requests.Session):
         where = _token_in_url(url_of(session))
         if where:
