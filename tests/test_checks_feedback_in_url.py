@@ -136,3 +136,16 @@ def test_key_session_names_a_key_sent_elsewhere_than_x_api_key(feedback, where):
     place = "the Api-Key header" if where == "header" else "a cookie"
     assert_not_yet(out, f"the key is in {place}; this API reads it from X-API-Key only")
     assert "session.auth = APIKeyAuth(NEW_KEY)" in out
+
+
+@pytest.mark.parametrize("check, fix, where", [
+    (checks.bearer_session, "session.auth = BearerAuth(token)", "the Authorization header"),
+    (checks.key_session, "session.auth = APIKeyAuth(NEW_KEY)", "the X-API-Key header"),
+    (checks.basic_session, "session.auth = (username, password)", "the Authorization header"),
+])
+def test_a_session_without_auth_is_told_where_the_credential_goes_and_not_in_a_url(feedback, check, fix, where):
+    """A session that made one call with the credential in its URL keeps no trace of it: the message
+    for a session without auth says where the credential goes, and that a URL is not the place."""
+    out = feedback(check, requests.Session())
+    assert_not_yet(out, f"session.auth is not set. Set {fix}")
+    assert where in out and "not in a URL" in out and "logs" in out

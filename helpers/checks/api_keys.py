@@ -118,7 +118,8 @@ def key_session(session: Any) -> None:
         if place:
             return not_yet(f"the key is in {place}; this API reads it from X-API-Key only. "
                            "Set session.auth = APIKeyAuth(NEW_KEY).")
-        return not_yet("session.auth is not set. Set session.auth = APIKeyAuth(NEW_KEY).")
+        return not_yet("session.auth is not set. Set session.auth = APIKeyAuth(NEW_KEY): every request then carries "
+                       "the key in the X-API-Key header, not in a URL, which server and proxy logs keep.")
     problem = auth_object_problem(auth, secret="key", make="APIKeyAuth(NEW_KEY)",
                                   tuple_hint="a (user, password) tuple means Basic authentication. This API wants "
                                              "the key in X-API-Key: session.auth = APIKeyAuth(NEW_KEY).")

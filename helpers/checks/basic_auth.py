@@ -37,7 +37,9 @@ def basic_session(session: Any) -> None:
         if "Authorization" in session.headers:
             return not_yet("a header set by hand works until a ~/.netrc entry silently replaces it. "
                             "Set session.auth = (username, password) instead.")
-        return not_yet("session.auth is not set. Set session.auth = (username, password).")
+        return not_yet("session.auth is not set. Set session.auth = (username, password): every request then "
+                       "carries the credentials in the Authorization header, not in a URL, which server logs and "
+                       "browser history keep.")
     problem = session_verify_problem(session.verify, "ada's password")
     if problem:
         return not_yet(problem)

@@ -93,7 +93,9 @@ def bearer_session(session: Any) -> None:
         if place:
             return not_yet(f"the token is in {place}, and an API that takes bearer tokens reads the Authorization "
                            "header (RFC 6750 §2.1). Set session.auth = BearerAuth(token).")
-        return not_yet("session.auth is not set. Set session.auth = BearerAuth(token).")
+        return not_yet("session.auth is not set. Set session.auth = BearerAuth(token): every request then carries "
+                       "the token in the Authorization header, not in a URL, which server and proxy logs keep "
+                       "(RFC 6750 §5.3).")
     problem = auth_object_problem(auth, secret="token", make="BearerAuth(fresh['access_token'])",
                                   tuple_hint="a tuple in session.auth means Basic auth (user, password). A token "
                                              "needs BearerAuth(token).")
