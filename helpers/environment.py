@@ -5,7 +5,8 @@ confusing way (an old requests, say, or a kernel from another environment).
 
 `python -m helpers.environment` (or `make check`) is what a learner runs the day before a workshop:
 a ✓ or ✗ line for each thing the notebooks need (Python, the packages, the Jupyter kernel, a loopback
-port, keyring, the practice API in process and over loopback), with the fix under each ✗. Its exit
+port and no proxy in its way, keyring, the practice API in process and over loopback), with the fix
+under each ✗. Its exit
 status is 0 only when every line is a ✓. It reaches no network beyond 127.0.0.1.
 
 It starts the practice API with the functions every notebook's setup cell calls (from helpers.serving):
@@ -23,6 +24,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 MINIMUM_PYTHON = (3, 10)
 MINIMUM_VERSIONS = {"requests": (2, 32), "responses": (0, 25), "PyJWT": (2, 10), "Authlib": (1, 3)}
@@ -225,6 +227,29 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+def check_proxy() -> list[Check]:
+    """No proxy from the environment stands between requests and 127.0.0.1.
+
+    requests (2.34) and curl send even a request for 127.0.0.1 to the proxy that HTTP_PROXY or
+    HTTPS_PROXY names, unless NO_PROXY lists it: on a laptop set up for a company proxy, every
+    loopback cell would fail with ProxyError.
+    """
+    from requests.utils import get_environ_proxies, select_proxy
+
+    proxies = set()
+    for url in ("http://127.0.0.1:8000/", "https://127.0.0.1:8000/", "http://localhost:8000/"):
+        proxy = select_proxy(url, get_environ_proxies(url))
+        if proxy:
+            where = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+            proxies.add(f"{where.hostname}:{where.port}" if where.port else str(where.hostname))  # never user:password
+    if not proxies:
+        return [Check(True, "no proxy from the environment stands between requests and 127.0.0.1")]
+    return [Check(False, f"requests would send requests for 127.0.0.1 to the proxy {', '.join(sorted(proxies))} "
+                         "(a *_proxy environment variable names it; curl reads them too)",
+                  "List loopback in NO_PROXY before you start JupyterLab or curl:\n"
+                  "`export NO_PROXY=127.0.0.1,localhost` (Windows: `set NO_PROXY=127.0.0.1,localhost`).")]
+
+
 def check_keyring() -> list[Check]:
     """Notebook 02 calls keyring.get_keyring() and swaps in backends of its own: keyring must import and start."""
     try:
@@ -261,6 +286,10 @@ def check_practice_api() -> list[Check]:
                 response = requests.get(api.url("/.well-known/jwks.json"), timeout=5)
             finally:
                 api.stop()
+        except requests.exceptions.ProxyError:
+            checks.append(Check(False, f"{what} does not answer: requests sent it to a proxy",
+                                "Fix the proxy line above (NO_PROXY), then run this again."))
+            continue
         except Exception as error:
             checks.append(Check(False, f"{what} does not answer: {type(error).__name__}: {error}",
                                 f"Reinstall, then run this again: {SETUP}. If it still fails, send this list to\n"
@@ -274,7 +303,8 @@ def check_practice_api() -> list[Check]:
     return checks
 
 
-CHECKS = (check_python, check_packages, check_kernel, check_loopback_port, check_keyring, check_practice_api)
+CHECKS = (check_python, check_packages, check_kernel, check_loopback_port, check_proxy, check_keyring,
+          check_practice_api)
 
 
 def main() -> int:

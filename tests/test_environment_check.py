@@ -331,3 +331,41 @@ def test_the_command_fails_with_status_1_and_the_fix_when_a_check_fails(tmp_path
     failed = [line for line in result.stdout.splitlines() if line.startswith("✗")]
     assert failed[0].startswith('✗ Jupyter kernel "python3" is another environment\'s') and len(failed) == 2
     assert failed[1].startswith("✗ 1 of ")
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture
+def no_proxy_settings(monkeypatch):
+    """This test's own proxy settings: none from the machine running it."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
+def test_no_proxy_passes(no_proxy_settings):
+    check = only(environment.check_proxy())
+    assert check.ok and check.what == "no proxy from the environment stands between requests and 127.0.0.1"
+
+
+def test_a_proxy_in_the_environment_fails_with_the_fix_and_without_its_password(no_proxy_settings):
+    """requests 2.34 sends http://127.0.0.1 to HTTP_PROXY unless NO_PROXY names it: every loopback cell fails."""
+    no_proxy_settings.setenv("HTTP_PROXY", "http://ada:proxy-secret@proxy.example.test:3128")
+    check = only(environment.check_proxy())
+    assert_fails_with_fix(check, "to the proxy proxy.example.test:3128", "NO_PROXY=127.0.0.1,localhost")
+    assert "proxy-secret" not in "\n".join(check.lines())
+    with socket.socket() as closed:  # a proxy on loopback that nothing answers: no request leaves the machine
+        closed.bind(("127.0.0.1", 0))
+        no_proxy_settings.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed.getsockname()[1]}")
+        over_loopback = environment.check_practice_api()[1]
+    assert not over_loopback.ok and over_loopback.what.endswith("requests sent it to a proxy")
+    assert "NO_PROXY" in over_loopback.advice
+
+
+def test_a_proxy_with_loopback_in_no_proxy_passes(no_proxy_settings):
+    no_proxy_settings.setenv("HTTPS_PROXY", "http://proxy.example.test:3128")
+    no_proxy_settings.setenv("HTTP_PROXY", "http://proxy.example.test:3128")
+    no_proxy_settings.setenv("NO_PROXY", "127.0.0.1,localhost")
+    assert only(environment.check_proxy()).ok
