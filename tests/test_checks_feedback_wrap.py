@@ -7,9 +7,13 @@ browser open); outside IPython the line stays whole, as scripts and these tests 
 """
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 import pytest
 import requests
 from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
 
 from helpers import checks
 from helpers.checks import feedback as shared
@@ -30,14 +34,25 @@ LONG_ANSWERS = [  # (check, a wrong answer whose feedback is long)
 ]
 
 
-@pytest.fixture
-def in_a_notebook():
-    """An IPython shell is running, as in a notebook's kernel: get_ipython() returns it."""
-    shell = InteractiveShell.instance()
+@contextlib.contextmanager
+def ipython_running(folder: Path):
+    """An IPython shell is running, as in a notebook's kernel: get_ipython() returns it.
+
+    It keeps no history and its profile lives in `folder`, so the test writes nothing to ~/.ipython.
+    """
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config, ipython_dir=str(folder))
     try:
         yield shell
     finally:
         InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def in_a_notebook(tmp_path):
+    with ipython_running(tmp_path) as shell:
+        yield shell
 
 
 def printed(capsys, check, answer) -> str:
@@ -49,14 +64,11 @@ def printed(capsys, check, answer) -> str:
 
 
 @pytest.mark.parametrize("check, answer", LONG_ANSWERS, ids=[check.__name__ for check, _ in LONG_ANSWERS])
-def test_in_a_notebook_no_line_is_wider_than_the_output_area_and_no_word_is_cut(capsys, check, answer):
+def test_in_a_notebook_no_line_is_wider_than_the_output_area_and_no_word_is_cut(capsys, tmp_path, check, answer):
     whole = printed(capsys, check, answer).rstrip("\n")
     assert len(whole) > shared.WIDTH, "pick an answer whose feedback needs wrapping"
-    shell = InteractiveShell.instance()
-    try:
+    with ipython_running(tmp_path):
         wrapped = printed(capsys, check, answer).rstrip("\n")
-    finally:
-        InteractiveShell.clear_instance()
     lines = wrapped.split("\n")
     assert len(lines) > 1
     assert all(len(line) <= shared.WIDTH for line in lines), lines
