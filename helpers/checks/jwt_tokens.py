@@ -48,10 +48,10 @@ UNSENDABLE_HEADER = ("the Authorization header holds a line break (or a characte
                      "so the request cannot be sent: a header is one line (CR, LF and NUL are invalid in it, "
                      "RFC 9110 §5.5) and http.client sends it as Latin-1. Was the token copied with its line end, "
                      "or from a shortened display? Pass fresh['access_token'] itself.")
-NOT_A_SESSION_IN_URL = ("{what} is in the URL ({where}). RFC 6750 §2.3 allows a token there only when neither a "
-                        "header nor the body can carry it, and §5.3 says why: URLs are written to server logs, proxy "
-                        "logs and browser history. Pass a session that sends the token in the Authorization header "
-                        "instead: bearer = requests.Session(); bearer.auth = BearerAuth(fresh['access_token']).")
+NOT_A_SESSION_IN_URL = ("{what} is in the URL ({where}). RFC 6750 §2.3 says a token SHOULD NOT go there unless "
+                        "neither a header nor the body can carry it, and §5.3 says why: browser history and server "
+                        "logs keep URLs. Pass a session that sends the token in the Authorization header instead: "
+                        "bearer = requests.Session(); bearer.auth = BearerAuth(fresh['access_token']).")
 PRINTED = ("your session printed the access token while it sent the request: the output is saved into the "
            ".ipynb file, and from there into git. Never print or log a token; print the status code instead.")
 
@@ -94,8 +94,8 @@ def bearer_session(session: Any) -> None:
             return not_yet(f"the token is in {place}, and an API that takes bearer tokens reads the Authorization "
                            "header (RFC 6750 §2.1). Set session.auth = BearerAuth(token).")
         return not_yet("session.auth is not set. Set session.auth = BearerAuth(token): every request then carries "
-                       "the token in the Authorization header, not in a URL, which server and proxy logs keep "
-                       "(RFC 6750 §5.3).")
+                       "the token in the Authorization header, not in a URL, which browser history and server logs "
+                       "keep (RFC 6750 §5.3).")
     problem = auth_object_problem(auth, secret="token", make="BearerAuth(fresh['access_token'])",
                                   tuple_hint="a tuple in session.auth means Basic auth (user, password). A token "
                                              "needs BearerAuth(token).")
