@@ -16,8 +16,8 @@ Which layer may import which (tests/test_layers.py reads the imports and enforce
 - checks/        the exercises' feedback; may use viewers, client and the server's public facts (the
                  demo credentials, hashes and key, and the rules a check must apply as the server
                  does: tests/test_layers.py lists them), never the app or a transport;
-- environment.py the version check and `python -m helpers.environment`; imports only serving (to start
-  the practice API as a notebook does);
+- environment/   the version check and `python -m helpers.environment`; imports only serving (to start
+                 the practice API as a notebook does);
 - server.py      only the entry point of `python -m helpers.server` (the code is serving/cli.py).
 """
 from helpers.practice_api.basic_auth import PasswordChecker, parse_basic

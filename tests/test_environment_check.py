@@ -369,3 +369,11 @@ def test_a_proxy_with_loopback_in_no_proxy_passes(no_proxy_settings):
     no_proxy_settings.setenv("HTTP_PROXY", "http://proxy.example.test:3128")
     no_proxy_settings.setenv("NO_PROXY", "127.0.0.1,localhost")
     assert only(environment.check_proxy()).ok
+
+
+def test_the_check_reads_this_repository_s_pyproject():
+    # In a checkout it reads the lower bounds from pyproject.toml; a wrong path would fall back to the installed
+    # metadata without a word, and the check would stop following the file.
+    from helpers import environment
+    assert environment.PYPROJECT == ROOT / "pyproject.toml"
+    assert environment.PYPROJECT.is_file()

@@ -66,7 +66,7 @@ def _dotted(version: tuple[int, ...]) -> str:
 # -- python -m helpers.environment: the check a learner runs the day before --------------------------
 
 PROJECT = "http-api-auth-tutorial-helpers"  # the distribution pyproject.toml names
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"  # helpers/environment/__init__.py -> the repository
 EXTRAS = {"lab"}  # what learners install beyond the dependencies; "test" and "tools" are for contributors
 NOTEBOOK_KERNEL = "python3"  # the kernelspec name in every notebook's metadata (a test keeps them in step)
 SETUP = "run `make lab` (or `make check`) in the repository, or `conda env update -f environment.yml`"
@@ -328,6 +328,3 @@ def main() -> int:
     print(f"✓ All {len(checks)} checks passed {took}: this machine is ready for the notebooks.")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
