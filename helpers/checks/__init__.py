@@ -5,7 +5,8 @@ read the learner's objects and the demo credentials. Where only a real request c
 right from wrong (an auth object that sends the whole token dict, a call without a
 timeout), a check sends it to the in-process practice API and judges what arrived;
 nothing ever leaves the kernel.
-One module per notebook; notebooks call them as `checks.<name>(...)`.
+One module per notebook; notebooks call them as `checks.<name>(...)`. What they share (the wording,
+running the learner's function, fake responses, where a credential went) lives in feedback.py.
 """
 from helpers.checks.api_keys import key_session, next_step, read_notes  # noqa: F401  (notebook 02)
 from helpers.checks.basic_auth import basic_header, basic_session, retry_after  # noqa: F401  (notebook 01)
