@@ -121,6 +121,18 @@ def test_sign_right(run):
     assert_right(run(checks.sign, make_sign()), "accepts all 7 requests")
 
 
+@pytest.mark.parametrize("as_sent", [lambda text: text.encode("ascii"), int], ids=["bytes", "int"])
+def test_sign_right_with_header_values_requests_sends_as_they_are(run, as_sent):
+    # requests and http.client send bytes and int header values (the server gets the same text), so the
+    # check must read them as the server would: X-Timestamp b'1795...' is not "not digits".
+    def sign(request):
+        make_sign()(request)
+        for name in ("X-Timestamp", "X-Signature") if as_sent is not int else ("X-Timestamp",):
+            request.headers[name] = as_sent(request.headers[name])
+        return request
+    assert_right(run(checks.sign, sign), "accepts all 7 requests")
+
+
 def test_sign_right_with_an_auth_object(run):
     class HMACAuth(requests.auth.AuthBase):
         def __init__(self, key_id, secret, *, now=time.time):

@@ -25,9 +25,10 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 import urllib3
 
+from helpers.practice_api import demo
 from helpers.viewers import a_kind
 
-PRACTICE_URL = "https://api.practice.test"
+PRACTICE_URL = demo.BASE_URL  # where the in-process practice API answers
 MASK = "••••••••"  # in place of a secret that a message quotes
 WIDTH = 88  # columns of a check's line in a notebook: JupyterLab's output area holds about 107 at 1280 px
 

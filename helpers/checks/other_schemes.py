@@ -23,7 +23,7 @@ from helpers.practice_api import demo, request_signing
 from helpers.checks.feedback import (PRACTICE_URL, filled, not_a_function, not_yet, one_line, output_captured,
                                      placeholder, raised, right, run, unless_stub)
 from helpers.practice_api.clock import Clock
-from helpers.practice_api.wsgi import HTTPError, Request
+from helpers.practice_api.wsgi import HTTPError, Request, wire_headers
 from helpers.viewers import a_kind
 
 __all__ = ["string_to_sign", "sign", "should_follow"]
@@ -302,8 +302,12 @@ def _signed_request_problem(result: Any, checker: request_signing.SignatureCheck
     if not isinstance(body, bytes):
         return "the request body is not bytes any more; leave request.body as requests prepared it."
     url = urlsplit(result.url or "")
-    received = Request(method=result.method or "", path=unquote(url.path), query=url.query,
-                       headers={name.lower(): str(value) for name, value in result.headers.items()}, body=body)
+    try:  # the header lines as they would reach the server: bytes and int values too, as http.client sends them
+        headers = {name.lower(): value for name, value in wire_headers(result.headers.items())}
+    except (ValueError, UnicodeError) as error:
+        return f"for {described}, http.client would refuse to send this request: {one_line(error)}."
+    received = Request(method=result.method or "", path=unquote(url.path), query=url.query, headers=headers,
+                       body=body)
     try:
         checker.verify(received)
     except HTTPError as error:

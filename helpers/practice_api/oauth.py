@@ -32,8 +32,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
-from helpers.practice_api.tokens import printable
-from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply
+from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable
 
 CODE_SECONDS = 60
 DEVICE_CODE_SECONDS = 600

@@ -13,6 +13,12 @@ from http import HTTPStatus
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qsl, unquote_plus
 
+# The tests http.client's HTTPConnection.putheader makes (its _is_legal_header_name and
+# _is_illegal_header_value, the same in Python 3.10 to 3.13): a CR or LF may appear in a value
+# only as the start of an obs-fold (followed by a space or tab), which the server then judges.
+LEGAL_HEADER_NAME = re.compile(rb"[^:\s][^:\r\n]*")
+ILLEGAL_IN_HEADER_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])")
+
 MAX_BODY_BYTES = 1024 * 1024
 # What may go out in a response header: a name that is a token (RFC 9110 §5.1), and a value of
 # visible ASCII with inner spaces only (RFC 9110 §5.5). No CR or LF (response splitting), no TAB,
@@ -267,6 +273,32 @@ def printable(text: str) -> str:
     through here: a quote, a backslash or a non-ASCII character would break it.
     """
     return re.sub(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]', "?", text)
+
+
+def wire_headers(headers) -> list[tuple[str, str]]:
+    """The header lines http.client would send, as the Latin-1 text a WSGI app reads, or its error.
+
+    Like `HTTPConnection.putheader`: a str name must be ASCII and a str value Latin-1
+    (UnicodeEncodeError otherwise), bytes go as they are, an int as its digits; then the name
+    and the value are checked (ValueError). Unlike http.client, the message never quotes the
+    value: it is often a secret, and tracebacks land in notebook outputs.
+    """
+    lines = []
+    for name, value in headers:
+        raw_name = name.encode("ascii") if hasattr(name, "encode") else name
+        if not LEGAL_HEADER_NAME.fullmatch(raw_name):
+            raise ValueError(f"Invalid header name {raw_name!r}")
+        if hasattr(value, "encode"):
+            raw_value = value.encode("latin-1")
+        elif isinstance(value, int):
+            raw_value = str(value).encode("ascii")
+        else:
+            raw_value = value
+        if ILLEGAL_IN_HEADER_VALUE.search(raw_value):
+            raise ValueError(f"Invalid header value for {raw_name.decode('latin-1')}: it holds a CR or LF, which "
+                             "would end the header line (http.client refuses to send it)")
+        lines.append((raw_name.decode("latin-1"), raw_value.decode("latin-1")))
+    return lines
 
 
 def json_reply(status: int, payload: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:

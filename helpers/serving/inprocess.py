@@ -20,18 +20,15 @@ from urllib.parse import SplitResult, urlsplit
 import requests
 import responses
 
+from helpers.practice_api import demo
 from helpers.practice_api.app import PracticeAPI
+from helpers.practice_api.wsgi import wire_headers
 from helpers.serving.gateway import PracticeAPIHandle, call_app, make_environ
 
-BASE_URL = "https://api.practice.test"  # .test is reserved and never resolves (RFC 6761 §6.2)
-OTHER_ORIGIN = "https://other.practice.test"  # the "other host" of the redirect demos: the same app
+BASE_URL = demo.BASE_URL  # .test is reserved and never resolves (RFC 6761 §6.2)
+OTHER_ORIGIN = demo.OTHER_ORIGIN  # the "other host" of the redirect demos: the same app
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 LOOPBACK = re.compile(r"https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)")
-# The tests http.client's HTTPConnection.putheader makes (its _is_legal_header_name and
-# _is_illegal_header_value, the same in Python 3.10 to 3.13): a CR or LF may appear in a value
-# only as the start of an obs-fold (followed by a space or tab), which the server then judges.
-LEGAL_HEADER_NAME = re.compile(rb"[^:\s][^:\r\n]*")
-ILLEGAL_IN_HEADER_VALUE = re.compile(rb"\n(?![ \t])|\r(?![ \t\n])")
 
 _running: "InProcessAPI | None" = None
 
@@ -87,32 +84,6 @@ def host_header(url: SplitResult) -> str:
     """The Host header http.client sends: host and port, never the user:password@ part."""
     host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
     return f"{host}:{url.port}" if url.port else host
-
-
-def wire_headers(headers) -> list[tuple[str, str]]:
-    """The header lines http.client would send, as the Latin-1 text a WSGI app reads, or its error.
-
-    Like `HTTPConnection.putheader`: a str name must be ASCII and a str value Latin-1
-    (UnicodeEncodeError otherwise), bytes go as they are, an int as its digits; then the name
-    and the value are checked (ValueError). Unlike http.client, the message never quotes the
-    value: it is often a secret, and tracebacks land in notebook outputs.
-    """
-    lines = []
-    for name, value in headers:
-        raw_name = name.encode("ascii") if hasattr(name, "encode") else name
-        if not LEGAL_HEADER_NAME.fullmatch(raw_name):
-            raise ValueError(f"Invalid header name {raw_name!r}")
-        if hasattr(value, "encode"):
-            raw_value = value.encode("latin-1")
-        elif isinstance(value, int):
-            raw_value = str(value).encode("ascii")
-        else:
-            raw_value = value
-        if ILLEGAL_IN_HEADER_VALUE.search(raw_value):
-            raise ValueError(f"Invalid header value for {raw_name.decode('latin-1')}: it holds a CR or LF, which "
-                             "would end the header line (http.client refuses to send it)")
-        lines.append((raw_name.decode("latin-1"), raw_value.decode("latin-1")))
-    return lines
 
 
 def _url_pattern(base_url: str) -> re.Pattern:
