@@ -100,6 +100,15 @@ def run_all(notebook: nbformat.NotebookNode, client: NotebookClient) -> dict[int
     return errors
 
 
+def first_unexpected_error(notebook: nbformat.NotebookNode, errors: dict[int, str | None], before: int) -> str:
+    """Where the first run first went wrong before cell `before`, for a cell that failed in it (a broken
+    Setup cell breaks every cell after it)."""
+    for index, error in errors.items():
+        if index < before and error is not None and "raises-exception" not in tags(notebook.cells[index]):
+            return f" (the run's first error: cell {index}, {error})"
+    return ""
+
+
 def first_line(cell: nbformat.NotebookNode) -> str:
     return cell.source.strip().splitlines()[0] if cell.source.strip() else ""
 
@@ -118,7 +127,9 @@ def rerun_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
         for index in reversed(teaching):
             cell = notebook.cells[index]
             problem = judge(cell, first_errors[index], "in the first run")
-            if problem is None:
+            if problem is not None:
+                problem += first_unexpected_error(notebook, first_errors, index)
+            else:
                 again = copy.deepcopy(cell)
                 client.execute_cell(again, index)
                 problem = judge(cell, raised(again), "on re-run", expected=first_errors[index])
@@ -169,7 +180,9 @@ def alone_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
             first_errors = run_all(notebook, client)
             cell = notebook.cells[index]
             problem = judge(cell, first_errors[index], "in the first run")
-            if problem is None:
+            if problem is not None:
+                problem += first_unexpected_error(notebook, first_errors, index)
+            else:
                 again = copy.deepcopy(cell)
                 client.execute_cell(again, index)
                 problem = judge(cell, raised(again), "on re-run", expected=first_errors[index])
