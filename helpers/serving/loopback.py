@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import os
 import re
 import shutil
 import socket
@@ -394,7 +395,29 @@ def stop_serving(server: socketserver.BaseServer, thread: threading.Thread) -> N
     server.server_close()
 
 
-class _Server(ThreadingHTTPServer):
+class LoopbackServer(ThreadingHTTPServer):
+    """What every practice HTTP server on 127.0.0.1 shares (the API's, the redirect listener's).
+
+    - A thread per connection, daemonic: stopping never waits for a browser's idle keep-alive.
+    - No reverse DNS lookup of the address at bind (HTTPServer's getfqdn can take seconds).
+    - SO_REUSEADDR only on POSIX, where it lets a restarted server take its port back from
+      connections in TIME_WAIT. On Windows the option means something else: a second socket may
+      bind a port another server is listening on, so a taken port would not be noticed.
+    - No traceback on stderr when a client hangs up early.
+    """
+
+    daemon_threads = True
+    allow_reuse_address = os.name != "nt"
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[0], self.server_address[1]
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up, or fails the TLS handshake, is not news."""
+
+
+class _Server(LoopbackServer):
     """One thread per connection, and no cap on their number, on purpose.
 
     The server listens on loopback only, for one learner: whoever could open connections to it can
@@ -403,7 +426,6 @@ class _Server(ThreadingHTTPServer):
     turn a flood into the learner's own requests being refused.
     """
 
-    daemon_threads = True  # never wait for idle keep-alive connections at shutdown
     request_deadline = 10.0  # seconds for a whole request, head and body, from its first byte; then 408
 
     def __init__(self, address: tuple[str, int], app: PracticeAPI, log: Log | None,
@@ -420,7 +442,7 @@ class _Server(ThreadingHTTPServer):
         return connection, address
 
     def handle_error(self, request, client_address) -> None:
-        """A client that hangs up or fails the TLS handshake is not news: never print to stderr."""
+        """Never print to stderr; a line in the server's own log instead."""
         if self.log:
             self.log(f"connection from {client_address[0]} ended with an error")
 

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import hmac
 import html
-import socketserver
 import threading
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from helpers.serving.loopback import ClosesOnExit, SafeErrorsHandler, serve_in_background, stop_serving
+from helpers.serving.loopback import ClosesOnExit, LoopbackServer, SafeErrorsHandler, serve_in_background, stop_serving
 
 __all__ = ["RedirectListener"]
 
@@ -120,8 +118,7 @@ def _is_origin_form(target: str) -> bool:
             and all("!" <= char <= "~" for char in target))
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True  # never wait for a browser's idle connection when closing
+class _Server(LoopbackServer):
     allow_reuse_address = False  # a fixed port that is in use should fail loudly, not be shared
 
     def __init__(self, address: tuple[str, int], listener: RedirectListener) -> None:
@@ -129,14 +126,6 @@ class _Server(ThreadingHTTPServer):
         self.stopped = False
         self.lock = threading.Lock()
         super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        """Bind without HTTPServer's reverse DNS lookup of the address, which can take seconds on some machines."""
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = LOOPBACK, self.server_address[1]
-
-    def handle_error(self, request, client_address) -> None:
-        """A browser that hangs up early is not news: never print a traceback to stderr."""
 
 
 class _Handler(SafeErrorsHandler):

@@ -20,7 +20,7 @@ import socket
 import socketserver
 
 from helpers.practice_api.basic_auth import parse_basic
-from helpers.serving.loopback import ClosesOnExit, serve_in_background, stop_serving
+from helpers.serving.loopback import ClosesOnExit, LoopbackServer, serve_in_background, stop_serving
 from helpers.practice_api.wsgi import HTTPError
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -85,7 +85,7 @@ def _shown(target: str) -> str:
 
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
-    allow_reuse_address = True
+    allow_reuse_address = LoopbackServer.allow_reuse_address  # POSIX only: see LoopbackServer
 
     def __init__(self, address: tuple[str, int], proxy: TunnelProxy) -> None:
         self.proxy = proxy
