@@ -190,3 +190,42 @@ def test_neighbouring_prints_are_one_output(path):
     for cell in code_cells(load(path)):
         kinds = [(o["output_type"], o.get("name")) for o in cell["outputs"]]
         assert all(not (a == b and a[0] == "stream") for a, b in zip(kinds, kinds[1:])), "run `make refresh`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_short_tracebacks_as_the_setup_cell_promises(path):
+    """The setup cell says "Short tracebacks"; every committed error then shows only itself, no frames."""
+    notebook = load(path)
+    setup = "".join(code_cells(notebook)[0]["source"])
+    assert "%xmode Minimal" in setup and "Short tracebacks" in setup
+    for cell in code_cells(notebook):
+        for output in cell.get("outputs", []):
+            if output["output_type"] == "error":
+                assert len(output["traceback"]) == 1, f"{output['ename']}: {len(output['traceback'])} frames"
+
+
+MERMAID = re.compile(r"```mermaid\n(.*?)```", re.S)
+
+
+def mermaid_problems(diagram: str) -> list[str]:
+    """What stops Mermaid drawing a diagram that reads fine as text."""
+    # ';' ends a statement in Mermaid (write #59; for a semicolon): a note with one is cut, or the diagram
+    # is not drawn at all, leaving an empty output.
+    return [line.strip() for line in diagram.splitlines() if ";" in line.replace("#59;", "")]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_every_diagram_draws(path):
+    diagrams = [MERMAID.findall("".join(cell["source"])) for cell in load(path)["cells"] if cell["cell_type"] == "markdown"]
+    assert any(diagrams), "every notebook shows at least one flow as a diagram"
+    assert [problem for found in diagrams for diagram in found for problem in mermaid_problems(diagram)] == []
+
+
+@pytest.mark.parametrize("diagram, flagged", [
+    ("sequenceDiagram\n    Note over A: one; two", True),
+    ("sequenceDiagram\n    A->>B: GET /a; then /b", True),
+    ("sequenceDiagram\n    A->>B: a semicolon #59; escaped", False),
+    ("sequenceDiagram\n    A->>B: GET /me<br/>Authorization: Bearer", False),
+])
+def test_every_diagram_draws__broken_copies(diagram, flagged):
+    assert bool(mermaid_problems(diagram)) is flagged
