@@ -178,15 +178,15 @@ def test_notebook_runs_in_jupyterlab(page, path):
 
 
 # Each rendered diagram: Mermaid draws an SVG in user units (its viewBox) with text at a font size in
-# those units; JupyterLab shows it as an <img> as wide as the cell, so the text on screen is
-# font size x rendered width / viewBox width.
+# those units; JupyterLab shows it as an <img>, shrunk to the cell's width when it is wider (821 px here),
+# so the text on screen is font size x rendered width / viewBox width.
 DIAGRAM_TEXT = """panel => [...panel.querySelectorAll('.jp-Notebook .jp-Cell')].flatMap((cell, index) =>
     [...cell.querySelectorAll('.jp-RenderedMermaid img')].map(img => {
         const svg = decodeURIComponent(img.src.slice(img.src.indexOf(',') + 1));
         const root = new DOMParser().parseFromString(svg, 'image/svg+xml').documentElement;
         const viewBoxWidth = Number(root.getAttribute('viewBox').trim().split(/[\\s,]+/)[2]);
         const sizes = [...svg.matchAll(/font-size\\s*[:=]\\s*"?([\\d.]+)/g)].map(match => Number(match[1]));
-        return {cell: index, rendered: img.getBoundingClientRect().width, viewBoxWidth,
+        return {cell: index, loaded: img.complete, rendered: img.getBoundingClientRect().width, viewBoxWidth,
                 font: Math.min(...sizes)};
     }))"""
 
@@ -198,11 +198,12 @@ def test_diagram_text_is_readable_on_a_laptop(page, path):
     panel = open_notebook(page, path.name)
     if sources:
         panel.locator(".jp-RenderedMermaid img").nth(len(sources) - 1).wait_for(timeout=30_000)
+    page.wait_for_function("[...document.querySelectorAll('.jp-RenderedMermaid img')].every(img => img.complete)")
     measured = panel.evaluate(DIAGRAM_TEXT)
     assert [m["cell"] for m in measured] == [index for index, _ in sources]
     small = []
     for m, (index, source) in zip(measured, sources):
-        assert m["rendered"] > 0 and m["viewBoxWidth"] > 0 and 0 < m["font"] < 100, m  # found and laid out
+        assert m["loaded"] and m["rendered"] > 0 and m["viewBoxWidth"] > 0 and 0 < m["font"] < 100, m
         text_px = m["font"] * m["rendered"] / m["viewBoxWidth"]
         if text_px < MIN_TEXT_PX:
             first_lines = " | ".join(line.strip() for line in source.splitlines()[:2])
