@@ -1,6 +1,7 @@
 """pyproject.toml (pip), environment.yml (conda) and binder/ (Binder) install the same packages."""
 from __future__ import annotations
 
+import json
 import re
 import sys
 
@@ -94,3 +95,4 @@ def test_postbuild_stops_on_errors_installs_helpers_and_silences_news():
     assert "overrides.json" in script
     settings = (ROOT / "binder/overrides.json").read_text(encoding="utf-8")
     assert '"fetchNews": "false"' in settings and '"checkForUpdates": false' in settings
+    assert json.loads(settings)["@jupyterlab/notebook-extension:tracker"]["codeCellConfig"]["lineWrap"] is True  # no code cut off at 1280 px
