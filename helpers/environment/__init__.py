@@ -283,7 +283,11 @@ def check_practice_api() -> list[Check]:
         try:
             api = start()
             try:
-                response = requests.get(api.url("/.well-known/jwks.json"), timeout=5)
+                url = api.url("/.well-known/jwks.json")
+                with requests.Session() as session:
+                    session.trust_env = False  # no ~/.netrc login rides along on a helper's request (notebook 07)
+                    session.proxies = requests.utils.get_environ_proxies(url)  # but the proxies a notebook meets
+                    response = session.get(url, timeout=5)
             finally:
                 api.stop()
         except requests.exceptions.ProxyError:
