@@ -112,7 +112,7 @@ class Request:
         host = environ.get("HTTP_HOST")
         if host is not None and not valid_host(host.strip(" \t")):  # RFC 9112 §3.2: MUST answer 400
             raise HTTPError(400, "invalid_request", "The Host header is not host[:port], such as 127.0.0.1:8080 "
-                            "(RFC 9112 §3.2, RFC 3986 §3.2.2).")
+                            "(RFC 9112 section 3.2, RFC 3986 section 3.2.2).")  # ASCII: any endpoint, OAuth's too
         headers = {}
         for key, value in environ.items():
             if key.startswith("HTTP_"):
@@ -166,7 +166,8 @@ class Request:
         fields: dict[str, str] = {}
         for name, value in pairs:
             if name in fields:  # RFC 6749 §3.1: parameters MUST NOT be included more than once
-                raise HTTPError(400, "invalid_request", f"The field {name[:40]!r} appears more than once.")
+                raise HTTPError(400, "invalid_request",  # the name is echoed: RFC 6749 §5.2's characters only
+                                f"The field {printable(repr(name[:40]))} appears more than once.")
             fields[name] = value
         return fields
 
