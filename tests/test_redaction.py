@@ -319,3 +319,51 @@ def test_provider_headers_and_presigned_urls(message, expected):
 ])
 def test_leaves_provider_headers_that_are_no_secret_alone(message):
     assert RedactSecrets().redact(message) == message
+
+
+# -- http.client's debuglevel printout: the request as escaped bytes, "\r\n" written as four characters ----
+
+ESCAPED_HEADERS = [  # (header line as sent, what must be left of it)
+    (f"X-API-Key: {KEY}", "X-API-Key: [REDACTED]"),
+    ("Authorization: Basic YWRhOmxvdmVsYWNl", "Authorization: Basic [REDACTED]"),
+    ("Authorization: Bearer abcdefgh12345", "Authorization: Bearer [REDACTED]"),
+    ("Authorization: Token 0123456789abcdef", "Authorization: Token [REDACTED]"),
+    ("Cookie: session=abc123; theme=dark", "Cookie: [REDACTED]"),
+    ("PRIVATE-TOKEN: glpat-0123456789abcdef", "PRIVATE-TOKEN: [REDACTED]"),
+    ("Ocp-Apim-Subscription-Key: 0123456789abcdef", "Ocp-Apim-Subscription-Key: [REDACTED]"),
+    ("X-Goog-Api-Key: AIzaSy0123456789abcdef", "X-Goog-Api-Key: [REDACTED]"),
+    ("Proxy-Authorization: Basic YWRhOmxvdmVsYWNl", "Proxy-Authorization: Basic [REDACTED]"),
+]
+
+
+@pytest.mark.parametrize("line, expected", ESCAPED_HEADERS)
+@pytest.mark.parametrize("where", ["middle", "last"])
+def test_secret_headers_in_http_client_debuglevel_escaped_bytes(line, expected, where):
+    """`send: b'GET / HTTP/1.1\\r\\nX-API-Key: ...\\r\\n'`: after a literal \\r\\n escape the name still counts,
+    and the value ends at the next escape, so the headers after it are kept."""
+    after = "Accept: */*\\r\\n\\r\\n" if where == "middle" else "\\r\\n"
+    printed = f"send: b'GET /keys/whoami HTTP/1.1\\r\\nHost: 127.0.0.1:8443\\r\\n{line}\\r\\n{after}'"
+    assert RedactSecrets().redact(printed) == printed.replace(line, expected)
+
+
+def test_a_tab_escape_is_a_boundary_too():
+    assert RedactSecrets().redact("b'a\\tX-API-Key: s3cr3t\\r\\n'") == "b'a\\tX-API-Key: [REDACTED]\\r\\n'"
+
+
+def test_debuglevel_printout_routed_to_logging_holds_no_key(monkeypatch):
+    """End to end: http.client's print() sent to a logger (a common recipe), through a filtered handler."""
+    import http.client
+
+    logger = logging.getLogger("tests.redaction.http_client")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets())
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(logging.DEBUG)
+    monkeypatch.setattr(http.client, "print", lambda *args: logger.debug(" ".join(map(str, args))), raising=False)
+    monkeypatch.setattr(http.client.HTTPConnection, "debuglevel", 1)
+    with serve_practice_api() as api:
+        response = requests.get(api.url("/keys/whoami"), headers={"X-API-Key": KEY}, timeout=5)
+    assert response.status_code == 200
+    assert "X-API-Key: [REDACTED]" in stream.getvalue()
+    assert KEY not in stream.getvalue()

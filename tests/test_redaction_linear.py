@@ -18,7 +18,8 @@ UNITS = ["a.", "a-", "a+", "a.-", "eyJaa.", "eyJaa.aa.", "eyJ" + "a" * 40 + ".",
          "%", ":", " ", "a://", "a://b:", "a://:b", "authorization ", "authorization: ", "authorization:'",
          "Authorization=", "x-api-key: ", "cookie:", "token ", "token=", "token='", "token = '", "token :",
          "('token', '", '("token", "', "( 'token' , ", '"token": "', '"token":"', "'token': '", "code ",
-         "Bearer ", "bearer ", "DPoP ", "Bearer a", "?access_token=", "&token=a", "a b", "a\tb"]
+         "Bearer ", "bearer ", "DPoP ", "Bearer a", "?access_token=", "&token=a", "a b", "a\tb",
+         "\\r\\nx-api-key: ", "\\nauthorization: \\", "x-api-key: \\", "\\t"]  # escaped bytes, as debuglevel prints
 SHAPES = {unit: unit * (SIZE // len(unit)) for unit in UNITS}
 SHAPES |= {"url then run": "https://" + "a" * SIZE + ":", "url colon run": "a://" + ":" * SIZE,
            "open quote run": "authorization: '" + "a' x" * (SIZE // 4), "escaped quotes": "('authorization', '" + "\\'" * (SIZE // 2),

@@ -49,6 +49,11 @@ _HEADER_ONLY = "|".join(re.escape(name) for name in SECRET_HEADERS if name not i
 # a quoted value ends at its closing quote, if a delimiter follows ('a', "b"} ...); otherwise it runs on
 _QUOTED = r"(?P<q>['\"])(?P<value>(?:\\.|(?!(?P=q))[^\\\r\n])*)(?P=q)(?=[ \t]*(?:[,;:)\]}\r\n]|$))"
 _UNQUOTED = r"(?P<bare>[^\s&#,;'\"]*)"  # up to a delimiter; brackets are part of it: better too much than too little
+# http.client's debuglevel prints the request as escaped bytes, b'GET / HTTP/1.1\r\nX-API-Key: ...\r\n', where a
+# line break is the four characters \r\n: a header name may follow a literal \r, \n or \t escape, and its value
+# ends at a literal \r or \n escape as it does at a real line break
+_LINE_START = r"(?:(?<![\w-])|(?<=\\[rnt]))"
+_TO_LINE_END = r"(?P<bare>(?:(?!\\[rn])[^\r\n])*)"
 _ALL_NAMES = "|".join(map(re.escape, sorted(set(SECRET_HEADERS) | set(SECRET_FIELDS), key=len, reverse=True)))
 PATTERNS = [  # (pattern, the group that holds the secret)
     # ('Name', 'value'): a tuple, as in list(headers.items()) or a list of (name, value) pairs
@@ -57,10 +62,10 @@ PATTERNS = [  # (pattern, the group that holds the secret)
     # an unquoted one is a query string's, below)
     (re.compile(rf"(?<![\w%-])(?:{_NAMES})\s*=\s*(?:{_QUOTED}|['\"](?P<bare>[^'\"\r\n]*))", re.IGNORECASE), "value"),
     # Name: value, 'Name': 'value' (a dict of headers), "Name": "value" (JSON): to the end of the line
-    (re.compile(rf"(?<![\w-])(?P<name>{'|'.join(map(re.escape, SECRET_HEADERS))})(?![\w-])['\"]?\s*:\s*"
-                rf"(?:{_QUOTED}|(?P<bare>[^\r\n]*))", re.IGNORECASE), "value"),
+    (re.compile(rf"{_LINE_START}(?P<name>{'|'.join(map(re.escape, SECRET_HEADERS))})(?![\w-])['\"]?\s*:\s*"
+                rf"(?:{_QUOTED}|{_TO_LINE_END})", re.IGNORECASE), "value"),
     # Name=value (Authorization=Bearer abc): to the end of the line too, as a header value may hold spaces
-    (re.compile(rf"(?<![\w-])(?P<name>{_HEADER_ONLY})(?![\w-])['\"]?\s*=\s*(?:{_QUOTED}|(?P<bare>[^\r\n]*))",
+    (re.compile(rf"{_LINE_START}(?P<name>{_HEADER_ONLY})(?![\w-])['\"]?\s*=\s*(?:{_QUOTED}|{_TO_LINE_END})",
                 re.IGNORECASE), "value"),
     # "field": "value" and 'field': 'value' (JSON, dicts)
     (re.compile(rf"(?P<fq>['\"])(?:{_NAMES})(?P=fq)\s*:\s*(?:{_QUOTED}|(?P<bare>[^\s,}}\]]*))", re.IGNORECASE),
