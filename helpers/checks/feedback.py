@@ -4,7 +4,9 @@
 - What the learner passed: the untouched `...` (placeholder, unless_stub), a value instead of the
   function (not_a_function), requests.Session itself instead of a session (session_not_made).
 - Running the learner's function: run() calls it with its output captured and its exception kept
-  (Outcome); raised() and one_line() quote that exception; fake_response() builds its input.
+  (Outcome); raised() and one_line() quote that exception; fake_response() builds its input. What
+  run() captured is shown after the verdict (right, not_yet), unless it holds a secret: then only
+  how many lines, and a "Right" becomes "Not yet" (a printed secret is saved in the notebook).
 - What a session or a call really sends: auth objects, verify, timeouts, and credentials put in the
   URL, another header or a cookie (query_pairs, url_of, secret_elsewhere).
 """
@@ -16,6 +18,7 @@ import io
 import json as json_module
 import logging
 import math
+import re
 import textwrap
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -33,12 +36,128 @@ MASK = "••••••••"  # in place of a secret that a message quotes
 WIDTH = 88  # columns of a check's line in a notebook: JupyterLab's output area holds about 107 at 1280 px
 
 
+SHOWN_LINES = 12  # at most this many captured lines are shown after a verdict
+JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
+# Keys of a dict (a token response, a form) whose string values are secrets.
+SECRET_NAMES = frozenset({"access_token", "refresh_token", "id_token", "device_code", "code", "code_verifier",
+                          "password", "client_secret", "secret", "key", "api_key", "token"})
+PRINTED_SECRET = ("your function printed or logged a secret (a token, password or key) while the check ran it. "
+                  "Whatever a cell prints is saved in the .ipynb file, and from there into git: remove that "
+                  "print or log call, or print something harmless instead (a status code, a length).")
+
+# Since the last verdict, for each run(): what it captured, the secrets it handed the function, and the
+# values that may be secrets (a code, a verifier: only the check knows, and it may judge them itself).
+_captured: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+
+
 def right(message: str) -> None:
-    say(f"✓ Right: {message}")
+    _verdict(f"✓ Right: {message}", right=True)
 
 
 def not_yet(message: str) -> None:
-    say(f"✗ Not yet: {message}")
+    _verdict(f"✗ Not yet: {message}", right=False)
+
+
+def _verdict(line: str, *, right: bool) -> None:
+    """Say the verdict, then what the learner's function printed while run() ran it.
+
+    Captured output is the learner's: a debug print must not vanish. But it is shown only when
+    it holds no secret the check knows of (a demo credential, one the check handed the function,
+    any JWT): otherwise only how many lines, and a "Right" turns into "Not yet", since a printed
+    secret would be saved in the notebook just the same.
+    """
+    printed, secrets, unsure = _take_captured()
+    leaked = _holds_secret(printed, secrets)
+    if right and leaked:
+        line = f"✗ Not yet: {PRINTED_SECRET}"
+    if printed and (leaked or any(value in printed for value in unsure)):  # no secret is shown: only how much was printed
+        line += f" ({_lines(printed)} printed while the check ran your function; not shown: they hold a secret.)"
+    elif printed:
+        line += f" (While the check ran it, your function printed {_lines(printed)}: {_quoted(printed)})"
+    say(line)  # one line still: the verdict and what was printed go together
+
+
+def _take_captured() -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """What run() captured since the last verdict, the secrets of those calls, and the values that may
+    be secrets (see run()); then forget them."""
+    printed = "".join(text for text, _, _ in _captured)
+    secrets = tuple(secret for _, handed, _ in _captured for secret in handed)
+    unsure = tuple(value for _, _, values in _captured for value in values)
+    _captured.clear()
+    return printed, secrets, unsure
+
+
+def _lines(printed: str) -> str:
+    """"1 line", "3 lines": how much `printed` holds."""
+    count = len(printed.rstrip("\n").split("\n"))
+    return f"{count} line{'s' if count != 1 else ''}"
+
+
+def _quoted(printed: str) -> str:
+    """What was printed, each line quoted, on one line and short: shown with the verdict."""
+    lines = printed.rstrip("\n").split("\n")
+    text = " ".join(f"«{line.strip()[:120]}»" for line in lines[:SHOWN_LINES])
+    return text + (f" … and {len(lines) - SHOWN_LINES} more" if len(lines) > SHOWN_LINES else "")
+
+
+def _holds_secret(printed: str, secrets: Iterable[str]) -> bool:
+    """True when `printed` holds a JWT, a demo credential, or one of `secrets`."""
+    if not printed:
+        return False
+    if JWT_LIKE.search(printed):
+        return True
+    return any(secret and secret in printed for secret in (*secrets, *_demo_secrets()))
+
+
+def _demo_secrets() -> list[str]:
+    """Every demo credential of the practice API, and the Basic-auth base64 forms that carry a password."""
+    import base64
+    import unicodedata
+
+    found = [str(entry["key"]) for entry in demo.API_KEYS]
+    found += [str(entry["client_secret"]) for entry in demo.CLIENTS if entry.get("client_secret")]
+    found += [entry["secret"] for entry in demo.SIGNING_KEYS]
+    for user in demo.USERS:
+        for form in ("NFC", "NFD"):
+            password = unicodedata.normalize(form, user["password"])
+            found.append(password)
+            pair = f"{user['username']}:{password}".encode("utf-8")
+            found.append(base64.b64encode(pair).decode("ascii"))
+    return found
+
+
+def _maybe_secrets(values: list[Any]) -> tuple[str, ...]:
+    """The strings among `values` (and in tuples, lists of them) that could be a secret: 16 characters or
+    more, one word, not a URL."""
+    found = []
+    for value in values:
+        items = value if isinstance(value, (tuple, list)) else [value]
+        found += [item for item in items if isinstance(item, str) and len(item) >= 16 and "://" not in item
+                  and not any(char.isspace() for char in item)]
+    return tuple(found)
+
+
+def _secrets_in(value: Any, depth: int = 0) -> list[str]:
+    """The secrets a check hands the learner's function: string values under SECRET_NAMES in a dict
+    (a token response), also inside lists and a response's JSON body."""
+    if depth > 4:
+        return []
+    if isinstance(value, requests.Response):
+        try:
+            value = value.json()
+        except ValueError:
+            return []
+    found = []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if isinstance(item, str) and str(name).lower() in SECRET_NAMES and len(item) >= 8:
+                found.append(item)
+            else:
+                found += _secrets_in(item, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found += _secrets_in(item, depth + 1)
+    return found
 
 
 def say(line: str) -> None:
@@ -66,6 +185,7 @@ def _in_ipython() -> bool:
 
 def placeholder(value: Any) -> bool:
     """True (after saying so) while the learner has not replaced the `...` in the exercise cell."""
+    _captured.clear()  # a check starts here: nothing of an earlier one is shown with its verdict
     if value is ... or value is None:
         not_yet("replace the `...` in the cell with your code, then run the cell again.")
         return True
@@ -141,17 +261,22 @@ class Outcome:
     printed: str = ""
 
 
-def run(function: Any, *args: Any) -> Outcome:
+def run(function: Any, *args: Any, secrets: Iterable[str] = ()) -> Outcome:
     """Call the learner's function on `args`, with what it prints or logs captured, and never raise.
 
     A check looks at what was printed before anything reaches the notebook (a secret must not), and
-    turns an exception into feedback: a wrong answer is not a traceback.
+    turns an exception into feedback: a wrong answer is not a traceback. What was captured is kept
+    for the verdict, which shows it (or refuses it: see _verdict), together with `secrets` and the
+    secrets found in `args` (a token response's tokens, say). Any other long word among the args
+    and the result (a code, a code_verifier) may be a secret too: captured output that holds one is
+    not shown, though only the check can tell whether printing it was wrong.
     """
     with output_captured() as printed:
         try:
             value, error = function(*args), None
         except Exception as raised:  # feedback, not a traceback
             value, error = None, raised
+    _captured.append((printed.getvalue(), (*secrets, *_secrets_in(list(args))), _maybe_secrets([*args, value])))
     return Outcome(value, error, printed.getvalue())
 
 
