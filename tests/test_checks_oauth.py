@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from urllib.parse import quote_plus
 
 import pytest
 import requests
@@ -109,8 +110,11 @@ def test_pkce_pair_mixed_types_across_calls(feedback):
 def right_exchange_code(session, token_url, code, code_verifier):
     response = session.post(token_url, data={"grant_type": "authorization_code", "code": code,
                                              "redirect_uri": WEB_REDIRECT_URI, "code_verifier": code_verifier},
-                            auth=(WEB_CLIENT_ID, WEB_CLIENT_SECRET), timeout=5)
+                            auth=(quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET)),  # RFC 6749 §2.3.1
+                            timeout=5, allow_redirects=False)
     response.raise_for_status()
+    if response.status_code != 200:  # raise_for_status() lets a redirect through
+        raise requests.HTTPError(f"{response.status_code}: expected 200", response=response)
     return response.json()
 
 
@@ -121,13 +125,16 @@ def exchange(form_changes=None, drop=(), **post_options):
                 "code_verifier": code_verifier, **(form_changes or {})}
         for name in drop:
             form.pop(name)
-        options = {"auth": (WEB_CLIENT_ID, WEB_CLIENT_SECRET), "timeout": 5, **post_options}
+        options = {"auth": (quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET)), "timeout": 5,
+                   "allow_redirects": False, **post_options}
         options = {name: value for name, value in options.items() if value is not None}
         if options.pop("as_json", False):
             response = session.post(token_url, json=form, **options)
         else:
             response = session.post(token_url, data=form, **options)
         response.raise_for_status()
+        if response.status_code != 200:  # raise_for_status() lets a redirect through
+            raise requests.HTTPError(f"{response.status_code}: expected 200", response=response)
         return response.json()
     return function
 
@@ -137,7 +144,9 @@ def test_exchange_code_right(feedback):
 
 
 def test_exchange_code_right_with_httpbasicauth_and_client_id_in_the_body(feedback):
-    answer = exchange({"client_id": WEB_CLIENT_ID}, auth=HTTPBasicAuth(WEB_CLIENT_ID, WEB_CLIENT_SECRET))
+    def answer(session, token_url, code, code_verifier):
+        basic = HTTPBasicAuth(quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET))
+        return exchange({"client_id": WEB_CLIENT_ID}, auth=basic)(session, token_url, code, code_verifier)
     assert feedback(checks.exchange_code, answer).startswith("✓ Right")
 
 
@@ -306,9 +315,7 @@ def test_pkce_pair_verifier_from_the_random_module_is_named(feedback):
 
 
 def test_exchange_code_right_with_quote_plus(feedback):
-    from urllib.parse import quote_plus
-
-    answer = exchange(auth=(quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET)))
+    answer = exchange()  # auth=(quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET)), read at each call
     assert feedback(checks.exchange_code, answer).startswith("✓ Right")
 
 

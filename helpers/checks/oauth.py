@@ -101,6 +101,9 @@ def pkce_pair(function: Any) -> None:
                        "still, two calls still gave different ones. A counter, a uuid1 (the clock and the machine's "
                        "address) or a hash of either can be guessed, and RFC 7636 §7.1 asks for a verifier that "
                        "cannot be. Use the secrets module: secrets.token_urlsafe(32).")
+    problem = _entropy_problem(function, [pair[0] for pair in pairs])
+    if problem:
+        return not_yet(problem)
     if challenge == verifier:
         return not_yet("the challenge equals the verifier: that is the 'plain' method, which sends the secret in "
                        "the URL and which this server refuses. Send the S256 hash of the verifier instead.")
@@ -111,6 +114,55 @@ def pkce_pair(function: Any) -> None:
         return not_yet(hint)
     right(f"a fresh {len(verifier)}-character code_verifier each time, and its S256 challenge "
           f"({len(challenge)} characters of base64url, no padding).")
+
+
+ENOUGH_BITS = 256  # RFC 7636 §4.1: a 32-octet sequence from a suitable random number generator
+ENOUGH_VARYING_BITS = 240  # what reaches the verifier: two uuid4 hex strings (244 bits, 62 varying digits) pass
+
+
+def _entropy_problem(function: Any, verifiers: list[str]) -> str:
+    """'' unless a verifier is made from too little randomness (RFC 7636 §4.1, §7.1).
+
+    Two estimates, each with its bar: the bytes one call draws from the operating system's random
+    source (ENOUGH_BITS, 8 bits a byte at most), and what reaches the verifier: the positions that
+    differ between calls, times the bits one character can carry (its alphabet, seen across the
+    calls, rounded up to a power of two, so that secrets.token_urlsafe(32) always makes 43 x 6 = 258).
+    """
+    drawn = _bytes_drawn(function)
+    alphabet = len(set("".join(verifiers)))
+    per_character = math.ceil(math.log2(alphabet)) if alphabet > 1 else 0
+    longest = max(len(verifier) for verifier in verifiers)
+    varying = sum(1 for i in range(longest) if len({verifier[i] for verifier in verifiers if i < len(verifier)}) > 1)
+    if drawn * 8 >= ENOUGH_BITS and varying * per_character >= ENOUGH_VARYING_BITS:
+        return ""
+    if drawn * 8 < ENOUGH_BITS:
+        why = f"one call draws only {drawn} random bytes from the operating system"
+    else:
+        why = (f"only {varying} of its characters change from call to call, each one of {alphabet} characters "
+               f"(about {varying * per_character} bits)")
+    return (f"the code_verifier is too easy to guess: {why}. RFC 7636 §7.1 asks for enough entropy that it "
+            "is impractical to guess, and §4.1 recommends 32 random octets (256 bits). secrets.token_urlsafe(32) "
+            "gives exactly that, in 43 characters.")
+
+
+def _bytes_drawn(function: Any) -> int:
+    """How many bytes one call of `function` asks of os.urandom, random's SystemRandom and ssl.RAND_bytes."""
+    originals = (os.urandom, random._urandom, ssl.RAND_bytes)
+    count = [0]
+
+    def counted(source: Any) -> Any:
+        def draw(size: int) -> bytes:
+            count[0] += max(size, 0)
+            return source(size)
+        return draw
+
+    os.urandom, random._urandom, ssl.RAND_bytes = (counted(source) for source in originals)
+    try:
+        with _held_by_name(function, originals, counted(originals[0])):
+            run(function)
+    finally:
+        os.urandom, random._urandom, ssl.RAND_bytes = originals
+    return count[0]
 
 
 def _two_verifiers(function: Any, before_each: Any = lambda: None) -> list | None:
@@ -264,6 +316,7 @@ class _RecordingSession:
         self.calls: list[tuple[str, str, dict]] = []
         self.verify: Any = True  # requests.Session's defaults, which the learner's function might change
         self.trust_env = True
+        self.auth: Any = None
 
     def post(self, url, data=None, json=None, **kwargs):
         return self.request("POST", url, data=data, json=json, **kwargs)
@@ -312,14 +365,23 @@ def exchange_code(function: Any) -> None:
     if not session.calls:
         return not_yet("your function did not call session.post(...). Use the session it is given (the check passes "
                        "a stand-in that records the request instead of sending it).")
+    if len(session.calls) > 1:
+        return not_yet(f"your function sent {len(session.calls)} token requests for one code. A code works once "
+                       "(RFC 6749 §4.1.2): a second use is refused, and the server also revokes the tokens the "
+                       "first one bought (section 4, 'using a code twice'). Send it once; if that fails, start "
+                       "a new authorization request.")
+    if session.auth is not None:
+        return not_yet("your function set session.auth: from then on the session sends notes-web's client secret "
+                       "with every request it makes, to every host, the API included. Pass the client's "
+                       "credentials to this one request: session.post(..., auth=(quote_plus(WEB_CLIENT_ID), "
+                       "quote_plus(WEB_CLIENT_SECRET))).")
     method, url, kwargs = session.calls[0]
     if method != "POST":
         return not_yet(f"the token request is a POST (RFC 6749 §3.2); yours was a {method}.")
     if kwargs.get("json") is not None:
         return not_yet("the token endpoint takes a form, not JSON (RFC 6749 §4.1.3): pass data={...}, not json=.")
     try:
-        prepared = requests.Request("POST", url, data=kwargs.get("data"), headers=kwargs.get("headers"),
-                                    params=kwargs.get("params"), auth=kwargs.get("auth")).prepare()
+        prepared = _prepared(url, kwargs)
     except Exception as error:
         return not_yet(f"requests could not build that request: {type(error).__name__}: "
                        f"{_redact(str(error), secret)[:160]}")
@@ -352,7 +414,7 @@ def exchange_code(function: Any) -> None:
                        "header was sent.")
     if credentials[0] not in (WEB_CLIENT_ID, quote_plus(WEB_CLIENT_ID)):
         return not_yet(f"the Basic credentials name the client {credentials[0][:40]!r}; this is {WEB_CLIENT_ID}.")
-    if credentials[1] not in (secret, quote_plus(secret)):  # RFC 6749 §2.3.1 form-encodes them; both are fine
+    if credentials[1] not in (secret, quote_plus(secret)):  # alike for the demo secret: _form_encoding_problem tells
         return not_yet("the Basic credentials hold the wrong secret for notes-web. Use WEB_CLIENT_SECRET.")
     if form.get("grant_type") != "authorization_code":
         return not_yet(f"grant_type should be 'authorization_code', not {form.get('grant_type')!r}.")
@@ -368,7 +430,7 @@ def exchange_code(function: Any) -> None:
                        "repeat it (RFC 6749 §4.1.3): WEB_REDIRECT_URI.")
     if form["redirect_uri"] != WEB_REDIRECT_URI:
         return not_yet(f"redirect_uri must be notes-web's registered one, exactly: {WEB_REDIRECT_URI}.")
-    problem = timeout_problem(kwargs.get("timeout"))
+    problem = timeout_problem(kwargs.get("timeout")) or _timeout_too_long(kwargs.get("timeout"))
     if problem:
         return not_yet(problem)
     verify, where = kwargs.get("verify"), "verify="
@@ -402,12 +464,87 @@ def exchange_code(function: Any) -> None:
         return not_yet("when the server answers 400 invalid_grant, your function returned "
                        f"{a_kind(outcome.value)} instead of raising. "
                        "Call response.raise_for_status() before response.json().")
-    follows = kwargs.get("allow_redirects", True) is not False  # requests' post() follows redirects by default
+    if kwargs.get("allow_redirects", True) is not False:  # requests' post() follows redirects by default
+        return not_yet("your function follows redirects (requests' post() does, unless told not to). A token "
+                       "endpoint answers 200 or an error, never a redirect: a 307 or 308 would make requests send "
+                       "the same form, the code and the code_verifier, to whatever host its Location names. Add "
+                       "allow_redirects=False, as login() does in notebook 03, and refuse any status but 200.")
+    moved = _RecordingSession(fake_response(307, {"Location": "https://elsewhere.test/token"}, TOKEN_URL,
+                                            json={"note": "moved"}))
+    outcome = run(function, moved, TOKEN_URL, code, verifier)
+    if not outcome.error:
+        return not_yet("when the token endpoint answers 307 Temporary Redirect, your function returned "
+                       f"{a_kind(outcome.value)} instead of raising. raise_for_status() lets a redirect through "
+                       "(it raises for 4xx and 5xx only): after it, `if response.status_code != 200:` raise "
+                       "requests.HTTPError.")
+    problem = _form_encoding_problem(function, code, verifier)
+    if problem:
+        return not_yet(problem)
     right("a POST with the form (grant_type, code, redirect_uri, code_verifier), the client authenticated with "
-          "HTTP Basic, a timeout, and an exception when the server refuses."
-          + (" One more step: add allow_redirects=False (and refuse any status but 200), as login() does in "
-             "notebook 03. A token endpoint answers 200 or an error, and requests follows a 307 or 308 to any host "
-             "with the same form: the code and the code_verifier." if follows else ""))
+          "HTTP Basic after form-encoding, a timeout, no redirect followed, and an exception when the server "
+          "refuses or redirects.")
+
+
+def _prepared(url: str, kwargs: dict) -> requests.PreparedRequest:
+    """The request requests would build from a recorded post(): body, headers and Authorization."""
+    return requests.Request("POST", url, data=kwargs.get("data"), headers=kwargs.get("headers"),
+                            params=kwargs.get("params"), auth=kwargs.get("auth")).prepare()
+
+
+LONGEST_TIMEOUT = 60  # seconds: a token endpoint answers in well under that
+
+
+def _timeout_too_long(timeout: Any) -> str:
+    """'' unless a part of `timeout` (a number or a (connect, read) pair) waits longer than LONGEST_TIMEOUT."""
+    parts = timeout if isinstance(timeout, tuple) else (timeout,)
+    numbers = [part for part in parts if isinstance(part, (int, float)) and not isinstance(part, bool)]
+    if any(part > LONGEST_TIMEOUT for part in numbers):
+        return (f"timeout={timeout!r} lets one call wait more than {LONGEST_TIMEOUT} s: a token endpoint that "
+                "hangs would hold your program about as long as no timeout at all. A few seconds is plenty: "
+                "timeout=5.")
+    return ""
+
+
+ODD_SECRET = "check+secret:50%-é"  # + : % and a non-ASCII letter: each changes when form-encoded
+
+
+def _form_encoding_problem(function: Any, code: str, verifier: str) -> str:
+    """'' unless the Basic credentials carry a client secret as it is, not form-encoded (RFC 6749 §2.3.1).
+
+    The demo secret encodes to itself, so raw and encoded look alike. For one call the check swaps
+    the WEB_CLIENT_SECRET the function reads for one that does not, and puts the real one back. A
+    function that holds the secret under another name is not tried.
+    """
+    names = getattr(function, "__globals__", None)
+    real = str(demo.client(WEB_CLIENT_ID)["client_secret"])
+    if not isinstance(names, dict) or names.get("WEB_CLIENT_SECRET") != real:
+        return ""
+    original = names["WEB_CLIENT_SECRET"]
+    session = _RecordingSession(_token_response(200, {"access_token": "check-access-token", "token_type": "Bearer",
+                                                      "expires_in": 300}))
+    names["WEB_CLIENT_SECRET"] = ODD_SECRET
+    try:
+        outcome = run(function, session, TOKEN_URL, code, verifier)
+    finally:
+        names["WEB_CLIENT_SECRET"] = original
+    header = ""
+    if session.calls:
+        _method, url, kwargs = session.calls[0]
+        with contextlib.suppress(Exception):
+            header = _prepared(url, kwargs).headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    try:
+        sent = base64.b64decode(value, validate=True) if scheme.lower() == "basic" else b""
+    except binascii.Error:
+        sent = b""
+    if sent.endswith(b":" + quote_plus(ODD_SECRET).encode("ascii")) or real.encode("utf-8") in sent:
+        return ""  # form-encoded; or the swap did not reach the secret the function sends
+    what = (f"raised {type(outcome.error).__name__}" if outcome.error and not session.calls
+            else "did not send it form-encoded in the Basic credentials")
+    return (f"with a client secret that holds '+', ':', '%' and 'é' ({ODD_SECRET!r}: for one call the check put it "
+            f"in WEB_CLIENT_SECRET), your function {what}. RFC 6749 §2.3.1: client_id and client_secret are "
+            "form-encoded (application/x-www-form-urlencoded) before they go into HTTP Basic; the demo secret only "
+            "happens to encode to itself. Use auth=(quote_plus(WEB_CLIENT_ID), quote_plus(WEB_CLIENT_SECRET)).")
 
 
 def _redact(text: str, secret: str) -> str:

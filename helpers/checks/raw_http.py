@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 
 from helpers.practice_api import demo
 from helpers.practice_api.passwords import hash_password
-from helpers.practice_api.users import DUMMY_HASH
+from helpers.practice_api.users import DUMMY_HASH, PASSWORD_HASHES
 from helpers.checks.feedback import (Outcome, not_a_function, not_yet, one_line, output_captured, placeholder,
                                      right, run, unless_stub)
 from helpers.viewers import a_kind
@@ -32,6 +32,12 @@ GRACE = ("grace", demo.password_of("grace"))
 CHARLES = ("charles", "<difference engine> 1822?")  # its base64 holds '+' and '/'
 LATIN_1 = ("grace", "Grüße")  # Latin-1 can hold it: the quiet bug of notebook 01, section 7
 NFD_USER = (unicodedata.normalize("NFD", "zoë"), "pass-1843")  # NFC applies to the user-id too (RFC 7617 §2.1)
+# NFC keeps these as they are; NFKC would fold them into other credentials ("ada", "file2-1843")
+FULL_WIDTH_ADA = "ａｄａ"
+COMPATIBILITY = (FULL_WIDTH_ADA, "ﬁle²-1843")
+NFKC_FOLDS = ("NFKC folds compatibility characters into others: full-width 'ａ' into 'a', the ligature 'ﬁ' into "
+              "'fi', '²' into '2'. That makes another password, or another user. charset=\"UTF-8\" asks for NFC "
+              "(RFC 7617 §2.1), which leaves them as they are: unicodedata.normalize('NFC', ...).")
 
 
 # -- shared --------------------------------------------------------------------------------
@@ -85,6 +91,7 @@ def basic_authorization(function: Any) -> None:
         (NFD_USER, f"the user-id {unicodedata.normalize('NFC', NFD_USER[0])!r} typed in decomposed form "
                    "(NFD: 'e' + a combining mark)"),
         (CHARLES, f"{CHARLES[0]!r} and the password {CHARLES[1]!r}"),
+        (COMPATIBILITY, f"the full-width user-id {COMPATIBILITY[0]!r} and the password {COMPATIBILITY[1]!r}"),
     ]
     for (username, password), described in cases:
         outcome = run(function, username, password)
@@ -191,6 +198,8 @@ def _decodes_to(token: str, username: str, password: str, *, urlsafe: bool) -> s
         return (f"the {part} came in decomposed form (NFD) and went out that way. charset=\"UTF-8\" asks for NFC "
                 "first, for the user-id and the password (RFC 7617 §2.1): "
                 "unicodedata.normalize('NFC', f'{username}:{password}').encode('utf-8').")
+    if raw == unicodedata.normalize("NFKC", f"{username}:{password}").encode("utf-8"):
+        return f"that is NFKC, not NFC. {NFKC_FOLDS}"
     try:
         latin_1 = right_text.encode("latin-1")
     except UnicodeEncodeError:
@@ -359,6 +368,8 @@ def check_basic(function: Any) -> None:
          UNKNOWN_USER),
         ("Basic " + _token("mallory", ADA[1]), "a user name that does not exist",
          "It accepted a user who does not exist.", UNKNOWN_USER),
+        ("Basic " + _token(FULL_WIDTH_ADA, ADA[1]), f"ada's password under the full-width user-id {FULL_WIDTH_ADA!r}",
+         f"It signed {FULL_WIDTH_ADA!r} in as ada: that is NFKC. {NFKC_FOLDS}", UNKNOWN_USER),
         (None, "no Authorization header at all (header is None)", "", NONE_HEADER),
         ("", "an empty header", "", NONE_HEADER),
         ("Basic", "'Basic' and nothing after it", "",
@@ -389,10 +400,44 @@ def check_basic(function: Any) -> None:
                            "the function returns a user name or None.")
         if got is not None:
             return not_yet(f"for {described}, it returned {_short(got)} instead of None. {accepted_hint}")
-    problem = _dummy_hash_problem(function)
+    problem = _dummy_hash_problem(function) or _compatibility_problem(function)
     if problem:
         return not_yet(problem)
     return _work_feedback(function)
+
+
+COMPATIBILITY_USER = ("fiona", COMPATIBILITY[1])
+CONTROL_USER = ("flora", "plain-ascii-1843")  # NFC and NFKC alike: tells whether the added users reached the function
+
+
+def _compatibility_problem(function: Callable) -> str:
+    """'' unless a right password that NFKC would change (but NFC does not) is refused.
+
+    No demo password has such a character, so for two calls the check gives the PASSWORD_HASHES the
+    function reads two more users, and puts the real one back: fiona, whose password NFKC changes,
+    and flora, whose password it does not. Only a function that lets flora in and not fiona is judged;
+    one that reads the hashes under another name is not tried.
+    """
+    names = getattr(function, "__globals__", None)
+    if not isinstance(names, dict) or names.get("PASSWORD_HASHES") is not PASSWORD_HASHES:
+        return ""
+    added = {username: hash_password(password) for username, password in (COMPATIBILITY_USER, CONTROL_USER)}
+    names["PASSWORD_HASHES"] = {**PASSWORD_HASHES, **added}
+    try:
+        control = run(function, "Basic " + _token(*CONTROL_USER))
+        outcome = run(function, "Basic " + _token(*COMPATIBILITY_USER))
+    finally:
+        names["PASSWORD_HASHES"] = PASSWORD_HASHES
+    if control.error or control.value != CONTROL_USER[0]:
+        return ""
+    username, password = COMPATIBILITY_USER
+    described = f"{username}'s right password {password!r} (the check added {username} to PASSWORD_HASHES for one call)"
+    problem = _printed_or_raised(outcome, described, "")
+    if problem:
+        return problem
+    if outcome.value != username:
+        return f"for {described}, it returned {_short(outcome.value)}, not {username!r}. {NFKC_FOLDS}"
+    return ""
 
 
 KNOWN_DUMMY_PASSWORD = "the-dummy-hash-was-leaked"
