@@ -250,7 +250,7 @@ def test_key_session_header_name_is_case_insensitive(feedback):
     assert_right(feedback(checks.key_session, session_with(APIKeyAuth(NEW_KEY, header="x-api-key"))))
 
 
-@pytest.mark.parametrize("key, hint", [(OLD_KEY, "rw-1, the old key"), (READ_KEY, "read-only key ro-1"),
+@pytest.mark.parametrize("key, hint", [(OLD_KEY, "rw-1 (OLD_KEY), the key section 5 rotated away from"), (READ_KEY, "read-only key ro-1"),
                                        (REVOKED_KEY, "rw-0 was revoked"), (NEW_KEY[:-1], "truncated copy"),
                                        (NEW_KEY + " ", ".strip() it")])
 def test_key_session_wrong_key(feedback, key, hint):

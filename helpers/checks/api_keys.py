@@ -29,6 +29,11 @@ KEY_LIKE = re.compile(r"practice_\w+")
 
 # -- exercise 1 ---------------------------------------------------------------------------
 
+NETRC_WENT_ALONG = ("the key went in X-API-Key, but the request also carried an Authorization header: a call with "
+                    "no auth= gets one from a ~/.netrc entry for this host (section 3), so your netrc password "
+                    "went along. Pass the key as an auth object, which keeps netrc out: "
+                    "auth=APIKeyAuth(READ_KEY).")
+
 def read_notes(response: Any) -> None:
     """02, exercise 1: GET /keys/notes with the read-only key ro-1 in the X-API-Key header."""
     if placeholder(response):
@@ -42,11 +47,13 @@ def read_notes(response: Any) -> None:
     in_url = _where_in_url(request.url)
     if in_url:
         return not_yet(f"the key went in the URL ({in_url}), and the API answered {response.status_code}. "
-                       "URLs are written to server logs, proxy logs and browser history. Send the key in the "
+                       "Server logs and browser history keep URLs. Send the key in the "
                        "X-API-Key header: headers={'X-API-Key': READ_KEY}.")
     sent = request.headers.get(HEADER)
     if sent is None:
         return not_yet(_missing_header_hint(request.headers))
+    if request.headers.get("Authorization"):
+        return not_yet(NETRC_WENT_ALONG)
     if url.scheme != "https":
         return not_yet(f"that call went over plain http:// (to {url.hostname}), where anyone on the way reads the key. "
                        "Call the practice API started in the Setup cell, over https: api.url('/keys/notes').")
@@ -92,8 +99,8 @@ def key_session(session: Any) -> None:
     if not isinstance(session, requests.Session):
         in_url = _where_in_url(url_of(session))
         if in_url:
-            return not_yet(f"the key is in the URL ({in_url}). URLs are written to server logs, proxy logs and "
-                           "browser history. Pass a session that sends it in the X-API-Key header instead: "
+            return not_yet(f"the key is in the URL ({in_url}). Server logs and browser history keep URLs. "
+                           "Pass a session that sends it in the X-API-Key header instead: "
                            "session = requests.Session(); session.auth = APIKeyAuth(NEW_KEY).")
         return not_yet(f"expected a requests.Session, got {a_kind(session)}.")
     problem = session_verify_problem(session.verify, "the key")
@@ -119,7 +126,7 @@ def key_session(session: Any) -> None:
             return not_yet(f"the key is in {place}; this API reads it from X-API-Key only. "
                            "Set session.auth = APIKeyAuth(NEW_KEY).")
         return not_yet("session.auth is not set. Set session.auth = APIKeyAuth(NEW_KEY): every request then carries "
-                       "the key in the X-API-Key header, not in a URL, which server and proxy logs keep.")
+                       "the key in the X-API-Key header, not in a URL, which server logs and browser history keep.")
     problem = auth_object_problem(auth, secret="key", make="APIKeyAuth(NEW_KEY)",
                                   tuple_hint="a (user, password) tuple means Basic authentication. This API wants "
                                              "the key in X-API-Key: session.auth = APIKeyAuth(NEW_KEY).")
@@ -159,7 +166,9 @@ def key_session(session: Any) -> None:
         return not_yet("X-API-Key does not hold a demo key: a typo, extra quotes or a truncated copy? "
                        "NEW_KEY (rw-2) is in section 5.")
     if key_id == "rw-1":
-        return not_yet("that is rw-1, the old key: it was revoked in section 5. Switch to rw-2 (NEW_KEY).")
+        return not_yet("that is rw-1 (OLD_KEY), the key section 5 rotated away from: rw-2 (NEW_KEY) replaced it. "
+                       "Section 5 revoked rw-1 on a provider of its own, so it still works here, but a program "
+                       "switched to the new key does not go back. Use rw-2 (NEW_KEY).")
     if key_id == "rw-0":
         return not_yet("rw-0 was revoked long ago. Use the new read-write key rw-2 (NEW_KEY).")
     if key_id == "ro-1":

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime
 import email.utils
+import os
 import time
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import requests
@@ -18,12 +20,24 @@ from helpers.checks.feedback import (MASK, PRACTICE_URL, credentials_in_url, fak
 from helpers.viewers import a_kind
 
 
+# requests turns a URL's user:password@ into an Authorization header and sends only the path: the server's log
+# never sees the password. The URL keeps it, though, and every copy of the URL shows it.
+USERINFO = ("the credentials are in the URL (user:password@). requests sends them in an Authorization header and "
+            "puts only the path on the request line, but the URL keeps the password: response.url, "
+            "raise_for_status() messages, "
+            "tracebacks and your own logs show it. Pass a session that sends the credentials in the Authorization "
+            "header instead: session = requests.Session(); session.auth = (username, password).")
+
+
 def basic_session(session: Any) -> None:
     """01, exercise 1: a Session that sends ada's Basic credentials on every request."""
     if placeholder(session) or session_not_made(session):
         return
     if not isinstance(session, requests.Session):
-        if _in_url(url_of(session)):
+        url = url_of(session)
+        if url and credentials_in_url(url):
+            return not_yet(USERINFO)
+        if _in_url(url):
             return not_yet("the credentials are in the URL. URLs end up in server logs and browser history. Pass a "
                            "session that sends them in the Authorization header instead: "
                            "session = requests.Session(); session.auth = (username, password).")
@@ -181,9 +195,13 @@ def retry_after(function: Any) -> None:
         ({"Retry-After": "²"}, None, "a 429 with 'Retry-After: ²', a digit to str.isdigit() but not an ASCII one",
          " str.isdigit() says True for '²' and '３', which float() and int() refuse or misread: "
          "test value.isascii() and value.isdigit()."),
+        ({"Retry-After": "３０"}, None, "a 429 with 'Retry-After: ３０' (full-width digits), which re's \\d, int() and "
+         "float() all read as 30, but delay-seconds is ASCII digits only (RFC 9110 §10.2.3: 1*DIGIT, RFC 5234 "
+         "§B.1: 0-9)", " Test value.isascii() and value.isdigit()."),
     ]
-    for headers, expected, described, raised_hint in cases:
-        outcome = run(function, fake_response(429, headers))
+    with _local_time(NOT_UTC):  # an HTTP date is UTC: a function that reads it as local time shows here
+        outcomes = [run(function, fake_response(429, headers)) for headers, *_ in cases]
+    for (headers, expected, described, raised_hint), outcome in zip(cases, outcomes):
         if outcome.error:
             hint = raised_hint or (" A value you cannot read should give None, not an exception: " + UNREADABLE)
             return not_yet(raised(described, outcome.error, hint))
@@ -192,6 +210,39 @@ def retry_after(function: Any) -> None:
             return not_yet(f"for {described}, {problem}")
     right("both forms of Retry-After, dates in the past, and None when the header is missing or unreadable, "
           "so that the caller waits its own default instead of retrying at once.")
+
+
+NOT_UTC = "EST+05EDT,M3.2.0,M11.1.0"  # New York's rules, POSIX form: needs no tz database
+
+
+@contextlib.contextmanager
+def _local_time(zone: str) -> Iterator[None]:
+    """Run the learner's function with `zone` as local time, then put the kernel's back.
+
+    time.mktime() and naive datetimes use local time; an HTTP date is UTC (RFC 9110 §5.6.7), so a
+    function that mixes them is off by the UTC offset, which is 0 on many servers and in CI. Without
+    time.tzset() (Windows) the zone cannot change: the check then runs in the kernel's own.
+    """
+    if not hasattr(time, "tzset"):
+        yield
+        return
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = zone
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
+def _off_by_a_zone(seconds: float) -> bool:
+    """True when `seconds` is a whole number of quarter hours, not 0: the offset of some timezone."""
+    quarters = round(seconds / 900)
+    return quarters != 0 and abs(seconds - quarters * 900) <= 2
 
 
 def _wait_problem(got: Any, expected: float | None) -> str:
@@ -210,5 +261,9 @@ def _wait_problem(got: Any, expected: float | None) -> str:
         hint = " Never return a negative wait." if got < 0 else ""
         if expected > 1e9 and got < expected:
             hint = " Return what the server said; the caller caps the wait (max_wait), not this function."
+        elif 0 < expected < 1e9 and _off_by_a_zone(got - expected):
+            hint = (" That is off by a timezone's offset: the date was read as local time (time.mktime() does), but "
+                    "an HTTP date is always UTC. Use email.utils.parsedate_to_datetime() and "
+                    "datetime.now(timezone.utc).")
         return f"it returned {got!r}; expected about {expected}.{hint}"
     return ""

@@ -30,17 +30,28 @@ __all__ = ["bearer_session", "verify_token", "seconds_left"]
 ISSUER = PRACTICE_URL
 AUDIENCE = PRACTICE_URL + "/me"
 ACCESS_TOKEN_TYPE = "at+jwt"  # the typ of the practice API's access tokens (RFC 9068 §2.1)
+LOGIN_CLIENT_ID = "practice-login"  # the client_id claim of tokens from /login (tokens.LOGIN_CLIENT_ID)
 JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 TOKEN_PARAMETERS = {"access_token", "token", "bearer", "jwt", "auth", "authorization", "id_token"}
 # Other credentials that must never be in a URL either: this session needs none of them.
 CREDENTIAL_PARAMETERS = {"refresh_token", "code", "key", "api_key", "apikey", "client_secret", "password"}
-IN_URL = ("the token is in the URL ({where}). URLs are written to server logs, proxy logs and browser history, "
-          "so bearer tokens never go there (RFC 6750 §5.3). Send it in the Authorization header only: "
+# RFC 6750 §5.3: bearer tokens "SHOULD NOT be passed in page URLs", because browsers, web servers and other
+# software may not secure URLs in "the browser history, web server logs, and other data structures". The
+# stricter rule, "Clients MUST NOT pass access tokens in a URI query parameter", is RFC 9700's countermeasure
+# in §4.3.2 (Access Token in Browser History): section number and words from memory of the RFC, not checked
+# against its text here.
+URLS_ARE_KEPT = "browser history, web server logs and other software keep URLs"
+IN_URL = ("the token is in the URL ({where}). " + URLS_ARE_KEPT[0].upper() + URLS_ARE_KEPT[1:] + ": bearer tokens "
+          "SHOULD NOT be passed in page URLs (RFC 6750 §5.3), and clients MUST NOT pass access tokens in a query "
+          "parameter (RFC 9700 §4.3.2). Send it in the Authorization header only: "
           "bearer.auth = BearerAuth(fresh['access_token']), and no token in params=.")
-CREDENTIAL_IN_URL = ("a credential is in the URL ({where}). URLs are written to server logs, proxy logs and browser "
-                     "history, so no secret goes there (RFC 6750 §5.3), and the refresh token goes only to the "
-                     "token endpoint, never to an API (RFC 6749 §1.5). This session needs the access token alone, "
-                     "in the Authorization header: remove it from params=.")
+REFRESH_TOKEN_IN_URL = ("the refresh token is in the URL ({where}). " + URLS_ARE_KEPT[0].upper() + URLS_ARE_KEPT[1:]
+                        + " (RFC 6750 §5.3), and a refresh token goes only to the token endpoint, never to an API "
+                        "(RFC 6749 §1.5). This session needs the access token alone, in the Authorization header: "
+                        "remove it from params=.")
+CREDENTIAL_IN_URL = ("a credential is in the URL ({where}). " + URLS_ARE_KEPT[0].upper() + URLS_ARE_KEPT[1:]
+                     + " (RFC 6750 §5.3 says it of tokens), so no secret belongs there. This session needs the "
+                     "access token alone, in the Authorization header: remove it from params=.")
 VERIFY_OFF = ("{what} turns off the certificate check: requests checks certificates only when verify is True or "
               "the path of a CA bundle, so anyone on the network path could pose as the API and collect the "
               "token. Leave verify alone (True is the default), or give it the path of a CA bundle (notebook 06).")
@@ -182,6 +193,9 @@ def _verify_problem(response: requests.Response) -> str:
 
 
 def _in_url(where: str) -> str:
+    """The hint for a credential at `where` in a URL: the refresh token, another credential, or the token."""
+    if where.partition("=")[0].strip("'").lower() == "refresh_token":
+        return REFRESH_TOKEN_IN_URL.format(where=where)
     return (CREDENTIAL_IN_URL if _names_a_credential(where) else IN_URL).format(where=where)
 
 
@@ -317,9 +331,11 @@ def verify_token(function: Any) -> None:
         ("a token whose kid is not in the JWK Set", _signed_by_a_stranger({"kid": "retired-2025"}), jwks, ""),
         ("a token without a kid", _signed_by_a_stranger({}), jwks, ""),
         ("a token whose kid is not a string", _signed_by_a_stranger({"kid": [signing_key.KEY_ID]}), jwks, ""),
-        ('a JWT of this issuer that is not an access token (typ "JWT", as an ID token)', _sign(_claims(), typ="JWT"),
-         jwks, 'check the header: typ must be "at+jwt" (RFC 9068 §4), so that no other kind of JWT this issuer '
-               "signs passes for an access token"),
+        *[(f"a JWT of this issuer that is not an access token ({kind})", _sign(_claims(), typ=typ), jwks,
+           'check the header: accept only typ "at+jwt" or "application/at+jwt" (RFC 9068 §4: any other value, or '
+           "none, is refused), so that no other kind of JWT this issuer signs passes for an access token")
+          for kind, typ in (('typ "JWT", as an ID token', "JWT"), ('typ "id_token+jwt"', "id_token+jwt"),
+                            ("no typ header at all", None))],
     ]
     for described, token, key_set, fix in forgeries:
         verdict = _verdict(function, token, key_set)
@@ -528,14 +544,15 @@ OCT_SECRETS = {"HS256": hashlib.sha256(b"practice: a symmetric key in a public J
 
 def _claims(**changes) -> dict:
     now = time.time()
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "ada", "iat": int(now), "exp": int(now) + 300,
-              "scope": "profile notes:read", "jti": "check"}
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "ada", "client_id": LOGIN_CLIENT_ID, "iat": int(now),
+              "exp": int(now) + 300, "scope": "profile notes:read", "jti": "check"}  # RFC 9068 §2.2's claims
     claims.update(changes)
     return {name: int(value) if isinstance(value, float) else value
             for name, value in claims.items() if value is not None}
 
 
-def _sign(claims: dict, typ: str = ACCESS_TOKEN_TYPE) -> str:
+def _sign(claims: dict, typ: str | None = ACCESS_TOKEN_TYPE) -> str:
+    """A token signed with the demo key; typ None leaves the typ header out (PyJWT drops a None typ)."""
     import jwt
 
     return jwt.encode(claims, signing_key.private_key(), algorithm="RS256",
