@@ -23,6 +23,16 @@ prints something else the second time (outputs compared after tests/nbval-saniti
 compares them). That finds a cell that reads a name a later cell reassigns, which the reverse order
 can hide: `show(response)` re-run after a later cell set `response` to another response raises
 nothing, yet shows the wrong exchange.
+
+    python tools/rerun_cells.py --pairs notebooks/07-other-schemes-and-traps.ipynb
+
+finds a re-run that silently teaches the opposite, in one kernel (fast enough for the tests): after
+Run All, for each teaching cell from the last to the first, re-run the setup cell (the first code cell: the notebooks invite
+re-running it) and then that cell; and for each mistake cell (tagged `mistake`) above it, re-run
+the setup cell, the mistake and then that cell. Each such cell must print what it printed in the first run
+(sanitized as above). That catches a cell that still holds an object of the server the setup cell
+replaced (a bound method of the old clock), and a fix cell that relies on the cell between it and
+the mistake to undo what a re-run mistake did.
 """
 from __future__ import annotations
 
@@ -194,6 +204,42 @@ def alone_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
     return failures, len(teaching)
 
 
+def pairs_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], int]:
+    """(the teaching cells that print something else, or fail, when re-run right after the setup cell or
+    after a mistake cell above them, how many teaching cells there are). See the module docstring."""
+    rules = sanitizers()
+    notebook, client = new_client(path, timeout)
+    teaching = [index for index, cell in enumerate(notebook.cells) if is_teaching_cell(cell)]
+    failures: list[Failure] = []
+    with client.setup_kernel():
+        first_errors = run_all(notebook, client)
+        setup = teaching[0] if teaching else None
+        mistakes = [index for index in teaching if "mistake" in tags(notebook.cells[index])]
+        for index in reversed(teaching):  # as in rerun_failures: each cell meets what the later ones left behind
+            cell = notebook.cells[index]
+            problem = judge(cell, first_errors[index], "in the first run")
+            if problem is not None:
+                problem += first_unexpected_error(notebook, first_errors, index)
+                failures.append(Failure(index, first_line(cell), problem))
+                continue
+            if setup is None or index == setup:
+                continue
+            for earlier in [[setup]] + [[setup, mistake] for mistake in mistakes if mistake < index]:
+                for other in earlier:
+                    client.execute_cell(copy.deepcopy(notebook.cells[other]), other)
+                again = copy.deepcopy(cell)
+                client.execute_cell(again, index)
+                when = f"re-run after cell{'s' if len(earlier) > 1 else ''} {', '.join(map(str, earlier))}"
+                problem = judge(cell, raised(again), when, expected=first_errors[index])
+                if problem is None and printed(again, rules) != printed(cell, rules):
+                    problem = f"prints something else {when}: " + first_difference(printed(cell, rules),
+                                                                                  printed(again, rules))
+                if problem is not None:
+                    failures.append(Failure(index, first_line(cell), problem))
+                    break
+    return sorted(failures, key=lambda failure: failure.index), len(teaching)
+
+
 def judge(cell: nbformat.NotebookNode, error: str | None, when: str, *, expected: str | None = None) -> str | None:
     """What is wrong with one run of a teaching cell, or None when it behaved as it should."""
     if "raises-exception" in tags(cell):
@@ -208,12 +254,13 @@ def judge(cell: nbformat.NotebookNode, error: str | None, when: str, *, expected
 
 
 def main(arguments: list[str]) -> int:
-    alone = "--alone" in arguments
-    paths = [argument for argument in arguments if argument != "--alone"]
-    if not paths:
-        print("usage: python tools/rerun_cells.py [--alone] NOTEBOOK.ipynb ...", file=sys.stderr)
+    modes = {"--alone": alone_failures, "--pairs": pairs_failures}
+    chosen = [modes[argument] for argument in arguments if argument in modes]
+    paths = [argument for argument in arguments if argument not in modes]
+    if not paths or len(chosen) > 1:
+        print("usage: python tools/rerun_cells.py [--alone | --pairs] NOTEBOOK.ipynb ...", file=sys.stderr)
         return 2
-    measure = alone_failures if alone else rerun_failures
+    measure = chosen[0] if chosen else rerun_failures
     total_failed = total_cells = 0
     for name in paths:
         failures, count = measure(Path(name).resolve())

@@ -24,6 +24,7 @@ MASK = "[REDACTED]"
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"}  # RFC 9110 §9.2.2
 MAX_RETRIES = 3  # exercise 2: "at most 3 times"
 MAX_RETRY_AFTER = 60  # exercise 2: "never more than 60 s at once"
+MIN_BACKOFF_MAX = 1  # seconds: a smaller cap retries a 503 almost at once, as if there were no backoff
 # Retry's methods that decide whether and how long to wait: a subclass that replaces one may ignore Retry-After.
 WAITING = ["sleep_for_retry", "_sleep_backoff", "get_retry_after", "parse_retry_after", "get_backoff_time",
            "is_retry", "is_exhausted"]
@@ -41,7 +42,7 @@ def tls_session(session: Any) -> None:
     if not isinstance(session, requests.Session):
         return not_yet(f"expected a requests.Session, got {a_kind(session)}.")
     verify = session.verify
-    if verify_off(verify):  # False, and also 0 or "": requests tests verify for truth
+    if verify is None or verify_off(verify):  # False, 0, "" and None: requests checks certificates for a true verify only
         return not_yet(f"session.verify = {verify!r} turns certificate checks off: anyone on the path could pretend to be "
                        "the API and read ada's credentials. Trust the practice CA instead: "
                        "session.verify = api.ca_bundle.")
@@ -219,6 +220,12 @@ def retry_policy(retry: Any) -> None:
                        "Retry-After (with backoff).")
     if 503 not in forcelist:
         return not_yet("add 503 to status_forcelist too: 503 Service Unavailable often comes with Retry-After as well.")
+    client_errors = sorted(status for status in forcelist if 400 <= status < 500 and status != 429)
+    if client_errors:
+        shown = ", ".join(map(str, client_errors[:3])) + (", ..." if len(client_errors) > 3 else "")
+        return not_yet(f"status_forcelist holds {shown}: a 4xx other than 429 says the request itself is wrong (a 401 "
+                       "or 403 for a bad key), and asking again gets the same answer, each retry counted against your "
+                       "rate limit. Retry 429 and 503: status_forcelist=[429, 503].")
     if retry.status is not None and not isinstance(retry.status, bool) and retry.status < 1:
         return not_yet(f"status={retry.status!r} allows no retry on a status in status_forcelist, so a 429 is never "
                        "retried. Leave status out: total=3 counts every kind of retry.")
@@ -241,12 +248,16 @@ def retry_policy(retry: Any) -> None:
         unsafe = "every method" if not methods else ", ".join(sorted({m.upper() for m in methods} - IDEMPOTENT))
         return not_yet(f"this policy retries {unsafe}. A retried POST may create the order twice: retry only "
                        "idempotent methods (RFC 9110 §9.2.2), allowed_methods=Retry.DEFAULT_ALLOWED_METHODS.")
+    if "GET" not in {method.upper() for method in methods}:
+        return not_yet(f"GET is not in allowed_methods ({', '.join(sorted(methods))}), so the GET calls of this "
+                       "notebook are never retried. Use allowed_methods=Retry.DEFAULT_ALLOWED_METHODS.")
     if not retry.backoff_factor or retry.backoff_factor <= 0:
         return not_yet("backoff_factor is 0, so a 503 without Retry-After is retried at once, again and again. "
                        "Set backoff_factor=0.5.")
-    if retry.backoff_max is not None and retry.backoff_max <= 0:
-        return not_yet(f"backoff_max={retry.backoff_max!r} caps every backoff at 0 s, so a 503 without Retry-After is "
-                       "retried at once. Leave backoff_max out: with backoff_factor=0.5 the longest wait is 2 s.")
+    if retry.backoff_max is not None and retry.backoff_max < MIN_BACKOFF_MAX:
+        return not_yet(f"backoff_max={retry.backoff_max!r} caps every backoff at {max(retry.backoff_max, 0):g} s, so a 503 "
+                       "without Retry-After is retried almost at once, while the server is still down. Leave "
+                       "backoff_max out: with backoff_factor=0.5 the longest wait is 2 s.")
     longest = _longest_backoff(retry)
     if longest > MAX_RETRY_AFTER:
         return not_yet(f"the last backoff of this policy can wait up to {longest:g} s (backoff_factor × 2^(retries - 1), "
@@ -291,6 +302,10 @@ def redact_api_key(function: Any) -> None:
         (f"X-API-Key: {key}", key, lambda out: out == f"X-API-Key: {MASK}", "an 'X-API-Key: <key>' line"),
         (f"x-api-key: {key}", key, lambda out: out == f"x-api-key: {MASK}",
          "the same header written 'x-api-key' (header names are case-insensitive, RFC 9110 §5.1)"),
+        (f"X-Api-Key: {key}", key, lambda out: out == f"X-Api-Key: {MASK}",
+         "the same header written 'X-Api-Key' (any mix of cases is the same name, RFC 9110 §5.1)"),
+        (f"X-API-KEY: {key}", key, lambda out: out == f"X-API-KEY: {MASK}",
+         "the same header written 'X-API-KEY' (any mix of cases is the same name, RFC 9110 §5.1)"),
         (f"X-API-Key:{key}", key, lambda out: out in (f"X-API-Key:{MASK}", f"X-API-Key: {MASK}"),
          "'X-API-Key:<key>' without a space after the colon (the space is optional)"),
         (f"X-API-Key: {other}", other, lambda out: out == f"X-API-Key: {MASK}",
@@ -326,8 +341,9 @@ def _redaction_hint(line: str, out: str, key: str) -> str:
                     "the line: name.strip().lower() == 'x-api-key'.")
         return "it changed. Redact only X-API-Key lines; return any other line exactly as it was."
     if out == line:
-        if line.startswith("x-api-key"):
-            return "the key is still there. Header names are case-insensitive: compare name.lower() with 'x-api-key'."
+        if line.partition(":")[0] != "X-API-Key":
+            return ("the key is still there. Header names are case-insensitive, in any mix of cases: compare "
+                    "name.strip().lower() with 'x-api-key', not a list of spellings.")
         if not key.startswith("practice_"):
             return ("the key is still there. Replace whatever follows 'X-API-Key:', any key, not only values that "
                     "look like the practice keys.")

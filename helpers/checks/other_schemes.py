@@ -389,6 +389,14 @@ def _signature_hint(request: requests.PreparedRequest, body: bytes) -> str:
                 "Use hmac.new(SIGNING_SECRET, message, hashlib.sha256).hexdigest().")
     if signature == mac(message(method=method.lower())).hexdigest():
         return "Sign the method in upper case: request.method.upper()."
+    for other in {"GET", "POST", "PUT", "PATCH", "DELETE"} - {method}:
+        if signature == mac(message(method=other)).hexdigest():
+            return (f"You signed the method {other}, but this request is a {method}: sign the request's own method, "
+                    "request.method.upper(). A signature that does not depend on the method lets anyone on the way "
+                    "change it.")
+    if path != SIGNED_PATH and signature == mac(message(path=SIGNED_PATH)).hexdigest():
+        return (f"You signed the path {SIGNED_PATH}, but this request goes to {path}: sign the request's own path, "
+                "urlsplit(request.url).path.")
     if signature == mac(message(body_hash=body.decode("utf-8", "replace"))).hexdigest():
         return "You signed the body itself; the fifth line is its SHA-256 hex digest."
     for path_like in (request.url or "", request.path_url):

@@ -460,8 +460,6 @@ class LoopbackAPI(PracticeAPIHandle):
             from helpers.serving.tls import make_local_pki  # imported here: trustme is needed only for HTTPS
 
             self.pki = make_local_pki()
-            # the CA's folder goes when this object does, or at interpreter exit, even without stop()
-            self._remove_pki = weakref.finalize(self, shutil.rmtree, str(self.pki.folder), ignore_errors=True)
         self.server = _Server((address, port), app, log, self.pki.server_context if self.pki else None)
         self.host, self.port = self.server.server_address[:2]
         super().__init__(app, f"{'https' if tls else 'http'}://{self.host}:{self.port}")
@@ -469,6 +467,10 @@ class LoopbackAPI(PracticeAPIHandle):
         app.other_origin = self.base_url.replace("127.0.0.1", "localhost")  # same server, another host name
         self.stopped = False
         self._thread = serve_in_background(self.server, f"practice-api:{self.port}")
+        # when this object goes (or the interpreter exits) without stop(): the server stops, then its CA folder
+        # goes. The finalizer holds the server, its thread and the folder, never this object.
+        self._finalizer = weakref.finalize(self, _stop_and_remove, self.server, self._thread,
+                                           str(self.pki.folder) if self.pki else None)
 
     def url(self, path: str) -> str:
         """The full URL of an endpoint: api.url("/basic/whoami"). A stopped server refuses, saying why."""
@@ -506,12 +508,10 @@ class LoopbackAPI(PracticeAPIHandle):
     def stop(self) -> None:
         """Stop accepting requests, free the port (within about 10 ms) and delete the CA files. Safe twice.
 
-        Without stop(), the CA folder is deleted anyway when this object goes or the interpreter exits.
+        Without stop(), the server stops and its CA folder goes when this object does, or at interpreter exit.
         """
         self.stopped = True
-        stop_serving(self.server, self._thread)
-        if self.pki is not None:
-            self._remove_pki()  # a finalizer runs once: a second stop() or the collection do nothing
+        self._finalizer()  # a finalizer runs once: a second stop() or the collection do nothing
 
     def __repr__(self) -> str:
         return f"<practice API at {self.base_url} ({self.transport}{', stopped' if self.stopped else ''})>"
@@ -521,6 +521,16 @@ class LoopbackAPI(PracticeAPIHandle):
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def _stop_and_remove(server: socketserver.BaseServer, thread: threading.Thread, folder: str | None) -> None:
+    """Stop `server`, then delete its CA folder: never a folder deleted under a server still using it."""
+    if threading.current_thread() is thread:  # collected in the server's own thread: shutdown() would wait for itself
+        threading.Thread(target=_stop_and_remove, args=(server, thread, folder), daemon=True).start()
+        return
+    stop_serving(server, thread)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _loopback_address(host: str) -> str:
