@@ -4,6 +4,9 @@
   outside the cells tagged raises-exception. Learners re-run the setup cell all the time.
 - Re-run each cell: after Run All, every teaching cell re-runs on its own in the same kernel
   (tools/rerun_cells.py says precisely which cells and how they are judged).
+- Re-run after setup or a mistake (`rerun_cells.py --pairs`): a cell re-run after the setup cell, or after
+  a mistake cell above it, prints what it printed in the first run. Run here on the notebooks of 06 and 07
+  (about 10 s each); a made-up notebook shows that the measurement catches both kinds.
 - Offline: strict nbval passes in a network namespace that has only loopback
   (`unshare -n`), where the machine allows it.
 """
@@ -19,7 +22,7 @@ import pytest
 
 from conftest import NOTEBOOKS, ROOT
 from notebook_runner import execute
-from rerun_cells import alone_failures, rerun_failures
+from rerun_cells import alone_failures, pairs_failures, rerun_failures
 
 pytestmark = pytest.mark.robustness
 
@@ -74,6 +77,41 @@ def test_the_measurement_finds_a_clobbered_name_and_a_changed_mistake(tmp_path):
     failures, count = alone_failures(path)
     assert [failure.index for failure in failures] == [1, 3, 4]
     assert "'1' became '2'" in failures[2].error
+
+
+PAIRS_NOTEBOOKS = [path for path in NOTEBOOKS if path.name[:2] in ("06", "07")]
+
+
+@pytest.mark.parametrize("path", PAIRS_NOTEBOOKS, ids=[p.name for p in PAIRS_NOTEBOOKS])
+def test_teaching_cells_print_the_same_after_setup_or_a_mistake_is_re_run(path):
+    failures, count = pairs_failures(path)
+    assert failures == [], (f"{len(failures)} of {count} teaching cells print something else when re-run after "
+                            "the setup cell or a mistake:\n" + "\n".join(str(failure) for failure in failures))
+
+
+def test_the_pairs_measurement_finds_a_stale_server_and_an_undone_fix(tmp_path):
+    """The shapes of review RV3's findings: a cell that holds a bound method of the server the setup cell
+    replaced (07's HMACAuth), a fix cell that relies on the cell between it and the mistake (06's
+    RedactSecrets), and a demo that checks the state of the server the setup cell replaced (03's revocation)."""
+    path = made_up_notebook(
+        tmp_path,
+        ("class Server:\n    def __init__(self):\n        self.clock, self.revoked = 0, set()\n"
+         "    def now(self):\n        return self.clock\nserver = Server()\nfilters = ['redact']", []),  # 0: setup
+        ("now = server.now  # MISTAKE: bound to this server", []),  # 1
+        ("print('fresh' if now.__self__ is server else 'stale')", []),  # 2: prints fresh
+        ("filters.clear()\nprint('key' if not filters else 'hidden')", ["mistake"]),  # 3
+        ("filters.append('redact')\nprint('key' if not filters else 'hidden')", []),  # 4: the fix
+        ("print('key' if not filters else 'hidden')", []),  # 5: relies on cell 4 having run after 3
+        ("server.revoked.add('old')", []),  # 6
+        ("print('refused' if 'old' in server.revoked else 'accepted')", []),  # 7: relies on cell 6's server
+    )
+    failures, count = pairs_failures(path)
+    assert count == 8
+    assert [(failure.index, failure.error.split(":")[0]) for failure in failures] == [
+        (2, "prints something else re-run after cell 0"), (5, "prints something else re-run after cells 0, 3"),
+        (7, "prints something else re-run after cell 0")]
+    assert "'fresh' became 'stale'" in failures[0].error and "'hidden' became 'key'" in failures[1].error
+    assert "'refused' became 'accepted'" in failures[2].error
 
 
 def network_namespace_available() -> bool:
