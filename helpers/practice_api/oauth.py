@@ -417,8 +417,8 @@ class AuthorizationServer:
         """GET /device: where the user types the code shown on the device; POST: approve or deny.
 
         Allow appears only next to the client's id and the scopes it asks for (RFC 8628 §5.4:
-        a user tricked into typing an attacker's code must be able to notice). Every lookup of
-        a code, GET or POST, counts toward the guessing limit (RFC 8628 §5.1).
+        a user tricked into typing an attacker's code must be able to notice). Every failed lookup
+        of a code, GET or POST, counts toward the guessing limit (RFC 8628 §5.1).
         """
         if request.method == "GET":
             typed = dict(parse_qsl(request.query)).get("user_code", "")
