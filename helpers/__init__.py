@@ -17,23 +17,47 @@ Which layer may import which (tests/test_layers.py reads the imports and enforce
                  demo credentials, hashes and key, and the rules a check must apply as the server
                  does: tests/test_layers.py lists them), never the app or a transport;
 - environment/   the version check and `python -m helpers.environment`; imports only serving (to start
-                 the practice API as a notebook does);
+                 the practice API as a notebook does), and that only inside the checks that need it;
 - server.py      only the entry point of `python -m helpers.server` (the code is serving/cli.py).
-"""
-from helpers.practice_api.basic_auth import PasswordChecker, parse_basic
-from helpers.practice_api.passwords import hash_password, verify_password
-from helpers.practice_api.users import DUMMY_HASH, PASSWORD_HASHES
-from helpers.serving.inprocess import start_practice_api
-from helpers.serving.loopback import serve_practice_api
-from helpers.serving.redirect_listener import RedirectListener
-from helpers.serving.tunnel_proxy import serve_tunnel_proxy
-from helpers.client.auth import BearerAuth, InsecureTransportError, RefreshingBearerAuth, TokenRefreshError
-from helpers.client.redaction import RedactSecrets
-from helpers.viewers import show, show_jwt
-from helpers import checks
-from helpers.environment import check_environment
 
-__all__ = ["DUMMY_HASH", "PASSWORD_HASHES", "PasswordChecker", "hash_password", "parse_basic", "verify_password",
-           "BearerAuth", "InsecureTransportError", "RedactSecrets", "RedirectListener", "RefreshingBearerAuth", "TokenRefreshError",
-           "check_environment", "checks", "serve_practice_api", "serve_tunnel_proxy", "show", "show_jwt",
-           "start_practice_api"]
+The names load lazily, on first use (PEP 562: the module __getattr__ below), so that the pre-workshop
+check can run and report what is missing: `python -m helpers.environment` imports this package first,
+and an eager import of every layer would turn a missing requests or cryptography, or a Python too old
+for urllib3, into a traceback instead of its ✗ line.
+"""
+from __future__ import annotations
+
+import importlib
+
+# Each public name and the module it lives in (`from helpers import show` works as with eager imports).
+_PUBLIC = {
+    "PasswordChecker": "helpers.practice_api.basic_auth", "parse_basic": "helpers.practice_api.basic_auth",
+    "hash_password": "helpers.practice_api.passwords", "verify_password": "helpers.practice_api.passwords",
+    "DUMMY_HASH": "helpers.practice_api.users", "PASSWORD_HASHES": "helpers.practice_api.users",
+    "start_practice_api": "helpers.serving.inprocess", "serve_practice_api": "helpers.serving.loopback",
+    "RedirectListener": "helpers.serving.redirect_listener", "serve_tunnel_proxy": "helpers.serving.tunnel_proxy",
+    "BearerAuth": "helpers.client.auth", "InsecureTransportError": "helpers.client.auth",
+    "RefreshingBearerAuth": "helpers.client.auth", "TokenRefreshError": "helpers.client.auth",
+    "RedactSecrets": "helpers.client.redaction",
+    "show": "helpers.viewers", "show_jwt": "helpers.viewers",
+    "check_environment": "helpers.environment",
+}
+_SUBPACKAGES = {"checks"}  # `from helpers import checks`: the package itself
+
+__all__ = sorted([*_PUBLIC, *_SUBPACKAGES])
+
+
+def __getattr__(name: str):
+    """Import a public name's module the first time the name is asked for, and keep the name here."""
+    if name in _SUBPACKAGES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    elif name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -6,8 +6,14 @@ confusing way (an old requests, say, or a kernel from another environment).
 `python -m helpers.environment` (or `make check`) is what a learner runs the day before a workshop:
 a ✓ or ✗ line for each thing the notebooks need (Python, the packages, the Jupyter kernel, a loopback
 port and no proxy in its way, keyring, the practice API in process and over loopback), with the fix
-under each ✗. Its exit
-status is 0 only when every line is a ✓. It reaches no network beyond 127.0.0.1.
+under each ✗. Its exit status is 0 only when every line is a ✓. Its only requests are for 127.0.0.1, its
+own practice API; but where a proxy variable is set and no_proxy does not list loopback, requests sends
+them to that proxy's host, as a notebook's would (the proxy line says so). Every line it prints has a
+proxy's user:password@ masked: learners send this list to the instructor.
+
+It imports only the standard library until a check needs more, and `helpers/__init__.py` loads its
+names lazily: so a missing or broken package (requests, urllib3, cryptography), or a Python too old
+for them, is a ✗ line with its fix, not a traceback.
 
 It starts the practice API with the functions every notebook's setup cell calls (from helpers.serving):
 a ✓ then means that those cells work here, which a separate process could not show as directly.
@@ -15,6 +21,7 @@ a ✓ then means that those cells work here, which a separate process could not 
 from __future__ import annotations
 
 import errno
+import importlib
 import os
 import re
 import socket
@@ -27,29 +34,34 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 MINIMUM_PYTHON = (3, 10)
-MINIMUM_VERSIONS = {"requests": (2, 32), "responses": (0, 25), "PyJWT": (2, 10), "Authlib": (1, 3)}
+SHOWN = ("requests", "responses", "PyJWT", "Authlib")  # the versions the setup cell's ✓ line names
 
 
 def check_environment() -> None:
-    """Print the versions in use, or raise RuntimeError saying what to install."""
+    """Print the versions in use, or raise RuntimeError saying what to install.
+
+    It checks every package the notebooks depend on (pyproject.toml's dependencies and what their extras
+    bring, such as cryptography for pyjwt[crypto]), not only the ones it names: an old urllib3 would
+    otherwise pass here and fail in notebook 06. Metadata only, nothing imported: it runs at every kernel start.
+    """
     problems = []
     if sys.version_info < MINIMUM_PYTHON:
         problems.append(f"Python {_dotted(MINIMUM_PYTHON)} or newer (this kernel runs {sys.version.split()[0]})")
     found = {}
-    for name, minimum in MINIMUM_VERSIONS.items():
+    for name, minimum in declared_minimums(extras=()).items():
         try:
-            found[name] = metadata.version(name)
+            found[name.lower()] = metadata.version(name)
         except metadata.PackageNotFoundError:
             problems.append(f"{name} >= {_dotted(minimum)} (not installed in this kernel's environment)")
             continue
-        if _parse(found[name]) < minimum:
-            problems.append(f"{name} >= {_dotted(minimum)} (found {found[name]})")
+        if _parse(found[name.lower()]) < minimum:
+            problems.append(f"{name} >= {_dotted(minimum)} (found {found[name.lower()]})")
     if problems:
         raise RuntimeError(
             "This kernel's environment is missing: " + "; ".join(problems) + ". "
             "Run `make lab` from the repository (it installs everything into .venv), or "
             "`conda env update -f environment.yml`, then pick that environment's kernel.")
-    versions = " · ".join(f"{name} {version}" for name, version in found.items())
+    versions = " · ".join(f"{name} {found[name.lower()]}" for name in SHOWN if name.lower() in found)
     print(f"✓ Ready: Python {sys.version.split()[0]} · {versions}")
 
 
@@ -70,6 +82,11 @@ PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"  # helpers/en
 EXTRAS = {"lab"}  # what learners install beyond the dependencies; "test" and "tools" are for contributors
 NOTEBOOK_KERNEL = "python3"  # the kernelspec name in every notebook's metadata (a test keeps them in step)
 SETUP = "run `make lab` (or `make check`) in the repository, or `conda env update -f environment.yml`"
+# The module to import to see that a package works, where it is not the distribution's own name.
+# cryptography: the part PyJWT's RS256 uses, which loads its compiled core (a bare `import cryptography` does not).
+# jupyterlab: None, not imported (seconds); it is the program that starts the kernel, which check_kernel covers.
+IMPORT_NAMES = {"pyjwt": "jwt", "python-dotenv": "dotenv",
+                "cryptography": "cryptography.hazmat.primitives.asymmetric.rsa", "jupyterlab": None}
 
 
 @dataclass
@@ -81,8 +98,33 @@ class Check:
     advice: str = ""
 
     def lines(self) -> list[str]:
+        """The printed lines: a URL's user:password@ in `what`, and a proxy variable's password anywhere, masked."""
         mark = "✓" if self.ok else "✗"
-        return [f"{mark} {self.what}"] + [f"    {line}" for line in self.advice.splitlines() if self.advice]
+        what = re.sub(r"://[^\s@]*@", "://***@", self.what)  # an error quoting a URL with its user:password
+        lines = [f"{mark} {what}"] + [f"    {line}" for line in self.advice.splitlines() if self.advice]
+        return [masked(line) for line in lines]
+
+
+def masked(text: str) -> str:
+    """`text` with each proxy variable's user:password (and password) as ***.
+
+    An error from requests or urllib3 quotes the proxy URL it could not use, password and all (InvalidURL:
+    "Failed to parse: http://alice:s3cr3t@proxy.corp:80800"); this list goes to the instructor.
+    """
+    for secret in _proxy_credentials():
+        text = text.replace(secret, "***")
+    return text
+
+
+def _proxy_credentials() -> list[str]:
+    """The user:password (and the password alone) of each *_proxy variable, longest first."""
+    secrets = set()
+    for name, value in os.environ.items():
+        if name.lower().endswith("_proxy") and "@" in value:
+            userinfo = value.partition("://")[2].rpartition("@")[0] if "://" in value else value.rpartition("@")[0]
+            password = userinfo.partition(":")[2]
+            secrets.update(secret for secret in (userinfo, password) if len(secret) >= 3)
+    return sorted(secrets, key=len, reverse=True)
 
 
 def check_python() -> list[Check]:
@@ -93,32 +135,53 @@ def check_python() -> list[Check]:
                   f"Install Python {_dotted(MINIMUM_PYTHON)} or newer (python.org, pyenv, or conda), then {SETUP}.")]
 
 
-def declared_minimums() -> dict[str, tuple[int, ...]]:
-    """{package: lowest version} from pyproject.toml's dependencies and the lab extra.
+def declared_minimums(extras=EXTRAS) -> dict[str, tuple[int, ...]]:
+    """{package: lowest version} from pyproject.toml's dependencies and `extras` (the lab extra), and
+    from what their own extras require (pyjwt[crypto]: cryptography, as PyJWT's metadata says).
 
     pyproject.toml first: after a `git pull` that raised a bound, the installed metadata is older than
     the file. The installed metadata serves where there is no file to read (tomllib is 3.11+; 3.10 has
     tomli only with the test extra).
     """
-    requirements = _pyproject_requirements()
+    requirements = _pyproject_requirements(extras)
     if requirements is None:
         requirements = metadata.requires(PROJECT) or []
     minimums = {}
     for line in requirements:
-        bound = re.match(r"\s*([A-Za-z0-9._-]+)(\[[^\]]*\])?\s*>=\s*([0-9][0-9.]*)", line)
-        if bound and _for_learners(line):
+        bound = REQUIREMENT.match(line)
+        if bound and _wanted(line, extras):
             minimums[bound.group(1)] = _parse(bound.group(3))
+            if bound.group(2):
+                minimums.update(_minimums_of_extras(bound.group(1), bound.group(2).strip("[]").split(",")))
     return minimums
 
 
-def _for_learners(requirement: str) -> bool:
-    """True for a requirement with no marker, or with `extra == "lab"` (how the metadata writes the lab extra)."""
-    marker = requirement.partition(";")[2].strip()
-    extra = re.fullmatch(r"""extra\s*==\s*['"]([\w-]+)['"]""", marker)
-    return not marker or bool(extra and extra.group(1) in EXTRAS)
+REQUIREMENT = re.compile(r"\s*([A-Za-z0-9._-]+)(\[[^\]]*\])?\s*>=\s*([0-9][0-9.]*)")
 
 
-def _pyproject_requirements() -> list[str] | None:
+def _minimums_of_extras(package: str, extras: list[str]) -> dict[str, tuple[int, ...]]:
+    """{package: lowest version} that `package`'s own `extras` require; empty when it is not installed."""
+    try:
+        requirements = metadata.requires(package) or []
+    except metadata.PackageNotFoundError:
+        return {}  # its own line says it is missing
+    wanted = {extra.strip() for extra in extras}
+    return {bound.group(1): _parse(bound.group(3)) for line in requirements
+            if (bound := REQUIREMENT.match(line)) and _marker_extra(line) in wanted}
+
+
+def _marker_extra(requirement: str) -> str | None:
+    """"lab" for a requirement marked `extra == "lab"` (how the metadata writes an extra), else None."""
+    extra = re.fullmatch(r"""extra\s*==\s*['"]([\w-]+)['"]""", requirement.partition(";")[2].strip())
+    return extra.group(1) if extra else None
+
+
+def _wanted(requirement: str, extras=EXTRAS) -> bool:
+    """True for a requirement with no marker, or marked as one of `extras`."""
+    return not requirement.partition(";")[2].strip() or _marker_extra(requirement) in extras
+
+
+def _pyproject_requirements(extras=EXTRAS) -> list[str] | None:
     try:
         import tomllib
     except ImportError:
@@ -131,7 +194,7 @@ def _pyproject_requirements() -> list[str] | None:
     except (OSError, KeyError, ValueError):
         return None
     optional = project.get("optional-dependencies", {})
-    return [*project.get("dependencies", []), *(line for extra in sorted(EXTRAS) for line in optional.get(extra, []))]
+    return [*project.get("dependencies", []), *(line for extra in sorted(extras) for line in optional.get(extra, []))]
 
 
 def check_packages() -> list[Check]:
@@ -146,14 +209,41 @@ def check_packages() -> list[Check]:
             found = metadata.version(name)
         except metadata.PackageNotFoundError:
             checks.append(Check(False, f"{name} is not installed (the notebooks need {_dotted(minimum)} or newer)",
-                                f"Install it: {SETUP}."))
+                                f"Install it: {reinstall()}."))
             continue
         if _parse(found) < minimum:
             checks.append(Check(False, f"{name} {found} is too old (the notebooks need {_dotted(minimum)} or newer)",
-                                f"Upgrade it: {SETUP}."))
-        else:
-            checks.append(Check(True, f"{name} {found} (>= {_dotted(minimum)})"))
+                                f"Upgrade it: {reinstall()}."))
+            continue
+        module = IMPORT_NAMES.get(name.lower(), name.lower().replace("-", "_"))
+        try:
+            if module is not None:
+                importlib.import_module(module)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:  # a broken compiled core may raise anything (pyo3's PanicException too)
+            again = f'--force-reinstall "{name}>={_dotted(minimum)}"'  # pip keeps a broken copy of the right version
+            checks.append(Check(False, f"{name} {found} is installed but `import {module}` fails: "
+                                       f"{type(error).__name__}: {error}",
+                                f"Reinstall it: {reinstall(again)}."))
+            continue
+        checks.append(Check(True, f"{name} {found} (>= {_dotted(minimum)})"))
     return checks
+
+
+def reinstall(what: str = '-e ".[lab]"') -> str:
+    """How to install `what` (pip's arguments; the project by default) into the Python running this check.
+
+    In a venv (make lab's .venv), pip installs into it directly: `make lab` would not reinstall while its
+    stamp file is newer than pyproject.toml, so it is no fix for a package that broke or went old inside.
+    """
+    if sys.prefix == sys.base_prefix:  # conda, or a Python of the system
+        return SETUP
+    python = sys.executable
+    inside = os.path.relpath(python, PYPROJECT.parent)
+    if not inside.startswith(os.pardir):
+        python = inside  # .venv/bin/python, as the README writes it
+    return f"run `{python} -m pip install {what}` in the repository's folder"
 
 
 def check_kernel() -> list[Check]:
@@ -227,27 +317,69 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+LOOPBACK_URLS = ("http://127.0.0.1:8000/", "https://127.0.0.1:8000/", "http://localhost:8000/")
+# How to put loopback in front of the no_proxy list in force, in each shell. Both spellings in POSIX
+# shells: requests and curl read no_proxy first, and NO_PROXY only where no_proxy is unset or empty.
+# Windows has one variable for both spellings.
+NO_PROXY_FIX = (
+    "List loopback in no_proxy and NO_PROXY, then start JupyterLab or curl from that same terminal:\n"
+    'macOS, Linux:  export no_proxy="127.0.0.1,localhost,${no_proxy:-$NO_PROXY}"; export NO_PROXY="$no_proxy"\n'
+    'Windows PowerShell:  $env:NO_PROXY = "127.0.0.1,localhost,$env:NO_PROXY"\n'
+    "Windows cmd:  set NO_PROXY=127.0.0.1,localhost  (then add your other entries after a comma)")
+
+
 def check_proxy() -> list[Check]:
     """No proxy from the environment stands between requests and 127.0.0.1.
 
-    requests (2.34) and curl send even a request for 127.0.0.1 to the proxy that HTTP_PROXY or
-    HTTPS_PROXY names, unless NO_PROXY lists it: on a laptop set up for a company proxy, every
-    loopback cell would fail with ProxyError.
+    requests (2.34) and curl send even a request for 127.0.0.1 to the proxy that http_proxy or
+    https_proxy (or the upper-case spelling) names, unless no_proxy lists it: on a laptop set up for a
+    company proxy, every loopback cell would fail with ProxyError. A proxy URL requests cannot parse
+    (a password with an unencoded "/" or "@", a port above 65535) fails every such cell too; the line
+    says so without quoting it, since it holds a password.
     """
+    from requests.exceptions import InvalidURL  # InvalidProxyURL is a kind of it; both are ValueErrors
     from requests.utils import get_environ_proxies, select_proxy
+    from urllib3.util import parse_url
 
-    proxies = set()
-    for url in ("http://127.0.0.1:8000/", "https://127.0.0.1:8000/", "http://localhost:8000/"):
+    proxies, variables = set(), set()
+    for url in LOOPBACK_URLS:
         proxy = select_proxy(url, get_environ_proxies(url))
-        if proxy:
+        if not proxy:
+            continue
+        variable = _proxy_variable(urlsplit(url).scheme)
+        variables.add(variable)
+        try:
             where = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-            proxies.add(f"{where.hostname}:{where.port}" if where.port else str(where.hostname))  # never user:password
+            where.port  # noqa: B018 - raises ValueError for a port that is no number, or above 65535
+            parse_url(proxy)  # how requests reads it: LocationParseError (a ValueError) for "alice:pa" as host
+        except (ValueError, InvalidURL):
+            return [Check(False, f"the proxy setting {variable} is not a valid URL (percent-encode @ : / # ? "
+                                 "in the password)",
+                          "requests cannot use it, and sends no request while it is set. Write it as\n"
+                          "http://user:password@host:port, with each @ : / # ? of the user or password as\n"
+                          "%40 %3A %2F %23 %3F (Python: urllib.parse.quote(password, safe=\"\")), and a port up to\n"
+                          "65535. Or, if loopback needs no proxy here:\n" + NO_PROXY_FIX)]
+        proxies.add(f"{where.hostname}:{where.port}" if where.port else str(where.hostname))  # never user:password
     if not proxies:
         return [Check(True, "no proxy from the environment stands between requests and 127.0.0.1")]
+    in_force = "no_proxy" if os.environ.get("no_proxy") else "NO_PROXY" if os.environ.get("NO_PROXY") else None
+    unlisted = (f"; {in_force} is set but does not list 127.0.0.1, and requests and curl read no_proxy first"
+                if in_force == "no_proxy" and os.environ.get("NO_PROXY") else
+                f"; {in_force} does not list 127.0.0.1" if in_force else "")
+    # curl reads the lower-case http_proxy only (an upper-case HTTP_PROXY could come from a CGI request's header)
+    curl = "curl reads it too" if variables - {"HTTP_PROXY"} else "curl ignores HTTP_PROXY, so curl may still work"
     return [Check(False, f"requests would send requests for 127.0.0.1 to the proxy {', '.join(sorted(proxies))} "
-                         "(a *_proxy environment variable names it; curl reads them too)",
-                  "List loopback in NO_PROXY before you start JupyterLab or curl:\n"
-                  "`export NO_PROXY=127.0.0.1,localhost` (Windows: `set NO_PROXY=127.0.0.1,localhost`).")]
+                         f"(set by {', '.join(sorted(variables))}; {curl}){unlisted}",
+                  NO_PROXY_FIX)]
+
+
+def _proxy_variable(scheme: str) -> str:
+    """The variable that gives requests its proxy for `scheme`: the lower-case spelling first, as urllib reads them."""
+    for key in (f"{scheme}_proxy", "all_proxy"):
+        for name in (key, key.upper()):
+            if os.environ.get(name):
+                return name
+    return "the system's proxy settings"
 
 
 def check_keyring() -> list[Check]:
@@ -280,6 +412,7 @@ def check_practice_api() -> list[Check]:
     checks = []
     for transport, start in (("in process", start_practice_api), ("over loopback", serve_practice_api)):
         what = f"the practice API {transport}"
+        url = None
         try:
             api = start()
             try:
@@ -292,7 +425,13 @@ def check_practice_api() -> list[Check]:
                 api.stop()
         except requests.exceptions.ProxyError:
             checks.append(Check(False, f"{what} does not answer: requests sent it to a proxy",
-                                "Fix the proxy line above (NO_PROXY), then run this again."))
+                                "Fix the proxy line above (no_proxy), then run this again."))
+            continue
+        except ValueError as error:  # InvalidURL and InvalidProxyURL too: a proxy URL requests cannot parse
+            if url is None or not _uses_a_proxy(url):
+                raise
+            checks.append(Check(False, f"{what} does not answer: requests cannot use the proxy setting",
+                                "Fix the proxy line above, then run this again."))
             continue
         except Exception as error:
             checks.append(Check(False, f"{what} does not answer: {type(error).__name__}: {error}",
@@ -305,6 +444,12 @@ def check_practice_api() -> list[Check]:
             checks.append(Check(False, f"{what} answers GET {response.url} with {response.status_code}, not 200",
                                 "Send this list to the instructor: the practice API is broken here."))
     return checks
+
+
+def _uses_a_proxy(url: str) -> bool:
+    from requests.utils import get_environ_proxies, select_proxy
+
+    return bool(select_proxy(url, get_environ_proxies(url)))
 
 
 CHECKS = (check_python, check_packages, check_kernel, check_loopback_port, check_proxy, check_keyring,

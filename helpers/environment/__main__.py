@@ -1,7 +1,7 @@
 """`python -m helpers.environment`: the pre-workshop check.
 
-A package with a __main__ module, not a module run with -m: `helpers/__init__.py` imports the check
-(check_environment is a public name), and running an already-imported module would warn (runpy).
+A package with a __main__ module, not a module run with -m: the check is also imported as a module
+(`from helpers import check_environment`), and runpy warns when it runs a module already imported.
 """
 import sys
 
