@@ -132,6 +132,14 @@ def test_4_6_works_after_4_1_is_re_run(nb04):
 
 
 @pytest.mark.robustness
+def test_4_5_works_after_4_6_is_re_run(nb04):
+    """4.6 makes its own request, and leaves auth_url, state and callback_url agreeing for 4.4 and 4.5."""
+    shell, notebook = nb04
+    run(shell, notebook["c31"])
+    assert run(shell, notebook["c29"]).strip() == "code received: 43 characters"
+
+
+@pytest.mark.robustness
 def test_the_device_polls_show_the_same_answers_long_after_run_all(nb04):
     shell, notebook = nb04
     api = shell.user_ns["api"]
