@@ -122,38 +122,22 @@ class SafeErrorsHandler(BaseHTTPRequestHandler):
         super().send_error(code, None, message if explain is None else explain)
 
 
-class _Handler(SafeErrorsHandler):
-    """Reads one HTTP request at a time from a connection and passes it to the app."""
+class DeadlineHandler(SafeErrorsHandler):
+    """Reads each request within `server.request_deadline` seconds of its first byte, else answers 408.
 
-    protocol_version = "HTTP/1.1"  # keep-alive: one connection can carry many requests
-    server_version = "practice-api"
-    timeout = 30  # close idle keep-alive connections
-    disable_nagle_algorithm = True  # small responses go out at once, not after a delayed ACK (~40 ms)
-    server: "_Server"
+    The practice API's handler and the redirect listener's: a thread per connection is fine only
+    if no client can hold one for ever by trickling a request byte by byte.
+    """
 
     deadline: float | None = None  # when the request being read must be complete (time.monotonic())
     reading_request = False
-    command = path = ""  # until a request line is parsed: what log_request shows
-    header_lines: list[bytes] = []  # the raw field lines of the request being parsed
+    command = path = requestline = ""  # until a request line is parsed: what log_request shows
     request_version = "HTTP/1.1"  # a 408 before the request line is parsed still gets a status line
 
     def setup(self) -> None:
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.settimeout(self.timeout)
-            self.request.do_handshake()  # here, in this connection's thread, not in the accept loop
         super().setup()
         self.rfile.close()  # http.server's reader: nothing read yet. This one keeps the request deadline
         self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self))
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """As SafeErrorsHandler; and a request line that names a version gets a status line.
-
-        http.server refuses `GET / HTTP/2.0` (505) or a malformed version (400) before it records
-        the version, so it answers as to HTTP/0.9: only the HTML, no status line, no headers.
-        """
-        if self.request_version == "HTTP/0.9" and len(getattr(self, "requestline", "").split()) >= 3:
-            self.request_version = "HTTP/1.1"
-        super().send_error(code, message, explain)
 
     def handle_one_request(self) -> None:
         """One request, read within `server.request_deadline` seconds of its first byte, else 408."""
@@ -168,6 +152,34 @@ class _Handler(SafeErrorsHandler):
             self.close_connection = True
         finally:
             self.reading_request, self.deadline = False, None
+
+
+class _Handler(DeadlineHandler):
+    """Reads one HTTP request at a time from a connection and passes it to the app."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection can carry many requests
+    server_version = "practice-api"
+    timeout = 30  # close idle keep-alive connections
+    disable_nagle_algorithm = True  # small responses go out at once, not after a delayed ACK (~40 ms)
+    server: "_Server"
+
+    header_lines: list[bytes] = []  # the raw field lines of the request being parsed
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()  # here, in this connection's thread, not in the accept loop
+        super().setup()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """As SafeErrorsHandler; and a request line that names a version gets a status line.
+
+        http.server refuses `GET / HTTP/2.0` (505) or a malformed version (400) before it records
+        the version, so it answers as to HTTP/0.9: only the HTML, no status line, no headers.
+        """
+        if self.request_version == "HTTP/0.9" and len(getattr(self, "requestline", "").split()) >= 3:
+            self.request_version = "HTTP/1.1"
+        super().send_error(code, message, explain)
 
     def parse_request(self) -> bool:
         """http.server's parsing, plus the checks of RFC 9112 it leaves out (§3.2, §5.1, §5.2).
@@ -408,6 +420,7 @@ class LoopbackServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = os.name != "nt"
+    request_deadline = 10.0  # seconds for a whole request, head and body, from its first byte; then 408
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)
@@ -425,8 +438,6 @@ class _Server(LoopbackServer):
     `request_deadline` for a request, `_Handler.timeout` idle between requests. A cap would only
     turn a flood into the learner's own requests being refused.
     """
-
-    request_deadline = 10.0  # seconds for a whole request, head and body, from its first byte; then 408
 
     def __init__(self, address: tuple[str, int], app: PracticeAPI, log: Log | None,
                  tls_context: ssl.SSLContext | None = None) -> None:

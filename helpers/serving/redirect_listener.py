@@ -24,7 +24,7 @@ import html
 import threading
 from urllib.parse import parse_qs, urlsplit
 
-from helpers.serving.loopback import ClosesOnExit, LoopbackServer, SafeErrorsHandler, serve_in_background, stop_serving
+from helpers.serving.loopback import ClosesOnExit, LoopbackServer, DeadlineHandler, serve_in_background, stop_serving
 
 __all__ = ["RedirectListener"]
 
@@ -128,7 +128,7 @@ class _Server(LoopbackServer):
         super().__init__(address, _Handler)
 
 
-class _Handler(SafeErrorsHandler):
+class _Handler(DeadlineHandler):
     server: _Server
     server_version = "redirect-listener"
     sys_version = ""

@@ -14,10 +14,12 @@ records what it did, without secrets, in `log`. DEMO ONLY.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import re
 import select
 import socket
 import socketserver
+import time
 
 from helpers.practice_api.basic_auth import parse_basic
 from helpers.serving.loopback import ClosesOnExit, LoopbackServer, serve_in_background, stop_serving
@@ -86,6 +88,7 @@ def _shown(target: str) -> str:
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = LoopbackServer.allow_reuse_address  # POSIX only: see LoopbackServer
+    head_deadline = 10.0  # seconds for the whole CONNECT head, from the connection; then 408
 
     def __init__(self, address: tuple[str, int], proxy: TunnelProxy) -> None:
         self.proxy = proxy
@@ -101,7 +104,12 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         proxy: TunnelProxy = self.server.proxy
-        head = self._read_head()
+        try:
+            head = self._read_head(time.monotonic() + self.server.head_deadline)
+        except TimeoutError:  # socket.timeout is TimeoutError from Python 3.10
+            return self._answer(408, "Request Timeout",
+                                f"the request head did not arrive within {self.server.head_deadline:g} s")
+        self.connection.settimeout(IDLE_SECONDS)
         if head is None:
             return self._answer(400, "Bad Request", "the request line and headers are malformed or too long")
         method, target, headers = head
@@ -123,17 +131,24 @@ class _Handler(socketserver.StreamRequestHandler):
         except OSError:
             proxy.log.append(f"CONNECT {target} {who} -> 502 (nothing listens there)")
             return self._answer(502, "Bad Gateway", "nothing listens at that address")
-        proxy.log.append(f"CONNECT {target} {who} -> 200, tunnel open")
         with upstream:
+            if not _is_loopback(upstream):  # `localhost` is resolved by name, and a hosts file may say anything
+                proxy.log.append(f"CONNECT {target} {who} -> 403 (the peer is not loopback)")
+                return self._answer(403, "Forbidden", "this practice proxy tunnels to 127.0.0.1 only")
+            proxy.log.append(f"CONNECT {target} {who} -> 200, tunnel open")
             self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             self.wfile.flush()
             self._relay(upstream)
 
-    def _read_head(self) -> tuple[str, str, dict[str, str]] | None:
-        """(method, target, headers with lower-case names), or None for a malformed request."""
+    def _read_head(self, deadline: float) -> tuple[str, str, dict[str, str]] | None:
+        """(method, target, headers with lower-case names), or None for a malformed request.
+
+        TimeoutError when the head is not complete by `deadline` (time.monotonic()): a per-read
+        timeout alone would let a client send a byte every few seconds and hold a thread for ever.
+        """
         lines, size = [], 0
         while True:
-            line = self.rfile.readline(MAX_HEAD + 1)
+            line = self._read_line(MAX_HEAD + 1 - size, deadline)
             size += len(line)
             if not line.endswith(b"\n") or size > MAX_HEAD:
                 return None
@@ -150,6 +165,21 @@ class _Handler(socketserver.StreamRequestHandler):
                 return None
             headers[name.lower()] = value.strip()
         return parts[0], parts[1], headers
+
+    def _read_line(self, limit: int, deadline: float) -> bytes:
+        """Up to `limit` bytes, to the first LF included, read one byte at a time (nothing meant for the
+        tunnel is read ahead), each read waiting no longer than what is left until `deadline`."""
+        line = bytearray()
+        while len(line) < limit and not line.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            self.connection.settimeout(left)
+            byte = self.connection.recv(1)
+            if not byte:
+                break
+            line += byte
+        return bytes(line)
 
     def _answer(self, status: int, reason: str, message: str, headers: list[tuple[str, str]] = ()) -> None:
         body = f"{message}\n".encode()
@@ -169,3 +199,11 @@ class _Handler(socketserver.StreamRequestHandler):
                 if not data:
                     return
                 (upstream if source is self.connection else self.connection).sendall(data)
+
+
+def _is_loopback(connection: socket.socket) -> bool:
+    """Whether the connected peer's address is a loopback address (127.0.0.0/8, ::1)."""
+    try:
+        return ipaddress.ip_address(connection.getpeername()[0].split("%")[0]).is_loopback
+    except (OSError, ValueError):
+        return False
