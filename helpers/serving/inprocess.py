@@ -41,8 +41,11 @@ class InProcessAPI(PracticeAPIHandle):
         self.mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         app.other_origin = OTHER_ORIGIN
         for origin in (base_url, OTHER_ORIGIN):
+            plain = "http://" + origin.split("://", 1)[1]
             for method in METHODS:
                 self.mock.add_callback(method, _url_pattern(origin), callback=self._respond, content_type=None)
+                if origin.startswith("https://"):
+                    self.mock.add_callback(method, _url_pattern(plain), callback=_refuse_plain_http)
         self.mock.add_passthru(LOOPBACK)  # the loopback server stays reachable
 
     def _respond(self, request: requests.PreparedRequest):
@@ -84,6 +87,17 @@ def host_header(url: SplitResult) -> str:
     """The Host header http.client sends: host and port, never the user:password@ part."""
     host = f"[{url.hostname}]" if ":" in url.hostname else url.hostname
     return f"{host}:{url.port}" if url.port else host
+
+
+def _refuse_plain_http(request: requests.PreparedRequest):
+    """A learner who types http:// gets one clear line instead of responses' list of registered mocks.
+
+    (A .test name never resolves, so on a real network this is a connection error too.)
+    """
+    secure = "https://" + request.url.split("://", 1)[1]
+    raise requests.exceptions.ConnectionError(
+        f"The practice API answers only https://, like any API that takes credentials: use {secure[:80]} "
+        "(over http:// a password or token would cross the network in clear text; notebook 06).")
 
 
 def _url_pattern(base_url: str) -> re.Pattern:
