@@ -30,7 +30,8 @@ def parse_basic(header: str | None) -> tuple[str, str]:
         raise _unauthorized("missing_credentials", "This endpoint needs HTTP Basic credentials: "
                             "send 'Authorization: Basic base64(user-id:password)'.")
     if len(header) > MAX_HEADER_LENGTH:
-        raise HTTPError(400, "invalid_request", f"The Authorization header is longer than {MAX_HEADER_LENGTH} characters.")
+        raise HTTPError(400, "invalid_request",
+                        f"The Authorization header is longer than {MAX_HEADER_LENGTH} characters.")
     scheme, space, token = header.strip().partition(" ")
     if scheme.lower() != "basic":  # auth-scheme names are case-insensitive (RFC 9110 §11.1)
         # Echo only a known scheme name: without a space the whole value may be a secret, and the
@@ -46,18 +47,23 @@ def parse_basic(header: str | None) -> tuple[str, str]:
     try:
         raw = base64.b64decode(token, validate=True)
     except (binascii.Error, ValueError):
-        raise HTTPError(400, "invalid_request", "The Basic credentials are not valid base64.") from None
+        raise HTTPError(400, "invalid_request",
+                        "The Basic credentials are not valid base64.") from None
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise HTTPError(400, "invalid_request", 'The credentials are not valid UTF-8, and this server said '
+        raise HTTPError(400, "invalid_request",
+                        'The credentials are not valid UTF-8, and this server said '
                         'charset="UTF-8". In requests, pass bytes: auth=(user.encode("utf-8"), '
                         'password.encode("utf-8")).') from None
     if ":" not in decoded:
-        raise HTTPError(400, "invalid_request", "The decoded credentials have no ':' between user-id and password.")
+        raise HTTPError(400, "invalid_request",
+                        "The decoded credentials have no ':' between user-id and password.")
     user_id, password = decoded.split(":", 1)
     if any(unicodedata.category(ch) == "Cc" for ch in decoded):
-        raise HTTPError(400, "invalid_request", "The user-id and password must not contain control characters (RFC 7617 §2).")
+        raise HTTPError(400, "invalid_request",
+                        "The user-id and password must not contain control characters "
+                        "(RFC 7617 §2).")
     # charset="UTF-8" also means both sides normalize to NFC (RFC 7617 §2.1), so that "ü" typed
     # as one code point or as "u" + combining diaeresis is the same password.
     return unicodedata.normalize("NFC", user_id), unicodedata.normalize("NFC", password)
