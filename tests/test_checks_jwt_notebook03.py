@@ -76,7 +76,9 @@ def test_no_redirect_is_followed_with_a_secret(notebook, cell_id, secret):
     """Item 13: a 307 from /login, /oauth/token or the introspection endpoint is refused, not followed."""
     if cell_id != "c05":
         run("c05", notebook)  # login() as the notebook defines it
-        notebook["second"] = notebook["login"]()
+        run("c19", notebook)  # key_set, which c20 reads
+        run("c20", notebook)  # ISSUER, which the metadata must name
+        notebook["revoked_tokens"] = notebook["login"]  # stands in for section 9's revoked login
     base = notebook["api"].base_url
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         collected = mock.add(responses.POST, COLLECTOR, json={"access_token": "x", "refresh_token": "y",
@@ -87,7 +89,7 @@ def test_no_redirect_is_followed_with_a_secret(notebook, cell_id, secret):
             mock.add(responses.POST, base + "/login", json={"access_token": "a.b.c", "refresh_token": "R1",
                                                            "token_type": "Bearer", "expires_in": 300})
             mock.add(responses.GET, base + "/.well-known/oauth-authorization-server",
-                     json={"introspection_endpoint": base + "/oauth/introspect"})
+                     json={"issuer": base, "introspection_endpoint": base + "/oauth/introspect"})
             redirected(mock, responses.POST, base + ("/oauth/token" if cell_id == "c43" else "/oauth/introspect"))
         with pytest.raises(requests.HTTPError):
             run(cell_id, notebook)
@@ -110,7 +112,7 @@ def test_the_api_accepts_only_active_bearer_tokens_for_itself(notebook, answer, 
     run("c05", notebook)
     run("c19", notebook)
     run("c20", notebook)  # AUDIENCE
-    notebook["second"] = notebook["login"]()
+    notebook["revoked_tokens"] = notebook["login"]  # stands in for section 9's revoked login
     run("c55-introspect", notebook)
     notebook["introspect"] = lambda token: answer
     assert notebook["accepted"]("a token") is accepted

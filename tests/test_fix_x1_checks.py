@@ -12,7 +12,8 @@ import requests
 from conftest import assert_not_yet, assert_right
 from helpers import checks
 from helpers.checks import jwt_tokens
-from helpers.practice_api import demo, signing_key, tokens
+from helpers.practice_api import demo
+from helpers.practice_api import tokens as practice_tokens
 from test_checks_api_keys import APIKeyAuth
 from test_checks_jwt import AUDIENCE, ISSUER, key_for, right_verify
 
@@ -96,13 +97,13 @@ def test_verify_token_accepts_a_function_that_requires_client_id(feedback):
     assert_right(feedback(checks.verify_token, rfc9068_strict))
     assert_right(feedback(checks.verify_token, lambda token, jwks: jwt.decode(
         token, key_for(token, jwks), algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER, leeway=5,
-        options={"require": list(tokens.REQUIRED_CLAIMS)}) if jwt.get_unverified_header(token).get("typ") == "at+jwt"
+        options={"require": list(practice_tokens.REQUIRED_CLAIMS)}) if jwt.get_unverified_header(token).get("typ") == "at+jwt"
         else (_ for _ in ()).throw(jwt.InvalidTokenError("typ"))))
 
 
 def test_the_checks_tokens_carry_the_practice_apis_client_id():
-    assert jwt_tokens.LOGIN_CLIENT_ID == tokens.LOGIN_CLIENT_ID
-    assert set(tokens.REQUIRED_CLAIMS) <= set(jwt_tokens._claims())
+    assert jwt_tokens.LOGIN_CLIENT_ID == practice_tokens.LOGIN_CLIENT_ID
+    assert set(practice_tokens.REQUIRED_CLAIMS) <= set(jwt_tokens._claims())
 
 
 # -- 03, exercise 1: what RFC 6750 §5.3 says (finding 8) --------------------------------------
@@ -178,3 +179,37 @@ def test_basic_session_userinfo_message_says_where_the_password_stays(feedback):
     output = feedback(checks.basic_session, "https://ada:pw@api.practice.test/basic/whoami")
     assert_not_yet(output, "response.url, raise_for_status() messages")
     assert "server logs" not in output
+
+
+# -- 03, exercise 1: a session class that adds the token itself (doubt) ------------------------
+
+from test_checks_jwt import tokens  # noqa: E402,F401  (the fixture: a real token response)
+
+
+def test_bearer_session_right_for_authlibs_oauth2session(feedback, tokens):
+    from authlib.integrations.requests_client import OAuth2Session
+    with OAuth2Session(token=tokens) as session:  # it passes auth= on each call; session.auth stays None
+        assert session.auth is None
+        assert_right(feedback(checks.bearer_session, session), "answered 200")
+
+
+def test_bearer_session_refuses_a_session_class_whose_request_adds_no_token(feedback, tokens):
+    class Plain(requests.Session):
+        def request(self, *args, **kwargs):
+            return super().request(*args, **kwargs)
+    output = feedback(checks.bearer_session, Plain())
+    assert_not_yet(output, "no Authorization header was added")
+
+
+def test_bearer_session_refuses_a_session_class_that_prints_the_token(feedback, tokens):
+    from authlib.integrations.requests_client import OAuth2Session
+
+    class Chatty(OAuth2Session):
+        def request(self, *args, **kwargs):
+            response = super().request(*args, **kwargs)
+            print(response.request.headers["Authorization"])
+            return response
+    with Chatty(token=tokens) as session:
+        output = feedback(checks.bearer_session, session)
+    assert_not_yet(output, "printed the access token")
+    assert tokens["access_token"] not in output

@@ -95,7 +95,10 @@ def bearer_session(session: Any) -> None:
     if session.verify is None or verify_off(session.verify):
         return not_yet(VERIFY_OFF.format(what=f"session.verify = {session.verify!r}"))
     auth = session.auth
-    if auth is None:
+    # A session class of its own may add the token in its request() (Authlib's OAuth2Session passes
+    # auth= on each call): judged on what its real request sends, as every session is in the end.
+    adds_its_own = auth is None and type(session).request is not requests.Session.request
+    if auth is None and not adds_its_own:
         if "Authorization" in session.headers:
             return not_yet("a header in session.headers works until a ~/.netrc entry silently replaces it "
                            "(requests: auth= beats ~/.netrc beats headers=). Set session.auth = BearerAuth(token) "
@@ -107,25 +110,26 @@ def bearer_session(session: Any) -> None:
         return not_yet("session.auth is not set. Set session.auth = BearerAuth(token): every request then carries "
                        "the token in the Authorization header, not in a URL, which browser history and server logs "
                        "keep (RFC 6750 §5.3).")
-    problem = auth_object_problem(auth, secret="token", make="BearerAuth(fresh['access_token'])",
-                                  tuple_hint="a tuple in session.auth means Basic auth (user, password). A token "
-                                             "needs BearerAuth(token).")
+    problem = "" if adds_its_own else auth_object_problem(
+        auth, secret="token", make="BearerAuth(fresh['access_token'])",
+        tuple_hint="a tuple in session.auth means Basic auth (user, password). A token needs BearerAuth(token).")
     if problem:
         return not_yet(problem)
-    failure = ""
-    with output_captured() as printed:  # what the learner's auth prints must not reach the notebook unseen
-        try:
-            prepared = session.prepare_request(requests.Request("GET", AUDIENCE))
-        except Exception as error:  # the learner's auth object failed: report it, do not crash
-            failure = f"session.auth raised {type(error).__name__}: {_masked(str(error))[:200]}"
-    if failure:
-        return not_yet(failure)
-    token = _bearer_token(prepared.headers.get("Authorization"))
-    if _shows_token(printed.getvalue(), token):
-        return not_yet(PRINTED)
-    problem = _sent_problem(prepared, token) or _authorization_problem(prepared.headers.get("Authorization"))
-    if problem:
-        return not_yet(problem)
+    failure, token = "", ""
+    if not adds_its_own:
+        with output_captured() as printed:  # what the learner's auth prints must not reach the notebook unseen
+            try:
+                prepared = session.prepare_request(requests.Request("GET", AUDIENCE))
+            except Exception as error:  # the learner's auth object failed: report it, do not crash
+                failure = f"session.auth raised {type(error).__name__}: {_masked(str(error))[:200]}"
+        if failure:
+            return not_yet(failure)
+        token = _bearer_token(prepared.headers.get("Authorization"))
+        if _shows_token(printed.getvalue(), token):
+            return not_yet(PRINTED)
+        problem = _sent_problem(prepared, token) or _authorization_problem(prepared.headers.get("Authorization"))
+        if problem:
+            return not_yet(problem)
     with output_captured() as printed:
         try:
             response = session.get(AUDIENCE, timeout=5)
@@ -136,9 +140,12 @@ def bearer_session(session: Any) -> None:
             failure = UNSENDABLE_HEADER
     if failure:
         return not_yet(failure)
+    if adds_its_own:
+        token = _bearer_token(response.request.headers.get("Authorization"))
     if _shows_token(printed.getvalue(), token):
         return not_yet(PRINTED)
-    problem = _sent_problem(response.request, token) or _verify_problem(response)
+    problem = (_sent_problem(response.request, token) or _verify_problem(response)
+               or (_authorization_problem(response.request.headers.get("Authorization")) if adds_its_own else ""))
     if problem:
         return not_yet(problem)
     if response.status_code == 200:
