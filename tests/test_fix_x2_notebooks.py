@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -62,7 +64,7 @@ def test_no_note_that_promises_what_run_all_does_not_show():
 
 def test_05_says_how_a_kernel_really_stops():
     """JupyterLab 4: closing a notebook's tab does not stop its kernel (notebook-extension tracker.json)."""
-    schema = (ROOT / ".venv/share/jupyter/lab/schemas/@jupyterlab/notebook-extension/tracker.json").read_text()
+    schema = (Path(sys.prefix) / "share/jupyter/lab/schemas/@jupyterlab/notebook-extension/tracker.json").read_text()
     assert re.search(r'"kernelShutdown":\s*\{[^}]*"default":\s*false', schema, re.S)
     text = " ".join(cells(NB05)["c66"].source.split())
     assert "closing the notebook)" not in text
