@@ -71,7 +71,8 @@ def _verdict(line: str, *, right: bool) -> None:
     if right and leaked:
         line = f"✗ Not yet: {PRINTED_SECRET}"
     if printed and (leaked or any(value in printed for value in unsure)):  # no secret is shown: only how much was printed
-        line += f" ({_lines(printed)} printed while the check ran your function; not shown: they hold a secret.)"
+        line += (f" ({_lines(printed)} printed while the check ran your function; not shown: they "
+                 f"{'hold' if leaked else 'may hold'} a secret.)")
     elif printed:
         line += f" (While the check ran it, your function printed {_lines(printed)}: {_quoted(printed)})"
     say(line)  # one line still: the verdict and what was printed go together
@@ -126,14 +127,13 @@ def _demo_secrets() -> list[str]:
     return found
 
 
-def _maybe_secrets(values: list[Any]) -> tuple[str, ...]:
-    """The strings among `values` (and in tuples, lists of them) that could be a secret: 16 characters or
-    more, one word, not a URL."""
-    found = []
-    for value in values:
-        items = value if isinstance(value, (tuple, list)) else [value]
-        found += [item for item in items if isinstance(item, str) and len(item) >= 16 and "://" not in item
-                  and not any(char.isspace() for char in item)]
+def _maybe_secrets(args: tuple, result: Any) -> tuple[str, ...]:
+    """The strings that could be a secret: each text argument of 8 characters or more that is not a URL (a
+    password, a header line), and each one-word string of 16 or more in the result (a code_verifier)."""
+    found = [arg for arg in args if isinstance(arg, str) and len(arg) >= 8 and "://" not in arg]
+    for item in result if isinstance(result, (tuple, list)) else [result]:
+        if isinstance(item, str) and len(item) >= 16 and "://" not in item and not any(c.isspace() for c in item):
+            found.append(item)
     return tuple(found)
 
 
@@ -276,7 +276,7 @@ def run(function: Any, *args: Any, secrets: Iterable[str] = ()) -> Outcome:
             value, error = function(*args), None
         except Exception as raised:  # feedback, not a traceback
             value, error = None, raised
-    _captured.append((printed.getvalue(), (*secrets, *_secrets_in(list(args))), _maybe_secrets([*args, value])))
+    _captured.append((printed.getvalue(), (*secrets, *_secrets_in(list(args))), _maybe_secrets(args, value)))
     return Outcome(value, error, printed.getvalue())
 
 
