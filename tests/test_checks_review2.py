@@ -237,9 +237,10 @@ def test_next_interval_still_refuses_another_exception_named_otherwise(feedback)
 
 # -- b. exchange_code: a redirect from the token endpoint --------------------------------------------------
 
-def test_exchange_code_following_redirects_gets_a_hint(feedback):
+def test_exchange_code_following_redirects_is_not_right(feedback):
+    # The exercise says "follow none": a redirect would carry the code and the verifier to another host.
     output = feedback(checks.exchange_code, good_exchange(allow_redirects=True))
-    assert_right(output, "allow_redirects=False")
+    assert output.startswith("✗ Not yet") and "allow_redirects=False" in output, output
 
 
 def test_exchange_code_with_allow_redirects_false_gets_no_hint(feedback):

@@ -24,6 +24,7 @@ def test_other_values_keep_checking_on(value):
 # -- every check that judges a session or a call: verify=0 and verify="" are refused ------------
 
 import requests  # noqa: E402
+from urllib.parse import quote_plus  # noqa: E402
 
 from conftest import assert_right  # noqa: E402
 from helpers import BearerAuth, checks
@@ -57,8 +58,11 @@ def exchange_code(api, verify):
     def function(session, token_url, code, code_verifier):
         response = session.post(token_url, data={"grant_type": "authorization_code", "code": code,
                                                  "redirect_uri": WEB_REDIRECT_URI, "code_verifier": code_verifier},
-                                auth=(WEB_CLIENT_ID, secret), timeout=5, verify=verify)
+                                auth=(quote_plus(WEB_CLIENT_ID), quote_plus(secret)), timeout=5, verify=verify,
+                                allow_redirects=False)
         response.raise_for_status()
+        if response.status_code != 200:  # raise_for_status() lets a redirect through
+            raise requests.HTTPError(f"{response.status_code}: expected 200", response=response)
         return response.json()
 
     return checks.exchange_code, function
