@@ -55,8 +55,16 @@ def test_tls_session_right(feedback, pki):
     assert_right(feedback(checks.tls_session, session), "trusts only the practice CA")
 
 
-def test_tls_session_right_with_path_objects_and_a_list(feedback, pki):
-    assert_right(feedback(checks.tls_session, session_with(pki.ca_bundle, list(pki.client_cert))))
+def test_tls_session_right_with_path_objects(feedback, pki):
+    assert_right(feedback(checks.tls_session, session_with(pki.ca_bundle, tuple(pki.client_cert))))
+
+
+def test_tls_session_refuses_a_list_cert_that_requests_fails_on(feedback, pki):
+    """requests 2.34 keys its pools on cert: a list raises TypeError: unhashable type: 'list'."""
+    session = session_with(pki.ca_bundle, list(pki.client_cert))
+    with pytest.raises(TypeError, match="unhashable"):
+        session.get("https://127.0.0.1:9/", timeout=5)
+    assert_not_yet(feedback(checks.tls_session, session), "session.cert is a list")
 
 
 def test_tls_session_verify_false(feedback, pki):

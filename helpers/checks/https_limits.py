@@ -6,6 +6,7 @@ they read the learner's objects (and the PEM files a session points at), and sen
 from __future__ import annotations
 
 import secrets
+import ssl
 import warnings
 from pathlib import Path
 from typing import Any, Callable
@@ -13,6 +14,7 @@ from typing import Any, Callable
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
+from urllib3.util.ssl_ import resolve_cert_reqs
 
 from helpers.checks.feedback import (not_a_function, not_yet, placeholder, right, run, session_not_made,
                                      verify_off)
@@ -62,11 +64,63 @@ def tls_session(session: Any) -> None:
     problem = _client_cert_problem(cert, verify) or _issuer_problem(verify, cert)
     if problem:
         return not_yet(problem)
+    problem = _adapter_problem(session)
+    if problem:
+        return not_yet(problem)
     if session.trust_env:
         return not_yet("almost: with session.trust_env True, a REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE environment "
                        "variable silently replaces session.verify (section 1). Set session.trust_env = False.")
     right("this session trusts only the practice CA, presents ada's certificate, and no environment variable can "
           "change that. Behind a proxy, set session.proxies yourself: trust_env = False ignores HTTPS_PROXY too.")
+
+
+def _adapter_problem(session: requests.Session) -> str | None:
+    """Why an adapter mounted for https would not check the server's certificate, or None.
+
+    session.verify is only what requests hands the adapter: an HTTPAdapter subclass can still turn the
+    checks off. So build the connection pool each https adapter would use (as HTTPAdapter.send does, without
+    connecting) and read what urllib3 will do with it.
+    """
+    adapters = [adapter for prefix, adapter in session.adapters.items() if prefix.lower().startswith("https")]
+    if not adapters:
+        return ("the session has no adapter for https:// URLs, so it cannot reach the API. Start again from "
+                "requests.Session() and mount nothing.")
+    for adapter in adapters:
+        if not isinstance(adapter, HTTPAdapter):
+            return (f"https:// goes through a {type(adapter).__name__}, not requests' HTTPAdapter, so nothing "
+                    "shows that it checks certificates. Mount nothing: the default adapter checks them.")
+        problem = _pool_problem(adapter, session)
+        if problem:
+            return problem
+    return None
+
+
+def _pool_problem(adapter: HTTPAdapter, session: requests.Session) -> str | None:
+    """What `adapter` turns off in the connection pool it would use for the practice API, or None."""
+    url = "https://127.0.0.1/"
+    off = "The exercise needs no adapter of your own: mount nothing, and session.verify does the checking."
+    try:
+        request = requests.Request("GET", url).prepare()
+        pool = adapter.get_connection_with_tls_context(request, session.verify, cert=session.cert)
+        adapter.cert_verify(pool, url, session.verify, session.cert)
+    except Exception as error:  # a broken subclass: say so rather than raise at the learner
+        return f"the adapter mounted for https:// fails before it connects ({type(error).__name__}). {off}"
+    context = pool.conn_kw.get("ssl_context")
+    if resolve_cert_reqs(getattr(pool, "cert_reqs", None)) == ssl.CERT_NONE:
+        return ("the adapter mounted for https:// sets cert_reqs to CERT_NONE: it accepts any certificate, "
+                f"whatever session.verify says, so anyone on the path could pretend to be the API. {off}")
+    if getattr(pool, "assert_hostname", None) is False:
+        return ("the adapter mounted for https:// sets assert_hostname=False: it accepts a certificate issued "
+                f"to any other host. {off}")
+    if isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_NONE:
+        return ("the adapter mounted for https:// gives urllib3 an ssl_context with verify_mode CERT_NONE: "
+                "it asks for no certificate checks (urllib3 2 happens to restore them from cert_reqs; do not "
+                f"rely on that). {off}")
+    if isinstance(context, ssl.SSLContext) and not context.check_hostname:
+        return ("the adapter mounted for https:// gives urllib3 an ssl_context with check_hostname False: it "
+                "asks for no host name check (urllib3 2 happens to check the name itself; do not rely on "
+                f"that). {off}")
+    return None
 
 
 def _ca_problem(verify: Any) -> str | None:
@@ -102,7 +156,10 @@ def _client_cert_problem(cert: Any, ca_path: Any) -> str | None:
             return ("session.cert points at the CA. cert= is your own certificate and key: "
                     "session.cert = api.client_cert.")
         paths = (Path(cert), Path(cert))
-    elif isinstance(cert, (tuple, list)) and len(cert) == 2 and all(isinstance(p, (str, Path)) for p in cert):
+    elif isinstance(cert, list):  # requests keys its connection pools on cert: a list is unhashable
+        return ("session.cert is a list, and requests fails on it (TypeError: unhashable type: 'list'). "
+                "Give a (certificate file, key file) tuple: session.cert = api.client_cert.")
+    elif isinstance(cert, tuple) and len(cert) == 2 and all(isinstance(p, (str, Path)) for p in cert):
         paths = (Path(cert[0]), Path(cert[1]))
     else:
         return "session.cert takes a (certificate file, key file) pair: session.cert = api.client_cert."
