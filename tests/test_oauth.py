@@ -897,7 +897,7 @@ def test_approved_device_gets_tokens_once(http, api, typed):
     assert (claims["sub"], claims["client_id"]) == ("ada", "notes-tv")
     assert bearer(http, api, "/me", body["access_token"]).status_code == 200
     api.clock.advance(5)
-    assert_error(poll(http, api, started["device_code"]), 400, "invalid_grant", "already exchanged")
+    assert_error(poll(http, api, started["device_code"]), 400, "invalid_grant", "already used")
     assert_token_response(refresh(http, api, body["refresh_token"], "notes-tv"))
 
 

@@ -408,7 +408,7 @@ class AuthorizationServer:
             if record.status == "denied":
                 raise HTTPError(400, "access_denied", "The user denied the request.")
             if record.status == "used":
-                raise _invalid_grant("This device code was already exchanged for tokens.")
+                raise _invalid_grant("This device code was already used: each one is exchanged for tokens once.")
             record.status = "used"
         issued = self.tokens.issue(record.username, record.scope, client_id=client.client_id)
         return json_reply(200, issued, NO_STORE)
