@@ -117,3 +117,20 @@ def test_the_insecure_adapters_really_send_without_checks(pki):
             assert off.get(api.url("/headers"), timeout=5).status_code == 200
     finally:
         api.stop()
+
+
+class SendsUnverified(HTTPAdapter):
+    """A send() that passes verify=False on, whatever the session says."""
+    def send(self, request, **kwargs):
+        kwargs["verify"] = False
+        return super().send(request, **kwargs)
+
+
+def test_an_adapter_whose_send_passes_verify_false_is_refused(feedback, pki):
+    assert_not_yet(feedback(checks.tls_session, right_session(pki, SendsUnverified())), "verify=False")
+
+
+def test_the_check_leaves_the_adapter_as_it_was(feedback, pki):
+    adapter = HTTPAdapter()
+    assert_right(feedback(checks.tls_session, right_session(pki, adapter)))
+    assert "cert_verify" not in vars(adapter)

@@ -78,8 +78,8 @@ def _adapter_problem(session: requests.Session) -> str | None:
     """Why an adapter mounted for https would not check the server's certificate, or None.
 
     session.verify is only what requests hands the adapter: an HTTPAdapter subclass can still turn the
-    checks off. So build the connection pool each https adapter would use (as HTTPAdapter.send does, without
-    connecting) and read what urllib3 will do with it.
+    checks off. So let each https adapter set up the connection pool it would use, without connecting,
+    and read what urllib3 would do with it.
     """
     adapters = [adapter for prefix, adapter in session.adapters.items() if prefix.lower().startswith("https")]
     if not adapters:
@@ -95,17 +95,42 @@ def _adapter_problem(session: requests.Session) -> str | None:
     return None
 
 
+class _Stopped(Exception):
+    """Raised in place of connecting, once the adapter has set up the connection pool."""
+
+
 def _pool_problem(adapter: HTTPAdapter, session: requests.Session) -> str | None:
-    """What `adapter` turns off in the connection pool it would use for the practice API, or None."""
+    """What `adapter` turns off in the connection pool it would use for the practice API, or None.
+
+    The adapter's own send() runs, so a subclass that changes verify there is judged too; it stops
+    at cert_verify, the last step before urllib3 connects, and nothing is sent.
+    """
     url = "https://127.0.0.1/"
     off = "The exercise needs no adapter of your own: mount nothing, and session.verify does the checking."
+    seen: dict[str, Any] = {}
+    set_up = adapter.cert_verify
+
+    def record_and_stop(pool: Any, url: str, verify: Any, cert: Any) -> None:
+        set_up(pool, url, verify, cert)
+        seen.update(pool=pool, verify=verify)
+        raise _Stopped
+
+    adapter.cert_verify = record_and_stop  # on this instance only, and only for the next call
     try:
-        request = requests.Request("GET", url).prepare()
-        pool = adapter.get_connection_with_tls_context(request, session.verify, cert=session.cert)
-        adapter.cert_verify(pool, url, session.verify, session.cert)
+        adapter.send(requests.Request("GET", url).prepare(), timeout=5, verify=session.verify,
+                     cert=session.cert, proxies={})
+    except _Stopped:
+        pass
     except Exception as error:  # a broken subclass: say so rather than raise at the learner
         return f"the adapter mounted for https:// fails before it connects ({type(error).__name__}). {off}"
-    context = pool.conn_kw.get("ssl_context")
+    finally:
+        del adapter.cert_verify
+    if not seen:
+        return f"the adapter mounted for https:// sends without requests' certificate set-up. {off}"
+    pool, context = seen["pool"], seen["pool"].conn_kw.get("ssl_context")
+    if seen["verify"] is False:
+        return ("the adapter mounted for https:// passes verify=False, whatever session.verify says: anyone on "
+                f"the path could pretend to be the API. {off}")
     if resolve_cert_reqs(getattr(pool, "cert_reqs", None)) == ssl.CERT_NONE:
         return ("the adapter mounted for https:// sets cert_reqs to CERT_NONE: it accepts any certificate, "
                 f"whatever session.verify says, so anyone on the path could pretend to be the API. {off}")
