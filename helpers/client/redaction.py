@@ -84,7 +84,7 @@ SCHEME = re.compile(r"(?:Basic|Bearer|Digest|DPoP|Token|Negotiate|NTLM|AWS4-HMAC
 
 
 class RedactSecrets(logging.Filter):
-    """A logging filter that replaces credentials in each record with [REDACTED]; it never drops a record.
+    """A logging filter: credentials in each record become [REDACTED]; it never drops a record.
 
     >>> RedactSecrets().redact("GET /notes?api_key=abc123&page=2")
     'GET /notes?api_key=[REDACTED]&page=2'
@@ -92,8 +92,10 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, known: Iterable[str] = (), name: str = "") -> None:
         super().__init__(name)
-        forms = {form for secret in known if secret for form in (secret, quote(secret, safe=""), quote_plus(secret))}
-        self.known = sorted(forms, key=len, reverse=True)  # longest first: a secret may contain a shorter one
+        forms = {form for secret in known if secret
+                 for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+        # longest first: a secret may contain a shorter one
+        self.known = sorted(forms, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         """`text` with every credential it recognizes replaced by [REDACTED]."""
@@ -107,7 +109,7 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # the arguments do not fit the format string: keep the record, not the arguments
+        except Exception:  # arguments that do not fit the message: keep the record, not them
             message = f"{record.msg!s} [arguments not shown: they did not fit the message]"
         record.msg, record.args = self.redact(message), ()
         if record.exc_info:  # a traceback quotes the exception's text, which may hold a secret
