@@ -44,6 +44,9 @@ def basic_session(session: Any) -> None:
         return not_yet(f"expected a requests.Session, got {a_kind(session)}.")
     if getattr(session, "auth_token", None) is not None:
         return not_yet("requests ignores `session.auth_token`: it is just a new attribute. Set `session.auth`.")
+    if _in_params(session.params) and session.auth is not None:  # the header is right: the URL still leaks
+        return not_yet("session.params puts the credentials in the URL of every request, and URLs end up in "
+                       "logs. session.auth already sends them in the Authorization header: remove session.params.")
     if _in_params(session.params):
         return not_yet("session.params puts the credentials in the URL of every request, and URLs end up in "
                        "logs. Set session.auth = (username, password), which sends them in the Authorization header.")

@@ -368,6 +368,12 @@ def sent_with(response: Any) -> dict | None:
     return dict(kwargs) if isinstance(kwargs, dict) else None
 
 
+# A timeout bounds how long a client that a person waits for may hang. Hours (timeout=3600, 1e9) pass
+# requests' own test (any finite number) but are no bound for an interactive client; every API this
+# series calls answers in well under a second, so a minute is generous.
+LONGEST_TIMEOUT = 60  # seconds
+
+
 def timeout_problem(timeout: Any) -> str:
     """'' for a timeout that bounds every wait; otherwise what is wrong with it, and the fix."""
     if timeout is None:
@@ -382,6 +388,9 @@ def timeout_problem(timeout: Any) -> str:
                 "e.g. timeout=(3.05, 27), or one number for both, timeout=5.")
     if any(isinstance(part, bool) or not isinstance(part, (int, float)) or not 0 < part < math.inf for part in parts):
         return "timeout= takes seconds, a finite number above 0, such as timeout=5."
+    if any(part > LONGEST_TIMEOUT for part in parts):
+        return (f"timeout={timeout!r} lets one wait last more than {LONGEST_TIMEOUT} s: a server that hangs would "
+                "hold your program about as long as no timeout at all. A few seconds is plenty: timeout=5.")
     return ""
 
 

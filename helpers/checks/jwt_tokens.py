@@ -102,7 +102,7 @@ def bearer_session(session: Any) -> None:
         if "Authorization" in session.headers:
             return not_yet("a header in session.headers works until a ~/.netrc entry silently replaces it "
                            "(requests: auth= beats ~/.netrc beats headers=). Set session.auth = BearerAuth(token) "
-                           "instead.")
+                           "instead." + _scheme_missing(session.headers["Authorization"]))
         place = secret_elsewhere(session, JWT_LIKE.search, skip=("authorization",))
         if place:
             return not_yet(f"the token is in {place}, and an API that takes bearer tokens reads the Authorization "
@@ -209,6 +209,18 @@ def _in_url(where: str) -> str:
 def _names_a_credential(where: str) -> bool:
     """True when `where` ("'refresh_token=' in ...") names a credential other than the access token."""
     return where.partition("=")[0].strip("'").lower() in CREDENTIAL_PARAMETERS
+
+
+def _scheme_missing(header: Any) -> str:
+    """'' when a hand-set Authorization header starts with the Bearer scheme; else a sentence naming it.
+
+    The value itself is never quoted: it is the token.
+    """
+    text = header.decode("latin-1") if isinstance(header, bytes) else str(header)
+    if text.partition(" ")[0].lower() == "bearer":  # the scheme is case-insensitive (RFC 9110 §11.1)
+        return ""
+    return (' Your header also lacks its scheme: the value is "Bearer", then one space, then the token '
+            "(RFC 6750 §2.1); BearerAuth writes it so.")
 
 
 def _authorization_problem(header: str | None) -> str:
@@ -330,7 +342,7 @@ def verify_token(function: Any) -> None:
           for alg, token, key_set in _other_algorithm_forgeries()],
         ("an expired token", _sign(_claims(iat=now - 600, exp=now - 300)), jwks, ""),
         ("a token that expired a minute ago", _sign(_claims(iat=now - 360, exp=now - 60)), jwks, ""),
-        ("a token without exp", _sign(_claims(exp=None)), jwks, 'require it: options={"require": ["exp", "iat"]}'),
+        ("a token without exp", _sign(_claims(exp=None)), jwks, 'require it, as the solution does: options={"require": ["exp", "iat", "sub"]}'),
         ("a token not valid before 10 minutes from now (nbf)", _sign(_claims(nbf=now + 600)), jwks,
          "keep nbf checking on: no options={'verify_nbf': False}"),
         ("a token issued 10 minutes in the future (iat)", _sign(_claims(iat=now + 600, exp=now + 900)), jwks,
