@@ -75,7 +75,7 @@ def test_notebook_02_log_line_after_setup_rerun_and_exercise_1_solution_with_a_n
     def body(kernel, errors):
         kernel.cell("c02")  # Setup again: a new practice API, with an empty log
         line = kernel.cell("c11")
-        assert raised(line) is None and "run the call above (section 2) first" in text_of(line)
+        assert raised(line) is None and "GET /keys/notes?api_key=" in text_of(line)
         solution = re.search(r"```python\n(.*?)```", kernel.notebook.cells[kernel.by_id["c49"]].source, re.S)
         checked = kernel.code(solution.group(1))
         assert raised(checked) is None and text_of(checked).startswith("✓ Right"), text_of(checked)
