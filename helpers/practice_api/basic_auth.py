@@ -78,15 +78,18 @@ class PasswordChecker:
         self.attempts = attempts
 
     def check(self, username: str, password: str) -> bool:
-        """True for the right password. Raises HTTPError 400 for text that is not Unicode, 429 while locked out."""
+        """True for the right password. Raises HTTPError 400 for text that is not Unicode, 429 while
+        locked out."""
         if not (_encodable(username) and _encodable(password)):
             # json.loads lets a lone surrogate like "\ud800" through; it has no UTF-8 form to hash.
-            raise HTTPError(400, "invalid_request", "The user name and password must be valid Unicode text "
+            raise HTTPError(400, "invalid_request",
+                            "The user name and password must be valid Unicode text "
                             "(no lone surrogates such as \\ud800).")
         wait = self.attempts.retry_after(username)
         if wait:
             raise HTTPError(429, "too_many_attempts",
-                            f"Too many failed logins for {username[:40]!r}. Wait {wait} s (Retry-After), then try again.",
+                            f"Too many failed logins for {username[:40]!r}."
+                            f" Wait {wait} s (Retry-After), then try again.",
                             [("Retry-After", str(wait))])
         stored = self.password_hashes.get(username)
         ok = verify_password(password, stored or self.dummy_hash) and stored is not None
