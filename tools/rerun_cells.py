@@ -136,13 +136,8 @@ def rerun_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
         first_errors = run_all(notebook, client)
         for index in reversed(teaching):
             cell = notebook.cells[index]
-            problem = judge(cell, first_errors[index], "in the first run")
-            if problem is not None:
-                problem += first_unexpected_error(notebook, first_errors, index)
-            else:
-                again = copy.deepcopy(cell)
-                client.execute_cell(again, index)
-                problem = judge(cell, raised(again), "on re-run", expected=first_errors[index])
+            problem = first_run_problem(notebook, first_errors, index) or \
+                rerun_problem(client, cell, index, first_errors[index], "on re-run")
             if problem is not None:
                 failures.append(Failure(index, first_line(cell), problem))
     return sorted(failures, key=lambda failure: failure.index), len(teaching)
@@ -189,16 +184,8 @@ def alone_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
         with client.setup_kernel():
             first_errors = run_all(notebook, client)
             cell = notebook.cells[index]
-            problem = judge(cell, first_errors[index], "in the first run")
-            if problem is not None:
-                problem += first_unexpected_error(notebook, first_errors, index)
-            else:
-                again = copy.deepcopy(cell)
-                client.execute_cell(again, index)
-                problem = judge(cell, raised(again), "on re-run", expected=first_errors[index])
-                if problem is None and printed(again, rules) != printed(cell, rules):
-                    problem = "prints something else on re-run: " + first_difference(printed(cell, rules),
-                                                                                     printed(again, rules))
+            problem = first_run_problem(notebook, first_errors, index) or \
+                rerun_problem(client, cell, index, first_errors[index], "on re-run", rules)
         if problem is not None:
             failures.append(Failure(index, first_line(cell), problem))
     return failures, len(teaching)
@@ -217,9 +204,8 @@ def pairs_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
         mistakes = [index for index in teaching if "mistake" in tags(notebook.cells[index])]
         for index in reversed(teaching):  # as in rerun_failures: each cell meets what the later ones left behind
             cell = notebook.cells[index]
-            problem = judge(cell, first_errors[index], "in the first run")
+            problem = first_run_problem(notebook, first_errors, index)
             if problem is not None:
-                problem += first_unexpected_error(notebook, first_errors, index)
                 failures.append(Failure(index, first_line(cell), problem))
                 continue
             if setup is None or index == setup:
@@ -227,17 +213,32 @@ def pairs_failures(path: Path, *, timeout: int = 120) -> tuple[list[Failure], in
             for earlier in [[setup]] + [[setup, mistake] for mistake in mistakes if mistake < index]:
                 for other in earlier:
                     client.execute_cell(copy.deepcopy(notebook.cells[other]), other)
-                again = copy.deepcopy(cell)
-                client.execute_cell(again, index)
                 when = f"re-run after cell{'s' if len(earlier) > 1 else ''} {', '.join(map(str, earlier))}"
-                problem = judge(cell, raised(again), when, expected=first_errors[index])
-                if problem is None and printed(again, rules) != printed(cell, rules):
-                    problem = f"prints something else {when}: " + first_difference(printed(cell, rules),
-                                                                                  printed(again, rules))
+                problem = rerun_problem(client, cell, index, first_errors[index], when, rules)
                 if problem is not None:
                     failures.append(Failure(index, first_line(cell), problem))
                     break
     return sorted(failures, key=lambda failure: failure.index), len(teaching)
+
+
+def first_run_problem(notebook: nbformat.NotebookNode, first_errors: list, index: int) -> str | None:
+    """What went wrong with teaching cell `index` in the Run All itself, and where that run first went wrong."""
+    problem = judge(notebook.cells[index], first_errors[index], "in the first run")
+    return None if problem is None else problem + first_unexpected_error(notebook, first_errors, index)
+
+
+def rerun_problem(client, cell: nbformat.NotebookNode, index: int, first_error: str | None, when: str,
+                  rules: list[tuple[re.Pattern, str]] | None = None) -> str | None:
+    """Run a copy of `cell` again in the kernel: what is wrong with that run, or None.
+
+    With `rules` (the sanitizers), printing something else than the first run did is wrong too.
+    """
+    again = copy.deepcopy(cell)
+    client.execute_cell(again, index)
+    problem = judge(cell, raised(again), when, expected=first_error)
+    if problem is None and rules is not None and printed(again, rules) != printed(cell, rules):
+        problem = f"prints something else {when}: " + first_difference(printed(cell, rules), printed(again, rules))
+    return problem
 
 
 def judge(cell: nbformat.NotebookNode, error: str | None, when: str, *, expected: str | None = None) -> str | None:
