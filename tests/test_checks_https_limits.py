@@ -243,6 +243,16 @@ def test_redact_right(feedback):
     assert_right(feedback(checks.redact_api_key, right_redact), "header name stays")
 
 
+def test_redact_that_prints_the_line_it_was_given_is_not_right(feedback):
+    # A redactor that logs its input puts the very key it should hide in the output.
+    def noisy(line):
+        print("redacting", line)
+        return right_redact(line)
+    output = feedback(checks.redact_api_key, noisy)
+    assert output.startswith("✗ Not yet"), output
+    assert "practice_" not in output
+
+
 def test_redact_right_keeping_no_space(feedback):
     def keeps_spacing(line):
         name, colon, value = line.partition(":")

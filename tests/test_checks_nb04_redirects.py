@@ -119,14 +119,20 @@ def credential_posts(source: str):
     """Each .post(...) call in `source` that sends a credential: auth=, or a form with a credential field (a
     browser's sign-in form, with a `decision`, follows its 303 as a browser does, and is left out)."""
     lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]  # magics
-    for node in ast.walk(ast.parse("\n".join(lines))):
+    tree = ast.parse("\n".join(lines))
+    # A form built before the call (`form = {...}` then `data=form`) counts as the dict itself.
+    named = {target.id: node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+             and isinstance(node.value, ast.Dict) for target in node.targets if isinstance(target, ast.Name)}
+    for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "post"):
             continue
         keywords = {keyword.arg: keyword.value for keyword in node.keywords}
         fields = set()
         for body in ("data", "json"):
-            if isinstance(keywords.get(body), ast.Dict):
-                fields |= {key.value for key in keywords[body].keys if isinstance(key, ast.Constant)}
+            value = keywords.get(body)
+            value = named.get(value.id, value) if isinstance(value, ast.Name) else value
+            if isinstance(value, ast.Dict):
+                fields |= {key.value for key in value.keys if isinstance(key, ast.Constant)}
         if "decision" in fields:
             continue
         if "auth" in keywords or fields & CREDENTIAL_FIELDS:

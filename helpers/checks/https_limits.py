@@ -397,7 +397,7 @@ def redact_api_key(function: Any) -> None:
          "an 'X-API-Key-Id: ro-1' line, another header whose name only starts like it"),
     ]
     for line, key, is_right, described in cases:
-        outcome = run(function, line)
+        outcome = run(function, line, secrets=[key])
         out = outcome.value
         if outcome.error:
             return not_yet(f"for {described}, your function raised {type(outcome.error).__name__}. Split the line at "

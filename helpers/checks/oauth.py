@@ -430,7 +430,7 @@ def exchange_code(function: Any) -> None:
                        "repeat it (RFC 6749 §4.1.3): WEB_REDIRECT_URI.")
     if form["redirect_uri"] != WEB_REDIRECT_URI:
         return not_yet(f"redirect_uri must be notes-web's registered one, exactly: {WEB_REDIRECT_URI}.")
-    problem = timeout_problem(kwargs.get("timeout")) or _timeout_too_long(kwargs.get("timeout"))
+    problem = timeout_problem(kwargs.get("timeout"))
     if problem:
         return not_yet(problem)
     verify, where = kwargs.get("verify"), "verify="
@@ -489,20 +489,6 @@ def _prepared(url: str, kwargs: dict) -> requests.PreparedRequest:
     """The request requests would build from a recorded post(): body, headers and Authorization."""
     return requests.Request("POST", url, data=kwargs.get("data"), headers=kwargs.get("headers"),
                             params=kwargs.get("params"), auth=kwargs.get("auth")).prepare()
-
-
-LONGEST_TIMEOUT = 60  # seconds: a token endpoint answers in well under that
-
-
-def _timeout_too_long(timeout: Any) -> str:
-    """'' unless a part of `timeout` (a number or a (connect, read) pair) waits longer than LONGEST_TIMEOUT."""
-    parts = timeout if isinstance(timeout, tuple) else (timeout,)
-    numbers = [part for part in parts if isinstance(part, (int, float)) and not isinstance(part, bool)]
-    if any(part > LONGEST_TIMEOUT for part in numbers):
-        return (f"timeout={timeout!r} lets one call wait more than {LONGEST_TIMEOUT} s: a token endpoint that "
-                "hangs would hold your program about as long as no timeout at all. A few seconds is plenty: "
-                "timeout=5.")
-    return ""
 
 
 ODD_SECRET = "check+secret:50%-é"  # + : % and a non-ASCII letter: each changes when form-encoded
