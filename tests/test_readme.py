@@ -18,6 +18,7 @@ import pytest
 
 from conftest import NOTEBOOKS, ROOT
 from helpers.practice_api import demo
+from helpers.serving.loopback import serve_practice_api
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -66,6 +67,7 @@ def test_demo_credentials_match_the_practice_api():
 BASH_BLOCKS = re.findall(r"```bash\n(.*?)```", README, re.S)
 SERVER_COMMAND = ".venv/bin/python -m helpers.server"
 README_BASE_URL = "http://127.0.0.1:8000"
+BASE_LINE = re.compile(r"BASE=(\S+)(\s+#.*)?")  # the curl block's first line: where the server listens
 
 
 def commands(block: str) -> list[str]:
@@ -84,7 +86,8 @@ def expected_status(command: str) -> int:
 def block_kind(block: str) -> str:
     if block.startswith(SERVER_COMMAND):
         return "server"
-    if all(command.startswith("curl ") for command in commands(block)):
+    lines = commands(block)
+    if BASE_LINE.fullmatch(lines[0]) and all(command.startswith("curl ") for command in lines[1:]):
         return "curl"
     if "make lab" in block:
         return "make"  # tests/test_make_targets.py runs `make lab`, and `make test` is what runs this file
@@ -142,13 +145,35 @@ def readme_shell(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
-def test_the_practice_api_commands_work_as_written(tmp_path):
-    """The README's server command, then each curl line verbatim, against the server it started."""
+@pytest.fixture(params=["as 8000 comes", "8000 held by another learner's server"])
+def port_8000(request):
+    """Nothing done to port 8000, or another practice API holding it (the shared JupyterHub machine): then the
+    README's lines must reach the learner's own server, never that one. Yields that other server's log."""
+    if request.param == "as 8000 comes":
+        yield None
+        return
+    other_log: list[str] = []
+    try:
+        other = serve_practice_api(8000, log=other_log.append)
+    except OSError:  # some other test's server holds it already: the case is there all the same
+        yield None
+        return
+    try:
+        yield other_log
+    finally:
+        other.stop()
+
+
+def test_the_practice_api_commands_work_as_written(tmp_path, port_8000):
+    """The README's server command, then its curl block verbatim (with the BASE= line the server prints, when
+    8000 is taken), against the server it started."""
     if shutil.which("curl") is None:
         pytest.fail("curl is not installed, and the README's terminal commands use it: install it "
                     "(apt-get install curl, brew install curl) to run this test")
     [server_block] = [block for block in BASH_BLOCKS if block_kind(block) == "server"]
-    curl_lines = [command for block in BASH_BLOCKS if block_kind(block) == "curl" for command in commands(block)]
+    [curl_block] = [commands(block) for block in BASH_BLOCKS if block_kind(block) == "curl"]
+    base_line, curl_lines = curl_block[0], curl_block[1:]
+    assert BASE_LINE.fullmatch(base_line).group(1) == README_BASE_URL
     [server_command] = commands(server_block)
     env = readme_shell(tmp_path)
     server = subprocess.Popen(["bash", "-c", server_command], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
@@ -159,24 +184,26 @@ def test_the_practice_api_commands_work_as_written(tmp_path):
         announcement = [lines.next()]
         while announcement[-1] != "Stop: Ctrl-C":
             announcement.append(lines.next())
-        if base_url != README_BASE_URL:  # 8000 was taken (another test's server, say): the README says what to do
-            assert any(line.startswith("Port 8000 is taken") and f"use {base_url} wherever" in line
-                       for line in announcement), \
-                f"the server listens on {base_url}, not on the README's {README_BASE_URL}, and does not say why: " \
-                f"{announcement}"
+        if base_url != README_BASE_URL:  # 8000 was taken: the server prints the BASE= line to type instead
+            assert announcement[1].startswith("Port 8000 is taken") and \
+                announcement[2].startswith(f"{README_BASE_URL} is someone else's server: requests sent there do "
+                                           "not reach this one."), announcement
+            base_line = announcement[3]  # what the README tells a person to type then, in place of its own
+            assert base_line == f"BASE={base_url}", announcement
 
         for command in curl_lines:
-            run = command.replace(README_BASE_URL, base_url)  # what the README tells a person to do then
+            run = f"{base_line}\n{command}"
             result = subprocess.run(["bash", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True,
                                     timeout=20)
             assert result.returncode == 0, f"{command}\n{result.stderr}"
             status_line = result.stdout.splitlines()[0]
             assert re.fullmatch(r"HTTP/1\.[01] (\d{3}) .*", status_line), status_line
             assert int(status_line.split()[1]) == expected_status(command), f"{command}\n{result.stdout}"
-            path = urlsplit(re.search(r"http://\S+", run).group(0)).path
+            path = re.search(r'"\$BASE(/[^"]*)"', command).group(1)
             assert lines.next() == f"{'POST' if ' -d ' in run else 'GET'} {path} -> {expected_status(command)}", \
                 "the answer did not come from the server the README's command started"
 
+        assert not port_8000, f"the README's lines reached the server on port 8000, not their own: {port_8000}"
         os.killpg(server.pid, signal.SIGINT)  # Ctrl-C stops the server, as the README says
         assert server.wait(timeout=10) == 0
         assert lines.next() == "Practice API stopped."

@@ -31,7 +31,9 @@ def announcement(stream) -> list[str]:
         line = stream.readline()
         assert line, f"the server stopped after {lines}"
         lines.append(line.rstrip("\n"))
-    return [line for line in lines if not line.startswith("Port 8000 is taken")]
+    note = cli.fallback_note("http://127.0.0.1:0").splitlines()
+    return [line for line in lines if not (line.startswith(note[0][:20]) or line.startswith(note[1][:30])
+                                           or line.startswith("BASE="))]
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
@@ -310,7 +312,7 @@ from helpers.serving import cli  # noqa: E402
 def test_the_default_port_is_the_readmes():
     assert cli.DEFAULT_PORT == 8000
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "http://127.0.0.1:8000/" in readme
+    assert "\nBASE=http://127.0.0.1:8000 " in readme  # the first line of its curl block
 
 
 def test_with_no_port_it_listens_on_the_default_port_when_that_is_free(monkeypatch):
@@ -332,9 +334,13 @@ def test_with_no_port_and_the_default_taken_it_takes_a_free_port_and_says_so(mon
         try:
             assert api.port != cli.DEFAULT_PORT
             assert requests.get(api.url("/.well-known/jwks.json"), timeout=5).status_code == 200
-            assert note == (f"Port {cli.DEFAULT_PORT} is taken (by another program, or another person's server on "
-                            f"this machine), so this one listens on port {api.port}: use {api.base_url} wherever "
-                            f"the README says http://127.0.0.1:{cli.DEFAULT_PORT}.")
+            assert note.splitlines() == [
+                f"Port {cli.DEFAULT_PORT} is taken (by another program, or another person's server on this machine), "
+                f"so this one listens on {api.base_url}.",
+                f"http://127.0.0.1:{cli.DEFAULT_PORT} is someone else's server: requests sent there do not reach "
+                "this one. In the terminal where you run curl, set BASE to this server first (not the README's "
+                "port 8000):",
+                f"BASE={api.base_url}"]
         finally:
             api.stop()
 
@@ -366,11 +372,14 @@ def test_the_command_with_8000_taken_names_the_port_it_took_and_serves_there():
         server = start_server()
         try:
             first = json.loads(server.stdout.readline())
-            listening, note, try_line = (server.stdout.readline().strip() for _ in range(3))
+            listening, note, other, base, try_line = (server.stdout.readline().strip() for _ in range(5))
             port = urlsplit(first["base_url"]).port
             assert port != 8000
             assert listening.endswith("listening on " + first["base_url"])
-            assert note.startswith("Port 8000 is taken") and f"use {first['base_url']} wherever" in note
+            assert note.startswith("Port 8000 is taken") and note.endswith(f"listens on {first['base_url']}.")
+            assert other.startswith("http://127.0.0.1:8000 is someone else's server: requests sent there do not "
+                                    "reach this one.")
+            assert base == f"BASE={first['base_url']}"
             assert try_line.endswith(first["base_url"] + "/basic/whoami")
             assert requests.get(first["base_url"] + "/basic/whoami", timeout=5).status_code == 401
         finally:

@@ -2,9 +2,10 @@
 
     python -m helpers.server [--port N] [--tls]
 
-It listens on 127.0.0.1:8000, the address the README's curl lines use. When another program
-holds 8000 (on a shared JupyterHub machine, another learner's server), it says so and takes
-any free port instead: `base_url` in the first line is always where it really listens.
+It listens on 127.0.0.1:8000, the README's BASE for its curl lines. When another program holds
+8000 (on a shared JupyterHub machine, another learner's server), it says so, takes any free port
+instead, and prints the `BASE=http://127.0.0.1:NNNNN` line to type before the curl lines: `base_url`
+in the first line is always where it really listens.
 `--port N` asks for port N and fails if it is taken; `--port 0` takes any free port.
 
 The first line of standard output is one JSON object: `base_url` and the demo
@@ -84,9 +85,21 @@ def listen(port: int | None, *, tls: bool, log) -> tuple[LoopbackAPI, str | None
         if error.errno not in PORT_UNAVAILABLE:
             raise
     api = serve_practice_api(0, tls=tls, log=log)
-    return api, (f"Port {DEFAULT_PORT} is taken (by another program, or another person's server on this machine), "
-                 f"so this one listens on port {api.port}: use {api.base_url} wherever the README says "
-                 f"http://127.0.0.1:{DEFAULT_PORT}.")
+    return api, fallback_note(api.base_url)
+
+
+def fallback_note(base_url: str) -> str:
+    """The lines that say why this server is not on DEFAULT_PORT, and the README's BASE= line to type instead.
+
+    The README's curl lines send to "$BASE": with BASE left at port 8000, a learner on a shared machine
+    would reach another learner's server, and get its 200s, without a word that it is not their own.
+    """
+    default = f"{base_url.partition('://')[0]}://127.0.0.1:{DEFAULT_PORT}"
+    return (f"Port {DEFAULT_PORT} is taken (by another program, or another person's server on this machine), "
+            f"so this one listens on {base_url}.\n"
+            f"{default} is someone else's server: requests sent there do not reach this one. "
+            "In the terminal where you run curl, set BASE to this server first (not the README's port 8000):\n"
+            f"BASE={base_url}")
 
 
 def port_number(text: str) -> int:
@@ -194,8 +207,8 @@ def announce(api, *, tls: bool, print_line=print, note: str | None = None) -> No
     print_line(json.dumps(first_line, ensure_ascii=True))
     user = demo.USERS[0]
     print_line(f"Practice API (demo credentials only) listening on {api.base_url}")
-    if note:
-        print_line(note)
+    for line in (note or "").splitlines():
+        print_line(line)
     print_line(f"Try:  curl -i {cacert}-u '{user['username']}:{user['password']}' {api.url('/basic/whoami')}")
     if tls:
         cert, key = api.client_cert
