@@ -18,8 +18,6 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 # The day before a workshop: a ✓ or ✗ line for each thing the notebooks need, with the fix under each ✗.
-# runpy warns that helpers/__init__.py imported helpers.environment before running it: harmless here
-# (main() uses nothing that import set up), so the warning is silenced by its text, and only it.
 check: $(STAMP)
 	@$(PY) -m helpers.environment
 
@@ -81,11 +79,18 @@ install: $(STAMP)
 bytecode: $(STAMP)
 	$(PY) -m compileall -q helpers
 
-# Reinstall only when the project's dependencies or settings change. pip runs with --quiet, so the
+# Reinstall only when the project's dependencies or settings change. A .venv kept from an older Python,
+# or without pip, gets the fix (make clean) instead of a pip error. pip runs with --quiet, so the
 # lines around it say what is happening: a silent minute looks like a hang to a newcomer.
 $(STAMP): pyproject.toml binder/overrides.json
 	@test -x $(PY) || { echo "Creating $(VENV), this project's own Python environment, with $(PYTHON)..."; \
 	    $(PYTHON) -m venv $(VENV); }
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
+	    echo "$(VENV) runs $$($(PY) --version 2>&1 || echo 'no Python'), and the notebooks need Python 3.10 or newer:"; \
+	    echo "run \`make clean\`, then \`make lab PYTHON=python3.12\` (or any python3.10 or newer)."; exit 1; }
+	@$(PY) -m pip --version >/dev/null 2>&1 || { \
+	    echo "$(VENV) has no pip (made with --without-pip, or pip was removed): run \`make clean\`, then \`make lab\`."; \
+	    exit 1; }
 	@echo "Installing JupyterLab, requests and the other packages into $(VENV): a minute or two the first time"
 	@echo "(longer on a slow network), and pip prints nothing until it is done."
 	@started=$$(date +%s); \
