@@ -85,7 +85,7 @@ bytecode: $(STAMP)
 $(STAMP): pyproject.toml binder/overrides.json
 	@test -x $(PY) || { echo "Creating $(VENV), this project's own Python environment, with $(PYTHON)..."; \
 	    $(PYTHON) -m venv $(VENV); }
-	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1 || { \
 	    echo "$(VENV) runs $$($(PY) --version 2>&1 || echo 'no Python'), and the notebooks need Python 3.10 or newer:"; \
 	    echo "run \`make clean\`, then \`make lab PYTHON=python3.12\` (or any python3.10 or newer)."; exit 1; }
 	@$(PY) -m pip --version >/dev/null 2>&1 || { \
