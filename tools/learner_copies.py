@@ -15,6 +15,7 @@ is in the repository; a test runs --check, so a notebook edited without a new co
 """
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from pathlib import Path
@@ -48,8 +49,16 @@ def rewritten(name: str, text: str) -> str:
     return text
 
 
-def learner_copy(notebook: nbformat.NotebookNode, name: str = "") -> nbformat.NotebookNode:
-    """The learner's copy of `notebook` (changed in place), whose file is called `name`."""
+BINDER_REF = re.compile(r"(https://mybinder\.org/v2/gh/[^/\s]+/[^/\s]+/)HEAD\?")
+
+
+def learner_copy(notebook: nbformat.NotebookNode, name: str = "", ref: str = "HEAD") -> nbformat.NotebookNode:
+    """The learner's copy of `notebook` (changed in place), whose file is called `name`.
+
+    Its Binder link opens the git `ref` (a branch): the committed copies use HEAD, and an instructor
+    writes them with the frozen workshop branch (`--ref workshop-YYYY-MM-DD`), so that learners get the
+    image Binder built and cached for that branch instead of a rebuild of whatever HEAD is that day.
+    """
     cells = []
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
@@ -58,6 +67,7 @@ def learner_copy(notebook: nbformat.NotebookNode, name: str = "") -> nbformat.No
                 continue  # the cell held only a solution
             if text.startswith(NAVIGATION_MARKER):  # Binder opens this copy, not the full notebook
                 text = text.replace("labpath=" + quote("notebooks/", safe=""), "labpath=" + quote(f"{FOLDER}/", safe=""))
+                text = BINDER_REF.sub(lambda link: link.group(1) + quote(ref, safe="") + "?", text)
             cell.source = text
         else:
             cell.outputs, cell.execution_count = [], None
@@ -67,11 +77,11 @@ def learner_copy(notebook: nbformat.NotebookNode, name: str = "") -> nbformat.No
     return notebook
 
 
-def copies() -> dict[str, str]:
+def copies(ref: str = "HEAD") -> dict[str, str]:
     """{file name: the text of its learner copy}, for every notebook, as nbformat.write() saves it."""
     texts = {}
     for path in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")):
-        text = nbformat.writes(learner_copy(nbformat.read(path, as_version=4), path.name))
+        text = nbformat.writes(learner_copy(nbformat.read(path, as_version=4), path.name, ref))
         texts[path.name] = text if text.endswith("\n") else text + "\n"
     return texts
 
@@ -97,15 +107,21 @@ def write(target: Path, texts: dict[str, str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    texts = copies()
-    if argv == ["--check"]:
+    parser = argparse.ArgumentParser(prog="python tools/learner_copies.py", description=__doc__.splitlines()[0])
+    parser.add_argument("target", nargs="?", type=Path, default=TARGET, help=f"the folder to write (default: {FOLDER}/)")
+    parser.add_argument("--check", action="store_true", help=f"only say whether {FOLDER}/ is up to date")
+    parser.add_argument("--ref", default="HEAD", help="the git branch the Binder links open (default: HEAD, as "
+                                                       "committed; the frozen workshop branch for a workshop)")
+    args = parser.parse_args(argv)
+    texts = copies(args.ref)
+    if args.check:
         out_of_date = stale(TARGET, texts)
         if out_of_date:
             print(f"{FOLDER}/ is out of date for: {', '.join(out_of_date)}. "
                   f"Run: python tools/learner_copies.py (or make learner-copies), then commit {FOLDER}/")
             return 1
         return 0
-    write(Path(argv[0]) if argv else TARGET, texts)
+    write(args.target, texts)
     return 0
 
 
