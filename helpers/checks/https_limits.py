@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3.util import Retry
 from urllib3.util.ssl_ import resolve_cert_reqs
 
@@ -28,6 +28,12 @@ MAX_RETRIES = 3  # exercise 2: "at most 3 times"
 MAX_RETRY_AFTER = 60  # exercise 2: "never more than 60 s at once"
 MIN_BACKOFF_MAX = 1  # seconds: a smaller cap retries a 503 almost at once, as if there were no backoff
 # Retry's methods that decide whether and how long to wait: a subclass that replaces one may ignore Retry-After.
+# The steps of a request that a Session or HTTPAdapter subclass could use to decide, per request, to check
+# nothing: tls_session refuses a class that replaces one, since a probe proves only what it probed.
+SESSION_STEPS = ["request", "send", "merge_environment_settings", "get_adapter", "prepare_request"]
+ADAPTER_STEPS = ["send", "get_connection_with_tls_context", "build_connection_pool_key_attributes", "get_connection"]
+PROBED = ["https://127.0.0.1/mtls/whoami", "https://localhost/mtls/whoami"]  # the practice certificate's names
+OFF = "The exercise needs no adapter of your own: mount nothing, and session.verify does the checking."
 WAITING = ["sleep_for_retry", "_sleep_backoff", "get_retry_after", "parse_retry_after", "get_backoff_time",
            "is_retry", "is_exhausted"]
 
@@ -36,7 +42,12 @@ WAITING = ["sleep_for_retry", "_sleep_backoff", "get_retry_after", "parse_retry_
 
 def tls_session(session: Any) -> None:
     """06, exercise 1: a Session that trusts only the practice CA, presents ada's client certificate,
-    and keeps doing so when REQUESTS_CA_BUNDLE is set (trust_env = False)."""
+    and keeps doing so when REQUESTS_CA_BUNDLE is set (trust_env = False).
+
+    The session and its adapters are judged by a probe, which proves only what it probed: a GET to the
+    practice certificate's host names, timeout=5, once. So a class that replaces a step where a request
+    could be treated otherwise is refused without a probe (see _adapter_problem).
+    """
     if placeholder(session) or session_not_made(session):
         return
     if isinstance(session, requests.Response):
@@ -75,12 +86,21 @@ def tls_session(session: Any) -> None:
 
 
 def _adapter_problem(session: requests.Session) -> str | None:
-    """Why an adapter mounted for https would not check the server's certificate, or None.
+    """Why the session, or an adapter mounted for https, would not check the server's certificate, or None.
 
-    session.verify is only what requests hands the adapter: an HTTPAdapter subclass can still turn the
-    checks off. So let each https adapter set up the connection pool it would use, without connecting,
-    and read what urllib3 would do with it.
+    session.verify is only what requests hands the adapter: a Session or HTTPAdapter subclass can
+    still turn the checks off. A probe proves only what it probed: code that decides per request
+    (verification off for localhost, for another timeout, after the first call) passes any sample.
+    So a class that replaces a step a request goes through is refused by name, unprobed; then the
+    session's own request() runs for the hosts the practice certificate names, with a recording
+    adapter in place of each mounted one (nothing is sent), and each https adapter sets up, from what
+    was recorded, the connection pool it would use, stopping before it connects.
     """
+    replaced = _replaced(session, requests.Session, SESSION_STEPS)
+    if replaced:
+        return (f"this session's class, {type(session).__name__}, replaces {replaced}(), a step every request "
+                "goes through, so it may turn the checks off for a request the check does not try (another "
+                "host, another timeout, a later call). Use requests.Session() itself.")
     adapters = [adapter for prefix, adapter in session.adapters.items() if prefix.lower().startswith("https")]
     if not adapters:
         return ("the session has no adapter for https:// URLs, so it cannot reach the API. Start again from "
@@ -89,25 +109,93 @@ def _adapter_problem(session: requests.Session) -> str | None:
         if not isinstance(adapter, HTTPAdapter):
             return (f"https:// goes through a {type(adapter).__name__}, not requests' HTTPAdapter, so nothing "
                     "shows that it checks certificates. Mount nothing: the default adapter checks them.")
-        problem = _pool_problem(adapter, session)
-        if problem:
-            return problem
+        replaced = _replaced(adapter, HTTPAdapter, ADAPTER_STEPS)
+        if replaced:
+            return (f"the adapter mounted for https:// ({type(adapter).__name__}) replaces {replaced}(), so "
+                    "it may pass verify=False for a request the check does not try (another host, another "
+                    f"timeout, a later call). {OFF}")
+    for url in PROBED:
+        recorded = _recorded(session, url)
+        if isinstance(recorded, str):
+            return recorded
+        request, kwargs = recorded
+        if kwargs.get("verify") is False:
+            return ("this session hands its adapter verify=False, whatever session.verify says: anyone on the "
+                    "path could pretend to be the API. Use requests.Session() and set session.verify.")
+        for adapter in adapters:
+            problem = _pool_problem(adapter, request, kwargs)
+            if problem:
+                return problem
+    return None
+
+
+def _replaced(thing: Any, base: type, steps: list[str]) -> str | None:
+    """The first of `steps` that `thing` does not take from `base` (its class's or its own), or None."""
+    for name in steps:
+        if name in vars(thing) or getattr(type(thing), name, None) is not getattr(base, name, None):
+            return name
     return None
 
 
 class _Stopped(Exception):
-    """Raised in place of connecting, once the adapter has set up the connection pool."""
+    """Raised in place of connecting, once the request or the connection pool is set up."""
 
 
-def _pool_problem(adapter: HTTPAdapter, session: requests.Session) -> str | None:
-    """What `adapter` turns off in the connection pool it would use for the practice API, or None.
+class _Recorder(BaseAdapter):
+    """Mounted in place of the session's adapters for one probe: keeps what send() is given, sends nothing."""
 
-    The adapter's own send() runs, so a subclass that changes verify there is judged too; it stops
-    at cert_verify, the last step before urllib3 connects, and nothing is sent.
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[requests.PreparedRequest, dict[str, Any]]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.seen.append((request, kwargs))
+        raise _Stopped
+
+    def close(self) -> None:
+        pass
+
+
+def _recorded(session: requests.Session, url: str) -> tuple[requests.PreparedRequest, dict[str, Any]] | str:
+    """What session.request("GET", url, timeout=5) hands its adapter's send(), or why it hands nothing."""
+    recorder, mounted = _Recorder(), session.adapters
+    session.adapters = type(mounted)((prefix, recorder) for prefix in mounted)
+    try:
+        outcome = run(_request, session, url, *_paths(session.verify, session.cert))
+    finally:
+        session.adapters = mounted
+    if recorder.seen:
+        return recorder.seen[0]
+    if isinstance(outcome.error, requests.exceptions.InvalidSchema):
+        return (f"the session has no adapter for {url.split('/m')[0]}, the practice API's address. Start again "
+                "from requests.Session() and mount nothing.")
+    failed = f" ({type(outcome.error).__name__})" if outcome.error else ""
+    return f"the session does not reach its adapter for a GET{failed}. Start again from requests.Session()."
+
+
+def _request(session: requests.Session, url: str, *_hidden: str) -> None:
+    """The probe: a GET as the notebook sends it. `_hidden` only tells run() what not to show."""
+    session.request("GET", url, timeout=5)
+
+
+def _paths(verify: Any, cert: Any) -> list[str]:
+    """The file paths in `verify` and `cert`, and their folders: printed text that holds one is not shown
+    (run() hides what quotes its arguments), so the learner's prints put no machine path in the notebook."""
+    found = [str(value) for value in (verify, *(cert if isinstance(cert, tuple) else (cert,)))
+             if isinstance(value, (str, Path))]
+    return found + [str(Path(value).parent) for value in found]
+
+
+def _pool_problem(adapter: HTTPAdapter, request: requests.PreparedRequest, kwargs: dict[str, Any]) -> str | None:
+    """What `adapter` turns off in the connection pool it would use for `request`, or None.
+
+    requests' own send() runs with what the session handed over (`kwargs`), so an init_poolmanager
+    or cert_verify of the learner's is judged too; it stops after cert_verify, the last step before
+    urllib3 connects, so nothing is sent. What the adapter prints goes through run(), like any code
+    of the learner's that a check runs. A cert_verify set on the instance is put back afterwards.
     """
-    url = "https://127.0.0.1/"
-    off = "The exercise needs no adapter of your own: mount nothing, and session.verify does the checking."
     seen: dict[str, Any] = {}
+    own = vars(adapter).get("cert_verify", _ABSENT)
     set_up = adapter.cert_verify
 
     def record_and_stop(pool: Any, url: str, verify: Any, cert: Any) -> None:
@@ -115,37 +203,67 @@ def _pool_problem(adapter: HTTPAdapter, session: requests.Session) -> str | None
         seen.update(pool=pool, verify=verify)
         raise _Stopped
 
-    adapter.cert_verify = record_and_stop  # on this instance only, and only for the next call
+    adapter.cert_verify = record_and_stop  # on this instance only, and only for this call
     try:
-        adapter.send(requests.Request("GET", url).prepare(), timeout=5, verify=session.verify,
-                     cert=session.cert, proxies={})
-    except _Stopped:
-        pass
-    except Exception as error:  # a broken subclass: say so rather than raise at the learner
-        return f"the adapter mounted for https:// fails before it connects ({type(error).__name__}). {off}"
+        outcome = run(_send, adapter, request, kwargs, *_paths(kwargs.get("verify"), kwargs.get("cert")))
     finally:
-        del adapter.cert_verify
-    if not seen:
-        return f"the adapter mounted for https:// sends without requests' certificate set-up. {off}"
-    pool, context = seen["pool"], seen["pool"].conn_kw.get("ssl_context")
+        if own is _ABSENT:
+            del adapter.cert_verify
+        else:
+            adapter.cert_verify = own
+    if not isinstance(outcome.error, _Stopped):
+        if outcome.error is not None:  # a broken subclass: say so rather than raise at the learner
+            return f"the adapter mounted for https:// fails before it connects ({type(outcome.error).__name__}). {OFF}"
+        return f"the adapter mounted for https:// sends without requests' certificate set-up. {OFF}"
+    pool = seen["pool"]
+    context = pool.conn_kw.get("ssl_context")
     if seen["verify"] is False:
         return ("the adapter mounted for https:// passes verify=False, whatever session.verify says: anyone on "
-                f"the path could pretend to be the API. {off}")
+                f"the path could pretend to be the API. {OFF}")
     if resolve_cert_reqs(getattr(pool, "cert_reqs", None)) == ssl.CERT_NONE:
         return ("the adapter mounted for https:// sets cert_reqs to CERT_NONE: it accepts any certificate, "
-                f"whatever session.verify says, so anyone on the path could pretend to be the API. {off}")
+                f"whatever session.verify says, so anyone on the path could pretend to be the API. {OFF}")
     if getattr(pool, "assert_hostname", None) is False:
         return ("the adapter mounted for https:// sets assert_hostname=False: it accepts a certificate issued "
-                f"to any other host. {off}")
+                f"to any other host. {OFF}")
     if isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_NONE:
         return ("the adapter mounted for https:// gives urllib3 an ssl_context with verify_mode CERT_NONE: "
                 "it asks for no certificate checks (urllib3 2 happens to restore them from cert_reqs; do not "
-                f"rely on that). {off}")
+                f"rely on that). {OFF}")
     if isinstance(context, ssl.SSLContext) and not context.check_hostname:
         return ("the adapter mounted for https:// gives urllib3 an ssl_context with check_hostname False: it "
                 "asks for no host name check (urllib3 2 happens to check the name itself; do not rely on "
-                f"that). {off}")
+                f"that). {OFF}")
+    if context is not None:
+        return _context_problem(context)
     return None
+
+
+_ABSENT = object()
+
+
+def _send(adapter: HTTPAdapter, request: requests.PreparedRequest, kwargs: dict[str, Any], *_hidden: str) -> None:
+    """The adapter's send(), with what the session handed it. `_hidden` only tells run() what not to show."""
+    adapter.send(request, **kwargs)
+
+
+def _context_problem(context: Any) -> str:
+    """Why an ssl_context of the adapter's own is refused, whatever it holds.
+
+    urllib3 loads session.verify's CA into that context, next to the CAs it trusts already:
+    ssl.create_default_context() brings the system's public CAs, and a CA folder (capath) is read
+    lazily, so get_ca_certs() cannot list all it trusts. Only a context urllib3 makes trusts just session.verify.
+    """
+    try:
+        count = len(context.get_ca_certs()) if isinstance(context, ssl.SSLContext) else 0
+    except Exception:  # an object of the learner's that will not say
+        count = 0
+    holds = (f"it already trusts {count} CA certificate{'s' if count != 1 else ''} (ssl.create_default_context() "
+             "loads the system's public CAs), and" if count else
+             "what else it trusts a check cannot see (a CA folder is read only when needed), and")
+    return (f"the adapter mounted for https:// gives urllib3 an ssl_context of its own: {holds} urllib3 adds the "
+            "practice CA to those, so any of them could vouch for an impostor. Mount nothing here: "
+            "session.verify then makes the only CA trusted the practice one.")
 
 
 def _ca_problem(verify: Any) -> str | None:
