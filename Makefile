@@ -12,10 +12,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 LAB_ARGS ?=
 PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab check test test-pythons bytecode test-browser test-robustness fuzz screenshot refresh bench learner-copies cheatsheet install clean
+.PHONY: lab workshop check test test-pythons bytecode test-browser test-robustness fuzz screenshot refresh bench learner-copies cheatsheet install clean
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+
+# In a workshop: the same, opened on the learner copies (no solutions), as Binder and nbgitpuller open them.
+workshop: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/learner-copies/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
 # The day before a workshop: a ✓ or ✗ line for each thing the notebooks need, with the fix under each ✗.
 check: $(STAMP)

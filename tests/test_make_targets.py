@@ -124,3 +124,11 @@ def test_make_check_prints_the_list_without_a_warning():
     assert result.stdout.startswith("Checking this machine for the notebooks")
     assert result.stdout.splitlines()[-1].startswith("✓ All ")
     assert result.stderr == ""
+
+
+def test_make_workshop_opens_the_learner_copies():
+    # The guide's pip route: learners on a laptop land where Binder and nbgitpuller put them, not on the solutions.
+    recipe = subprocess.run(["make", "-n", "workshop"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "default_url=/lab/tree/learner-copies/00-start-here.ipynb" in recipe
+    assert (ROOT / "learner-copies" / "00-start-here.ipynb").is_file()
+    assert "`make workshop`" in (ROOT / "instructors" / "README.md").read_text(encoding="utf-8")
