@@ -99,7 +99,7 @@ def _adapter_problem(session: requests.Session) -> str | None:
     replaced = _replaced(session, requests.Session, SESSION_STEPS)
     if replaced:
         return (f"this session's class, {type(session).__name__}, replaces {replaced}(), a step every request "
-                "goes through, so it may turn the checks off for a request the check does not try (another "
+                "goes through, so it may turn certificate checks off for a request the check does not try (another "
                 "host, another timeout, a later call). Use requests.Session() itself.")
     adapters = [adapter for prefix, adapter in session.adapters.items() if prefix.lower().startswith("https")]
     if not adapters:
@@ -259,11 +259,11 @@ def _context_problem(context: Any) -> str:
     except Exception:  # an object of the learner's that will not say
         count = 0
     holds = (f"it already trusts {count} CA certificate{'s' if count != 1 else ''} (ssl.create_default_context() "
-             "loads the system's public CAs), and" if count else
-             "what else it trusts a check cannot see (a CA folder is read only when needed), and")
-    return (f"the adapter mounted for https:// gives urllib3 an ssl_context of its own: {holds} urllib3 adds the "
-            "practice CA to those, so any of them could vouch for an impostor. Mount nothing here: "
-            "session.verify then makes the only CA trusted the practice one.")
+             "loads the system's public CAs), and urllib3 adds the practice CA to them, so any of them" if count else
+             "a check cannot list what it trusts (a CA folder is read only when needed), and urllib3 adds the "
+             "practice CA to whatever it trusts already, so any CA in it")
+    return (f"the adapter mounted for https:// gives urllib3 an ssl_context of its own: {holds} could vouch for "
+            "an impostor. Mount nothing here: then the practice CA in session.verify is the only one trusted.")
 
 
 def _ca_problem(verify: Any) -> str | None:
