@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import email.utils
 import os
+import threading
 import time
 from typing import Any, Iterator
 from urllib.parse import urlsplit
@@ -202,20 +203,39 @@ def retry_after(function: Any) -> None:
          "float() all read as 30, but delay-seconds is ASCII digits only (RFC 9110 §10.2.3: 1*DIGIT, RFC 5234 "
          "§B.1: 0-9)", " Test value.isascii() and value.isdigit()."),
     ]
-    with _local_time(NOT_UTC):  # an HTTP date is UTC: a function that reads it as local time shows here
-        outcomes = [run(function, fake_response(429, headers)) for headers, *_ in cases]
-    for (headers, expected, described, raised_hint), outcome in zip(cases, outcomes):
-        if outcome.error:
-            hint = raised_hint or (" A value you cannot read should give None, not an exception: " + UNREADABLE)
-            return not_yet(raised(described, outcome.error, hint))
-        problem = _wait_problem(outcome.value, expected)
-        if problem:
-            return not_yet(f"for {described}, {problem}")
+    runs = []  # (on summer time, outcomes): a zone on standard time first, so that a failure on summer time
+    for zone in LOCAL_ZONES:  # after a pass on standard time is known to be that (an HTTP date is UTC)
+        with _local_time(zone):
+            runs.append((time.localtime().tm_isdst > 0, [run(function, fake_response(429, h)) for h, *_ in cases]))
+    passed_on_standard_time = False
+    for summer, outcomes in sorted(runs, key=lambda item: item[0]):
+        for (headers, expected, described, raised_hint), outcome in zip(cases, outcomes):
+            if outcome.error:
+                hint = raised_hint or (" A value you cannot read should give None, not an exception: " + UNREADABLE)
+                return not_yet(raised(described, outcome.error, hint))
+            problem = _wait_problem(outcome.value, expected)
+            if problem and summer and passed_on_standard_time:
+                problem += SUMMER_HINT
+            if problem:
+                return not_yet(f"for {described}, {problem}")
+        passed_on_standard_time = passed_on_standard_time or not summer
     right("both forms of Retry-After, dates in the past, and None when the header is missing or unreadable, "
           "so that the caller waits its own default instead of retrying at once.")
 
 
 NOT_UTC = "EST+05EDT,M3.2.0,M11.1.0"  # New York's rules, POSIX form: needs no tz database
+# The same offsets with the seasons of the southern hemisphere: summer time from October 1 to March 31.
+# time.mktime() - time.timezone is right only on standard time (time.timezone is the standard offset), so
+# whatever the day of the check, one of the two zones is on summer time and catches it. (A zone on summer
+# time all year would not: Python takes time.timezone from January and July, both summer there, so it
+# would be the summer offset. And glibc leaves "EST+05EDT,0/0,J365/25" on standard time from 00:00 to
+# 05:00 UTC on January 1.)
+SOUTHERN = "EST+05EDT,J274/0,J90/0"
+LOCAL_ZONES = (NOT_UTC, SOUTHERN)
+SUMMER_HINT = (" (Right with local time on standard time, wrong on summer time, where time.mktime() - "
+               "time.timezone is off by an hour. An HTTP date is always UTC: use "
+               "email.utils.parsedate_to_datetime() and datetime.now(timezone.utc).)")
+_ZONE_LOCK = threading.Lock()  # TZ is one per process: one check at a time changes it
 
 
 @contextlib.contextmanager
@@ -225,21 +245,23 @@ def _local_time(zone: str) -> Iterator[None]:
     time.mktime() and naive datetimes use local time; an HTTP date is UTC (RFC 9110 §5.6.7), so a
     function that mixes them is off by the UTC offset, which is 0 on many servers and in CI. Without
     time.tzset() (Windows) the zone cannot change: the check then runs in the kernel's own.
+    The learner's function may change TZ itself (even remove it): the kernel's is put back all the same.
     """
     if not hasattr(time, "tzset"):
         yield
         return
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = zone
-    time.tzset()
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = saved
+    with _ZONE_LOCK:
+        saved = os.environ.get("TZ")
+        os.environ["TZ"] = zone
         time.tzset()
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("TZ", None)
+            else:
+                os.environ["TZ"] = saved
+            time.tzset()
 
 
 def _off_by_a_zone(seconds: float) -> bool:

@@ -12,18 +12,24 @@
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import dis
+import functools
+import html
 import io
 import json as json_module
 import logging
 import math
+import os
 import re
+import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Iterable, Iterator
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 import requests
 import urllib3
@@ -37,7 +43,15 @@ WIDTH = 88  # columns of a check's line in a notebook: JupyterLab's output area 
 
 
 SHOWN_LINES = 12  # at most this many captured lines are shown after a verdict
-JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
+# A JWT (JWS compact form: base64url header, "eyJ" for '{"', a dot, the payload, a dot, the signature). The
+# look-behind lets a match start only where a word starts, so a long run of "eyJ" is scanned once, not once
+# per "eyJ" in it (which took seconds for 60 KB, and grows with the square of the length).
+JWT_LIKE = re.compile(r"(?<![\w-])eyJ[\w-]*\.[\w-]+\.[\w-]*")
+# Between the segments of a JWT printed in pieces: its parts as a list ("['eyJ…', 'eyJ…', '…']"), or spaced out.
+JWT_GLUE = re.compile(r"[\s'\",.]+")
+# A JWT once JWT_GLUE's runs are dots: its payload, a JSON object, starts with "eyJ" too (as '{"' does), which
+# tells it from a word that merely follows a printed JWT header.
+JWT_PIECES = re.compile(r"(?<![\w-])eyJ[\w-]*\.eyJ[\w-]*\.[\w-]*")
 # Keys of a dict (a token response, a form) whose string values are secrets.
 SECRET_NAMES = frozenset({"access_token", "refresh_token", "id_token", "device_code", "code", "code_verifier",
                           "password", "client_secret", "secret", "key", "api_key", "token"})
@@ -102,17 +116,47 @@ def _quoted(printed: str) -> str:
 
 
 def _holds_secret(printed: str, secrets: Iterable[str]) -> bool:
-    """True when `printed` holds a JWT, a demo credential, or one of `secrets`."""
+    """True when `printed` holds a JWT, a demo credential, or one of `secrets`, also in a form that still
+    gives the secret away.
+
+    A learner's debug print seldom shows a secret as it is: print(response.request.body) shows a password
+    URL-encoded, print(json.dumps(...)) escapes it, print(value.encode()) shows a bytes repr, and a token
+    may come out as hex or base64, a JWT as the list of its parts or spaced out. Each of these forms of
+    each secret is looked for (secret_forms), a JWT also in the text with the quotes, commas and spaces
+    between its segments turned into dots, and each secret also in the text without any whitespace (a
+    password printed one character at a time). Each search is linear in the length of `printed`.
+    """
     if not printed:
         return False
-    if JWT_LIKE.search(printed):
+    if JWT_LIKE.search(printed) or JWT_PIECES.search(JWT_GLUE.sub(".", printed)):
         return True
-    return any(secret and secret in printed for secret in (*secrets, *_demo_secrets()))
+    lowered = printed.lower()  # hex may be printed in capitals
+    squeezed = "".join(printed.split())
+    for secret in (*secrets, *_demo_secrets()):
+        if not secret:
+            continue
+        if "".join(secret.split()) in squeezed and secret.strip():
+            return True
+        if any(form in printed for form in secret_forms(secret)) or secret.encode("utf-8").hex() in lowered:
+            return True
+    return False
 
 
-def _demo_secrets() -> list[str]:
+@functools.lru_cache(maxsize=512)
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """`secret` and the forms a print or log shows it in: URL-encoded (a form body, a query), JSON-escaped,
+    the inside of a bytes repr, and standard or URL-safe base64, with padding and without."""
+    raw = secret.encode("utf-8")
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), json_module.dumps(secret)[1:-1],
+             repr(raw)[2:-1]}
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode("ascii")
+        forms.update((text, text.rstrip("=")))
+    return tuple(form for form in forms if form)
+
+
+def _demo_secrets() -> tuple[str, ...]:
     """Every demo credential of the practice API, and the Basic-auth base64 forms that carry a password."""
-    import base64
     import unicodedata
 
     found = [str(entry["key"]) for entry in demo.API_KEYS]
@@ -124,7 +168,8 @@ def _demo_secrets() -> list[str]:
             found.append(password)
             pair = f"{user['username']}:{password}".encode("utf-8")
             found.append(base64.b64encode(pair).decode("ascii"))
-    return found
+            found.append(f"{user['username']}:{password}")  # so that its URL-encoded and other forms are looked for
+    return tuple(found)
 
 
 def _maybe_secrets(args: tuple, result: Any) -> tuple[str, ...]:
@@ -257,7 +302,7 @@ class Outcome:
     """What one call of the learner's function gave: its value, or the exception it raised, and what it printed."""
 
     value: Any = None
-    error: Exception | None = None
+    error: BaseException | None = None  # an Exception, or the SystemExit of a sys.exit()
     printed: str = ""
 
 
@@ -270,11 +315,15 @@ def run(function: Any, *args: Any, secrets: Iterable[str] = ()) -> Outcome:
     secrets found in `args` (a token response's tokens, say). Any other long word among the args
     and the result (a code, a code_verifier) may be a secret too: captured output that holds one is
     not shown, though only the check can tell whether printing it was wrong.
+
+    A sys.exit() in the function is feedback too (its SystemExit is kept as the error: raised() says
+    "your function called sys.exit()"). KeyboardInterrupt is not caught: the learner pressed stop,
+    and the check stops with them.
     """
     with output_captured() as printed:
         try:
             value, error = function(*args), None
-        except Exception as raised:  # feedback, not a traceback
+        except (Exception, SystemExit) as raised:  # feedback, not a traceback
             value, error = None, raised
     _captured.append((printed.getvalue(), (*secrets, *_secrets_in(list(args))), _maybe_secrets(args, value)))
     return Outcome(value, error, printed.getvalue())
@@ -291,6 +340,10 @@ def one_line(error: BaseException, hide: Iterable[str] = (), limit: int = 160) -
 
 def raised(described: str, error: BaseException, hint: str = "", *, hide: Iterable[str] = ()) -> str:
     """"for <case>, your function raised <Error>: <message>.<hint>": the feedback for a case that raised."""
+    if isinstance(error, SystemExit):
+        return (f"for {described}, your function called sys.exit() (SystemExit: {one_line(error, hide) or None}), "
+                "which would stop a program outright. Return the answer instead; for an error, raise an "
+                "exception.")
     return f"for {described}, your function raised {type(error).__name__}: {one_line(error, hide)}.{hint}"
 
 
@@ -489,6 +542,14 @@ def output_captured() -> Iterator[io.StringIO]:
     otherwise hand its records to no handler at all, and the check would miss what it logs), and
     the root logger, at DEBUG, writes every record that reaches it into the same text: what the code
     logs reaches no handler of the notebook, and the check sees it.
+
+    Two more ways out reach a notebook's outputs without sys.stdout. In IPython, display(...) (and so
+    show() and show_jwt()) publishes rich output: it is captured too, and its text (text/plain, and
+    the text of text/html and other text formats) is added to what was printed. And writes to file
+    descriptors 1 and 2 (os.write(1, ...), print(file=sys.__stdout__), a C library's output), which
+    ipykernel forwards to the notebook: for the duration each is pointed at a temporary file (os.dup2),
+    then put back. What cannot be checked: a file the code opens itself (say /dev/tty), output of a
+    thread or process that outlives the call, and a display() made through another IPython shell.
     """
     printed = io.StringIO()
     handler = logging.StreamHandler(printed)
@@ -504,9 +565,75 @@ def output_captured() -> Iterator[io.StringIO]:
     root.handlers = [handler]
     root.setLevel(logging.DEBUG)
     try:
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-            yield printed
+        with _descriptors_captured(printed), _displays_captured(printed):
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                yield printed
     finally:
         for logger, handlers, propagate in saved:
             logger.handlers, logger.propagate = handlers, propagate
         root.setLevel(saved_level)
+
+
+@contextlib.contextmanager
+def _displays_captured(printed: io.StringIO) -> Iterator[None]:
+    """In IPython, collect what display() publishes, and add its text to `printed` at the end."""
+    if not _in_ipython():
+        yield
+        return
+    from IPython.utils.capture import capture_output
+
+    with capture_output(stdout=False, stderr=False, display=True) as captured:
+        try:
+            yield
+        finally:
+            for output in captured.outputs:
+                printed.write(_display_text(output.data))
+
+
+def _display_text(data: Any) -> str:
+    """The text of one display's mime bundle: text/plain, and the text of text/html (tags dropped,
+    entities read) and of any other text format or JSON, a line each."""
+    parts = []
+    for mime, value in (data or {}).items():
+        if mime == "text/html" and isinstance(value, str):
+            value = html.unescape(re.sub(r"<[^<>]*>", "", value))
+        elif mime == "application/json" or mime.endswith("+json"):
+            value = json_module.dumps(value)
+        elif not (mime.startswith("text/") and isinstance(value, str)):
+            continue  # an image: no text to read
+        parts.append(value if value.endswith("\n") else value + "\n")
+    return "".join(parts)
+
+
+@contextlib.contextmanager
+def _descriptors_captured(printed: io.StringIO) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at a temporary file for the duration, then add what reached it to
+    `printed`. A descriptor that is not open (pythonw on Windows has none) is left alone."""
+    streams = [stream for stream in (sys.__stdout__, sys.__stderr__, sys.stdout, sys.stderr) if stream is not None]
+    with tempfile.TemporaryFile() as spool:
+        saved = []
+        try:
+            _flush(streams)  # what was printed before belongs where it was going
+            for fd in (1, 2):
+                try:
+                    saved.append((fd, os.dup(fd)))
+                except OSError:
+                    continue
+                os.dup2(spool.fileno(), fd)
+            yield
+        finally:
+            _flush(streams)  # what Python still buffers for fd 1 or 2 goes into the spool
+            for fd, copy in saved:
+                os.dup2(copy, fd)
+                os.close(copy)
+            spool.seek(0)
+            printed.write(spool.read().decode("utf-8", "replace"))
+
+
+def _flush(streams: list[Any]) -> None:
+    """Flush each stream, ignoring one that cannot be (closed, or the learner's)."""
+    for stream in streams:
+        try:
+            stream.flush()
+        except Exception:  # a closed or odd stream: nothing of it to move
+            pass

@@ -31,7 +31,7 @@ ISSUER = PRACTICE_URL
 AUDIENCE = PRACTICE_URL + "/me"
 ACCESS_TOKEN_TYPE = "at+jwt"  # the typ of the practice API's access tokens (RFC 9068 §2.1)
 LOGIN_CLIENT_ID = "practice-login"  # the client_id claim of tokens from /login (tokens.LOGIN_CLIENT_ID)
-JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
+JWT_LIKE = re.compile(r"(?<![\w-])eyJ[\w-]*\.[\w-]+\.[\w-]*")  # starts at a word's start: linear time
 TOKEN_PARAMETERS = {"access_token", "token", "bearer", "jwt", "auth", "authorization", "id_token"}
 # Other credentials that must never be in a URL either: this session needs none of them.
 CREDENTIAL_PARAMETERS = {"refresh_token", "code", "key", "api_key", "apikey", "client_secret", "password"}
