@@ -17,6 +17,7 @@ import random
 import re
 import ssl
 import time
+import types
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
@@ -101,7 +102,7 @@ def pkce_pair(function: Any) -> None:
                        "still, two calls still gave different ones. A counter, a uuid1 (the clock and the machine's "
                        "address) or a hash of either can be guessed, and RFC 7636 §7.1 asks for a verifier that "
                        "cannot be. Use the secrets module: secrets.token_urlsafe(32).")
-    problem = _entropy_problem(function, [pair[0] for pair in pairs])
+    problem, advice = _entropy_verdict(function, [pair[0] for pair in pairs])
     if problem:
         return not_yet(problem)
     if challenge == verifier:
@@ -113,55 +114,91 @@ def pkce_pair(function: Any) -> None:
     if hint:
         return not_yet(hint)
     right(f"a fresh {len(verifier)}-character code_verifier each time, and its S256 challenge "
-          f"({len(challenge)} characters of base64url, no padding).")
+          f"({len(challenge)} characters of base64url, no padding).{advice}")
 
 
-ENOUGH_BITS = 256  # RFC 7636 §4.1: a 32-octet sequence from a suitable random number generator
-ENOUGH_VARYING_BITS = 240  # what reaches the verifier: two uuid4 hex strings (244 bits, 62 varying digits) pass
+RECOMMENDED_BITS = 256  # RFC 7636 §4.1: "RECOMMENDED ... a 32-octet sequence"; §7.1: a SHOULD, 256 bits
+RECOMMENDED_VARYING_BITS = 240  # what reaches the verifier: two uuid4 hex strings (244 bits, 62 varying digits)
+MINIMUM_BITS = 128  # below this, guessing is not impractical (§7.1): the check refuses the verifier
+MINIMUM_VARYING_BITS = 128  # no slack: one uuid4 (122 random bits, 31 varying hex digits, 124 here) is refused
 
 
-def _entropy_problem(function: Any, verifiers: list[str]) -> str:
-    """'' unless a verifier is made from too little randomness (RFC 7636 §4.1, §7.1).
+def _entropy_verdict(function: Any, verifiers: list[str]) -> tuple[str, str]:
+    """(problem, advice): a problem if a verifier is made from too little randomness to be impractical
+    to guess (RFC 7636 §7.1); else advice if it has less than the 32 octets §4.1 recommends.
 
-    Two estimates, each with its bar: the bytes one call draws from the operating system's random
-    source (ENOUGH_BITS, 8 bits a byte at most), and what reaches the verifier: the positions that
-    differ between calls, times the bits one character can carry (its alphabet, seen across the
-    calls, rounded up to a power of two, so that secrets.token_urlsafe(32) always makes 43 x 6 = 258).
+    The exercise asks for 43 to 128 characters from the unreserved set, made at random: a verifier
+    of 128 bits or more does that, so it is right, with RFC 7636's recommendation as a hint. Two
+    estimates, each with its bars: the bytes one call draws from the operating system's random
+    source (8 bits a byte at most), and what reaches the verifier: the positions that differ
+    between calls, times the bits one of their characters can carry (the alphabet seen at those
+    positions across the calls, rounded up to a power of two, so that secrets.token_urlsafe(32)
+    always makes 43 x 6 = 258, and constant padding adds nothing).
+
+    Black-box limits: both estimates are upper bounds. A verifier hashed from os.urandom(4) after
+    the function drew 32 bytes (and threw them away), or a hash of 4 of 32 bytes drawn, passes:
+    the draw counts 32, and a hash changes every character.
     """
     drawn = _bytes_drawn(function)
-    alphabet = len(set("".join(verifiers)))
-    per_character = math.ceil(math.log2(alphabet)) if alphabet > 1 else 0
     longest = max(len(verifier) for verifier in verifiers)
-    varying = sum(1 for i in range(longest) if len({verifier[i] for verifier in verifiers if i < len(verifier)}) > 1)
-    if drawn * 8 >= ENOUGH_BITS and varying * per_character >= ENOUGH_VARYING_BITS:
-        return ""
-    if drawn * 8 < ENOUGH_BITS:
-        why = f"one call draws only {drawn} random bytes from the operating system"
+    columns = [{verifier[i] for verifier in verifiers if i < len(verifier)} for i in range(longest)]
+    varying = sum(1 for column in columns if len(column) > 1)
+    alphabet = len(set().union(*(column for column in columns if len(column) > 1)))  # padding does not count
+    per_character = math.ceil(math.log2(alphabet)) if alphabet > 1 else 0
+    bits = varying * per_character
+    if drawn * 8 >= RECOMMENDED_BITS and bits >= RECOMMENDED_VARYING_BITS:
+        return "", ""
+    if drawn * 8 < RECOMMENDED_BITS:
+        why = f"one call draws {drawn} random bytes ({drawn * 8} bits) from the operating system"
     else:
         why = (f"only {varying} of its characters change from call to call, each one of {alphabet} characters "
-               f"(about {varying * per_character} bits)")
-    return (f"the code_verifier is too easy to guess: {why}. RFC 7636 §7.1 asks for enough entropy that it "
-            "is impractical to guess, and §4.1 recommends 32 random octets (256 bits). secrets.token_urlsafe(32) "
-            "gives exactly that, in 43 characters.")
+               f"(about {bits} bits)")
+    if drawn * 8 >= MINIMUM_BITS and bits >= MINIMUM_VARYING_BITS:
+        return "", (f" One hint: {why}; RFC 7636 recommends 32 random octets, 256 bits (§4.1, §7.1): "
+                    "secrets.token_urlsafe(32).")
+    return (f"the code_verifier is too easy to guess: {why}, under {MINIMUM_BITS}. RFC 7636 §7.1 asks for "
+            "enough entropy that it is impractical to guess, and recommends 32 random octets (256 bits). "
+            "secrets.token_urlsafe(32) gives exactly that, in 43 characters."), ""
+
+
+def _os_sources() -> list[tuple[Any, str]]:
+    """Where the operating system's random bytes are read: (module, name) for each source Python offers.
+
+    os.getrandom exists on Linux only; random._urandom is what SystemRandom reads.
+    """
+    sources = [(os, "urandom"), (random, "_urandom"), (ssl, "RAND_bytes")]
+    return sources + ([(os, "getrandom")] if hasattr(os, "getrandom") else [])
+
+
+@contextlib.contextmanager
+def _os_sources_replaced(function: Any, stand_in: Any):
+    """Every OS random source replaced by `stand_in(source)` for a moment: at its source, and under
+    any name the learner's functions read it by (`from os import urandom`, see _held_by_name)."""
+    sources = _os_sources()
+    originals = [getattr(module, name) for module, name in sources]
+    replacements = {id(original): stand_in(original) for original in originals}
+    for (module, name), original in zip(sources, originals):
+        setattr(module, name, replacements[id(original)])
+    try:
+        with _held_by_name(function, originals, replacements):
+            yield
+    finally:
+        for (module, name), original in zip(sources, originals):
+            setattr(module, name, original)
 
 
 def _bytes_drawn(function: Any) -> int:
-    """How many bytes one call of `function` asks of os.urandom, random's SystemRandom and ssl.RAND_bytes."""
-    originals = (os.urandom, random._urandom, ssl.RAND_bytes)
+    """How many bytes one call of `function` asks of the operating system's random sources (_os_sources)."""
     count = [0]
 
     def counted(source: Any) -> Any:
-        def draw(size: int) -> bytes:
+        def draw(size: int, *flags: Any) -> bytes:
             count[0] += max(size, 0)
-            return source(size)
+            return source(size, *flags)
         return draw
 
-    os.urandom, random._urandom, ssl.RAND_bytes = (counted(source) for source in originals)
-    try:
-        with _held_by_name(function, originals, counted(originals[0])):
-            run(function)
-    finally:
-        os.urandom, random._urandom, ssl.RAND_bytes = originals
+    with _os_sources_replaced(function, counted):
+        run(function)
     return count[0]
 
 
@@ -214,46 +251,74 @@ def _mersenne_twister_stopped():
                 setattr(random.Random, name, value)
 
 
-@contextlib.contextmanager
-def _system_random_stopped():
-    """os.urandom (which secrets, SystemRandom and uuid4 read) repeats one fixed stream for a moment.
+def _held_still(_source: Any) -> Any:
+    """A stand-in for an OS random source that repeats one fixed stream.
 
     Random-looking bytes rather than zeros, so that a function which redraws until it likes what it
     got still ends. A verifier made from this source is then the same on every call; one that still
     changes comes from somewhere else: a counter, the clock, uuid1.
     """
-    saved = os.urandom, random._urandom, ssl.RAND_bytes
-
-    def held_still(size: int) -> bytes:
+    def draw(size: int, *_flags: Any) -> bytes:
         return hashlib.shake_256(b"held still").digest(size) if size > 0 else b""
+    return draw
 
-    os.urandom = random._urandom = ssl.RAND_bytes = held_still
-    try:
-        yield
-    finally:
-        os.urandom, random._urandom, ssl.RAND_bytes = saved
+
+def _called_functions(function: Any, limit: int = 200) -> list[types.FunctionType]:
+    """The learner's function and the Python functions it calls by name, and those they call (up to `limit`).
+
+    Found through the names each function's code reads (its globals) and its closure: what a
+    patch at the source misses when a function holds a source under a name of its own.
+    """
+    first = function if hasattr(function, "__code__") else getattr(type(function), "__call__", None)
+    first = getattr(first, "__func__", first)
+    found: list[types.FunctionType] = []
+    todo = [first]
+    while todo and len(found) < limit:
+        current = todo.pop()
+        if not isinstance(current, types.FunctionType) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        for name in _names_read(current.__code__):
+            value = current.__globals__.get(name)
+            todo.append(getattr(value, "__func__", value))
+        todo += [cell.cell_contents for cell in current.__closure__ or () if filled(cell)]
+    return found
+
+
+def _names_read(code: types.CodeType) -> set[str]:
+    """The global names a code object reads, its nested functions and comprehensions included."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _names_read(constant)
+    return names
 
 
 @contextlib.contextmanager
-def _held_by_name(function: Any, originals: tuple, stand_in: Any):
-    """`stand_in` in place of each of `originals` where the learner's function holds it under its own name.
+def _held_by_name(function: Any, originals: list, replacements: dict):
+    """replacements[id(original)] in place of each of `originals` where the learner's functions hold it
+    under a name of their own.
 
-    `from os import urandom` binds the function itself in the learner's globals (or a closure),
-    so patching os.urandom does not reach it: the names the function reads are replaced too.
+    `from os import urandom` binds the source itself in the learner's globals (or a closure), so
+    patching os.urandom does not reach it: the names the function and the functions it calls read
+    are replaced too, by identity (_called_functions).
     """
-    call = function if hasattr(function, "__code__") else getattr(type(function), "__call__", None)
-    code, names = getattr(call, "__code__", None), getattr(call, "__globals__", None)
+    def replacement(value: Any) -> Any:
+        return next((replacements[id(original)] for original in originals if value is original), None)
+
     replaced: list[tuple[Any, Any, Any]] = []
-    if code is not None and isinstance(names, dict):
-        for name in code.co_names:
-            if any(names.get(name) is original for original in originals):
+    for current in _called_functions(function):
+        names = current.__globals__
+        for name in _names_read(current.__code__):
+            stand_in = replacement(names.get(name))
+            if stand_in is not None:
                 replaced.append((names, name, names[name]))
                 names[name] = stand_in
-    cells = [cell for cell in getattr(call, "__closure__", None) or () if filled(cell)]
-    for cell in cells:
-        if any(cell.cell_contents is original for original in originals):
-            replaced.append((cell, None, cell.cell_contents))
-            cell.cell_contents = stand_in
+        for cell in current.__closure__ or ():
+            stand_in = replacement(cell.cell_contents) if filled(cell) else None
+            if stand_in is not None:
+                replaced.append((cell, None, cell.cell_contents))
+                cell.cell_contents = stand_in
     try:
         yield
     finally:
@@ -264,13 +329,9 @@ def _held_by_name(function: Any, originals: tuple, stand_in: Any):
                 where[name] = value
 
 
-@contextlib.contextmanager
 def _system_random_stopped_for(function: Any):
-    """_system_random_stopped, reaching also the sources the function holds under its own names."""
-    originals = (os.urandom, random._urandom, ssl.RAND_bytes)
-    with _system_random_stopped():
-        with _held_by_name(function, originals, os.urandom):  # os.urandom is the held-still stand-in here
-            yield
+    """Every OS random source, and each name the learner's functions hold one under, held still (_held_still)."""
+    return _os_sources_replaced(function, _held_still)
 
 
 @contextlib.contextmanager
@@ -349,12 +410,15 @@ def exchange_code(function: Any) -> None:
     if placeholder(function) or not_a_function(function, "checks.exchange_code(exchange_code)"):
         return
     secret = str(demo.client(WEB_CLIENT_ID)["client_secret"])
-    code, verifier = "check-code-" + "c" * 33, "check-verifier-" + "v" * 40
+    # Letters and digits only: percent-encoded or form-encoded, they stay as they are, so a print shows them
+    code, verifier = "checkcode" + "c" * 35, "checkverifier" + "v" * 42
     fake_access_token, fake_refresh_token = "check-access-token", "check-refresh-token-" + "r" * 20
+    # The tokens reach the function as session.post's answer, not as an argument: run() is told of them
+    handed = (fake_access_token, fake_refresh_token, code, verifier)
     session = _RecordingSession(_token_response(200, {
         "access_token": fake_access_token, "token_type": "Bearer", "expires_in": 300,
         "refresh_token": fake_refresh_token, "scope": "profile notes:read"}))
-    outcome = run(function, session, TOKEN_URL, code, verifier)
+    outcome = run(function, session, TOKEN_URL, code, verifier, secrets=handed)
     result, printed, error = outcome.value, outcome.printed, outcome.error
     if error:
         if not session.calls:
@@ -459,19 +523,21 @@ def exchange_code(function: Any) -> None:
 
     refused = _RecordingSession(_token_response(400, {"error": "invalid_grant",
                                                       "error_description": "The authorization code has expired."}))
-    outcome = run(function, refused, TOKEN_URL, code, verifier)
+    outcome = run(function, refused, TOKEN_URL, code, verifier, secrets=handed)
     if not outcome.error:  # a refused exchange must raise, not look like tokens
         return not_yet("when the server answers 400 invalid_grant, your function returned "
                        f"{a_kind(outcome.value)} instead of raising. "
                        "Call response.raise_for_status() before response.json().")
-    if kwargs.get("allow_redirects", True) is not False:  # requests' post() follows redirects by default
+    # requests' post() follows redirects by default; Session.send follows none `if not allow_redirects`,
+    # so 0 and None are as good as False
+    if kwargs.get("allow_redirects", True):
         return not_yet("your function follows redirects (requests' post() does, unless told not to). A token "
                        "endpoint answers 200 or an error, never a redirect: a 307 or 308 would make requests send "
                        "the same form, the code and the code_verifier, to whatever host its Location names. Add "
                        "allow_redirects=False, as login() does in notebook 03, and refuse any status but 200.")
     moved = _RecordingSession(fake_response(307, {"Location": "https://elsewhere.test/token"}, TOKEN_URL,
                                             json={"note": "moved"}))
-    outcome = run(function, moved, TOKEN_URL, code, verifier)
+    outcome = run(function, moved, TOKEN_URL, code, verifier, secrets=handed)
     if not outcome.error:
         return not_yet("when the token endpoint answers 307 Temporary Redirect, your function returned "
                        f"{a_kind(outcome.value)} instead of raising. raise_for_status() lets a redirect through "
@@ -510,7 +576,8 @@ def _form_encoding_problem(function: Any, code: str, verifier: str) -> str:
                                                       "expires_in": 300}))
     names["WEB_CLIENT_SECRET"] = ODD_SECRET
     try:
-        outcome = run(function, session, TOKEN_URL, code, verifier)
+        outcome = run(function, session, TOKEN_URL, code, verifier,
+                      secrets=("check-access-token", code, verifier, ODD_SECRET, quote_plus(ODD_SECRET)))
     finally:
         names["WEB_CLIENT_SECRET"] = original
     header = ""
