@@ -153,4 +153,15 @@ def test_pkce_pair_counts_the_bytes_of_os_getrandom(feedback):
     def answer():
         verifier = b64url(os.getrandom(8)) + "A" * 40
         return verifier, challenge(verifier)
-    assert_not_yet(feedback(checks.pkce_pair, answer), "draws 8 random bytes")
+    assert_not_yet(feedback(checks.pkce_pair, answer), "draws only 8 random bytes")
+
+
+@pytest.mark.parametrize("make_verifier", [
+    lambda: hashlib.sha256(os.urandom(32)[:4]).hexdigest(),  # 32 bytes drawn, 4 of them hashed
+    lambda: (os.urandom(32), hashlib.sha256(os.urandom(4)).hexdigest())[1],  # 32 drawn and thrown away
+], ids=["hash-of-4-of-32", "32-thrown-away-then-4"])
+def test_pkce_pair_counts_only_the_bytes_that_reach_the_verifier(feedback, make_verifier):
+    def answer():
+        verifier = make_verifier()
+        return verifier, challenge(verifier)
+    assert_not_yet(feedback(checks.pkce_pair, answer), "only 4 of them (32 bits) change the verifier")

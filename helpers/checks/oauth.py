@@ -129,34 +129,40 @@ def _entropy_verdict(function: Any, verifiers: list[str]) -> tuple[str, str]:
 
     The exercise asks for 43 to 128 characters from the unreserved set, made at random: a verifier
     of 128 bits or more does that, so it is right, with RFC 7636's recommendation as a hint. Two
-    estimates, each with its bars: the bytes one call draws from the operating system's random
-    source (8 bits a byte at most), and what reaches the verifier: the positions that differ
-    between calls, times the bits one of their characters can carry (the alphabet seen at those
-    positions across the calls, rounded up to a power of two, so that secrets.token_urlsafe(32)
-    always makes 43 x 6 = 258, and constant padding adds nothing).
+    estimates, each with its bars: the bytes drawn from the operating system's random sources that
+    change the verifier (_bytes_that_reach; 8 bits a byte at most), so that a hash of 4 of the 32
+    bytes drawn, or of os.urandom(4) drawn after 32 thrown away, counts 4 though a hash changes
+    every character; and the positions of the verifier that differ between calls, times the bits
+    one of their characters can carry (the alphabet seen at those positions across the calls,
+    rounded up to a power of two, so that secrets.token_urlsafe(32) always makes 43 x 6 = 258, and
+    constant padding adds nothing).
 
-    Black-box limits: both estimates are upper bounds. A verifier hashed from os.urandom(4) after
-    the function drew 32 bytes (and threw them away), or a hash of 4 of 32 bytes drawn, passes:
-    the draw counts 32, and a hash changes every character.
+    Black-box limits: both are upper bounds (a byte that changes the verifier may carry less than
+    8 bits into it), and of a long draw only the first BYTES_TRIED bytes are flipped one by one;
+    the rest count as reaching it.
     """
     drawn = _bytes_drawn(function)
+    reaching = _bytes_that_reach(function, drawn)
     longest = max(len(verifier) for verifier in verifiers)
     columns = [{verifier[i] for verifier in verifiers if i < len(verifier)} for i in range(longest)]
     varying = sum(1 for column in columns if len(column) > 1)
     alphabet = len(set().union(*(column for column in columns if len(column) > 1)))  # padding does not count
     per_character = math.ceil(math.log2(alphabet)) if alphabet > 1 else 0
     bits = varying * per_character
-    if drawn * 8 >= RECOMMENDED_BITS and bits >= RECOMMENDED_VARYING_BITS:
+    if reaching * 8 >= RECOMMENDED_BITS and bits >= RECOMMENDED_VARYING_BITS:
         return "", ""
-    if drawn * 8 < RECOMMENDED_BITS:
-        why = f"one call draws {drawn} random bytes ({drawn * 8} bits) from the operating system"
+    if reaching == drawn < RECOMMENDED_BITS // 8:
+        why = f"one call draws only {drawn} random bytes ({drawn * 8} bits) from the operating system"
+    elif reaching * 8 < RECOMMENDED_BITS:
+        why = (f"one call draws {drawn} random bytes from the operating system, but only {reaching} of them "
+               f"({reaching * 8} bits) change the verifier")
     else:
         why = (f"only {varying} of its characters change from call to call, each one of {alphabet} characters "
                f"(about {bits} bits)")
-    if drawn * 8 >= MINIMUM_BITS and bits >= MINIMUM_VARYING_BITS:
+    if reaching * 8 >= MINIMUM_BITS and bits >= MINIMUM_VARYING_BITS:
         return "", (f" One hint: {why}; RFC 7636 recommends 32 random octets, 256 bits (§4.1, §7.1): "
                     "secrets.token_urlsafe(32).")
-    return (f"the code_verifier is too easy to guess: {why}, under {MINIMUM_BITS}. RFC 7636 §7.1 asks for "
+    return (f"the code_verifier is too easy to guess: {why}, fewer than {MINIMUM_BITS}. RFC 7636 §7.1 asks for "
             "enough entropy that it is impractical to guess, and recommends 32 random octets (256 bits). "
             "secrets.token_urlsafe(32) gives exactly that, in 43 characters."), ""
 
@@ -200,6 +206,41 @@ def _bytes_drawn(function: Any) -> int:
     with _os_sources_replaced(function, counted):
         run(function)
     return count[0]
+
+
+BYTES_TRIED = 64  # of a draw, the bytes _bytes_that_reach flips one at a time: two token_urlsafe(32), say
+
+
+def _bytes_that_reach(function: Any, drawn: int) -> int:
+    """Of the `drawn` bytes one call takes from the OS sources, how many change the verifier when
+    flipped alone: an upper bound on the bytes of randomness in it (the first BYTES_TRIED tried).
+
+    The sources answer a fixed stream, each draw its own part, so that every call draws the same
+    bytes; then each byte in turn is flipped. Drawn and thrown away, or hashed with others left
+    out, a byte changes nothing. `drawn` itself if the calls raise or return no pair.
+    """
+    def verifier_with(flipped: int) -> Any:
+        offset = [0]
+
+        def stand_in(_source: Any) -> Any:
+            def draw(size: int, *_flags: Any) -> bytes:
+                start, offset[0] = offset[0], offset[0] + max(size, 0)
+                data = bytearray(hashlib.shake_256(b"draw at %d" % start).digest(size) if size > 0 else b"")
+                if start <= flipped < start + len(data):
+                    data[flipped - start] ^= 0xFF
+                return bytes(data)
+            return draw
+
+        with _os_sources_replaced(function, stand_in):
+            outcome = run(function)
+        pair = outcome.value
+        return pair[0] if not outcome.error and isinstance(pair, (tuple, list)) and pair else None
+
+    unflipped = verifier_with(-1)
+    if unflipped is None or verifier_with(-1) != unflipped:  # raised, or does not hang on these sources alone
+        return drawn
+    tried = min(drawn, BYTES_TRIED)
+    return sum(1 for position in range(tried) if verifier_with(position) != unflipped) + drawn - tried
 
 
 def _two_verifiers(function: Any, before_each: Any = lambda: None) -> list | None:
