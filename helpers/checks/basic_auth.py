@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import requests
 
 from helpers.practice_api import demo
-from helpers.checks.feedback import (MASK, PRACTICE_URL, credentials_in_url, fake_response, not_a_function, not_yet,
-                                     output_captured, placeholder, query_pairs, raised, right, run, safe_repr,
-                                     session_not_made, session_verify_problem, url_of)
+from helpers.checks.feedback import (MASK, PRACTICE_URL, credentials_in_url, fake_response, holds_secret,
+                                     not_a_function, not_yet, output_captured, placeholder, query_pairs, raised,
+                                     right, run, safe_repr, session_not_made, session_verify_problem, url_of)
 from helpers.viewers import a_kind
 
 
@@ -69,7 +69,7 @@ def basic_session(session: Any) -> None:
             prepared.prepare(method="GET", url=PRACTICE_URL + "/basic/whoami", auth=session.auth)
     except Exception as error:  # the learner's auth object failed: report it, do not crash
         return not_yet(f"session.auth raised {type(error).__name__}: {_hidden(str(error))}")
-    if _shows_ada(printed.getvalue()):
+    if holds_secret(printed.getvalue(), _ada_secrets()):  # URL-encoded, hex, base64 ... too
         return not_yet("your auth object printed or logged ada's password (or the base64 that carries it). "
                        "Whatever a cell prints is saved in the notebook, and in a program it lands in logs: "
                        "never print or log a password.")

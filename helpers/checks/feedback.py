@@ -77,7 +77,7 @@ def _verdict(line: str, *, right: bool) -> None:
 
     Captured output is the learner's: a debug print must not vanish. But it is shown only when
     it holds no secret the check knows of (a demo credential, one the check handed the function,
-    any JWT): otherwise only how many lines, and a "Right" turns into "Not yet", since a printed
+    any JWT, in any form holds_secret() looks for): otherwise only how many lines, and a "Right" turns into "Not yet", since a printed
     secret would be saved in the notebook just the same.
     """
     printed, secrets, unsure = _take_captured()
@@ -113,6 +113,12 @@ def _quoted(printed: str) -> str:
     lines = printed.rstrip("\n").split("\n")
     text = " ".join(f"«{line.strip()[:120]}»" for line in lines[:SHOWN_LINES])
     return text + (f" … and {len(lines) - SHOWN_LINES} more" if len(lines) > SHOWN_LINES else "")
+
+
+def holds_secret(printed: str, secrets: Iterable[str] = ()) -> bool:
+    """True when what a learner's code printed (or logged, or displayed) gives away a secret: a JWT, a demo
+    credential, or one of `secrets`, as it is or in a form a print shows it in (see _holds_secret)."""
+    return _holds_secret(printed, secrets)
 
 
 def _holds_secret(printed: str, secrets: Iterable[str]) -> bool:

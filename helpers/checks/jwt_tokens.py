@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import requests
 
 from helpers.practice_api import signing_key
-from helpers.checks.feedback import (MASK, PRACTICE_URL, auth_object_problem, not_a_function, not_yet,
+from helpers.checks.feedback import (MASK, PRACTICE_URL, auth_object_problem, holds_secret, not_a_function, not_yet,
                                      output_captured, placeholder, query_pairs, right, run, secret_elsewhere, sent_with,
                                      session_not_made, unless_stub, url_of, verify_off)
 from helpers.viewers import a_kind
@@ -164,8 +164,9 @@ def _bearer_token(header: str | None) -> str:
 
 
 def _shows_token(printed: str, token: str) -> bool:
-    """True when what the learner's code printed holds the token it sends, or any JWT."""
-    return bool(token and token in printed) or bool(JWT_LIKE.search(printed))
+    """True when what the learner's code printed holds the token it sends, or any JWT, also in another form
+    (hex, base64, a JWT in pieces: feedback.holds_secret)."""
+    return holds_secret(printed, (token,) if token else ())
 
 
 def _sent_problem(request: Any, token: str) -> str:
