@@ -235,7 +235,7 @@ LOCAL_ZONES = (NOT_UTC, SOUTHERN)
 SUMMER_HINT = (" (Right with local time on standard time, wrong on summer time, where time.mktime() - "
                "time.timezone is off by an hour. An HTTP date is always UTC: use "
                "email.utils.parsedate_to_datetime() and datetime.now(timezone.utc).)")
-_ZONE_LOCK = threading.Lock()  # TZ is one per process: one check at a time changes it
+_ZONE_LOCK = threading.RLock()  # TZ is one per process: one check at a time changes it (re-entrant: no deadlock)
 
 
 @contextlib.contextmanager

@@ -77,8 +77,8 @@ def _verdict(line: str, *, right: bool) -> None:
 
     Captured output is the learner's: a debug print must not vanish. But it is shown only when
     it holds no secret the check knows of (a demo credential, one the check handed the function,
-    any JWT, in any form holds_secret() looks for): otherwise only how many lines, and a "Right" turns into "Not yet", since a printed
-    secret would be saved in the notebook just the same.
+    any JWT, in any form holds_secret() looks for): otherwise only how many lines, and a "Right"
+    turns into "Not yet", since a printed secret would be saved in the notebook just the same.
     """
     printed, secrets, unsure = _take_captured()
     leaked = _holds_secret(printed, secrets)
@@ -554,8 +554,9 @@ def output_captured() -> Iterator[io.StringIO]:
     the text of text/html and other text formats) is added to what was printed. And writes to file
     descriptors 1 and 2 (os.write(1, ...), print(file=sys.__stdout__), a C library's output), which
     ipykernel forwards to the notebook: for the duration each is pointed at a temporary file (os.dup2),
-    then put back. What cannot be checked: a file the code opens itself (say /dev/tty), output of a
-    thread or process that outlives the call, and a display() made through another IPython shell.
+    then put back (so another thread's writes to them during the call are captured too). What cannot be
+    checked: a file the code opens itself (say /dev/tty), output of a thread or process that outlives
+    the call, and a display() made through another IPython shell.
     """
     printed = io.StringIO()
     handler = logging.StreamHandler(printed)
