@@ -244,7 +244,8 @@ _ABSENT = object()
 
 def _send(adapter: HTTPAdapter, request: requests.PreparedRequest, kwargs: dict[str, Any], *_hidden: str) -> None:
     """The adapter's send(), with what the session handed it. `_hidden` only tells run() what not to show."""
-    adapter.send(request, **kwargs)
+    options = {name: value for name, value in kwargs.items() if name != "timeout"}
+    adapter.send(request, timeout=kwargs.get("timeout", 5), **options)  # it stops before connecting
 
 
 def _context_problem(context: Any) -> str:
