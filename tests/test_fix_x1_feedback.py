@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from conftest import assert_not_yet, assert_right
+from test_checks_basics_basic_auth import solution as retry_after_seconds  # notebook 01's solution
 from helpers import checks
 from helpers.practice_api import demo
 from test_checks_https_limits import right_redact
@@ -19,21 +20,6 @@ from test_checks_other_schemes import good_should_follow
 def seconds_left(token_response, requested_at, now):
     expires_in = token_response.get("expires_in")
     return math.inf if expires_in is None else requested_at + expires_in - now
-
-
-def retry_after_seconds(response):
-    value = response.headers.get("Retry-After", "").strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    import email.utils
-    from datetime import datetime, timezone
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
 
 
 def next_step(response):

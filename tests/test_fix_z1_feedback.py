@@ -18,7 +18,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -26,6 +25,7 @@ import jwt
 import pytest
 
 from conftest import assert_not_yet, assert_right
+from test_checks_basics_basic_auth import solution as retry_after_seconds  # notebook 01's solution
 from helpers import checks
 from helpers.checks import basic_auth, jwt_tokens
 from helpers.checks import feedback as fb
@@ -199,19 +199,6 @@ def mktime_minus_timezone(response):
     if moment is None:
         return None
     return max(0.0, time.mktime(moment) - time.timezone - time.time())
-
-
-def retry_after_seconds(response):
-    value = response.headers.get("Retry-After", "").strip()
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
 
 
 needs_tzset = pytest.mark.skipif(not hasattr(time, "tzset"), reason="time.tzset() is POSIX only")
