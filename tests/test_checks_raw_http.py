@@ -77,11 +77,17 @@ def nfc_utf8(username, password):
     return unicodedata.normalize("NFC", f"{username}:{password}").encode("utf-8")
 
 
-def basic_authorization(username, password):
-    """The notebook's solution."""
-    if ":" in username:
-        raise ValueError("a user-id cannot contain ':' (RFC 7617 §2)")
-    return "Basic " + base64.b64encode(nfc_utf8(username, password)).decode("ascii")
+def basic_authorization_in(form: str):
+    """The notebook's solution with `form` in place of NFC (any other form is a wrong answer)."""
+    def basic_authorization(username, password):
+        if ":" in username:
+            raise ValueError("a user-id cannot contain ':' (RFC 7617 §2)")
+        text = unicodedata.normalize(form, f"{username}:{password}")
+        return "Basic " + base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return basic_authorization
+
+
+basic_authorization = basic_authorization_in("NFC")  # the notebook's solution
 
 
 def test_basic_authorization_right(run):
@@ -270,22 +276,30 @@ def basic(text: str | bytes) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-def check_basic(header):
-    """The notebook's solution."""
-    scheme, _, credentials = (header or "").strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except ValueError:
-        return None
-    username, colon, password = decoded.partition(":")
-    if not colon:
-        return None
-    username, password = nfc(username), nfc(password)  # RFC 7617 §2.1, as parse_basic() does
-    stored = PASSWORD_HASHES.get(username)
-    right_password = verify_password(password, stored or DUMMY_HASH)
-    return username if right_password and stored is not None else None
+def check_basic_in(form: str, password_form: str | None = None):
+    """The notebook's solution with `form` in place of NFC (any other form is a wrong answer), for the
+    user-id and, unless `password_form` names another, the password."""
+    def check_basic(header):
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+        except ValueError:
+            return None
+        username, colon, password = decoded.partition(":")
+        if not colon:
+            return None
+        # RFC 7617 §2.1, as parse_basic() does
+        username = unicodedata.normalize(form, username)
+        password = unicodedata.normalize(password_form or form, password)
+        stored = PASSWORD_HASHES.get(username)
+        right_password = verify_password(password, stored or DUMMY_HASH)
+        return username if right_password and stored is not None else None
+    return check_basic
+
+
+check_basic = check_basic_in("NFC")  # the notebook's solution
 
 
 def test_check_basic_right(run):

@@ -10,7 +10,6 @@ import base64
 import hashlib
 import re
 import secrets
-import unicodedata
 import uuid
 from urllib.parse import quote, quote_plus
 
@@ -18,21 +17,14 @@ import nbformat
 import pytest
 import requests
 
-from conftest import ROOT
-from helpers import DUMMY_HASH, PASSWORD_HASHES, checks, verify_password
+from conftest import ROOT, assert_not_yet, assert_right
+from test_checks_raw_http import basic_authorization_in, check_basic_in  # notebook 05's solutions
+from helpers import PASSWORD_HASHES, checks
 from helpers.practice_api import demo
 
 WEB_CLIENT_ID = "notes-web"
 WEB_CLIENT_SECRET = str(demo.client(WEB_CLIENT_ID)["client_secret"])
 WEB_REDIRECT_URI = "https://notes-web.test/callback"
-
-
-def right(output: str) -> bool:
-    return output.startswith("✓ Right")
-
-
-def assert_not_yet(output: str, hint: str) -> None:
-    assert output.startswith("✗ Not yet") and hint in output, output
 
 
 # -- exercise 04.2: exchange_code -----------------------------------------------------------------
@@ -71,8 +63,8 @@ def notebook_solution():
 
 
 def test_exchange_code_the_solution_and_the_notebooks_pass(feedback):
-    assert right(feedback(checks.exchange_code, the_solution))
-    assert right(feedback(checks.exchange_code, notebook_solution()))
+    assert_right(feedback(checks.exchange_code, the_solution))
+    assert_right(feedback(checks.exchange_code, notebook_solution()))
 
 
 def test_exchange_code_quote_with_no_safe_characters_is_form_encoding_too(feedback):
@@ -80,7 +72,7 @@ def test_exchange_code_quote_with_no_safe_characters_is_form_encoding_too(feedba
         auth = (quote(WEB_CLIENT_ID, safe=""), quote(WEB_CLIENT_SECRET, safe=""))
         return only_200(session.post(token_url, data=form(code, code_verifier), auth=auth, timeout=5,
                                      allow_redirects=False))
-    assert right(feedback(checks.exchange_code, answer))
+    assert_right(feedback(checks.exchange_code, answer))
 
 
 def test_exchange_code_that_follows_redirects_is_not_right(feedback):
@@ -176,98 +168,43 @@ def test_pkce_pair_refuses_a_verifier_with_too_little_entropy(feedback, make_ver
 ])
 def test_pkce_pair_accepts_verifiers_with_enough_entropy(feedback, make_verifier):
     for _ in range(5):  # the estimate must not refuse a right answer by bad luck
-        assert right(feedback(checks.pkce_pair, pair_from(make_verifier)))
+        assert_right(feedback(checks.pkce_pair, pair_from(make_verifier)))
 
 
 # -- exercise 05.1 and 05.3: NFC, not NFKC ---------------------------------------------------------
 
-def header_in(form_name):
-    def basic_authorization(username, password):
-        if ":" in username:
-            raise ValueError("a user-id cannot contain ':'")
-        text = unicodedata.normalize(form_name, f"{username}:{password}")
-        return "Basic " + base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return basic_authorization
-
-
 def test_basic_authorization_nfc_passes(feedback):
-    assert right(feedback(checks.basic_authorization, header_in("NFC")))
+    assert_right(feedback(checks.basic_authorization, basic_authorization_in("NFC")))
 
 
 def test_basic_authorization_nfkc_is_not_nfc(feedback):
-    assert_not_yet(feedback(checks.basic_authorization, header_in("NFKC")), "NFKC")
-
-
-def server_check_in(form_name):
-    def check_basic(header):
-        scheme, _, credentials = (header or "").strip().partition(" ")
-        if scheme.lower() != "basic":
-            return None
-        try:
-            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        except ValueError:
-            return None
-        username, colon, password = decoded.partition(":")
-        if not colon:
-            return None
-        username = unicodedata.normalize(form_name, username)
-        password = unicodedata.normalize(form_name, password)
-        stored = PASSWORD_HASHES.get(username)
-        right_password = verify_password(password, stored or DUMMY_HASH)
-        return username if right_password and stored is not None else None
-    return check_basic
+    assert_not_yet(feedback(checks.basic_authorization, basic_authorization_in("NFKC")), "NFKC")
 
 
 def test_check_basic_nfc_passes(feedback):
-    assert right(feedback(checks.check_basic, server_check_in("NFC")))
+    assert_right(feedback(checks.check_basic, check_basic_in("NFC")))
 
 
 def test_check_basic_nfkc_is_not_nfc(feedback):
-    assert_not_yet(feedback(checks.check_basic, server_check_in("NFKC")), "NFKC")
+    assert_not_yet(feedback(checks.check_basic, check_basic_in("NFKC")), "NFKC")
 
 
 def test_check_basic_full_width_ada_is_not_ada(feedback):
     """NFKC on the user-id only: 'ａｄａ' (full width) signs in as ada."""
-    nfc = server_check_in("NFC")
-
-    def check_basic(header):
-        scheme, _, credentials = (header or "").strip().partition(" ")
-        try:
-            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        except ValueError:
-            return None
-        username, colon, password = decoded.partition(":")
-        folded = unicodedata.normalize("NFKC", username)
-        if scheme.lower() != "basic" or not colon or folded == username:
-            return nfc(header)
-        return nfc("Basic " + base64.b64encode(f"{folded}:{password}".encode()).decode())
-
+    check_basic = check_basic_in("NFKC", password_form="NFC")
     assert_not_yet(feedback(checks.check_basic, check_basic), "ａｄａ")
 
 
 def test_check_basic_leaves_password_hashes_as_they_were(feedback):
     before = dict(PASSWORD_HASHES)
-    feedback(checks.check_basic, server_check_in("NFKC"))
-    feedback(checks.check_basic, server_check_in("NFC"))
+    feedback(checks.check_basic, check_basic_in("NFKC"))
+    feedback(checks.check_basic, check_basic_in("NFC"))
     assert PASSWORD_HASHES == before
 
 
 def test_check_basic_nfkc_on_the_password_only_refuses_a_right_password(feedback):
     """'ﬁle²-1843' is stored as it is (NFC); NFKC makes it 'file2-1843', and the right password fails."""
-    nfc = server_check_in("NFC")
-
-    def check_basic(header):
-        scheme, _, credentials = (header or "").strip().partition(" ")
-        try:
-            decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        except ValueError:
-            return None
-        username, colon, password = decoded.partition(":")
-        if scheme.lower() != "basic" or not colon:
-            return None
-        folded = unicodedata.normalize("NFKC", password)
-        return nfc("Basic " + base64.b64encode(f"{username}:{folded}".encode()).decode())
-
+    check_basic = check_basic_in("NFC", password_form="NFKC")
     output = feedback(checks.check_basic, check_basic)
     assert_not_yet(output, "NFKC")
     assert "fiona" in output
