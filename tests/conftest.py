@@ -42,6 +42,18 @@ def assert_no_bug(api) -> None:
     assert api.app.errors == [], "the practice API hit a bug (500):\n" + "\n".join(api.app.errors)
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture
+def no_proxy_settings(monkeypatch):
+    """This test's own proxy settings: none from the machine running it."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    return monkeypatch
+
+
 @pytest.fixture
 def api():
     """A fresh in-process practice API; the test fails if the API hit a bug (a 500)."""

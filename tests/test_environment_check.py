@@ -333,18 +333,6 @@ def test_the_command_fails_with_status_1_and_the_fix_when_a_check_fails(tmp_path
     assert failed[1].startswith("✗ 1 of ")
 
 
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
-
-@pytest.fixture
-def no_proxy_settings(monkeypatch):
-    """This test's own proxy settings: none from the machine running it."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    return monkeypatch
-
-
 def test_no_proxy_passes(no_proxy_settings):
     check = only(environment.check_proxy())
     assert check.ok and check.what == "no proxy from the environment stands between requests and 127.0.0.1"

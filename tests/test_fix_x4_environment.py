@@ -9,20 +9,8 @@ from importlib import metadata
 
 import pytest
 
-from conftest import ROOT
+from conftest import PROXY_VARIABLES, ROOT
 from helpers import environment
-
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
-
-@pytest.fixture
-def proxies(monkeypatch):
-    """This test's own proxy settings: none from the machine running it."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    return monkeypatch
-
 
 def clean_env(**settings: str) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name.lower() not in PROXY_VARIABLES}
@@ -44,8 +32,8 @@ BAD_PROXIES = {
 
 @pytest.mark.parametrize("variable", ["HTTP_PROXY", "HTTPS_PROXY"])
 @pytest.mark.parametrize("proxy", list(BAD_PROXIES))
-def test_an_unparsable_proxy_is_named_without_its_password(proxies, proxy, variable):
-    proxies.setenv(variable, proxy)
+def test_an_unparsable_proxy_is_named_without_its_password(no_proxy_settings, proxy, variable):
+    no_proxy_settings.setenv(variable, proxy)
     [check] = environment.check_proxy()
     assert not check.ok
     assert check.what == (f"the proxy setting {variable} is not a valid URL "
@@ -68,8 +56,8 @@ def test_the_whole_list_holds_no_proxy_password_and_does_not_say_reinstall(proxy
     assert "Reinstall" not in result.stdout
 
 
-def test_a_url_with_a_password_in_an_error_is_masked(proxies):
-    proxies.setenv("HTTPS_PROXY", "http://bob:hunter22@proxy.example.test:3128")
+def test_a_url_with_a_password_in_an_error_is_masked(no_proxy_settings):
+    no_proxy_settings.setenv("HTTPS_PROXY", "http://bob:hunter22@proxy.example.test:3128")
     check = environment.Check(False, "InvalidURL: Failed to parse: http://carol:pw1@h:1 and hunter22",
                               "the proxy's password hunter22")
     printed = "\n".join(check.lines())
@@ -78,11 +66,11 @@ def test_a_url_with_a_password_in_an_error_is_masked(proxies):
 
 # -- 3. no_proxy before NO_PROXY; the variable in force; each shell's form -------------------------
 
-def test_a_lower_case_no_proxy_without_loopback_is_named(proxies):
+def test_a_lower_case_no_proxy_without_loopback_is_named(no_proxy_settings):
     """requests and curl read no_proxy first: NO_PROXY=127.0.0.1 does not help while no_proxy is set."""
-    proxies.setenv("HTTP_PROXY", "http://proxy.example.test:3128")
-    proxies.setenv("NO_PROXY", "127.0.0.1,localhost")
-    proxies.setenv("no_proxy", "corp.example")
+    no_proxy_settings.setenv("HTTP_PROXY", "http://proxy.example.test:3128")
+    no_proxy_settings.setenv("NO_PROXY", "127.0.0.1,localhost")
+    no_proxy_settings.setenv("no_proxy", "corp.example")
     [check] = environment.check_proxy()
     assert not check.ok
     assert "set by HTTP_PROXY" in check.what and "no_proxy is set but does not list 127.0.0.1" in check.what
@@ -92,9 +80,9 @@ def test_a_lower_case_no_proxy_without_loopback_is_named(proxies):
     assert "set NO_PROXY=127.0.0.1,localhost" in check.advice
 
 
-def test_the_lower_case_proxy_variable_is_the_one_named(proxies):
-    proxies.setenv("HTTP_PROXY", "http://upper.example.test:1111")
-    proxies.setenv("http_proxy", "http://lower.example.test:2222")
+def test_the_lower_case_proxy_variable_is_the_one_named(no_proxy_settings):
+    no_proxy_settings.setenv("HTTP_PROXY", "http://upper.example.test:1111")
+    no_proxy_settings.setenv("http_proxy", "http://lower.example.test:2222")
     [check] = environment.check_proxy()
     assert "lower.example.test:2222" in check.what and "upper.example.test" not in check.what
     assert "set by http_proxy; curl reads it too" in check.what
