@@ -12,7 +12,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 LAB_ARGS ?=
 PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab workshop check test test-pythons bytecode test-browser test-robustness fuzz screenshot refresh bench learner-copies cheatsheet install clean
+.PHONY: lab workshop check test test-pythons bytecode test-browser test-robustness test-site site fuzz screenshot refresh bench learner-copies cheatsheet install clean
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
@@ -26,7 +26,7 @@ check: $(STAMP)
 	@$(PY) -m helpers.environment
 
 test: bytecode
-	$(PY) -m pytest -n 2 --dist loadfile -m "not browser and not robustness" $(PYTEST_NOTEBOOKS)
+	$(PY) -m pytest -n 2 --dist loadfile -m "not browser and not robustness and not site" $(PYTEST_NOTEBOOKS)
 
 # The whole `make test` once per Python the README promises, the oldest and the newest here, each in a venv of
 # its own (.venv-3.10, ...), so that a message or behaviour that changed between versions fails here, not on a
@@ -44,6 +44,22 @@ test-pythons:
 # Every notebook in JupyterLab in headless Chromium (apt-get install -y chromium); screenshots in screenshots/.
 test-browser: $(STAMP)
 	$(PY) -m pytest -m browser tests/test_browser.py tests/test_instructor_guide.py
+
+# The website, from the committed notebooks and outputs (never executed), into _site/ (git-ignored).
+# Sphinx and its extensions come from pyproject's `site` extra; the Mermaid it ships, from site/package.json (npm).
+SITE_STAMP := $(VENV)/.installed-site
+site: $(SITE_STAMP)
+	$(PY) tools/site.py
+
+# The built site served on loopback, every page in headless Chromium: diagrams, show() styles, links,
+# no console errors, no request beyond loopback; screenshots in screenshots/site/.
+test-site: $(SITE_STAMP)
+	$(PY) -m pytest -m site tests/test_site.py
+
+$(SITE_STAMP): $(STAMP) pyproject.toml site/package-lock.json
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[site]"
+	cd site && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(SITE_STAMP)
 
 # Each notebook twice in one kernel, and the notebook tests with only loopback (unshare -n).
 test-robustness: bytecode
