@@ -49,7 +49,7 @@ test-browser: $(STAMP)
 # Sphinx and its extensions come from pyproject's `site` extra; the Mermaid it ships, from site/package.json (npm).
 SITE_STAMP := $(VENV)/.installed-site
 site: $(SITE_STAMP)
-	$(PY) tools/site.py
+	$(PY) tools/website.py
 
 # The built site served on loopback, every page in headless Chromium: diagrams, show() styles, links,
 # no console errors, no request beyond loopback; screenshots in screenshots/site/.

@@ -1,4 +1,4 @@
-"""Sphinx settings for the series' website; tools/site.py stages the pages beside this file and builds."""
+"""Sphinx settings for the series' website; tools/website.py stages the pages beside this file and builds."""
 project = "HTTP API authentication with Python requests"
 author = "The tutorial's authors"
 copyright = "the tutorial's authors, MIT licence"

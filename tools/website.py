@@ -12,7 +12,7 @@ The pages are staged first in build/site-src/, so that the repository stays as r
 - a relative link to a file that is not a page (helpers/practice_api/app.py, learner-copies/) points at
   that file on GitHub, and JupyterLab's heading anchors (#The-map) become Sphinx's (#the-map).
 
-    python tools/site.py [--out _site]
+    python tools/website.py [--out _site]
 """
 from __future__ import annotations
 
