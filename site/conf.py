@@ -13,6 +13,7 @@ html_js_files = ["diagram-width.js"]
 html_favicon = "_static/favicon.svg"  # a padlock; without one every page asks for /favicon.ico
 html_title = "HTTP API authentication with Python requests"
 html_show_sourcelink = False
+html_use_index = False  # no index entries in the notebooks: an empty page
 html_copy_source = False
 
 # Never execute: the committed outputs are the ones nbval tested.

@@ -17,6 +17,7 @@ The pages are staged first in build/site-src/, so that the repository stays as r
 from __future__ import annotations
 
 import argparse
+import posixpath
 import re
 import shutil
 import subprocess
@@ -36,8 +37,11 @@ NOTEBOOK_GLOB = "notebooks/[0-9][0-9]-*.ipynb"
 PRACTICE_API_HEADING = "## The practice API"
 MERMAID_DIST = SITE / "node_modules" / "mermaid" / "dist"
 
+# The README's Binder badges are images on mybinder.org: the site shows its own copy, since a page that
+# loaded them would ask an outside host for each one.
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 # Markdown links and images: [text](target) and ![alt](target), with no space in the target.
-LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
+LINK = re.compile(r"(!?\[[^\][]*\]\()([^)\s]+)(\))")
 
 
 def notebooks() -> list[Path]:
@@ -52,24 +56,34 @@ def pages() -> dict[str, str]:
 
 
 def jupyterlab_slug(anchor: str) -> str:
-    """JupyterLab's heading anchor (the text, spaces as '-') as Sphinx's id for the same heading."""
-    slug = re.sub(r"[^\w\s-]", "", anchor.replace("-", " ").lower())
-    return re.sub(r"[\s_]+", "-", slug).strip("-")
+    """JupyterLab's heading anchor (the heading's text, spaces as '-') as the id MyST gives that heading.
+
+    MyST's slug (mdit_py_plugins.anchors) lower-cases the text, turns spaces into '-' and drops every
+    other character that is neither a word character nor '-': the same steps from JupyterLab's anchor.
+    """
+    return re.sub(r"[^\w\-]", "", anchor.lower())
+
+
+def binder_url() -> str:
+    """The README's Binder link, without its labpath: each notebook's page adds its own."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.search(r"https://mybinder\.org/v2/gh/[^?)\s]+", readme).group(0)
 
 
 def rewrite_links(text: str, source: str, staged: set[str]) -> str:
     """Point each relative link of `text` (from repository file `source`) at a page or at GitHub."""
-    base = Path(source).parent
+    base = posixpath.dirname(source)
 
     def one(match: re.Match) -> str:
         opening, target, closing = match.groups()
+        if target == BINDER_BADGE and opening.startswith("!"):
+            return f"{opening}{'../' * source.count('/')}_static/binder-badge.svg{closing}"
         if re.match(r"[a-z][a-z0-9+.-]*:", target, re.I):
             return match.group(0)  # https:, mailto:
         path, _, anchor = target.partition("#")
         if not path:
             return f"{opening}#{jupyterlab_slug(anchor)}{closing}" if anchor else match.group(0)
-        resolved = (base / path).as_posix()
-        resolved = str(Path(*_normalised(resolved)))
+        resolved = posixpath.normpath(posixpath.join(base, path))
         if resolved in staged or opening.startswith("!"):
             fragment = f"#{jupyterlab_slug(anchor)}" if anchor else ""
             return f"{opening}{path}{fragment}{closing}"
@@ -78,16 +92,6 @@ def rewrite_links(text: str, source: str, staged: set[str]) -> str:
         return f"{opening}{REPO_URL}/{kind}/main/{resolved}{fragment}{closing}"
 
     return LINK.sub(one, text)
-
-
-def _normalised(path: str) -> list[str]:
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part == "..":
-            parts.pop()
-        elif part not in ("", "."):
-            parts.append(part)
-    return parts
 
 
 def practice_api_page(readme: str) -> str:
@@ -157,7 +161,8 @@ def build(out: Path) -> None:
     shutil.rmtree(html, ignore_errors=True)
     # -W: a warning (a link to no page, a heading level skipped) fails the build.
     subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W", "--keep-going", "-j", "2",
-                    "-d", str(BUILD / "doctrees"), str(source), str(html)], check=True)
+                    "-A", f"binder_url={binder_url()}", "-d", str(BUILD / "doctrees"), str(source), str(html)],
+                   check=True)
     shutil.rmtree(out, ignore_errors=True)
     shutil.move(html, out)
     (out / ".nojekyll").touch()  # GitHub Pages: serve _static/ as it is
