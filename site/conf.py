@@ -40,7 +40,9 @@ html_theme_options = {
     "navbar_align": "left",
     "show_prev_next": True,
     "article_header_end": ["launch-buttons"],
-    "secondary_sidebar_items": ["page-toc"],
+    # The page's own headings go in the left sidebar, under the series: without a right-hand column a
+    # diagram has the width it has in JupyterLab, and its text stays readable (tests/test_site.py).
+    "secondary_sidebar_items": [],
     "footer_start": ["copyright"],
     "footer_end": [],
     "navigation_depth": 2,
@@ -49,6 +51,6 @@ html_theme_options = {
     "navbar_end": ["search-button-field", "theme-switcher"],
     "navbar_persistent": [],
 }
-html_sidebars = {"**": ["site-nav"]}  # every page, on every page
+html_sidebars = {"**": ["site-nav", "page-toc"]}  # every page of the series, then this page's headings
 html_context = {"default_mode": "light"}
 suppress_warnings = ["mystnb.unknown_mime_type"]

@@ -34,15 +34,12 @@ import requests
 
 import website
 from conftest import ROOT
+from test_browser import CHROMIUM, FLAGS, LAPTOP, MIN_CONTRAST, MIN_TEXT_PX, TEXT_CONTRAST
 
 pytestmark = pytest.mark.site
 
 SITE = ROOT / "_site"
 SCREENSHOTS = ROOT / "screenshots" / "site"
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
-LAPTOP = {"width": 1280, "height": 800}
 PREFIX = "/python-requests-auth-tutorial/"  # https://http-api-auth.github.io/python-requests-auth-tutorial/
 MAX_BUILD_SECONDS = 60
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -294,6 +291,12 @@ MEASURE = """() => {
         diagrams: document.querySelectorAll('pre.mermaid').length,
         svgs: document.querySelectorAll('pre.mermaid > svg').length,
         diagramErrors: document.querySelectorAll('pre.mermaid .error-icon, pre.mermaid .error-text').length,
+        // text on screen: the SVG's smallest font size (user units) x rendered width / viewBox width
+        diagramTextPx: [...document.querySelectorAll('pre.mermaid > svg')].map(svg => {
+            const viewBoxWidth = Number(svg.getAttribute('viewBox').trim().split(/[\\s,]+/)[2]);
+            const sizes = [...svg.outerHTML.matchAll(/font-size\\s*[:=]\\s*"?([\\d.]+)/g)].map(m => Number(m[1]));
+            return Math.min(...sizes) * svg.getBoundingClientRect().width / viewBoxWidth;
+        }),
         shows, jwts, details,
         ids: [...document.querySelectorAll('[id]')].map(e => e.id)
             .concat([...document.querySelectorAll('a[name]')].map(a => a.name)),
@@ -337,7 +340,17 @@ def visits(browser, served) -> dict[str, dict]:
         measured.update(outside=outside_requests, errors=errors, url=page.url)
         if page_path == "search.html":
             measured["hits"] = page.locator("#search-results li").count()
-        page.screenshot(path=str(SCREENSHOTS / (page_path.replace("/", "_").replace(".html", ".png"))))
+        name = page_path.replace("/", "_").replace(".html", "")
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+        # show() and show_jwt() text against what is behind it, in the theme's light and dark modes
+        measured["contrast"] = {"light": page.evaluate(f"({TEXT_CONTRAST})(document.body)")}
+        if counts["show"] or counts["show_jwt"]:
+            page.evaluate("localStorage.setItem('mode', 'dark')")  # what the theme switcher stores
+            page.reload(wait_until="load")
+            page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+            measured["contrast"]["dark"] = page.evaluate(f"({TEXT_CONTRAST})(document.body)")
+            page.locator(".helpers-show, .helpers-show-jwt").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-dark-show.png"))
         page.close()
         results[page_path] = measured
     return results
@@ -354,6 +367,9 @@ def test_page_fetches_nothing_from_outside_and_logs_no_error(visits, page_path):
 def test_every_mermaid_diagram_is_drawn_as_svg(visits, page_path):
     seen, wanted = visits[page_path], PAGES[page_path]["diagrams"]
     assert (seen["diagrams"], seen["svgs"], seen["diagramErrors"]) == (wanted, wanted, 0)
+    # as readable as in JupyterLab (tests/test_browser.py): a diagram is never shrunk below that
+    small = [round(px, 1) for px in seen["diagramTextPx"] if not px >= MIN_TEXT_PX]
+    assert not small, f"{page_path}: diagram text of {small} px at {LAPTOP['width']} px wide"
 
 
 @pytest.mark.parametrize("page_path", PAGES)
@@ -369,6 +385,15 @@ def test_show_outputs_are_present_and_styled_as_in_jupyterlab(visits, page_path)
         assert int(show["titleWeight"]) >= 700 and "monospace" in show["preFont"], show
     for jwt in seen["jwts"]:
         assert jwt["borderWidth"] == "4px" and jwt["borderColour"] != "rgba(0, 0, 0, 0)", jwt
+
+
+@pytest.mark.parametrize("page_path", [page for page, counts in PAGES.items() if counts["show"] or counts["show_jwt"]])
+def test_show_text_is_readable_in_the_light_and_the_dark_theme(visits, page_path):
+    contrast = visits[page_path]["contrast"]
+    assert set(contrast) == {"light", "dark"} and all(contrast.values()), contrast.keys()
+    low = [f"{mode}: <{t['tag']}> {t['text']!r} {t['ratio']:.2f}:1"
+           for mode, texts in contrast.items() for t in texts if not t["ratio"] >= MIN_CONTRAST]
+    assert not low, f"text below {MIN_CONTRAST}:1 in show()/show_jwt():\n" + "\n".join(low)
 
 
 @pytest.mark.parametrize("page_path", PAGES)
