@@ -53,4 +53,3 @@ html_theme_options = {
 }
 html_sidebars = {"**": ["site-nav", "page-toc"]}  # every page of the series, then this page's headings
 html_context = {"default_mode": "light"}
-suppress_warnings = ["mystnb.unknown_mime_type"]

@@ -5,7 +5,7 @@ sphinxcontrib-mermaid draws each ```mermaid block in the browser with the Mermai
 pins (vendored by `npm ci`, so nothing is fetched when the site is viewed), and the PyData theme gives the
 table of contents, previous/next links and an offline search.
 
-The pages are staged first in build/site-src/, so that the repository stays as readers of GitHub see it:
+The pages are staged first in build/site/src/, so that the repository stays as readers of GitHub see it:
 - the home page is README.md; the instructor guide, the cheat sheet and the practice API's reading guide
   (the README's section) are pages too;
 - every notebooks/[0-9][0-9]-*.ipynb is a page (a glob: a new notebook needs no edit here);
@@ -104,7 +104,7 @@ def practice_api_page(readme: str) -> str:
 
 
 def stage() -> Path:
-    """Write build/site-src/: the pages, the notebooks and the site's own files."""
+    """Write build/site/src/: the pages, the notebooks and the site's own files."""
     shutil.rmtree(STAGE, ignore_errors=True)
     STAGE.mkdir(parents=True)
     books = notebooks()
