@@ -102,7 +102,7 @@ def changes(before: str, after: str) -> list[str]:
 
 
 CONDA_ENVIRONMENT = "environment.yml"
-CONDA_PIN = re.compile(r"^(\s*-\s*)([A-Za-z0-9._-]+)(==\S+)?\s*$", re.MULTILINE)
+CONDA_PIN = re.compile(r"^(\s*-\s*)([A-Za-z0-9._-]+)[ \t]*([<>=!~][^\s#]*)?[ \t]*$", re.MULTILINE)
 CONDA_PYTHON = re.compile(r"^\s*-\s*python=(3\.\d+)\s*$", re.MULTILINE)
 
 

@@ -127,6 +127,7 @@ def report(found: list[tuple[str, str, str]], shown: int = 4) -> str:
         return ""
     named = ", ".join(f"{name} {mine} (locked {locked})" for name, mine, locked in found[:shown])
     more = f" and {len(found) - shown} more" if len(found) > shown else ""
-    return (f"! {len(found)} package{'s' * (len(found) != 1)} differ from the versions these notebooks were "
+    one = len(found) == 1
+    return (f"! {len(found)} {'package differs' if one else 'packages differ'} from the versions these notebooks were "
             f"run with: {named}{more}.\n"
             f"  An output may differ from the one shown. To match: {fix()}.")
