@@ -101,8 +101,8 @@ $(STAMP): pyproject.toml $(LOCK) binder/overrides.json
 	@$(PY) -m pip --version >/dev/null 2>&1 || { \
 	    echo "$(VENV) has no pip (made with --without-pip, or pip was removed): run \`make clean\`, then \`make lab\`."; \
 	    exit 1; }
-	@echo "Installing JupyterLab, requests and the other packages into $(VENV) at the versions in $(LOCK):"
-	@echo "a minute or two the first time (longer on a slow network), and pip prints nothing until it is done."
+	@echo "Installing JupyterLab, requests and the other packages into $(VENV): a minute or two the first time"
+	@echo "(longer on a slow network), at the versions $(LOCK) pins, and pip prints nothing until it is done."
 	@started=$$(date +%s); \
 	    $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK) && \
 	    $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . && \
