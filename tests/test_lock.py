@@ -86,3 +86,17 @@ def test_upgrade_and_test_latest_name_each_changed_version():
     freeze = "requests==2.35.0\nurllib3==2.8.0\nfilelock==3.20.0\n"
     assert lock_tool.newer(before + "urllib3==2.8.0\n", freeze) == ["filelock (new) -> 3.20.0",
                                                                    "requests 2.34.2 -> 2.35.0"]
+
+
+def test_upgrade_lists_each_output_cell_that_changed_and_ignores_what_nbval_ignores():
+    import output_changes
+
+    def notebook(*outputs: str) -> dict:
+        return {"cells": [{"cell_type": "markdown", "source": "# Title"}] + [
+            {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout", "text": [text]}]}
+            for text in outputs]}
+
+    before = notebook("✓ Ready: Python 3.11.7 · requests 2.34.2\n", "Signature verification failed\n", "same\n")
+    after = notebook("✓ Ready: Python 3.13.0 · requests 2.35.0\n", "Signature has expired\n", "same\n")
+    assert output_changes.changed_cells(before, after) == [
+        (2, "Signature verification failed", "Signature has expired")]  # versions: sanitized, as nbval does
