@@ -137,6 +137,7 @@ upgrade: $(LOCK_VENV)/.installed
 # The suite against the newest releases, unpinned, in a throw-away venv: what the next `make upgrade`
 # will have to deal with. Run it before a workshop and monthly. Not in CI (.ci/run): its result depends
 # on the day's releases, not on the change under test, and the lock is what CI, learners and Binder run.
+# The tests that run `make` (check, lab) get VENV= the throw-away venv, marked installed, so they test it too.
 test-latest:
 	@set -e; latest=$$(mktemp -d); trap 'rm -rf "$$latest"' EXIT; \
 	    $(PYTHON) -m venv "$$latest/venv"; \
@@ -145,7 +146,10 @@ test-latest:
 	    "$$latest/venv/bin/python" -m pip freeze --exclude-editable > "$$latest/freeze.txt"; \
 	    "$$latest/venv/bin/python" tools/lock.py --compare "$$latest/freeze.txt"; \
 	    "$$latest/venv/bin/python" -m compileall -q helpers; \
-	    status=0; HTTP_API_AUTH_LOCK="$$latest/freeze.txt" "$$latest/venv/bin/python" -m pytest -n 2 \
+	    mkdir -p "$$latest/venv/share/jupyter/lab/settings"; \
+	    cp binder/overrides.json "$$latest/venv/share/jupyter/lab/settings/overrides.json"; \
+	    touch "$$latest/venv/.installed"; \
+	    status=0; VENV="$$latest/venv" HTTP_API_AUTH_LOCK="$$latest/freeze.txt" "$$latest/venv/bin/python" -m pytest -n 2 \
 	        --dist loadfile -m "not browser and not robustness" $(PYTEST_NOTEBOOKS) $(LATEST_ARGS) || status=$$?; \
 	    if [ $$status = 0 ]; then echo "test-latest: the suite passes with the newest releases."; \
 	    else echo "test-latest: the suite FAILS with the newest releases (the tests above); $(LOCK) still holds."; fi; \

@@ -382,6 +382,10 @@ def test_versions_that_match_the_lock_print_nothing_more(monkeypatch, capsys):
     """Strict nbval: the setup cell's output is one line wherever the lock is installed."""
     check_environment()
     assert capsys.readouterr().out.count("\n") == 1
+
+
+def test_the_lock_is_found_beside_the_package_as_on_binder(monkeypatch):
+    monkeypatch.delenv(drift.LOCK_VARIABLE, raising=False)
     assert drift.notebook_lock() == ROOT / drift.NOTEBOOK_LOCK
 
 
@@ -411,6 +415,7 @@ def test_a_pin_for_another_python_or_platform_is_no_difference(tmp_path):
 
 def test_without_a_lock_file_nothing_is_compared(tmp_path, monkeypatch, capsys):
     """A learner who pip-installed the helpers has no repository around them."""
+    monkeypatch.delenv(drift.LOCK_VARIABLE, raising=False)
     monkeypatch.setattr(drift, "REPOSITORY", tmp_path)
     assert drift.notebook_lock() is None and drift.differences() == []
     check_environment()
