@@ -397,7 +397,8 @@ def test_a_version_other_than_the_lock_s_is_named_with_the_fix(tmp_path, monkeyp
     assert first.startswith("✓ Ready")
     assert second == (f"! 1 package differs from the versions these notebooks were run with: requests "
                       f"{metadata.version('requests')} (locked 2.0.0).")
-    assert third.startswith("  An output may differ") and "pip install --require-hashes -r requirements/lock.txt" in third
+    assert third.startswith("  An output may differ")
+    assert "pip install --require-hashes -r requirements/lock.txt" in third
 
 
 def test_many_differences_are_summed_up(tmp_path):

@@ -77,8 +77,10 @@ def test_conda_environment_pins_each_package_to_the_lock_version_for_its_python(
 
 def test_pinning_the_conda_environment_rewrites_only_the_versions():
     text = "dependencies:\n  - python=3.11\n  - pip\n  - requests>=2.32\n  - pyjwt==1.0\n  - pip:\n      - -e .\n"
-    lock_text = ("requests==2.34.2 \\\n    --hash=sha256:aa\npyjwt==2.15.1\ntomli==2.5.0 ; python_full_version < '3.11'\n"
-                 "hypothesis==6.168.5 ; python_full_version < '3.11'\nhypothesis==6.170.17 ; python_full_version >= '3.11'\n")
+    lock_text = ("requests==2.34.2 \\\n    --hash=sha256:aa\npyjwt==2.15.1\n"
+                 "tomli==2.5.0 ; python_full_version < '3.11'\n"
+                 "hypothesis==6.168.5 ; python_full_version < '3.11'\n"
+                 "hypothesis==6.170.17 ; python_full_version >= '3.11'\n")
     pinned = lock_tool.pin_conda_environment(text + "  - hypothesis\n", lock_text)
     assert pinned == text.replace("requests>=2.32", "requests==2.34.2").replace("pyjwt==1.0", "pyjwt==2.15.1") + \
         "  - hypothesis==6.170.17\n"  # the version for python=3.11, not 3.10's

@@ -30,7 +30,8 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from helpers.environment.lock import LOCK, NOTEBOOK_LOCK as BINDER_LOCK, applies, normalize, pins  # noqa: E402  one parser
+# One parser for the lock, the notebooks' check's (stdlib only, as this script needs):
+from helpers.environment.lock import LOCK, NOTEBOOK_LOCK as BINDER_LOCK, applies, normalize, pins  # noqa: E402
 BINDER_EXTRAS = ("lab", "test")  # what a learner's Binder session runs; "tools" is for maintainers
 TOOL_INPUT, TOOL_LOCK = "requirements/lock-tool.in", "requirements/lock-tool.txt"
 # PyPI by name: pip and uv here may also read local mirrors, and a lock must install on a laptop and on Binder.

@@ -266,7 +266,8 @@ def check_lock() -> list[Check]:
     if not found:
         return [Check(True, f"the installed versions are {shown}'s, which the notebooks' outputs come from")]
     named = "\n".join(f"{name} {mine} (locked {locked})" for name, mine, locked in found)
-    return [Check(sys.prefix == sys.base_prefix, f"{len(found)} installed version{'s differ' if len(found) > 1 else ' differs'} from {shown}'s, "
+    differ = "versions differ" if len(found) > 1 else "version differs"
+    return [Check(sys.prefix == sys.base_prefix, f"{len(found)} installed {differ} from {shown}'s, "
                   "which the notebooks' outputs come from",
                   f"{named}\nAn output may differ from the committed one. To match: {lock.fix()}.")]
 
