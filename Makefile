@@ -5,6 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Exact versions and PyPI's hashes of everything make lab and make test install, for Python 3.10 and up
+# (tools/lock.py writes it with uv; `make lock` after editing pyproject.toml's dependencies).
+LOCK := requirements/lock.txt
+# pyproject.toml's extras, all locked and installed (tests/test_lock.py keeps this list in step).
+EXTRAS := lab,test,tools,site
+LOCK_VENV := .venv-lock
 # Prefer this environment's kernel over any "python3" kernel in the user's home.
 export JUPYTER_PREFER_ENV_PATH := 1
 # Jupyter refuses to run as root unless told; containers and CI machines run as root.
@@ -12,7 +18,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 LAB_ARGS ?=
 PYTEST_NOTEBOOKS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab workshop check test test-pythons bytecode test-browser test-robustness test-site site fuzz screenshot refresh bench learner-copies cheatsheet install clean
+.PHONY: lab workshop check test test-pythons lock lock-tool upgrade test-latest bytecode test-browser test-robustness test-site site fuzz screenshot refresh bench learner-copies cheatsheet install clean
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ServerApp.default_url=/lab/tree/notebooks/00-start-here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
@@ -46,7 +52,7 @@ test-browser: $(STAMP)
 	$(PY) -m pytest -m browser tests/test_browser.py tests/test_instructor_guide.py
 
 # The website, from the committed notebooks and outputs (never executed), into _site/ (git-ignored).
-# Sphinx and its extensions come from pyproject's `site` extra; the Mermaid it ships, from site/package.json (npm).
+# Sphinx and its extensions come from the lock (pyproject's `site` extra); the Mermaid it ships, from site/package.json (npm).
 SITE_STAMP := $(VENV)/.installed-site
 site: $(SITE_STAMP)
 	$(PY) tools/website.py
@@ -56,8 +62,8 @@ site: $(SITE_STAMP)
 test-site: $(SITE_STAMP)
 	$(PY) -m pytest -m site tests/test_site.py
 
-$(SITE_STAMP): $(STAMP) pyproject.toml site/package-lock.json
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[site]"
+# Sphinx and its extensions are in the lock (the `site` extra), so $(STAMP) installed them; this adds Mermaid.
+$(SITE_STAMP): $(STAMP) site/package-lock.json
 	cd site && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(SITE_STAMP)
 
@@ -102,7 +108,7 @@ bytecode: $(STAMP)
 # Reinstall only when the project's dependencies or settings change. A .venv kept from an older Python,
 # or without pip, gets the fix (make clean) instead of a pip error. pip runs with --quiet, so the
 # lines around it say what is happening: a silent minute looks like a hang to a newcomer.
-$(STAMP): pyproject.toml binder/overrides.json
+$(STAMP): pyproject.toml $(LOCK) binder/overrides.json
 	@test -x $(PY) || { echo "Creating $(VENV), this project's own Python environment, with $(PYTHON)..."; \
 	    $(PYTHON) -m venv $(VENV); }
 	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 10))' >/dev/null 2>&1 || { \
@@ -112,13 +118,58 @@ $(STAMP): pyproject.toml binder/overrides.json
 	    echo "$(VENV) has no pip (made with --without-pip, or pip was removed): run \`make clean\`, then \`make lab\`."; \
 	    exit 1; }
 	@echo "Installing JupyterLab, requests and the other packages into $(VENV): a minute or two the first time"
-	@echo "(longer on a slow network), and pip prints nothing until it is done."
+	@echo "(longer on a slow network), at the versions $(LOCK) pins, and pip prints nothing until it is done."
 	@started=$$(date +%s); \
-	    $(PY) -m pip install --quiet --disable-pip-version-check -e ".[lab,test,tools]" && \
+	    $(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK) && \
+	    $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . && \
 	    mkdir -p $(VENV)/share/jupyter/lab/settings && \
 	    cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json && \
 	    touch $(STAMP) && \
-	    echo "Installed in $$(( $$(date +%s) - started )) s. Later runs skip this step until pyproject.toml changes."
+	    echo "Installed in $$(( $$(date +%s) - started )) s. Later runs skip this step until $(LOCK) changes."
+
+# The lock from pyproject.toml, keeping each pin that still fits (`make upgrade` takes the newest). uv runs
+# from $(LOCK_VENV), at the version and hashes requirements/lock-tool.txt pins.
+lock: $(LOCK_VENV)/.installed
+	$(LOCK_VENV)/bin/python tools/lock.py --uv $(LOCK_VENV)/bin/uv
+
+$(LOCK_VENV)/.installed: requirements/lock-tool.txt
+	@test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+	    -r requirements/lock-tool.txt
+	touch $@
+
+# uv itself to its newest release (requirements/lock-tool.in names it).
+lock-tool: $(LOCK_VENV)/.installed
+	$(LOCK_VENV)/bin/python tools/lock.py --uv $(LOCK_VENV)/bin/uv --tool --upgrade
+
+# Every package to its newest release, every notebook re-run, and what that changed in their outputs:
+# review it as any upstream change, then commit the lock with the notebooks.
+upgrade: $(LOCK_VENV)/.installed
+	$(LOCK_VENV)/bin/python tools/lock.py --uv $(LOCK_VENV)/bin/uv --upgrade
+	$(MAKE) --no-print-directory refresh
+	@git diff --stat -- $(LOCK) notebooks learner-copies instructors
+	$(PY) tools/output_changes.py
+
+# The suite against the newest releases, unpinned, in a throw-away venv: what the next `make upgrade`
+# will have to deal with. Run it before a workshop and monthly. Not in CI (.ci/run): its result depends
+# on the day's releases, not on the change under test, and the lock is what CI, learners and Binder run.
+# The tests that run `make` (check, lab) get VENV= the throw-away venv, marked installed, so they test it too.
+test-latest:
+	@set -e; latest=$$(mktemp -d); trap 'rm -rf "$$latest"' EXIT; \
+	    $(PYTHON) -m venv "$$latest/venv"; \
+	    echo "Installing the newest release of every dependency into a throw-away venv..."; \
+	    "$$latest/venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade -e ".[$(EXTRAS)]"; \
+	    "$$latest/venv/bin/python" -m pip freeze --exclude-editable > "$$latest/freeze.txt"; \
+	    "$$latest/venv/bin/python" tools/lock.py --compare "$$latest/freeze.txt"; \
+	    "$$latest/venv/bin/python" -m compileall -q helpers; \
+	    mkdir -p "$$latest/venv/share/jupyter/lab/settings"; \
+	    cp binder/overrides.json "$$latest/venv/share/jupyter/lab/settings/overrides.json"; \
+	    touch "$$latest/venv/.installed"; \
+	    status=0; VENV="$$latest/venv" HTTP_API_AUTH_LOCK="$$latest/freeze.txt" "$$latest/venv/bin/python" -m pytest -n 2 \
+	        --dist loadfile -m "not browser and not robustness" $(PYTEST_NOTEBOOKS) $(LATEST_ARGS) || status=$$?; \
+	    if [ $$status = 0 ]; then echo "test-latest: the suite passes with the newest releases."; \
+	    else echo "test-latest: the suite FAILS with the newest releases (the tests above); $(LOCK) still holds."; fi; \
+	    exit $$status
 
 clean:
 	rm -rf $(VENV)

@@ -365,3 +365,87 @@ def test_the_check_reads_this_repository_s_pyproject():
     from helpers import environment
     assert environment.PYPROJECT == ROOT / "pyproject.toml"
     assert environment.PYPROJECT.is_file()
+
+
+# -- the lock: which installed versions differ from the ones the committed outputs come from ----------
+
+from helpers.environment import lock as drift  # noqa: E402
+
+
+def write_lock(tmp_path, text: str):
+    path = tmp_path / "requirements.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_versions_that_match_the_lock_print_nothing_more(monkeypatch, capsys):
+    """Strict nbval: the setup cell's output is one line wherever the lock is installed."""
+    check_environment()
+    assert capsys.readouterr().out.count("\n") == 1
+
+
+def test_the_lock_is_found_beside_the_package_as_on_binder(monkeypatch):
+    monkeypatch.delenv(drift.LOCK_VARIABLE, raising=False)
+    assert drift.notebook_lock() == ROOT / drift.NOTEBOOK_LOCK
+
+
+def test_a_version_other_than_the_lock_s_is_named_with_the_fix(tmp_path, monkeypatch, capsys):
+    lock = write_lock(tmp_path, "requests==2.0.0 \\\n    --hash=sha256:00\npyjwt==2.15.1\n")
+    monkeypatch.setenv(drift.LOCK_VARIABLE, str(lock))
+    check_environment()
+    first, second, third = capsys.readouterr().out.splitlines()
+    assert first.startswith("✓ Ready")
+    assert second == (f"! 1 package differs from the versions these notebooks were run with: requests "
+                      f"{metadata.version('requests')} (locked 2.0.0).")
+    assert third.startswith("  An output may differ")
+    assert "pip install --require-hashes -r requirements/lock.txt" in third
+
+
+def test_many_differences_are_summed_up(tmp_path):
+    names = ["requests", "urllib3", "pyjwt", "cryptography", "authlib", "responses"]
+    found = drift.differences(write_lock(tmp_path, "".join(f"{name}==0.0.1\n" for name in names)))
+    assert [name for name, _, _ in found] == sorted(names)
+    assert "and 2 more." in drift.report(found).splitlines()[0]
+
+
+def test_a_pin_for_another_python_or_platform_is_no_difference(tmp_path):
+    lock = write_lock(tmp_path, "requests==0.0.1 ; python_full_version < '3.0'\n"
+                                "urllib3==0.0.1 ; sys_platform == 'nonesuch'\nnot-installed-here==1.0\n")
+    assert drift.differences(lock) == []
+
+
+def test_without_a_lock_file_nothing_is_compared(tmp_path, monkeypatch, capsys):
+    """A learner who pip-installed the helpers has no repository around them."""
+    monkeypatch.delenv(drift.LOCK_VARIABLE, raising=False)
+    monkeypatch.setattr(drift, "REPOSITORY", tmp_path)
+    assert drift.notebook_lock() is None and drift.differences() == []
+    check_environment()
+    assert capsys.readouterr().out.count("\n") == 1
+    assert environment.check_lock()[0].ok
+
+
+def test_the_list_has_a_cross_with_each_difference_in_a_venv(tmp_path, monkeypatch):
+    monkeypatch.setenv(drift.LOCK_VARIABLE, str(write_lock(tmp_path, "requests==2.0.0\n")))
+    [check] = environment.check_lock()
+    assert not check.ok and "1 installed version differs" in check.what
+    assert check.advice.startswith(f"requests {metadata.version('requests')} (locked 2.0.0)\n")
+    monkeypatch.setattr(drift.sys, "base_prefix", sys.prefix)  # conda: conda-forge may lag, nothing is broken
+    [check] = environment.check_lock()
+    assert check.ok and "conda env update -f environment.yml" in check.advice
+
+
+def test_installed_versions_are_importlib_metadata_s():
+    expected = {}
+    for distribution in metadata.distributions():
+        expected.setdefault(drift.normalize(distribution.metadata["Name"]), distribution.version)
+    assert drift.installed_versions() == expected
+
+
+def test_the_usual_case_reads_no_marker_and_runs_no_pip():
+    """It runs at every kernel start: a listing of site-packages and one file, no packaging, no subprocess."""
+    code = ("import subprocess, sys; from helpers.environment import lock\n"
+            "subprocess.Popen = None\nassert lock.differences() == []\n"
+            "assert 'packaging.markers' not in sys.modules, 'markers were parsed'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                            env={k: v for k, v in os.environ.items() if k != drift.LOCK_VARIABLE})
+    assert result.returncode == 0, result.stderr

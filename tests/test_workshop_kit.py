@@ -118,19 +118,6 @@ def test_learner_copy_of_a_notebook_keeps_the_brief_and_drops_the_solution_only(
                                                     "Intro.\n\nAfter."]
 
 
-def test_binder_build_plan(tmp_path):
-    """repo2docker --no-build --debug prints the Dockerfile Binder would build, without Docker."""
-    result = subprocess.run([sys.executable, "-m", "repo2docker", "--no-build", "--debug", str(ROOT)],
-                            capture_output=True, text=True, timeout=60)
-    plan = result.stdout + result.stderr
-    assert "Building conda environment for python=3.11" in plan, "Python is pinned in binder/environment.yml"
-    environment = plan.index('--file "binder/environment.yml"')
-    source = plan.index("COPY --chown=0:0 src/ ${REPO_DIR}/")
-    post_build = plan.index("RUN ./binder/postBuild")
-    assert environment < source < post_build, "environment layer first (cached), then the repo, then postBuild"
-    assert "src/environment.yml" not in plan, "the root environment.yml is ignored when binder/ exists"
-
-
 def test_committed_learner_copies_are_what_the_tool_writes_byte_for_byte(capsys):
     """Binder and nbgitpuller see only what is committed, so the copies are committed, and a notebook edited
     without new copies fails here."""

@@ -33,6 +33,8 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from helpers.environment import lock
+
 MINIMUM_PYTHON = (3, 10)
 SHOWN = ("requests", "responses", "PyJWT", "Authlib")  # the versions the setup cell's ✓ line names
 
@@ -63,6 +65,9 @@ def check_environment() -> None:
             "`conda env update -f environment.yml`, then pick that environment's kernel.")
     versions = " · ".join(f"{name} {found[name.lower()]}" for name in SHOWN if name.lower() in found)
     print(f"✓ Ready: Python {sys.version.split()[0]} · {versions}")
+    drift = lock.report(lock.differences())  # nothing when the versions are the lock's (strict nbval)
+    if drift:
+        print(drift)
 
 
 def _parse(version: str) -> tuple[int, ...]:
@@ -244,6 +249,27 @@ def reinstall(what: str = '-e ".[lab]"') -> str:
     if not inside.startswith(os.pardir):
         python = inside  # .venv/bin/python, as the README writes it
     return f"run `{python} -m pip install {what}` in the repository's folder"
+
+
+def check_lock() -> list[Check]:
+    """The installed versions are the ones the committed outputs come from (binder/requirements.txt's).
+
+    A ✗ in a venv, where the fix installs exactly those; a ✓ with the list in a conda environment or the
+    system's Python, where conda-forge may not have every locked version yet and nothing is broken.
+    """
+    path = lock.notebook_lock()
+    if path is None:
+        return [Check(True, "no lock file to compare versions with (the helpers were installed without the "
+                            "repository)")]
+    shown = os.path.relpath(path, PYPROJECT.parent) if path.is_relative_to(PYPROJECT.parent) else str(path)
+    found = lock.differences(path)
+    if not found:
+        return [Check(True, f"the installed versions are {shown}'s, which the notebooks' outputs come from")]
+    named = "\n".join(f"{name} {mine} (locked {locked})" for name, mine, locked in found)
+    differ = "versions differ" if len(found) > 1 else "version differs"
+    return [Check(sys.prefix == sys.base_prefix, f"{len(found)} installed {differ} from {shown}'s, "
+                  "which the notebooks' outputs come from",
+                  f"{named}\nAn output may differ from the committed one. To match: {lock.fix()}.")]
 
 
 def check_kernel() -> list[Check]:
@@ -452,7 +478,7 @@ def _uses_a_proxy(url: str) -> bool:
     return bool(select_proxy(url, get_environ_proxies(url)))
 
 
-CHECKS = (check_python, check_packages, check_kernel, check_loopback_port, check_proxy, check_keyring,
+CHECKS = (check_python, check_packages, check_lock, check_kernel, check_loopback_port, check_proxy, check_keyring,
           check_practice_api)
 
 
