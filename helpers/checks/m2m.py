@@ -1,0 +1,271 @@
+"""Checks for notebook 09, machine to machine: a client assertion and a DPoP proof, made by hand.
+
+Neither check calls the API. Each makes a fresh EC P-256 key of its own (a millisecond), hands it to
+the learner's function, and reads what comes back with PyJWT, by the rules the practice API applies
+(helpers/practice_api/client_assertions.py and dpop.py): the verdict does not depend on a server
+that might be more lenient than the RFC.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from helpers.checks.feedback import not_a_function, not_yet, placeholder, raised, right, run, unless_stub
+
+__all__ = ["client_assertion", "dpop_proof"]
+
+ISSUER = "https://api.practice.test"
+MAX_ASSERTION_SECONDS = 300  # the practice API's limit for a client assertion (client_assertions.py)
+IAT_WINDOW = 60  # seconds a DPoP proof's iat may be off (the practice API allows less)
+MIN_JTI_CHARS = 16  # 96 bits and more of randomness, base64url: RFC 9449 §11.1, RFC 7519 §4.1.7
+
+
+def client_assertion(function: Any) -> None:
+    """09, exercise 1: `make_client_assertion(client_id, metadata, private_key_pem, now)` -> a JWT.
+
+    Right: ES256 signed by the key; iss = sub = client_id; aud = metadata["issuer"] as one string
+    (draft-ietf-oauth-rfc7523bis-11 §4); exp after now and at most 5 minutes later; a fresh jti each
+    call (RFC 7523 §3, OpenID Connect Core §9); iat (if sent) not in the future.
+    """
+    if placeholder(unless_stub(function)) or not_a_function(
+            function, "checks.client_assertion(make_client_assertion)", results=(str, bytes)):
+        return
+    import jwt
+
+    pem, public = _new_key()
+    now = int(time.time()) - 1000  # not the real clock: a function that ignores `now` shows
+    cases = [("reports-signer", ISSUER), ("another-client", "https://login.practice.test/tenant-7")]
+    seen_jti = set()
+    for client_id, issuer in cases:
+        metadata = {"issuer": issuer, "token_endpoint": issuer + "/oauth/token",
+                    "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256"]}
+        described = f"client {client_id!r} of the issuer {issuer}"
+        for attempt in range(2):
+            outcome = run(function, client_id, dict(metadata), pem, now)
+            if outcome.error is not None:
+                return not_yet(raised(f"{described}", outcome.error))
+            problem = _assertion_problem(jwt, outcome.value, public, client_id, metadata, now, seen_jti)
+            if problem:
+                return not_yet(f"for {described}: {problem}")
+    right("a short-lived ES256 assertion with iss = sub = your client_id, the issuer alone as aud, and a new "
+          "jti every time: a stolen one is refused within minutes, and a replayed one at once.")
+
+
+def _assertion_problem(jwt, token: Any, public, client_id: str, metadata: dict, now: int, seen_jti: set) -> str:
+    """'' for a right assertion; else what to change."""
+    if isinstance(token, bytes):
+        token = token.decode("ascii", "replace")
+    if not isinstance(token, str) or token.count(".") != 2:
+        return f"return the signed JWT as a string (jwt.encode(...) gives one), not {type(token).__name__}."
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, public, algorithms=["ES256"], options={"verify_signature": True,
+                            "verify_aud": False, "verify_exp": False, "verify_iat": False, "verify_nbf": False})
+    except jwt.InvalidTokenError as error:
+        alg = _header_alg(jwt, token)
+        if alg != "ES256":
+            return (f"it is signed with alg {alg!r}. Sign with the private key you were given, algorithm "
+                    "ES256: the server accepts only the algorithms its metadata lists "
+                    "(token_endpoint_auth_signing_alg_values_supported), and never 'none'.")
+        return f"its signature does not verify with the client's public key ({type(error).__name__})."
+    if claims.get("iss") != client_id or claims.get("sub") != client_id:
+        return (f"iss and sub must both be the client_id ({client_id!r}): the client is both who issued the "
+                f"assertion and who it is about (RFC 7523 §3 items 1 and 2). Got iss {claims.get('iss')!r}, "
+                f"sub {claims.get('sub')!r}.")
+    aud = claims.get("aud")
+    if isinstance(aud, list):
+        return ("aud is an array. draft-ietf-oauth-rfc7523bis-11 §4: the aud value MUST be a JSON string, not an "
+                "array, holding the authorization server's issuer identifier alone. Use aud=metadata['issuer'].")
+    if aud == metadata["token_endpoint"]:
+        return ("aud is the token endpoint URL. RFC 7523 §3 allowed it, but after the audience-injection attack "
+                "draft-ietf-oauth-rfc7523bis-11 §4 says the audience MUST be the issuer identifier alone, and "
+                "the server MUST refuse anything else: aud=metadata['issuer'].")
+    if aud != metadata["issuer"]:
+        return f"aud is {aud!r}; it must be the authorization server's issuer identifier, metadata['issuer']."
+    exp = claims.get("exp")
+    if exp is None:
+        return ("there is no exp. Without one the assertion works forever for whoever copies it from a log: "
+                "exp is REQUIRED (RFC 7523 §3 item 4). Make it now + 60 to 300 seconds.")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return f"exp must be a number of seconds since 1970 (NumericDate, RFC 7519 §2), not {type(exp).__name__}."
+    iat = claims.get("iat")
+    if iat is not None and (isinstance(iat, bool) or not isinstance(iat, (int, float)) or abs(iat - now) > 5):
+        return ("iat is not the `now` you were given: count iat and exp from it (the server's clock decides; "
+                "an iat in the future is refused, RFC 7523 §3 item 6).")
+    if exp <= now:
+        return "exp is not after `now`: the server refuses it as expired. Count from the `now` you were given."
+    if exp - now > MAX_ASSERTION_SECONDS:
+        return (f"it lives {int(exp - now)} s. A client assertion is used once, right away: keep it short "
+                f"(at most {MAX_ASSERTION_SECONDS} s here; RFC 7523 §3 item 4 lets a server refuse a long one), so "
+                "that a copy is soon useless.")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        return ("there is no jti. The server remembers each jti until exp and refuses it a second time, which "
+                "stops a replay (RFC 7523 §3 item 7; REQUIRED in OpenID Connect Core §9): "
+                "jti=secrets.token_urlsafe(16).")
+    if len(jti) < MIN_JTI_CHARS:
+        return (f"the jti {jti!r} is short enough to guess or to repeat by chance. Use 16 random bytes or more: "
+                "secrets.token_urlsafe(16).")
+    if jti in seen_jti:
+        return ("two calls gave the same jti. Each assertion needs a new one: the server refuses a jti it has "
+                "seen, so the second token request would fail (and a fixed jti is no defence against replay).")
+    seen_jti.add(jti)
+    if "jwk" in header or "d" in claims:
+        return "the assertion carries key material. Send only kid (if any) in the header: the server has the key."
+    return ""
+
+
+def dpop_proof(function: Any) -> None:
+    """09, exercise 2: `make_dpop_proof(private_key, method, url, access_token=None, nonce=None)` -> a JWT.
+
+    Right (RFC 9449 §4.2): typ dpop+jwt, alg ES256, the PUBLIC jwk of the key it signed with; htm the
+    method; htu the URL without query and fragment; iat now; a new jti per call; ath = base64url
+    SHA-256 of the access token when one is given (none without); nonce when one is given.
+    """
+    if placeholder(unless_stub(function)) or not_a_function(
+            function, "checks.dpop_proof(make_dpop_proof)", results=(str, bytes)):
+        return
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    token, other_token = "practice-dpop-token-" + "A" * 24, "practice-dpop-token-" + "B" * 24
+    cases = [  # described, (method, url, access_token, nonce), what the claims must be
+        ("GET https://api.practice.test/me?page=2#top with an access token",
+         ("GET", "https://api.practice.test/me?page=2#top", token, None)),
+        ("the same request again", ("GET", "https://api.practice.test/me?page=2#top", token, None)),
+        ("POST https://api.practice.test/reports with another access token",
+         ("POST", "https://api.practice.test/reports", other_token, None)),
+        ("the token request, POST https://api.practice.test/oauth/token (no access token yet)",
+         ("POST", "https://api.practice.test/oauth/token", None, None)),
+        ("GET https://api.practice.test/me with the server's nonce 'n-42'",
+         ("GET", "https://api.practice.test/me", token, "n-42")),
+    ]
+    seen = set()
+    for described, (method, url, access_token, nonce) in cases:
+        outcome = run(function, key, method, url, access_token, nonce, secrets=(token, other_token))
+        if outcome.error is not None:
+            return not_yet(raised(described, outcome.error, hide=(token, other_token)))
+        problem = _proof_problem(jwt, outcome.value, key, method, url, access_token, nonce, seen)
+        if problem:
+            return not_yet(f"for {described}: {problem}")
+    right("a new proof per request, signed by the key whose public half it carries, for this method and URL "
+          "(no query, no fragment), with ath binding it to the token it travels with, and the server's nonce.")
+
+
+def _proof_problem(jwt, proof: Any, key, method: str, url: str, access_token: str | None, nonce: str | None,
+                   seen: set) -> str:
+    if isinstance(proof, bytes):
+        proof = proof.decode("ascii", "replace")
+    if not isinstance(proof, str) or proof.count(".") != 2:
+        return f"return the proof JWT as a string (jwt.encode(...) gives one), not {type(proof).__name__}."
+    if proof in seen:
+        return ("it returned a proof it had returned before. A proof is for one request only: the server keeps "
+                "the jti it has seen and refuses a replay (RFC 9449 §4.3 point 12, §11.1). Make a new one, with a "
+                "new jti, every time.")
+    seen.add(proof)
+    try:
+        header = jwt.get_unverified_header(proof)
+    except jwt.InvalidTokenError:
+        return "its header is not valid JSON in base64url."
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict):
+        return ("the header has no jwk. The server learns the public key from the proof itself: "
+                "headers={'typ': 'dpop+jwt', 'jwk': <the public JWK>} (RFC 9449 §4.2).")
+    private = sorted(set(jwk) & {"d", "p", "q", "dp", "dq", "qi", "k"})
+    if private:
+        return (f"the jwk in the header holds the PRIVATE key ({', '.join(private)}): anyone who sees one proof "
+                "can sign their own. It MUST NOT contain a private key (RFC 9449 §4.2). Export the public key: "
+                "ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True).")
+    if header.get("typ") != "dpop+jwt":
+        return (f"typ is {header.get('typ')!r}. A DPoP proof says typ 'dpop+jwt' (RFC 9449 §4.2), so that no other "
+                "JWT can pass for one.")
+    if header.get("alg") != "ES256":
+        return f"alg is {header.get('alg')!r}: sign with the EC key you were given, algorithm ES256."
+    try:
+        claims = jwt.decode(proof, jwt.PyJWK(jwk, algorithm="ES256"), algorithms=["ES256"],
+                            options={"verify_iat": False, "verify_exp": False, "verify_nbf": False})
+    except (jwt.InvalidTokenError, jwt.PyJWKError, ValueError) as error:
+        return f"its signature does not verify with the jwk in its header ({type(error).__name__})."
+    if _thumbprint(jwk) != _thumbprint(_public_jwk(key)):
+        return ("the jwk in the header is not the public half of the key you were given: the token is bound to "
+                "that key's thumbprint (cnf.jkt, RFC 9449 §6), so the server refuses this proof.")
+    if claims.get("htm") != method:
+        return f"htm is {claims.get('htm')!r}; it must be the request's method, {method!r} (RFC 9449 §4.2)."
+    want_htu = _htu(url)
+    if claims.get("htu") != want_htu:
+        got = claims.get("htu")
+        if isinstance(got, str) and (urlsplit(got).query or urlsplit(got).fragment or "#" in got):
+            return (f"htu {got!r} keeps the query or the fragment. htu is the URL *without* query and fragment "
+                    f"(RFC 9449 §4.2): {want_htu!r}. The query may hold values the server logs.")
+        return f"htu is {got!r}; it must be the request's URL without query and fragment: {want_htu!r}."
+    iat = claims.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, (int, float)) or abs(iat - time.time()) > IAT_WINDOW:
+        return ("iat must be now, int(time.time()): the server accepts a proof only within a short window around "
+                "its own clock (RFC 9449 §4.3 point 11).")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or len(jti) < MIN_JTI_CHARS:
+        return ("jti must be a new random string of 16 bytes or more for every proof (secrets.token_urlsafe(16)): "
+                "the server refuses one it has seen (RFC 9449 §4.2, §11.1).")
+    if jti in seen:
+        return "two proofs share a jti. The server refuses the second as a replay: a new jti for every proof."
+    seen.add(jti)
+    if access_token is None and "ath" in claims:
+        return "with no access token there is nothing to hash: leave ath out (the token request has none)."
+    if access_token is not None:
+        want = _b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+        if "ath" not in claims:
+            return ("there is no ath. A proof that goes with an access token MUST carry ath, the base64url SHA-256 "
+                    "of the token (RFC 9449 §4.2): without it, a proof captured with one token works with another.")
+        if claims["ath"] != want:
+            return ("ath is not the hash of this request's access token: base64url (no padding) of "
+                    "hashlib.sha256(access_token.encode('ascii')).digest() (RFC 9449 §4.2).")
+    if nonce is not None and claims.get("nonce") != nonce:
+        return (f"the server gave the nonce {nonce!r}, and the proof does not carry it: put it in the claims as "
+                "nonce, or the server answers use_dpop_nonce again (RFC 9449 §8, §9).")
+    if nonce is None and "nonce" in claims:
+        return "no nonce was given, yet the proof has one: send a nonce only when the server gave it."
+    return ""
+
+
+def _header_alg(jwt, token: str) -> Any:
+    try:
+        return jwt.get_unverified_header(token).get("alg")
+    except jwt.InvalidTokenError:
+        return None
+
+
+def _new_key():
+    """A fresh EC P-256 key: its PKCS #8 PEM (what a key file holds) and its public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode("ascii")
+    return pem, key.public_key()
+
+
+def _public_jwk(key) -> dict[str, str]:
+    numbers = key.public_key().public_numbers()
+    return {"crv": "P-256", "kty": "EC", "x": _b64url(numbers.x.to_bytes(32, "big")),
+            "y": _b64url(numbers.y.to_bytes(32, "big"))}
+
+
+def _thumbprint(jwk: dict) -> str:
+    """RFC 7638 §3 for an EC key: SHA-256 of crv, kty, x, y in that order, no whitespace."""
+    members = '{"crv":"%s","kty":"%s","x":"%s","y":"%s"}' % tuple(str(jwk.get(name)) for name in
+                                                                 ("crv", "kty", "x", "y"))
+    return _b64url(hashlib.sha256(members.encode("utf-8")).digest())
+
+
+def _htu(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

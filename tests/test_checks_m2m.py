@@ -1,0 +1,248 @@
+"""Checks for notebook 09 (helpers/checks/m2m.py): the right solutions pass, each insecure one gets ✗.
+
+The insecure solutions are the table of the issue: an assertion without exp or jti, the wrong aud (the
+token endpoint URL, or an array), a long lifetime; a DPoP proof without ath, reused across requests,
+with the query in htu, or with the private key in its jwk header.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+
+import jwt
+import pytest
+from jwt.algorithms import ECAlgorithm
+
+from conftest import assert_not_yet, assert_right
+from helpers import checks
+
+
+# -- exercise 1: the client assertion (RFC 7523 §2.2, §3; draft-ietf-oauth-rfc7523bis-11 §4) --------------
+
+def assertion(client_id, metadata, private_key_pem, now, **change):
+    claims = {"iss": client_id, "sub": client_id, "aud": metadata["issuer"], "iat": now, "exp": now + 60,
+              "jti": secrets.token_urlsafe(16)}
+    claims.update(change)
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, private_key_pem, algorithm="ES256")
+
+
+def make_client_assertion(client_id, metadata, private_key_pem, now):
+    """The notebook's solution."""
+    claims = {"iss": client_id, "sub": client_id, "aud": metadata["issuer"], "iat": now, "exp": now + 60,
+              "jti": secrets.token_urlsafe(16)}
+    return jwt.encode(claims, private_key_pem, algorithm="ES256")
+
+
+def test_client_assertion_right(feedback):
+    assert_right(feedback(checks.client_assertion, make_client_assertion), "jti")
+
+
+def test_client_assertion_typed_and_five_minutes_is_right(feedback):
+    """typ client-authentication+jwt (rfc7523bis-11 §4) and exactly 300 s are fine."""
+    def typed(client_id, metadata, pem, now):
+        return jwt.encode({"iss": client_id, "sub": client_id, "aud": metadata["issuer"], "exp": now + 300,
+                           "jti": secrets.token_urlsafe(32)}, pem, algorithm="ES256",
+                          headers={"typ": "client-authentication+jwt"})
+    assert_right(feedback(checks.client_assertion, typed))
+
+
+@pytest.mark.parametrize("change, hint", [
+    ({"exp": None}, "there is no exp"),  # RFC 7523 §3 item 4
+    ({"jti": None}, "there is no jti"),  # RFC 7523 §3 item 7, OIDC Core §9
+    ({"jti": "1"}, "short enough to guess"),
+    ({"exp": "later"}, "NumericDate"),
+], ids=["no-exp", "no-jti", "short-jti", "exp-string"])
+def test_client_assertion_missing_claims_rfc7523_3(feedback, change, hint):
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, **change)
+    assert_not_yet(feedback(checks.client_assertion, insecure), hint)
+
+
+def test_client_assertion_aud_token_endpoint_rfc7523bis_4(feedback):
+    """The token endpoint URL as aud (RFC 7523 §3 allowed it; rfc7523bis-11 §4 does not)."""
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, aud=metadata["token_endpoint"])
+    assert_not_yet(feedback(checks.client_assertion, insecure), "aud is the token endpoint URL")
+
+
+def test_client_assertion_aud_array_rfc7523bis_4(feedback):
+    """Even [issuer] alone is refused: a JSON string, not a single-valued array (rfc7523bis-11 §4)."""
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, aud=[metadata["issuer"]])
+    assert_not_yet(feedback(checks.client_assertion, insecure), "aud is an array")
+
+
+def test_client_assertion_hard_coded_aud(feedback):
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, aud="https://api.practice.test")
+    assert_not_yet(feedback(checks.client_assertion, insecure), "issuer identifier")
+
+
+@pytest.mark.parametrize("lifetime", [301, 3600, 86400 * 365])
+def test_client_assertion_long_lifetime_rfc7523_3(feedback, lifetime):
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, exp=now + lifetime)
+    assert_not_yet(feedback(checks.client_assertion, insecure), "keep it short")
+
+
+def test_client_assertion_fixed_jti(feedback):
+    """A constant jti: the second token request would be refused as a replay."""
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, jti="reports-signer-assertion-0001")
+    assert_not_yet(feedback(checks.client_assertion, insecure), "the same jti")
+
+
+def test_client_assertion_real_clock_instead_of_now(feedback):
+    def insecure(client_id, metadata, pem, now):
+        return make_client_assertion(client_id, metadata, pem, int(time.time()) + 600)
+    assert_not_yet(feedback(checks.client_assertion, insecure), "iat")
+
+
+def test_client_assertion_iss_sub(feedback):
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, sub="admin")
+    assert_not_yet(feedback(checks.client_assertion, insecure), "iss and sub must both be the client_id")
+
+
+@pytest.mark.parametrize("alg", ["HS256", "none"])
+def test_client_assertion_other_algorithms(feedback, alg):
+    def insecure(client_id, metadata, pem, now):
+        claims = {"iss": client_id, "sub": client_id, "aud": metadata["issuer"], "exp": now + 60,
+                  "jti": secrets.token_urlsafe(16)}
+        return jwt.encode(claims, None if alg == "none" else "x" * 32, algorithm=alg)
+    assert_not_yet(feedback(checks.client_assertion, insecure), f"signed with alg '{alg}'")
+
+
+def test_client_assertion_other_key(feedback):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    other = ec.generate_private_key(ec.SECP256R1())
+
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, other, now)
+    assert_not_yet(feedback(checks.client_assertion, insecure), "does not verify")
+
+
+def test_client_assertion_raises_and_placeholder(feedback):
+    def broken(client_id, metadata, pem, now):
+        return metadata["jwks_uri"]
+    assert_not_yet(feedback(checks.client_assertion, broken), "raised KeyError")
+    assert_not_yet(feedback(checks.client_assertion, ...), "replace the `...`")
+    assert_not_yet(feedback(checks.client_assertion, "eyJ.x.y"), "pass the function itself")
+
+
+# -- exercise 2: the DPoP proof (RFC 9449 §4.2) ---------------------------------------------------------
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_dpop_proof(private_key, method, url, access_token=None, nonce=None):
+    """The notebook's solution."""
+    claims = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url.split("?")[0].split("#")[0],
+              "iat": int(time.time())}
+    if access_token is not None:
+        claims["ath"] = b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+    if nonce is not None:
+        claims["nonce"] = nonce
+    jwk = ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+    return jwt.encode(claims, private_key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": jwk})
+
+
+def test_dpop_proof_right(feedback):
+    assert_right(feedback(checks.dpop_proof, make_dpop_proof), "ath")
+
+
+def test_dpop_proof_with_dpopauth_is_right(feedback):
+    """DPoPAuth.proof(), the helper's own way, passes the same check."""
+    from helpers import DPoPAuth
+
+    def with_helper(private_key, method, url, access_token=None, nonce=None):
+        auth = DPoPAuth(private_key)
+        auth._nonces[f"{url.split('://')[0]}://api.practice.test"] = nonce if nonce else None
+        if nonce is None:
+            auth._nonces.clear()
+        return auth.proof(method, url, access_token)
+    assert_right(feedback(checks.dpop_proof, with_helper))
+
+
+def variant(**change):
+    """The right solution with one thing changed: `claims` edits, `header` edits, or `cache` for reuse."""
+    cache = {}
+
+    def proof(private_key, method, url, access_token=None, nonce=None):
+        if change.get("cache") and (method, url) in cache:
+            return cache[method, url]
+        claims = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url.split("?")[0].split("#")[0],
+                  "iat": int(time.time())}
+        if access_token is not None:
+            claims["ath"] = b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+        if nonce is not None:
+            claims["nonce"] = nonce
+        claims.update(change.get("claims", lambda c, u, t: {})(claims, url, access_token))
+        claims = {k: v for k, v in claims.items() if v is not None}
+        jwk = ECAlgorithm.to_jwk(private_key if change.get("private_jwk") else private_key.public_key(),
+                                 as_dict=True)
+        header = {"typ": "dpop+jwt", "jwk": jwk, **change.get("header", {})}
+        cache[method, url] = jwt.encode(claims, private_key, algorithm="ES256", headers=header)
+        return cache[method, url]
+    return proof
+
+
+@pytest.mark.parametrize("insecure, hint", [
+    (variant(claims=lambda c, url, t: {"ath": None}), "there is no ath"),  # RFC 9449 §4.2
+    (variant(cache=True), "returned before"),  # proof reused: §4.3 point 12, §11.1
+    (variant(claims=lambda c, url, t: {"htu": url}), "keeps the query or the fragment"),  # §4.2
+    (variant(claims=lambda c, url, t: {"htu": url.split("#")[0]}), "keeps the query or the fragment"),
+    (variant(private_jwk=True), "PRIVATE key"),  # §4.2: MUST NOT contain a private key
+    (variant(claims=lambda c, url, t: {"ath": b64url(hashlib.sha256(b"some other token").digest())}),
+     "not the hash of this request's access token"),
+    (variant(claims=lambda c, url, t: {"ath": b64url(hashlib.sha256((t or "x").encode()).digest()) + "="}),
+     "not the hash"),
+    (variant(claims=lambda c, url, t: {"ath": hashlib.sha256((t or "").encode()).hexdigest()} if t else {}),
+     "not the hash"),
+    (variant(claims=lambda c, url, t: {"ath": b64url(b"")} if t is None else {}), "leave ath out"),
+    (variant(header={"typ": "JWT"}), "typ is 'JWT'"),
+    (variant(claims=lambda c, url, t: {"jti": "proof-jti-000000000001"}), "share a jti"),
+    (variant(claims=lambda c, url, t: {"jti": "a"}), "jti must be a new random string"),
+    (variant(claims=lambda c, url, t: {"iat": int(time.time()) - 3600}), "iat must be now"),
+    (variant(claims=lambda c, url, t: {"htm": c["htm"].lower()}), "htm is"),
+    (variant(claims=lambda c, url, t: {"nonce": None}), "does not carry it"),
+    (variant(claims=lambda c, url, t: {"nonce": "n-1"}), "no nonce was given"),
+], ids=["no-ath", "reused", "htu-query", "htu-query-only", "private-jwk", "ath-other-token", "ath-padded",
+        "ath-hex", "ath-without-token", "typ-jwt", "fixed-jti", "short-jti", "old-iat", "htm-case",
+        "nonce-dropped", "nonce-invented"])
+def test_dpop_proof_insecure_rfc9449_4_2(feedback, insecure, hint):
+    assert_not_yet(feedback(checks.dpop_proof, insecure), hint)
+
+
+def test_dpop_proof_signed_by_another_key(feedback):
+    """The proof carries its own jwk, but not the key given: the token's jkt would not match (RFC 9449 §6)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    other = ec.generate_private_key(ec.SECP256R1())
+
+    def insecure(private_key, method, url, access_token=None, nonce=None):
+        return make_dpop_proof(other, method, url, access_token, nonce)
+    assert_not_yet(feedback(checks.dpop_proof, insecure), "not the public half of the key you were given")
+
+
+def test_dpop_proof_jwk_of_another_key(feedback):
+    """Signed with the right key, but the header names another: the signature check fails."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    other = ec.generate_private_key(ec.SECP256R1())
+
+    def insecure(private_key, method, url, access_token=None, nonce=None):
+        claims = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url.split("?")[0],
+                  "iat": int(time.time())}
+        jwk = ECAlgorithm.to_jwk(other.public_key(), as_dict=True)
+        return jwt.encode(claims, private_key, algorithm="ES256", headers={"typ": "dpop+jwt", "jwk": jwk})
+    assert_not_yet(feedback(checks.dpop_proof, insecure), "does not verify")
+
+
+def test_dpop_proof_printing_the_token_is_refused(feedback):
+    def leaky(private_key, method, url, access_token=None, nonce=None):
+        print("token:", access_token)
+        return make_dpop_proof(private_key, method, url, access_token, nonce)
+    output = feedback(checks.dpop_proof, leaky)
+    assert output.startswith("✗ Not yet: ") and "practice-dpop-token" not in output
