@@ -198,8 +198,11 @@ def test_metadata_names_this_issuer_on_both_transports(http, any_api):
     assert len(urls) == len(endpoints)
     assert all(url.startswith(issuer + "/") for url in urls)
     assert metadata["code_challenge_methods_supported"] == ["S256"]  # no plain (RFC 9700 §2.1.1)
-    assert sorted(metadata["token_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none"]
-    assert sorted(metadata["revocation_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none"]
+    # private_key_jwt (RFC 7523 §2.2) is tested in tests/test_client_assertions.py
+    assert sorted(metadata["token_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
+                                                                         "private_key_jwt"]
+    assert sorted(metadata["revocation_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
+                                                                              "private_key_jwt"]
     assert sorted(metadata["grant_types_supported"]) == sorted(
         ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT])
     assert metadata["response_types_supported"] == ["code"]  # no implicit grant

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
+from helpers.practice_api import client_assertions, demo_keys
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
 from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable
@@ -63,10 +64,17 @@ class Client:
     # For a resource server: the audiences (paths under the issuer) of the tokens it may introspect.
     # Empty: this client may not call the introspection endpoint (RFC 7662 §4).
     introspects: tuple[str, ...] = ()
+    # For private_key_jwt (RFC 7523 §2.2): the public keys the client registered (RFC 7591 §2 `jwks`).
+    jwks: dict | None = None
 
     @property
     def public(self) -> bool:
-        return self.secret_sha256 is None
+        return self.secret_sha256 is None and self.jwks is None
+
+    @property
+    def auth_method(self) -> str:
+        """How this client authenticates at the token endpoint (RFC 7591 §2 names)."""
+        return "private_key_jwt" if self.jwks else "none" if self.public else "client_secret_basic"
 
 
 # The secrets themselves are in helpers/practice_api/demo.py, for learners; the server keeps hashes.
@@ -81,6 +89,9 @@ DEMO_CLIENTS = {c.client_id: c for c in [
     # The practice API itself, as a resource server serving /me and /reports.
     Client("notes-api", "7952ea26abd653126465c885348e4fd26471c7db709b7cf481267af1d8815975", (), "",
            introspects=("/me", "/reports")),
+    # No secret at all: it signs a client assertion with its private key (RFC 7523 §2.2, notebook 09).
+    Client(demo_keys.REPORTS_SIGNER_CLIENT_ID, None, ("client_credentials",), "reports:read",
+           jwks=demo_keys.REPORTS_SIGNER_JWKS),
 ]}
 
 
@@ -119,6 +130,7 @@ class AuthorizationServer:
         self.codes: dict[str, AuthorizationCode] = {}  # sha256(code) -> record
         self.devices: dict[str, DeviceAuthorization] = {}  # sha256(device_code) -> record
         self.code_guesses = FailedAttempts(app.clock, limit=5, window=60)
+        self.assertions = client_assertions.AssertionChecker(app.clock)  # and their jti replay cache
         self._lock = threading.Lock()
 
     @property
@@ -163,8 +175,10 @@ class AuthorizationServer:
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
+            "token_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
+            "revocation_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": True,
@@ -173,7 +187,14 @@ class AuthorizationServer:
     # -- client authentication (RFC 6749 §2.3) --------------------------------------------
 
     def authenticate_client(self, request: Request, form: dict[str, str]) -> Client:
-        """The client making this request: HTTP Basic for confidential clients, client_id for public ones."""
+        """The client making this request: HTTP Basic or a client assertion (private_key_jwt, see
+        `client_assertions`) for confidential clients, client_id for public ones. One method only."""
+        if "client_assertion" in form or "client_assertion_type" in form:
+            if request.header("Authorization") or form.get("client_secret"):
+                raise _invalid_client("Use one way to authenticate the client, not two: HTTP Basic or a client "
+                                      "assertion (RFC 6749 section 2.3).")
+            return client_assertions.authenticate(self.assertions, form, self.clients, self.app.issuer,
+                                                  _invalid_client)
         if form.get("client_secret"):  # an empty parameter counts as omitted (RFC 6749 §3.1)
             raise _invalid_client("Send the client secret with HTTP Basic (client_secret_basic), not in the "
                                   "form body: RFC 6749 section 2.3.1 does not recommend that.")
@@ -188,7 +209,7 @@ class AuthorizationServer:
                 raise _invalid_client("The Basic credentials are malformed.") from None
             client_id, secret = unquote_plus(client_id), unquote_plus(secret)  # form-encoded first (§2.3.1)
             client = self.clients.get(client_id)
-            if client is None or client.public or not hmac.compare_digest(
+            if client is None or client.secret_sha256 is None or not hmac.compare_digest(
                     hashlib.sha256(secret.encode("utf-8")).hexdigest(), client.secret_sha256):
                 raise _invalid_client("Unknown client or wrong client secret.")
             if form.get("client_id", "") not in ("", client_id):  # empty counts as omitted (RFC 6749 §3.1)
@@ -198,7 +219,8 @@ class AuthorizationServer:
         if client is None:
             raise _invalid_client("Unknown client. Public clients send client_id; confidential ones use HTTP Basic.")
         if not client.public:
-            raise _invalid_client(f"{client.client_id} is a confidential client: authenticate with HTTP Basic.")
+            how = "a client assertion (private_key_jwt)" if client.jwks else "HTTP Basic"
+            raise _invalid_client(f"{client.client_id} is a confidential client: authenticate with {how}.")
         return client
 
     # -- the authorization endpoint (RFC 6749 §4.1.1) --------------------------------------

@@ -11,6 +11,7 @@ import sys
 from typing import Iterable
 from urllib.parse import unquote
 
+from helpers.practice_api import demo
 from helpers.practice_api.app import PracticeAPI
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import Request
@@ -91,6 +92,11 @@ class PracticeAPIHandle:
         """The requests the API received, oldest first: the newest 1000, with bodies up to 16 MiB in all
         (older ones are dropped, so that a long-running server does not grow; see `app.Recent`)."""
         return self.app.calls
+
+    @property
+    def credentials(self) -> dict[str, list]:
+        """The demo credentials, as `python -m helpers.server` prints them; key files name this API's URL."""
+        return demo.credentials(self.base_url)
 
     def url(self, path: str) -> str:
         """The full URL of an endpoint: api.url("/basic/whoami")."""

@@ -1,0 +1,347 @@
+"""JWT assertions signed by the client (RFC 7523): private_key_jwt (§2.2) and the JWT bearer grant (§2.1).
+
+One test per rule of `helpers/practice_api/client_assertions.py`, each naming the section it checks.
+The audience rule follows draft-ietf-oauth-rfc7523bis-11 §4: the issuer identifier, as one JSON string.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+
+from helpers.practice_api import demo, demo_keys
+from helpers.practice_api.client_assertions import CLIENT_ASSERTION_TYPE, JWT_BEARER_GRANT, SIGNING_ALGORITHMS
+
+TIMEOUT = 5
+ISSUER = demo.BASE_URL
+TOKEN_URL = ISSUER + "/oauth/token"
+SIGNER = demo_keys.REPORTS_SIGNER_CLIENT_ID
+SIGNER_KEY = serialization.load_pem_private_key(demo_keys.REPORTS_SIGNER_PRIVATE_KEY.encode(), None)
+OTHER_KEY = serialization.load_pem_private_key(demo_keys.OTHER_PRIVATE_KEY.encode(), None)
+REPORTS_JOB = ("reports-job", str(demo.client("reports-job")["client_secret"]))
+
+
+def client_assertion(api, *, key=SIGNER_KEY, headers=None, drop=(), **claims) -> str:
+    """A client assertion for reports-signer as RFC 7523 §3 and rfc7523bis-11 §4 ask, changed by the arguments."""
+    now = int(api.clock.now())
+    body = {"iss": SIGNER, "sub": SIGNER, "aud": ISSUER, "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex,
+            **claims}
+    for name in drop:
+        body.pop(name)
+    header = {"kid": demo_keys.REPORTS_SIGNER_KEY_ID, "typ": "client-authentication+jwt", **(headers or {})}
+    return jwt.encode(body, key, algorithm="ES256", headers=header)
+
+
+def token_request(http, assertion: str, **form):
+    data = {"grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": assertion, **form}
+    return http.post(TOKEN_URL, data={k: v for k, v in data.items() if v is not None}, timeout=TIMEOUT)
+
+
+def assert_invalid_client(response, phrase: str) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_client"
+    assert phrase in response.json()["error_description"], response.json()["error_description"]
+    assert response.headers["WWW-Authenticate"].startswith("Basic ")  # a 401 carries a challenge (RFC 9110 §15.5.2)
+
+
+def unsigned(header: dict, claims: object) -> str:
+    part = lambda value: base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()  # noqa: E731
+    return f"{part(header)}.{part(claims)}.c2ln"
+
+
+# -- the right way --------------------------------------------------------------------------------
+
+def test_private_key_jwt_gets_a_token_for_reports_rfc7523_section_2_2(api, http):
+    response = token_request(http, client_assertion(api))
+    assert response.status_code == 200, response.text
+    token = response.json()
+    assert token["token_type"] == "Bearer" and token["scope"] == "reports:read" and "refresh_token" not in token
+    reports = http.get(ISSUER + "/reports", headers={"Authorization": "Bearer " + token["access_token"]},
+                       timeout=TIMEOUT)
+    assert reports.status_code == 200 and reports.json()["client_id"] == SIGNER
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "client-authentication+jwt", "application/client-authentication+JWT"])
+def test_typ_absent_jwt_or_client_authentication_is_accepted_rfc7523bis_section_4(api, http, typ):
+    response = token_request(http, client_assertion(api, headers={"typ": typ}))
+    assert response.status_code == 200, response.text
+
+
+def test_no_iat_is_accepted_rfc7523_section_3_item_6(api, http):
+    assert token_request(http, client_assertion(api, drop=("iat",))).status_code == 200
+
+
+def test_client_id_in_the_body_equal_to_iss_is_accepted_rfc7523_section_3(api, http):
+    assert token_request(http, client_assertion(api), client_id=SIGNER).status_code == 200
+
+
+def test_authlib_private_key_jwt_with_the_issuer_as_audience(api):
+    """Authlib 1.9's PrivateKeyJWT puts its `token_endpoint` argument in aud: pass the issuer there."""
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+    from joserfc.jwk import ECKey
+
+    key = ECKey.import_key(demo_keys.REPORTS_SIGNER_PRIVATE_KEY)
+    session = OAuth2Session(SIGNER, key, token_endpoint_auth_method=PrivateKeyJWT(ISSUER, alg="ES256"),
+                            scope="reports:read")
+    session.trust_env = False
+    # Authlib's header carries no kid: the client registered one key, so the server takes that one.
+    token = session.fetch_token(TOKEN_URL, grant_type="client_credentials", timeout=TIMEOUT)
+    assert token["scope"] == "reports:read"
+
+
+def test_authlib_default_audience_the_token_endpoint_is_refused_rfc7523bis_section_4(api):
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+    from joserfc.jwk import ECKey
+
+    key = ECKey.import_key(demo_keys.REPORTS_SIGNER_PRIVATE_KEY)
+    session = OAuth2Session(SIGNER, key, token_endpoint_auth_method=PrivateKeyJWT(alg="ES256"))
+    session.trust_env = False
+    with pytest.raises(Exception, match="aud must be " + ISSUER):
+        session.fetch_token(TOKEN_URL, grant_type="client_credentials", timeout=TIMEOUT)
+
+
+def test_metadata_lists_private_key_jwt_and_its_algorithms_rfc8414_section_2(api, http):
+    metadata = http.get(ISSUER + "/.well-known/oauth-authorization-server", timeout=TIMEOUT).json()
+    assert "private_key_jwt" in metadata["token_endpoint_auth_methods_supported"]
+    assert metadata["token_endpoint_auth_signing_alg_values_supported"] == list(SIGNING_ALGORITHMS) == ["ES256",
+                                                                                                        "RS256"]
+    assert "none" not in [a.lower() for a in metadata["token_endpoint_auth_signing_alg_values_supported"]]
+
+
+def test_the_registered_jwks_is_the_public_half_of_the_published_private_key():
+    public = jwt.PyJWK(demo_keys.REPORTS_SIGNER_JWKS["keys"][0]).key
+    assert public.public_numbers() == SIGNER_KEY.public_key().public_numbers()
+    assert "d" not in demo_keys.REPORTS_SIGNER_JWKS["keys"][0]
+    entry = demo.client(SIGNER)
+    assert entry["token_endpoint_auth_method"] == "private_key_jwt" and entry["jwks"] == demo_keys.REPORTS_SIGNER_JWKS
+    assert entry["private_key"] == demo_keys.REPORTS_SIGNER_PRIVATE_KEY  # demo secrets are published
+
+
+# -- refusals: the audience (rfc7523bis-11 §4) --------------------------------------------------------
+
+@pytest.mark.parametrize("audience", [TOKEN_URL, ISSUER + "/", "https://evil.test", ISSUER.upper()])
+def test_an_audience_other_than_the_issuer_is_refused_rfc7523bis_section_4(api, http, audience):
+    assert_invalid_client(token_request(http, client_assertion(api, aud=audience)), "aud must be " + ISSUER)
+
+
+@pytest.mark.parametrize("audience", [[ISSUER], [ISSUER, TOKEN_URL], None, 7])
+def test_aud_must_be_one_json_string_not_an_array_rfc7523bis_section_4(api, http, audience):
+    assertion = client_assertion(api, aud=audience) if audience is not None else client_assertion(api, drop=("aud",))
+    assert_invalid_client(token_request(http, assertion), "one JSON string")
+
+
+# -- refusals: issuer, subject, client_id (RFC 7523 §3 items 1-2) --------------------------------------
+
+def test_sub_other_than_iss_is_refused_rfc7523_section_3_item_2(api, http):
+    assert_invalid_client(token_request(http, client_assertion(api, sub="reports-job")), "sub must equal its iss")
+
+
+def test_missing_sub_is_refused_rfc7523_section_3_item_2(api, http):
+    assert_invalid_client(token_request(http, client_assertion(api, drop=("sub",))), "sub must equal its iss")
+
+
+@pytest.mark.parametrize("issuer", ["reports-job", "nobody", ""])
+def test_iss_of_a_client_without_registered_keys_is_refused_rfc7523_section_3_item_1(api, http, issuer):
+    response = token_request(http, client_assertion(api, iss=issuer, sub=issuer))
+    assert_invalid_client(response, "no iss claim" if not issuer else "no registered client with a public key")
+
+
+def test_client_id_in_the_body_other_than_iss_is_refused_rfc7523_section_3(api, http):
+    assert_invalid_client(token_request(http, client_assertion(api), client_id="reports-job"), "does not match")
+
+
+# -- refusals: signature and header (RFC 7523 §3 item 9, RFC 8725 §3.1, §3.11) ---------------------------
+
+def test_signed_by_another_key_is_refused_rfc7523_section_3_item_9(api, http):
+    assert_invalid_client(token_request(http, client_assertion(api, key=OTHER_KEY)), "signature does not match")
+
+
+def test_unknown_kid_is_refused_rfc7523_section_3_item_9(api, http):
+    assert_invalid_client(token_request(http, client_assertion(api, headers={"kid": "old-key"})),
+                          "has the kid 'old-key'")
+
+
+def test_alg_none_is_refused_rfc8725_section_3_1(api, http):
+    now = int(api.clock.now())
+    claims = {"iss": SIGNER, "sub": SIGNER, "aud": ISSUER, "exp": now + 60, "jti": "x1"}
+    token = jwt.encode(claims, None, algorithm="none")
+    assert_invalid_client(token_request(http, token), "alg=none")
+
+
+def test_hs256_with_the_public_key_as_secret_is_refused_rfc8725_section_3_1(api, http):
+    now = int(api.clock.now())
+    claims = {"iss": SIGNER, "sub": SIGNER, "aud": ISSUER, "exp": now + 60, "jti": "x2"}
+    # PyJWT refuses to sign with a public key as an HMAC secret, so the attacker's token is made by hand.
+    secret = SIGNER_KEY.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+    signing_input = unsigned({"alg": "HS256", "kid": demo_keys.REPORTS_SIGNER_KEY_ID}, claims).rsplit(".", 1)[0]
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    token = signing_input + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    assert_invalid_client(token_request(http, token), "ES256, RS256")
+
+
+def test_rs256_for_an_es256_key_is_refused_rfc8725_section_3_1(api, http):
+    rsa_key = serialization.load_pem_private_key(demo_keys.SERVICE_ACCOUNT_PRIVATE_KEY.encode(), None)
+    now = int(api.clock.now())
+    claims = {"iss": SIGNER, "sub": SIGNER, "aud": ISSUER, "exp": now + 60, "jti": "x3"}
+    token = jwt.encode(claims, rsa_key, algorithm="RS256", headers={"kid": demo_keys.REPORTS_SIGNER_KEY_ID})
+    assert_invalid_client(token_request(http, token), "signs with ES256, not RS256")
+
+
+@pytest.mark.parametrize("typ", ["at+jwt", "dpop+jwt", "JOSE", "secevent+jwt"])
+def test_a_jwt_of_another_type_is_refused_rfc8725_section_3_11(api, http, typ):
+    assert_invalid_client(token_request(http, client_assertion(api, headers={"typ": typ})), "typ")
+
+
+def test_a_critical_extension_is_refused_rfc7515_section_4_1_11(api, http):
+    assertion = client_assertion(api, headers={"crit": ["exp"]})
+    response = token_request(http, assertion)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+# -- refusals: times (RFC 7523 §3 items 4-6) -----------------------------------------------------------
+
+def test_missing_exp_is_refused_rfc7523_section_3_item_4(api, http):
+    assert_invalid_client(token_request(http, client_assertion(api, drop=("exp",))), "no exp claim")
+
+
+def test_expired_is_refused_rfc7523_section_3_item_4(api, http):
+    assertion = client_assertion(api)
+    api.clock.advance(120)
+    assert_invalid_client(token_request(http, assertion), "has expired")
+
+
+def test_exp_more_than_an_hour_ahead_is_refused_rfc7523_section_3_item_4(api, http):
+    now = int(api.clock.now())
+    assert_invalid_client(token_request(http, client_assertion(api, exp=now + 3700)), "lives too long")
+    assert_invalid_client(token_request(http, client_assertion(api, exp=now + 3700, drop=("iat",))), "lives too long")
+
+
+def test_iat_in_the_future_is_refused_rfc7523_section_3_item_6(api, http):
+    now = int(api.clock.now())
+    assert_invalid_client(token_request(http, client_assertion(api, iat=now + 600, exp=now + 900)), "in the future")
+
+
+def test_nbf_in_the_future_is_refused_rfc7523_section_3_item_5(api, http):
+    now = int(api.clock.now())
+    assert_invalid_client(token_request(http, client_assertion(api, nbf=now + 600)), "not valid yet")
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", ["1999999999", True, None, [1]])
+def test_times_that_are_not_numbers_are_refused_rfc7519_section_2(api, http, claim, value):
+    assert_invalid_client(token_request(http, client_assertion(api, **{claim: value})),
+                          f"{claim} must be a number")
+
+
+# -- refusals: jti and replay (RFC 7523 §3 item 7) ------------------------------------------------------
+
+def test_missing_jti_is_refused_rfc7523_section_3_item_7(api, http):
+    assert_invalid_client(token_request(http, client_assertion(api, drop=("jti",))), "needs a jti")
+
+
+@pytest.mark.parametrize("jti", ["", 42, "x" * 257])
+def test_a_jti_that_is_not_a_short_string_is_refused_rfc7523_section_3_item_7(api, http, jti):
+    assert_invalid_client(token_request(http, client_assertion(api, jti=jti)), "needs a jti")
+
+
+def test_a_replayed_assertion_is_refused_rfc7523_section_3_item_7(api, http):
+    assertion = client_assertion(api)
+    assert token_request(http, assertion).status_code == 200
+    assert_invalid_client(token_request(http, assertion), "already used")
+
+
+def test_the_replay_cache_remembers_a_jti_until_exp_plus_leeway_rfc7523_section_3_item_7(api, http):
+    """An assertion is accepted until exp + 5 s: its jti must be refused for all of that time."""
+    now = int(api.clock.now())
+    assertion = client_assertion(api, exp=now + 10, jti="once")
+    assert token_request(http, assertion).status_code == 200
+    api.clock.advance(13)  # past exp, within the leeway: still accepted if the jti were forgotten
+    assert_invalid_client(token_request(http, assertion), "already used")
+    api.clock.advance(10)
+    assert_invalid_client(token_request(http, assertion), "has expired")
+    assert api.app.oauth.assertions._seen == {}  # forgotten once it can no longer be accepted
+
+
+def test_the_same_jti_from_another_client_is_a_different_id(api, http):
+    assert token_request(http, client_assertion(api, jti="shared")).status_code == 200
+    assert ("reports-signer", "shared") in api.app.oauth.assertions._seen
+
+
+# -- refusals: the form (RFC 7523 §2.2, RFC 6749 §2.3) ----------------------------------------------------
+
+def test_basic_and_an_assertion_together_are_refused_rfc6749_section_2_3(api, http):
+    response = http.post(TOKEN_URL, auth=REPORTS_JOB, timeout=TIMEOUT, data={
+        "grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": client_assertion(api)})
+    assert_invalid_client(response, "not two")
+
+
+def test_a_client_secret_and_an_assertion_together_are_refused_rfc6749_section_2_3(api, http):
+    response = token_request(http, client_assertion(api), client_secret="anything")
+    assert_invalid_client(response, "not two")
+
+
+@pytest.mark.parametrize("assertion_type", [None, "", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+                                            JWT_BEARER_GRANT])
+def test_a_wrong_or_missing_client_assertion_type_is_refused_rfc7523_section_2_2(api, http, assertion_type):
+    response = token_request(http, client_assertion(api), client_assertion_type=assertion_type)
+    assert_invalid_client(response, "client_assertion_type must be " + CLIENT_ASSERTION_TYPE)
+
+
+def test_a_missing_client_assertion_is_refused_rfc7523_section_2_2(api, http):
+    assert_invalid_client(token_request(http, None), "client_assertion is missing")
+
+
+def test_a_private_key_jwt_client_cannot_use_basic_or_client_id_alone(api, http):
+    response = http.post(TOKEN_URL, auth=(SIGNER, "guess"), data={"grant_type": "client_credentials"},
+                         timeout=TIMEOUT)
+    assert_invalid_client(response, "wrong client secret")
+    response = http.post(TOKEN_URL, data={"grant_type": "client_credentials", "client_id": SIGNER}, timeout=TIMEOUT)
+    assert_invalid_client(response, "private_key_jwt")
+
+
+def test_a_secret_client_cannot_send_an_assertion_rfc7523_section_3(api, http):
+    now = int(api.clock.now())
+    claims = {"iss": "reports-job", "sub": "reports-job", "aud": ISSUER, "exp": now + 60, "jti": "x4"}
+    token = jwt.encode(claims, SIGNER_KEY, algorithm="ES256", headers={"kid": demo_keys.REPORTS_SIGNER_KEY_ID})
+    assert_invalid_client(token_request(http, token), "no registered client with a public key")
+
+
+# -- malformed input: 401 with a reason, never a 500 --------------------------------------------------------
+
+@pytest.mark.parametrize("assertion", [
+    "not a jwt", "a.b.c", "....", "e30.e30.", "%%%.%%%.%%%",
+    unsigned({"alg": "ES256"}, [1, 2]), unsigned({"alg": "ES256"}, "text"), unsigned([1], {}),
+    unsigned({"alg": "ES256", "kid": 7}, {"iss": SIGNER}), unsigned({"alg": ["ES256"]}, {"iss": SIGNER}),
+    unsigned({"alg": "ES256", "kid": demo_keys.REPORTS_SIGNER_KEY_ID}, {"iss": SIGNER, "sub": SIGNER}),
+    unsigned({"alg": "ES256"}, {"iss": {"a": 1}}),
+    "x" * 9000,
+])
+def test_malformed_assertions_get_401_with_a_reason(api, http, assertion):
+    response = token_request(http, assertion)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_client" and response.json()["error_description"]
+    assert assertion[:20] not in response.json()["error_description"] or len(assertion) < 20
+
+
+def test_the_readme_publishes_the_private_key_and_the_service_account():
+    from pathlib import Path
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert demo_keys.REPORTS_SIGNER_PRIVATE_KEY in readme and f"| OAuth client `{SIGNER}`" in readme
+    assert demo_keys.SERVICE_ACCOUNT_EMAIL in readme
+
+
+def test_the_api_handle_gives_the_demo_credentials_with_its_own_urls(api):
+    assert api.credentials == demo.credentials(api.base_url)
+    assert api.credentials["service_accounts"][0]["token_uri"] == api.url("/oauth/token")
