@@ -13,7 +13,6 @@ import uuid
 
 import jwt
 import pytest
-import requests
 from cryptography.hazmat.primitives import serialization
 
 from helpers.practice_api import demo, demo_keys
@@ -345,3 +344,166 @@ def test_the_readme_publishes_the_private_key_and_the_service_account():
 def test_the_api_handle_gives_the_demo_credentials_with_its_own_urls(api):
     assert api.credentials == demo.credentials(api.base_url)
     assert api.credentials["service_accounts"][0]["token_uri"] == api.url("/oauth/token")
+
+
+# == the JWT bearer grant (RFC 7523 §2.1): a service account's key file ================================
+
+KEY_FILE = demo.SERVICE_ACCOUNT_KEY_FILE
+ACCOUNT_KEY = serialization.load_pem_private_key(KEY_FILE["private_key"].encode(), None)
+
+
+def grant_assertion(api, *, key=ACCOUNT_KEY, headers=None, drop=(), **claims) -> str:
+    """What google-auth signs for a service account: iss, scope, aud = token_uri, iat, exp (1 h at most)."""
+    now = int(api.clock.now())
+    body = {"iss": KEY_FILE["client_email"], "scope": "reports:read", "aud": KEY_FILE["token_uri"], "iat": now,
+            "exp": now + 3600, "jti": uuid.uuid4().hex, **claims}
+    for name in drop:
+        body.pop(name)
+    return jwt.encode(body, key, algorithm="RS256", headers={"kid": KEY_FILE["private_key_id"], **(headers or {})})
+
+
+def grant_request(http, assertion, **form):
+    data = {"grant_type": JWT_BEARER_GRANT, "assertion": assertion, **form}
+    return http.post(KEY_FILE["token_uri"], data={k: v for k, v in data.items() if v is not None}, timeout=TIMEOUT)
+
+
+def assert_invalid_grant(response, phrase: str, error: str = "invalid_grant") -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == error
+    assert phrase in response.json()["error_description"], response.json()["error_description"]
+
+
+def test_the_key_file_has_google_s_shape():
+    """Google Cloud's service-account key file, as google-auth's from_service_account_info reads it."""
+    assert {"type", "project_id", "private_key_id", "private_key", "client_email", "client_id", "auth_uri",
+            "token_uri", "universe_domain"} == set(KEY_FILE)
+    assert KEY_FILE["type"] == "service_account" and KEY_FILE["token_uri"] == TOKEN_URL
+    assert KEY_FILE["private_key"].startswith("-----BEGIN PRIVATE KEY-----\n")
+    public = jwt.PyJWK(demo_keys.SERVICE_ACCOUNT_JWKS["keys"][0]).key
+    assert public.public_numbers() == ACCOUNT_KEY.public_key().public_numbers()
+
+
+def test_a_service_account_gets_a_token_for_reports_rfc7523_section_2_1(api, http):
+    response = grant_request(http, grant_assertion(api))
+    assert response.status_code == 200, response.text
+    token = response.json()
+    assert token["token_type"] == "Bearer" and token["scope"] == "reports:read" and "refresh_token" not in token
+    assert response.headers["Cache-Control"] == "no-store"
+    reports = http.get(ISSUER + "/reports", headers={"Authorization": "Bearer " + token["access_token"]},
+                       timeout=TIMEOUT)
+    assert reports.status_code == 200 and reports.json()["client_id"] == KEY_FILE["client_email"]
+
+
+@pytest.mark.parametrize("where", ["claim", "form", "both", "neither"])
+def test_scope_in_the_claims_as_google_or_in_the_form_rfc7521_section_4_1(api, http, where):
+    assertion = grant_assertion(api, drop=() if where in ("claim", "both") else ("scope",))
+    response = grant_request(http, assertion, scope="reports:read" if where in ("form", "both") else None)
+    assert response.status_code == 200 and response.json()["scope"] == "reports:read"
+
+
+def test_two_different_scopes_are_refused_rfc6749_section_3_1(api, http):
+    response = grant_request(http, grant_assertion(api), scope="profile")
+    assert_invalid_grant(response, "different values", "invalid_request")
+
+
+def test_a_scope_the_account_may_not_have_is_refused_rfc6749_section_5_2(api, http):
+    assert_invalid_grant(grant_request(http, grant_assertion(api, scope="profile")), "may ask for", "invalid_scope")
+
+
+def test_aud_the_issuer_is_accepted_too_rfc7523_section_3(api, http):
+    assert grant_request(http, grant_assertion(api, aud=ISSUER)).status_code == 200
+
+
+@pytest.mark.parametrize("audience", ["https://oauth2.googleapis.com/token", ISSUER + "/oauth/token/", [], 5])
+def test_a_wrong_audience_is_refused_rfc7523_section_3_item_3(api, http, audience):
+    assert_invalid_grant(grant_request(http, grant_assertion(api, aud=audience)), "aud must be")
+
+
+def test_an_assertion_that_lives_longer_than_an_hour_is_refused_rfc7523_section_3_item_4(api, http):
+    now = int(api.clock.now())
+    assert_invalid_grant(grant_request(http, grant_assertion(api, exp=now + 3601 + 5)), "lives too long")
+
+
+def test_a_grant_assertion_without_iat_is_refused_rfc7523_section_3_item_6(api, http):
+    assert_invalid_grant(grant_request(http, grant_assertion(api, drop=("iat",))), "no iat claim")
+
+
+def test_an_expired_grant_assertion_is_refused_rfc7523_section_3_item_4(api, http):
+    assertion = grant_assertion(api)
+    api.clock.advance(3610)
+    assert_invalid_grant(grant_request(http, assertion), "has expired")
+
+
+def test_a_reused_grant_assertion_is_refused_rfc7523_section_3_item_7(api, http):
+    assertion = grant_assertion(api)
+    assert grant_request(http, assertion).status_code == 200
+    assert_invalid_grant(grant_request(http, assertion), "already used")
+
+
+def test_an_unknown_key_id_is_refused_rfc7523_section_3_item_9(api, http):
+    assert_invalid_grant(grant_request(http, grant_assertion(api, headers={"kid": "0" * 40})), "has the kid")
+
+
+def test_a_grant_signed_by_another_key_is_refused_rfc7523_section_3_item_9(api, http):
+    other = serialization.load_pem_private_key(demo_keys.OTHER_PRIVATE_KEY.encode(), None)
+    now = int(api.clock.now())
+    token = jwt.encode({"iss": KEY_FILE["client_email"], "aud": TOKEN_URL, "iat": now, "exp": now + 60, "jti": "g1"},
+                       other, algorithm="ES256", headers={"kid": KEY_FILE["private_key_id"]})
+    assert_invalid_grant(grant_request(http, token), "signs with RS256, not ES256")
+
+
+def test_an_unknown_service_account_is_refused_rfc7523_section_3_item_1(api, http):
+    assertion = grant_assertion(api, iss="someone@practice-project.iam.practice.test")
+    assert_invalid_grant(grant_request(http, assertion), "no registered client")
+
+
+def test_delegation_to_another_subject_is_refused_rfc7523_section_3_item_2(api, http):
+    assert_invalid_grant(grant_request(http, grant_assertion(api, sub="ada")), "no delegation")
+    assert grant_request(http, grant_assertion(api, sub=KEY_FILE["client_email"])).status_code == 200
+
+
+def test_a_client_assertion_is_not_a_grant_rfc7523bis_section_4(api, http):
+    """Explicit typing: a JWT typed client-authentication+jwt can never serve as a grant (RFC 8725 §3.11)."""
+    assertion = grant_assertion(api, headers={"typ": "client-authentication+jwt"})
+    assert_invalid_grant(grant_request(http, assertion), "not a grant")
+
+
+def test_a_missing_assertion_is_refused_rfc7523_section_2_1(api, http):
+    assert_invalid_grant(grant_request(http, None), "assertion is missing", "invalid_request")
+
+
+def test_client_authentication_with_the_grant_is_refused(api, http):
+    response = http.post(TOKEN_URL, auth=REPORTS_JOB, timeout=TIMEOUT,
+                         data={"grant_type": JWT_BEARER_GRANT, "assertion": grant_assertion(api)})
+    assert_invalid_grant(response, "assertion alone", "invalid_request")
+
+
+def test_a_scope_claim_that_is_not_a_string_is_refused(api, http):
+    assert_invalid_grant(grant_request(http, grant_assertion(api, scope=["reports:read"])), "one string")
+
+
+@pytest.mark.parametrize("assertion", ["not a jwt", "a.b.c", unsigned({"alg": "RS256"}, []), "y" * 9000])
+def test_malformed_grant_assertions_get_400_with_a_reason(api, http, assertion):
+    response = grant_request(http, assertion)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_the_metadata_lists_the_grant_rfc8414_section_2(api, http):
+    metadata = http.get(ISSUER + "/.well-known/oauth-authorization-server", timeout=TIMEOUT).json()
+    assert JWT_BEARER_GRANT in metadata["grant_types_supported"]
+
+
+def test_the_grant_on_loopback_uses_the_key_file_s_token_uri(http):
+    from helpers import serve_practice_api
+    api = serve_practice_api()
+    try:
+        key_file = api.credentials["service_accounts"][0]
+        now = int(api.clock.now())
+        assertion = jwt.encode({"iss": key_file["client_email"], "aud": key_file["token_uri"], "iat": now,
+                                "exp": now + 600, "jti": "loop", "scope": "reports:read"}, ACCOUNT_KEY,
+                               algorithm="RS256", headers={"kid": key_file["private_key_id"]})
+        response = http.post(key_file["token_uri"], data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion},
+                             timeout=TIMEOUT)
+        assert response.status_code == 200, response.text
+    finally:
+        api.stop()

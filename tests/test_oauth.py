@@ -204,7 +204,8 @@ def test_metadata_names_this_issuer_on_both_transports(http, any_api):
     assert sorted(metadata["revocation_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
                                                                               "private_key_jwt"]
     assert sorted(metadata["grant_types_supported"]) == sorted(
-        ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT])
+        ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT,
+         "urn:ietf:params:oauth:grant-type:jwt-bearer"])  # RFC 7523 §2.1: tests/test_client_assertions.py
     assert metadata["response_types_supported"] == ["code"]  # no implicit grant
     assert metadata["authorization_response_iss_parameter_supported"] is True  # RFC 9207
     assert {"profile", "notes:read", "reports:read"} <= set(metadata["scopes_supported"])

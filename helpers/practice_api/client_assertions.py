@@ -45,6 +45,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from helpers.practice_api import demo_keys
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import HTTPError, printable
 
@@ -59,6 +60,26 @@ MAX_ASSERTION_LENGTH = 8192
 MAX_JTI_LENGTH = 256
 _NEEDS_JTI = ("The {name} needs a jti: a unique id of up to %d characters, so that it can be used only once."
               % MAX_JTI_LENGTH)
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """A service account (Google's name): a robot identity with a key pair, and no OAuth client of its own.
+
+    Its key file (`demo_keys.service_account_key_file`) holds the private key; the server keeps the
+    public half (`jwks`, by `private_key_id`) and what the account may ask for (`scope`).
+    """
+
+    email: str  # the assertion's iss, and the subject of its tokens
+    client_id: str  # the `client_id` claim of its access tokens (RFC 9068 §2.2)
+    jwks: dict
+    scope: str
+
+
+DEMO_SERVICE_ACCOUNTS = {account.email: account for account in [
+    ServiceAccount(demo_keys.SERVICE_ACCOUNT_EMAIL, demo_keys.SERVICE_ACCOUNT_CLIENT_ID, demo_keys.SERVICE_ACCOUNT_JWKS,
+                   demo_keys.SERVICE_ACCOUNT_SCOPE),
+]}
 
 
 @dataclass(frozen=True)
@@ -237,3 +258,26 @@ def authenticate(checker: AssertionChecker, form: Mapping[str, str], clients: Ma
     if form.get("client_id", "") not in ("", claims["iss"]):  # RFC 7523 §3; empty counts as omitted
         raise error("client_id in the body does not match the client assertion's iss.")
     return clients[claims["iss"]]
+
+
+def grant(checker: AssertionChecker, form: Mapping[str, str], accounts: Mapping[str, ServiceAccount],
+          issuer: str) -> tuple[ServiceAccount, str | None]:
+    """The service account a JWT bearer grant (RFC 7523 §2.1) names, and the scope it asks for.
+
+    The scope may come as the form's `scope` (RFC 7521 §4.1) or as a `scope` claim in the assertion,
+    where Google's service accounts put it; if both are sent they must be the same. None: not asked.
+    Raises invalid_grant (400, RFC 7521 §4.1.1) for an assertion that fails any check.
+    """
+    assertion = form.get("assertion")
+    if not assertion:
+        raise HTTPError(400, "invalid_request", "assertion is missing: send the signed JWT (RFC 7523 section 2.1).")
+    rules = grant_rules(issuer, issuer + "/oauth/token")
+    claims = checker.check(assertion, rules, lambda email: getattr(accounts.get(email), "jwks", None))
+    claimed = claims.get("scope")
+    if claimed is not None and not isinstance(claimed, str):
+        raise invalid_grant("The assertion's scope claim must be one string of space-separated scopes.")
+    asked = form.get("scope") or None  # an empty parameter counts as omitted (RFC 6749 §3.1)
+    if claimed and asked and claimed != asked:
+        raise HTTPError(400, "invalid_request", "scope is in the form and in the assertion, with different values: "
+                        "send it once.")
+    return accounts[claims["iss"]], asked or claimed or None

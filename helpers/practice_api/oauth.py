@@ -131,6 +131,7 @@ class AuthorizationServer:
         self.devices: dict[str, DeviceAuthorization] = {}  # sha256(device_code) -> record
         self.code_guesses = FailedAttempts(app.clock, limit=5, window=60)
         self.assertions = client_assertions.AssertionChecker(app.clock)  # and their jti replay cache
+        self.service_accounts = client_assertions.DEMO_SERVICE_ACCOUNTS
         self._lock = threading.Lock()
 
     @property
@@ -174,7 +175,8 @@ class AuthorizationServer:
             "scopes_supported": sorted(USER_SCOPES | {"reports:read"}),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT,
+                                      client_assertions.JWT_BEARER_GRANT],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
             "token_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
@@ -328,10 +330,13 @@ class AuthorizationServer:
         grant_type = form.get("grant_type")
         if not grant_type:  # an empty parameter counts as omitted (RFC 6749 §3.1)
             raise HTTPError(400, "invalid_request", "grant_type is missing.")
-        known = {"client_credentials", "authorization_code", "refresh_token", DEVICE_GRANT}
+        known = {"client_credentials", "authorization_code", "refresh_token", DEVICE_GRANT,
+                 client_assertions.JWT_BEARER_GRANT}
         if grant_type not in known:
             raise HTTPError(400, "unsupported_grant_type",
                             f"This server does not support {printable(repr(grant_type[:60]))}.")
+        if grant_type == client_assertions.JWT_BEARER_GRANT:
+            return self._jwt_bearer(request, form)  # the assertion authenticates: no client (RFC 7523 §3.1)
         if grant_type == "refresh_token" and not form.get("client_id") and not request.header("Authorization"):
             return self._refresh(form, None)  # tokens from /login belong to no OAuth client
         client = self.authenticate_client(request, form)
@@ -348,6 +353,25 @@ class AuthorizationServer:
         # No refresh token: the client can always ask again with its credentials (RFC 6749 §4.4.3).
         issued = self.tokens.issue(client.client_id, scope, audience=self.app.issuer + "/reports",
                                    client_id=client.client_id, refresh=False)
+        return json_reply(200, issued, NO_STORE)
+
+    def _jwt_bearer(self, request: Request, form: dict[str, str]) -> Reply:
+        """A service account's signed assertion for a token (RFC 7523 §2.1; checks in `client_assertions.grant`).
+
+        Client authentication is optional with this grant (RFC 7521 §4.1); a service account has no
+        OAuth client, so this server takes none, and says so rather than ignore credentials sent.
+        """
+        if request.header("Authorization") or "client_assertion" in form or form.get("client_secret"):
+            raise HTTPError(400, "invalid_request", "The JWT bearer grant authenticates with its assertion alone: "
+                            "send no client authentication with it.")
+        account, asked = client_assertions.grant(self.assertions, form, self.service_accounts, self.app.issuer)
+        if form.get("client_id", "") not in ("", account.client_id):
+            raise HTTPError(400, "invalid_request", "client_id does not match the service account of the assertion.")
+        scope = _scope(asked, account.scope)
+        if scope is None:
+            raise HTTPError(400, "invalid_scope", f"This service account may ask for: {account.scope}.")
+        issued = self.tokens.issue(account.email, scope, audience=self.app.issuer + "/reports",
+                                   client_id=account.client_id, refresh=False)  # it can always sign anew
         return json_reply(200, issued, NO_STORE)
 
     def _authorization_code(self, form: dict[str, str], client: Client) -> Reply:
