@@ -2,8 +2,9 @@
 
 Neither check calls the API. Each makes a fresh EC P-256 key of its own (a millisecond), hands it to
 the learner's function, and reads what comes back with PyJWT, by the rules the practice API applies
-(helpers/practice_api/client_assertions.py and dpop.py): the verdict does not depend on a server
-that might be more lenient than the RFC.
+(helpers/practice_api/client_assertions.py and dpop.py), so that the verdict does not depend on a
+server that might be more lenient than the RFC. One rule is stricter than the server's: an assertion
+may live 5 minutes here, where the server allows an hour (for Authlib's default): it is used at once.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from helpers.checks.feedback import not_a_function, not_yet, placeholder, raised
 __all__ = ["client_assertion", "dpop_proof"]
 
 ISSUER = "https://api.practice.test"
-MAX_ASSERTION_SECONDS = 300  # the practice API's limit for a client assertion (client_assertions.py)
+MAX_ASSERTION_SECONDS = 300  # stricter than the practice API (1 h, for Authlib): an assertion is used at once
 IAT_WINDOW = 60  # seconds a DPoP proof's iat may be off (the practice API allows less)
 MIN_JTI_CHARS = 16  # 96 bits and more of randomness, base64url: RFC 9449 §11.1, RFC 7519 §4.1.7
 
