@@ -386,3 +386,67 @@ def test_any_json_string_in_a_body_never_gets_a_500(text):
     for path in ("/keys/notes", "/login", "/signed/orders"):
         assert_well_formed(send("POST", path, headers={"X-API-Key": demo.api_key("rw-2")}, body=body,
                                 content_type="application/json"))
+
+
+# -- notebook 09: client assertions (RFC 7523) and DPoP proofs (RFC 9449), signed or not ----------------------
+
+def _signed(header: dict, claims: dict, pem: str, alg: str) -> str:
+    """A JWS signed by hand: PyJWT's encode() refuses some of the nonsense the server must survive."""
+    from cryptography.hazmat.primitives import serialization
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+    key = serialization.load_pem_private_key(pem.encode(), None)
+    part = lambda value: base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()  # noqa: E731
+    signing_input = part({**header, "alg": alg}) + "." + part(claims)
+    signer = ECAlgorithm(ECAlgorithm.SHA256) if alg == "ES256" else RSAAlgorithm(RSAAlgorithm.SHA256)
+    signature = base64.urlsafe_b64encode(signer.sign(signing_input.encode(), key)).rstrip(b"=").decode()
+    return signing_input + "." + signature
+
+
+ASSERTION_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope"]
+fuzzed_claims = st.dictionaries(st.sampled_from(ASSERTION_CLAIMS + ["htm", "htu", "ath", "nonce"]),
+                                st.one_of(json_values, nasty_text, st.integers(0, 2 ** 62)), max_size=9)
+fuzzed_header = st.dictionaries(st.sampled_from(["kid", "typ", "crit", "jwk", "x5c", "b64"]),
+                                st.one_of(json_values, nasty_text), max_size=4)
+
+
+@given(claims=fuzzed_claims, header=fuzzed_header, signed=st.booleans(), raw=jwt_like,
+       grant=st.booleans(), form_extra=st.dictionaries(st.sampled_from(["client_id", "scope", "client_secret"]),
+                                                       header_text, max_size=2))
+def test_client_assertion_and_jwt_bearer_family(claims, header, signed, raw, grant, form_extra):
+    """Signed with the right demo key (so every claim check is reached) or not a valid JWT at all."""
+    from helpers.practice_api import demo_keys
+    if grant:
+        token = _signed({**header, "kid": demo_keys.SERVICE_ACCOUNT_KEY_ID}, claims,
+                        demo_keys.SERVICE_ACCOUNT_PRIVATE_KEY, "RS256") if signed else raw
+        form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": token, **form_extra}
+    else:
+        token = _signed({k: v for k, v in header.items() if k != "kid"}, claims,
+                        demo_keys.REPORTS_SIGNER_PRIVATE_KEY, "ES256") if signed else raw
+        form = {"grant_type": "client_credentials", "client_assertion": token, **form_extra,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    assert_well_formed(send("POST", "/oauth/token", body=urlencode(form).encode(),
+                            content_type="application/x-www-form-urlencoded"))
+
+
+@given(claims=fuzzed_claims, header=fuzzed_header, signed=st.booleans(), raw=st.one_of(jwt_like, nasty_text),
+       where=st.sampled_from(["token", "reports", "me", "login"]), token=st.one_of(jwt_like, header_text))
+def test_dpop_proof_family(claims, header, signed, raw, where, token):
+    """Proofs signed with a key whose jwk they carry (the signature checks pass), or anything at all."""
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives import serialization
+    from helpers.practice_api import demo_keys
+    if signed:
+        key = serialization.load_pem_private_key(demo_keys.DPOP_PRIVATE_KEY.encode(), None)
+        jwk = header.get("jwk", pyjwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True))
+        proof = _signed({"typ": "dpop+jwt", **header, "jwk": jwk}, claims, demo_keys.DPOP_PRIVATE_KEY, "ES256")
+    else:
+        proof = raw
+    if where == "token":
+        answer = send("POST", "/oauth/token", headers={"DPoP": proof}, content_type="application/x-www-form-urlencoded",
+                      body=urlencode({"grant_type": "client_credentials", "client_id": "reports-mtls"}).encode())
+    elif where == "login":
+        answer = send("POST", "/login", headers={"DPoP": proof}, content_type="application/json",
+                      body=json.dumps({"username": "ada", "password": "wrong"}).encode())
+    else:
+        answer = send("GET", "/" + where, headers={"Authorization": "DPoP " + token, "DPoP": proof})
+    assert_well_formed(answer)

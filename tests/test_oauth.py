@@ -199,8 +199,9 @@ def test_metadata_names_this_issuer_on_both_transports(http, any_api):
     assert all(url.startswith(issuer + "/") for url in urls)
     assert metadata["code_challenge_methods_supported"] == ["S256"]  # no plain (RFC 9700 §2.1.1)
     # private_key_jwt (RFC 7523 §2.2) is tested in tests/test_client_assertions.py
+    # private_key_jwt (RFC 7523 §2.2) and tls_client_auth (RFC 8705 §2.1): tests/test_mtls_bound_tokens.py
     assert sorted(metadata["token_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
-                                                                         "private_key_jwt"]
+                                                                         "private_key_jwt", "tls_client_auth"]
     assert sorted(metadata["revocation_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
                                                                               "private_key_jwt"]
     assert sorted(metadata["grant_types_supported"]) == sorted(

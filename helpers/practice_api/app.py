@@ -21,11 +21,12 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, Callable, Iterable
 
-from helpers.practice_api import demo, users
+from helpers.practice_api import binding, demo, users
 from helpers.practice_api.api_keys import DEMO_KEYS, KeyStore
 from helpers.practice_api.basic_auth import PasswordChecker, authenticate_basic
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.digest_auth import DigestAuthenticator
+from helpers.practice_api.dpop import DPoPChecker
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.practice_api.request_signing import SignatureChecker
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
@@ -129,6 +130,7 @@ class PracticeAPI:
         self.orders: Recent = Recent(self.MAX_NOTES, self.MAX_CALL_BYTES, lambda order: len(str(order)))
         self._order_ids = 0
         self._tokens = None
+        self.dpop = DPoPChecker(self.clock)  # DPoP proofs at /oauth/token, /login and the resources (RFC 9449)
         self.oauth = AuthorizationServer(self, self.passwords)
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self.index},
@@ -276,19 +278,21 @@ class PracticeAPI:
         resource = body.get("resource", self.tokens.audience)  # which API the token is for (RFC 8707)
         if not isinstance(resource, str) or resource not in resources:
             raise HTTPError(400, "invalid_target", f"resource is one of: {', '.join(sorted(resources))}.")
+        jkt = binding.token_endpoint_key(self, request)  # with a DPoP proof, a DPoP-bound token (RFC 9449 §5)
         if not self.passwords.check(username, password):
             # 400, not 401: 401 would mean "send an Authorization header", which does not apply here.
             raise HTTPError(400, "invalid_grant", "Wrong user name or password.")
-        return json_reply(200, self.tokens.issue(username, scope, audience=resource), NO_STORE)
+        with binding.bound(binding.confirmation(request, None, jkt)):
+            return json_reply(200, self.tokens.issue(username, scope, audience=resource), NO_STORE)
 
     def me(self, request: Request) -> Reply:
-        """A bearer-token resource (RFC 6750): needs a valid access token with the profile scope."""
-        claims = self.tokens.verify(request.header("Authorization"), "profile")
+        """A bearer-token resource (RFC 6750), or DPoP (RFC 9449): a valid access token with the profile scope."""
+        claims = binding.verify(self, request, "profile")
         return json_reply(200, {"username": claims["sub"], "scope": claims["scope"]})
 
     def reports(self, request: Request) -> Reply:
-        """A machine-to-machine resource: a client-credentials token with reports:read."""
-        claims = self.tokens.verify(request.header("Authorization"), "reports:read", audience=self.issuer + "/reports")
+        """A machine-to-machine resource: a client-credentials token with reports:read (Bearer, DPoP or mTLS-bound)."""
+        claims = binding.verify(self, request, "reports:read", audience=self.issuer + "/reports")
         return json_reply(200, {"client_id": claims["sub"], "reports": ["2026-10 usage", "2026-11 usage"]})
 
     def mtls_whoami(self, request: Request) -> Reply:

@@ -52,7 +52,17 @@ CLIENTS: list[dict[str, object]] = [
      "scope": "reports:read", "token_endpoint_auth_method": "private_key_jwt",
      "token_endpoint_auth_signing_alg": "ES256", "jwks": demo_keys.REPORTS_SIGNER_JWKS,
      "private_key": demo_keys.REPORTS_SIGNER_PRIVATE_KEY},
+    # No secret either: it authenticates with the TLS client certificate of the loopback HTTPS server
+    # (tls_client_auth, RFC 8705 §2.1), and its tokens work only over a connection with that certificate
+    # (RFC 8705 §3). Its certificate is `api.client_cert` of `serve_practice_api(tls=True)` (notebook 06).
+    {"client_id": "reports-mtls", "grant_types": ["client_credentials"], "redirect_uris": [],
+     "scope": "reports:read", "token_endpoint_auth_method": "tls_client_auth",
+     "tls_client_auth_san_email": "ada-laptop@practice.test", "tls_client_certificate_bound_access_tokens": True},
 ]
+
+# The e-mail name (subjectAltName) of the client certificate that `python -m helpers.server --tls` and
+# `serve_practice_api(tls=True)` make (notebook 06). reports-mtls registered it (RFC 8705 §2.1.2).
+CLIENT_CERTIFICATE_EMAIL = "ada-laptop@practice.test"
 
 # A service account's key file for the JWT bearer grant (RFC 7523 §2.1, notebook 09), in Google Cloud's shape.
 SERVICE_ACCOUNT_KEY_FILE: dict[str, str] = demo_keys.service_account_key_file(BASE_URL)

@@ -16,6 +16,9 @@ Read this next to notebook 04. What it enforces, and where:
   `expired_token`;                                                          `device_token`
 - revocation (RFC 7009), introspection for registered resource servers (RFC 7662), and
   metadata for discovery (RFC 8414).                                     `revoke`, `introspect`
+Machine-to-machine (notebook 09) lives in modules of its own, hooked in here: `private_key_jwt` and the
+JWT bearer grant (RFC 7523) in `client_assertions`, DPoP proofs (RFC 9449) in `dpop`, and what a token
+is bound to (DPoP key, TLS client certificate: RFC 8705) in `binding`.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
-from helpers.practice_api import client_assertions, demo_keys
+from helpers.practice_api import binding, client_assertions, demo, demo_keys, dpop
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
 from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable
@@ -66,15 +69,23 @@ class Client:
     introspects: tuple[str, ...] = ()
     # For private_key_jwt (RFC 7523 §2.2): the public keys the client registered (RFC 7591 §2 `jwks`).
     jwks: dict | None = None
+    # For tls_client_auth (RFC 8705 §2.1.2): the e-mail name its client certificate must carry.
+    tls_client_auth_san_email: str | None = None
+    # tls_client_certificate_bound_access_tokens (RFC 8705 §3.4): tokens bound to the client certificate.
+    certificate_bound: bool = False
 
     @property
     def public(self) -> bool:
-        return self.secret_sha256 is None and self.jwks is None
+        return self.secret_sha256 is None and self.jwks is None and self.tls_client_auth_san_email is None
 
     @property
     def auth_method(self) -> str:
         """How this client authenticates at the token endpoint (RFC 7591 §2 names)."""
-        return "private_key_jwt" if self.jwks else "none" if self.public else "client_secret_basic"
+        if self.jwks:
+            return "private_key_jwt"
+        if self.tls_client_auth_san_email:
+            return "tls_client_auth"
+        return "none" if self.public else "client_secret_basic"
 
 
 # The secrets themselves are in helpers/practice_api/demo.py, for learners; the server keeps hashes.
@@ -92,6 +103,9 @@ DEMO_CLIENTS = {c.client_id: c for c in [
     # No secret at all: it signs a client assertion with its private key (RFC 7523 §2.2, notebook 09).
     Client(demo_keys.REPORTS_SIGNER_CLIENT_ID, None, ("client_credentials",), "reports:read",
            jwks=demo_keys.REPORTS_SIGNER_JWKS),
+    # Its TLS client certificate authenticates it, and binds its tokens (RFC 8705 §2.1, §3; loopback only).
+    Client("reports-mtls", None, ("client_credentials",), "reports:read",
+           tls_client_auth_san_email=demo.CLIENT_CERTIFICATE_EMAIL, certificate_bound=True),
 ]}
 
 
@@ -177,13 +191,16 @@ class AuthorizationServer:
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT,
                                       client_assertions.JWT_BEARER_GRANT],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "tls_client_auth",
+                                                      "none"],
             "token_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
             "revocation_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": True,
+            "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),  # RFC 9449 §5.1
+            "tls_client_certificate_bound_access_tokens": True,  # RFC 8705 §3.3 (on the loopback HTTPS server)
         })
 
     # -- client authentication (RFC 6749 §2.3) --------------------------------------------
@@ -220,6 +237,8 @@ class AuthorizationServer:
         client = self.clients.get(form.get("client_id", ""))
         if client is None:
             raise _invalid_client("Unknown client. Public clients send client_id; confidential ones use HTTP Basic.")
+        if client.tls_client_auth_san_email:  # its client_id, and the TLS client certificate (RFC 8705 §2.1)
+            return binding.tls_client(request, client, _invalid_client)
         if not client.public:
             how = "a client assertion (private_key_jwt)" if client.jwks else "HTTP Basic"
             raise _invalid_client(f"{client.client_id} is a confidential client: authenticate with {how}.")
@@ -335,16 +354,22 @@ class AuthorizationServer:
         if grant_type not in known:
             raise HTTPError(400, "unsupported_grant_type",
                             f"This server does not support {printable(repr(grant_type[:60]))}.")
+        # A DPoP proof first (RFC 9449 §5): refused for its nonce, the request must not have spent its
+        # client assertion's jti, since the client sends it again. See `binding` for what tokens are bound to.
+        jkt = binding.token_endpoint_key(self.app, request)
         if grant_type == client_assertions.JWT_BEARER_GRANT:
-            return self._jwt_bearer(request, form)  # the assertion authenticates: no client (RFC 7523 §3.1)
+            with binding.bound(binding.confirmation(request, None, jkt)):
+                return self._jwt_bearer(request, form)  # the assertion authenticates: no client (RFC 7523 §3.1)
         if grant_type == "refresh_token" and not form.get("client_id") and not request.header("Authorization"):
-            return self._refresh(form, None)  # tokens from /login belong to no OAuth client
+            with binding.bound(binding.confirmation(request, None, jkt)):
+                return self._refresh(form, None)  # tokens from /login belong to no OAuth client
         client = self.authenticate_client(request, form)
         if grant_type not in client.grant_types:
             raise HTTPError(400, "unauthorized_client", f"{client.client_id} may not use the {grant_type} grant.")
         handler = {"client_credentials": self._client_credentials, "authorization_code": self._authorization_code,
                    "refresh_token": self._refresh, DEVICE_GRANT: self._device_code}[grant_type]
-        return handler(form, client)
+        with binding.bound(binding.confirmation(request, client, jkt)):
+            return handler(form, client)
 
     def _client_credentials(self, form: dict[str, str], client: Client) -> Reply:
         scope = _scope(form.get("scope"), client.scope)

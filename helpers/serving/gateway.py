@@ -98,6 +98,14 @@ class PracticeAPIHandle:
         """The demo credentials, as `python -m helpers.server` prints them; key files name this API's URL."""
         return demo.credentials(self.base_url)
 
+    def require_dpop_nonce(self, required: bool = True) -> None:
+        """Make the API demand a server nonce in every DPoP proof (RFC 9449 §8, §9), or stop demanding it.
+
+        When on, a proof without a recent nonce gets `use_dpop_nonce` and a `DPoP-Nonce` header: 400 at
+        the token endpoint and /login, 401 with a DPoP challenge at /me and /reports.
+        """
+        self.app.dpop.nonce_required = bool(required)
+
     def url(self, path: str) -> str:
         """The full URL of an endpoint: api.url("/basic/whoami")."""
         return self.base_url + ("" if path.startswith("/") else "/") + path
