@@ -6,9 +6,10 @@ the series runs it two ways (see `helpers.serving.inprocess` and `helpers.servin
 Reading order for the curious: `PracticeAPI.__call__` (the WSGI entry point), then
 `handle` (routing), then the route methods. Each scheme's checks live in a module of
 their own: `basic_auth` (01, 05), `api_keys` (02), `tokens` (03), `oauth` (04), `throttle`
-(01, 06), `digest_auth` and `request_signing` (07). The client certificate of `/mtls/whoami` (06)
-is checked by the TLS layer that serves the app (`helpers.serving.loopback`), which passes the
-verified certificate in the WSGI environ.
+(01, 06), `digest_auth` and `request_signing` (07), `client_assertions`, `dpop` and `binding` (09).
+The client certificate of `/mtls/whoami` (06) is checked by the TLS layer that serves the app
+(`helpers.serving.loopback`), which passes the verified certificate in the WSGI environ; certificate-bound
+tokens (09) hash that certificate.
 """
 from __future__ import annotations
 
