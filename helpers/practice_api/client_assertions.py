@@ -19,11 +19,15 @@ draft-ietf-oauth-rfc7523bis-11 §4):
   it, so that a client assertion can never be replayed as a grant. Any other `typ` (an access token,
   a DPoP proof, an ID token) is refused: RFC 8725 §3.11;
 - `iss` (and `sub` for client authentication) = the client, `sub` for a grant equal to `iss` if sent;
-- `aud`: for client authentication, the issuer identifier, as ONE JSON string: rfc7523bis-11 §4
-  says "the aud claim value MUST be a JSON string, and not a single-valued JSON array" and that
+- `aud`: for client authentication, the issuer identifier and nothing else. rfc7523bis-11 §4
+  replaces RFC 7523 §3 item 3 (case b): the aud value "MUST use the issuer identifier [RFC8414] of
+  the authorization server as its sole value", "the token endpoint URL ... MUST NOT be used", and
   the server "MUST reject any JWT that does not contain its issuer identifier as its sole audience
-  value" (the audience-injection fix; RFC 7523 §3 allowed the token endpoint URL too). For the
-  grant, the issuer or the token endpoint URL (`token_uri`, as Google service accounts send it);
+  value" (the audience-injection fix; RFC 7523 §3 allowed the token endpoint URL). So `"<issuer>"`
+  and `["<issuer>"]` pass, and an array with anything more is refused. (Drafts before July 2025 also
+  said "MUST be a JSON string, and not a single-valued JSON array"; the working group dropped that,
+  so this server does not refuse the one-element array; FAPI 2.0 asks clients to send the string.)
+  For the grant (case a), the issuer or the token endpoint URL (`token_uri`, as Google sends it);
 - `exp` required and near: at most one hour after `iat` (or after now, if there is no `iat`). RFC
   7523 §3 item 4 lets the server refuse a JWT whose `exp` is unreasonably far in the future; one hour
   is Google's limit for service-account assertions and Okta's for client assertions, and what
@@ -88,7 +92,7 @@ class Rules:
 
     name: str  # "client assertion" or "assertion": how refusals name it
     audiences: frozenset[str]
-    single_audience: bool  # aud must be one JSON string, not an array (rfc7523bis-11 §4)
+    single_audience: bool  # the issuer as the sole aud value (rfc7523bis-11 §4, RFC 7523 §3 item 3 b)
     max_lifetime: int
     require_iat: bool
     require_sub: bool
@@ -198,10 +202,10 @@ class AssertionChecker:
             raise fail("The assertion's sub names another subject: this server grants a service account tokens "
                        "for itself only (no delegation).")
         audience = claims.get("aud")
-        if rules.single_audience and not isinstance(audience, str):
-            raise fail(f"The {rules.name}'s aud must be one JSON string, the issuer identifier, not an array "
-                       "or nothing (draft-ietf-oauth-rfc7523bis-11 section 4).")
         audiences = [audience] if isinstance(audience, str) else audience if isinstance(audience, list) else []
+        if rules.single_audience and len(audiences) != 1:
+            raise fail(f"The {rules.name}'s aud must be the issuer identifier as its sole value, "
+                       f"{' '.join(sorted(rules.audiences))} (draft-ietf-oauth-rfc7523bis-11 section 4).")
         if not any(isinstance(a, str) and a in rules.audiences for a in audiences):
             wanted = " or ".join(sorted(rules.audiences))
             raise fail(f"The {rules.name}'s aud must be {wanted} (RFC 7523 section 3"
