@@ -274,12 +274,12 @@ def test_the_replay_cache_remembers_a_jti_until_exp_plus_leeway_rfc7523_section_
     assert_invalid_client(token_request(http, assertion), "already used")
     api.clock.advance(10)
     assert_invalid_client(token_request(http, assertion), "has expired")
-    assert api.app.oauth.assertions._seen == {}  # forgotten once it can no longer be accepted
+    assert len(api.app.oauth.assertions.seen) == 0  # forgotten once it can no longer be accepted
 
 
-def test_the_same_jti_from_another_client_is_a_different_id(api, http):
+def test_the_replay_cache_keys_a_jti_by_its_issuer_rfc7523_section_3_item_7(api, http):
     assert token_request(http, client_assertion(api, jti="shared")).status_code == 200
-    assert ("reports-signer", "shared") in api.app.oauth.assertions._seen
+    assert ("reports-signer", "shared") in api.app.oauth.assertions.seen
 
 
 # -- refusals: the form (RFC 7523 §2.2, RFC 6749 §2.3) ----------------------------------------------------

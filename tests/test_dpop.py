@@ -405,3 +405,20 @@ def test_a_bound_refresh_token_is_refused_without_that_key_rfc9449_section_5(api
     tokens = login_with_dpop(http, api)
     assert_token_refusal(refresh(http, api, tokens["refresh_token"], key=key), "bound to a DPoP key")
     assert refresh(http, api, tokens["refresh_token"], key=KEY).status_code == 200  # the thief burnt nothing
+
+
+def test_the_replay_cache_forgets_each_id_when_its_time_is_over():
+    from helpers.practice_api.clock import Clock
+    from helpers.practice_api.replay_cache import ReplayCache
+    clock = Clock()
+    cache = ReplayCache(clock)
+    now = clock.now()
+    assert cache.first_use("a", now + 10) and cache.first_use("b", now + 100)
+    assert not cache.first_use("a", now + 10) and "a" in cache
+    clock.advance(11)
+    assert "a" not in cache and "b" in cache and len(cache) == 1
+    assert cache.first_use("a", clock.now() + 10)  # a new use after it was forgotten
+    for n in range(5000):  # a flood of proofs: each stays only as long as it must
+        cache.first_use(n, clock.now() + 1)
+    clock.advance(2)
+    assert len(cache) == 2  # "b" and the new "a"

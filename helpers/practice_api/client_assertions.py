@@ -45,12 +45,12 @@ from __future__ import annotations
 import functools
 import json
 import math
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from helpers.practice_api import demo_keys
 from helpers.practice_api.clock import Clock
+from helpers.practice_api.replay_cache import ReplayCache
 from helpers.practice_api.wsgi import HTTPError, printable
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"  # RFC 7523 §2.2
@@ -127,8 +127,7 @@ class AssertionChecker:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self._seen: dict[tuple[str, str], float] = {}  # (iss, jti) -> until when a replay is possible
-        self._lock = threading.Lock()
+        self.seen = ReplayCache(clock)  # (iss, jti), each until its assertion can no longer be accepted
 
     def check(self, assertion: str, rules: Rules, jwks_of: Callable[[str], Mapping[str, Any] | None]) -> dict:
         """The claims of `assertion` once every rule holds, or raise `rules.error(reason)`.
@@ -191,9 +190,6 @@ class AssertionChecker:
 
     def _claims(self, claims: dict, rules: Rules) -> dict:
         fail, now = rules.error, self.clock.now()
-        with self._lock:  # forget what can no longer be replayed, so that the cache stays small
-            for seen in [k for k, until in self._seen.items() if until < now]:
-                del self._seen[seen]
         issuer = claims["iss"]
         subject = claims.get("sub")
         if rules.require_sub and subject != issuer:
@@ -230,10 +226,8 @@ class AssertionChecker:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
             raise fail(_NEEDS_JTI.format(name=rules.name))
-        with self._lock:
-            if (issuer, jti) in self._seen:
-                raise fail(f"This {rules.name} (its jti) was already used: make a new one for each request.")
-            self._seen[(issuer, jti)] = exp + LEEWAY_SECONDS
+        if not self.seen.first_use((issuer, jti), exp + LEEWAY_SECONDS):
+            raise fail(f"This {rules.name} (its jti) was already used: make a new one for each request.")
         return claims
 
 

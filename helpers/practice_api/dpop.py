@@ -18,8 +18,8 @@ nowhere.
 6. `iat` within `PROOF_SECONDS` in the past and `LEEWAY_SECONDS` in the future (point 11, §11.1);
 7. `jti` not seen before while the proof could still be accepted (§11.1): the replay cache keeps
    each id until iat + PROOF_SECONDS + LEEWAY_SECONDS;
-8. at a resource: `ath` is BASE64URL(SHA-256(access token)) (point 12a, §4.2), and the proof's key
-   is the one the token is bound to (point 12c, `cnf.jkt`, §6.1).
+8. at a resource: `ath` is BASE64URL(SHA-256(access token)) (point 12, §4.2), and the proof's key
+   is the one the token is bound to (point 12, `cnf.jkt`, §6.1).
 
 Refusals: 400 `invalid_dpop_proof` or `use_dpop_nonce` (with a `DPoP-Nonce` header) at the token
 endpoint (§5, §8); 401 with `WWW-Authenticate: DPoP algs="...", error="..."` at a resource (§7.1, §9).
@@ -36,6 +36,7 @@ import threading
 from typing import Any, Callable
 
 from helpers.practice_api.clock import Clock
+from helpers.practice_api.replay_cache import ReplayCache
 from helpers.practice_api.wsgi import HTTPError, printable
 
 ALGORITHMS = ("ES256", "RS256")  # dpop_signing_alg_values_supported (RFC 9449 §5.1)
@@ -91,7 +92,7 @@ class DPoPChecker:
         self.clock = clock
         self.nonce_required = False  # `api.require_dpop_nonce(True)` turns it on (RFC 9449 §8, §9)
         self._nonces: dict[str, float] = {}  # nonce -> when it was issued
-        self._seen: dict[str, float] = {}  # jti -> until when a replay could be accepted
+        self.seen = ReplayCache(clock)  # jti, each until a proof with its iat could be accepted
         self._lock = threading.Lock()
 
     # -- nonces (RFC 9449 §8) ------------------------------------------------------------------
@@ -234,14 +235,9 @@ class DPoPChecker:
 
     def _remember(self, jti: str, iat: float, fail: Callable[..., HTTPError]) -> None:
         """Refuse a jti seen before, and keep it as long as a proof with its iat could be accepted."""
-        now = self.clock.now()
-        with self._lock:
-            for old in [j for j, until in self._seen.items() if until < now]:
-                del self._seen[old]
-            if jti in self._seen:
-                raise fail("invalid_dpop_proof", "This DPoP proof (its jti) was already used: make a fresh proof "
-                           "for every request (RFC 9449 section 11.1).")
-            self._seen[jti] = iat + PROOF_SECONDS + LEEWAY_SECONDS
+        if not self.seen.first_use(jti, iat + PROOF_SECONDS + LEEWAY_SECONDS):
+            raise fail("invalid_dpop_proof", "This DPoP proof (its jti) was already used: make a fresh proof "
+                       "for every request (RFC 9449 section 11.1).")
 
 
 def _normalized(url: str) -> tuple[str, str, str] | None:
