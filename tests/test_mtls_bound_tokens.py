@@ -166,3 +166,20 @@ def test_private_key_jwt_and_dpop_work_on_loopback_too(tls_api, https):
         "grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
         "client_assertion": assertion})
     assert response.status_code == 200, response.text
+
+
+def test_a_certificate_sent_as_a_header_authenticates_nothing_rfc8705_section_2_1(tls_api, api, http):
+    """Only the TLS layer may say which certificate the client proved it holds: a header named like
+    mod_ssl's variable becomes HTTP_SSL_CLIENT_CERT (or is dropped, with an underscore), never SSL_CLIENT_CERT."""
+    pem = Path(tls_api.client_cert[0]).read_text()
+    one_line = pem.replace("\n", " ").strip()
+    for name in ("SSL-Client-Cert", "SSL_CLIENT_CERT", "X-SSL-Client-Cert"):
+        response = http.post(api.url("/oauth/token"), timeout=TIMEOUT, headers={name: one_line},
+                             data={"grant_type": "client_credentials", "client_id": CLIENT})
+        assert response.status_code == 401 and response.json()["error"] == "invalid_client", name
+
+
+def test_the_request_reads_only_a_pem_certificate_from_the_environ():
+    from helpers.practice_api.wsgi import _certificate_der
+    assert _certificate_der(None) is None and _certificate_der("not a certificate") is None
+    assert _certificate_der(b"bytes are not what a TLS server puts there") is None
