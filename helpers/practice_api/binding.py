@@ -11,6 +11,13 @@ Read this next to notebook 09. A bound token names what it is bound to in its `c
 
 `token_endpoint_key` and `confirmation` decide the binding at the token endpoint, `bound` applies it
 while tokens are issued, and `verify` checks a request at a resource.
+
+Refresh tokens: RFC 9449 §5 requires those of public clients to be bound to the DPoP key, since
+nothing else proves who presents them. This server binds every refresh token issued with a DPoP
+proof, whatever the client (notes-cli, notes-tv, /login's; and notes-web's, which §5 would leave to
+its client secret): a refresh must then come with a proof of the same key, checked before the
+refresh token is spent. A confidential client that wants to change its DPoP key signs in again.
+Certificate-bound refresh tokens (RFC 8705 §4) are not implemented: reports-mtls gets none.
 """
 from __future__ import annotations
 
