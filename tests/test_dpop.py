@@ -422,3 +422,22 @@ def test_the_replay_cache_forgets_each_id_when_its_time_is_over():
         cache.first_use(n, clock.now() + 1)
     clock.advance(2)
     assert len(cache) == 2  # "b" and the new "a"
+
+
+def test_a_public_client_s_refresh_token_is_bound_to_its_dpop_key_rfc9449_section_5(api, http):
+    """notes-tv (public, device grant): its refresh token works only with a proof of the same key."""
+    started = http.post(ISSUER + "/oauth/device_authorization", data={"client_id": "notes-tv"},
+                        timeout=TIMEOUT).json()
+    approved = http.post(ISSUER + "/device", timeout=TIMEOUT, data={"user_code": started["user_code"],
+                                                                     "decision": "approve", **ADA})
+    assert approved.status_code == 200
+    tokens = http.post(TOKEN_URL, headers={"DPoP": make_proof(api, "POST", TOKEN_URL)}, timeout=TIMEOUT, data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": started["device_code"],
+        "client_id": "notes-tv"}).json()
+    assert tokens["token_type"] == "DPoP"
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": "notes-tv"}
+    stolen = http.post(TOKEN_URL, data=form, timeout=TIMEOUT,
+                       headers={"DPoP": make_proof(api, "POST", TOKEN_URL, key=OTHER)})
+    assert_token_refusal(stolen, "bound to a DPoP key")
+    mine = http.post(TOKEN_URL, data=form, timeout=TIMEOUT, headers={"DPoP": make_proof(api, "POST", TOKEN_URL)})
+    assert mine.status_code == 200 and mine.json()["token_type"] == "DPoP", mine.text
