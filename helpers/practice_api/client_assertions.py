@@ -165,7 +165,7 @@ class AssertionChecker:
             raise fail(f"The {rules.name} has no iss claim naming the client (RFC 7523 section 3).")
         jwks = jwks_of(issuer)
         if jwks is None:
-            raise fail(f"The {rules.name}'s iss names no registered client with a public key.")
+            raise fail(f"The {rules.name}'s iss names no client or service account with a registered public key.")
         key_id = header.get("kid")
         keys = [k for k in jwks.get("keys", []) if key_id is None or k.get("kid") == key_id]
         if len(keys) != 1:
