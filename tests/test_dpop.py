@@ -100,6 +100,11 @@ def test_rfc7638_section_3_1_thumbprint_example():
     assert dpop.thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
+def test_rfc9449_section_7_1_ath_example():
+    assert dpop.access_token_hash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU") == \
+        "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+
+
 def test_the_token_endpoint_binds_the_token_to_the_proof_key_rfc9449_section_5_and_6_1(api, http):
     response = token_request(http, api, make_proof(api, "POST", TOKEN_URL))
     assert response.status_code == 200, response.text
