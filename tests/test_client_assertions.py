@@ -512,3 +512,25 @@ def test_the_grant_on_loopback_uses_the_key_file_s_token_uri(http):
         assert response.status_code == 200, response.text
     finally:
         api.stop()
+
+
+def test_authlib_assertion_session_gets_a_token_then_reuses_its_jti_rfc7523_section_3_item_7(api):
+    """Authlib 1.9's AssertionSession (the JWT bearer grant) writes its jti into the `claims` dict it was
+    given, once: the next assertion it signs carries the same jti, which this server refuses as a replay."""
+    import warnings
+
+    from authlib.integrations.requests_client import AssertionSession
+    from joserfc.jwk import RSAKey
+
+    key_file = api.credentials["service_accounts"][0]
+    session = AssertionSession(token_endpoint=key_file["token_uri"], issuer=key_file["client_email"], subject=None,
+                               audience=key_file["token_uri"], claims={"scope": "reports:read"},
+                               key=RSAKey.import_key(key_file["private_key"]),
+                               header={"alg": "RS256", "kid": key_file["private_key_id"]})
+    session.trust_env = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Authlib's own deprecation notices about its key handling
+        assert session.get(api.url("/reports"), timeout=TIMEOUT).status_code == 200
+        session.token = None  # as when the token has expired: it signs a new assertion
+        with pytest.raises(Exception, match="already used"):
+            session.get(api.url("/reports"), timeout=TIMEOUT)
