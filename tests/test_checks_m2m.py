@@ -68,10 +68,17 @@ def test_client_assertion_aud_token_endpoint_rfc7523bis_4(feedback):
 
 
 def test_client_assertion_aud_array_rfc7523bis_4(feedback):
-    """Even [issuer] alone is refused: a JSON string, not a single-valued array (rfc7523bis-11 §4)."""
+    """[issuer, token endpoint]: the issuer is not the sole audience value (rfc7523bis-11 §4)."""
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, aud=[metadata["issuer"], metadata["token_endpoint"]])
+    assert_not_yet(feedback(checks.client_assertion, insecure), "array with more than the issuer")
+
+
+def test_client_assertion_aud_one_element_array_fapi2(feedback):
+    """[issuer] alone: allowed by rfc7523bis-11, refused by FAPI 2.0 and the earlier drafts: send the string."""
     def insecure(client_id, metadata, pem, now):
         return assertion(client_id, metadata, pem, now, aud=[metadata["issuer"]])
-    assert_not_yet(feedback(checks.client_assertion, insecure), "aud is an array")
+    assert_not_yet(feedback(checks.client_assertion, insecure), "send the plain string")
 
 
 def test_client_assertion_hard_coded_aud(feedback):
@@ -246,3 +253,22 @@ def test_dpop_proof_printing_the_token_is_refused(feedback):
         return make_dpop_proof(private_key, method, url, access_token, nonce)
     output = feedback(checks.dpop_proof, leaky)
     assert output.startswith("✗ Not yet: ") and "practice-dpop-token" not in output
+
+
+# -- the notebook's own solutions ----------------------------------------------------------------------
+
+def test_the_notebook_solutions_are_right(capsys):
+    """Each <details> solution of notebook 09, run as printed, gets ✓ from its check."""
+    import json
+    import re
+
+    from conftest import ROOT
+
+    notebook = json.loads((ROOT / "notebooks/09-machine-to-machine.ipynb").read_text(encoding="utf-8"))
+    solutions = [code for cell in notebook["cells"] if cell["cell_type"] == "markdown"
+                 for code in re.findall(r"<details><summary>Solution</summary>\s*```python\n(.*?)```",
+                                        "".join(cell["source"]), re.S)]
+    assert len(solutions) == 2
+    for code in solutions:
+        exec(code, {"secrets": secrets, "time": time, "jwt": jwt, "checks": checks})
+        assert capsys.readouterr().out.startswith("✓ Right: ")

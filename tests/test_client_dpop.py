@@ -249,3 +249,82 @@ def test_other_challenges_are_not_a_nonce_demand(header):
         mock.add(responses.GET, f"{API}/me", status=401, headers={"WWW-Authenticate": header, "DPoP-Nonce": "n"})
         response = requests.get(f"{API}/me", auth=auth, timeout=5)
     assert response.status_code == 401 and response.history == []
+
+
+# -- against the practice API (helpers/practice_api/dpop.py) ------------------------------------------
+
+def _assertion(api) -> dict:
+    """A private_key_jwt client assertion for reports-signer, as notebook 09 makes it."""
+    import secrets as random
+    import time
+
+    signer = next(client for client in api.credentials["clients"] if client["client_id"] == "reports-signer")
+    now = int(time.time())
+    claims = {"iss": "reports-signer", "sub": "reports-signer", "aud": api.base_url, "iat": now, "exp": now + 60,
+              "jti": random.token_urlsafe(16)}
+    return {"grant_type": "client_credentials", "scope": "reports:read",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jwt.encode(claims, signer["private_key"], algorithm="ES256")}
+
+
+@pytest.fixture
+def practice_api():
+    from helpers import start_practice_api
+
+    api = start_practice_api()
+    yield api
+    api.stop()
+    assert api.app.errors == []
+
+
+def _bound_auth(api, http) -> DPoPAuth:
+    auth = DPoPAuth(now=api.clock.now)
+    response = http.post(api.url("/oauth/token"), data=_assertion(api), auth=auth.token_auth(), timeout=5,
+                         allow_redirects=False)
+    assert response.status_code == 200, response.text
+    auth.use_token(response.json())
+    return auth
+
+
+def test_practice_api_binds_and_accepts_rfc9449_5_7(practice_api, http):
+    """Token request with a proof: token_type DPoP, cnf.jkt = our thumbprint (§6.1); /reports accepts it (§7.1)."""
+    auth = _bound_auth(practice_api, http)
+    claims = jwt.decode(auth.access_token, options={"verify_signature": False})
+    assert claims["cnf"]["jkt"] == auth.thumbprint
+    assert http.get(practice_api.url("/reports"), auth=auth, timeout=5).status_code == 200
+    assert http.get(practice_api.url("/reports"), auth=auth, timeout=5).status_code == 200  # a new proof each time
+
+
+def test_practice_api_refuses_the_token_as_bearer_rfc9449_7_1(practice_api, http):
+    auth = _bound_auth(practice_api, http)
+    response = http.get(practice_api.url("/reports"), headers={"Authorization": f"Bearer {auth.access_token}"},
+                        timeout=5)
+    assert response.status_code == 401
+
+
+def test_practice_api_refuses_another_key_rfc9449_4_3(practice_api, http):
+    auth = _bound_auth(practice_api, http)
+    thief = DPoPAuth(access_token=auth.access_token, now=practice_api.clock.now)
+    assert http.get(practice_api.url("/reports"), auth=thief, timeout=5).status_code == 401
+
+
+def test_practice_api_resource_nonce_rfc9449_9(practice_api, http):
+    """With nonces on, the API's 401 use_dpop_nonce is answered by one retry that succeeds (§9)."""
+    auth = _bound_auth(practice_api, http)
+    practice_api.require_dpop_nonce(True)
+    response = http.get(practice_api.url("/reports"), auth=auth, timeout=5)
+    assert response.status_code == 200 and [r.status_code for r in response.history] == [401]
+    again = http.get(practice_api.url("/reports"), auth=auth, timeout=5)
+    assert again.status_code == 200 and again.history == []
+
+
+def test_practice_api_token_endpoint_nonce_keeps_the_assertion_rfc9449_8(practice_api, http):
+    """The AS's 400 use_dpop_nonce, then one retry with the same form: the assertion's jti was not spent (§8)."""
+    practice_api.require_dpop_nonce(True)
+    auth = DPoPAuth(now=practice_api.clock.now)
+    response = http.post(practice_api.url("/oauth/token"), data=_assertion(practice_api), auth=auth.token_auth(),
+                         timeout=5, allow_redirects=False)
+    assert response.status_code == 200, response.text
+    assert [r.status_code for r in response.history] == [400]
+    auth.use_token(response.json())
+    assert http.get(practice_api.url("/reports"), auth=auth, timeout=5).status_code == 200

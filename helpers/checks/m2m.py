@@ -27,8 +27,8 @@ MIN_JTI_CHARS = 16  # 96 bits and more of randomness, base64url: RFC 9449 §11.1
 def client_assertion(function: Any) -> None:
     """09, exercise 1: `make_client_assertion(client_id, metadata, private_key_pem, now)` -> a JWT.
 
-    Right: ES256 signed by the key; iss = sub = client_id; aud = metadata["issuer"] as one string
-    (draft-ietf-oauth-rfc7523bis-11 §4); exp after now and at most 5 minutes later; a fresh jti each
+    Right: ES256 signed by the key; iss = sub = client_id; aud = metadata["issuer"], as a string (its sole
+    value, draft-ietf-oauth-rfc7523bis-11 §4; a string, not [issuer], as FAPI 2.0 asks); exp after now and at most 5 minutes later; a fresh jti each
     call (RFC 7523 §3, OpenID Connect Core §9); iat (if sent) not in the future.
     """
     if placeholder(unless_stub(function)) or not_a_function(
@@ -77,9 +77,14 @@ def _assertion_problem(jwt, token: Any, public, client_id: str, metadata: dict, 
                 f"assertion and who it is about (RFC 7523 §3 items 1 and 2). Got iss {claims.get('iss')!r}, "
                 f"sub {claims.get('sub')!r}.")
     aud = claims.get("aud")
+    if isinstance(aud, list) and aud != [metadata["issuer"]]:
+        return ("aud is an array with more than the issuer. draft-ietf-oauth-rfc7523bis-11 §4: the aud MUST be the "
+                "authorization server's issuer identifier as its sole value, and the server MUST reject anything "
+                "else (the audience-injection fix). Use aud=metadata['issuer'].")
     if isinstance(aud, list):
-        return ("aud is an array. draft-ietf-oauth-rfc7523bis-11 §4: the aud value MUST be a JSON string, not an "
-                "array, holding the authorization server's issuer identifier alone. Use aud=metadata['issuer'].")
+        return ("aud is the array [issuer]. rfc7523bis-11 §4 allows it, but send the plain string: FAPI 2.0 asks "
+                "clients for a string, and servers written to the earlier drafts refuse a one-element array. "
+                "Use aud=metadata['issuer'].")
     if aud == metadata["token_endpoint"]:
         return ("aud is the token endpoint URL. RFC 7523 §3 allowed it, but after the audience-injection attack "
                 "draft-ietf-oauth-rfc7523bis-11 §4 says the audience MUST be the issuer identifier alone, and "
