@@ -208,7 +208,7 @@ class DPoPAuth(AuthBase):
         sent = response.request.headers.get("Authorization", "")
         if not sent.startswith("DPoP "):
             return response  # requests dropped the token on a redirect to another host: not our 401
-        return self._retry(response, sent.removeprefix("DPoP "), kwargs)
+        return self._retry(response, sent.removeprefix("DPoP "), **kwargs)
 
     def _remember_nonce(self, response: requests.Response) -> bool:
         """Keep the response's DPoP-Nonce for its server; True if it is a nonce not used before."""
@@ -221,8 +221,9 @@ class DPoPAuth(AuthBase):
             self._nonces[origin] = nonce
         return new
 
-    def _retry(self, response: requests.Response, token: str | None, kwargs: dict) -> requests.Response:
-        """Send the request again, once, with a new proof carrying the server's new nonce."""
+    def _retry(self, response: requests.Response, token: str | None, **kwargs) -> requests.Response:
+        """Send the request again, once, with a new proof carrying the server's new nonce (and the caller's
+        timeout, which requests hands the hook in `kwargs`)."""
         request = response.request
         if getattr(request, "dpop_nonce_retried", False):
             return response  # the server refused the nonce it gave: do not loop
@@ -273,7 +274,7 @@ class _TokenRequestAuth(AuthBase):
         self.dpop._remember_nonce(response)
         if response.status_code != 400 or _json_error(response) != "use_dpop_nonce":
             return response
-        return self.dpop._retry(response, None, kwargs)
+        return self.dpop._retry(response, None, **kwargs)
 
     def __repr__(self) -> str:
         return f"DPoPAuth.token_auth({self.client_auth!r})"
