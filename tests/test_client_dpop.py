@@ -127,8 +127,8 @@ def test_a_token_not_bound_is_not_used_rfc9449_5(tokens):
 
 
 @pytest.mark.parametrize("url", ["http://api.practice.test/me", "http://localhost/me", "ftp://api.practice.test/"])
-def test_refuses_plain_http_rfc9449_11_1(url):
-    """No TLS, nothing sent (RFC 9449 §11.1, RFC 6750 §5.3); loopback IP literals only are allowed."""
+def test_refuses_plain_http_rfc6750_5_3(url):
+    """No TLS, nothing sent (RFC 6750 §5.3, RFC 6749 §10.3); loopback IP literals only are allowed."""
     with pytest.raises(InsecureTransportError):
         DPoPAuth(access_token="t")(requests.Request("GET", url).prepare())
     with pytest.raises(InsecureTransportError):

@@ -21,7 +21,7 @@ __all__ = ["client_assertion", "dpop_proof"]
 ISSUER = "https://api.practice.test"
 MAX_ASSERTION_SECONDS = 300  # stricter than the practice API (1 h, for Authlib): an assertion is used at once
 IAT_WINDOW = 60  # seconds a DPoP proof's iat may be off (the practice API allows less)
-MIN_JTI_CHARS = 16  # 96 bits and more of randomness, base64url: RFC 9449 §11.1, RFC 7519 §4.1.7
+MIN_JTI_CHARS = 16  # 96 bits and more of randomness, base64url: RFC 9449 §4.2, RFC 7519 §4.1.7
 
 
 def client_assertion(function: Any) -> None:
@@ -170,7 +170,7 @@ def _proof_problem(jwt, proof: Any, key, method: str, url: str, access_token: st
         return f"return the proof JWT as a string (jwt.encode(...) gives one), not {type(proof).__name__}."
     if proof in seen:
         return ("it returned a proof it had returned before. A proof is for one request only: the server keeps "
-                "the jti it has seen and refuses a replay (RFC 9449 §4.3 point 12, §11.1). Make a new one, with a "
+                "the jti it has seen and refuses a replay (RFC 9449 §11.1). Make a new one, with a "
                 "new jti, every time.")
     seen.add(proof)
     try:

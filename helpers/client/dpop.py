@@ -20,7 +20,7 @@ What it does, each with its section of RFC 9449:
   new proof carrying the `DPoP-Nonce` the server sent. A body that cannot be sent twice (a
   generator) is not: the caller gets the refusal, and the next request carries the nonce. A
   `DPoP-Nonce` on any other response replaces the one kept for that server (§8.2);
-- TLS only: https://, or http:// to 127.0.0.1 or [::1] (RFC 9449 §11.1 and RFC 6750 §5.3).
+- TLS only: https://, or http:// to 127.0.0.1 or [::1], as for any token (RFC 6750 §5.3).
 
 What it never does: reuse a proof, sign the URL's query or fragment, put the private key in a
 proof, a token dict, its repr or its pickle, or compute `ath` from a token other than the one sent.
@@ -64,7 +64,8 @@ def require_tls(url: str) -> None:
     """Raise InsecureTransportError unless `url` is https://, or http:// to a loopback IP literal.
 
     A DPoP token is bound to a key, but the request it rides on, its answer and the proof itself
-    are still for nobody else to read: DPoP is defined over TLS (RFC 9449 §11.1). 127.0.0.1 and
+    are still for nobody else to read: DPoP adds to TLS, it does not replace it (RFC 6750 §5.3,
+    RFC 6749 §10.3 for tokens on the wire). 127.0.0.1 and
     [::1] never leave the machine; the name localhost may resolve elsewhere (RFC 8252 §8.3).
     """
     parts = urlsplit(url)
@@ -72,7 +73,7 @@ def require_tls(url: str) -> None:
         return
     raise InsecureTransportError(
         f"Refusing to send a DPoP token or proof to {parts.scheme}://{parts.hostname}: without TLS anyone "
-        f"on the way reads the token and the answer (RFC 9449 §11.1, RFC 6750 §5.3). Use an https:// URL; "
+        f"on the way reads the token and the answer (RFC 6750 §5.3, RFC 6749 §10.3). Use an https:// URL; "
         f"plain http:// is allowed only to 127.0.0.1 or [::1].")
 
 
