@@ -272,3 +272,43 @@ def test_the_notebook_solutions_are_right(capsys):
     for code in solutions:
         exec(code, {"secrets": secrets, "time": time, "jwt": jwt, "checks": checks})
         assert capsys.readouterr().out.startswith("✓ Right: ")
+
+
+# -- what notebook 09 says of Authlib 1.9's PrivateKeyJWT, so that an upgrade that changes it shows --------
+
+def _authlib_assertions(auth, count=2):
+    from urllib.parse import parse_qs
+
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT  # noqa: F401  (the auth passed in)
+    from joserfc.jwk import ECKey
+
+    from helpers.practice_api import demo_keys
+
+    class Client:  # what PrivateKeyJWT.sign reads of the OAuth2 client
+        client_id = "reports-signer"
+        client_secret = ECKey.import_key(demo_keys.REPORTS_SIGNER_PRIVATE_KEY)
+
+    claims = []
+    for _ in range(count):
+        _, _, body = auth(Client(), "POST", "https://api.practice.test/oauth/token", {}, "")
+        claims.append(jwt.decode(parse_qs(body)["client_assertion"][0], options={"verify_signature": False}))
+    return claims
+
+
+def test_authlib_private_key_jwt_defaults_as_the_notebook_says():
+    """aud = the token endpoint URL, exp = iat + 3600, a new jti per assertion."""
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+    first, second = _authlib_assertions(PrivateKeyJWT(alg="ES256"))
+    assert first["aud"] == "https://api.practice.test/oauth/token"
+    assert first["exp"] - first["iat"] == 3600 and first["jti"] != second["jti"]
+
+
+def test_authlib_private_key_jwt_issuer_fix_and_claims_trap():
+    """PrivateKeyJWT(issuer) puts the issuer in aud, jti still fresh; claims={...} makes every jti the same."""
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+
+    first, second = _authlib_assertions(PrivateKeyJWT("https://api.practice.test", alg="ES256"))
+    assert first["aud"] == second["aud"] == "https://api.practice.test" and first["jti"] != second["jti"]
+    first, second = _authlib_assertions(PrivateKeyJWT(alg="ES256", claims={"aud": "https://api.practice.test"}))
+    assert first["jti"] == second["jti"]
