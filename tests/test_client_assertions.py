@@ -534,3 +534,75 @@ def test_authlib_assertion_session_gets_a_token_then_reuses_its_jti_rfc7523_sect
         session.token = None  # as when the token has expired: it signs a new assertion
         with pytest.raises(Exception, match="already used"):
             session.get(api.url("/reports"), timeout=TIMEOUT)
+
+
+# -- numbers no JSON parser holds, on both transports (RFC 7519 §2 NumericDate, RFC 7493 §2.2) ------------------
+
+HUGE = [10 ** 400, -10 ** 400, 2 ** 53, 1e308 * 10]  # 1e308 * 10 is inf: json.dumps writes Infinity
+
+
+@pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])
+@pytest.mark.parametrize("value", HUGE)
+def test_a_time_no_json_parser_holds_gets_401_not_500_rfc7519_section_2(any_api, http, claim, value):
+    """10**400 made math.isfinite raise OverflowError (a 500); an int past 2**53 is no NumericDate here."""
+    assertion = client_assertion(any_api, aud=any_api.base_url, **{claim: value})
+    response = http.post(any_api.url("/oauth/token"), timeout=TIMEOUT, data={
+        "grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": assertion})
+    assert_invalid_client(response, "must be a number of seconds since the epoch")
+
+
+@pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])
+@pytest.mark.parametrize("value", HUGE)
+def test_a_grant_time_no_json_parser_holds_gets_400_not_500_rfc7519_section_2(any_api, http, claim, value):
+    assertion = grant_assertion(any_api, aud=any_api.url("/oauth/token"), **{claim: value})
+    response = http.post(any_api.url("/oauth/token"), timeout=TIMEOUT,
+                         data={"grant_type": JWT_BEARER_GRANT, "assertion": assertion})
+    assert_invalid_grant(response, "must be a number of seconds since the epoch")
+
+
+def test_an_access_token_with_a_huge_exp_gets_401_not_500_rfc7519_section_2(any_api, http):
+    """The demo signing key is public: anyone can sign an access token with exp = 10**400."""
+    from helpers.practice_api import signing_key
+    now = int(any_api.clock.now())
+    claims = {"iss": any_api.base_url, "aud": any_api.base_url + "/me", "sub": "ada", "client_id": "x",
+              "iat": now, "exp": 10 ** 400, "jti": "j", "scope": "profile"}
+    token = jwt.encode(claims, signing_key.private_key(), algorithm="RS256",
+                       headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
+    response = http.get(any_api.url("/me"), headers={"Authorization": "Bearer " + token}, timeout=TIMEOUT)
+    assert response.status_code == 401 and "must be numbers" in response.json()["error_description"]
+
+
+# -- revocation with private_key_jwt (RFC 7009 §2.1, RFC 7523 §2.2) ------------------------------------------
+
+def test_authlib_private_key_jwt_revokes_its_own_token_rfc7009_section_2_1(api, http):
+    """Authlib's PrivateKeyJWT sends client_assertion and no client_id: that is client authentication,
+    not an anonymous request (which could revoke only /login's tokens)."""
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+    from joserfc.jwk import ECKey
+
+    key = ECKey.import_key(demo_keys.REPORTS_SIGNER_PRIVATE_KEY)
+    session = OAuth2Session(SIGNER, key, token_endpoint_auth_method=PrivateKeyJWT(ISSUER, alg="ES256"),
+                            revocation_endpoint_auth_method=PrivateKeyJWT(ISSUER, alg="ES256"),
+                            scope="reports:read")
+    session.trust_env = False
+    token = session.fetch_token(TOKEN_URL, grant_type="client_credentials", timeout=TIMEOUT)["access_token"]
+    revoked = session.revoke_token(ISSUER + "/oauth/revoke", token=token, timeout=TIMEOUT)
+    assert revoked.status_code == 200, revoked.text
+    assert "client_id" not in api.calls[-1].form() and "client_assertion" in api.calls[-1].form()
+    reports = http.get(ISSUER + "/reports", headers={"Authorization": "Bearer " + token}, timeout=TIMEOUT)
+    assert reports.status_code == 401 and "revoked" in reports.json()["error_description"]
+
+
+def test_a_bad_client_assertion_at_revocation_is_401_rfc7009_section_2_1(api, http):
+    response = http.post(ISSUER + "/oauth/revoke", timeout=TIMEOUT, data={
+        "token": "anything", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": client_assertion(api, key=OTHER_KEY)})
+    assert_invalid_client(response, "signature does not match")
+
+
+def test_metadata_lists_every_revocation_auth_method_rfc8414_section_2(api, http):
+    metadata = http.get(ISSUER + "/.well-known/oauth-authorization-server", timeout=TIMEOUT).json()
+    assert metadata["revocation_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "private_key_jwt", "tls_client_auth", "none"]

@@ -207,18 +207,42 @@ def test_a_proof_for_another_url_is_refused_rfc9449_section_4_3_point_9(api, htt
     assert_resource_refusal(get_reports(http, token, proof), "invalid_dpop_proof", "htu must be " + REPORTS_URL)
 
 
-@pytest.mark.parametrize("htu", [REPORTS_URL + "?month=11", REPORTS_URL + "#top", REPORTS_URL + "?"])
-def test_an_htu_with_query_or_fragment_is_refused_rfc9449_section_4_2(api, http, htu):
+@pytest.mark.parametrize("htu", [REPORTS_URL + "?month=11", REPORTS_URL + "#top", REPORTS_URL + "?",
+                                 REPORTS_URL + "?a=1#b"])
+def test_the_query_and_fragment_of_htu_are_ignored_rfc9449_section_4_3_point_9(api, http, htu):
+    """§4.3 point 9: htu is compared "ignoring any query and fragment parts" (the client leaves them out, §4.2)."""
+    token = dpop_token(http, api)
+    response = get_reports(http, token, make_proof(api, "GET", htu, token=token))
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("htu", [ISSUER + "/%72eports", ISSUER + "/%72%65ports", "https://api.practice.test:/reports",
+                                 ISSUER + "/me/../reports", ISSUER + "/./reports", "HTTPS://API.PRACTICE.TEST/reports"])
+def test_htu_is_compared_after_rfc3986_section_6_2_2_and_6_2_3_normalisation(api, http, htu):
+    """Percent-encoded unreserved characters decoded, dot segments removed (§6.2.2), an empty port dropped (§6.2.3)."""
+    token = dpop_token(http, api)
+    response = get_reports(http, token, make_proof(api, "GET", htu, token=token))
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("htu", [ISSUER + "/%2freports", ISSUER + "/%xxreports", ISSUER + "/reports%",
+                                 ISSUER + "/Reports", "https://api.practice.test:4430/reports"])
+def test_normalisation_keeps_what_rfc3986_section_6_2_2_keeps(api, http, htu):
+    """%2F is a reserved character, encoded on purpose (§2.2); a lone % is no URL; paths keep their case."""
     token = dpop_token(http, api)
     proof = make_proof(api, "GET", htu, token=token)
-    assert_resource_refusal(get_reports(http, token, proof), "invalid_dpop_proof", "leave out the query")
+    assert_resource_refusal(get_reports(http, token, proof), "invalid_dpop_proof", "htu must be " + REPORTS_URL)
 
 
-def test_a_proof_signed_by_another_key_is_refused_rfc9449_section_4_3_point_12(api, http):
-    """The thief has the token and makes a valid proof with a key of its own: jkt does not match."""
+def test_a_proof_signed_by_another_key_is_refused_as_in_rfc9449_section_7_1(api, http):
+    """The thief has the token and makes a valid proof with a key of its own: jkt does not match.
+
+    The error is §7.1's example for a failed key binding: invalid_token, "Invalid DPoP key binding"
+    (the proof is valid; the token's confirmation, §4.3 point 12, is what fails).
+    """
     token = dpop_token(http, api)
     proof = make_proof(api, "GET", REPORTS_URL, key=OTHER, token=token)
-    assert_resource_refusal(get_reports(http, token, proof), "invalid_dpop_proof", "another key")
+    assert_resource_refusal(get_reports(http, token, proof), "invalid_token", "Invalid DPoP key binding")
 
 
 def test_a_proof_whose_jwk_did_not_sign_it_is_refused_rfc9449_section_4_3_point_6(api, http):
@@ -270,10 +294,18 @@ def test_the_dpop_scheme_takes_exactly_one_token_rfc9449_section_7_1(api, http, 
 
 # -- refusals of the proof itself (RFC 9449 §4.3), at the token endpoint: 400 invalid_dpop_proof --------------
 
-@pytest.mark.parametrize("typ", ["JWT", "at+jwt", "application/dpop+jwt+x", None])
+@pytest.mark.parametrize("typ", ["JWT", "at+jwt", "application/dpop+jwt+x", "text/dpop+jwt", "dpop", None])
 def test_a_proof_not_typed_dpop_jwt_is_refused_rfc9449_section_4_3_point_4(api, http, typ):
     proof = make_proof(api, "POST", TOKEN_URL, headers={"typ": typ})
     assert_token_refusal(token_request(http, api, proof), "typ must be dpop+jwt")
+
+
+@pytest.mark.parametrize("typ", ["dpop+jwt", "DPoP+JWT", "application/dpop+jwt"])
+def test_application_dpop_jwt_is_the_same_type_rfc7515_section_4_1_9(api, http, typ):
+    """RFC 7515 §4.1.9: a typ without "/" means "application/" + it, compared without case; the server
+    accepts both spellings, as it does for at+jwt and client-authentication+jwt."""
+    proof = make_proof(api, "POST", TOKEN_URL, headers={"typ": typ})
+    assert token_request(http, api, proof).status_code == 200
 
 
 def test_alg_none_is_refused_rfc9449_section_4_3_point_5(api, http):
@@ -412,6 +444,19 @@ def test_a_bound_refresh_token_is_refused_without_that_key_rfc9449_section_5(api
     assert refresh(http, api, tokens["refresh_token"], key=KEY).status_code == 200  # the thief burnt nothing
 
 
+def test_a_spent_bound_refresh_token_replayed_without_the_key_revokes_nothing_rfc9449_section_5(api, http):
+    """The binding is checked first: a thief with a spent copy but no key cannot revoke the victim's login
+    (RFC 9700 §4.14.2's family revocation is for a replay by whoever holds the token's key)."""
+    tokens = login_with_dpop(http, api)
+    renewed = refresh(http, api, tokens["refresh_token"], key=KEY)
+    assert renewed.status_code == 200, renewed.text
+    for thief_key in (None, OTHER):
+        assert_token_refusal(refresh(http, api, tokens["refresh_token"], key=thief_key), "bound to a DPoP key")
+    assert refresh(http, api, renewed.json()["refresh_token"], key=KEY).status_code == 200  # family alive
+    replay = refresh(http, api, tokens["refresh_token"], key=KEY)  # the key holder's replay still revokes
+    assert replay.status_code == 400 and "already used" in replay.json()["error_description"]
+
+
 def test_the_replay_cache_forgets_each_id_when_its_time_is_over():
     from helpers.practice_api.clock import Clock
     from helpers.practice_api.replay_cache import ReplayCache
@@ -446,3 +491,112 @@ def test_a_public_client_s_refresh_token_is_bound_to_its_dpop_key_rfc9449_sectio
     assert_token_refusal(stolen, "bound to a DPoP key")
     mine = http.post(TOKEN_URL, data=form, timeout=TIMEOUT, headers={"DPoP": make_proof(api, "POST", TOKEN_URL)})
     assert mine.status_code == 200 and mine.json()["token_type"] == "DPoP", mine.text
+
+
+# -- on both transports: the URL the request was sent to, numbers no JSON parser holds ---------------------------
+
+def any_dpop_token(http, api, key=KEY) -> str:
+    url = api.url("/oauth/token")
+    now = int(api.clock.now())
+    claims = {"iss": "reports-signer", "sub": "reports-signer", "aud": api.base_url, "iat": now, "exp": now + 60,
+              "jti": uuid.uuid4().hex}
+    signed = jwt.encode(claims, SIGNER_KEY, algorithm="ES256", headers={"kid": demo_keys.REPORTS_SIGNER_KEY_ID})
+    response = http.post(url, headers={"DPoP": make_proof(api, "POST", url, key=key)}, timeout=TIMEOUT, data={
+        "grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+        "client_assertion": signed})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+@pytest.mark.parametrize("value", [10 ** 400, -10 ** 400, 2 ** 53])
+@pytest.mark.parametrize("where", ["/oauth/token", "/login", "/reports"])
+def test_an_iat_no_json_parser_holds_gets_a_refusal_not_a_500_rfc9449_section_4_3_point_11(any_api, http, where,
+                                                                                           value):
+    """10**400 made math.isfinite raise OverflowError; an int past 2**53 is no NumericDate (RFC 7519 §2)."""
+    url = any_api.url(where)
+    if where == "/reports":
+        token = any_dpop_token(http, any_api)
+        response = http.get(url, timeout=TIMEOUT, headers={
+            "Authorization": "DPoP " + token, "DPoP": make_proof(any_api, "GET", url, token=token, iat=value)})
+        assert_resource_refusal(response, "invalid_dpop_proof", "needs iat")
+        return
+    headers = {"DPoP": make_proof(any_api, "POST", url, iat=value)}
+    if where == "/login":
+        response = http.post(url, json=ADA, headers=headers, timeout=TIMEOUT)
+    else:
+        response = http.post(url, data={"grant_type": "client_credentials", "client_id": "notes-cli"},
+                             headers=headers, timeout=TIMEOUT)
+    assert_token_refusal(response, "needs iat")
+
+
+def test_htu_is_the_url_the_request_was_sent_to_not_the_issuer_s_rfc9449_section_4_3_point_9(api, http):
+    """The in-process API also answers at https://other.practice.test: a proof for api.practice.test is not
+    for it (point 9: "the HTTP URI value for the HTTP request in which the JWT was received")."""
+    token = dpop_token(http, api)
+    other = demo.OTHER_ORIGIN + "/reports"
+    wrong = http.get(other, timeout=TIMEOUT, headers={
+        "Authorization": "DPoP " + token, "DPoP": make_proof(api, "GET", REPORTS_URL, token=token)})
+    assert_resource_refusal(wrong, "invalid_dpop_proof", "htu must be " + other)
+    right = http.get(other, timeout=TIMEOUT, headers={
+        "Authorization": "DPoP " + token, "DPoP": make_proof(api, "GET", other, token=token)})
+    assert right.status_code == 200, right.text
+
+
+def test_on_loopback_a_proof_for_localhost_works_at_localhost_rfc9449_section_4_3_point_9(http):
+    """The loopback server's issuer is http://127.0.0.1:PORT; a client calling http://localhost:PORT signs
+    that URL, and it is the one the request was sent to."""
+    from helpers import serve_practice_api
+    with serve_practice_api() as api:
+        token = any_dpop_token(http, api)
+        here = f"http://localhost:{api.port}/reports"
+        right = http.get(here, timeout=TIMEOUT, headers={
+            "Authorization": "DPoP " + token, "DPoP": make_proof(api, "GET", here, token=token)})
+        assert right.status_code == 200, right.text
+        wrong = http.get(here, timeout=TIMEOUT, headers={
+            "Authorization": "DPoP " + token, "DPoP": make_proof(api, "GET", api.url("/reports"), token=token)})
+        assert_resource_refusal(wrong, "invalid_dpop_proof", "htu must be " + here)
+        assert api.app.errors == []
+
+
+# -- the proof's jwk in one canonical form (RFC 7518 §6.2.1, §6.3.1), so that a key has one thumbprint ----------
+
+EC_JWK = public_jwk(KEY)
+RSA_JWK = public_jwk(RSA_KEY)
+
+
+@pytest.mark.parametrize("jwk", [{**EC_JWK, "x": EC_JWK["x"] + "!!"}, {**EC_JWK, "x": EC_JWK["x"] + "==="},
+                                 {**EC_JWK, "y": EC_JWK["y"] + "="}, {**EC_JWK, "x": "AA" + EC_JWK["x"]},
+                                 {**EC_JWK, "x": EC_JWK["x"][:-1] + chr(ord(EC_JWK["x"][-1]) + 1)}],
+                         ids=["x!!", "x===", "y=", "x-33-octets", "x-unused-bits-set"])
+def test_an_ec_jwk_not_in_canonical_base64url_is_refused_rfc7518_section_6_2_1(api, http, jwk):
+    proof = make_proof(api, "POST", TOKEN_URL, jwk=jwk)
+    assert_token_refusal(token_request(http, api, proof), "one thumbprint")
+
+
+@pytest.mark.parametrize("member, value", [("e", "AAEAAQ"), ("n", "AA" + RSA_JWK["n"]), ("e", "AQAB=")])
+def test_an_rsa_jwk_with_leading_zeros_or_padding_is_refused_rfc7518_section_6_3_1(api, http, member, value):
+    """Base64urlUInt (RFC 7518 §2): "the minimum number of octets needed to represent the value"."""
+    proof = make_proof(api, "POST", TOKEN_URL, key=RSA_KEY, alg="RS256", jwk={**RSA_JWK, member: value})
+    assert_token_refusal(token_request(http, api, proof), "one thumbprint")
+
+
+# -- nonce rotation on success (RFC 9449 §8.2, §9) -----------------------------------------------------------
+
+def test_a_newer_nonce_comes_with_a_successful_answer_rfc9449_section_8_2(api, http):
+    """§8.2: the server MAY supply the new nonce in a successful response; this one does once a newer nonce
+    exists (each is handed out for half its 300 s life), at the token endpoint and at the resource (§9)."""
+    api.require_dpop_nonce(True)
+    first = token_request(http, api, make_proof(api, "POST", TOKEN_URL))
+    nonce = first.headers["DPoP-Nonce"]
+    fresh = token_request(http, api, make_proof(api, "POST", TOKEN_URL, nonce=nonce))
+    assert fresh.status_code == 200 and "DPoP-Nonce" not in fresh.headers  # still the newest
+    token = fresh.json()["access_token"]
+    api.clock.advance(dpop.NONCE_SECONDS / 2 + 1)  # still accepted, but a newer one is now handed out
+    later = token_request(http, api, make_proof(api, "POST", TOKEN_URL, nonce=nonce))
+    assert later.status_code == 200, later.text
+    newer = later.headers["DPoP-Nonce"]
+    assert newer != nonce
+    reports = get_reports(http, token, make_proof(api, "GET", REPORTS_URL, token=token, nonce=nonce))
+    assert reports.status_code == 200 and reports.headers["DPoP-Nonce"] == newer
+    again = get_reports(http, token, make_proof(api, "GET", REPORTS_URL, token=token, nonce=newer))
+    assert again.status_code == 200 and "DPoP-Nonce" not in again.headers

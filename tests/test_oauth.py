@@ -203,7 +203,7 @@ def test_metadata_names_this_issuer_on_both_transports(http, any_api):
     assert sorted(metadata["token_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
                                                                          "private_key_jwt", "tls_client_auth"]
     assert sorted(metadata["revocation_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
-                                                                              "private_key_jwt"]
+                                                                              "private_key_jwt", "tls_client_auth"]
     assert sorted(metadata["grant_types_supported"]) == sorted(
         ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT,
          "urn:ietf:params:oauth:grant-type:jwt-bearer"])  # RFC 7523 §2.1: tests/test_client_assertions.py

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, Callable, Iterable
 
-from helpers.practice_api import binding, demo, users
+from helpers.practice_api import binding, demo, dpop, users
 from helpers.practice_api.api_keys import DEMO_KEYS, KeyStore
 from helpers.practice_api.basic_auth import PasswordChecker, authenticate_basic
 from helpers.practice_api.clock import Clock
@@ -210,13 +210,20 @@ class PracticeAPI:
             allowed = ", ".join(_allowed(methods))
             return HTTPError(405, "method_not_allowed", f"{request.path} accepts {allowed}.",
                              [("Allow", allowed)]).reply()
+        next_nonce = dpop.NEXT_NONCE.set(None)
         try:
-            return route(request)
+            reply = route(request)
         except HTTPError as error:
-            return error.reply()
+            reply = error.reply()
         except Exception:  # a bug in the practice API: say so without leaking a traceback
             self.errors.append(traceback.format_exc())
             return HTTPError(500, "server_error", "The practice API has a bug; please report it.").reply()
+        finally:
+            nonce = dpop.NEXT_NONCE.get()
+            dpop.NEXT_NONCE.reset(next_nonce)
+        if nonce and not any(name.lower() == "dpop-nonce" for name, _ in reply.headers):
+            reply.headers.append(("DPoP-Nonce", nonce))  # a newer nonce for the next proof (RFC 9449 §8.2, §9)
+        return reply
 
     # -- Routes -----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ Refresh tokens: RFC 9449 §5 requires those of public clients to be bound to the
 nothing else proves who presents them. This server binds every refresh token issued with a DPoP
 proof, whatever the client (notes-cli, notes-tv, /login's; and notes-web's, which §5 would leave to
 its client secret): a refresh must then come with a proof of the same key, checked before the
-refresh token is spent. A confidential client that wants to change its DPoP key signs in again.
+refresh token is looked at any further. A confidential client that wants to change its DPoP key signs in again.
 Certificate-bound refresh tokens (RFC 8705 §4) are not implemented: reports-mtls gets none.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ import hashlib
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator
+from urllib.parse import quote
 
 from helpers.practice_api import dpop
 from helpers.practice_api.wsgi import HTTPError, Request
@@ -46,8 +47,21 @@ def token_endpoint_key(app, request: Request) -> str | None:
     """
     if request.header("DPoP") is None:
         return None
-    return app.dpop.check(request.header("DPoP"), request.method, app.issuer + request.path,
+    return app.dpop.check(request.header("DPoP"), request.method, request_url(app, request),
                           fail=dpop.token_endpoint_error)
+
+
+def request_url(app, request: Request) -> str:
+    """The URL this request was sent to, without query: what a DPoP proof's htu must be (RFC 9449 §4.3
+    point 9). The scheme it came over, the Host header as received (RFC 9110 §7.2: the target URI's
+    authority), the path percent-encoded again (WSGI decodes it); the issuer's URL without a Host.
+
+    Not the issuer's URL: a proof for https://api.practice.test/reports must fail at another host
+    name of the same server, and one for https://localhost:PORT/reports must work there.
+    """
+    path = quote(request.path, safe="/!$&'()*+,;=:@-._~", encoding="latin-1")  # RFC 3986 §3.3 pchar
+    host = (request.header("Host") or "").strip(" \t")
+    return f"{request.scheme}://{host}{path}" if host else app.issuer + path
 
 
 def confirmation(request: Request, client, jkt: str | None) -> dict | None:
@@ -127,9 +141,9 @@ def verify(app, request: Request, required_scope: str, audience: str | None = No
     if not jkt:
         raise dpop.resource_error("invalid_token", "This token is not bound to a DPoP key: send it as "
                                   "'Authorization: Bearer <token>'.")
-    app.dpop.check(request.header("DPoP"), request.method, app.issuer + request.path, access_token=token,
+    app.dpop.check(request.header("DPoP"), request.method, request_url(app, request), access_token=token,
                    bound_to=jkt, fail=dpop.resource_error)
-    _certificate_binding(claims, request)
+    _certificate_binding(claims, request, scheme="DPoP")
     tokens.require_scope(claims, required_scope, scheme="DPoP")
     return claims
 
@@ -142,13 +156,20 @@ def _bearer_binding(claims: dict, request: Request) -> None:
     _certificate_binding(claims, request)
 
 
-def _certificate_binding(claims: dict, request: Request) -> None:
-    """401 invalid_token unless a certificate-bound token comes with that certificate (RFC 8705 §3)."""
+def _certificate_binding(claims: dict, request: Request, scheme: str = "Bearer") -> None:
+    """401 invalid_token unless a certificate-bound token comes with that certificate (RFC 8705 §3).
+
+    The challenge is of the scheme the token came with: a token bound to a DPoP key and a certificate,
+    sent as DPoP, gets a DPoP challenge (RFC 9449 §7.1), any other a Bearer one (RFC 6750 §3).
+    """
     expected = (claims.get("cnf") or {}).get("x5t#S256")
     if expected is None:
         return
     if certificate_thumbprint(request) != expected:
-        raise HTTPError(401, "invalid_token", "This token is bound to a client certificate (cnf x5t#S256): send it "
-                        "over a TLS connection with that certificate (RFC 8705 section 3).",
+        description = ("This token is bound to a client certificate (cnf x5t#S256): send it over a TLS "
+                       "connection with that certificate (RFC 8705 section 3).")
+        if scheme == "DPoP":
+            raise dpop.resource_error("invalid_token", description)
+        raise HTTPError(401, "invalid_token", description,
                         [("WWW-Authenticate", 'Bearer realm="practice", error="invalid_token", error_description='
                                               '"The token is bound to another client certificate."')])

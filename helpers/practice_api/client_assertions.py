@@ -44,12 +44,11 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from helpers.practice_api import demo_keys
-from helpers.practice_api.clock import Clock
+from helpers.practice_api.clock import Clock, is_numeric_date
 from helpers.practice_api.replay_cache import ReplayCache
 from helpers.practice_api.wsgi import HTTPError, printable
 
@@ -207,7 +206,7 @@ class AssertionChecker:
             raise fail(f"The {rules.name}'s aud must be {wanted} (RFC 7523 section 3"
                        + (", draft-ietf-oauth-rfc7523bis-11 section 4)." if rules.single_audience else ")."))
         for name in ("exp", "iat", "nbf"):
-            if name in claims and not _is_time(claims[name]):
+            if name in claims and not is_numeric_date(claims[name]):
                 raise fail(f"The {rules.name}'s {name} must be a number of seconds since the epoch.")
         if "exp" not in claims:
             raise fail(f"The {rules.name} has no exp claim: it must expire (RFC 7523 section 3).")
@@ -229,11 +228,6 @@ class AssertionChecker:
         if not self.seen.first_use((issuer, jti), exp + LEEWAY_SECONDS):
             raise fail(f"This {rules.name} (its jti) was already used: make a new one for each request.")
         return claims
-
-
-def _is_time(value) -> bool:
-    """A NumericDate (RFC 7519 §2): a finite number, not a bool, not a string of digits."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def authenticate(checker: AssertionChecker, form: Mapping[str, str], clients: Mapping[str, Any], issuer: str,

@@ -9,17 +9,26 @@ nowhere.
 
 `DPoPChecker.check` does what RFC 9449 §4.3 lists, in its order:
 1. one `DPoP` header, a well-formed JWT (§4.3 points 1-2), at most `MAX_PROOF_LENGTH` characters;
-2. `typ` is `dpop+jwt` (point 4); `alg` is in `ALGORITHMS`, never `none` or an HMAC (point 5);
-3. `jwk` is a public key, with no private member such as `d` (point 7), of the algorithm's type;
-   the signature verifies with it (point 6);
-4. `htm` is the request's method, `htu` its URL without query and fragment (points 8-9, §4.2): an
-   `htu` with a query or fragment is refused, since §4.2 says to leave them out;
-5. `nonce`, when the server demands one, is one it issued lately (point 10, §8, §9);
+2. `typ` is `dpop+jwt` (point 4), or `application/dpop+jwt`, the same media type (RFC 7515 §4.1.9:
+   a `typ` without "/" means "application/" + it; as for access tokens and client assertions);
+   `alg` is in `ALGORITHMS`, never `none` or an HMAC (point 5);
+3. `jwk` is a public key, with no private member such as `d` (point 7), of the algorithm's type,
+   each member in its one canonical base64url form (RFC 7518 §6.2.1, §6.3.1: unpadded, full-size EC
+   coordinates, minimal RSA integers), so that one key has one thumbprint; the signature verifies
+   with it (point 6);
+4. `htm` is the request's method (point 8), and `htu` the URL the request was sent to (point 9):
+   scheme, the Host as received, the path; both are compared after RFC 3986 §6.2.2 and §6.2.3
+   normalisation, "ignoring any query and fragment parts" (point 9). A client leaves them out
+   (§4.2, `DPoPAuth` does); a server that is sent them ignores them, as §4.3 says;
+5. `nonce`, when the server demands one, is one it issued lately (point 10, §8, §9); once a newer
+   nonce exists, the answer, successful or not, carries it in `DPoP-Nonce` (§8.2, §9);
 6. `iat` within `PROOF_SECONDS` in the past and `LEEWAY_SECONDS` in the future (point 11, §11.1);
 7. `jti` not seen before while the proof could still be accepted (§11.1): the replay cache keeps
    each id until iat + PROOF_SECONDS + LEEWAY_SECONDS;
 8. at a resource: `ath` is BASE64URL(SHA-256(access token)) (point 12, §4.2), and the proof's key
-   is the one the token is bound to (point 12, `cnf.jkt`, §6.1).
+   is the one the token is bound to (point 12, `cnf.jkt`, §6.1). A proof valid in itself but signed
+   by another key is refused as §7.1's example does: `invalid_token`, "Invalid DPoP key binding"
+   (the token's confirmation failed, not the proof).
 
 Refusals: 400 `invalid_dpop_proof` or `use_dpop_nonce` (with a `DPoP-Nonce` header) at the token
 endpoint (§5, §8); 401 with `WWW-Authenticate: DPoP algs="...", error="..."` at a resource (§7.1, §9).
@@ -29,18 +38,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import re
 import secrets
 import threading
+from contextvars import ContextVar
 from typing import Any, Callable
 
-from helpers.practice_api.clock import Clock
+from helpers.practice_api.clock import Clock, is_numeric_date
 from helpers.practice_api.replay_cache import ReplayCache
 from helpers.practice_api.wsgi import HTTPError, printable
 
 ALGORITHMS = ("ES256", "RS256")  # dpop_signing_alg_values_supported (RFC 9449 §5.1)
 PROOF_TYPE = "dpop+jwt"  # RFC 9449 §4.2
+PROOF_TYPES = {PROOF_TYPE, "application/" + PROOF_TYPE}  # compared without case (RFC 7515 §4.1.9)
 PROOF_SECONDS = 60  # how old an iat may be (RFC 9449 §11.1: "a reasonable window of time")
 LEEWAY_SECONDS = 5  # how far in the future, for a client clock slightly ahead
 NONCE_SECONDS = 300  # a server nonce is accepted this long after it was issued
@@ -53,7 +63,16 @@ PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 KEY_TYPES = {"ES256": ("EC", "P-256"), "RS256": ("RSA", None)}
 MIN_RSA_BITS = 2048
 REALM = "practice"
-URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#\x00-\x20\x7f-\uffff]+)(/[^?#\x00-\x20\x7f-\uffff]*)?")
+# scheme "://" authority path-abempty [ "?" query ] [ "#" fragment ] (RFC 3986 §3), printable ASCII only.
+URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/?#\x00-\x20\x7f-\uffff]+)(/[^?#\x00-\x20\x7f-\uffff]*)?"
+                 r"(?:\?[^#\x00-\x20\x7f-\uffff]*)?(?:#[\x21-\x7e]*)?")
+PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]")  # RFC 3986 §2.3
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+")  # RFC 7515 §2: no padding, no other characters
+EC_COORDINATE_BYTES = {"P-256": 32}  # RFC 7518 §6.2.1.2-3: "the full size of a coordinate for the curve"
+# A newer nonce than the one a successful request used, for its answer's DPoP-Nonce (RFC 9449 §8.2, §9).
+# Set by `DPoPChecker.check`, read (and reset) by the app around each request.
+NEXT_NONCE: ContextVar[str | None] = ContextVar("next_nonce", default=None)
 
 
 def thumbprint(jwk: dict) -> str:
@@ -141,7 +160,7 @@ class DPoPChecker:
         except jwt.InvalidTokenError:
             raise fail("invalid_dpop_proof", "The DPoP proof's header is malformed.") from None
         typ = header.get("typ")
-        if not isinstance(typ, str) or typ.lower() != PROOF_TYPE:
+        if not isinstance(typ, str) or typ.lower() not in PROOF_TYPES:
             raise fail("invalid_dpop_proof", "The DPoP proof's typ must be dpop+jwt (RFC 9449 section 4.2).")
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
@@ -163,10 +182,14 @@ class DPoPChecker:
             raise fail("invalid_dpop_proof", "The DPoP proof's claims are malformed.") from None
         self._claims(claims, method, url, access_token, fail)
         key_thumbprint = thumbprint(jwk)
-        if bound_to is not None and key_thumbprint != bound_to:
-            raise fail("invalid_dpop_proof", "The DPoP proof is signed by another key than the one the token is "
-                       "bound to (cnf.jkt, RFC 9449 section 6.1).")
+        if bound_to is not None and key_thumbprint != bound_to:  # the example of RFC 9449 §7.1
+            raise fail("invalid_token", "Invalid DPoP key binding: the DPoP proof is signed by another key than "
+                       "the one the token is bound to (cnf.jkt, RFC 9449 section 6.1).")
         self._remember(claims["jti"], claims["iat"], fail)
+        if self.nonce_required:
+            newest = self.nonce()  # a new one once the proof's is half its lifetime old
+            if newest != claims.get("nonce"):
+                NEXT_NONCE.set(newest)
         return key_thumbprint
 
     def _public_key(self, jwk: Any, algorithm: str, fail: Callable[..., HTTPError]):
@@ -185,6 +208,10 @@ class DPoPChecker:
             raise fail("invalid_dpop_proof", f"{algorithm} needs a {kty} key"
                        + (f" on {curve}" if curve else "") + " in jwk, with " + ", ".join(
                            THUMBPRINT_MEMBERS[kty]) + " as strings.")
+        if not _canonical_members(jwk):
+            raise fail("invalid_dpop_proof", "The DPoP proof's jwk members must be unpadded base64url: EC x and y "
+                       "the full coordinate size, RSA n and e without leading zero octets (RFC 7518 sections "
+                       "6.2.1 and 6.3.1), so that the key has one thumbprint.")
         try:
             key = jwt.PyJWK(jwk, algorithm=algorithm).key
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):  # bad base64, a point off the curve, ...
@@ -203,18 +230,15 @@ class DPoPChecker:
         if len(claims["jti"]) > MAX_JTI_LENGTH:
             raise fail("invalid_dpop_proof", f"The DPoP proof's jti is longer than {MAX_JTI_LENGTH} characters.")
         iat = claims.get("iat")
-        if not isinstance(iat, (int, float)) or isinstance(iat, bool) or not math.isfinite(iat):
+        if not is_numeric_date(iat):
             raise fail("invalid_dpop_proof", "The DPoP proof needs iat: the time it was made, in seconds since the "
                        "epoch (a number).")
         if claims["htm"] != method:
             raise fail("invalid_dpop_proof", f"The DPoP proof is for another method: htm must be {method} "
                        "(RFC 9449 section 4.3).")
-        htu = claims["htu"]
-        if "?" in htu or "#" in htu:
-            raise fail("invalid_dpop_proof", "The DPoP proof's htu must leave out the query and the fragment "
-                       "(RFC 9449 section 4.2).")
-        if _normalized(htu) is None or _normalized(htu) != _normalized(url):
-            raise fail("invalid_dpop_proof", f"The DPoP proof is for another URL: htu must be {url} "
+        htu = _normalized(claims["htu"])  # its query and fragment ignored (RFC 9449 §4.3 point 9)
+        if htu is None or htu != _normalized(url):
+            raise fail("invalid_dpop_proof", f"The DPoP proof is for another URL: htu must be {printable(url)} "
                        "(RFC 9449 section 4.3).")
         if self.nonce_required and not self._nonce_is_current(claims.get("nonce")):
             what = "has no nonce" if "nonce" not in claims else "has a nonce this server did not issue lately"
@@ -240,17 +264,89 @@ class DPoPChecker:
                        "for every request (RFC 9449 section 11.1).")
 
 
-def _normalized(url: str) -> tuple[str, str, str] | None:
-    """Scheme and host without case, the default port left out, the path as it is (RFC 3986 §6.2.2, §6.2.3).
+def _canonical_members(jwk: dict) -> bool:
+    """Whether the key members of a public JWK are in their one canonical form (RFC 7518 §6.2.1, §6.3.1).
 
-    A regular expression, not `urlsplit`, which silently drops TAB, CR and LF: "/m\te" must not become
-    "/me". None if `url` is not an absolute http(s)-style URL without query and fragment.
+    Unpadded base64url (RFC 7515 §2) whose unused bits are zero (it re-encodes to itself); an EC
+    coordinate exactly the curve's size; an RSA integer in its fewest octets (Base64urlUInt, RFC 7518
+    §2: no leading zero octet). PyJWT accepts "AAEAAQ" for e and a padded or suffixed x; each would
+    give the same key another thumbprint, so a token bound to one thumbprint would not match.
+    """
+    decoded = {}
+    for name in THUMBPRINT_MEMBERS[jwk["kty"]]:
+        if name in ("kty", "crv"):
+            continue
+        value = jwk[name]
+        if not BASE64URL.fullmatch(value) or len(value) % 4 == 1:
+            return False
+        octets = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        if _b64url(octets) != value:
+            return False
+        decoded[name] = octets
+    if jwk["kty"] == "EC":
+        size = EC_COORDINATE_BYTES.get(jwk.get("crv"))
+        return size is not None and len(decoded["x"]) == len(decoded["y"]) == size
+    return all(octets[0] != 0 for octets in decoded.values())
+
+
+def _normalized(url: str) -> tuple[str, str, str] | None:
+    """Scheme, authority and path of `url` after RFC 3986 §6.2.2 and §6.2.3 normalisation; None if it is not
+    an absolute URL of printable ASCII. Its query and fragment are dropped (RFC 9449 §4.3 point 9).
+
+    §6.2.2: scheme and host in lower case, percent-encodings in upper case, and those of unreserved
+    characters decoded (`/%72eports` is `/reports`), dot segments removed (§5.2.4). §6.2.3: the
+    default port and an empty port left out (`https://host:443/x` and `https://host:/x` are
+    `https://host/x`), an empty path is "/". A regular expression, not `urlsplit`, which silently
+    drops TAB, CR and LF: "/m\te" must not become "/me".
     """
     match = URL.fullmatch(url)
     if match is None:
         return None
-    scheme, authority, path = match[1].lower(), match[2].lower(), match[3] or "/"
-    default_port = {"https": ":443", "http": ":80"}.get(scheme)
-    if default_port and authority.endswith(default_port):
-        authority = authority[:-len(default_port)]
-    return scheme, authority, path
+    scheme, authority, path = match[1].lower(), match[2], match[3] or "/"
+    userinfo, at, host_port = authority.rpartition("@")
+    if host_port.startswith("["):
+        host, bracket, port = host_port.partition("]")
+        host += bracket
+        if not bracket or port and not port.startswith(":"):
+            return None
+        port = port[1:]
+    else:
+        host, _, port = host_port.partition(":")
+    if not host or not port.isdigit() and port != "" or ":" in port:
+        return None
+    default_port = {"https": 443, "http": 80}.get(scheme)
+    port = "" if port == "" or int(port) == default_port else f":{int(port)}"
+    parts = [_percent_normalized(part) for part in (userinfo, host, path)]
+    if None in parts:
+        return None
+    userinfo, host, path = parts
+    return scheme, userinfo + at + host.lower() + port, _remove_dot_segments(path)
+
+
+def _percent_normalized(text: str) -> str | None:
+    """Upper-case percent-encodings, unreserved characters decoded (RFC 3986 §6.2.2.1-2); None for a lone %."""
+    def one(match: re.Match) -> str:
+        character = chr(int(match[1], 16))
+        return character if UNRESERVED.fullmatch(character) else "%" + match[1].upper()
+
+    normalized = PERCENT.sub(one, text)
+    return None if "%" in PERCENT.sub("", text) else normalized
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4, for an absolute path: "/a/./b/../c" is "/a/c"."""
+    output: list[str] = []
+    segments = path.split("/")[1:]
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == ".":
+            if last:
+                output.append("")
+        elif segment == "..":
+            if output:
+                output.pop()
+            if last:
+                output.append("")
+        else:
+            output.append(segment)
+    return "/" + "/".join(output)

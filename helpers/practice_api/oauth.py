@@ -194,7 +194,8 @@ class AuthorizationServer:
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "tls_client_auth",
                                                       "none"],
             "token_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "tls_client_auth",
+                                                           "none"],
             "revocation_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
             "code_challenge_methods_supported": ["S256"],
@@ -535,7 +536,11 @@ class AuthorizationServer:
         token = form.get("token")
         if not token:
             raise HTTPError(400, "invalid_request", "token is missing.")
-        anonymous = not form.get("client_id") and not request.header("Authorization")
+        # Any credential is an authentication attempt, checked as at the token endpoint (RFC 7009 §2.1):
+        # Basic, a client assertion (private_key_jwt sends no client_id), or a client_id (public clients,
+        # tls_client_auth). Only a request with none of them is anonymous (a token from /login).
+        anonymous = not (form.get("client_id") or request.header("Authorization") or "client_assertion" in form
+                         or "client_assertion_type" in form or form.get("client_secret"))
         client_id = None if anonymous else self.authenticate_client(request, form).client_id
         self.tokens.revoke(token, client_id)
         return Reply(200, b"", [("Cache-Control", "no-store")])  # 200 even for unknown tokens (RFC 7009 §2.2)

@@ -23,7 +23,6 @@ active there: a refresh token is for the authorization server alone (RFC 6749 §
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 import threading
 import uuid
@@ -33,7 +32,7 @@ import jwt
 
 from helpers.practice_api import demo, signing_key
 from helpers.practice_api.binding import CONFIRMATION
-from helpers.practice_api.clock import Clock
+from helpers.practice_api.clock import Clock, is_numeric_date
 from helpers.practice_api.wsgi import HTTPError, printable
 
 ISSUER = demo.BASE_URL  # the in-process API's; on loopback it is the server's URL
@@ -156,6 +155,13 @@ class TokenService:
             record = self.refresh_tokens.get(_digest(refresh_token))
             if record is None:
                 raise _invalid_grant("The refresh token is not known.")
+            if record.jkt is not None and (CONFIRMATION.get() or {}).get("jkt") != record.jkt:
+                # RFC 9449 §5: a refresh token issued with DPoP works only with a proof of the same key.
+                # Checked first: a request without the key learns nothing more about the token (spent,
+                # revoked, expired, whose) and changes nothing; a thief replaying a spent copy without
+                # the key cannot get the victim's family revoked (RFC 9700 §4.14.2 is for whoever holds it).
+                raise HTTPError(400, "invalid_dpop_proof", "This refresh token is bound to a DPoP key: send a DPoP "
+                                "proof signed with that key (RFC 9449 section 5).")
             if record.client_id != client_id:
                 issued_to = "an OAuth client: send its client_id, or authenticate it" if client_id is None \
                     else "another client"
@@ -170,11 +176,6 @@ class TokenService:
                                      "from this login is now revoked. Log in again.")
             if record.expires_at <= self.clock.now():
                 raise _invalid_grant("The refresh token has expired. Log in again.")
-            if record.jkt is not None and (CONFIRMATION.get() or {}).get("jkt") != record.jkt:
-                # RFC 9449 §5: a refresh token issued with DPoP works only with a proof of the same key.
-                # Checked before the token is spent: a thief without the key cannot burn it either.
-                raise HTTPError(400, "invalid_dpop_proof", "This refresh token is bound to a DPoP key: send a DPoP "
-                                "proof signed with that key (RFC 9449 section 5).")
             if scope is not None and not set(scope.split(" ")) <= set(record.scope.split(" ")):
                 # RFC 6749 §6: a refresh may narrow the scope, never widen it.
                 raise HTTPError(400, "invalid_scope", f"A refresh can ask only for scopes first granted: {record.scope}.")
@@ -318,8 +319,7 @@ class TokenService:
             raise _invalid_token(f"The token has no '{error.claim}' claim.") from None
         except jwt.InvalidTokenError:
             raise _invalid_token("The token is malformed.") from None
-        if not all(_is_time(claims[name]) for name in ("exp", "iat")) or "nbf" in claims and not _is_time(
-                claims["nbf"]):
+        if not all(is_numeric_date(claims[name]) for name in ("exp", "iat", "nbf") if name in claims):
             raise _invalid_token("The exp, iat and nbf claims must be numbers (seconds since the epoch).")
         if not all(isinstance(claims[name], str) and claims[name] for name in ("sub", "client_id", "jti")):
             raise _invalid_token("The sub, client_id and jti claims must be non-empty strings.")
@@ -382,11 +382,6 @@ def _active(*, scope: str | None, client_id: str, subject: str, token_type: str,
               "username": subject if subject != client_id else None, "sub": subject, "token_type": token_type,
               **times_and_names}
     return {name: value for name, value in answer.items() if value is not None}
-
-
-def _is_time(value) -> bool:
-    """A NumericDate (RFC 7519 §2): a finite number. NaN would never expire."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _bearer_token(authorization: str | None) -> str:

@@ -107,6 +107,7 @@ class Request:
     client_certificate: str | None = None  # the common name of a verified TLS client certificate
     client_certificate_der: bytes | None = None  # that certificate itself (RFC 8705 §3.1 hashes it)
     remote_address: str = "127.0.0.1"
+    scheme: str = "https"  # wsgi.url_scheme: how the request reached the server (https, or http on loopback)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> "Request":
@@ -131,6 +132,7 @@ class Request:
             client_certificate=environ.get("SSL_CLIENT_S_DN_CN"),
             client_certificate_der=_certificate_der(environ.get("SSL_CLIENT_CERT")),
             remote_address=environ.get("REMOTE_ADDR", "127.0.0.1"),
+            scheme=environ.get("wsgi.url_scheme", "http"),
         )
 
     def header(self, name: str) -> str | None:
