@@ -143,17 +143,42 @@ def test_the_demo_client_registered_the_certificate_s_email_rfc8705_section_2_1_
     assert Path(tls_api.client_cert[0]).exists()
 
 
+DPOP_KEY = serialization.load_pem_private_key(demo_keys.DPOP_PRIVATE_KEY.encode(), None)
+DPOP_JWK = jwt.algorithms.ECAlgorithm.to_jwk(DPOP_KEY.public_key(), as_dict=True)
+
+
+def dpop_proof(api, method: str, url: str, token: str | None = None) -> str:
+    return jwt.encode({"jti": uuid.uuid4().hex, "htm": method, "htu": url, "iat": int(api.clock.now()),
+                       **({"ath": dpop.access_token_hash(token)} if token else {})}, DPOP_KEY, algorithm="ES256",
+                      headers={"typ": "dpop+jwt", "jwk": DPOP_JWK})
+
+
 def test_dpop_and_the_certificate_together_bind_to_both(tls_api, https):
-    key = serialization.load_pem_private_key(demo_keys.DPOP_PRIVATE_KEY.encode(), None)
-    jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    proof = jwt.encode({"jti": uuid.uuid4().hex, "htm": "POST", "htu": tls_api.url("/oauth/token"),
-                        "iat": int(tls_api.clock.now())}, key, algorithm="ES256",
-                       headers={"typ": "dpop+jwt", "jwk": jwk})
     response = https.post(tls_api.url("/oauth/token"), cert=tls_api.client_cert, timeout=TIMEOUT,
-                          headers={"DPoP": proof}, data={"grant_type": "client_credentials", "client_id": CLIENT})
+                          headers={"DPoP": dpop_proof(tls_api, "POST", tls_api.url("/oauth/token"))},
+                          data={"grant_type": "client_credentials", "client_id": CLIENT})
     assert response.status_code == 200 and response.json()["token_type"] == "DPoP"
     cnf = jwt.decode(response.json()["access_token"], options={"verify_signature": False})["cnf"]
-    assert set(cnf) == {"jkt", "x5t#S256"} and cnf["jkt"] == dpop.thumbprint(jwk)
+    assert set(cnf) == {"jkt", "x5t#S256"} and cnf["jkt"] == dpop.thumbprint(DPOP_JWK)
+
+
+def test_a_token_bound_to_both_sent_as_dpop_without_the_certificate_gets_a_dpop_challenge_rfc9449_7_1(tls_api,
+                                                                                                        https):
+    """The token came with the DPoP scheme, so the challenge is DPoP's (RFC 9449 §7.1), naming the algorithms,
+    even though what is missing is the certificate (RFC 8705 §3)."""
+    token = https.post(tls_api.url("/oauth/token"), cert=tls_api.client_cert, timeout=TIMEOUT,
+                       headers={"DPoP": dpop_proof(tls_api, "POST", tls_api.url("/oauth/token"))},
+                       data={"grant_type": "client_credentials", "client_id": CLIENT}).json()["access_token"]
+    url = tls_api.url("/reports")
+    response = https.get(url, timeout=TIMEOUT, headers={"Authorization": "DPoP " + token,
+                                                        "DPoP": dpop_proof(tls_api, "GET", url, token)})
+    assert response.status_code == 401 and response.json()["error"] == "invalid_token"
+    assert "client certificate" in response.json()["error_description"]
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith("DPoP ") and 'algs="ES256 RS256"' in challenge, challenge
+    with_cert = https.get(url, cert=tls_api.client_cert, timeout=TIMEOUT, headers={
+        "Authorization": "DPoP " + token, "DPoP": dpop_proof(tls_api, "GET", url, token)})
+    assert with_cert.status_code == 200, with_cert.text
 
 
 def test_private_key_jwt_and_dpop_work_on_loopback_too(tls_api, https):
@@ -168,15 +193,21 @@ def test_private_key_jwt_and_dpop_work_on_loopback_too(tls_api, https):
     assert response.status_code == 200, response.text
 
 
-def test_a_certificate_sent_as_a_header_authenticates_nothing_rfc8705_section_2_1(tls_api, api, http):
+@pytest.mark.parametrize("transport", ["in-process", "loopback"])
+def test_a_certificate_sent_as_a_header_authenticates_nothing_rfc8705_section_2_1(tls_api, api, http, https,
+                                                                                   transport):
     """Only the TLS layer may say which certificate the client proved it holds: a header named like
-    mod_ssl's variable becomes HTTP_SSL_CLIENT_CERT (or is dropped, with an underscore), never SSL_CLIENT_CERT."""
+    mod_ssl's variable becomes HTTP_SSL_CLIENT_CERT (or is dropped, with an underscore), never SSL_CLIENT_CERT.
+    On loopback too, over HTTPS without a client certificate in the handshake."""
     pem = Path(tls_api.client_cert[0]).read_text()
     one_line = pem.replace("\n", " ").strip()
-    for name in ("SSL-Client-Cert", "SSL_CLIENT_CERT", "X-SSL-Client-Cert"):
-        response = http.post(api.url("/oauth/token"), timeout=TIMEOUT, headers={name: one_line},
-                             data={"grant_type": "client_credentials", "client_id": CLIENT})
+    target, session = (api, http) if transport == "in-process" else (tls_api, https)
+    for name in ("SSL-Client-Cert", "SSL_CLIENT_CERT", "X-SSL-Client-Cert", "SSL-Client-S-DN-CN"):
+        response = session.post(target.url("/oauth/token"), timeout=TIMEOUT, headers={name: one_line},
+                                data={"grant_type": "client_credentials", "client_id": CLIENT})
         assert response.status_code == 401 and response.json()["error"] == "invalid_client", name
+    if transport == "loopback":
+        assert target.calls[-1].client_certificate_der is None and target.calls[-1].client_certificate is None
 
 
 def test_the_request_reads_only_a_pem_certificate_from_the_environ():
