@@ -18,7 +18,13 @@ draft-ietf-oauth-rfc7523bis-11 §4):
   absent or `JWT` is accepted too, since most libraries send that); a grant assertion must NOT say
   it, so that a client assertion can never be replayed as a grant. Any other `typ` (an access token,
   a DPoP proof, an ID token) is refused: RFC 8725 §3.11;
-- `iss` (and `sub` for client authentication) = the client, `sub` for a grant equal to `iss` if sent;
+- `iss` (and `sub` for client authentication) = the client, `sub` for a grant equal to `iss` if sent.
+  A deliberate departure for the grant: RFC 7523 §3 item 2 says the JWT "MUST contain a sub",
+  but Google's service accounts, which this grant imitates, send none: google-auth's
+  `service_account.Credentials._make_authorization_grant_assertion` signs iss, scope, aud
+  (token_uri), iat and exp, and adds sub only when given `subject=` (domain-wide delegation). This
+  server takes a missing sub to mean the service account itself and refuses any other sub (it does
+  no delegation), so a client that follows the RFC (sub = iss) and one that follows Google both work;
 - `aud`: for client authentication, the issuer identifier and nothing else. rfc7523bis-11 §4
   replaces RFC 7523 §3 item 3 (case b): the aud value "MUST use the issuer identifier [RFC8414] of
   the authorization server as its sole value", "the token endpoint URL ... MUST NOT be used", and

@@ -5,6 +5,12 @@ used once. The server must remember each id for as long as the JWT carrying it c
 accepted, future clock skew included; after that the JWT is refused for its times anyway, and the
 id can go. Forgetting is amortised O(log n): ids wait in a heap ordered by when they may go, so a
 server flooded with valid proofs (anyone can make DPoP keys) does not slow down quadratically.
+
+This cache lives in the memory of one process, which is enough for the practice API. A real server
+must keep it where every instance sees it and a restart does not empty it (a shared store such as
+Redis or a database table with an expiry): after a restart, or at another instance behind the same
+load balancer, an empty cache accepts a captured assertion or proof again for as long as its times
+allow (RFC 7523 §3 item 7, RFC 9449 §11.1). Size it too: an attacker can fill it with valid ids.
 """
 from __future__ import annotations
 
