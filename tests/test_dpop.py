@@ -600,3 +600,17 @@ def test_a_newer_nonce_comes_with_a_successful_answer_rfc9449_section_8_2(api, h
     assert reports.status_code == 200 and reports.headers["DPoP-Nonce"] == newer
     again = get_reports(http, token, make_proof(api, "GET", REPORTS_URL, token=token, nonce=newer))
     assert again.status_code == 200 and "DPoP-Nonce" not in again.headers
+
+
+def test_reports_without_credentials_offers_bearer_and_dpop_rfc9449_section_7_1(any_api, http):
+    """§7.1's first example: a request without authentication gets `WWW-Authenticate: DPoP algs="..."`;
+    /reports takes both schemes, so it sends both challenges (RFC 9110 §11.6.1 allows several)."""
+    response = http.get(any_api.url("/reports"), timeout=TIMEOUT)
+    assert response.status_code == 401 and response.json()["error"] == "missing_token"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="practice", DPoP realm="practice", algs="ES256 RS256"'
+
+
+def test_me_without_credentials_keeps_its_one_bearer_challenge(api, http):
+    """Notebook 03 shows this exact challenge; /me still takes DPoP-bound tokens (test_login_and_me_with_dpop)."""
+    response = http.get(ISSUER + "/me", timeout=TIMEOUT)
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == 'Bearer realm="practice"'

@@ -300,7 +300,7 @@ class PracticeAPI:
 
     def reports(self, request: Request) -> Reply:
         """A machine-to-machine resource: a client-credentials token with reports:read (Bearer, DPoP or mTLS-bound)."""
-        claims = binding.verify(self, request, "reports:read", audience=self.issuer + "/reports")
+        claims = binding.verify(self, request, "reports:read", audience=self.issuer + "/reports", offer_dpop=True)
         return json_reply(200, {"client_id": claims["sub"], "reports": ["2026-10 usage", "2026-11 usage"]})
 
     def mtls_whoami(self, request: Request) -> Reply:

@@ -116,16 +116,26 @@ def bound(cnf: dict | None) -> Iterator[None]:
         CONFIRMATION.reset(token)
 
 
-def verify(app, request: Request, required_scope: str, audience: str | None = None) -> dict:
+def verify(app, request: Request, required_scope: str, audience: str | None = None, *,
+           offer_dpop: bool = False) -> dict:
     """The claims of the access token of a request to a resource, once it and its binding are checked.
 
     `Authorization: DPoP <token>` with a `DPoP` proof for a DPoP-bound token (RFC 9449 §7.1);
     `Authorization: Bearer <token>` for any other, never for a DPoP-bound one. A certificate-bound
     token must come over a connection with the same client certificate (RFC 8705 §3).
+
+    `offer_dpop`: a request without credentials gets a DPoP challenge next to the Bearer one (RFC
+    9449 §7.1: `DPoP algs="..."`). /reports, the machine-to-machine resource of notebook 09, offers
+    it; /me keeps the one Bearer challenge notebook 03 shows (it takes DPoP tokens all the same).
     """
     tokens = app.tokens
     authorization = request.header("Authorization") or ""
     scheme, _, rest = authorization.strip().partition(" ")
+    if offer_dpop and not scheme:
+        raise HTTPError(401, "missing_token", "Send an access token: 'Authorization: Bearer <token>', or "
+                        "'Authorization: DPoP <token>' and a DPoP proof for a DPoP-bound one.",
+                        [("WWW-Authenticate", f'Bearer realm="{dpop.REALM}"'),
+                         ("WWW-Authenticate", f'DPoP realm="{dpop.REALM}", algs="{" ".join(dpop.ALGORITHMS)}"')])
     if scheme.lower() != "dpop":
         return tokens.verify(authorization or None, required_scope, audience,
                              confirm=lambda claims: _bearer_binding(claims, request))
