@@ -214,3 +214,18 @@ def test_the_request_reads_only_a_pem_certificate_from_the_environ():
     from helpers.practice_api.wsgi import _certificate_der
     assert _certificate_der(None) is None and _certificate_der("not a certificate") is None
     assert _certificate_der(b"bytes are not what a TLS server puts there") is None
+
+
+def test_a_proof_for_https_localhost_works_at_https_localhost_rfc9449_section_4_3_point_9(tls_api, https):
+    """The issuer is https://127.0.0.1:PORT; the certificate also names localhost, and a client calling
+    https://localhost:PORT signs that URL: it is the URL the request was sent to (point 9), so it passes."""
+    token = https.post(tls_api.url("/oauth/token"), cert=tls_api.client_cert, timeout=TIMEOUT,
+                       headers={"DPoP": dpop_proof(tls_api, "POST", tls_api.url("/oauth/token"))},
+                       data={"grant_type": "client_credentials", "client_id": CLIENT}).json()["access_token"]
+    here = f"https://localhost:{tls_api.port}/reports"
+    response = https.get(here, cert=tls_api.client_cert, timeout=TIMEOUT, headers={
+        "Authorization": "DPoP " + token, "DPoP": dpop_proof(tls_api, "GET", here, token)})
+    assert response.status_code == 200, response.text
+    issuer_htu = https.get(here, cert=tls_api.client_cert, timeout=TIMEOUT, headers={
+        "Authorization": "DPoP " + token, "DPoP": dpop_proof(tls_api, "GET", tls_api.url("/reports"), token)})
+    assert issuer_htu.status_code == 401 and "htu must be " + here in issuer_htu.json()["error_description"]
