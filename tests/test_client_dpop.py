@@ -17,7 +17,7 @@ import requests
 import responses
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from helpers.client.dpop import DPoPAuth, InsecureTransportError, ath, htu
+from helpers.client.dpop import DPoPAuth, InsecureTransportError, ath, htu, jwk_thumbprint
 
 API = "https://api.practice.test"
 
@@ -101,6 +101,12 @@ def test_a_new_proof_for_every_request_rfc9449_11_1():
     ("https://api.practice.test:8443/a/B", "https://api.practice.test:8443/a/B"),  # other port, path case kept
     ("http://127.0.0.1:80/x", "http://127.0.0.1/x"),
     ("https://[::1]:8443/x?y", "https://[::1]:8443/x"),
+    # RFC 3986 §6.2.2: IDNA host, dot segments, %-encoding case, unreserved decoded (as requests sends it)
+    ("https://bücher.example/straße?q=1", "https://xn--bcher-kva.example/stra%C3%9Fe"),
+    ("https://API.practice.test:443/a/../reports", f"{API}/reports"),
+    ("https://api.practice.test/%7Euser/%2fx", f"{API}/~user/%2Fx"),
+    ("HTTPS://api.practice.test/./me/.", f"{API}/me/"),
+    ("https://api.practice.test/€", f"{API}/%E2%82%AC"),
 ])
 def test_htu_has_no_query_or_fragment_rfc9449_4_2(url, expected):
     """htu: the target URI without query and fragment (RFC 9449 §4.2), in the normal form of RFC 3986 §6."""
@@ -156,8 +162,20 @@ def test_other_curves_and_keys():
         DPoPAuth("-----BEGIN PRIVATE KEY-----")
 
 
+RFC7638_EXAMPLE_N = (  # RFC 7638 §3.1: the example RSA key and its thumbprint
+    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3"
+    "oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdA"
+    "ZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur"
+    "-kEgU8awapJzKnqDKgw")
+
+
+def test_thumbprint_of_the_rfc7638_3_1_example():
+    jwk = {"kty": "RSA", "n": RFC7638_EXAMPLE_N, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}
+    assert jwk_thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
 def test_thumbprint_is_rfc7638():
-    """The RFC 7638 §3.1 example... for EC: SHA-256 of {"crv","kty","x","y"} in order, no spaces."""
+    """For EC: SHA-256 of {"crv","kty","x","y"} in order, no spaces (RFC 7638 §3.2)."""
     auth = DPoPAuth()
     jwk = auth.public_jwk
     members = f'{{"crv":"{jwk["crv"]}","kty":"EC","x":"{jwk["x"]}","y":"{jwk["y"]}"}}'.encode()
@@ -328,3 +346,54 @@ def test_practice_api_token_endpoint_nonce_keeps_the_assertion_rfc9449_8(practic
     assert [r.status_code for r in response.history] == [400]
     auth.use_token(response.json())
     assert http.get(practice_api.url("/reports"), auth=auth, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/x", "http://api.practice.test/new",
+                                    "https://api.practice.test:8443/new", f"{API}/new"],
+                         ids=["other-host", "http-downgrade", "other-port", "same-origin"])
+def test_no_token_or_proof_follows_a_redirect_rfc9449_4_3_rfc6750_5_3(target):
+    """requests follows a redirect without calling the auth again: the proof names the old URL and the
+    token would reach wherever Location points (RFC 6750 §5.3: tokens go only where they belong).
+    DPoPAuth removes Authorization and DPoP before requests follows; the caller sends a new request."""
+    seen = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.GET, f"{API}/old", status=302, headers={"Location": target})
+        mock.add_callback(responses.GET, target,
+                          callback=lambda request: (seen.append(dict(request.headers)), (200, {}, "ok"))[1])
+        with requests.Session() as session:
+            session.trust_env = False
+            response = session.get(f"{API}/old", auth=DPoPAuth(access_token="secret-token"), timeout=5)
+    assert response.status_code == 200 and len(seen) == 1
+    assert "DPoP" not in seen[0] and "Authorization" not in seen[0]
+
+
+def test_token_request_proof_and_basic_do_not_follow_a_redirect():
+    """The token request's proof and client authentication stay with the URL they were made for."""
+    seen = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add(responses.POST, f"{API}/oauth/token", status=307,
+                 headers={"Location": "https://api.practice.test:8443/oauth/token"})
+        mock.add_callback(responses.POST, "https://api.practice.test:8443/oauth/token",
+                          callback=lambda request: (seen.append(dict(request.headers)), (400, {}, "{}"))[1])
+        auth = DPoPAuth().token_auth(requests.auth.HTTPBasicAuth("client", "secret"))
+        requests.post(f"{API}/oauth/token", data={"grant_type": "client_credentials"}, auth=auth, timeout=5)
+    assert len(seen) == 1 and "DPoP" not in seen[0] and "Authorization" not in seen[0]
+
+
+def test_redirect_after_the_nonce_retry_carries_nothing():
+    """A retry answered with a redirect: requests follows it with the first request's copy, so neither
+    request's token or proof may go along."""
+    seen, calls = [], []
+
+    def old(request):
+        calls.append(request.headers["DPoP"])
+        if len(calls) == 1:
+            return 401, {"WWW-Authenticate": 'DPoP error="use_dpop_nonce"', "DPoP-Nonce": "n-9"}, ""
+        return 302, {"Location": "https://evil.example/x"}, ""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.GET, f"{API}/old", callback=old)
+        mock.add_callback(responses.GET, "https://evil.example/x",
+                          callback=lambda request: (seen.append(dict(request.headers)), (200, {}, "ok"))[1])
+        requests.get(f"{API}/old", auth=DPoPAuth(access_token="secret-token"), timeout=5)
+    assert len(calls) == 2 and len(seen) == 1
+    assert "DPoP" not in seen[0] and "Authorization" not in seen[0]

@@ -13,7 +13,7 @@ cryptography, so this file can be copied into a project on its own.
 What it does, each with its section of RFC 9449:
 - a new proof for every request (§4.2): header `typ: dpop+jwt`, `alg`, `jwk` (the PUBLIC key
   only); claims `jti` (128 random bits), `htm`, `htu` (the URL without query and fragment,
-  normalised as RFC 3986 §6.2.2 and §6.2.3 say), `iat`, `ath` (base64url SHA-256 of the very
+  normalised as RFC 3986 §6.2.2 and §6.2.3 say; see `htu()`), `iat`, `ath` (base64url SHA-256 of the very
   token this request carries), and `nonce` once a server has given one;
 - server nonces (§8, §9): a 400 `use_dpop_nonce` from the token endpoint, or a 401 with
   `WWW-Authenticate: DPoP error="use_dpop_nonce"` from an API, is answered by ONE retry with a
@@ -27,9 +27,12 @@ proof, a token dict, its repr or its pickle, or compute `ath` from a token other
 
 Threads: requests promises no thread safety for a `Session` (psf/requests#2766). Give each
 thread its own Session and share this one auth object: a lock guards the nonces it learns.
-Redirects: requests does not call an auth object again on a redirect, so the proof would name the
-old URL and the server refuses it. Send DPoP requests with `allow_redirects=False`, or follow a
-redirect yourself with a new request.
+Redirects: requests does not call an auth object again on a redirect. It would send the old proof
+(made for the old URL) and the token to wherever `Location` points: another host, plain http://,
+another port. So on any redirect DPoPAuth removes `Authorization` and `DPoP` before requests follows
+it, even to the same origin (requests may change the method, so a proof made here could name the
+wrong one). Send DPoP requests with `allow_redirects=False`, check the `Location` yourself, and send
+a new request to it with `auth=` this object: it gets a new proof for the new URL.
 """
 from __future__ import annotations
 
@@ -89,10 +92,14 @@ def htu(url: str) -> str:
     """The `htu` of a request to `url`: without query and fragment (RFC 9449 §4.2), normalised.
 
     The server compares after syntax- and scheme-based normalisation (RFC 9449 §4.3 point 9,
-    RFC 3986 §6.2.2, §6.2.3), so the client sends the normal form: scheme and host in lower case,
-    no default port, "/" for an empty path. Percent-encoding is left as requests prepared it.
+    RFC 3986 §6.2.2, §6.2.3), so the client sends the normal form. The URL is first prepared as
+    requests prepares the one it sends (IDNA host, dot segments removed, percent-encoding with
+    upper-case hex, unreserved characters decoded), then scheme and host go to lower case, the
+    default port is dropped, and an empty path becomes "/".
     """
-    parts = urlsplit(url)
+    prepared = requests.PreparedRequest()
+    prepared.prepare_url(url, None)
+    parts = urlsplit(prepared.url)
     scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal keeps its brackets
@@ -103,6 +110,17 @@ def htu(url: str) -> str:
 def ath(access_token: str) -> str:
     """base64url SHA-256 of the access token's ASCII, no padding (RFC 9449 §4.2)."""
     return _b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+
+
+# The REQUIRED members of a public JWK, the only ones a thumbprint hashes (RFC 7638 §3.2).
+THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+
+
+def jwk_thumbprint(jwk: dict) -> str:
+    """RFC 7638 §3: base64url SHA-256 of the required members, sorted, as JSON without whitespace."""
+    members = {name: jwk[name] for name in THUMBPRINT_MEMBERS[jwk["kty"]]}
+    text = json.dumps(members, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _b64url(hashlib.sha256(text.encode("utf-8")).digest())
 
 
 def _b64url(data: bytes) -> str:
@@ -146,8 +164,7 @@ class DPoPAuth(AuthBase):
     @property
     def thumbprint(self) -> str:
         """The key's JWK thumbprint (RFC 7638 §3): what a bound token's `cnf.jkt` holds (RFC 9449 §6.1)."""
-        members = json.dumps(self.public_jwk, sort_keys=True, separators=(",", ":"))  # crv, kty, x, y
-        return _b64url(hashlib.sha256(members.encode("ascii")).digest())
+        return jwk_thumbprint(self.public_jwk)
 
     def proof(self, method: str, url: str, access_token: str | None = None) -> str:
         """A new DPoP proof JWT for one request (RFC 9449 §4.2). Never send the same one twice."""
@@ -202,14 +219,15 @@ class DPoPAuth(AuthBase):
         return request
 
     def _after_response(self, response: requests.Response, **kwargs) -> requests.Response:
-        """Response hook: keep a new nonce (§8.2); retry once on 401 use_dpop_nonce (§9)."""
+        """Response hook: keep a new nonce (§8.2); retry once on 401 use_dpop_nonce (§9); never let the
+        token and proof follow a redirect."""
         self._remember_nonce(response)
         if response.status_code != 401 or "use_dpop_nonce" not in _dpop_errors(response):
-            return response
+            return _keep_credentials_home(response, response)
         sent = response.request.headers.get("Authorization", "")
         if not sent.startswith("DPoP "):
-            return response  # requests dropped the token on a redirect to another host: not our 401
-        return self._retry(response, sent.removeprefix("DPoP "), **kwargs)
+            return response  # not a request this object signed: not our 401
+        return _keep_credentials_home(response, self._retry(response, sent.removeprefix("DPoP "), **kwargs))
 
     def _remember_nonce(self, response: requests.Response) -> bool:
         """Keep the response's DPoP-Nonce for its server; True if it is a nonce not used before."""
@@ -274,11 +292,24 @@ class _TokenRequestAuth(AuthBase):
     def _after_response(self, response: requests.Response, **kwargs) -> requests.Response:
         self.dpop._remember_nonce(response)
         if response.status_code != 400 or _json_error(response) != "use_dpop_nonce":
-            return response
-        return self.dpop._retry(response, None, **kwargs)
+            return _keep_credentials_home(response, response)
+        return _keep_credentials_home(response, self.dpop._retry(response, None, **kwargs))
 
     def __repr__(self) -> str:
         return f"DPoPAuth.token_auth({self.client_auth!r})"
+
+
+def _keep_credentials_home(first: requests.Response, final: requests.Response) -> requests.Response:
+    """On a redirect, remove Authorization and DPoP from the request requests is about to copy.
+
+    requests follows `final` with a copy of the FIRST request it sent (Session.resolve_redirects), so a
+    retry's redirect must clear both. The proof names the old URL, and the token is for this server only.
+    """
+    if final.is_redirect:
+        for request in {id(first.request): first.request, id(final.request): final.request}.values():
+            request.headers.pop("Authorization", None)
+            request.headers.pop("DPoP", None)
+    return final
 
 
 def _json_error(response: requests.Response) -> str | None:
