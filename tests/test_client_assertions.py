@@ -539,10 +539,11 @@ def test_authlib_assertion_session_gets_a_token_then_reuses_its_jti_rfc7523_sect
 # -- numbers no JSON parser holds, on both transports (RFC 7519 §2 NumericDate, RFC 7493 §2.2) ------------------
 
 HUGE = [10 ** 400, -10 ** 400, 2 ** 53, 1e308 * 10]  # 1e308 * 10 is inf: json.dumps writes Infinity
+HUGE_IDS = ["10**400", "-10**400", "2**53", "inf"]
 
 
 @pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])
-@pytest.mark.parametrize("value", HUGE)
+@pytest.mark.parametrize("value", HUGE, ids=HUGE_IDS)
 def test_a_time_no_json_parser_holds_gets_401_not_500_rfc7519_section_2(any_api, http, claim, value):
     """10**400 made math.isfinite raise OverflowError (a 500); an int past 2**53 is no NumericDate here."""
     assertion = client_assertion(any_api, aud=any_api.base_url, **{claim: value})
@@ -553,7 +554,7 @@ def test_a_time_no_json_parser_holds_gets_401_not_500_rfc7519_section_2(any_api,
 
 
 @pytest.mark.parametrize("claim", ["iat", "exp", "nbf"])
-@pytest.mark.parametrize("value", HUGE)
+@pytest.mark.parametrize("value", HUGE, ids=HUGE_IDS)
 def test_a_grant_time_no_json_parser_holds_gets_400_not_500_rfc7519_section_2(any_api, http, claim, value):
     assertion = grant_assertion(any_api, aud=any_api.url("/oauth/token"), **{claim: value})
     response = http.post(any_api.url("/oauth/token"), timeout=TIMEOUT,

@@ -508,7 +508,7 @@ def any_dpop_token(http, api, key=KEY) -> str:
     return response.json()["access_token"]
 
 
-@pytest.mark.parametrize("value", [10 ** 400, -10 ** 400, 2 ** 53])
+@pytest.mark.parametrize("value", [10 ** 400, -10 ** 400, 2 ** 53], ids=["10**400", "-10**400", "2**53"])
 @pytest.mark.parametrize("where", ["/oauth/token", "/login", "/reports"])
 def test_an_iat_no_json_parser_holds_gets_a_refusal_not_a_500_rfc9449_section_4_3_point_11(any_api, http, where,
                                                                                            value):
