@@ -139,6 +139,65 @@ def test_client_assertion_raises_and_placeholder(feedback):
     assert_not_yet(feedback(checks.client_assertion, "eyJ.x.y"), "pass the function itself")
 
 
+def typed_assertion(typ):
+    def solution(client_id, metadata, pem, now):
+        claims = {"iss": client_id, "sub": client_id, "aud": metadata["issuer"], "iat": now, "exp": now + 60,
+                  "jti": secrets.token_urlsafe(16)}
+        return jwt.encode(claims, pem, algorithm="ES256", headers={"typ": typ} if typ else None)
+    return solution
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "client-authentication+jwt",
+                                 "application/client-authentication+jwt"])
+def test_client_assertion_typ_accepted_rfc7523bis_4(feedback, typ):
+    """rfc7523bis-11 §4: SHOULD be typed client-authentication+jwt; absent and JWT as the server accepts."""
+    assert_right(feedback(checks.client_assertion, typed_assertion(typ)))
+
+
+@pytest.mark.parametrize("typ", ["dpop+jwt", "at+jwt", "JOSE", "application/dpop+jwt"])
+def test_client_assertion_other_typ_refused_rfc8725_3_11(feedback, typ):
+    """Another kind of JWT (a DPoP proof, an access token) must not pass for a client assertion."""
+    assert_not_yet(feedback(checks.client_assertion, typed_assertion(typ)), "its typ is")
+
+
+@pytest.mark.parametrize("change, hint", [
+    (lambda now: {"nbf": now + 120}, "nbf is in the future"),  # RFC 7523 §3 item 5
+    (lambda now: {"iat": now + 30}, "more than 5 s in its future"),  # clock-skew tolerance (local policy)
+    (lambda now: {"exp": float("inf")}, "NumericDate"),
+    (lambda now: {"exp": float("nan")}, "NumericDate"),
+    (lambda now: {"iat": float("-inf")}, "NumericDate"),
+    (lambda now: {"exp": 2 ** 60}, "NumericDate"),  # beyond 2**53: the server's rule (RFC 7493 §2.2)
+    (lambda now: {"nbf": True}, "NumericDate"),
+], ids=["nbf-future", "iat-future", "exp-inf", "exp-nan", "iat-minus-inf", "exp-huge", "nbf-bool"])
+def test_client_assertion_times_as_the_server_reads_them_rfc7519_2(feedback, change, hint):
+    """The server's NumericDate rule and time checks; inf and NaN give ✗, never an exception."""
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, **change(now))
+    assert_not_yet(feedback(checks.client_assertion, insecure), hint)
+
+
+@pytest.mark.parametrize("jti", [lambda c, n: str(time.time_ns()),
+                                 lambda c, n: f"{c}-{n}-{secrets.randbelow(3)}",
+                                 lambda c, n: "assertion-" + str(secrets.randbelow(10 ** 12)).zfill(12)],
+                         ids=["clock", "counter-randbelow-3", "twelve-random-digits"])
+def test_client_assertion_predictable_jti_rfc7519_4_1_7(feedback, jti):
+    """A jti a thief can guess: called enough times, the check always gives ✗."""
+    def insecure(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, jti=jti(client_id, now))
+    for _ in range(5):
+        result = feedback(checks.client_assertion, insecure)
+        assert result.startswith("✗"), result
+
+
+@pytest.mark.parametrize("jti", [lambda: str(__import__("uuid").uuid4()), lambda: secrets.token_hex(12),
+                                 lambda: secrets.token_urlsafe(12)], ids=["uuid4", "hex-96-bits", "b64-96-bits"])
+def test_client_assertion_96_random_bits_are_enough(feedback, jti):
+    def solution(client_id, metadata, pem, now):
+        return assertion(client_id, metadata, pem, now, jti=jti())
+    for _ in range(5):
+        assert_right(feedback(checks.client_assertion, solution))
+
+
 # -- exercise 2: the DPoP proof (RFC 9449 §4.2) ---------------------------------------------------------
 
 def b64url(data: bytes) -> str:
@@ -217,11 +276,32 @@ def variant(**change):
     (variant(claims=lambda c, url, t: {"htm": c["htm"].lower()}), "htm is"),
     (variant(claims=lambda c, url, t: {"nonce": None}), "does not carry it"),
     (variant(claims=lambda c, url, t: {"nonce": "n-1"}), "no nonce was given"),
+    (variant(claims=lambda c, url, t: {"htu": url.split("?")[0]}), "keeps the query or the fragment"),
+    (variant(claims=lambda c, url, t: {"iat": int(time.time()) + 30}), "to 5 s after"),
+    (variant(claims=lambda c, url, t: {"iat": float("nan")}), "iat must be now"),
+    (variant(claims=lambda c, url, t: {"iat": float("inf")}), "iat must be now"),
+    (variant(claims=lambda c, url, t: {"jti": str(time.time_ns())}), "bits only"),
+    (variant(claims=lambda c, url, t: {"jti": "proof-" + str(secrets.randbelow(10 ** 10)).zfill(10)}),
+     "bits only"),
+    (variant(header={"typ": "at+jwt"}), "typ is 'at+jwt'"),
 ], ids=["no-ath", "reused", "htu-query", "htu-query-only", "private-jwk", "ath-other-token", "ath-padded",
         "ath-hex", "ath-without-token", "typ-jwt", "fixed-jti", "short-jti", "old-iat", "htm-case",
-        "nonce-dropped", "nonce-invented"])
+        "nonce-dropped", "nonce-invented", "htu-fragment-only-kept", "iat-future", "iat-nan", "iat-inf",
+        "jti-clock", "jti-ten-digits", "typ-access-token"])
 def test_dpop_proof_insecure_rfc9449_4_2(feedback, insecure, hint):
     assert_not_yet(feedback(checks.dpop_proof, insecure), hint)
+
+
+@pytest.mark.parametrize("typ", ["dpop+jwt", "application/dpop+jwt", "DPoP+JWT"])
+def test_dpop_proof_typ_as_the_server_accepts_rfc7515_4_1_9(feedback, typ):
+    """RFC 7515 §4.1.9: a typ without "/" means application/ + it, compared without case, as the server does."""
+    assert_right(feedback(checks.dpop_proof, variant(header={"typ": typ})))
+
+
+def test_dpop_proof_iat_a_little_ahead_or_behind_is_right(feedback):
+    """The server's window: up to 5 s ahead (clock skew), up to 60 s old (RFC 9449 §11.1)."""
+    assert_right(feedback(checks.dpop_proof, variant(claims=lambda c, url, t: {"iat": int(time.time()) + 3})))
+    assert_right(feedback(checks.dpop_proof, variant(claims=lambda c, url, t: {"iat": int(time.time()) - 50})))
 
 
 def test_dpop_proof_signed_by_another_key(feedback):

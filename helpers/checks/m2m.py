@@ -10,26 +10,40 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from helpers.client.dpop import htu as _htu
+from helpers.client.dpop import jwk_thumbprint as _thumbprint
 from helpers.checks.feedback import not_a_function, not_yet, placeholder, raised, right, run, unless_stub
+from helpers.practice_api.clock import is_numeric_date
 
 __all__ = ["client_assertion", "dpop_proof"]
 
 ISSUER = "https://api.practice.test"
 MAX_ASSERTION_SECONDS = 300  # stricter than the practice API (1 h, for Authlib): an assertion is used at once
-IAT_WINDOW = 60  # seconds a DPoP proof's iat may be off (the practice API allows less)
+LEEWAY_SECONDS = 5  # as the practice API: an iat or nbf at most 5 s ahead of its clock (clock skew)
+PROOF_SECONDS = 60  # as the practice API: a DPoP proof's iat at most 60 s old (RFC 9449 §11.1)
 MIN_JTI_CHARS = 16  # 96 bits and more of randomness, base64url: RFC 9449 §4.2, RFC 7519 §4.1.7
+MIN_JTI_BITS = 96  # RFC 9449 §4.2: "at least 96 bits of pseudorandom data", or a UUID v4
+EXTRA_CALLS = 4  # more calls than the cases need, so that a predictable jti shows
+# The typ values the practice API accepts on a client assertion, lower-cased (rfc7523bis-11 §4: SHOULD be
+# client-authentication+jwt; absent or JWT for the libraries that send that; RFC 7515 §4.1.9 media type).
+ASSERTION_TYPS = {None, "jwt", "client-authentication+jwt", "application/client-authentication+jwt"}
+# RFC 9449 §4.2: dpop+jwt. The server accepts the full media type too (RFC 7515 §4.1.9), so the check does.
+PROOF_TYPS = {"dpop+jwt", "application/dpop+jwt"}
 
 
 def client_assertion(function: Any) -> None:
     """09, exercise 1: `make_client_assertion(client_id, metadata, private_key_pem, now)` -> a JWT.
 
-    Right: ES256 signed by the key; iss = sub = client_id; aud = metadata["issuer"], as a string (its sole
-    value, draft-ietf-oauth-rfc7523bis-11 §4; a string, not [issuer], as FAPI 2.0 asks); exp after now and at most 5 minutes later; a fresh jti each
-    call (RFC 7523 §3, OpenID Connect Core §9); iat (if sent) not in the future.
+    Right: ES256 signed by the key; typ absent, JWT or client-authentication+jwt (rfc7523bis-11 §4 says
+    SHOULD be the last); iss = sub = client_id; aud = metadata["issuer"], as a string (its sole value,
+    draft-ietf-oauth-rfc7523bis-11 §4; a string, not [issuer], as FAPI 2.0 asks); exp after now and at
+    most 5 minutes later; iat (if sent) and nbf (if sent) not in the future; every time a NumericDate as
+    the server reads it; a fresh, unpredictable jti each call (RFC 7523 §3, OpenID Connect Core §9).
     """
     if placeholder(unless_stub(function)) or not_a_function(
             function, "checks.client_assertion(make_client_assertion)", results=(str, bytes)):
@@ -39,19 +53,23 @@ def client_assertion(function: Any) -> None:
     pem, public = _new_key()
     now = int(time.time()) - 1000  # not the real clock: a function that ignores `now` shows
     cases = [("reports-signer", ISSUER), ("another-client", "https://login.practice.test/tenant-7")]
-    seen_jti = set()
-    for client_id, issuer in cases:
+    seen_jti: set = set()
+    for index, (client_id, issuer) in enumerate(cases):
         metadata = {"issuer": issuer, "token_endpoint": issuer + "/oauth/token",
                     "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256"]}
         described = f"client {client_id!r} of the issuer {issuer}"
-        for attempt in range(2):
+        for attempt in range(2 + (EXTRA_CALLS if index == 0 else 0)):
             outcome = run(function, client_id, dict(metadata), pem, now)
             if outcome.error is not None:
                 return not_yet(raised(f"{described}", outcome.error))
             problem = _assertion_problem(jwt, outcome.value, public, client_id, metadata, now, seen_jti)
             if problem:
                 return not_yet(f"for {described}: {problem}")
-    right("a short-lived ES256 assertion with iss = sub = your client_id, the issuer alone as aud, and a new "
+    weak = _weak_jti(seen_jti)
+    if weak:
+        return not_yet(weak)
+    right("a short-lived ES256 assertion with iss = sub = your client_id, the issuer alone as aud (the "
+          "rfc7523bis rule; check your provider's docs, some still ask for the token endpoint), and a new "
           "jti every time: a stolen one is refused within minutes, and a replayed one at once.")
 
 
@@ -72,6 +90,11 @@ def _assertion_problem(jwt, token: Any, public, client_id: str, metadata: dict, 
                     "ES256: the server accepts only the algorithms its metadata lists "
                     "(token_endpoint_auth_signing_alg_values_supported), and never 'none'.")
         return f"its signature does not verify with the client's public key ({type(error).__name__})."
+    typ = header.get("typ")
+    if (typ.lower() if isinstance(typ, str) else typ) not in ASSERTION_TYPS:
+        return (f"its typ is {typ!r}. A client assertion is explicitly typed client-authentication+jwt "
+                "(draft-ietf-oauth-rfc7523bis-11 §4: SHOULD), or says JWT or nothing; another typ (dpop+jwt, "
+                "at+jwt) is another kind of JWT, and the server refuses it (RFC 8725 §3.11).")
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         return (f"iss and sub must both be the client_id ({client_id!r}): the client is both who issued the "
                 f"assertion and who it is about (RFC 7523 §3 items 1 and 2). Got iss {claims.get('iss')!r}, "
@@ -95,12 +118,18 @@ def _assertion_problem(jwt, token: Any, public, client_id: str, metadata: dict, 
     if exp is None:
         return ("there is no exp. Without one the assertion works forever for whoever copies it from a log: "
                 "exp is REQUIRED (RFC 7523 §3 item 4). Make it now + 60 to 300 seconds.")
-    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
-        return f"exp must be a number of seconds since 1970 (NumericDate, RFC 7519 §2), not {type(exp).__name__}."
+    for name in ("exp", "iat", "nbf"):
+        if name in claims and not is_numeric_date(claims[name]):
+            return (f"{name} is {str(claims[name])[:20]!r}: it must be a NumericDate, a number of seconds since "
+                    "1970 (RFC 7519 §2): an int or a finite float, as the server reads it.")
     iat = claims.get("iat")
-    if iat is not None and (isinstance(iat, bool) or not isinstance(iat, (int, float)) or abs(iat - now) > 5):
-        return ("iat is not the `now` you were given: count iat and exp from it (the server's clock decides; "
-                "an iat in the future is refused, RFC 7523 §3 item 6).")
+    if iat is not None and abs(iat - now) > LEEWAY_SECONDS:
+        return ("iat is not the `now` you were given: count iat and exp from it. The server's clock decides: it "
+                f"refuses an iat more than {LEEWAY_SECONDS} s in its future (its clock-skew tolerance; RFC 7523 "
+                "§3 item 6 also lets it refuse one unreasonably far in the past).")
+    if "nbf" in claims and claims["nbf"] > now + LEEWAY_SECONDS:
+        return ("nbf is in the future: the server refuses the assertion as not valid yet (RFC 7523 §3 item 5). "
+                "Leave nbf out, or make it `now`.")
     if exp <= now:
         return "exp is not after `now`: the server refuses it as expired. Count from the `now` you were given."
     if exp - now > MAX_ASSERTION_SECONDS:
@@ -129,7 +158,8 @@ def dpop_proof(function: Any) -> None:
 
     Right (RFC 9449 §4.2): typ dpop+jwt, alg ES256, the PUBLIC jwk of the key it signed with; htm the
     method; htu the URL without query and fragment; iat now; a new jti per call; ath = base64url
-    SHA-256 of the access token when one is given (none without); nonce when one is given.
+    SHA-256 of the access token when one is given (none without); nonce when one is given. iat as the
+    server reads it: a NumericDate at most 5 s ahead and 60 s behind; jti with 96 random bits or more.
     """
     if placeholder(unless_stub(function)) or not_a_function(
             function, "checks.dpop_proof(make_dpop_proof)", results=(str, bytes)):
@@ -149,7 +179,9 @@ def dpop_proof(function: Any) -> None:
          ("POST", "https://api.practice.test/oauth/token", None, None)),
         ("GET https://api.practice.test/me with the server's nonce 'n-42'",
          ("GET", "https://api.practice.test/me", token, "n-42")),
-    ]
+        ("GET https://api.practice.test/me#top (a fragment, no query)",
+         ("GET", "https://api.practice.test/me#top", token, None)),
+    ] + [("the same request again", ("GET", "https://api.practice.test/me", token, None))] * EXTRA_CALLS
     seen = set()
     for described, (method, url, access_token, nonce) in cases:
         outcome = run(function, key, method, url, access_token, nonce, secrets=(token, other_token))
@@ -158,6 +190,9 @@ def dpop_proof(function: Any) -> None:
         problem = _proof_problem(jwt, outcome.value, key, method, url, access_token, nonce, seen)
         if problem:
             return not_yet(f"for {described}: {problem}")
+    weak = _weak_jti(seen_jtis(seen))
+    if weak:
+        return not_yet(weak)
     right("a new proof per request, signed by the key whose public half it carries, for this method and URL "
           "(no query, no fragment), with ath binding it to the token it travels with, and the server's nonce.")
 
@@ -186,8 +221,9 @@ def _proof_problem(jwt, proof: Any, key, method: str, url: str, access_token: st
         return (f"the jwk in the header holds the PRIVATE key ({', '.join(private)}): anyone who sees one proof "
                 "can sign their own. It MUST NOT contain a private key (RFC 9449 §4.2). Export the public key: "
                 "ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True).")
-    if header.get("typ") != "dpop+jwt":
-        return (f"typ is {header.get('typ')!r}. A DPoP proof says typ 'dpop+jwt' (RFC 9449 §4.2), so that no other "
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in PROOF_TYPS:
+        return (f"typ is {typ!r}. A DPoP proof says typ 'dpop+jwt' (RFC 9449 §4.2), so that no other "
                 "JWT can pass for one.")
     if header.get("alg") != "ES256":
         return f"alg is {header.get('alg')!r}: sign with the EC key you were given, algorithm ES256."
@@ -196,7 +232,7 @@ def _proof_problem(jwt, proof: Any, key, method: str, url: str, access_token: st
                             options={"verify_iat": False, "verify_exp": False, "verify_nbf": False})
     except (jwt.InvalidTokenError, jwt.PyJWKError, ValueError) as error:
         return f"its signature does not verify with the jwk in its header ({type(error).__name__})."
-    if _thumbprint(jwk) != _thumbprint(_public_jwk(key)):
+    if jwk.get("kty") != "EC" or _thumbprint(jwk) != _thumbprint(_public_jwk(key)):
         return ("the jwk in the header is not the public half of the key you were given: the token is bound to "
                 "that key's thumbprint (cnf.jkt, RFC 9449 §6), so the server refuses this proof.")
     if claims.get("htm") != method:
@@ -208,17 +244,17 @@ def _proof_problem(jwt, proof: Any, key, method: str, url: str, access_token: st
             return (f"htu {got!r} keeps the query or the fragment. htu is the URL *without* query and fragment "
                     f"(RFC 9449 §4.2): {want_htu!r}. The query may hold values the server logs.")
         return f"htu is {got!r}; it must be the request's URL without query and fragment: {want_htu!r}."
-    iat = claims.get("iat")
-    if isinstance(iat, bool) or not isinstance(iat, (int, float)) or abs(iat - time.time()) > IAT_WINDOW:
-        return ("iat must be now, int(time.time()): the server accepts a proof only within a short window around "
-                "its own clock (RFC 9449 §4.3 point 11).")
+    iat, now = claims.get("iat"), time.time()
+    if not is_numeric_date(iat) or not now - PROOF_SECONDS <= iat <= now + LEEWAY_SECONDS:
+        return (f"iat must be now, int(time.time()): the server accepts a proof only from {PROOF_SECONDS} s before "
+                f"to {LEEWAY_SECONDS} s after its own clock (RFC 9449 §4.3 point 11, §11.1).")
     jti = claims.get("jti")
     if not isinstance(jti, str) or len(jti) < MIN_JTI_CHARS:
         return ("jti must be a new random string of 16 bytes or more for every proof (secrets.token_urlsafe(16)): "
                 "the server refuses one it has seen (RFC 9449 §4.2, §11.1).")
-    if jti in seen:
+    if ("jti", jti) in seen:
         return "two proofs share a jti. The server refuses the second as a replay: a new jti for every proof."
-    seen.add(jti)
+    seen.add(("jti", jti))
     if access_token is None and "ath" in claims:
         return "with no access token there is nothing to hash: leave ath out (the token request has none)."
     if access_token is not None:
@@ -261,16 +297,41 @@ def _public_jwk(key) -> dict[str, str]:
             "y": _b64url(numbers.y.to_bytes(32, "big"))}
 
 
-def _thumbprint(jwk: dict) -> str:
-    """RFC 7638 §3 for an EC key: SHA-256 of crv, kty, x, y in that order, no whitespace."""
-    members = '{"crv":"%s","kty":"%s","x":"%s","y":"%s"}' % tuple(str(jwk.get(name)) for name in
-                                                                 ("crv", "kty", "x", "y"))
-    return _b64url(hashlib.sha256(members.encode("utf-8")).digest())
+def seen_jtis(seen: set) -> set:
+    """The jtis among the proofs and jtis `_proof_problem` has recorded."""
+    return {item[1] for item in seen if isinstance(item, tuple)}
 
 
-def _htu(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
+def _weak_jti(jtis: set) -> str:
+    """'' if the jtis look like 96 random bits or more (RFC 9449 §4.2); else what to change.
+
+    An estimate from several jtis of one solution: the part that differs between them (what is left
+    after their common prefix and suffix), times the bits per character of the alphabet it uses. A
+    clock (time.time_ns()), a counter or a few random digits give far fewer bits than a base64url or
+    hex string of 16 random bytes, or a UUID v4.
+    """
+    values = sorted(jtis)
+    if len(values) < 2:
+        return ""
+    prefix = len(_common_prefix(values))
+    suffix = len(_common_prefix([value[::-1] for value in values]))
+    varying = [value[prefix:len(value) - suffix] if suffix < len(value) - prefix else "" for value in values]
+    characters = set("".join(varying))
+    alphabet = 10 if characters <= set("0123456789") else 16 if characters <= set("0123456789abcdefABCDEF-") else 64
+    bits = min(len(part) for part in varying) * math.log2(alphabet)
+    if bits >= MIN_JTI_BITS:
+        return ""
+    return (f"the jtis of {len(values)} calls differ in about {int(bits)} bits only (e.g. {values[0][:24]!r}): a "
+            "clock, a counter or a few random digits can be guessed, and a guessed jti can be used up first. Use "
+            f"at least {MIN_JTI_BITS} random bits: secrets.token_urlsafe(16) (RFC 9449 §4.2, RFC 7519 §4.1.7).")
+
+
+def _common_prefix(values: list[str]) -> str:
+    first, last = min(values), max(values)
+    length = 0
+    while length < min(len(first), len(last)) and first[length] == last[length]:
+        length += 1
+    return first[:length]
 
 
 def _b64url(data: bytes) -> str:
