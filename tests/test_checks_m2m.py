@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 
@@ -392,3 +393,31 @@ def test_authlib_private_key_jwt_issuer_fix_and_claims_trap():
     assert first["aud"] == second["aud"] == "https://api.practice.test" and first["jti"] != second["jti"]
     first, second = _authlib_assertions(PrivateKeyJWT(alg="ES256", claims={"aud": "https://api.practice.test"}))
     assert first["jti"] == second["jti"]
+
+
+@pytest.mark.parametrize("status, body", [(401, '{"message": "Unauthorized"}'),
+                                          (403, '{"access_token": "x", "token_type": "Bearer"}')])
+def test_authlib_returns_a_refusal_as_the_token_unless_a_hook_checks_the_status(status, body):
+    """Notebook 09 cell 19: Authlib 1.9 raises OAuthError only for a body with `error`; the
+    access_token_response compliance hook (raise_for_status) refuses the rest."""
+    import requests
+    import responses
+    from authlib.integrations.requests_client import OAuth2Session
+
+    def require_success(response):
+        response.raise_for_status()
+        return response
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, "https://as.example/token", status=status, body=body,
+                 content_type="application/json")
+        mock.add(responses.POST, "https://as.example/token", status=status, body=body,
+                 content_type="application/json")
+        plain = OAuth2Session("client", "secret")
+        token = plain.fetch_token("https://as.example/token", grant_type="client_credentials", timeout=5,
+                                  allow_redirects=False)
+        assert all(token[name] == value for name, value in json.loads(body).items())  # the refusal, as a token
+        checked = OAuth2Session("client", "secret")
+        checked.register_compliance_hook("access_token_response", require_success)
+        with pytest.raises(requests.HTTPError):
+            checked.fetch_token("https://as.example/token", grant_type="client_credentials", timeout=5,
+                                allow_redirects=False)
