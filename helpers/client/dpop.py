@@ -23,7 +23,8 @@ What it does, each with its section of RFC 9449:
 - TLS only: https://, or http:// to 127.0.0.1 or [::1], as for any token (RFC 6750 §5.3).
 
 What it never does: reuse a proof, sign the URL's query or fragment, put the private key in a
-proof, a token dict, its repr or its pickle, or compute `ath` from a token other than the one sent.
+proof, a token dict, its repr or its pickle, compute `ath` from a token other than the one sent,
+or let the token or a proof follow a redirect.
 
 Threads: requests promises no thread safety for a `Session` (psf/requests#2766). Give each
 thread its own Session and share this one auth object: a lock guards the nonces it learns.
