@@ -386,3 +386,200 @@ def test_any_json_string_in_a_body_never_gets_a_500(text):
     for path in ("/keys/notes", "/login", "/signed/orders"):
         assert_well_formed(send("POST", path, headers={"X-API-Key": demo.api_key("rw-2")}, body=body,
                                 content_type="application/json"))
+
+
+# -- notebook 09: client assertions (RFC 7523) and DPoP proofs (RFC 9449), signed or not ----------------------
+
+def _signed(header: dict, claims: dict, pem: str, alg: str) -> str:
+    """A JWS signed by hand: PyJWT's encode() refuses some of the nonsense the server must survive."""
+    from cryptography.hazmat.primitives import serialization
+    from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+    key = serialization.load_pem_private_key(pem.encode(), None)
+    part = lambda value: base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()  # noqa: E731
+    signing_input = part({**header, "alg": alg}) + "." + part(claims)
+    signer = ECAlgorithm(ECAlgorithm.SHA256) if alg == "ES256" else RSAAlgorithm(RSAAlgorithm.SHA256)
+    signature = base64.urlsafe_b64encode(signer.sign(signing_input.encode(), key)).rstrip(b"=").decode()
+    return signing_input + "." + signature
+
+
+ASSERTION_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope"]
+fuzzed_claims = st.dictionaries(st.sampled_from(ASSERTION_CLAIMS + ["htm", "htu", "ath", "nonce"]),
+                                st.one_of(json_values, nasty_text, st.integers(0, 2 ** 62)), max_size=9)
+fuzzed_header = st.dictionaries(st.sampled_from(["kid", "typ", "crit", "jwk", "x5c", "b64"]),
+                                st.one_of(json_values, nasty_text), max_size=4)
+
+
+@given(claims=fuzzed_claims, header=fuzzed_header, signed=st.booleans(), raw=jwt_like,
+       grant=st.booleans(), form_extra=st.dictionaries(st.sampled_from(["client_id", "scope", "client_secret"]),
+                                                       header_text, max_size=2))
+def test_client_assertion_and_jwt_bearer_family(claims, header, signed, raw, grant, form_extra):
+    """Signed with the right demo key (so every claim check is reached) or not a valid JWT at all."""
+    from helpers.practice_api import demo_keys
+    if grant:
+        token = _signed({**header, "kid": demo_keys.SERVICE_ACCOUNT_KEY_ID}, claims,
+                        demo_keys.SERVICE_ACCOUNT_PRIVATE_KEY, "RS256") if signed else raw
+        form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": token, **form_extra}
+    else:
+        token = _signed({k: v for k, v in header.items() if k != "kid"}, claims,
+                        demo_keys.REPORTS_SIGNER_PRIVATE_KEY, "ES256") if signed else raw
+        form = {"grant_type": "client_credentials", "client_assertion": token, **form_extra,
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    assert_well_formed(send("POST", "/oauth/token", body=urlencode(form).encode(),
+                            content_type="application/x-www-form-urlencoded"))
+
+
+@given(claims=fuzzed_claims, header=fuzzed_header, signed=st.booleans(), raw=st.one_of(jwt_like, nasty_text),
+       where=st.sampled_from(["token", "reports", "me", "login"]), token=st.one_of(jwt_like, header_text))
+def test_dpop_proof_family(claims, header, signed, raw, where, token):
+    """Proofs signed with a key whose jwk they carry (the signature checks pass), or anything at all."""
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives import serialization
+    from helpers.practice_api import demo_keys
+    if signed:
+        key = serialization.load_pem_private_key(demo_keys.DPOP_PRIVATE_KEY.encode(), None)
+        jwk = header.get("jwk", pyjwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True))
+        proof = _signed({"typ": "dpop+jwt", **header, "jwk": jwk}, claims, demo_keys.DPOP_PRIVATE_KEY, "ES256")
+    else:
+        proof = raw
+    if where == "token":
+        answer = send("POST", "/oauth/token", headers={"DPoP": proof}, content_type="application/x-www-form-urlencoded",
+                      body=urlencode({"grant_type": "client_credentials", "client_id": "reports-mtls"}).encode())
+    elif where == "login":
+        answer = send("POST", "/login", headers={"DPoP": proof}, content_type="application/json",
+                      body=json.dumps({"username": "ada", "password": "wrong"}).encode())
+    else:
+        answer = send("GET", "/" + where, headers={"Authorization": "DPoP " + token, "DPoP": proof})
+    assert_well_formed(answer)
+
+
+# -- from a VALID assertion or proof, one claim changed at a time: every claim check is reached ----------------
+# The families above mostly fail early (a wrong iss, a missing jti). These start from what the server accepts
+# (each unchanged example must get 200) and replace or drop one claim, with numbers no JSON parser holds
+# (10**400 made math.isfinite raise OverflowError), NaN, infinities, and nasty text.
+
+DROP = object()
+unbounded_numbers = st.one_of(
+    st.integers(), st.sampled_from([10 ** 400, -10 ** 400, 2 ** 53, 2 ** 53 - 1, -2 ** 53, 2 ** 63, 2 ** 64, 0, -1]),
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-10 ** 12, 10 ** 12).map(float))
+claim_values = st.one_of(st.just(DROP), unbounded_numbers, json_values, nasty_text, st.booleans())
+
+
+def _mutated(claims: dict, name: str | None, value) -> dict:
+    if name is None:
+        return claims
+    changed = dict(claims)
+    if value is DROP:
+        changed.pop(name, None)
+    else:
+        changed[name] = value
+    return changed
+
+
+def _assert_valid_or_refused(answer, changed: bool) -> None:
+    assert_well_formed(answer)
+    if not changed:
+        assert answer[0] == 200, answer[2]
+
+
+def _client_assertion_claims(issuer: str = demo.BASE_URL) -> dict:
+    import uuid
+    now = int(APP.clock.now())
+    return {"iss": "reports-signer", "sub": "reports-signer", "aud": issuer, "iat": now, "exp": now + 60,
+            "jti": uuid.uuid4().hex}
+
+
+def _client_assertion(claims: dict) -> str:
+    from helpers.practice_api import demo_keys
+    return _signed({"kid": demo_keys.REPORTS_SIGNER_KEY_ID, "typ": "JWT"}, claims,
+                   demo_keys.REPORTS_SIGNER_PRIVATE_KEY, "ES256")
+
+
+@given(name=st.one_of(st.none(), st.sampled_from(ASSERTION_CLAIMS)), value=claim_values, grant=st.booleans())
+@example(name=None, value=0, grant=False)
+@example(name=None, value=0, grant=True)
+@example(name="exp", value=10 ** 400, grant=False)
+@example(name="nbf", value=-10 ** 400, grant=True)
+def test_one_claim_of_a_valid_assertion_changed(name, value, grant):
+    """Client authentication (RFC 7523 §2.2) or the grant (§2.1): 200 unchanged, else a refusal with a reason."""
+    import uuid
+    from helpers.practice_api import demo_keys
+    if grant:
+        now = int(APP.clock.now())
+        claims = {"iss": demo_keys.SERVICE_ACCOUNT_EMAIL, "aud": demo.BASE_URL + "/oauth/token", "iat": now,
+                  "exp": now + 600, "jti": uuid.uuid4().hex, "scope": "reports:read"}
+        token = _signed({"kid": demo_keys.SERVICE_ACCOUNT_KEY_ID}, _mutated(claims, name, value),
+                        demo_keys.SERVICE_ACCOUNT_PRIVATE_KEY, "RS256")
+        form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": token}
+    else:
+        form = {"grant_type": "client_credentials", "client_assertion": _client_assertion(_mutated(
+            _client_assertion_claims(), name, value)),
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    answer = send("POST", "/oauth/token", body=urlencode(form).encode(),
+                  content_type="application/x-www-form-urlencoded")
+    _assert_valid_or_refused(answer, name is not None)
+
+
+DPOP_CLAIMS = ["jti", "htm", "htu", "iat", "ath", "nonce"]
+JWK_MEMBERS = ["kty", "crv", "x", "y"]
+
+
+def _dpop_key():
+    from cryptography.hazmat.primitives import serialization
+    from helpers.practice_api import demo_keys
+    return serialization.load_pem_private_key(demo_keys.DPOP_PRIVATE_KEY.encode(), None)
+
+
+def _bound_reports_token(jkt: str) -> str:
+    """A DPoP-bound access token for /reports, signed with the demo key (it is public, notebook 03)."""
+    import uuid
+
+    import jwt as pyjwt
+    from helpers.practice_api import signing_key
+    now = int(APP.clock.now())
+    claims = {"iss": demo.BASE_URL, "aud": demo.BASE_URL + "/reports", "sub": "reports-signer",
+              "client_id": "reports-signer", "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex,
+              "scope": "reports:read", "cnf": {"jkt": jkt}}
+    return pyjwt.encode(claims, signing_key.private_key(), algorithm="RS256",
+                        headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
+
+
+@given(name=st.one_of(st.none(), st.sampled_from(DPOP_CLAIMS), st.sampled_from(JWK_MEMBERS).map(lambda n: "jwk." + n),
+                      st.just("typ")),
+       value=st.one_of(claim_values, b64url), where=st.sampled_from(["token", "reports"]))
+@example(name=None, value=0, where="token")
+@example(name=None, value=0, where="reports")
+@example(name="iat", value=10 ** 400, where="reports")
+@example(name="jwk.x", value="AA", where="token")
+def test_one_claim_of_a_valid_dpop_proof_changed(name, value, where):
+    """RFC 9449 §4.3's checks, each reached: 200 unchanged, else a refusal with a reason (never a 500)."""
+    import uuid
+
+    import jwt as pyjwt
+    from helpers.practice_api import dpop
+    jwk = pyjwt.algorithms.ECAlgorithm.to_jwk(_dpop_key().public_key(), as_dict=True)
+    path = "/oauth/token" if where == "token" else "/reports"
+    claims = {"jti": uuid.uuid4().hex, "htm": "POST" if where == "token" else "GET", "htu": demo.BASE_URL + path,
+              "iat": int(APP.clock.now())}
+    token = _bound_reports_token(dpop.thumbprint(jwk)) if where == "reports" else None
+    if token:
+        claims["ath"] = dpop.access_token_hash(token)
+    header = {"typ": "dpop+jwt", "jwk": jwk}
+    if name is not None and name.startswith("jwk."):
+        header["jwk"] = _mutated(jwk, name[4:], value)
+    elif name == "typ":
+        header = _mutated(header, "typ", value)
+    else:
+        claims = _mutated(claims, name, value)
+    from helpers.practice_api import demo_keys
+    proof = _signed(header, claims, demo_keys.DPOP_PRIVATE_KEY, "ES256")
+    if where == "token":
+        form = {"grant_type": "client_credentials", "client_assertion": _client_assertion(_client_assertion_claims()),
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+        answer = send("POST", "/oauth/token", headers={"DPoP": proof}, body=urlencode(form).encode(),
+                      content_type="application/x-www-form-urlencoded")
+    else:
+        answer = send("GET", "/reports", headers={"Authorization": "DPoP " + token, "DPoP": proof})
+    # "nonce" and, at the token endpoint, "ath" are not checked there: any value is accepted (§4.3).
+    ignored = (name == "nonce" or (where == "token" and name == "ath") or (name == "typ" and value == "dpop+jwt")) \
+        and len(proof) <= dpop.MAX_PROOF_LENGTH
+    _assert_valid_or_refused(answer, name is not None and not ignored)

@@ -198,10 +198,15 @@ def test_metadata_names_this_issuer_on_both_transports(http, any_api):
     assert len(urls) == len(endpoints)
     assert all(url.startswith(issuer + "/") for url in urls)
     assert metadata["code_challenge_methods_supported"] == ["S256"]  # no plain (RFC 9700 §2.1.1)
-    assert sorted(metadata["token_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none"]
-    assert sorted(metadata["revocation_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none"]
+    # private_key_jwt (RFC 7523 §2.2) is tested in tests/test_client_assertions.py
+    # private_key_jwt (RFC 7523 §2.2) and tls_client_auth (RFC 8705 §2.1): tests/test_mtls_bound_tokens.py
+    assert sorted(metadata["token_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
+                                                                         "private_key_jwt", "tls_client_auth"]
+    assert sorted(metadata["revocation_endpoint_auth_methods_supported"]) == ["client_secret_basic", "none",
+                                                                              "private_key_jwt", "tls_client_auth"]
     assert sorted(metadata["grant_types_supported"]) == sorted(
-        ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT])
+        ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT,
+         "urn:ietf:params:oauth:grant-type:jwt-bearer"])  # RFC 7523 §2.1: tests/test_client_assertions.py
     assert metadata["response_types_supported"] == ["code"]  # no implicit grant
     assert metadata["authorization_response_iss_parameter_supported"] is True  # RFC 9207
     assert {"profile", "notes:read", "reports:read"} <= set(metadata["scopes_supported"])

@@ -43,13 +43,17 @@ def test_prints_credentials_serves_and_stops_cleanly(stop_signal):
         first = json.loads(server.stdout.readline())
         readable = announcement(server.stdout)
 
-        assert set(first) == {"base_url", "users", "api_keys", "clients"}
+        assert set(first) == {"base_url", "users", "api_keys", "clients", "service_accounts"}
         assert first["base_url"].startswith("http://127.0.0.1:")
         assert {"username": "ada", "password": "analytical:engine:1843"} in first["users"]
         assert all(set(user) == {"username", "password"} for user in first["users"])
         assert all({"key", "scopes"} <= set(key) for key in first["api_keys"]) and len(first["api_keys"]) == 4
         assert {c["client_id"] for c in first["clients"]} == {"reports-job", "notes-web", "notes-cli", "notes-tv",
-                                                                   "notes-api"}
+                                                                   "notes-api", "reports-signer", "reports-mtls"}
+        # private keys are demo secrets too, published like the rest (notebook 09)
+        assert "BEGIN PRIVATE KEY" in next(c for c in first["clients"] if c["client_id"] == "reports-signer")[
+            "private_key"]
+        assert [account["token_uri"] for account in first["service_accounts"]] == [first["base_url"] + "/oauth/token"]
         assert all({"client_id", "grant_types", "redirect_uris", "scope"} <= set(c) for c in first["clients"])
         assert "listening on " + first["base_url"] in readable[0]
         assert readable[1].startswith("Try:  curl -i -u 'ada:analytical:engine:1843' ")
@@ -166,7 +170,8 @@ def test_a_stdout_that_cannot_encode_every_character_still_gets_every_line(encod
         first_line = server.stdout.readline()
         assert first_line.isascii()
         first = json.loads(first_line)
-        assert {key: first[key] for key in ("users", "api_keys", "clients")} == demo.credentials()
+        assert {key: first[key] for key in ("users", "api_keys", "clients", "service_accounts")} == \
+            demo.credentials(first["base_url"])
         assert "listening on " + first["base_url"] in server.stdout.readline()
 
         assert raw_get(first["base_url"], b"/caf\xe9").startswith(b"HTTP/1.1 4")  # logged as /caf\xe9 or /café

@@ -11,6 +11,7 @@ running the learner's function, fake responses, where a credential went) lives i
 from helpers.checks.api_keys import key_session, next_step, read_notes  # noqa: F401  (notebook 02)
 from helpers.checks.basic_auth import basic_header, basic_session, retry_after  # noqa: F401  (notebook 01)
 from helpers.checks.jwt_tokens import bearer_session, seconds_left, verify_token  # noqa: F401  (notebook 03)
+from helpers.checks.m2m import client_assertion, dpop_proof  # noqa: F401  (notebook 09)
 from helpers.checks.https_limits import redact_api_key, retry_policy, tls_session  # noqa: F401  (notebook 06)
 from helpers.checks.oauth import exchange_code, next_interval, pkce_pair  # noqa: F401  (notebook 04)
 from helpers.checks.other_schemes import should_follow, sign, string_to_sign  # noqa: F401  (notebook 07)

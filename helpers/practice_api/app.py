@@ -6,9 +6,10 @@ the series runs it two ways (see `helpers.serving.inprocess` and `helpers.servin
 Reading order for the curious: `PracticeAPI.__call__` (the WSGI entry point), then
 `handle` (routing), then the route methods. Each scheme's checks live in a module of
 their own: `basic_auth` (01, 05), `api_keys` (02), `tokens` (03), `oauth` (04), `throttle`
-(01, 06), `digest_auth` and `request_signing` (07). The client certificate of `/mtls/whoami` (06)
-is checked by the TLS layer that serves the app (`helpers.serving.loopback`), which passes the
-verified certificate in the WSGI environ.
+(01, 06), `digest_auth` and `request_signing` (07), `client_assertions`, `dpop` and `binding` (09).
+The client certificate of `/mtls/whoami` (06) is checked by the TLS layer that serves the app
+(`helpers.serving.loopback`), which passes the verified certificate in the WSGI environ; certificate-bound
+tokens (09) hash that certificate.
 """
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, Callable, Iterable
 
-from helpers.practice_api import demo, users
+from helpers.practice_api import binding, demo, dpop, users
 from helpers.practice_api.api_keys import DEMO_KEYS, KeyStore
 from helpers.practice_api.basic_auth import PasswordChecker, authenticate_basic
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.digest_auth import DigestAuthenticator
+from helpers.practice_api.dpop import DPoPChecker
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.practice_api.request_signing import SignatureChecker
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
@@ -129,6 +131,7 @@ class PracticeAPI:
         self.orders: Recent = Recent(self.MAX_NOTES, self.MAX_CALL_BYTES, lambda order: len(str(order)))
         self._order_ids = 0
         self._tokens = None
+        self.dpop = DPoPChecker(self.clock)  # DPoP proofs at /oauth/token, /login and the resources (RFC 9449)
         self.oauth = AuthorizationServer(self, self.passwords)
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self.index},
@@ -207,13 +210,20 @@ class PracticeAPI:
             allowed = ", ".join(_allowed(methods))
             return HTTPError(405, "method_not_allowed", f"{request.path} accepts {allowed}.",
                              [("Allow", allowed)]).reply()
+        next_nonce = dpop.NEXT_NONCE.set(None)
         try:
-            return route(request)
+            reply = route(request)
         except HTTPError as error:
-            return error.reply()
+            reply = error.reply()
         except Exception:  # a bug in the practice API: say so without leaking a traceback
             self.errors.append(traceback.format_exc())
             return HTTPError(500, "server_error", "The practice API has a bug; please report it.").reply()
+        finally:
+            nonce = dpop.NEXT_NONCE.get()
+            dpop.NEXT_NONCE.reset(next_nonce)
+        if nonce and not any(name.lower() == "dpop-nonce" for name, _ in reply.headers):
+            reply.headers.append(("DPoP-Nonce", nonce))  # a newer nonce for the next proof (RFC 9449 §8.2, §9)
+        return reply
 
     # -- Routes -----------------------------------------------------------------------
 
@@ -276,19 +286,21 @@ class PracticeAPI:
         resource = body.get("resource", self.tokens.audience)  # which API the token is for (RFC 8707)
         if not isinstance(resource, str) or resource not in resources:
             raise HTTPError(400, "invalid_target", f"resource is one of: {', '.join(sorted(resources))}.")
+        jkt = binding.token_endpoint_key(self, request)  # with a DPoP proof, a DPoP-bound token (RFC 9449 §5)
         if not self.passwords.check(username, password):
             # 400, not 401: 401 would mean "send an Authorization header", which does not apply here.
             raise HTTPError(400, "invalid_grant", "Wrong user name or password.")
-        return json_reply(200, self.tokens.issue(username, scope, audience=resource), NO_STORE)
+        with binding.bound(binding.confirmation(request, None, jkt)):
+            return json_reply(200, self.tokens.issue(username, scope, audience=resource), NO_STORE)
 
     def me(self, request: Request) -> Reply:
-        """A bearer-token resource (RFC 6750): needs a valid access token with the profile scope."""
-        claims = self.tokens.verify(request.header("Authorization"), "profile")
+        """A bearer-token resource (RFC 6750), or DPoP (RFC 9449): a valid access token with the profile scope."""
+        claims = binding.verify(self, request, "profile")
         return json_reply(200, {"username": claims["sub"], "scope": claims["scope"]})
 
     def reports(self, request: Request) -> Reply:
-        """A machine-to-machine resource: a client-credentials token with reports:read."""
-        claims = self.tokens.verify(request.header("Authorization"), "reports:read", audience=self.issuer + "/reports")
+        """A machine-to-machine resource: a client-credentials token with reports:read (Bearer, DPoP or mTLS-bound)."""
+        claims = binding.verify(self, request, "reports:read", audience=self.issuer + "/reports", offer_dpop=True)
         return json_reply(200, {"client_id": claims["sub"], "reports": ["2026-10 usage", "2026-11 usage"]})
 
     def mtls_whoami(self, request: Request) -> Reply:

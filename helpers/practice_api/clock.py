@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import time
 
+# The largest integer a JSON parser may be expected to hold exactly (RFC 8259 §6, RFC 7493 §2.2).
+MAX_EXACT_INTEGER = 2 ** 53
+
 
 class Clock:
     """Wall-clock time (seconds since the epoch) that can be moved forward.
@@ -36,3 +39,19 @@ class Clock:
 
     def __repr__(self) -> str:
         return f"<Clock {self.offset:+.0f} s from real time>"
+
+
+def is_numeric_date(value: object) -> bool:
+    """Whether a JWT claim is a NumericDate (RFC 7519 §2): a number of seconds since the epoch.
+
+    An int within +-2**53 (what any JSON parser holds exactly, RFC 7493 §2.2) or a finite float;
+    never a bool, a string of digits, NaN or infinity (NaN would never expire). Python's JSON gives
+    huge integers such as 10**400 as ints, and `math.isfinite` raises OverflowError on them, so
+    ints are bounded instead. The one check the server uses for every JWT time (access tokens,
+    client assertions, DPoP proofs).
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) < MAX_EXACT_INTEGER
+    return isinstance(value, float) and math.isfinite(value)

@@ -5,6 +5,8 @@ code or notebooks; notebook 06 shows where they go instead.
 """
 from __future__ import annotations
 
+from helpers.practice_api import demo_keys
+
 # Where the in-process practice API answers. `.test` is reserved and never resolves (RFC 6761 §6.2), so a
 # request meant for the practice API can never reach a real host. On loopback the server's own URL is used.
 BASE_URL = "https://api.practice.test"
@@ -44,7 +46,26 @@ CLIENTS: list[dict[str, object]] = [
     # server about tokens it receives, at POST /oauth/introspect (RFC 7662, notebook 03).
     {"client_id": "notes-api", "client_secret": "practice_secret_72c2na0vdlZXBElBDrzFaMe_zUj3-9ta",
      "grant_types": [], "redirect_uris": [], "scope": "", "token_endpoint_auth_method": "client_secret_basic"},
+    # A confidential client with no shared secret (notebook 09): it signs a short JWT with its private key
+    # (private_key_jwt, RFC 7523 §2.2); the server holds only the public half, registered as `jwks`.
+    {"client_id": demo_keys.REPORTS_SIGNER_CLIENT_ID, "grant_types": ["client_credentials"], "redirect_uris": [],
+     "scope": "reports:read", "token_endpoint_auth_method": "private_key_jwt",
+     "token_endpoint_auth_signing_alg": "ES256", "jwks": demo_keys.REPORTS_SIGNER_JWKS,
+     "private_key": demo_keys.REPORTS_SIGNER_PRIVATE_KEY},
+    # No secret either: it authenticates with the TLS client certificate of the loopback HTTPS server
+    # (tls_client_auth, RFC 8705 §2.1), and its tokens work only over a connection with that certificate
+    # (RFC 8705 §3). Its certificate is `api.client_cert` of `serve_practice_api(tls=True)` (notebook 06).
+    {"client_id": "reports-mtls", "grant_types": ["client_credentials"], "redirect_uris": [],
+     "scope": "reports:read", "token_endpoint_auth_method": "tls_client_auth",
+     "tls_client_auth_san_email": "ada-laptop@practice.test", "tls_client_certificate_bound_access_tokens": True},
 ]
+
+# The e-mail name (subjectAltName) of the client certificate that `python -m helpers.server --tls` and
+# `serve_practice_api(tls=True)` make (notebook 06). reports-mtls registered it (RFC 8705 §2.1.2).
+CLIENT_CERTIFICATE_EMAIL = "ada-laptop@practice.test"
+
+# A service account's key file for the JWT bearer grant (RFC 7523 §2.1, notebook 09), in Google Cloud's shape.
+SERVICE_ACCOUNT_KEY_FILE: dict[str, str] = demo_keys.service_account_key_file(BASE_URL)
 
 
 def client(client_id: str) -> dict[str, object]:
@@ -71,9 +92,10 @@ def password_of(username: str) -> str:
     raise KeyError(f"no demo user {username!r}; the demo users are {[u['username'] for u in USERS]}")
 
 
-def credentials() -> dict[str, list]:
-    """Every demo credential, in the shape `python -m helpers.server` prints."""
-    return {"users": USERS, "api_keys": API_KEYS, "clients": CLIENTS}
+def credentials(base_url: str = BASE_URL) -> dict[str, list]:
+    """Every demo credential, in the shape `python -m helpers.server` prints; key files name `base_url`."""
+    return {"users": USERS, "api_keys": API_KEYS, "clients": CLIENTS,
+            "service_accounts": [demo_keys.service_account_key_file(base_url)]}
 
 
 # HMAC request signing (notebook 07): both sides hold the same secret, so here it is.

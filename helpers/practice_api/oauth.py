@@ -16,6 +16,9 @@ Read this next to notebook 04. What it enforces, and where:
   `expired_token`;                                                          `device_token`
 - revocation (RFC 7009), introspection for registered resource servers (RFC 7662), and
   metadata for discovery (RFC 8414).                                     `revoke`, `introspect`
+Machine-to-machine (notebook 09) lives in modules of its own, hooked in here: `private_key_jwt` and the
+JWT bearer grant (RFC 7523) in `client_assertions`, DPoP proofs (RFC 9449) in `dpop`, and what a token
+is bound to (DPoP key, TLS client certificate: RFC 8705) in `binding`.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
+from helpers.practice_api import binding, client_assertions, demo, demo_keys, dpop
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
 from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable
@@ -63,10 +67,25 @@ class Client:
     # For a resource server: the audiences (paths under the issuer) of the tokens it may introspect.
     # Empty: this client may not call the introspection endpoint (RFC 7662 §4).
     introspects: tuple[str, ...] = ()
+    # For private_key_jwt (RFC 7523 §2.2): the public keys the client registered (RFC 7591 §2 `jwks`).
+    jwks: dict | None = None
+    # For tls_client_auth (RFC 8705 §2.1.2): the e-mail name its client certificate must carry.
+    tls_client_auth_san_email: str | None = None
+    # tls_client_certificate_bound_access_tokens (RFC 8705 §3.4): tokens bound to the client certificate.
+    certificate_bound: bool = False
 
     @property
     def public(self) -> bool:
-        return self.secret_sha256 is None
+        return self.secret_sha256 is None and self.jwks is None and self.tls_client_auth_san_email is None
+
+    @property
+    def auth_method(self) -> str:
+        """How this client authenticates at the token endpoint (RFC 7591 §2 names)."""
+        if self.jwks:
+            return "private_key_jwt"
+        if self.tls_client_auth_san_email:
+            return "tls_client_auth"
+        return "none" if self.public else "client_secret_basic"
 
 
 # The secrets themselves are in helpers/practice_api/demo.py, for learners; the server keeps hashes.
@@ -81,6 +100,12 @@ DEMO_CLIENTS = {c.client_id: c for c in [
     # The practice API itself, as a resource server serving /me and /reports.
     Client("notes-api", "7952ea26abd653126465c885348e4fd26471c7db709b7cf481267af1d8815975", (), "",
            introspects=("/me", "/reports")),
+    # No secret at all: it signs a client assertion with its private key (RFC 7523 §2.2, notebook 09).
+    Client(demo_keys.REPORTS_SIGNER_CLIENT_ID, None, ("client_credentials",), "reports:read",
+           jwks=demo_keys.REPORTS_SIGNER_JWKS),
+    # Its TLS client certificate authenticates it, and binds its tokens (RFC 8705 §2.1, §3; loopback only).
+    Client("reports-mtls", None, ("client_credentials",), "reports:read",
+           tls_client_auth_san_email=demo.CLIENT_CERTIFICATE_EMAIL, certificate_bound=True),
 ]}
 
 
@@ -119,6 +144,8 @@ class AuthorizationServer:
         self.codes: dict[str, AuthorizationCode] = {}  # sha256(code) -> record
         self.devices: dict[str, DeviceAuthorization] = {}  # sha256(device_code) -> record
         self.code_guesses = FailedAttempts(app.clock, limit=5, window=60)
+        self.assertions = client_assertions.AssertionChecker(app.clock)  # and their jti replay cache
+        self.service_accounts = client_assertions.DEMO_SERVICE_ACCOUNTS
         self._lock = threading.Lock()
 
     @property
@@ -162,18 +189,32 @@ class AuthorizationServer:
             "scopes_supported": sorted(USER_SCOPES | {"reports:read"}),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
-            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT,
+                                      client_assertions.JWT_BEARER_GRANT],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "tls_client_auth",
+                                                      "none"],
+            "token_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "tls_client_auth",
+                                                           "none"],
+            "revocation_endpoint_auth_signing_alg_values_supported": list(client_assertions.SIGNING_ALGORITHMS),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": True,
+            "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),  # RFC 9449 §5.1
+            "tls_client_certificate_bound_access_tokens": True,  # RFC 8705 §3.3 (on the loopback HTTPS server)
         })
 
     # -- client authentication (RFC 6749 §2.3) --------------------------------------------
 
     def authenticate_client(self, request: Request, form: dict[str, str]) -> Client:
-        """The client making this request: HTTP Basic for confidential clients, client_id for public ones."""
+        """The client making this request: HTTP Basic or a client assertion (private_key_jwt, see
+        `client_assertions`) for confidential clients, client_id for public ones. One method only."""
+        if "client_assertion" in form or "client_assertion_type" in form:
+            if request.header("Authorization") or form.get("client_secret"):
+                raise _invalid_client("Use one way to authenticate the client, not two: HTTP Basic or a client "
+                                      "assertion (RFC 6749 section 2.3).")
+            return client_assertions.authenticate(self.assertions, form, self.clients, self.app.issuer,
+                                                  _invalid_client)
         if form.get("client_secret"):  # an empty parameter counts as omitted (RFC 6749 §3.1)
             raise _invalid_client("Send the client secret with HTTP Basic (client_secret_basic), not in the "
                                   "form body: RFC 6749 section 2.3.1 does not recommend that.")
@@ -188,7 +229,7 @@ class AuthorizationServer:
                 raise _invalid_client("The Basic credentials are malformed.") from None
             client_id, secret = unquote_plus(client_id), unquote_plus(secret)  # form-encoded first (§2.3.1)
             client = self.clients.get(client_id)
-            if client is None or client.public or not hmac.compare_digest(
+            if client is None or client.secret_sha256 is None or not hmac.compare_digest(
                     hashlib.sha256(secret.encode("utf-8")).hexdigest(), client.secret_sha256):
                 raise _invalid_client("Unknown client or wrong client secret.")
             if form.get("client_id", "") not in ("", client_id):  # empty counts as omitted (RFC 6749 §3.1)
@@ -197,8 +238,11 @@ class AuthorizationServer:
         client = self.clients.get(form.get("client_id", ""))
         if client is None:
             raise _invalid_client("Unknown client. Public clients send client_id; confidential ones use HTTP Basic.")
+        if client.tls_client_auth_san_email:  # its client_id, and the TLS client certificate (RFC 8705 §2.1)
+            return binding.tls_client(request, client, _invalid_client)
         if not client.public:
-            raise _invalid_client(f"{client.client_id} is a confidential client: authenticate with HTTP Basic.")
+            how = "a client assertion (private_key_jwt)" if client.jwks else "HTTP Basic"
+            raise _invalid_client(f"{client.client_id} is a confidential client: authenticate with {how}.")
         return client
 
     # -- the authorization endpoint (RFC 6749 §4.1.1) --------------------------------------
@@ -306,18 +350,27 @@ class AuthorizationServer:
         grant_type = form.get("grant_type")
         if not grant_type:  # an empty parameter counts as omitted (RFC 6749 §3.1)
             raise HTTPError(400, "invalid_request", "grant_type is missing.")
-        known = {"client_credentials", "authorization_code", "refresh_token", DEVICE_GRANT}
+        known = {"client_credentials", "authorization_code", "refresh_token", DEVICE_GRANT,
+                 client_assertions.JWT_BEARER_GRANT}
         if grant_type not in known:
             raise HTTPError(400, "unsupported_grant_type",
                             f"This server does not support {printable(repr(grant_type[:60]))}.")
+        # A DPoP proof first (RFC 9449 §5): refused for its nonce, the request must not have spent its
+        # client assertion's jti, since the client sends it again. See `binding` for what tokens are bound to.
+        jkt = binding.token_endpoint_key(self.app, request)
+        if grant_type == client_assertions.JWT_BEARER_GRANT:
+            with binding.bound(binding.confirmation(request, None, jkt)):
+                return self._jwt_bearer(request, form)  # the assertion authenticates: no client (RFC 7523 §3.1)
         if grant_type == "refresh_token" and not form.get("client_id") and not request.header("Authorization"):
-            return self._refresh(form, None)  # tokens from /login belong to no OAuth client
+            with binding.bound(binding.confirmation(request, None, jkt)):
+                return self._refresh(form, None)  # tokens from /login belong to no OAuth client
         client = self.authenticate_client(request, form)
         if grant_type not in client.grant_types:
             raise HTTPError(400, "unauthorized_client", f"{client.client_id} may not use the {grant_type} grant.")
         handler = {"client_credentials": self._client_credentials, "authorization_code": self._authorization_code,
                    "refresh_token": self._refresh, DEVICE_GRANT: self._device_code}[grant_type]
-        return handler(form, client)
+        with binding.bound(binding.confirmation(request, client, jkt)):
+            return handler(form, client)
 
     def _client_credentials(self, form: dict[str, str], client: Client) -> Reply:
         scope = _scope(form.get("scope"), client.scope)
@@ -326,6 +379,25 @@ class AuthorizationServer:
         # No refresh token: the client can always ask again with its credentials (RFC 6749 §4.4.3).
         issued = self.tokens.issue(client.client_id, scope, audience=self.app.issuer + "/reports",
                                    client_id=client.client_id, refresh=False)
+        return json_reply(200, issued, NO_STORE)
+
+    def _jwt_bearer(self, request: Request, form: dict[str, str]) -> Reply:
+        """A service account's signed assertion for a token (RFC 7523 §2.1; checks in `client_assertions.grant`).
+
+        Client authentication is optional with this grant (RFC 7521 §4.1); a service account has no
+        OAuth client, so this server takes none, and says so rather than ignore credentials sent.
+        """
+        if request.header("Authorization") or "client_assertion" in form or form.get("client_secret"):
+            raise HTTPError(400, "invalid_request", "The JWT bearer grant authenticates with its assertion alone: "
+                            "send no client authentication with it.")
+        account, asked = client_assertions.grant(self.assertions, form, self.service_accounts, self.app.issuer)
+        if form.get("client_id", "") not in ("", account.client_id):
+            raise HTTPError(400, "invalid_request", "client_id does not match the service account of the assertion.")
+        scope = _scope(asked, account.scope)
+        if scope is None:
+            raise HTTPError(400, "invalid_scope", f"This service account may ask for: {account.scope}.")
+        issued = self.tokens.issue(account.email, scope, audience=self.app.issuer + "/reports",
+                                   client_id=account.client_id, refresh=False)  # it can always sign anew
         return json_reply(200, issued, NO_STORE)
 
     def _authorization_code(self, form: dict[str, str], client: Client) -> Reply:
@@ -464,7 +536,11 @@ class AuthorizationServer:
         token = form.get("token")
         if not token:
             raise HTTPError(400, "invalid_request", "token is missing.")
-        anonymous = not form.get("client_id") and not request.header("Authorization")
+        # Any credential is an authentication attempt, checked as at the token endpoint (RFC 7009 §2.1):
+        # Basic, a client assertion (private_key_jwt sends no client_id), or a client_id (public clients,
+        # tls_client_auth). Only a request with none of them is anonymous (a token from /login).
+        anonymous = not (form.get("client_id") or request.header("Authorization") or "client_assertion" in form
+                         or "client_assertion_type" in form or form.get("client_secret"))
         client_id = None if anonymous else self.authenticate_client(request, form).client_id
         self.tokens.revoke(token, client_id)
         return Reply(200, b"", [("Cache-Control", "no-store")])  # 200 even for unknown tokens (RFC 7009 §2.2)

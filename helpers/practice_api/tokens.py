@@ -23,7 +23,6 @@ active there: a refresh token is for the authorization server alone (RFC 6749 §
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
 import threading
 import uuid
@@ -32,7 +31,8 @@ from dataclasses import dataclass, field
 import jwt
 
 from helpers.practice_api import demo, signing_key
-from helpers.practice_api.clock import Clock
+from helpers.practice_api.binding import CONFIRMATION
+from helpers.practice_api.clock import Clock, is_numeric_date
 from helpers.practice_api.wsgi import HTTPError, printable
 
 ISSUER = demo.BASE_URL  # the in-process API's; on loopback it is the server's URL
@@ -68,6 +68,7 @@ class RefreshToken:
     client_id: str | None  # None for tokens from /login, which has no OAuth client
     expires_at: float
     spent: bool = False
+    jkt: str | None = None  # issued with a DPoP proof: refreshed only with the same key (RFC 9449 §5)
 
 
 @dataclass
@@ -111,17 +112,21 @@ class TokenService:
 
         `family` groups every token of one login or one authorization, to revoke them together.
         `client_id` is the OAuth client the tokens are for; None means /login (`LOGIN_CLIENT_ID`).
+        A `CONFIRMATION` set for this request binds the access token (and, for DPoP, the refresh token).
         """
         now = int(self.clock.now())
+        cnf = CONFIRMATION.get()
         family = family or uuid.uuid4().hex
         jti = uuid.uuid4().hex
         # The claims RFC 9068 §2.2 requires, and the scope granted (§2.2.3).
         claims = {"iss": self.issuer, "aud": audience or self.audience, "sub": subject,
                   "client_id": client_id or LOGIN_CLIENT_ID, "iat": now, "exp": now + ACCESS_TOKEN_SECONDS,
-                  "scope": scope, "jti": jti}
+                  "scope": scope, "jti": jti, **({"cnf": cnf} if cnf else {})}
         access_token = jwt.encode(claims, self.private_key, algorithm="RS256",
                                   headers={"kid": signing_key.KEY_ID, "typ": ACCESS_TOKEN_TYPE})
-        response = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
+        # A DPoP-bound token is of type DPoP (RFC 9449 §5); one bound to a certificate stays Bearer (RFC 8705 §3).
+        token_type = "DPoP" if cnf and "jkt" in cnf else "Bearer"
+        response = {"access_token": access_token, "token_type": token_type, "expires_in": ACCESS_TOKEN_SECONDS,
                     "scope": scope}
         with self._lock:
             self._purge(now)
@@ -136,7 +141,8 @@ class TokenService:
             if refresh:
                 response["refresh_token"] = secrets.token_urlsafe(32)
                 self.refresh_tokens[_digest(response["refresh_token"])] = RefreshToken(
-                    family, subject, scope, claims["aud"], client_id, now + REFRESH_TOKEN_SECONDS)
+                    family, subject, scope, claims["aud"], client_id, now + REFRESH_TOKEN_SECONDS,
+                    jkt=cnf.get("jkt") if cnf else None)
         return response
 
     def refresh(self, refresh_token: str, client_id: str | None = None, scope: str | None = None) -> dict:
@@ -149,6 +155,13 @@ class TokenService:
             record = self.refresh_tokens.get(_digest(refresh_token))
             if record is None:
                 raise _invalid_grant("The refresh token is not known.")
+            if record.jkt is not None and (CONFIRMATION.get() or {}).get("jkt") != record.jkt:
+                # RFC 9449 §5: a refresh token issued with DPoP works only with a proof of the same key.
+                # Checked first: a request without the key learns nothing more about the token (spent,
+                # revoked, expired, whose) and changes nothing; a thief replaying a spent copy without
+                # the key cannot get the victim's family revoked (RFC 9700 §4.14.2 is for whoever holds it).
+                raise HTTPError(400, "invalid_dpop_proof", "This refresh token is bound to a DPoP key: send a DPoP "
+                                "proof signed with that key (RFC 9449 section 5).")
             if record.client_id != client_id:
                 issued_to = "an OAuth client: send its client_id, or authenticate it" if client_id is None \
                     else "another client"
@@ -306,13 +319,16 @@ class TokenService:
             raise _invalid_token(f"The token has no '{error.claim}' claim.") from None
         except jwt.InvalidTokenError:
             raise _invalid_token("The token is malformed.") from None
-        if not all(_is_time(claims[name]) for name in ("exp", "iat")) or "nbf" in claims and not _is_time(
-                claims["nbf"]):
+        if not all(is_numeric_date(claims[name]) for name in ("exp", "iat", "nbf") if name in claims):
             raise _invalid_token("The exp, iat and nbf claims must be numbers (seconds since the epoch).")
         if not all(isinstance(claims[name], str) and claims[name] for name in ("sub", "client_id", "jti")):
             raise _invalid_token("The sub, client_id and jti claims must be non-empty strings.")
         if not isinstance(claims.get("scope", ""), str):
             raise _invalid_token("The scope claim must be one string of space-separated scopes.")
+        cnf = claims.get("cnf")
+        if cnf is not None and not (isinstance(cnf, dict) and cnf and all(
+                isinstance(cnf.get(name, ""), str) for name in ("jkt", "x5t#S256"))):
+            raise _invalid_token("The cnf claim must be an object whose jkt and x5t#S256 are strings (RFC 7800).")
         return claims
 
     def introspect(self, token: str, audiences: list[str]) -> dict:
@@ -332,19 +348,29 @@ class TokenService:
             claims = self.check_access_token(token, audiences, leeway=0)
         except (HTTPError, jwt.PyJWTError):  # PyJWTError: should PyJWT ever raise past the checks above
             return inactive
+        cnf = claims.get("cnf")  # a bound token says to what (RFC 9449 §6.2, RFC 8705 §3.2)
         return _active(scope=claims.get("scope"), client_id=claims["client_id"], subject=claims["sub"],
-                       token_type="Bearer", exp=claims["exp"], iat=claims["iat"], iss=claims["iss"],
-                       aud=claims["aud"], jti=claims["jti"])
+                       token_type="DPoP" if cnf and "jkt" in cnf else "Bearer", exp=claims["exp"],
+                       iat=claims["iat"], iss=claims["iss"], aud=claims["aud"], jti=claims["jti"], cnf=cnf)
 
-    def verify(self, authorization: str | None, required_scope: str, audience: str | None = None) -> dict:
+    def verify(self, authorization: str | None, required_scope: str, audience: str | None = None, *,
+               confirm=None) -> dict:
         """The claims of a valid bearer token for `audience` (this API's /me by default) that grants
-        `required_scope`, or raise HTTPError."""
+        `required_scope`, or raise HTTPError. `confirm(claims)`, if given, checks what the token is bound
+        to (see `binding`) before the scope is looked at."""
         claims = self.check_access_token(_bearer_token(authorization), audience or self.audience)
+        if confirm is not None:
+            confirm(claims)
+        self.require_scope(claims, required_scope)
+        return claims
+
+    @staticmethod
+    def require_scope(claims: dict, required_scope: str, scheme: str = "Bearer") -> None:
+        """403 insufficient_scope unless the token grants `required_scope` (RFC 6750 §3.1)."""
         if required_scope not in str(claims.get("scope", "")).split(" "):  # SP only (RFC 6749 §3.3)
             raise HTTPError(403, "insufficient_scope", f"The token lacks the '{required_scope}' scope.",
-                            [("WWW-Authenticate", f'Bearer realm="{REALM}", error="insufficient_scope", '
+                            [("WWW-Authenticate", f'{scheme} realm="{REALM}", error="insufficient_scope", '
                                                   f'scope="{required_scope}"')])
-        return claims
 
 
 def _active(*, scope: str | None, client_id: str, subject: str, token_type: str, **times_and_names) -> dict:
@@ -356,11 +382,6 @@ def _active(*, scope: str | None, client_id: str, subject: str, token_type: str,
               "username": subject if subject != client_id else None, "sub": subject, "token_type": token_type,
               **times_and_names}
     return {name: value for name, value in answer.items() if value is not None}
-
-
-def _is_time(value) -> bool:
-    """A NumericDate (RFC 7519 §2): a finite number. NaN would never expire."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _bearer_token(authorization: str | None) -> str:

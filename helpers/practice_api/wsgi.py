@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import ssl
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Iterable, Mapping
@@ -104,7 +105,9 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     client_certificate: str | None = None  # the common name of a verified TLS client certificate
+    client_certificate_der: bytes | None = None  # that certificate itself (RFC 8705 §3.1 hashes it)
     remote_address: str = "127.0.0.1"
+    scheme: str = "https"  # wsgi.url_scheme: how the request reached the server (https, or http on loopback)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> "Request":
@@ -127,7 +130,9 @@ class Request:
             headers=headers,
             body=_read_body(environ),
             client_certificate=environ.get("SSL_CLIENT_S_DN_CN"),
+            client_certificate_der=_certificate_der(environ.get("SSL_CLIENT_CERT")),
             remote_address=environ.get("REMOTE_ADDR", "127.0.0.1"),
+            scheme=environ.get("wsgi.url_scheme", "http"),
         )
 
     def header(self, name: str) -> str | None:
@@ -314,3 +319,14 @@ def _read_body(environ: Mapping[str, Any]) -> bytes:
     if int(length) > MAX_BODY_BYTES:
         raise HTTPError(413, "invalid_request", f"The body is larger than {MAX_BODY_BYTES} bytes.")
     return environ["wsgi.input"].read(int(length)) if int(length) else b""
+
+
+def _certificate_der(pem: object) -> bytes | None:
+    """The DER bytes of the verified client certificate a TLS server put in the environ as PEM
+    (`SSL_CLIENT_CERT`, as Apache's mod_ssl does), or None."""
+    if not isinstance(pem, str):
+        return None
+    try:
+        return ssl.PEM_cert_to_DER_cert(pem)
+    except ValueError:  # not one PEM certificate: no certificate to bind to
+        return None

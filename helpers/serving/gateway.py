@@ -11,6 +11,7 @@ import sys
 from typing import Iterable
 from urllib.parse import unquote
 
+from helpers.practice_api import demo
 from helpers.practice_api.app import PracticeAPI
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import Request
@@ -91,6 +92,19 @@ class PracticeAPIHandle:
         """The requests the API received, oldest first: the newest 1000, with bodies up to 16 MiB in all
         (older ones are dropped, so that a long-running server does not grow; see `app.Recent`)."""
         return self.app.calls
+
+    @property
+    def credentials(self) -> dict[str, list]:
+        """The demo credentials, as `python -m helpers.server` prints them; key files name this API's URL."""
+        return demo.credentials(self.base_url)
+
+    def require_dpop_nonce(self, required: bool = True) -> None:
+        """Make the API demand a server nonce in every DPoP proof (RFC 9449 §8, §9), or stop demanding it.
+
+        When on, a proof without a recent nonce gets `use_dpop_nonce` and a `DPoP-Nonce` header: 400 at
+        the token endpoint and /login, 401 with a DPoP challenge at /me and /reports.
+        """
+        self.app.dpop.nonce_required = bool(required)
 
     def url(self, path: str) -> str:
         """The full URL of an endpoint: api.url("/basic/whoami")."""

@@ -356,10 +356,15 @@ class _Handler(DeadlineHandler):
         return False
 
     def _client_certificate(self) -> dict[str, str]:
-        """What mod_ssl would put in the environ: the verified client certificate's common name."""
+        """What mod_ssl would put in the environ: the verified client certificate's common name, and the
+        certificate itself as PEM (`SSL_CLIENT_CERT`), which certificate-bound tokens hash (RFC 8705 §3.1)."""
         certificate = self.request.getpeercert() or {}
+        if not certificate:  # none sent (CERT_OPTIONAL); an unverified one never gets past the handshake
+            return {}
         names = dict(pair for rdn in certificate.get("subject", ()) for pair in rdn)
-        return {"SSL_CLIENT_S_DN_CN": names["commonName"]} if "commonName" in names else {}
+        der = self.request.getpeercert(binary_form=True)
+        return {**({"SSL_CLIENT_S_DN_CN": names["commonName"]} if "commonName" in names else {}),
+                **({"SSL_CLIENT_CERT": ssl.DER_cert_to_PEM_cert(der)} if der else {})}
 
     def version_string(self) -> str:
         return self.server_version

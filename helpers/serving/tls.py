@@ -20,6 +20,8 @@ from pathlib import Path
 
 import trustme
 
+from helpers.practice_api import demo
+
 CLIENT_NAME = "ada-laptop"
 FOLDER_PREFIX = "practice-api-tls-"
 _PID_FOLDER = re.compile(rf"{re.escape(FOLDER_PREFIX)}([0-9]{{1,10}})-")
@@ -44,7 +46,8 @@ def make_local_pki(folder: Path | None = None) -> LocalPKI:
     folder.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="Practice API demo CA")
     server = ca.issue_cert("127.0.0.1", "localhost")
-    client = ca.issue_cert(f"{CLIENT_NAME}@practice.test", common_name=CLIENT_NAME)
+    # Its e-mail name is what the demo client reports-mtls registered (tls_client_auth, RFC 8705 §2.1.2).
+    client = ca.issue_cert(demo.CLIENT_CERTIFICATE_EMAIL, common_name=CLIENT_NAME)
 
     ca_bundle = folder / "practice-ca.pem"
     ca.cert_pem.write_to_path(str(ca_bundle))
