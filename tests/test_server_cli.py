@@ -49,7 +49,7 @@ def test_prints_credentials_serves_and_stops_cleanly(stop_signal):
         assert all(set(user) == {"username", "password"} for user in first["users"])
         assert all({"key", "scopes"} <= set(key) for key in first["api_keys"]) and len(first["api_keys"]) == 4
         assert {c["client_id"] for c in first["clients"]} == {"reports-job", "notes-web", "notes-cli", "notes-tv",
-                                                                   "notes-api"}
+                                                                   "notes-api", "notes-signin"}
         assert all({"client_id", "grant_types", "redirect_uris", "scope"} <= set(c) for c in first["clients"])
         assert "listening on " + first["base_url"] in readable[0]
         assert readable[1].startswith("Try:  curl -i -u 'ada:analytical:engine:1843' ")

@@ -5,7 +5,7 @@ the series runs it two ways (see `helpers.serving.inprocess` and `helpers.servin
 
 Reading order for the curious: `PracticeAPI.__call__` (the WSGI entry point), then
 `handle` (routing), then the route methods. Each scheme's checks live in a module of
-their own: `basic_auth` (01, 05), `api_keys` (02), `tokens` (03), `oauth` (04), `throttle`
+their own: `basic_auth` (01, 05), `api_keys` (02), `tokens` (03), `oauth` (04), `oidc` (08), `throttle`
 (01, 06), `digest_auth` and `request_signing` (07). The client certificate of `/mtls/whoami` (06)
 is checked by the TLS layer that serves the app (`helpers.serving.loopback`), which passes the
 verified certificate in the WSGI environ.
@@ -27,6 +27,7 @@ from helpers.practice_api.basic_auth import PasswordChecker, authenticate_basic
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.digest_auth import DigestAuthenticator
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
+from helpers.practice_api.oidc import OpenIDProvider
 from helpers.practice_api.request_signing import SignatureChecker
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
 from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, printable, unsafe_header
@@ -130,6 +131,7 @@ class PracticeAPI:
         self._order_ids = 0
         self._tokens = None
         self.oauth = AuthorizationServer(self, self.passwords)
+        self.oidc = OpenIDProvider(self)
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self.index},
             "/basic/whoami": {"GET": self.basic_whoami},
@@ -156,6 +158,8 @@ class PracticeAPI:
             "/device": {"GET": self.oauth.device_page, "POST": self.oauth.device_page},
             "/oauth/revoke": {"POST": self.oauth.revoke},
             "/oauth/introspect": {"POST": self.oauth.introspect},
+            "/.well-known/openid-configuration": {"GET": self.oidc.configuration},
+            "/oauth/userinfo": {"GET": self.oidc.userinfo, "POST": self.oidc.userinfo},
         }
 
     @property

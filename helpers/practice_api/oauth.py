@@ -16,6 +16,7 @@ Read this next to notebook 04. What it enforces, and where:
   `expired_token`;                                                          `device_token`
 - revocation (RFC 7009), introspection for registered resource servers (RFC 7662), and
   metadata for discovery (RFC 8414).                                     `revoke`, `introspect`
+OpenID Connect (the nonce, the ID token, UserInfo, notebook 08) is in `oidc.py`; this module calls it.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
+from helpers.practice_api import oidc
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
 from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable
@@ -39,7 +41,7 @@ DEVICE_CODE_SECONDS = 600
 DEVICE_INTERVAL = 5
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 AUTHORIZE_PARAMETERS = {"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-                        "code_challenge_method"}
+                        "code_challenge_method", "nonce"}
 USER_SCOPES = {"profile", "notes:read"}
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, no look-alikes (RFC 8628 §6.1)
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
@@ -78,6 +80,10 @@ DEMO_CLIENTS = {c.client_id: c for c in [
     Client("notes-cli", None, ("authorization_code", "refresh_token"), "profile notes:read",
            ("http://127.0.0.1/callback",)),
     Client("notes-tv", None, (DEVICE_GRANT, "refresh_token"), "profile notes:read"),
+    # A web app that signs its users in with OpenID Connect (notebook 08, `oidc.py`).
+    Client("notes-signin", "d35cf7879a0652e11f680c348910bf50b479869127ed0990dda82e96467ea2c3",
+           ("authorization_code", "refresh_token"), "openid profile email notes:read",
+           ("http://127.0.0.1/signin/callback",)),
     # The practice API itself, as a resource server serving /me and /reports.
     Client("notes-api", "7952ea26abd653126465c885348e4fd26471c7db709b7cf481267af1d8815975", (), "",
            introspects=("/me", "/reports")),
@@ -93,6 +99,8 @@ class AuthorizationCode:
     code_challenge: str
     expires_at: float
     redirect_uri_sent: bool = True  # if the client named it, it must name it again (RFC 6749 §4.1.3)
+    nonce: str | None = None  # with scope openid: for the ID token (OIDC Core §3.1.2.1)
+    auth_time: float = 0.0  # when the user signed in on the form: the ID token's auth_time
     family: str = field(default_factory=lambda: secrets.token_hex(16))
     used: bool = False
 
@@ -150,8 +158,12 @@ class AuthorizationServer:
     # -- discovery (RFC 8414) ---------------------------------------------------------
 
     def metadata(self, request: Request) -> Reply:
+        return json_reply(200, self.metadata_document())
+
+    def metadata_document(self) -> dict:
+        """The RFC 8414 metadata; the OpenID Provider's document is built from it (`oidc.py`)."""
         issuer = self.app.issuer
-        return json_reply(200, {
+        return {
             "issuer": issuer,
             "authorization_endpoint": issuer + "/oauth/authorize",
             "token_endpoint": issuer + "/oauth/token",
@@ -159,7 +171,7 @@ class AuthorizationServer:
             "revocation_endpoint": issuer + "/oauth/revoke",
             "introspection_endpoint": issuer + "/oauth/introspect",
             "jwks_uri": issuer + "/.well-known/jwks.json",
-            "scopes_supported": sorted(USER_SCOPES | {"reports:read"}),
+            "scopes_supported": sorted(USER_SCOPES | oidc.OIDC_SCOPES | {"reports:read"}),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT],
@@ -168,7 +180,7 @@ class AuthorizationServer:
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
             "code_challenge_methods_supported": ["S256"],
             "authorization_response_iss_parameter_supported": True,
-        })
+        }
 
     # -- client authentication (RFC 6749 §2.3) --------------------------------------------
 
@@ -243,6 +255,10 @@ class AuthorizationServer:
         scope = _scope(params.get("scope"), client.scope)
         if scope is None:
             return fail("invalid_scope", f"Ask for some of: {client.scope}.")
+        nonce = params.get("nonce")
+        problem = oidc.nonce_problem(nonce) if oidc.OPENID in scope.split(" ") else None
+        if problem:
+            return fail("invalid_request", problem)
         challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
         if not challenge:
             return fail("invalid_request", "PKCE is required: send code_challenge and code_challenge_method=S256.")
@@ -266,7 +282,8 @@ class AuthorizationServer:
         code = secrets.token_urlsafe(32)
         with self._lock:
             self.codes[_sha256(code)] = AuthorizationCode(client.client_id, redirect_uri, scope, username, challenge,
-                                                          self.now() + CODE_SECONDS, "redirect_uri" in params)
+                                                          self.now() + CODE_SECONDS, "redirect_uri" in params,
+                                                          nonce=nonce, auth_time=self.now())
             self._purge()
         return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer}, status)
 
@@ -352,6 +369,8 @@ class AuthorizationServer:
         if not hmac.compare_digest(_s256(verifier), record.code_challenge):
             raise _invalid_grant("The code_verifier does not match the code_challenge (PKCE).")
         issued = self.tokens.issue(record.username, record.scope, family=record.family, client_id=client.client_id)
+        if oidc.OPENID in record.scope.split(" "):  # sign-in: the ID token too (OIDC Core §3.1.3.3)
+            issued["id_token"] = self.app.oidc.id_token(record, issued["access_token"])
         return json_reply(200, issued, NO_STORE)
 
     def _refresh(self, form: dict[str, str], client: Client | None) -> Reply:
@@ -361,6 +380,8 @@ class AuthorizationServer:
         scope = form.get("scope") or None
         if scope is not None and not SCOPE.fullmatch(scope):
             raise HTTPError(400, "invalid_scope", "scope is scope names separated by single spaces (RFC 6749 section 3.3).")
+        # No id_token, even with openid: a refresh is no new sign-in, and OIDC Core §12.2 lets the
+        # response leave it out ("might not contain an id_token"). The first ID token said who signed in.
         issued = self.tokens.refresh(refresh_token, client.client_id if client else None, scope)
         return json_reply(200, issued, NO_STORE)
 
@@ -506,7 +527,7 @@ class AuthorizationServer:
 def _scope(requested: str | None, allowed: str) -> str | None:
     """The granted scope: what was asked for if allowed, all that is allowed if nothing was asked."""
     if not requested:  # omitted, or empty, which counts as omitted (RFC 6749 §3.1)
-        return allowed
+        return oidc.default_scope(allowed)
     if not SCOPE.fullmatch(requested):  # separated by one SP each, nothing else (RFC 6749 §3.3)
         return None
     asked = requested.split(" ")

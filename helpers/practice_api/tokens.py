@@ -89,19 +89,64 @@ class TokenService:
         self.families: dict[str, Family] = {}
         # jti -> exp of each revoked access token: kept only until the token has expired anyway.
         self.revoked_access_tokens: dict[str, float] = {}
+        # The kids in /.well-known/jwks.json, oldest first: the newest signs (see `rotate_signing_key`).
+        self.published_kids: list[str] = [signing_key.KEY_ID]
+        self.retired_kids: list[str] = []
         self._lock = threading.Lock()
 
     # -- keys -------------------------------------------------------------------------
 
     @property
+    def signing_kid(self) -> str:
+        """The key that signs new tokens: the newest one published."""
+        return self.published_kids[-1]
+
+    @property
     def private_key(self):
-        return signing_key.private_key()
+        return signing_key.private_key(self.signing_kid)
 
     def jwks(self) -> dict:
-        """The public half of every signing key, as a JWK Set (RFC 7517 §5)."""
-        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
-        jwk.pop("key_ops", None)  # "use" says the same; RFC 7517 §4.3 says not to send both
-        return {"keys": [{**jwk, "kid": signing_key.KEY_ID, "use": "sig", "alg": "RS256"}]}
+        """The public half of every published signing key, as a JWK Set (RFC 7517 §5)."""
+        keys = []
+        for kid in self.published_kids:
+            jwk = jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.private_key(kid).public_key(), as_dict=True)
+            jwk.pop("key_ops", None)  # "use" says the same; RFC 7517 §4.3 says not to send both
+            keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+        return {"keys": keys}
+
+    def sign(self, claims: dict, typ: str) -> str:
+        """`claims` as a JWT signed RS256 with the current key, its `kid` and this `typ` in the header.
+
+        `typ` tells one kind of token from another signed with the same key (RFC 8725 §3.11): `at+jwt`
+        for an access token (RFC 9068 §2.1), `JWT` for an ID token (see `oidc.py`).
+        """
+        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.signing_kid, "typ": typ})
+
+    def rotate_signing_key(self) -> str:
+        """Publish the next demo key and sign new tokens with it; return its kid.
+
+        The old key stays in the JWKS, so that tokens it signed keep working until they expire
+        and clients that cached the old JWKS can fetch the new one before they meet the new kid.
+        The practice API ships two keys (no key is generated at run time): one rotation per API.
+        """
+        with self._lock:
+            used = {*self.published_kids, *self.retired_kids}
+            unused = [kid for kid in signing_key.PEMS if kid not in used]
+            if not unused:
+                raise RuntimeError("The practice API ships two demo signing keys and both were used: start a new "
+                                   "practice API to rotate again.")
+            self.published_kids.append(unused[0])
+            return unused[0]
+
+    def retire_signing_key(self, kid: str) -> None:
+        """Take `kid` out of the JWKS: tokens it signed fail from now on. Never the key that signs now."""
+        with self._lock:
+            if kid not in self.published_kids:
+                raise KeyError(f"No published signing key {kid!r}; the JWKS holds {self.published_kids}.")
+            if kid == self.signing_kid:
+                raise ValueError(f"{kid!r} signs new tokens: rotate_signing_key() first, then retire the old key.")
+            self.published_kids.remove(kid)
+            self.retired_kids.append(kid)  # never published again: a retired key may have leaked
 
     # -- issuing ----------------------------------------------------------------------
 
@@ -119,8 +164,7 @@ class TokenService:
         claims = {"iss": self.issuer, "aud": audience or self.audience, "sub": subject,
                   "client_id": client_id or LOGIN_CLIENT_ID, "iat": now, "exp": now + ACCESS_TOKEN_SECONDS,
                   "scope": scope, "jti": jti}
-        access_token = jwt.encode(claims, self.private_key, algorithm="RS256",
-                                  headers={"kid": signing_key.KEY_ID, "typ": ACCESS_TOKEN_TYPE})
+        access_token = self.sign(claims, ACCESS_TOKEN_TYPE)
         response = {"access_token": access_token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS,
                     "scope": scope}
         with self._lock:
@@ -281,7 +325,8 @@ class TokenService:
             # RFC 7515 §4.1.11: a JWS whose crit names an extension the recipient does not understand is
             # invalid. This API understands none (PyJWT knows b64, RFC 7797; access tokens never use it).
             raise _invalid_token(MALFORMED_HEADER)
-        if header.get("kid") != signing_key.KEY_ID:
+        kid = header.get("kid")
+        if kid not in self.published_kids:  # a string, or PyJWT refused the header above
             raise _invalid_token("The token's kid names no key in /.well-known/jwks.json.")
         typ = header.get("typ")
         if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
@@ -290,7 +335,7 @@ class TokenService:
             raise _invalid_token(f"The token's typ is not {ACCESS_TOKEN_TYPE}: it is not an access token.")
         try:
             claims = jwt.decode(
-                token, self.private_key.public_key(), algorithms=ALGORITHMS, audience=audience, issuer=self.issuer,
+                token, signing_key.private_key(kid).public_key(), algorithms=ALGORITHMS, audience=audience, issuer=self.issuer,
                 options={"require": list(REQUIRED_CLAIMS), "verify_aud": audience is not None,
                          # PyJWT compares times with the machine's clock. This API has its own
                          # clock (notebooks move it forward), so it checks times itself.

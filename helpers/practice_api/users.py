@@ -13,3 +13,14 @@ PASSWORD_HASHES: dict[str, str] = {
 # Checked when the user name is unknown, so that "no such user" takes as long as
 # "wrong password" and response times do not reveal which user names exist.
 DUMMY_HASH = "pbkdf2_sha256$20000$drpPZ03PCahOWBzax3KDYA==$4tNNx++rtBSIiXKUQymEVMhXABOYcwr5/3Fu3XE/XHA="
+
+# What the OpenID Provider (oidc.py, notebook 08) says about each user, by scope (OIDC Core §5.1, §5.4).
+# The user name is the `sub`: unique at this issuer, never reassigned, ASCII and at most 255 characters
+# (OIDC Core §2). An email address is none of that: it can change, and until the user proves they own it,
+# `email_verified` is false. `OpenIDProvider.change_email` shows it happening.
+PROFILES: dict[str, dict[str, object]] = {
+    "ada": {"name": "Ada Lovelace", "preferred_username": "ada", "email": "ada@practice.test",
+            "email_verified": True},
+    "grace": {"name": "Grace Hopper", "preferred_username": "grace", "email": "grace@practice.test",
+              "email_verified": True},
+}

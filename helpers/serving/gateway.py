@@ -92,6 +92,22 @@ class PracticeAPIHandle:
         (older ones are dropped, so that a long-running server does not grow; see `app.Recent`)."""
         return self.app.calls
 
+    def rotate_signing_key(self) -> str:
+        """Publish a new signing key in the JWKS and sign new tokens with it; return its kid.
+
+        The old key stays in the JWKS until `retire_signing_key(old_kid)`, so tokens it signed keep
+        working meanwhile (notebook 08). The practice API ships two keys: one rotation per API.
+        """
+        return self.app.tokens.rotate_signing_key()
+
+    def retire_signing_key(self, kid: str) -> None:
+        """Take the key `kid` out of the JWKS: tokens it signed are refused from now on."""
+        self.app.tokens.retire_signing_key(kid)
+
+    def change_email(self, username: str, email: str) -> None:
+        """Give a user a new, unverified email address at the OpenID Provider (notebook 08)."""
+        self.app.oidc.change_email(username, email)
+
     def url(self, path: str) -> str:
         """The full URL of an endpoint: api.url("/basic/whoami")."""
         return self.base_url + ("" if path.startswith("/") else "/") + path

@@ -1,0 +1,372 @@
+"""The practice API as an OpenID Provider (helpers/practice_api/oidc.py, notebook 08), rule by rule.
+
+Sources: OpenID Connect Core 1.0 incorporating errata set 2 (§2 the ID token, §3.1.2.1 the
+authentication request and its nonce, §3.1.3.3 the token response, §3.1.3.6 at_hash, §5.3 UserInfo,
+§5.4 scopes to claims, §12.2 refresh), OpenID Connect Discovery 1.0 (§3, §4), RFC 6749 (§3.3 scope),
+RFC 6750 (§2.1, §3), RFC 8414, RFC 8725 §3.11 and RFC 9068 §4 (an ID token is no access token).
+Every test runs against the `api` fixture, which fails a test on any 500.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+
+from helpers.practice_api import demo, oidc, signing_key, users
+from helpers.practice_api.oauth import DEMO_CLIENTS
+
+TIMEOUT = 5
+ALLOW = {"username": "ada", "password": demo.password_of("ada"), "decision": "approve"}
+SIGNIN = ("notes-signin", str(demo.client("notes-signin")["client_secret"]))
+SIGNIN_REDIRECT = "http://127.0.0.1:8400/signin/callback"  # a loopback redirect: any port (RFC 8252 §7.3)
+NOTES_WEB = ("notes-web", str(demo.client("notes-web")["client_secret"]))
+KEYS = {kid: serialization.load_pem_private_key(pem, None) for kid, pem in signing_key.PEMS.items()}  # checked
+
+
+# -- small tools ------------------------------------------------------------------------------
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def signin_params(challenge: str, **changes) -> dict:
+    """A correct OpenID Connect authentication request of notes-signin; None leaves a parameter out."""
+    params = {"response_type": "code", "client_id": "notes-signin", "redirect_uri": SIGNIN_REDIRECT,
+              "scope": "openid profile email", "state": "s-" + secrets.token_hex(4),
+              "nonce": "n-" + secrets.token_urlsafe(16), "code_challenge": challenge,
+              "code_challenge_method": "S256"}
+    params.update(changes)
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def authorize(http, api, params: dict, form: dict | None = None) -> requests.Response:
+    if form is None:
+        return http.get(api.url("/oauth/authorize"), params=params, allow_redirects=False, timeout=TIMEOUT)
+    return http.post(api.url("/oauth/authorize"), params=params, data=form, allow_redirects=False, timeout=TIMEOUT)
+
+
+def redirected(response: requests.Response) -> dict[str, str]:
+    assert response.status_code in (302, 303), response.text
+    location = response.headers["Location"]
+    assert location.startswith(SIGNIN_REDIRECT + "?"), location
+    return {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
+
+
+def exchange(http, api, code: str, verifier: str, auth=SIGNIN) -> requests.Response:
+    data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": SIGNIN_REDIRECT}
+    return http.post(api.url("/oauth/token"), data=data, auth=auth, timeout=TIMEOUT)
+
+
+def sign_in(http, api, form: dict = ALLOW, **changes) -> tuple[dict, dict]:
+    """ada signs in to notes-signin: (the token response, the authentication request's parameters)."""
+    verifier, challenge = pkce()
+    params = signin_params(challenge, **changes)
+    got = redirected(authorize(http, api, params, form))
+    assert "code" in got, got
+    response = exchange(http, api, got["code"], verifier)
+    assert response.status_code == 200, response.text
+    return response.json(), params
+
+
+def id_token_claims(api, token: str, kid: str = signing_key.KEY_ID) -> dict:
+    """The ID token's claims, checked as OIDC Core §3.1.3.7 asks; times are the API clock's business."""
+    return jwt.decode(token, KEYS[kid].public_key(), algorithms=["RS256"], audience="notes-signin",
+                      issuer=api.base_url, options={"require": ["exp", "iat"], "verify_exp": False,
+                                                    "verify_iat": False})
+
+
+def discovery(http, api, path: str = "/.well-known/openid-configuration", **kwargs) -> requests.Response:
+    return http.get(api.url(path), timeout=TIMEOUT, **kwargs)
+
+
+def error_of(response: requests.Response) -> tuple[str, str]:
+    assert response.headers["Content-Type"] == "application/json", response.text
+    body = response.json()
+    assert set(body) == {"error", "error_description"}, body
+    return body["error"], body["error_description"]
+
+
+# -- discovery (OIDC Discovery 1.0 §3, §4) ------------------------------------------------------
+
+def test_discovery_has_the_fields_of_discovery_section_3(http, any_api):
+    response = discovery(http, any_api)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    document = response.json()
+    base = any_api.base_url
+    assert document["issuer"] == base  # §4.3: exactly the URL the document was fetched under, minus the path
+    assert document["authorization_endpoint"] == base + "/oauth/authorize"
+    assert document["token_endpoint"] == base + "/oauth/token"
+    assert document["userinfo_endpoint"] == base + "/oauth/userinfo"
+    assert document["jwks_uri"] == base + "/.well-known/jwks.json"
+    assert {"openid", "profile", "email"} <= set(document["scopes_supported"])
+    assert document["response_types_supported"] == ["code"]
+    assert document["subject_types_supported"] == ["public"]
+    assert document["id_token_signing_alg_values_supported"] == ["RS256"]  # never "none"
+    assert {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "name", "email",
+            "email_verified"} <= set(document["claims_supported"])
+    assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "none"]
+    assert document["code_challenge_methods_supported"] == ["S256"]
+
+
+def test_discovery_agrees_with_the_rfc_8414_metadata_on_every_shared_field(http, any_api):
+    openid = discovery(http, any_api).json()
+    oauth = discovery(http, any_api, "/.well-known/oauth-authorization-server").json()
+    shared = set(openid) & set(oauth)
+    assert len(shared) >= 15  # every RFC 8414 field is in the OpenID document too
+    assert set(oauth) <= set(openid)
+    assert {name: openid[name] for name in shared} == {name: oauth[name] for name in shared}
+
+
+def test_discovery_ignores_unknown_query_parameters(http, api):
+    """Discovery §4.1 defines no parameter: the document is the same for everyone, as at real providers."""
+    plain = discovery(http, api).json()
+    for query in ({"client_id": "evil"}, {"issuer": "https://evil.test"}, {"a": "\r\n"}, {"x": "é" * 3000}):
+        response = discovery(http, api, params=query)
+        assert response.status_code == 200 and response.json() == plain
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_discovery_refuses_other_methods_with_405_and_allow(http, api, method):
+    """RFC 9110 §15.5.6: 405 carries Allow; HEAD goes wherever GET does (§9.1)."""
+    response = http.request(method, api.url("/.well-known/openid-configuration"), timeout=TIMEOUT)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD"
+    assert error_of(response)[0] == "method_not_allowed"
+
+
+def test_discovery_head_has_the_get_headers_and_no_body(http, api):
+    response = http.head(api.url("/.well-known/openid-configuration"), timeout=TIMEOUT)
+    assert response.status_code == 200 and response.content == b""
+    assert int(response.headers["Content-Length"]) == len(discovery(http, api).content)
+
+
+# -- the demo relying party ----------------------------------------------------------------------
+
+def test_notes_signin_is_a_confidential_web_app_with_a_loopback_redirect():
+    entry = demo.client("notes-signin")
+    assert entry["token_endpoint_auth_method"] == "client_secret_basic"
+    assert entry["grant_types"] == ["authorization_code", "refresh_token"]
+    assert entry["scope"] == "openid profile email notes:read"
+    assert entry["redirect_uris"] == ["http://127.0.0.1/signin/callback"]
+    server_side = DEMO_CLIENTS["notes-signin"]
+    # The server keeps only the hash of the published secret, as for every other client.
+    assert server_side.secret_sha256 == hashlib.sha256(str(entry["client_secret"]).encode()).hexdigest()
+    assert server_side.scope == entry["scope"] and server_side.redirect_uris == tuple(entry["redirect_uris"])
+    assert entry in demo.credentials()["clients"]  # and so in the CLI's JSON line
+
+
+def test_the_signin_redirect_uri_is_matched_exactly_but_for_the_loopback_port(http, api):
+    """RFC 9700 §2.1 and RFC 8252 §7.3, as for notes-cli: another path or host gets the error page."""
+    _, challenge = pkce()
+    for wrong in ("http://127.0.0.1:8400/signin/callback/", "http://localhost:8400/signin/callback",
+                  "http://127.0.0.1:8400/callback", "https://127.0.0.1:8400/signin/callback"):
+        response = authorize(http, api, signin_params(challenge, redirect_uri=wrong))
+        assert response.status_code == 400 and "Location" not in response.headers, wrong
+    ok = authorize(http, api, signin_params(challenge, redirect_uri="http://127.0.0.1:51234/signin/callback"))
+    assert ok.status_code == 200 and "notes-signin" in ok.text
+
+
+# -- the authentication request: nonce and scope (OIDC Core §3.1.2.1, RFC 6749 §3.3) -------------
+
+def test_nonce_is_required_with_openid(http, api):
+    """Stricter than Core §3.1.2.1 (OPTIONAL in the code flow): see `oidc.nonce_problem` for why."""
+    _, challenge = pkce()
+    for missing in (None, ""):  # an empty parameter counts as omitted (RFC 6749 §3.1)
+        got = redirected(authorize(http, api, signin_params(challenge, nonce=missing)))
+        assert got["error"] == "invalid_request" and "nonce is required" in got["error_description"]
+        assert got["iss"] == api.base_url and "code" not in got
+
+
+def test_an_oversized_nonce_is_refused(http, api):
+    _, challenge = pkce()
+    assert "code" in redirected(authorize(http, api, signin_params(challenge, nonce="n" * 255), ALLOW))
+    got = redirected(authorize(http, api, signin_params(challenge, nonce="n" * 256)))
+    assert got["error"] == "invalid_request" and "longer than 255" in got["error_description"]
+
+
+@pytest.mark.parametrize("nonce", ["a\x00b", "a\nb", "a\r\nSet-Cookie: x=1", "tab\there", "\x7f", "café", "\u2028"])
+def test_a_nonce_with_control_or_non_ascii_characters_is_refused(http, api, nonce):
+    """The nonce goes into the ID token unchanged: only printable ASCII (the syntax of state, RFC 6749 A.5)."""
+    _, challenge = pkce()
+    response = authorize(http, api, signin_params(challenge, nonce=nonce))
+    got = redirected(response)
+    assert got["error"] == "invalid_request" and "printable ASCII" in got["error_description"]
+    assert nonce not in response.headers["Location"]  # never echoed
+
+
+def test_a_repeated_nonce_is_refused(http, api):
+    """RFC 6749 §3.1: parameters MUST NOT be included more than once; the name is echoed, the value not."""
+    _, challenge = pkce()
+    params = list(signin_params(challenge).items()) + [("nonce", "second")]
+    got = redirected(http.get(api.url("/oauth/authorize"), params=params, allow_redirects=False, timeout=TIMEOUT))
+    assert got["error"] == "invalid_request" and "nonce appeared more than once" in got["error_description"]
+
+
+def test_a_client_not_registered_for_openid_gets_invalid_scope(http, api):
+    """RFC 6749 §3.3 lets a server ignore part of a scope; this one refuses, as for any scope not
+    registered (RFC 6749 §4.1.2.1 invalid_scope): a client that asked for sign-in must not silently
+    get a plain OAuth answer without an ID token."""
+    _, challenge = pkce()
+    params = {"response_type": "code", "client_id": "notes-web", "redirect_uri": "https://notes-web.test/callback",
+              "scope": "openid profile", "nonce": "n-1234", "state": "s", "code_challenge": challenge,
+              "code_challenge_method": "S256"}
+    response = authorize(http, api, params)
+    assert response.status_code == 302
+    got = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert got["error"] == ["invalid_scope"] and "code" not in got
+
+
+def test_a_request_without_scope_gets_no_openid(http, api):
+    """Without openid, what happens is "entirely unspecified" (Core §3.1.2.1): this provider grants the
+    client's other scopes, no ID token, and needs no nonce."""
+    verifier, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge, scope=None, nonce=None), ALLOW))
+    response = exchange(http, api, got["code"], verifier)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["scope"] == "profile email notes:read" and "id_token" not in body
+
+
+def test_oauth_without_openid_ignores_a_nonce(http, api):
+    """RFC 6749 §3.1: unrecognized parameters are ignored; a nonce means something only with openid."""
+    verifier, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge, scope="profile", nonce="\x00" * 300), ALLOW))
+    body = exchange(http, api, got["code"], verifier).json()
+    assert "id_token" not in body and body["scope"] == "profile"
+
+
+def test_pkce_stays_required_with_openid(http, api):
+    _, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge, code_challenge=None)))
+    assert got["error"] == "invalid_request" and "PKCE" in got["error_description"]
+
+
+# -- the ID token (OIDC Core §2, §3.1.3.3, §3.1.3.6) ---------------------------------------------------
+
+def test_the_code_flow_with_openid_returns_an_id_token(http, api):
+    body, _ = sign_in(http, api)
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope", "refresh_token", "id_token"}
+    assert body["token_type"] == "Bearer" and body["scope"] == "openid profile email"
+
+
+def test_the_id_token_header_is_rs256_with_a_kid_of_the_jwks_and_typ_jwt(http, api):
+    body, _ = sign_in(http, api)
+    header = jwt.get_unverified_header(body["id_token"])
+    assert header == {"alg": "RS256", "kid": signing_key.KEY_ID, "typ": "JWT"}
+    jwks = http.get(api.url("/.well-known/jwks.json"), timeout=TIMEOUT).json()
+    assert header["kid"] in {key["kid"] for key in jwks["keys"]}
+
+
+def test_the_id_token_claims(http, api):
+    """iss, sub, aud (the client_id), exp, iat, auth_time, nonce unchanged, at_hash; no azp (Core §2
+    errata set 2: it "only occurs when extensions beyond the scope of this specification are used")."""
+    before = int(api.clock.now())
+    nonce = "n-0123456789-~._ !#$%&'()*+,/:;<=>?@[]^`{|}"  # every printable ASCII kind, as sent
+    body, _ = sign_in(http, api, nonce=nonce)
+    after = int(api.clock.now())
+    claims = id_token_claims(api, body["id_token"])
+    assert set(claims) == {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash"}
+    assert claims["iss"] == api.base_url == discovery(http, api).json()["issuer"]  # Discovery §4.3
+    assert claims["sub"] == "ada" and claims["aud"] == "notes-signin"
+    assert claims["nonce"] == nonce
+    assert before <= claims["auth_time"] <= claims["iat"] <= after and claims["exp"] == claims["iat"] + 300
+
+
+def test_auth_time_is_when_the_user_signed_in_not_when_the_code_was_exchanged(http, api):
+    verifier, challenge = pkce()
+    before = int(api.clock.now())
+    got = redirected(authorize(http, api, signin_params(challenge), ALLOW))
+    after = int(api.clock.now())
+    api.clock.advance(30)
+    claims = id_token_claims(api, exchange(http, api, got["code"], verifier).json()["id_token"])
+    assert before <= claims["auth_time"] <= after and claims["iat"] >= claims["auth_time"] + 30
+
+
+def test_at_hash_is_the_left_half_of_sha256_of_the_access_token(http, api):
+    """Core §3.1.3.6: base64url of the left-most 128 bits of SHA-256 of the ASCII access token."""
+    body, _ = sign_in(http, api)
+    digest = hashlib.sha256(body["access_token"].encode("ascii")).digest()
+    expected = base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    assert id_token_claims(api, body["id_token"])["at_hash"] == expected == oidc.at_hash(body["access_token"])
+    assert len(expected) == 22 and "=" not in expected
+
+
+def test_the_id_token_iss_is_the_loopback_url_on_loopback(http):
+    from helpers import serve_practice_api
+    with serve_practice_api() as api:
+        body, _ = sign_in(http, api)
+        claims = id_token_claims(api, body["id_token"])
+        assert claims["iss"] == api.base_url == discovery(http, api).json()["issuer"]
+        assert api.base_url.startswith("http://127.0.0.1:")
+
+
+def test_the_refresh_grant_returns_no_id_token(http, api):
+    """Core §12.2: the refresh response "might not contain an id_token"; a refresh is no new sign-in."""
+    body, _ = sign_in(http, api)
+    response = http.post(api.url("/oauth/token"), data={"grant_type": "refresh_token",
+                                                         "refresh_token": body["refresh_token"]},
+                         auth=SIGNIN, timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    refreshed = response.json()
+    assert "id_token" not in refreshed and refreshed["scope"] == "openid profile email"
+
+
+def test_a_replayed_code_gets_no_second_id_token(http, api):
+    verifier, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge), ALLOW))
+    assert "id_token" in exchange(http, api, got["code"], verifier).json()
+    again = exchange(http, api, got["code"], verifier)
+    assert again.status_code == 400 and error_of(again)[0] == "invalid_grant"
+
+
+def test_the_id_token_and_the_access_token_differ_in_typ_and_aud(http, api):
+    """So that a correct validator of either refuses the other (RFC 8725 §3.11, RFC 9068 §4)."""
+    body, _ = sign_in(http, api)
+    access_header = jwt.get_unverified_header(body["access_token"])
+    id_header = jwt.get_unverified_header(body["id_token"])
+    assert access_header["typ"] == "at+jwt" and id_header["typ"] == "JWT"
+    access = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert access["aud"] == api.base_url + "/me" and access["client_id"] == "notes-signin"
+    with pytest.raises(jwt.InvalidAudienceError):  # an access token parsed as an ID token
+        id_token_claims(api, body["access_token"])
+
+
+@pytest.mark.parametrize("path", ["/me", "/reports", "/oauth/userinfo"])
+def test_an_id_token_is_refused_as_an_access_token(http, api, path):
+    body, _ = sign_in(http, api, scope="openid profile email")
+    response = http.get(api.url(path), headers={"Authorization": f"Bearer {body['id_token']}"}, timeout=TIMEOUT)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="practice", error="invalid_token"')
+    assert error_of(response)[0] == "invalid_token"
+
+
+def test_users_have_stable_ascii_subjects_of_at_most_255_characters():
+    """Core §2: sub is locally unique, never reassigned, at most 255 ASCII characters."""
+    assert set(users.PROFILES) == set(users.PASSWORD_HASHES)
+    for username in users.PROFILES:
+        assert username.isascii() and 0 < len(username) <= 255
+    assert users.PROFILES["ada"]["name"] == "Ada Lovelace"
+    assert users.PROFILES["ada"]["email"] == "ada@practice.test" and users.PROFILES["ada"]["email_verified"] is True
+
+
+def test_the_shipped_signing_keys_pass_the_rsa_consistency_check():
+    """signing_key.private_key() skips that check for speed; here it runs (cryptography's default)."""
+    for kid, key in KEYS.items():
+        assert key.key_size == 2048 and key.public_key().public_numbers().e == 65537, kid
+    numbers = {key.public_key().public_numbers().n for key in KEYS.values()}
+    assert len(numbers) == len(KEYS)  # two different keys
+
+
+def test_discovery_document_is_json_of_plain_types(http, api):
+    assert json.loads(discovery(http, api).content) == api.app.oidc.document()
