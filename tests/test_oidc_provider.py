@@ -370,3 +370,159 @@ def test_the_shipped_signing_keys_pass_the_rsa_consistency_check():
 
 def test_discovery_document_is_json_of_plain_types(http, api):
     assert json.loads(discovery(http, api).content) == api.app.oidc.document()
+
+
+# -- UserInfo (OIDC Core §5.3, RFC 6750) --------------------------------------------------------------
+
+def userinfo(http, api, token: str | None, method: str = "GET", **kwargs) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return http.request(method, api.url("/oauth/userinfo"), headers=headers, timeout=TIMEOUT, **kwargs)
+
+
+def assert_bearer_refusal(response: requests.Response, status: int, error: str | None, phrase: str = "") -> None:
+    """RFC 6750 §3: a Bearer challenge; §3.1: the error code in it, none when no token came at all."""
+    assert response.status_code == status, response.text
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="practice"'), challenge
+    if error is None:
+        assert "error=" not in challenge
+    else:
+        assert f'error="{error}"' in challenge and error_of(response)[0] == error
+    assert phrase in response.json()["error_description"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_userinfo_returns_sub_and_the_claims_of_the_granted_scopes(http, api, method):
+    body, _ = sign_in(http, api, scope="openid profile email")
+    response = userinfo(http, api, body["access_token"], method)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"  # personal data
+    assert response.json() == {"sub": "ada", "name": "Ada Lovelace", "preferred_username": "ada",
+                               "email": "ada@practice.test", "email_verified": True}
+
+
+@pytest.mark.parametrize("scope, claims", [
+    ("openid", {"sub"}),
+    ("openid profile", {"sub", "name", "preferred_username"}),
+    ("openid email", {"sub", "email", "email_verified"}),
+    ("openid notes:read", {"sub"}),
+])
+def test_userinfo_returns_only_what_the_scopes_allow(http, api, scope, claims):
+    """Core §5.4: profile asks for name (and more), email for email and email_verified."""
+    body, _ = sign_in(http, api, scope=scope)
+    assert set(userinfo(http, api, body["access_token"]).json()) == claims
+
+
+def test_userinfo_sub_equals_the_id_token_sub(http, api):
+    """Core §5.3.2: the sub of the UserInfo response MUST be verified to exactly match the ID token's."""
+    grace = {"username": "grace", "password": demo.password_of("grace"), "decision": "approve"}
+    body, _ = sign_in(http, api, grace)
+    assert userinfo(http, api, body["access_token"]).json()["sub"] == id_token_claims(api, body["id_token"])["sub"]
+    assert userinfo(http, api, body["access_token"]).json()["name"] == "Grace Hopper"
+
+
+def test_userinfo_without_a_token_gets_a_challenge_without_an_error_code(http, api):
+    """RFC 6750 §3.1: a request without authentication gets no error code."""
+    assert_bearer_refusal(userinfo(http, api, None), 401, None, "Send an access token")
+    assert_bearer_refusal(userinfo(http, api, None, "POST"), 401, None, "Send an access token")
+
+
+def test_userinfo_refuses_an_expired_token(http, api):
+    body, _ = sign_in(http, api)
+    api.clock.advance(300 + 6)  # past exp and the 5 s leeway
+    assert_bearer_refusal(userinfo(http, api, body["access_token"]), 401, "invalid_token", "expired")
+
+
+def test_userinfo_refuses_a_revoked_token(http, api):
+    body, _ = sign_in(http, api)
+    revoked = http.post(api.url("/oauth/revoke"), data={"token": body["access_token"]}, auth=SIGNIN, timeout=TIMEOUT)
+    assert revoked.status_code == 200
+    assert_bearer_refusal(userinfo(http, api, body["access_token"]), 401, "invalid_token", "revoked")
+
+
+def test_userinfo_refuses_the_tokens_of_a_revoked_grant(http, api):
+    """Revoking the refresh token revokes its family (RFC 7009 §2.1), the access token included."""
+    body, _ = sign_in(http, api)
+    http.post(api.url("/oauth/revoke"), data={"token": body["refresh_token"]}, auth=SIGNIN, timeout=TIMEOUT)
+    assert_bearer_refusal(userinfo(http, api, body["access_token"]), 401, "invalid_token", "revoked")
+
+
+def test_userinfo_refuses_an_id_token(http, api):
+    """An ID token is for the client (aud = client_id, typ JWT), never a credential (RFC 9068 §4)."""
+    body, _ = sign_in(http, api)
+    assert_bearer_refusal(userinfo(http, api, body["id_token"]), 401, "invalid_token", "not an access token")
+
+
+def test_userinfo_refuses_a_token_without_openid(http, api):
+    """RFC 6750 §3.1 insufficient_scope: 403, and the scope it needs in the challenge."""
+    token = http.post(api.url("/login"), json={"username": "ada", "password": demo.password_of("ada")},
+                      timeout=TIMEOUT).json()["access_token"]
+    response = userinfo(http, api, token)
+    assert_bearer_refusal(response, 403, "insufficient_scope", "openid")
+    assert 'scope="openid"' in response.headers["WWW-Authenticate"]
+    verifier, challenge = pkce()  # an OAuth-only grant of the same client
+    got = redirected(authorize(http, api, signin_params(challenge, scope="profile email"), ALLOW))
+    oauth_only = exchange(http, api, got["code"], verifier).json()["access_token"]
+    assert_bearer_refusal(userinfo(http, api, oauth_only), 403, "insufficient_scope", "openid")
+
+
+def test_userinfo_refuses_a_token_for_another_audience(http, api):
+    """A client-credentials token is for /reports, a resource-indicator token for another API."""
+    reports = http.post(api.url("/oauth/token"), data={"grant_type": "client_credentials"},
+                        auth=("reports-job", str(demo.client("reports-job")["client_secret"])),
+                        timeout=TIMEOUT).json()["access_token"]
+    assert_bearer_refusal(userinfo(http, api, reports), 401, "invalid_token", "another audience")
+
+
+@pytest.mark.parametrize("authorization", ["Bearer", "Bearer  ", "Basic YWRhOng=", "Bearer a b", "Bearer " + "x" * 5000,
+                                           "Bearer not.a.jwt", "Bearer \x7f"])
+def test_userinfo_refuses_malformed_authorization_headers(http, api, authorization):
+    response = http.get(api.url("/oauth/userinfo"), headers={"Authorization": authorization}, timeout=TIMEOUT)
+    assert response.status_code in (400, 401), response.text
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert set(response.json()) == {"error", "error_description"}
+
+
+def test_userinfo_takes_no_token_in_the_form_body(http, api):
+    """RFC 6750 §2.2 (form-encoded body parameter) is optional for a server; this one says so."""
+    body, _ = sign_in(http, api)
+    response = http.post(api.url("/oauth/userinfo"), data={"access_token": body["access_token"]}, timeout=TIMEOUT)
+    assert response.status_code == 400 and error_of(response) == (
+        "invalid_request", "Send the access token in the Authorization header ('Authorization: Bearer <token>'), "
+                           "not in the form body.")
+    # A POST with the token in the header and an unrelated form or JSON body still works.
+    for extra in ({"data": {"x": "1"}}, {"json": {"x": 1}}, {}):
+        assert userinfo(http, api, body["access_token"], "POST", **extra).status_code == 200
+
+
+def test_userinfo_refuses_a_signed_token_about_nobody(http, api):
+    """The demo key is public: a token it signs may name any sub. UserInfo knows only its users."""
+    now = int(api.clock.now())
+    claims = {"iss": api.base_url, "aud": api.base_url + "/me", "sub": "mallory", "client_id": "notes-signin",
+              "iat": now, "exp": now + 60, "scope": "openid", "jti": "j1"}
+    token = jwt.encode(claims, KEYS[signing_key.KEY_ID], algorithm="RS256",
+                       headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
+    assert_bearer_refusal(userinfo(http, api, token), 401, "invalid_token", "not a user")
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_userinfo_refuses_other_methods_with_405_and_allow(http, api, method):
+    response = userinfo(http, api, None, method)
+    assert response.status_code == 405 and response.headers["Allow"] == "GET, POST, HEAD"
+
+
+def test_a_changed_email_is_unverified_and_can_be_anyones(http, api):
+    """The accounts-keyed-by-email attack of notebook 08: grace types ada's address into her profile.
+    UserInfo then says so, with email_verified false; (iss, sub) still tells them apart (Core §5.7)."""
+    api.change_email("grace", "ada@practice.test")
+    grace = {"username": "grace", "password": demo.password_of("grace"), "decision": "approve"}
+    body, _ = sign_in(http, api, grace)
+    info = userinfo(http, api, body["access_token"]).json()
+    assert info == {"sub": "grace", "name": "Grace Hopper", "preferred_username": "grace",
+                    "email": "ada@practice.test", "email_verified": False}
+    ada, _ = sign_in(http, api)
+    assert userinfo(http, api, ada["access_token"]).json()["email_verified"] is True
+    assert users.PROFILES["grace"]["email"] == "grace@practice.test"  # another API is not changed
+    with pytest.raises(KeyError):
+        api.change_email("mallory", "x@practice.test")
