@@ -526,3 +526,98 @@ def test_a_changed_email_is_unverified_and_can_be_anyones(http, api):
     assert users.PROFILES["grace"]["email"] == "grace@practice.test"  # another API is not changed
     with pytest.raises(KeyError):
         api.change_email("mallory", "x@practice.test")
+
+
+# -- signing key rotation (the JWKS holds old and new during the overlap) -----------------------------
+
+def published_kids(http, api) -> list[str]:
+    return [key["kid"] for key in http.get(api.url("/.well-known/jwks.json"), timeout=TIMEOUT).json()["keys"]]
+
+
+def login_token(http, api) -> str:
+    response = http.post(api.url("/login"), json={"username": "ada", "password": demo.password_of("ada")},
+                         timeout=TIMEOUT)
+    return response.json()["access_token"]
+
+
+def me(http, api, token: str) -> requests.Response:
+    return http.get(api.url("/me"), headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
+
+
+def test_rotation_publishes_the_new_key_before_retiring_the_old(http, api):
+    old_token = login_token(http, api)
+    old_id_token = sign_in(http, api)[0]["id_token"]
+    new_kid = api.rotate_signing_key()
+    assert new_kid == signing_key.NEXT_KEY_ID
+    assert published_kids(http, api) == [signing_key.KEY_ID, new_kid]  # both during the overlap
+    new_token = login_token(http, api)
+    new_id_token = sign_in(http, api)[0]["id_token"]
+    assert jwt.get_unverified_header(new_token)["kid"] == new_kid
+    assert jwt.get_unverified_header(new_id_token)["kid"] == new_kid
+    id_token_claims(api, new_id_token, new_kid)  # the new key verifies it
+    assert me(http, api, old_token).status_code == 200  # tokens of the old key still work
+    assert me(http, api, new_token).status_code == 200
+
+    api.retire_signing_key(signing_key.KEY_ID)
+    assert published_kids(http, api) == [new_kid]
+    response = me(http, api, old_token)
+    assert response.status_code == 401 and "kid names no key" in response.json()["error_description"]
+    assert me(http, api, new_token).status_code == 200
+    jwks = jwt.PyJWKSet.from_dict(http.get(api.url("/.well-known/jwks.json"), timeout=TIMEOUT).json())
+    assert [key.key_id for key in jwks.keys] == [new_kid]
+    with pytest.raises(KeyError):
+        jwks[jwt.get_unverified_header(old_id_token)["kid"]]  # a validator can no longer find the old key
+
+
+def test_the_jwks_keys_are_the_shipped_public_keys(http, api):
+    api.rotate_signing_key()
+    jwks = jwt.PyJWKSet.from_dict(http.get(api.url("/.well-known/jwks.json"), timeout=TIMEOUT).json())
+    for key in jwks.keys:
+        assert key.key.public_numbers() == KEYS[key.key_id].public_key().public_numbers()
+        assert key.algorithm_name == "RS256" and key.public_key_use == "sig"
+
+
+def test_rotation_refuses_what_would_break_or_cannot_be(api):
+    with pytest.raises(ValueError, match="signs new tokens"):
+        api.retire_signing_key(signing_key.KEY_ID)  # the only key: nothing would verify new tokens
+    with pytest.raises(KeyError):
+        api.retire_signing_key("practice-1999")
+    api.rotate_signing_key()
+    with pytest.raises(RuntimeError, match="two demo signing keys"):
+        api.rotate_signing_key()
+    api.retire_signing_key(signing_key.KEY_ID)
+    with pytest.raises(RuntimeError):  # a retired key never comes back
+        api.rotate_signing_key()
+    with pytest.raises(KeyError):
+        api.retire_signing_key(signing_key.KEY_ID)
+
+
+def test_a_rotation_stays_in_its_own_api(http, api):
+    api.rotate_signing_key()
+    from helpers.practice_api.app import PracticeAPI
+    assert PracticeAPI().tokens.jwks()["keys"][0]["kid"] == signing_key.KEY_ID
+    assert len(PracticeAPI().tokens.jwks()["keys"]) == 1
+
+
+def test_rotation_on_loopback_with_pyjwkclient(http):
+    """PyJWKClient fetches with urllib: the loopback server serves it. Its cache (lifespan) and its
+    cooldown after a fetch (cooldown_duration) decide when it sees the new key."""
+    from helpers import serve_practice_api
+    with serve_practice_api() as server:
+        client = jwt.PyJWKClient(server.url("/.well-known/jwks.json"), cache_keys=False, lifespan=300, timeout=5)
+        first = sign_in(http, server)[0]["id_token"]
+        assert client.get_signing_key_from_jwt(first).key_id == signing_key.KEY_ID
+        new_kid = server.rotate_signing_key()
+        second = sign_in(http, server)[0]["id_token"]
+        assert jwt.get_unverified_header(second)["kid"] == new_kid
+        with pytest.raises(jwt.PyJWKClientError):  # an unknown kid right after a fetch: the cooldown
+            client.get_signing_key_from_jwt(second)
+        fresh = jwt.PyJWKClient(server.url("/.well-known/jwks.json"), timeout=5)
+        key = fresh.get_signing_key_from_jwt(second)
+        assert key.key_id == new_kid
+        claims = jwt.decode(second, key, algorithms=["RS256"], audience="notes-signin", issuer=server.base_url,
+                            options={"verify_exp": False, "verify_iat": False})
+        assert claims["sub"] == "ada"
+        server.retire_signing_key(signing_key.KEY_ID)
+        assert [k.key_id for k in jwt.PyJWKClient(server.url("/.well-known/jwks.json"), timeout=5)
+                .get_signing_keys()] == [new_kid]
