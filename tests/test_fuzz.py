@@ -386,3 +386,59 @@ def test_any_json_string_in_a_body_never_gets_a_500(text):
     for path in ("/keys/notes", "/login", "/signed/orders"):
         assert_well_formed(send("POST", path, headers={"X-API-Key": demo.api_key("rw-2")}, body=body,
                                 content_type="application/json"))
+
+
+# -- the OpenID Provider (oidc.py): discovery, the nonce, the ID token, UserInfo ----------------------
+
+@given(authorization=st.one_of(st.none(), authorization, jwt_like.map(lambda token: "Bearer " + token)),
+       body=bodies, content_type=content_types, query=queries,
+       method_path=st.sampled_from([("GET", "/oauth/userinfo"), ("POST", "/oauth/userinfo"),
+                                    ("GET", "/.well-known/openid-configuration"),
+                                    ("POST", "/.well-known/openid-configuration")]))
+def test_oidc_family(authorization, body, content_type, query, method_path):
+    method, path = method_path
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    assert_well_formed(send(method, path, query=query, headers=headers, body=body, content_type=content_type))
+
+
+SIGNIN_BASIC = "Basic " + base64.b64encode(
+    f"notes-signin:{demo.client('notes-signin')['client_secret']}".encode()).decode()
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B: its S256 is CHALLENGE
+
+
+@example(nonce="n-0123456789 ~!", scope="openid profile email")  # signs in: the ID token carries it
+@example(nonce="n\r\nSet-Cookie: a=b", scope="openid")
+@example(nonce="n" * 256, scope="openid profile")
+@given(nonce=st.one_of(nasty_text, any_text, st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+                                                     max_size=300)),
+       scope=st.sampled_from(["openid", "openid profile email", "profile", "openid openid", ""]))
+def test_any_nonce_signs_in_or_is_refused_and_never_reaches_a_header(nonce, scope):
+    """Core §3.1.2.1: the nonce goes into the ID token unchanged, or the request is refused; either way
+    every answer, the token response included, is well-formed."""
+    query = urlencode({"response_type": "code", "client_id": "notes-signin", "state": "s", "scope": scope,
+                       "redirect_uri": "http://127.0.0.1:8400/signin/callback", "code_challenge": CHALLENGE,
+                       "code_challenge_method": "S256", "nonce": nonce}, encoding="utf-8", errors="surrogatepass")
+    answer = send("POST", "/oauth/authorize", query=query, body=ALLOW,
+                  content_type="application/x-www-form-urlencoded")
+    assert_well_formed(answer)
+    location = dict(answer[1]).get("Location", "")
+    if "code=" not in location:
+        return
+    code = dict(pair.split("=", 1) for pair in location.split("?", 1)[1].split("&"))["code"]
+    form = urlencode({"grant_type": "authorization_code", "code": code, "code_verifier": VERIFIER,
+                      "redirect_uri": "http://127.0.0.1:8400/signin/callback"}).encode()
+    token_answer = send("POST", "/oauth/token", headers={"Authorization": SIGNIN_BASIC}, body=form,
+                        content_type="application/x-www-form-urlencoded")
+    assert_well_formed(token_answer)
+    assert token_answer[0] == 200
+    issued = json.loads(token_answer[2])
+    if "openid" in scope.split(" "):
+        import jwt
+        assert jwt.decode(issued["id_token"], options={"verify_signature": False})["nonce"] == nonce
+    else:
+        assert "id_token" not in issued
+
+
+@given(token=jwt_like)
+def test_jwts_at_userinfo(token):
+    assert_well_formed(send("GET", "/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}))
