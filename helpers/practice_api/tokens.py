@@ -335,7 +335,8 @@ class TokenService:
             raise _invalid_token(f"The token's typ is not {ACCESS_TOKEN_TYPE}: it is not an access token.")
         try:
             claims = jwt.decode(
-                token, signing_key.private_key(kid).public_key(), algorithms=ALGORITHMS, audience=audience, issuer=self.issuer,
+                token, signing_key.private_key(kid).public_key(), algorithms=ALGORITHMS, audience=audience,
+                issuer=self.issuer,
                 options={"require": list(REQUIRED_CLAIMS), "verify_aud": audience is not None,
                          # PyJWT compares times with the machine's clock. This API has its own
                          # clock (notebooks move it forward), so it checks times itself.
