@@ -651,3 +651,40 @@ def test_authlib_validates_the_id_token_nonce_and_at_hash(http, api):
         validate("another nonce", body["access_token"])
     with pytest.raises(InvalidClaimError, match="at_hash"):
         validate(params["nonce"], login_token(http, api))
+
+
+# -- the rest of the authentication request (OIDC Core §3.1.2.1, §6) --------------------------------------
+
+@pytest.mark.parametrize("name, error", [("request", "request_not_supported"),
+                                         ("request_uri", "request_uri_not_supported")])
+def test_request_objects_are_refused_not_ignored(http, api, name, error):
+    """Core §6.1, §6.2: an OP that does not support them MUST return these errors."""
+    _, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge, **{name: "eyJhbGciOiJub25lIn0.e30."})))
+    assert got["error"] == error and "code" not in got
+
+
+def test_discovery_says_request_uri_is_not_supported(http, api):
+    """Discovery §3: request_uri_parameter_supported defaults to true when omitted."""
+    document = discovery(http, api).json()
+    assert document["request_uri_parameter_supported"] is False
+    assert document["request_parameter_supported"] is False and document["claims_parameter_supported"] is False
+
+
+def test_prompt_none_gets_login_required(http, api):
+    """Core §3.1.2.1: with prompt=none no login page may be shown; this provider has no session."""
+    _, challenge = pkce()
+    response = authorize(http, api, signin_params(challenge, prompt="none"))
+    got = redirected(response)
+    assert response.status_code == 302 and got["error"] == "login_required"
+    mixed = redirected(authorize(http, api, signin_params(challenge, prompt="none login")))
+    assert mixed["error"] == "invalid_request"
+    page = authorize(http, api, signin_params(challenge, prompt="login consent"))
+    assert page.status_code == 200 and "Sign in" in page.text
+
+
+def test_max_age_is_met_by_a_fresh_sign_in_with_auth_time(http, api):
+    """Core §3.1.2.1: with max_age, the ID token MUST carry auth_time; every sign-in here is fresh."""
+    body, _ = sign_in(http, api, max_age="0")
+    claims = id_token_claims(api, body["id_token"])
+    assert claims["iat"] - claims["auth_time"] <= 1

@@ -41,7 +41,7 @@ DEVICE_CODE_SECONDS = 600
 DEVICE_INTERVAL = 5
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 AUTHORIZE_PARAMETERS = {"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-                        "code_challenge_method", "nonce"}
+                        "code_challenge_method", "nonce", "prompt", "max_age", "request", "request_uri"}
 USER_SCOPES = {"profile", "notes:read"}
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, no look-alikes (RFC 8628 §6.1)
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
@@ -255,10 +255,9 @@ class AuthorizationServer:
         scope = _scope(params.get("scope"), client.scope)
         if scope is None:
             return fail("invalid_scope", f"Ask for some of: {client.scope}.")
-        nonce = params.get("nonce")
-        problem = oidc.nonce_problem(nonce) if oidc.OPENID in scope.split(" ") else None
-        if problem:
-            return fail("invalid_request", problem)
+        problem = oidc.authentication_problem(params) if oidc.OPENID in scope.split(" ") else None
+        if problem:  # an OpenID Connect request: the nonce, prompt=none, request objects
+            return fail(*problem)
         challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
         if not challenge:
             return fail("invalid_request", "PKCE is required: send code_challenge and code_challenge_method=S256.")
@@ -283,7 +282,7 @@ class AuthorizationServer:
         with self._lock:
             self.codes[_sha256(code)] = AuthorizationCode(client.client_id, redirect_uri, scope, username, challenge,
                                                           self.now() + CODE_SECONDS, "redirect_uri" in params,
-                                                          nonce=nonce, auth_time=self.now())
+                                                          nonce=params.get("nonce"), auth_time=self.now())
             self._purge()
         return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer}, status)
 

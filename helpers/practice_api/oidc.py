@@ -6,7 +6,8 @@ which client. What this module adds, and where:
 - discovery: `/.well-known/openid-configuration` is the RFC 8414 metadata of `oauth.py`, built by the
   same function, plus the fields of OIDC Discovery 1.0 §3, so the two documents cannot disagree;
                                                                                      `configuration`
-- the `nonce` of the authorization request (OIDC Core §3.1.2.1), required with `openid`;  `nonce_problem`
+- the `nonce` of the authorization request (OIDC Core §3.1.2.1), required with `openid`; `prompt=none`
+  and request objects refused as Core asks;                                `authentication_problem`
 - the ID token next to the access token in the code flow's token response (§3.1.3.3), with the
   claims of §2 and `at_hash` (§3.1.3.6);                                                `id_token`
 - the UserInfo endpoint (§5.3): a Bearer access token granted `openid` in, the claims its scopes
@@ -58,6 +59,31 @@ def default_scope(allowed: str) -> str:
     return " ".join(scope for scope in allowed.split() if scope != OPENID)
 
 
+def authentication_problem(params: dict[str, str]) -> tuple[str, str] | None:
+    """(error, error_description) for an authentication request (its scope has openid) this provider
+    refuses, or None. `params` are the request's non-empty parameters.
+
+    - `request` and `request_uri` (request objects, Core §6): not supported, and an OP that does not
+      support them MUST say so (§6.1, §6.2), not ignore them: the client meant what is inside.
+    - `prompt=none` (Core §3.1.2.1): no login page may be shown, and this provider keeps no session
+      in which the user is already signed in, so the answer is always login_required (§3.1.2.6).
+      `none` with another value is an error.
+    - the nonce, see `nonce_problem`.
+    `max_age` needs nothing: every sign-in here is a fresh one, and `auth_time` is always in the ID token.
+    """
+    if "request" in params:
+        return "request_not_supported", "Request objects (the request parameter) are not supported."
+    if "request_uri" in params:
+        return "request_uri_not_supported", "The request_uri parameter is not supported."
+    prompt = params.get("prompt", "").split(" ")
+    if "none" in prompt:
+        if len(prompt) > 1:
+            return "invalid_request", "prompt=none cannot be combined with other prompt values."
+        return "login_required", "The user must sign in: this provider keeps no session to use silently."
+    problem = nonce_problem(params.get("nonce"))
+    return ("invalid_request", problem) if problem else None
+
+
 def nonce_problem(nonce: str | None) -> str | None:
     """Why the authorization endpoint refuses this `nonce` of a request with `openid`, or None.
 
@@ -103,6 +129,10 @@ class OpenIDProvider:
             "userinfo_endpoint": issuer + "/oauth/userinfo",
             "subject_types_supported": ["public"],  # the same sub for every client (OIDC Core §8)
             "id_token_signing_alg_values_supported": ["RS256"],  # never "none" (Discovery §3)
+            # Discovery §3: when omitted, request_uri support defaults to true; it is not supported here.
+            "request_parameter_supported": False,
+            "request_uri_parameter_supported": False,
+            "claims_parameter_supported": False,
             "claims_supported": CLAIMS_SUPPORTED,
         }
 
