@@ -44,7 +44,7 @@ CLAIMS_SUPPORTED = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at
 # A nonce has the syntax of `state` (RFC 6749 Appendix A.5: 1*VSCHAR, printable ASCII with space). It is
 # echoed into the ID token unchanged, so a control character or an unbounded length has no place in it.
 # 255 leaves room for what real clients send (a random value of 128 bits or more is 22 to 64
-# characters; some send a hash of their session cookie) and keeps every ID token small.
+# characters; Core §15.5.2 suggests a hash of a session cookie) and keeps every ID token small.
 MAX_NONCE_LENGTH = 255
 NONCE = re.compile(rf"[\x20-\x7e]{{1,{MAX_NONCE_LENGTH}}}")
 NO_STORE = [("Cache-Control", "no-store")]
@@ -88,9 +88,9 @@ def nonce_problem(nonce: str | None) -> str | None:
     """Why the authorization endpoint refuses this `nonce` of a request with `openid`, or None.
 
     OIDC Core §3.1.2.1 makes `nonce` OPTIONAL in the code flow. This provider REQUIRES it, stricter
-    than Core: it is the client's proof that the ID token answers *its own* request in *this* browser
-    session (§15.5.2, replay), and a client that forgets it should fail here, on the first try, not
-    go on accepting replayed ID tokens. PKCE is required as well (RFC 9700 §2.1.1); the nonce does not
+    than Core: it is what binds the ID token to *this* request in *this* browser session ("to associate
+    a Client session with an ID Token, and to mitigate replay attacks", §3.1.2.1), and a client that
+    forgets it should fail here, on the first try, not go on accepting replayed ID tokens. PKCE is required as well (RFC 9700 §2.1.1); the nonce does not
     replace it. The nonce is never echoed into a header or an error, only into the ID token.
     """
     if nonce is None:  # omitted, or empty, which counts as omitted (RFC 6749 §3.1)
