@@ -684,3 +684,13 @@ def test_max_age_is_met_by_a_fresh_sign_in_with_auth_time(http, api):
     body, _ = sign_in(http, api, max_age="0")
     claims = id_token_claims(api, body["id_token"])
     assert claims["iat"] - claims["auth_time"] <= 1
+
+
+def test_introspection_calls_an_id_token_inactive(http, api):
+    """RFC 7662 §2.2: a resource server asking about an ID token learns only active: false."""
+    body, _ = sign_in(http, api)
+    api_client = ("notes-api", str(demo.client("notes-api")["client_secret"]))
+    answers = [http.post(api.url("/oauth/introspect"), data={"token": token}, auth=api_client, timeout=TIMEOUT).json()
+               for token in (body["id_token"], body["access_token"])]
+    assert answers[0] == {"active": False}
+    assert answers[1]["active"] is True and answers[1]["scope"] == "openid profile email"
