@@ -176,7 +176,8 @@ form_fields = st.dictionaries(st.sampled_from(["grant_type", "code", "redirect_u
 
 
 @given(query=st.one_of(queries, st.dictionaries(st.sampled_from(["response_type", "client_id", "redirect_uri", "scope",
-                                                                 "state", "code_challenge", "code_challenge_method"]),
+                                                                 "state", "code_challenge", "code_challenge_method",
+                                                                 "nonce", "prompt", "max_age", "request_uri"]),
                                                 header_text, max_size=7).map(
     lambda d: "&".join(f"{k}={v}" for k, v in d.items()))),
     form=form_fields, method_path=st.sampled_from([("GET", "/oauth/authorize"), ("POST", "/oauth/authorize"),
@@ -406,18 +407,23 @@ SIGNIN_BASIC = "Basic " + base64.b64encode(
 VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B: its S256 is CHALLENGE
 
 
-@example(nonce="n-0123456789 ~!", scope="openid profile email")  # signs in: the ID token carries it
-@example(nonce="n\r\nSet-Cookie: a=b", scope="openid")
-@example(nonce="n" * 256, scope="openid profile")
+@example(nonce="n-0123456789 ~!", scope="openid profile email", extra={})  # signs in: the ID token carries it
+@example(nonce="n\r\nSet-Cookie: a=b", scope="openid", extra={})
+@example(nonce="n" * 256, scope="openid profile", extra={"prompt": "none"})
 @given(nonce=st.one_of(nasty_text, any_text, st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E),
                                                      max_size=300)),
-       scope=st.sampled_from(["openid", "openid profile email", "profile", "openid openid", ""]))
-def test_any_nonce_signs_in_or_is_refused_and_never_reaches_a_header(nonce, scope):
+       scope=st.sampled_from(["openid", "openid profile email", "profile", "openid openid", ""]),
+       extra=st.dictionaries(st.sampled_from(["prompt", "max_age", "request", "request_uri", "id_token_hint",
+                                              "login_hint", "claims", "response_mode", "acr_values"]),
+                             st.one_of(st.sampled_from(["none", "login", "none login", "0", "-1", "1e309"]),
+                                       nasty_text), max_size=3))
+def test_any_nonce_signs_in_or_is_refused_and_never_reaches_a_header(nonce, scope, extra):
     """Core §3.1.2.1: the nonce goes into the ID token unchanged, or the request is refused; either way
-    every answer, the token response included, is well-formed."""
+    every answer, the token response included, is well-formed. The other OpenID parameters too."""
     query = urlencode({"response_type": "code", "client_id": "notes-signin", "state": "s", "scope": scope,
                        "redirect_uri": "http://127.0.0.1:8400/signin/callback", "code_challenge": CHALLENGE,
-                       "code_challenge_method": "S256", "nonce": nonce}, encoding="utf-8", errors="surrogatepass")
+                       "code_challenge_method": "S256", "nonce": nonce, **extra}, encoding="utf-8",
+                      errors="surrogatepass")
     answer = send("POST", "/oauth/authorize", query=query, body=ALLOW,
                   content_type="application/x-www-form-urlencoded")
     assert_well_formed(answer)
