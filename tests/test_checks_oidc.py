@@ -10,8 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+from pathlib import Path
 
 import jwt
+import nbformat
 import pytest
 from cryptography.hazmat.primitives import serialization
 
@@ -225,3 +228,29 @@ def test_account_key_right(feedback):
 ], ids=["stub", "email", "email-get", "email-verified", "sub-alone", "joined", "list", "none"])
 def test_account_key_wrong(feedback, answer, hint):
     assert_not_yet(feedback(checks.account_key, answer), hint)
+
+
+# -- the notebook's own solutions ------------------------------------------------------------
+
+NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "08-openid-connect.ipynb"
+SOLUTION = re.compile(r"<details><summary>Solution</summary>\s*```python\n(.*?)```", re.S)
+
+
+def test_the_notebooks_solutions_pass_their_checks(capsys):
+    """Exercise 1's solution reuses section 4's validate(): the notebook's own validator must pass the check."""
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    namespace: dict = {}
+    try:
+        for cell in cells:
+            if cell.cell_type == "code" and cell.get("id") in ("c02", "c06", "c09", "c10", "c13"):
+                source = "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))
+                exec(compile(source, f"<cell {cell.get('id')}>", "exec"), namespace)
+        capsys.readouterr()
+        solutions = [SOLUTION.search(cell.source).group(1) for cell in cells if cell.get("id") in ("c41", "c44")]
+        assert len(solutions) == 2
+        for solution in solutions:
+            exec(compile(solution, "<solution>", "exec"), namespace)
+            assert_right(capsys.readouterr().out.strip().splitlines()[-1])
+    finally:
+        if "api" in namespace:
+            namespace["api"].stop()
