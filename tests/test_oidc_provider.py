@@ -25,7 +25,7 @@ from helpers.practice_api.oauth import DEMO_CLIENTS
 TIMEOUT = 5
 ALLOW = {"username": "ada", "password": demo.password_of("ada"), "decision": "approve"}
 SIGNIN = ("notes-signin", str(demo.client("notes-signin")["client_secret"]))
-SIGNIN_REDIRECT = "http://127.0.0.1:8400/signin/callback"  # a loopback redirect: any port (RFC 8252 §7.3)
+SIGNIN_REDIRECT = "http://127.0.0.1:8400/signin/callback"  # registered, port included: matched exactly
 NOTES_WEB = ("notes-web", str(demo.client("notes-web")["client_secret"]))
 KEYS = {kid: serialization.load_pem_private_key(pem, None) for kid, pem in signing_key.PEMS.items()}  # checked
 
@@ -153,12 +153,12 @@ def test_discovery_head_has_the_get_headers_and_no_body(http, api):
 
 # -- the demo relying party ----------------------------------------------------------------------
 
-def test_notes_signin_is_a_confidential_web_app_with_a_loopback_redirect():
+def test_notes_signin_is_a_confidential_web_app_with_a_fixed_redirect_uri():
     entry = demo.client("notes-signin")
     assert entry["token_endpoint_auth_method"] == "client_secret_basic"
     assert entry["grant_types"] == ["authorization_code", "refresh_token"]
     assert entry["scope"] == "openid profile email notes:read"
-    assert entry["redirect_uris"] == ["http://127.0.0.1/signin/callback"]
+    assert entry["redirect_uris"] == [SIGNIN_REDIRECT]
     server_side = DEMO_CLIENTS["notes-signin"]
     # The server keeps only the hash of the published secret, as for every other client.
     assert server_side.secret_sha256 == hashlib.sha256(str(entry["client_secret"]).encode()).hexdigest()
@@ -166,15 +166,65 @@ def test_notes_signin_is_a_confidential_web_app_with_a_loopback_redirect():
     assert entry in demo.credentials()["clients"]  # and so in the CLI's JSON line
 
 
-def test_the_signin_redirect_uri_is_matched_exactly_but_for_the_loopback_port(http, api):
-    """RFC 9700 §2.1 and RFC 8252 §7.3, as for notes-cli: another path or host gets the error page."""
+@pytest.mark.parametrize("wrong", [
+    "http://127.0.0.1:51234/signin/callback",  # another port: only native apps may vary it (RFC 9700 §2.1)
+    "http://127.0.0.1/signin/callback", "http://[::1]:8400/signin/callback",
+    "http://127.0.0.1:8400/signin/callback/", "http://localhost:8400/signin/callback",
+    "http://127.0.0.1:8400/callback", "https://127.0.0.1:8400/signin/callback",
+    "http://127.0.0.1:08400/signin/callback", "http://127.0.0.1:8400/signin/callback?x=1"])
+def test_the_signin_redirect_uri_is_matched_exactly_port_included(http, api, wrong):
+    """Core §3.1.2.1 (simple string comparison) and RFC 9700 §2.1: notes-signin is a confidential web
+    app, not a native app, so RFC 8252 §7.3's variable loopback port is not its to use."""
     _, challenge = pkce()
-    for wrong in ("http://127.0.0.1:8400/signin/callback/", "http://localhost:8400/signin/callback",
-                  "http://127.0.0.1:8400/callback", "https://127.0.0.1:8400/signin/callback"):
-        response = authorize(http, api, signin_params(challenge, redirect_uri=wrong))
-        assert response.status_code == 400 and "Location" not in response.headers, wrong
-    ok = authorize(http, api, signin_params(challenge, redirect_uri="http://127.0.0.1:51234/signin/callback"))
+    response = authorize(http, api, signin_params(challenge, redirect_uri=wrong))
+    assert response.status_code == 400 and "Location" not in response.headers, wrong
+    ok = authorize(http, api, signin_params(challenge))
     assert ok.status_code == 200 and "notes-signin" in ok.text
+
+
+def test_a_native_app_keeps_the_variable_loopback_port():
+    """RFC 8252 §7.3 for the public client notes-cli; the confidential notes-signin does not get it."""
+    from helpers.practice_api.oauth import AuthorizationServer
+    cli, signin = DEMO_CLIENTS["notes-cli"], DEMO_CLIENTS["notes-signin"]
+    server = AuthorizationServer.__new__(AuthorizationServer)  # _redirect_uri reads only its arguments
+    assert server._redirect_uri(cli, "http://127.0.0.1:51234/callback") == "http://127.0.0.1:51234/callback"
+    assert server._redirect_uri(signin, "http://127.0.0.1:51234/signin/callback") is None
+    assert server._redirect_uri(signin, SIGNIN_REDIRECT) == SIGNIN_REDIRECT
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_redirect_uri_is_required_with_openid(http, api, method):
+    """Core §3.1.2.1: redirect_uri is REQUIRED in an authentication request. Without it the URI is
+    not confirmed by the request, so the error is the 400 page, never a redirect (RFC 6749 §4.1.2.1)."""
+    _, challenge = pkce()
+    response = authorize(http, api, signin_params(challenge, redirect_uri=None),
+                         ALLOW if method == "POST" else None)
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "redirect_uri is required with scope openid" in response.text
+    assert response.headers["Content-Type"].startswith("text/html")
+
+
+def test_without_redirect_uri_no_id_token_is_ever_issued(http, api):
+    """The reviewer's flow: authorize without redirect_uri, exchange without it. Neither step may work."""
+    verifier, challenge = pkce()
+    response = authorize(http, api, signin_params(challenge, redirect_uri=None), ALLOW)
+    assert response.status_code == 400 and "Location" not in response.headers
+    # A code from a correct request cannot be exchanged without the redirect_uri either (RFC 6749 §4.1.3).
+    code = redirected(authorize(http, api, signin_params(challenge), ALLOW))["code"]
+    token = http.post(api.url("/oauth/token"), data={"grant_type": "authorization_code", "code": code,
+                                                     "code_verifier": verifier}, auth=SIGNIN, timeout=TIMEOUT)
+    assert token.status_code == 400 and token.json()["error"] == "invalid_grant"
+    assert "id_token" not in token.json()
+
+
+def test_oauth_without_openid_may_still_omit_a_single_registered_redirect_uri(http, api):
+    """RFC 6749 §3.1.2.3: with one registered URI, plain OAuth may leave it out (notes-web, notebook 04)."""
+    _, challenge = pkce()
+    params = {"response_type": "code", "client_id": "notes-web", "scope": "profile", "state": "s",
+              "code_challenge": challenge, "code_challenge_method": "S256"}
+    response = authorize(http, api, params, {**ALLOW})
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("https://notes-web.test/callback?code=")
 
 
 # -- the authentication request: nonce and scope (OIDC Core §3.1.2.1, RFC 6749 §3.3) -------------

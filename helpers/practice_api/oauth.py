@@ -3,8 +3,9 @@
 Read this next to notebook 04. What it enforces, and where:
 - client authentication with HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1); public
   clients (a CLI, a TV) send only `client_id`;                               `authenticate_client`
-- exact redirect URIs, compared as strings (RFC 9700 §2.1); for loopback redirects any
-  port, as RFC 8252 §7.3 asks, and nothing else may differ;                     `_redirect_uri`
+- exact redirect URIs, compared as strings (RFC 9700 §2.1); for the loopback redirects of
+  native apps (public clients) any port, as RFC 8252 §7.3 asks, and nothing else may differ;
+  with `openid`, redirect_uri is required (OIDC Core §3.1.2.1);                 `_redirect_uri`
 - errors redirected back to the client, except a bad client or redirect URI, which
   must never be redirected (RFC 6749 §4.1.2.1);                                    `authorize`
 - 303, never 307, after the POST of the sign-in form, so that the password is not sent
@@ -83,7 +84,7 @@ DEMO_CLIENTS = {c.client_id: c for c in [
     # A web app that signs its users in with OpenID Connect (notebook 08, `oidc.py`).
     Client("notes-signin", "d35cf7879a0652e11f680c348910bf50b479869127ed0990dda82e96467ea2c3",
            ("authorization_code", "refresh_token"), "openid profile email notes:read",
-           ("http://127.0.0.1/signin/callback",)),
+           ("http://127.0.0.1:8400/signin/callback",)),
     # The practice API itself, as a resource server serving /me and /reports.
     Client("notes-api", "7952ea26abd653126465c885348e4fd26471c7db709b7cf481267af1d8815975", (), "",
            introspects=("/me", "/reports")),
@@ -226,6 +227,10 @@ class AuthorizationServer:
         client = self.clients.get(params.get("client_id", ""))
         if client is None:  # never redirect to an unverified URI (RFC 6749 §4.1.2.1)
             return _error_page(400, "Unknown client", "The client_id is missing or not registered.")
+        if "redirect_uri" not in params and oidc.OPENID in params.get("scope", "").split(" "):
+            # OIDC Core §3.1.2.1: REQUIRED with openid. Unconfirmed, so no redirect (RFC 6749 §4.1.2.1).
+            return _error_page(400, "Invalid request", "redirect_uri is required with scope openid "
+                               "(OpenID Connect Core §3.1.2.1): send the one registered, exactly.")
         redirect_uri = self._redirect_uri(client, params.get("redirect_uri"))
         if redirect_uri is None:
             return _error_page(400, "Invalid redirect URI",
@@ -302,16 +307,18 @@ class AuthorizationServer:
     def _redirect_uri(self, client: Client, given: str | None) -> str | None:
         """The registered redirect URI the request names, or None.
 
-        The string itself is compared (RFC 9700 §2.1), never pieces from `urlsplit`, which
-        quietly drops TAB, CR and LF and lowercases the scheme. The one allowed difference is
-        the port of a loopback redirect URI (RFC 8252 §7.3): see `_same_but_loopback_port`.
+        The string itself is compared (RFC 9700 §2.1, OIDC Core §3.1.2.1), never pieces from
+        `urlsplit`, which quietly drops TAB, CR and LF and lowercases the scheme. The one allowed
+        difference is the port of a loopback redirect URI of a native app (RFC 8252 §7.3): a public
+        client here. A web app with a secret (notes-signin) registers its port and must send it:
+        RFC 9700 §2.1 allows the variable port for native apps only. See `_same_but_loopback_port`.
         """
         if given is None:
             return client.redirect_uris[0] if len(client.redirect_uris) == 1 else None
         if len(given) > MAX_REDIRECT_URI_LENGTH or not SAFE_URI.fullmatch(given):
             return None  # a control character, a space or non-ASCII: never echo it into Location
         for registered in client.redirect_uris:
-            if given == registered or _same_but_loopback_port(registered, given):
+            if given == registered or client.public and _same_but_loopback_port(registered, given):
                 return given
         return None
 
