@@ -407,6 +407,11 @@ def test_users_have_stable_ascii_subjects_of_at_most_255_characters():
     for username in users.PROFILES:
         assert username.isascii() and 0 < len(username) <= 255
     assert users.PROFILES["ada"]["name"] == "Ada Lovelace"
+    # Core §5.1: preferred_username is no key ("MUST NOT rely upon this value being unique"); it differs
+    # from sub, so that keying accounts on it, not on (iss, sub), is a visible mistake (notebook 08).
+    for username, profile in users.PROFILES.items():
+        assert profile["preferred_username"] != username and profile["preferred_username"] != profile["email"]
+    assert len({str(profile["preferred_username"]) for profile in users.PROFILES.values()}) == len(users.PROFILES)
     assert users.PROFILES["ada"]["email"] == "ada@practice.test" and users.PROFILES["ada"]["email_verified"] is True
 
 
@@ -448,7 +453,7 @@ def test_userinfo_returns_sub_and_the_claims_of_the_granted_scopes(http, api, me
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "application/json"
     assert response.headers["Cache-Control"] == "no-store"  # personal data
-    assert response.json() == {"sub": "ada", "name": "Ada Lovelace", "preferred_username": "ada",
+    assert response.json() == {"sub": "ada", "name": "Ada Lovelace", "preferred_username": "ada.lovelace",
                                "email": "ada@practice.test", "email_verified": True}
 
 
@@ -569,7 +574,7 @@ def test_a_changed_email_is_unverified_and_can_be_anyones(http, api):
     grace = {"username": "grace", "password": demo.password_of("grace"), "decision": "approve"}
     body, _ = sign_in(http, api, grace)
     info = userinfo(http, api, body["access_token"]).json()
-    assert info == {"sub": "grace", "name": "Grace Hopper", "preferred_username": "grace",
+    assert info == {"sub": "grace", "name": "Grace Hopper", "preferred_username": "grace.hopper",
                     "email": "ada@practice.test", "email_verified": False}
     ada, _ = sign_in(http, api)
     assert userinfo(http, api, ada["access_token"]).json()["email_verified"] is True

@@ -16,11 +16,13 @@ DUMMY_HASH = "pbkdf2_sha256$20000$drpPZ03PCahOWBzax3KDYA==$4tNNx++rtBSIiXKUQymEV
 
 # What the OpenID Provider (oidc.py, notebook 08) says about each user, by scope (OIDC Core §5.1, §5.4).
 # The user name is the `sub`: unique at this issuer, never reassigned, ASCII and at most 255 characters
-# (OIDC Core §2). An email address is none of that: it can change, and until the user proves they own it,
-# `email_verified` is false. `OpenIDProvider.change_email` shows it happening.
+# (OIDC Core §2). `preferred_username` and `email` are none of that: the user may change them (Core §5.1
+# says a client MUST NOT rely on preferred_username being unique), and until the user proves they own an
+# email address, `email_verified` is false. So preferred_username differs from sub here, as it often does
+# elsewhere, and `OpenIDProvider.change_email` shows an email changing hands.
 PROFILES: dict[str, dict[str, object]] = {
-    "ada": {"name": "Ada Lovelace", "preferred_username": "ada", "email": "ada@practice.test",
+    "ada": {"name": "Ada Lovelace", "preferred_username": "ada.lovelace", "email": "ada@practice.test",
             "email_verified": True},
-    "grace": {"name": "Grace Hopper", "preferred_username": "grace", "email": "grace@practice.test",
+    "grace": {"name": "Grace Hopper", "preferred_username": "grace.hopper", "email": "grace@practice.test",
               "email_verified": True},
 }
