@@ -749,3 +749,16 @@ def test_introspection_calls_an_id_token_inactive(http, api):
                for token in (body["id_token"], body["access_token"])]
     assert answers[0] == {"active": False}
     assert answers[1]["active"] is True and answers[1]["scope"] == "openid profile email"
+
+
+# -- review 15 (fix15s): caching, parameters, UserInfo after verification -------------------------
+
+@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
+                                  "/.well-known/jwks.json"])
+def test_the_published_documents_share_one_cache_rule(http, any_api, path):
+    """Both discovery documents describe the same server (the OpenID one is built from the RFC 8414
+    one): a client must not see them cached differently. The JWKS follows the same rule."""
+    from helpers.practice_api.wsgi import PUBLISHED_MAX_AGE
+    response = http.get(any_api.url(path), timeout=TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == f"max-age={PUBLISHED_MAX_AGE}"

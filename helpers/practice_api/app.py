@@ -30,7 +30,8 @@ from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.practice_api.oidc import OpenIDProvider
 from helpers.practice_api.request_signing import SignatureChecker
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
-from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, printable, unsafe_header
+from helpers.practice_api.wsgi import (HTTPError, Reply, Request, json_reply, known_scheme, printable, published,
+                                      unsafe_header)
 
 LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
 
@@ -354,7 +355,7 @@ class PracticeAPI:
 
     def jwks(self, request: Request) -> Reply:
         """The public keys that verify this server's tokens (RFC 7517)."""
-        return json_reply(200, self.tokens.jwks(), [("Cache-Control", "max-age=300")])
+        return published(self.tokens.jwks())
 
 
 def _allowed(methods: dict[str, Route]) -> list[str]:

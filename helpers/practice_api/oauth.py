@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 from helpers.practice_api import oidc
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
-from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable
+from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable, published
 
 CODE_SECONDS = 60
 DEVICE_CODE_SECONDS = 600
@@ -159,7 +159,8 @@ class AuthorizationServer:
     # -- discovery (RFC 8414) ---------------------------------------------------------
 
     def metadata(self, request: Request) -> Reply:
-        return json_reply(200, self.metadata_document())
+        """GET /.well-known/oauth-authorization-server (RFC 8414 §3)."""
+        return published(self.metadata_document())
 
     def metadata_document(self) -> dict:
         """The RFC 8414 metadata; the OpenID Provider's document is built from it (`oidc.py`)."""

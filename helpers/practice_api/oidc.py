@@ -27,7 +27,7 @@ import re
 from typing import TYPE_CHECKING
 
 from helpers.practice_api import users
-from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, media_type
+from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, media_type, published
 
 if TYPE_CHECKING:
     from helpers.practice_api.oauth import AuthorizationCode
@@ -139,7 +139,7 @@ class OpenIDProvider:
     def configuration(self, request: Request) -> Reply:
         """GET /.well-known/openid-configuration. Query parameters are ignored, as providers do:
         the document is one, the same for everyone (Discovery §4.1 defines no parameter)."""
-        return json_reply(200, self.document(), [("Cache-Control", "max-age=300")])
+        return published(self.document())  # cached like the RFC 8414 metadata, by the same rule
 
     # -- the ID token (OIDC Core §2, §3.1.3.3) -----------------------------------------------
 
