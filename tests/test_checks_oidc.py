@@ -222,10 +222,12 @@ def test_account_key_right(feedback):
     (lambda claims: claims.get("email"), "Not every ID token has an email claim"),
     (lambda claims: (claims.get("email"), claims.get("email_verified")), "changed her e-mail"),
     (lambda claims: claims["sub"], "unique within its issuer only"),
+    (lambda claims: (claims["iss"], claims.get("preferred_username", claims["sub"])), "MUST NOT rely on it"),
     (lambda claims: claims["iss"] + claims["sub"], "Joining the strings"),
     (lambda claims: [claims["iss"], claims["sub"]], "cannot be a dict key"),
     (lambda claims: print(claims["sub"]), "returned None"),
-], ids=["stub", "email", "email-get", "email-verified", "sub-alone", "joined", "list", "none"])
+], ids=["stub", "email", "email-get", "email-verified", "sub-alone", "preferred-username", "joined", "list",
+        "none"])
 def test_account_key_wrong(feedback, answer, hint):
     assert_not_yet(feedback(checks.account_key, answer), hint)
 

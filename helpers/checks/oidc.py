@@ -196,6 +196,8 @@ def account_key(function: Any) -> None:
          "two sign-ins of grace without the email scope (no email claim at all)"),
         (ada, {**ada, "email": "countess@practice.test"}, True,
          "two sign-ins of ada, who changed her e-mail address in between"),
+        ({**ada, "preferred_username": "ada.lovelace"}, {**ada, "preferred_username": "countess"}, True,
+         "two sign-ins of ada, who changed her user name (preferred_username) in between"),
         (ada, {**ada, "iss": "https://login.other.test", "sub": "u-7731"}, False,
          "ada, and someone whose other provider asserts ada's address, e-mail ada@practice.test"),
         (ada, {**ada, "sub": "mallory", "email_verified": False}, False,
@@ -232,6 +234,9 @@ def account_key(function: Any) -> None:
 
 
 def _key_hint(described: str) -> str:
+    if "preferred_username" in described:
+        return ("preferred_username is a display name the user may change, and the RP MUST NOT rely on it being "
+                "unique (Core §5.1). Key by (claims['iss'], claims['sub']).")
     if "run together" in described:
         return "Joining the strings loses where one ends: return the tuple (claims['iss'], claims['sub'])."
     if "also 'ada'" in described:
