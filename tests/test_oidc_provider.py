@@ -599,34 +599,59 @@ def me(http, api, token: str) -> requests.Response:
     return http.get(api.url("/me"), headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
 
 
-def test_rotation_publishes_the_new_key_before_retiring_the_old(http, api):
+def test_rotation_publishes_then_signs_then_retires(http, api):
+    """The three steps of `tokens.TokenService`: publish (JWKS holds both, signing unchanged), sign with
+    the new key once verifiers can have fetched it, retire the old one once its tokens have expired."""
     old_token = login_token(http, api)
-    old_id_token = sign_in(http, api)[0]["id_token"]
-    new_kid = api.rotate_signing_key()
+    new_kid = api.publish_signing_key()
     assert new_kid == signing_key.NEXT_KEY_ID
     assert published_kids(http, api) == [signing_key.KEY_ID, new_kid]  # both during the overlap
+    # Published is not signing: a verifier that has not fetched the new JWKS yet still verifies these.
+    assert jwt.get_unverified_header(login_token(http, api))["kid"] == signing_key.KEY_ID
+    assert jwt.get_unverified_header(sign_in(http, api)[0]["id_token"])["kid"] == signing_key.KEY_ID
+
+    api.clock.advance(300)  # the JWKS's max-age: every verifier can have the new set now
+    api.sign_with(new_kid)
+    old_id_token = sign_in(http, api)[0]["id_token"]  # (signed before the retirement below, with the new key)
     new_token = login_token(http, api)
     new_id_token = sign_in(http, api)[0]["id_token"]
     assert jwt.get_unverified_header(new_token)["kid"] == new_kid
     assert jwt.get_unverified_header(new_id_token)["kid"] == new_kid
     id_token_claims(api, new_id_token, new_kid)  # the new key verifies it
-    assert me(http, api, old_token).status_code == 200  # tokens of the old key still work
     assert me(http, api, new_token).status_code == 200
+    assert jwt.get_unverified_header(old_id_token)["kid"] == new_kid
 
     api.retire_signing_key(signing_key.KEY_ID)
     assert published_kids(http, api) == [new_kid]
     response = me(http, api, old_token)
-    assert response.status_code == 401 and "kid names no key" in response.json()["error_description"]
+    assert response.status_code == 401  # expired by now, and its key is gone
     assert me(http, api, new_token).status_code == 200
     jwks = jwt.PyJWKSet.from_dict(http.get(api.url("/.well-known/jwks.json"), timeout=TIMEOUT).json())
     assert [key.key_id for key in jwks.keys] == [new_kid]
     with pytest.raises(KeyError):
-        jwks[jwt.get_unverified_header(old_id_token)["kid"]]  # a validator can no longer find the old key
+        jwks[signing_key.KEY_ID]  # a validator can no longer find the old key
+
+
+def test_a_retired_key_fails_its_tokens_at_once(http, api):
+    old_token = login_token(http, api)
+    api.sign_with(api.publish_signing_key())
+    assert me(http, api, old_token).status_code == 200  # tokens of the old key still work
+    api.retire_signing_key(signing_key.KEY_ID)
+    response = me(http, api, old_token)
+    assert response.status_code == 401 and "kid names no key" in response.json()["error_description"]
+
+
+def test_the_rotate_shortcut_still_publishes_and_signs_at_once(http, api):
+    """Kept until notebook 08 moves to the three steps (the unsafe order: see the PyJWKClient test)."""
+    new_kid = api.rotate_signing_key()
+    assert published_kids(http, api) == [signing_key.KEY_ID, new_kid]
+    assert jwt.get_unverified_header(login_token(http, api))["kid"] == new_kid
 
 
 def test_the_jwks_keys_are_the_shipped_public_keys(http, api):
-    api.rotate_signing_key()
+    api.publish_signing_key()
     jwks = jwt.PyJWKSet.from_dict(http.get(api.url("/.well-known/jwks.json"), timeout=TIMEOUT).json())
+    assert len(jwks.keys) == 2
     for key in jwks.keys:
         assert key.key.public_numbers() == KEYS[key.key_id].public_key().public_numbers()
         assert key.algorithm_name == "RS256" and key.public_key_use == "sig"
@@ -637,45 +662,83 @@ def test_rotation_refuses_what_would_break_or_cannot_be(api):
         api.retire_signing_key(signing_key.KEY_ID)  # the only key: nothing would verify new tokens
     with pytest.raises(KeyError):
         api.retire_signing_key("practice-1999")
-    api.rotate_signing_key()
+    with pytest.raises(KeyError, match="publish_signing_key"):
+        api.sign_with(signing_key.NEXT_KEY_ID)  # not published: no verifier could find it
+    new_kid = api.publish_signing_key()
     with pytest.raises(RuntimeError, match="two demo signing keys"):
-        api.rotate_signing_key()
+        api.publish_signing_key()
+    with pytest.raises(ValueError, match="signs new tokens"):
+        api.retire_signing_key(signing_key.KEY_ID)  # published is not signing: the old key still signs
+    api.sign_with(new_kid)
     api.retire_signing_key(signing_key.KEY_ID)
     with pytest.raises(RuntimeError):  # a retired key never comes back
-        api.rotate_signing_key()
+        api.publish_signing_key()
     with pytest.raises(KeyError):
         api.retire_signing_key(signing_key.KEY_ID)
+    with pytest.raises(KeyError):
+        api.sign_with(signing_key.KEY_ID)  # retired: never signs again
 
 
 def test_a_rotation_stays_in_its_own_api(http, api):
-    api.rotate_signing_key()
+    api.sign_with(api.publish_signing_key())
     from helpers.practice_api.app import PracticeAPI
     assert PracticeAPI().tokens.jwks()["keys"][0]["kid"] == signing_key.KEY_ID
     assert len(PracticeAPI().tokens.jwks()["keys"]) == 1
+    assert PracticeAPI().tokens.signing_kid == signing_key.KEY_ID
+
+
+def test_a_token_is_signed_by_the_key_its_kid_names_even_during_a_rotation(api, monkeypatch):
+    """`sign` reads the kid once: a rotation between reading the kid and loading the key (another
+    thread) must not produce a token whose kid names the other key."""
+    service = api.app.tokens
+    real = signing_key.private_key
+    calls = []
+
+    def rotate_meanwhile(kid=signing_key.KEY_ID):
+        if not calls:
+            service.rotate_signing_key()  # what another thread could do just now
+        calls.append(kid)
+        return real(kid)
+
+    monkeypatch.setattr(signing_key, "private_key", rotate_meanwhile)
+    token = service.sign({"sub": "ada"}, "JWT")
+    kid = jwt.get_unverified_header(token)["kid"]
+    jwt.decode(token, real(kid).public_key(), algorithms=["RS256"])  # the key its kid names signed it
 
 
 def test_rotation_on_loopback_with_pyjwkclient(http):
-    """PyJWKClient fetches with urllib: the loopback server serves it. Its cache (lifespan) and its
-    cooldown after a fetch (cooldown_duration) decide when it sees the new key."""
+    """PyJWKClient (PyJWT >= 2.14) refetches the JWKS for an unknown kid only after cooldown_duration
+    since its last fetch. In the safe order a client that fetched a moment ago (within the cooldown)
+    verifies every token; in the unsafe one (rotate_signing_key: publish and sign at once) it refuses."""
     from helpers import serve_practice_api
     with serve_practice_api() as server:
-        client = jwt.PyJWKClient(server.url("/.well-known/jwks.json"), cache_keys=False, lifespan=300, timeout=5)
-        first = sign_in(http, server)[0]["id_token"]
-        assert client.get_signing_key_from_jwt(first).key_id == signing_key.KEY_ID
-        new_kid = server.rotate_signing_key()
-        second = sign_in(http, server)[0]["id_token"]
-        assert jwt.get_unverified_header(second)["kid"] == new_kid
-        with pytest.raises(jwt.PyJWKClientError):  # an unknown kid right after a fetch: the cooldown
-            client.get_signing_key_from_jwt(second)
-        fresh = jwt.PyJWKClient(server.url("/.well-known/jwks.json"), timeout=5)
-        key = fresh.get_signing_key_from_jwt(second)
+        url = server.url("/.well-known/jwks.json")
+        before = jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=5)
+        assert before.get_signing_key_from_jwt(sign_in(http, server)[0]["id_token"]).key_id == signing_key.KEY_ID
+        new_kid = server.publish_signing_key()
+        # Fetched before the publication: still right, the tokens carry the old kid.
+        assert before.get_signing_key_from_jwt(sign_in(http, server)[0]["id_token"]).key_id == signing_key.KEY_ID
+        after = jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=5)
+        after.get_signing_keys()  # its cache refreshed after the publication: it is within its cooldown now
+        server.sign_with(new_kid)
+        token = sign_in(http, server)[0]["id_token"]
+        key = after.get_signing_key_from_jwt(token)  # found in the set it holds: no refetch needed
         assert key.key_id == new_kid
-        claims = jwt.decode(second, key, algorithms=["RS256"], audience="notes-signin", issuer=server.base_url,
-                            options={"verify_exp": False, "verify_iat": False})
+        claims = jwt.decode(token, key, algorithms=["RS256"], audience="notes-signin", issuer=server.base_url)
         assert claims["sub"] == "ada"
         server.retire_signing_key(signing_key.KEY_ID)
-        assert [k.key_id for k in jwt.PyJWKClient(server.url("/.well-known/jwks.json"), timeout=5)
-                .get_signing_keys()] == [new_kid]
+        assert [k.key_id for k in jwt.PyJWKClient(url, timeout=5).get_signing_keys()] == [new_kid]
+
+    with serve_practice_api() as server:  # the unsafe order
+        url = server.url("/.well-known/jwks.json")
+        client = jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=5)
+        assert client.get_signing_key_from_jwt(sign_in(http, server)[0]["id_token"]).key_id == signing_key.KEY_ID
+        new_kid = server.rotate_signing_key()
+        token = sign_in(http, server)[0]["id_token"]
+        assert jwt.get_unverified_header(token)["kid"] == new_kid
+        with pytest.raises(jwt.PyJWKClientError):  # an unknown kid within the cooldown: no refetch
+            client.get_signing_key_from_jwt(token)
+        assert client.cooldown_duration == 30  # PyJWT's default, the reason for the two steps
 
 
 # -- what a maintained library says about these tokens --------------------------------------------------

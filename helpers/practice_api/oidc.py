@@ -12,8 +12,8 @@ which client. What this module adds, and where:
   claims of §2 and `at_hash` (§3.1.3.6);                                                `id_token`
 - the UserInfo endpoint (§5.3): a Bearer access token granted `openid` in, the claims its scopes
   allow out (§5.4);                                                                      `userinfo`
-- signing key rotation lives in `tokens.py` (`rotate_signing_key`), because both kinds of token share
-  the keys of one JWKS.
+- signing key rotation lives in `tokens.py` (`publish_signing_key`, `sign_with`, `retire_signing_key`),
+  because both kinds of token share the keys of one JWKS.
 
 An ID token is for the client, not for an API: its `aud` is the client_id and its `typ` is `JWT`, so
 `tokens.py` refuses it as an access token (RFC 9068 §4, RFC 8725 §3.11), at /me and at UserInfo too.

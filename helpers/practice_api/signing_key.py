@@ -3,7 +3,8 @@
 A real authorization server keeps its private keys in a key vault or HSM and rotates them;
 they never ship in source code. These are published so that the series runs offline and
 its tests are repeatable. Anyone can sign tokens with them, which is fine for a practice API.
-The first signs every token until a rotation (`TokenService.rotate_signing_key`) brings in the next.
+The first signs every token until a rotation brings in the next (`TokenService.publish_signing_key`,
+then `sign_with`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 KEY_ID = "practice-2026"  # the `kid` header names this key in /.well-known/jwks.json
-# The key a rotation brings in (`api.rotate_signing_key()`, notebook 08): shipped, like the first, because
+# The key a rotation brings in (`api.publish_signing_key()`, notebook 08): shipped, like the first, because
 # generating an RSA key takes a noticeable fraction of a second.
 NEXT_KEY_ID = "practice-2027"
 

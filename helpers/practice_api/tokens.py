@@ -89,26 +89,27 @@ class TokenService:
         self.families: dict[str, Family] = {}
         # jti -> exp of each revoked access token: kept only until the token has expired anyway.
         self.revoked_access_tokens: dict[str, float] = {}
-        # The kids in /.well-known/jwks.json, oldest first: the newest signs (see `rotate_signing_key`).
+        # The kids in /.well-known/jwks.json, oldest first, and the one that signs (see `publish_signing_key`).
         self.published_kids: list[str] = [signing_key.KEY_ID]
         self.retired_kids: list[str] = []
+        self.signing_kid: str = signing_key.KEY_ID
         self._lock = threading.Lock()
 
     # -- keys -------------------------------------------------------------------------
-
-    @property
-    def signing_kid(self) -> str:
-        """The key that signs new tokens: the newest one published."""
-        return self.published_kids[-1]
-
-    @property
-    def private_key(self):
-        return signing_key.private_key(self.signing_kid)
+    #
+    # A rotation has three steps, each its own call, because verifiers cache the JWKS. The JWKS is
+    # served with max-age=300 (`wsgi.PUBLISHED_MAX_AGE`), and PyJWKClient (PyJWT >= 2.14) refetches it for an
+    # unknown kid only if its last fetch is older than `cooldown_duration` (30 s by default): a token
+    # signed with a key published a moment ago is refused by a verifier that fetched just before.
+    #   1. `publish_signing_key()`: the new key joins the JWKS; tokens are still signed with the old one.
+    #   2. once every verifier can have fetched the new JWKS (max-age, and the cooldown, have passed):
+    #      `sign_with(new_kid)`. Tokens signed with the old key keep working.
+    #   3. once the old key's last tokens have expired: `retire_signing_key(old_kid)`.
 
     def jwks(self) -> dict:
         """The public half of every published signing key, as a JWK Set (RFC 7517 §5)."""
         keys = []
-        for kid in self.published_kids:
+        for kid in list(self.published_kids):
             jwk = jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.private_key(kid).public_key(), as_dict=True)
             jwk.pop("key_ops", None)  # "use" says the same; RFC 7517 §4.3 says not to send both
             keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
@@ -118,16 +119,18 @@ class TokenService:
         """`claims` as a JWT signed RS256 with the current key, its `kid` and this `typ` in the header.
 
         `typ` tells one kind of token from another signed with the same key (RFC 8725 §3.11): `at+jwt`
-        for an access token (RFC 9068 §2.1), `JWT` for an ID token (see `oidc.py`).
+        for an access token (RFC 9068 §2.1), `JWT` for an ID token (see `oidc.py`). The kid is read once
+        and its own key loaded, so a `sign_with` meanwhile cannot pair one key with the other's kid.
         """
-        return jwt.encode(claims, self.private_key, algorithm="RS256", headers={"kid": self.signing_kid, "typ": typ})
+        kid = self.signing_kid
+        return jwt.encode(claims, signing_key.private_key(kid), algorithm="RS256", headers={"kid": kid, "typ": typ})
 
-    def rotate_signing_key(self) -> str:
-        """Publish the next demo key and sign new tokens with it; return its kid.
+    def publish_signing_key(self) -> str:
+        """Put the next demo key in the JWKS and return its kid. Tokens are still signed with the old key.
 
-        The old key stays in the JWKS, so that tokens it signed keep working until they expire
-        and clients that cached the old JWKS can fetch the new one before they meet the new kid.
-        The practice API ships two keys (no key is generated at run time): one rotation per API.
+        Step 1 of a rotation (see above): call `sign_with(kid)` only once verifiers can have
+        fetched the new JWKS. The practice API ships two keys (none is generated at run time, it
+        would be slow): one rotation per API.
         """
         with self._lock:
             used = {*self.published_kids, *self.retired_kids}
@@ -138,13 +141,33 @@ class TokenService:
             self.published_kids.append(unused[0])
             return unused[0]
 
+    def sign_with(self, kid: str) -> None:
+        """Sign new tokens with the published key `kid` (step 2 of a rotation, see above)."""
+        with self._lock:
+            if kid not in self.published_kids:
+                raise KeyError(f"No published signing key {kid!r}: publish_signing_key() first; the JWKS holds "
+                               f"{self.published_kids}.")
+            self.signing_kid = kid
+
+    def rotate_signing_key(self) -> str:
+        """`publish_signing_key()` and `sign_with()` at once: the UNSAFE shortcut, kept until notebook 08
+        moves to the three steps; it will be removed.
+
+        Unsafe because the very next token carries a kid that no verifier has seen yet: one that
+        fetched the JWKS within its cooldown (PyJWKClient) or within max-age refuses it.
+        """
+        kid = self.publish_signing_key()
+        self.sign_with(kid)
+        return kid
+
     def retire_signing_key(self, kid: str) -> None:
         """Take `kid` out of the JWKS: tokens it signed fail from now on. Never the key that signs now."""
         with self._lock:
             if kid not in self.published_kids:
                 raise KeyError(f"No published signing key {kid!r}; the JWKS holds {self.published_kids}.")
             if kid == self.signing_kid:
-                raise ValueError(f"{kid!r} signs new tokens: rotate_signing_key() first, then retire the old key.")
+                raise ValueError(f"{kid!r} signs new tokens: sign_with() another published key first, then "
+                                 "retire this one.")
             self.published_kids.remove(kid)
             self.retired_kids.append(kid)  # never published again: a retired key may have leaked
 

@@ -92,12 +92,24 @@ class PracticeAPIHandle:
         (older ones are dropped, so that a long-running server does not grow; see `app.Recent`)."""
         return self.app.calls
 
-    def rotate_signing_key(self) -> str:
-        """Publish a new signing key in the JWKS and sign new tokens with it; return its kid.
+    def publish_signing_key(self) -> str:
+        """Put a new signing key in the JWKS and return its kid; tokens are still signed with the old one.
 
-        The old key stays in the JWKS until `retire_signing_key(old_kid)`, so tokens it signed keep
-        working meanwhile (notebook 08). The practice API ships two keys: one rotation per API.
+        Verifiers cache the JWKS (max-age=300; PyJWKClient refetches for an unknown kid only after its
+        cooldown): publish first, `sign_with(kid)` once they can have fetched it, and
+        `retire_signing_key(old_kid)` once the old key's tokens have expired (notebook 08). The practice
+        API ships two keys: one rotation per API.
         """
+        return self.app.tokens.publish_signing_key()
+
+    def sign_with(self, kid: str) -> None:
+        """Sign new tokens with the published key `kid`; tokens of the old key keep working."""
+        self.app.tokens.sign_with(kid)
+
+    def rotate_signing_key(self) -> str:
+        """`publish_signing_key()` and `sign_with()` at once; return the new kid. The UNSAFE shortcut:
+        the next token carries a kid no verifier has fetched yet. Kept until notebook 08 moves to the
+        three steps; it will be removed."""
         return self.app.tokens.rotate_signing_key()
 
     def retire_signing_key(self, kid: str) -> None:
