@@ -448,3 +448,39 @@ def test_any_nonce_signs_in_or_is_refused_and_never_reaches_a_header(nonce, scop
 @given(token=jwt_like)
 def test_jwts_at_userinfo(token):
     assert_well_formed(send("GET", "/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}))
+
+
+# Validly signed access tokens with odd claims: the demo key is public, so the code after the signature
+# check (types of sub and scope, the user lookup, the claims by scope) is reached by anyone.
+odd_subjects = st.one_of(json_values, st.sampled_from(["ada", "grace", "mallory", "ADA", "ada\x00", "__class__",
+                                                       "constructor", "", " ", "a" * 300]))
+odd_scopes = st.one_of(json_values, st.sampled_from(["openid", "openid profile email", "openid  profile",
+                                                     " openid", "openid\tprofile", "openid profile unknown email",
+                                                     "profile", "openid openid email", "email openid"]))
+
+
+@example(sub="ada", scope="openid profile email")
+@example(sub="mallory", scope="openid")
+@example(sub=["ada"], scope="openid")
+@example(sub="ada", scope=["openid"])
+@given(sub=odd_subjects, scope=odd_scopes)
+def test_oidc_userinfo_with_validly_signed_odd_claims(sub, scope):
+    """OIDC Core §5.3: 200 with sub and what the scopes allow, or a well-formed 401/403: never a 500."""
+    import jwt
+    from helpers.practice_api import oidc, signing_key
+    now = int(APP.clock.now())
+    claims = {"iss": APP.issuer, "aud": APP.issuer + "/me", "sub": sub, "client_id": "notes-signin", "iat": now,
+              "exp": now + 60, "scope": scope, "jti": "fuzz"}
+    token = jwt.encode(claims, signing_key.private_key(), algorithm="RS256",
+                       headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
+    answer = send("GET", "/oauth/userinfo", headers={"Authorization": f"Bearer {token}"})
+    assert_well_formed(answer)
+    status, _, body = answer
+    if status == 200:
+        info = json.loads(body)
+        granted = scope.split(" ")
+        assert info["sub"] == sub and "openid" in granted
+        allowed = {"sub", *(name for s in granted for name in oidc.CLAIMS_BY_SCOPE.get(s, ()))}
+        assert set(info) == allowed
+    else:
+        assert status in (401, 403)

@@ -523,11 +523,42 @@ def test_userinfo_refuses_a_token_without_openid(http, api):
 
 
 def test_userinfo_refuses_a_token_for_another_audience(http, api):
-    """A client-credentials token is for /reports, a resource-indicator token for another API."""
+    """RFC 9068 §4: a client-credentials token is for /reports, and a resource-indicator token (RFC 8707)
+    for another API; even one granted openid is refused, for its audience alone."""
     reports = http.post(api.url("/oauth/token"), data={"grant_type": "client_credentials"},
                         auth=("reports-job", str(demo.client("reports-job")["client_secret"])),
                         timeout=TIMEOUT).json()["access_token"]
     assert_bearer_refusal(userinfo(http, api, reports), 401, "invalid_token", "another audience")
+    notes = http.post(api.url("/login"), json={"username": "ada", "password": demo.password_of("ada"),
+                                                "resource": "https://notes.practice.test"}, timeout=TIMEOUT)
+    assert notes.status_code == 200 and jwt.decode(notes.json()["access_token"], options={
+        "verify_signature": False})["aud"] == "https://notes.practice.test"
+    assert_bearer_refusal(userinfo(http, api, notes.json()["access_token"]), 401, "invalid_token", "another audience")
+    # The same, granted openid: only the audience is wrong (the demo key is public, anyone can sign this).
+    forged = access_token_for(api, aud="https://notes.practice.test", scope="openid profile")
+    assert_bearer_refusal(userinfo(http, api, forged), 401, "invalid_token", "another audience")
+    assert userinfo(http, api, access_token_for(api, scope="openid profile")).status_code == 200  # the control
+
+
+def access_token_for(api, **changes) -> str:
+    """An access token as this API issues them (RFC 9068 §2), signed with the public demo key, changed."""
+    now = int(api.clock.now())
+    claims = {"iss": api.base_url, "aud": api.base_url + "/me", "sub": "ada", "client_id": "notes-signin",
+              "iat": now, "exp": now + 60, "scope": "openid", "jti": secrets.token_hex(8), **changes}
+    return jwt.encode(claims, KEYS[signing_key.KEY_ID], algorithm="RS256",
+                      headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
+
+
+@pytest.mark.parametrize("path", ["/me", "/reports", "/oauth/userinfo"])
+def test_an_id_token_typed_as_an_access_token_is_still_refused_for_its_audience(http, api, path):
+    """RFC 8725 §3.11 and RFC 9068 §4: typ is one defence, aud the other. A token claiming typ at+jwt,
+    with every claim of an access token, but aud = the client_id as in an ID token, is refused."""
+    token = access_token_for(api, aud="notes-signin", scope="openid profile reports:read")
+    response = http.get(api.url(path), headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
+    assert_bearer_refusal(response, 401, "invalid_token", "another audience")
+    introspected = http.post(api.url("/oauth/introspect"), data={"token": token}, timeout=TIMEOUT,
+                             auth=("notes-api", str(demo.client("notes-api")["client_secret"])))
+    assert introspected.status_code == 200 and introspected.json() == {"active": False}
 
 
 @pytest.mark.parametrize("authorization", ["Bearer", "Bearer  ", "Basic YWRhOng=", "Bearer a b", "Bearer " + "x" * 5000,
