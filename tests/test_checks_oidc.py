@@ -164,6 +164,14 @@ def forgets_to_return(token, jwks, *, nonce, access_token):
     right_validate(token, jwks, nonce=nonce, access_token=access_token)
 
 
+def audience_by_substring(token, jwks, *, nonce, access_token):
+    """`CLIENT_ID in claims["aud"]`: on a string, a substring test."""
+    claims = decode(token, jwks, audience=None, options={**REQUIRE, "verify_aud": False})
+    if CLIENT_ID not in claims["aud"]:
+        raise jwt.InvalidAudienceError("aud")
+    return the_rest(claims, nonce, access_token, audiences_check=False)
+
+
 def prints_the_token(token, jwks, *, nonce, access_token):
     print("validating", token)
     return right_validate(token, jwks, nonce=nonce, access_token=access_token)
@@ -179,6 +187,7 @@ def test_validate_id_token_right(feedback):
     (lambda token, jwks: {}, "does not take those"),
     (no_audience, "issued to another client"),
     (audience_only_from_pyjwt, "audiences your client does not trust"),
+    (audience_by_substring, "substring test"),
     (no_nonce, "a replayed ID token"),
     (nonce_only_when_present, "without a nonce claim"),
     (nonce_compare_crashes, "raised TypeError"),

@@ -104,6 +104,10 @@ def _attacks(now: float) -> list[tuple[str, str, dict, str]]:
          _jwks_with_oct("HS256"), FIXED_LIST),
         ("an ES256 token signed by an EC key slipped into the JWK Set", *_es256_forgery(), FIXED_LIST),
         ("an ID token issued to another client (aud is another app)", _sign(_claims(aud="notes-web")), jwks, AUD),
+        ("an ID token issued to a client whose id merely contains yours (aud is 'notes-signin-beta')",
+         _sign(_claims(aud=CLIENT_ID + "-beta")), jwks,
+         "Compare the audience exactly, as audience= does: `CLIENT_ID in claims['aud']` is a substring test "
+         "when aud is a string."),
         ("an ID token for your client and another app that you do not trust (aud is a list of two)",
          _sign(_claims(aud=[CLIENT_ID, "notes-web"], azp=CLIENT_ID)), jwks,
          "Core §3.1.3.7, step 3: refuse a token that lists audiences your client does not trust. PyJWT's "
