@@ -856,3 +856,63 @@ def test_the_published_documents_share_one_cache_rule(http, any_api, path):
     response = http.get(any_api.url(path), timeout=TIMEOUT)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == f"max-age={PUBLISHED_MAX_AGE}"
+
+
+@pytest.mark.parametrize("max_age", ["-1", "1.5", "1e3", "+5", " 5", "5 ", "abc", "0x10", "\u0663", "９"])
+def test_max_age_must_be_a_non_negative_integer(http, api, max_age):
+    """Core §3.1.2.1: max_age is a number of seconds. Anything else is invalid_request, not ignored."""
+    _, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge, max_age=max_age), ALLOW))
+    assert got["error"] == "invalid_request" and "max_age" in got["error_description"] and "code" not in got
+
+
+@pytest.mark.parametrize("max_age", ["0", "300", "86400", "9" * 30])
+def test_any_non_negative_integer_max_age_is_met(http, api, max_age):
+    _, challenge = pkce()
+    assert "code" in redirected(authorize(http, api, signin_params(challenge, max_age=max_age), ALLOW))
+
+
+@pytest.mark.parametrize("mode", ["fragment", "form_post", "web_message", "QUERY", "query.jwt"])
+@pytest.mark.parametrize("client", ["notes-signin", "notes-cli"])
+def test_only_response_mode_query_is_accepted(http, api, mode, client):
+    """Discovery and RFC 8414 say response_modes_supported ["query"]: another mode is refused, not
+    ignored, or the client would wait for a fragment or a form post that never comes."""
+    _, challenge = pkce()
+    params = signin_params(challenge, response_mode=mode)
+    if client == "notes-cli":
+        params.update(client_id="notes-cli", scope="profile", redirect_uri="http://127.0.0.1:8765/callback")
+        params.pop("nonce")
+    response = authorize(http, api, params, ALLOW)
+    assert response.status_code == 303
+    got = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+    assert got["error"] == "invalid_request" and "response_mode=query" in got["error_description"]
+    assert api.app.oauth.metadata_document()["response_modes_supported"] == ["query"]
+    assert "code" in redirected(authorize(http, api, signin_params(challenge, response_mode="query"), ALLOW))
+
+
+@pytest.mark.parametrize("nonce", [" ", "   ", " " * 255])
+def test_a_nonce_of_spaces_only_is_refused(http, api, nonce):
+    """A nonce binds the ID token to one request (Core §3.1.2.1, §15.5.2): spaces only bind nothing."""
+    _, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge, nonce=nonce), ALLOW))
+    assert got["error"] == "invalid_request" and "other than space" in got["error_description"]
+    assert "code" in redirected(authorize(http, api, signin_params(challenge, nonce=" n "), ALLOW))
+
+
+@pytest.mark.parametrize("prompt", ["none ", " none", "login ", "login  consent", "none\tlogin", "Login", "NONE",
+                                    "always", "login,consent"])
+def test_prompt_is_space_separated_values_as_strictly_as_scope(http, api, prompt):
+    """Core §3.1.2.1: "space delimited, case sensitive list of ASCII string values", parsed like scope
+    (RFC 6749 §3.3: one SP between values, none around them), of the four values Core defines. A
+    trailing space is refused, as in scope: never quietly taken for prompt=none or ignored."""
+    _, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge, prompt=prompt)))
+    assert got["error"] == "invalid_request" and "prompt is a list of values" in got["error_description"]
+
+
+@pytest.mark.parametrize("prompt", ["login", "consent", "select_account", "login consent", "consent login"])
+def test_prompt_values_other_than_none_show_the_sign_in_page(http, api, prompt):
+    """Every sign-in here is fresh and asks for consent: login, consent and select_account are met."""
+    _, challenge = pkce()
+    page = authorize(http, api, signin_params(challenge, prompt=prompt))
+    assert page.status_code == 200 and "Sign in" in page.text

@@ -42,7 +42,9 @@ DEVICE_CODE_SECONDS = 600
 DEVICE_INTERVAL = 5
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 AUTHORIZE_PARAMETERS = {"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-                        "code_challenge_method", "nonce", "prompt", "max_age", "request", "request_uri"}
+                        "code_challenge_method", "nonce", "prompt", "max_age", "request", "request_uri",
+                        "response_mode"}
+RESPONSE_MODES = ["query"]  # the code comes back in the query of the redirect URI (RFC 6749 §4.1.2)
 USER_SCOPES = {"profile", "notes:read"}
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, no look-alikes (RFC 8628 §6.1)
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
@@ -175,7 +177,7 @@ class AuthorizationServer:
             "jwks_uri": issuer + "/.well-known/jwks.json",
             "scopes_supported": sorted(USER_SCOPES | oidc.OIDC_SCOPES | {"reports:read"}),
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": RESPONSE_MODES,
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
             "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
@@ -256,6 +258,10 @@ class AuthorizationServer:
             return fail("invalid_request", "response_type is missing; send response_type=code.")
         if params.get("response_type") != "code":
             return fail("unsupported_response_type", "Only response_type=code is supported (no implicit grant).")
+        if params.get("response_mode", "query") not in RESPONSE_MODES:
+            # OAuth 2.0 Multiple Response Type Encoding Practices §2.1: the client would wait for a
+            # form_post or a fragment that never comes. Refused, as the metadata says.
+            return fail("invalid_request", "Only response_mode=query is supported (response_modes_supported).")
         if "authorization_code" not in client.grant_types:
             return fail("unauthorized_client", "This client may not use the authorization code grant.")
         scope = _scope(params.get("scope"), client.scope)

@@ -48,6 +48,9 @@ CLAIMS_SUPPORTED = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at
 MAX_NONCE_LENGTH = 255
 NONCE = re.compile(rf"[\x20-\x7e]{{1,{MAX_NONCE_LENGTH}}}")
 NO_STORE = [("Cache-Control", "no-store")]
+PROMPT_VALUES = ("none", "login", "consent", "select_account")  # Core §3.1.2.1 defines these four
+PROMPT = re.compile(rf"(?:{'|'.join(PROMPT_VALUES)})(?: (?:{'|'.join(PROMPT_VALUES)}))*")
+MAX_AGE = re.compile(r"[0-9]+")  # seconds (Core §3.1.2.1); ASCII digits only, so no sign, no 1e3, no ٣
 
 
 def default_scope(allowed: str) -> str:
@@ -65,21 +68,30 @@ def authentication_problem(params: dict[str, str]) -> tuple[str, str] | None:
 
     - `request` and `request_uri` (request objects, Core §6): not supported, and an OP that does not
       support them MUST say so (§6.1, §6.2), not ignore them: the client meant what is inside.
-    - `prompt=none` (Core §3.1.2.1): no login page may be shown, and this provider keeps no session
+    - `prompt` (Core §3.1.2.1): a "space delimited, case sensitive list of ASCII string values", parsed
+      as strictly as `scope` (RFC 6749 §3.3): one SP between values, none before or after, only the
+      four values Core defines. `none`: no login page may be shown, and this provider keeps no session
       in which the user is already signed in, so the answer is always login_required (§3.1.2.6).
-      `none` with another value is an error.
+      `none` with another value is an error (§3.1.2.1).
+    - `max_age`: a number of seconds, so a non-negative integer. Every sign-in here is a fresh one,
+      and `auth_time` is always in the ID token, so any max_age is met.
     - the nonce, see `nonce_problem`.
-    `max_age` needs nothing: every sign-in here is a fresh one, and `auth_time` is always in the ID token.
     """
     if "request" in params:
         return "request_not_supported", "Request objects (the request parameter) are not supported."
     if "request_uri" in params:
         return "request_uri_not_supported", "The request_uri parameter is not supported."
-    prompt = params.get("prompt", "").split(" ")
-    if "none" in prompt:
-        if len(prompt) > 1:
-            return "invalid_request", "prompt=none cannot be combined with other prompt values."
-        return "login_required", "The user must sign in: this provider keeps no session to use silently."
+    if "prompt" in params:
+        if not PROMPT.fullmatch(params["prompt"]):
+            return "invalid_request", ("prompt is a list of values separated by one space each: "
+                                       f"{', '.join(PROMPT_VALUES)}.")
+        prompt = params["prompt"].split(" ")
+        if "none" in prompt:
+            if len(prompt) > 1:
+                return "invalid_request", "prompt=none cannot be combined with other prompt values."
+            return "login_required", "The user must sign in: this provider keeps no session to use silently."
+    if "max_age" in params and not MAX_AGE.fullmatch(params["max_age"]):
+        return "invalid_request", "max_age is a number of seconds: a non-negative integer, digits only."
     problem = nonce_problem(params.get("nonce"))
     return ("invalid_request", problem) if problem else None
 
@@ -95,6 +107,8 @@ def nonce_problem(nonce: str | None) -> str | None:
     """
     if nonce is None:  # omitted, or empty, which counts as omitted (RFC 6749 §3.1)
         return "nonce is required with scope openid: send a fresh random value, and check it in the ID token."
+    if not nonce.strip(" "):  # spaces only: nothing random to check (Core §15.5.2)
+        return "nonce must contain a character other than space: send a fresh random value."
     if len(nonce) > MAX_NONCE_LENGTH:
         return f"nonce is longer than {MAX_NONCE_LENGTH} characters."
     if not NONCE.fullmatch(nonce):
