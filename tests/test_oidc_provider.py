@@ -916,3 +916,18 @@ def test_prompt_values_other_than_none_show_the_sign_in_page(http, api, prompt):
     _, challenge = pkce()
     page = authorize(http, api, signin_params(challenge, prompt=prompt))
     assert page.status_code == 200 and "Sign in" in page.text
+
+
+@pytest.mark.parametrize("authorization", [None, "", "Basic YWRhOng=", "Token abc"])
+def test_userinfo_and_me_answer_a_missing_token_alike(http, api, authorization):
+    """RFC 6750 §3.1: a request without authentication information gets a challenge with no error
+    code. UserInfo and /me share the parsing (`tokens._bearer_token`), so their answers are identical;
+    the body's `missing_token` is this API's own code (as missing_credentials is Basic's), never in
+    the challenge."""
+    headers = {} if authorization is None else {"Authorization": authorization}
+    answers = [http.get(api.url(path), headers=headers, timeout=TIMEOUT) for path in ("/me", "/oauth/userinfo")]
+    for response in answers:
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="practice"'
+        assert error_of(response)[0] == "missing_token"
+    assert answers[0].json() == answers[1].json()

@@ -433,7 +433,14 @@ def _is_time(value) -> bool:
 
 
 def _bearer_token(authorization: str | None) -> str:
-    """The token from `Authorization: Bearer <token>` (RFC 6750 §2.1)."""
+    """The token from `Authorization: Bearer <token>` (RFC 6750 §2.1). /me, /reports and UserInfo all
+    call this, so they answer a missing token alike.
+
+    No token, or another scheme, is a request that "lacks any authentication information": its challenge
+    carries no error code (RFC 6750 §3.1). `missing_token` in the JSON body is not an RFC 6750 code and
+    never appears in the challenge: it is this API's own, like `missing_credentials` (Basic) and
+    `missing_key` (API keys), because every error body here has the same {"error", "error_description"}.
+    """
     if authorization is None or not authorization.strip():
         # No credentials at all: a challenge without an error code (RFC 6750 §3.1).
         raise HTTPError(401, "missing_token", "Send an access token: 'Authorization: Bearer <token>'.",
