@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jwt
 import nbformat
@@ -138,6 +139,27 @@ def issuer_prefix(token, jwks, *, nonce, access_token):
     return the_rest(claims, nonce, access_token)
 
 
+def issuer_in(token, jwks, *, nonce, access_token):
+    """`claims["iss"] not in ISSUER`: a substring test, so a prefix of the issuer (or "") passes."""
+    claims = decode(token, jwks, issuer=None)
+    if claims["iss"] not in ISSUER:
+        raise jwt.InvalidIssuerError("iss")
+    return the_rest(claims, nonce, access_token)
+
+
+def azp_ignored(token, jwks, *, nonce, access_token):
+    """Errata set 2 (Core §2) encourages RPs that use no extensions to ignore azp: this one does."""
+    claims = decode(token, jwks)
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if any(audience != CLIENT_ID for audience in audiences):
+        raise jwt.InvalidAudienceError("an audience this client does not trust")
+    if not hmac.compare_digest(str(claims.get("nonce", "")).encode(), nonce.encode()):
+        raise jwt.InvalidTokenError("nonce")
+    if "at_hash" in claims and claims["at_hash"] != at_hash_of(access_token):
+        raise jwt.InvalidTokenError("at_hash")
+    return claims
+
+
 def exp_not_required(token, jwks, *, nonce, access_token):
     return the_rest(decode(token, jwks, options=None), nonce, access_token)
 
@@ -198,6 +220,7 @@ def test_validate_id_token_right(feedback):
     (signature_off, "Verify the signature"),
     (no_issuer, "another issuer"),
     (issuer_prefix, "trailing '/'"),
+    (issuer_in, "substring test"),
     (exp_not_required, "without exp"),
     (exp_check_off, "expired 5 minutes ago"),
     (leeway_of_an_hour, "leeway= is far too large"),
@@ -208,6 +231,12 @@ def test_validate_id_token_right(feedback):
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_validate_id_token_wrong(feedback, answer, hint):
     assert_not_yet(feedback(checks.validate_id_token, answer), hint)
+
+
+def test_validate_id_token_azp_ignored_is_refused_as_this_courses_hardening(feedback):
+    """Core §2 (errata set 2) lets an RP without extensions ignore azp; the course refuses a foreign one,
+    and the hint says that this is the course's rule, not Core's."""
+    assert_not_yet(feedback(checks.validate_id_token, azp_ignored), "this course's hardening")
 
 
 def test_the_check_tokens_really_differ_as_described():
@@ -235,8 +264,11 @@ def test_account_key_right(feedback):
     (lambda claims: claims["iss"] + claims["sub"], "Joining the strings"),
     (lambda claims: [claims["iss"], claims["sub"]], "cannot be a dict key"),
     (lambda claims: print(claims["sub"]), "returned None"),
+    (lambda claims: (urlsplit(claims["iss"]).netloc, claims["sub"]), "tenant"),
+    (lambda claims: (claims["iss"], claims["sub"].lower()), "case-sensitive"),
+    (lambda claims: (claims["iss"].rstrip("/"), claims["sub"]), "trailing '/'"),
 ], ids=["stub", "email", "email-get", "email-verified", "sub-alone", "preferred-username", "joined", "list",
-        "none"])
+        "none", "host-only", "sub-lowered", "iss-rstripped"])
 def test_account_key_wrong(feedback, answer, hint):
     assert_not_yet(feedback(checks.account_key, answer), hint)
 

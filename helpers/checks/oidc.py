@@ -31,9 +31,18 @@ ACCESS_TOKEN = "check-access-token-Qw8rT1yU2iO3pA4sD5fG6hJ7kL"
 STUB_CALL = "checks.validate_id_token(validate_id_token)"
 
 
-def at_hash(access_token: str) -> str:
-    """Core §3.1.3.6: base64url of the left half of SHA-256 over the ASCII access token, without padding."""
-    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+AT_HASH_DIGESTS = {"256": "sha256", "384": "sha384", "512": "sha512"}  # RS256, ES384, PS512, HS256, ...
+
+
+def at_hash(access_token: str, alg: str = "RS256") -> str:
+    """Core §3.1.3.6: base64url, without padding, of the left half of the hash over the ASCII access
+    token, where the hash is the one of the ID token's JOSE alg (RS256 and ES256: SHA-256; RS384: SHA-384).
+
+    An alg that names no SHA-2 size (EdDSA, none) raises ValueError: there is no hash to pick."""
+    name = AT_HASH_DIGESTS.get(alg[-3:]) if alg[:2] in ("RS", "ES", "PS", "HS") else None
+    if name is None:
+        raise ValueError(f"no at_hash hash for alg {alg!r} (Core §3.1.3.6 names the JOSE alg's hash)")
+    digest = hashlib.new(name, access_token.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
 
 
@@ -79,13 +88,19 @@ def validate_id_token(function: Any) -> None:
             fix = _expiry_fix(call, now) or fix
         return not_yet(f"your function accepted {described}. {fix}")
     right(f"it accepts a good ID token and refuses all {len(attacks)} bad ones: each step of Core §3.1.3.7 "
-          "(signature with a fixed algorithm, iss, aud, azp, exp, iat, nonce) and at_hash (§3.1.3.6).")
+          "(signature with a fixed algorithm, iss, aud, exp, iat, nonce), at_hash (§3.1.3.6), and this "
+          "course's azp rule.")
 
 
 FIXED_LIST = ('Fix the algorithm yourself, algorithms=["RS256"] (this provider signs with RS256 only, as its '
               "discovery document says): never the token's own alg, and no HS256 on the list (RFC 8725 §3.1).")
 AUD = ("Pass audience=CLIENT_ID: an ID token is for the client named in its aud, and a token another app "
        "received must not sign anyone in to yours (Core §3.1.3.7, step 3).")
+FROM_CONFIGURATION = ('Fix the algorithm from your configuration, algorithms=["RS256"], with no HS256 on the '
+                      "list: never from the key set or the key. A PyJWK passed without algorithms= verifies "
+                      "with the key's own alg, so any key in the set picks its algorithm (RFC 8725 §3.1).")
+ISSUER_IN = ("Compare iss exactly with ==, as issuer=ISSUER does: `claims['iss'] in ISSUER` is a substring test "
+             "on a string, and any prefix of the issuer passes (Core §3.1.3.7, step 2).")
 NONCE_FIX = ("Compare the token's nonce with the one your sign-in sent, and refuse a token without one: "
              "hmac.compare_digest(claims.get('nonce', '').encode(), nonce.encode()). That is what stops a "
              "replayed or injected ID token (Core §3.1.3.7, step 11; §15.5.2).")
@@ -101,8 +116,8 @@ def _attacks(now: float) -> list[tuple[str, str, dict, str]]:
         ("an HS256 token signed with the provider's public key as the HMAC secret (key confusion)",
          _hs256_with_public_key(_claims()), jwks, FIXED_LIST),
         ("an HS256 token signed with a symmetric (oct) key slipped into the JWK Set", _hmac_token(_claims()),
-         _jwks_with_oct("HS256"), FIXED_LIST),
-        ("an ES256 token signed by an EC key slipped into the JWK Set", *_es256_forgery(), FIXED_LIST),
+         _jwks_with_oct("HS256"), FROM_CONFIGURATION),
+        ("an ES256 token signed by an EC key slipped into the JWK Set", *_es256_forgery(), FROM_CONFIGURATION),
         ("an ID token issued to another client (aud is another app)", _sign(_claims(aud="notes-web")), jwks, AUD),
         ("an ID token issued to a client whose id merely contains yours (aud is 'notes-signin-beta')",
          _sign(_claims(aud=CLIENT_ID + "-beta")), jwks,
@@ -113,11 +128,16 @@ def _attacks(now: float) -> list[tuple[str, str, dict, str]]:
          "Core §3.1.3.7, step 3: refuse a token that lists audiences your client does not trust. PyJWT's "
          "audience= only checks that yours is among them: check that every audience is CLIENT_ID."),
         ("an ID token whose azp (authorized party) is another client", _sign(_claims(azp="notes-web")), jwks,
-         "When azp is there, it must be your client_id (Core §2, §3.1.3.7): refuse any other."),
+         "Refuse an azp other than your client_id. That is this course's hardening, not Core's rule: since "
+         "errata set 2, Core §2 says azp occurs only with extensions, and encourages RPs that use none to "
+         "ignore it. A token that names another client as the party it was issued to is not for you."),
         ("an ID token from another issuer (a mix-up)", _sign(_claims(iss="https://login.other.test")), jwks,
          "Pass issuer=ISSUER: the issuer of the discovery document, compared exactly (Core §3.1.3.7, step 2)."),
         ("an ID token whose iss differs only by a trailing '/'", _sign(_claims(iss=ISSUER + "/")), jwks,
          "Compare iss exactly with the discovered issuer, as issuer= does: no normalising (Discovery §4.3)."),
+        ("an ID token whose iss is a prefix of the issuer ('https://api.practice.tes')",
+         _sign(_claims(iss=ISSUER[:-1])), jwks, ISSUER_IN),
+        ("an ID token whose iss is the empty string", _sign(_claims(iss="")), jwks, ISSUER_IN),
         ("a replayed ID token: from another sign-in, with another nonce",
          _sign(_claims(nonce="another-sign-in-nonce-AAAAAAAAAAAAAAAA")), jwks, NONCE_FIX),
         ("an ID token without a nonce claim", _sign(_claims(nonce=None)), jwks, NONCE_FIX),
@@ -166,21 +186,39 @@ def _raised_hint(described: str, error: BaseException) -> str:
     if "nonce" in described:
         return (" Refuse it with jwt.InvalidTokenError: a token without a nonce, or with another one, is not "
                 "the answer to your sign-in.")
+    if "ES256" in described:
+        return (" The EC key in the set made your function fail instead of refusing. Fix the algorithm from "
+                'your configuration, algorithms=["RS256"], so that an ES256 token is refused before any key '
+                "is used.")
     if "key confusion" in described:
         return (" PyJWT refused to use the RSA public key as an HMAC secret, which saved you this time. HS256 must "
                 'not be on your list: algorithms=["RS256"].')
     return " Raise jwt.InvalidTokenError (or let PyJWT raise it), so that the caller catches one kind of error."
 
 
+LEEWAY_PROBES = (600, 3600, 86400, 30 * 86400, 365 * 86400)  # seconds since exp, each probed in turn
+
+
 def _expiry_fix(call: Any, now: float) -> str:
-    """Why an expired token got in: a huge leeway (a day-old token is refused), or no exp check at all."""
+    """Why an expired token got in: a leeway larger than its age (some older token is refused), or no exp
+    check at all (every one passes). The hint names the age at which the leeway ends."""
     import jwt
 
-    long_expired = _sign(_claims(iat=now - 2 * 86400, exp=now - 86400))
-    if isinstance(run(call, long_expired, _jwks()).error, jwt.InvalidTokenError):
-        return ("leeway= is far too large. It covers clock differences between servers, a few seconds "
-                "(leeway=5); more keeps stolen tokens alive.")
+    for age in LEEWAY_PROBES:
+        expired = _sign(_claims(iat=now - age - 300, exp=now - age))
+        if isinstance(run(call, expired, _jwks()).error, jwt.InvalidTokenError):
+            return (f"leeway= is far too large: a token expired {_duration(age)} ago is refused, so your leeway "
+                    "lets tokens live for minutes or more past exp. It covers clock differences between "
+                    "servers, a few seconds (leeway=5); more keeps stolen tokens alive.")
     return ""
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count > 1 else ''}"
+    return f"{seconds} s"
 
 
 # -- exercise 2 -----------------------------------------------------------------------------
@@ -210,6 +248,13 @@ def account_key(function: Any) -> None:
          "ada, and a user of another provider whose sub is also 'ada' (a sub is unique only within its issuer)"),
         ({"iss": "https://login.example.test/x", "sub": "y"}, {"iss": "https://login.example.test/", "sub": "xy"},
          False, "two different (iss, sub) pairs whose strings, run together, are the same"),
+        ({"iss": "https://login.example.test/tenant-a/v2.0", "sub": "u-1"},
+         {"iss": "https://login.example.test/tenant-b/v2.0", "sub": "u-1"}, False,
+         "two users of a multi-tenant provider: one host, two tenants (two issuers), the same sub"),
+        ({"iss": ISSUER, "sub": "Ada"}, {"iss": ISSUER, "sub": "ada"}, False,
+         "two users of one provider whose subs differ only in case ('Ada' and 'ada')"),
+        ({"iss": "https://login.example.test", "sub": "u-1"}, {"iss": "https://login.example.test/", "sub": "u-1"},
+         False, "two issuers that differ only by a trailing '/', with the same sub"),
     ]
     for first, second, same, described in cases:
         keys = []
@@ -241,6 +286,15 @@ def _key_hint(described: str) -> str:
     if "preferred_username" in described:
         return ("preferred_username is a display name the user may change, and the RP MUST NOT rely on it being "
                 "unique (Core §5.1). Key by (claims['iss'], claims['sub']).")
+    if "tenant" in described:
+        return ("The issuer is the whole iss string, path included: on a multi-tenant provider each tenant is an "
+                "issuer of its own, and its subs are unique only there. Key by (claims['iss'], claims['sub']).")
+    if "case" in described:
+        return ("sub is a case-sensitive string (Core §2): 'Ada' and 'ada' are two users. Keep it as it came: "
+                "(claims['iss'], claims['sub']).")
+    if "trailing '/'" in described:
+        return ("Issuers are compared exactly, as strings (Core §2, Discovery §4.3): with and without a trailing "
+                "'/' they are two issuers. Do not normalise iss: (claims['iss'], claims['sub']).")
     if "run together" in described:
         return "Joining the strings loses where one ends: return the tuple (claims['iss'], claims['sub'])."
     if "also 'ada'" in described:
