@@ -248,6 +248,17 @@ def test_the_check_tokens_really_differ_as_described():
     assert oidc.at_hash("x") == at_hash_of("x") and len(oidc.at_hash("x")) == 22 and "=" not in oidc.at_hash("x")
 
 
+def test_at_hash_uses_the_hash_of_the_jose_alg():
+    """Core §3.1.3.6: the hash of the ID token's alg: SHA-384 for RS384 (24 bytes, 32 characters); an alg
+    with no SHA-2 size, as EdDSA, has no at_hash hash to pick and is refused, not silently SHA-256."""
+    left = hashlib.sha384(b"x").digest()[:24]
+    assert oidc.at_hash("x", "RS384") == base64.urlsafe_b64encode(left).rstrip(b"=").decode()
+    assert oidc.at_hash("x", "ES256") == oidc.at_hash("x", "PS256") == at_hash_of("x")
+    for alg in ("EdDSA", "none", "RS1"):
+        with pytest.raises(ValueError):
+            oidc.at_hash("x", alg)
+
+
 # -- exercise 2: accounts keyed by (iss, sub) ------------------------------------------------
 
 def test_account_key_right(feedback):
