@@ -672,11 +672,13 @@ def test_a_retired_key_fails_its_tokens_at_once(http, api):
     assert response.status_code == 401 and "kid names no key" in response.json()["error_description"]
 
 
-def test_the_rotate_shortcut_still_publishes_and_signs_at_once(http, api):
-    """Kept until notebook 08 moves to the three steps (the unsafe order: see the PyJWKClient test)."""
-    new_kid = api.rotate_signing_key()
-    assert published_kids(http, api) == [signing_key.KEY_ID, new_kid]
-    assert jwt.get_unverified_header(login_token(http, api))["kid"] == new_kid
+def test_there_is_no_one_step_rotation_shortcut(api):
+    """Publishing and signing at once is the unsafe order (see the PyJWKClient test): the handle offers
+    only the three steps, so a learner cannot pick the shortcut."""
+    for handle in (api, api.app.tokens):
+        assert not hasattr(handle, "rotate_signing_key")
+        assert all(callable(getattr(handle, step)) for step in
+                   ("publish_signing_key", "sign_with", "retire_signing_key"))
 
 
 def test_the_jwks_keys_are_the_shipped_public_keys(http, api):
@@ -727,7 +729,7 @@ def test_a_token_is_signed_by_the_key_its_kid_names_even_during_a_rotation(api, 
 
     def rotate_meanwhile(kid=signing_key.KEY_ID):
         if not calls:
-            service.rotate_signing_key()  # what another thread could do just now
+            service.sign_with(service.publish_signing_key())  # what another thread could do just now
         calls.append(kid)
         return real(kid)
 
@@ -740,7 +742,7 @@ def test_a_token_is_signed_by_the_key_its_kid_names_even_during_a_rotation(api, 
 def test_rotation_on_loopback_with_pyjwkclient(http):
     """PyJWKClient (PyJWT >= 2.14) refetches the JWKS for an unknown kid only after cooldown_duration
     since its last fetch. In the safe order a client that fetched a moment ago (within the cooldown)
-    verifies every token; in the unsafe one (rotate_signing_key: publish and sign at once) it refuses."""
+    verifies every token; in the unsafe one (publish and sign at once) it refuses."""
     from helpers import serve_practice_api
     with serve_practice_api() as server:
         url = server.url("/.well-known/jwks.json")
@@ -764,7 +766,8 @@ def test_rotation_on_loopback_with_pyjwkclient(http):
         url = server.url("/.well-known/jwks.json")
         client = jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=5)
         assert client.get_signing_key_from_jwt(sign_in(http, server)[0]["id_token"]).key_id == signing_key.KEY_ID
-        new_kid = server.rotate_signing_key()
+        new_kid = server.publish_signing_key()
+        server.sign_with(new_kid)  # at once: no verifier can have fetched the new key yet
         token = sign_in(http, server)[0]["id_token"]
         assert jwt.get_unverified_header(token)["kid"] == new_kid
         with pytest.raises(jwt.PyJWKClientError):  # an unknown kid within the cooldown: no refetch

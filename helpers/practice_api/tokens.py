@@ -149,17 +149,6 @@ class TokenService:
                                f"{self.published_kids}.")
             self.signing_kid = kid
 
-    def rotate_signing_key(self) -> str:
-        """`publish_signing_key()` and `sign_with()` at once: the UNSAFE shortcut, kept until notebook 08
-        moves to the three steps; it will be removed.
-
-        Unsafe because the very next token carries a kid that no verifier has seen yet: one that
-        fetched the JWKS within its cooldown (PyJWKClient) or within max-age refuses it.
-        """
-        kid = self.publish_signing_key()
-        self.sign_with(kid)
-        return kid
-
     def retire_signing_key(self, kid: str) -> None:
         """Take `kid` out of the JWKS: tokens it signed fail from now on. Never the key that signs now."""
         with self._lock:

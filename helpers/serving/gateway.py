@@ -106,12 +106,6 @@ class PracticeAPIHandle:
         """Sign new tokens with the published key `kid`; tokens of the old key keep working."""
         self.app.tokens.sign_with(kid)
 
-    def rotate_signing_key(self) -> str:
-        """`publish_signing_key()` and `sign_with()` at once; return the new kid. The UNSAFE shortcut:
-        the next token carries a kid no verifier has fetched yet. Kept until notebook 08 moves to the
-        three steps; it will be removed."""
-        return self.app.tokens.rotate_signing_key()
-
     def retire_signing_key(self, kid: str) -> None:
         """Take the key `kid` out of the JWKS: tokens it signed are refused from now on."""
         self.app.tokens.retire_signing_key(kid)
