@@ -111,6 +111,16 @@ def hs256_on_the_list(token, jwks, *, nonce, access_token):
     return the_rest(decode(token, jwks, algorithms=["RS256", "HS256"]), nonce, access_token)
 
 
+def es256_on_the_list(token, jwks, *, nonce, access_token):
+    """ES256 listed too: an EC key slipped into the JWK Set then verifies its own token."""
+    return the_rest(decode(token, jwks, algorithms=["RS256", "ES256"]), nonce, access_token)
+
+
+def algorithms_from_the_key(token, jwks, *, nonce, access_token):
+    """The key's own alg (what a PyJWK without algorithms= does): the key set picks the algorithm."""
+    return the_rest(decode(token, jwks, algorithms=[key_for(token, jwks).algorithm_name]), nonce, access_token)
+
+
 def pem_with_hs256(token, jwks, *, nonce, access_token):
     """The JWK turned into PEM, and HS256 listed: only PyJWT's own guard stops the key confusion."""
     pem = key_for(token, jwks).key.public_bytes(serialization.Encoding.PEM,
@@ -216,6 +226,8 @@ def test_validate_id_token_right(feedback):
     (algorithms_from_the_header, 'algorithms=["RS256"]'),
     (no_algorithms, "symmetric (oct) key"),
     (hs256_on_the_list, "no HS256 on the list"),
+    (es256_on_the_list, "The EC key in the set says alg ES256"),
+    (algorithms_from_the_key, "never from the key set or the key"),
     (pem_with_hs256, "PyJWT refused to use the RSA public key as an HMAC secret"),
     (signature_off, "Verify the signature"),
     (no_issuer, "another issuer"),

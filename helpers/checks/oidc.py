@@ -99,6 +99,9 @@ AUD = ("Pass audience=CLIENT_ID: an ID token is for the client named in its aud,
 FROM_CONFIGURATION = ('Fix the algorithm from your configuration, algorithms=["RS256"], with no HS256 on the '
                       "list: never from the key set or the key. A PyJWK passed without algorithms= verifies "
                       "with the key's own alg, so any key in the set picks its algorithm (RFC 8725 §3.1).")
+EC_FROM_CONFIGURATION = ('Fix the algorithm from your configuration, algorithms=["RS256"]: never from the '
+                         "key set or the key. The EC key in the set says alg ES256, and a PyJWK passed without "
+                         "algorithms= verifies with the key's own alg (RFC 8725 §3.1).")
 ISSUER_IN = ("Compare iss exactly with ==, as issuer=ISSUER does: `claims['iss'] in ISSUER` is a substring test "
              "on a string, and any prefix of the issuer passes (Core §3.1.3.7, step 2).")
 NONCE_FIX = ("Compare the token's nonce with the one your sign-in sent, and refuse a token without one: "
@@ -117,7 +120,7 @@ def _attacks(now: float) -> list[tuple[str, str, dict, str]]:
          _hs256_with_public_key(_claims()), jwks, FIXED_LIST),
         ("an HS256 token signed with a symmetric (oct) key slipped into the JWK Set", _hmac_token(_claims()),
          _jwks_with_oct("HS256"), FROM_CONFIGURATION),
-        ("an ES256 token signed by an EC key slipped into the JWK Set", *_es256_forgery(), FROM_CONFIGURATION),
+        ("an ES256 token signed by an EC key slipped into the JWK Set", *_es256_forgery(), EC_FROM_CONFIGURATION),
         ("an ID token issued to another client (aud is another app)", _sign(_claims(aud="notes-web")), jwks, AUD),
         ("an ID token issued to a client whose id merely contains yours (aud is 'notes-signin-beta')",
          _sign(_claims(aud=CLIENT_ID + "-beta")), jwks,
