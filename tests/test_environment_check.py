@@ -35,7 +35,7 @@ def test_a_missing_package_is_named(monkeypatch):
         return real(name)
 
     monkeypatch.setattr(environment.metadata, "version", version)
-    with pytest.raises(RuntimeError, match="pyjwt >= 2.10 \\(not installed in this kernel's environment\\)"):
+    with pytest.raises(RuntimeError, match="pyjwt >= 2.14 \\(not installed in this kernel's environment\\)"):
         check_environment()
 
 
@@ -130,7 +130,7 @@ def test_an_old_and_a_missing_package_fail_with_the_fix(monkeypatch):
     monkeypatch.setattr(environment.metadata, "version", version)
     failed = {check.what: check for check in environment.check_packages() if not check.ok}
     assert set(failed) == {"requests 2.20.0 is too old (the notebooks need 2.32 or newer)",
-                           "pyjwt is not installed (the notebooks need 2.10 or newer)"}
+                           "pyjwt is not installed (the notebooks need 2.14 or newer)"}
     for check in failed.values():
         assert environment.reinstall() in check.advice
 

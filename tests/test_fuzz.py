@@ -176,7 +176,8 @@ form_fields = st.dictionaries(st.sampled_from(["grant_type", "code", "redirect_u
 
 
 @given(query=st.one_of(queries, st.dictionaries(st.sampled_from(["response_type", "client_id", "redirect_uri", "scope",
-                                                                 "state", "code_challenge", "code_challenge_method"]),
+                                                                 "state", "code_challenge", "code_challenge_method",
+                                                                 "nonce", "prompt", "max_age", "request_uri"]),
                                                 header_text, max_size=7).map(
     lambda d: "&".join(f"{k}={v}" for k, v in d.items()))),
     form=form_fields, method_path=st.sampled_from([("GET", "/oauth/authorize"), ("POST", "/oauth/authorize"),
@@ -583,3 +584,100 @@ def test_one_claim_of_a_valid_dpop_proof_changed(name, value, where):
     ignored = (name == "nonce" or (where == "token" and name == "ath") or (name == "typ" and value == "dpop+jwt")) \
         and len(proof) <= dpop.MAX_PROOF_LENGTH
     _assert_valid_or_refused(answer, name is not None and not ignored)
+
+
+# -- the OpenID Provider (oidc.py): discovery, the nonce, the ID token, UserInfo ----------------------
+
+@given(authorization=st.one_of(st.none(), authorization, jwt_like.map(lambda token: "Bearer " + token)),
+       body=bodies, content_type=content_types, query=queries,
+       method_path=st.sampled_from([("GET", "/oauth/userinfo"), ("POST", "/oauth/userinfo"),
+                                    ("GET", "/.well-known/openid-configuration"),
+                                    ("POST", "/.well-known/openid-configuration")]))
+def test_oidc_family(authorization, body, content_type, query, method_path):
+    method, path = method_path
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    assert_well_formed(send(method, path, query=query, headers=headers, body=body, content_type=content_type))
+
+
+SIGNIN_BASIC = "Basic " + base64.b64encode(
+    f"notes-signin:{demo.client('notes-signin')['client_secret']}".encode()).decode()
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B: its S256 is CHALLENGE
+
+
+@example(nonce="n-0123456789 ~!", scope="openid profile email", extra={})  # signs in: the ID token carries it
+@example(nonce="n\r\nSet-Cookie: a=b", scope="openid", extra={})
+@example(nonce="n" * 256, scope="openid profile", extra={"prompt": "none"})
+@given(nonce=st.one_of(nasty_text, any_text, st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+                                                     max_size=300)),
+       scope=st.sampled_from(["openid", "openid profile email", "profile", "openid openid", ""]),
+       extra=st.dictionaries(st.sampled_from(["prompt", "max_age", "request", "request_uri", "id_token_hint",
+                                              "login_hint", "claims", "response_mode", "acr_values"]),
+                             st.one_of(st.sampled_from(["none", "login", "none login", "0", "-1", "1e309"]),
+                                       nasty_text), max_size=3))
+def test_any_nonce_signs_in_or_is_refused_and_never_reaches_a_header(nonce, scope, extra):
+    """Core §3.1.2.1: the nonce goes into the ID token unchanged, or the request is refused; either way
+    every answer, the token response included, is well-formed. The other OpenID parameters too."""
+    query = urlencode({"response_type": "code", "client_id": "notes-signin", "state": "s", "scope": scope,
+                       "redirect_uri": "http://127.0.0.1:8400/signin/callback", "code_challenge": CHALLENGE,
+                       "code_challenge_method": "S256", "nonce": nonce, **extra}, encoding="utf-8",
+                      errors="surrogatepass")
+    answer = send("POST", "/oauth/authorize", query=query, body=ALLOW,
+                  content_type="application/x-www-form-urlencoded")
+    assert_well_formed(answer)
+    location = dict(answer[1]).get("Location", "")
+    if "code=" not in location:
+        return
+    code = dict(pair.split("=", 1) for pair in location.split("?", 1)[1].split("&"))["code"]
+    form = urlencode({"grant_type": "authorization_code", "code": code, "code_verifier": VERIFIER,
+                      "redirect_uri": "http://127.0.0.1:8400/signin/callback"}).encode()
+    token_answer = send("POST", "/oauth/token", headers={"Authorization": SIGNIN_BASIC}, body=form,
+                        content_type="application/x-www-form-urlencoded")
+    assert_well_formed(token_answer)
+    assert token_answer[0] == 200
+    issued = json.loads(token_answer[2])
+    if "openid" in scope.split(" "):
+        import jwt
+        assert jwt.decode(issued["id_token"], options={"verify_signature": False})["nonce"] == nonce
+    else:
+        assert "id_token" not in issued
+
+
+@given(token=jwt_like)
+def test_jwts_at_userinfo(token):
+    assert_well_formed(send("GET", "/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}))
+
+
+# Validly signed access tokens with odd claims: the demo key is public, so the code after the signature
+# check (types of sub and scope, the user lookup, the claims by scope) is reached by anyone.
+odd_subjects = st.one_of(json_values, st.sampled_from(["ada", "grace", "mallory", "ADA", "ada\x00", "__class__",
+                                                       "constructor", "", " ", "a" * 300]))
+odd_scopes = st.one_of(json_values, st.sampled_from(["openid", "openid profile email", "openid  profile",
+                                                     " openid", "openid\tprofile", "openid profile unknown email",
+                                                     "profile", "openid openid email", "email openid"]))
+
+
+@example(sub="ada", scope="openid profile email")
+@example(sub="mallory", scope="openid")
+@example(sub=["ada"], scope="openid")
+@example(sub="ada", scope=["openid"])
+@given(sub=odd_subjects, scope=odd_scopes)
+def test_oidc_userinfo_with_validly_signed_odd_claims(sub, scope):
+    """OIDC Core §5.3: 200 with sub and what the scopes allow, or a well-formed 401/403: never a 500."""
+    import jwt
+    from helpers.practice_api import oidc, signing_key
+    now = int(APP.clock.now())
+    claims = {"iss": APP.issuer, "aud": APP.issuer + "/me", "sub": sub, "client_id": "notes-signin", "iat": now,
+              "exp": now + 60, "scope": scope, "jti": "fuzz"}
+    token = jwt.encode(claims, signing_key.private_key(), algorithm="RS256",
+                       headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
+    answer = send("GET", "/oauth/userinfo", headers={"Authorization": f"Bearer {token}"})
+    assert_well_formed(answer)
+    status, _, body = answer
+    if status == 200:
+        info = json.loads(body)
+        granted = scope.split(" ")
+        assert info["sub"] == sub and "openid" in granted
+        allowed = {"sub", *(name for s in granted for name in oidc.CLAIMS_BY_SCOPE.get(s, ()))}
+        assert set(info) == allowed
+    else:
+        assert status in (401, 403)

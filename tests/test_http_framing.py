@@ -359,3 +359,26 @@ def test_a_refused_request_line_with_a_version_gets_a_status_line(server, line, 
         while chunk := connection.recv(65536):
             received += chunk
     assert received.startswith(f"HTTP/1.1 {status} ".encode()), received[:80]
+
+
+# -- the request-target (RFC 9112 §3.2) --------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", [b"/.well-known/openid-configuration?\x01", b"/basic/whoami\x01",
+                                    b"/\x7f", b"/caf\xe9", b"/?a=\x00b", b"/\x1b[31m", b"/\x85", b"/\x0b",
+                                    b"/\x0c", b"/me\xa0"],
+                         ids=["soh-in-query", "soh-in-path", "del", "latin-1", "nul", "escape", "nel", "vt",
+                              "ff", "nbsp"])
+def test_a_request_target_that_is_not_printable_ascii_is_400_and_closes(server, target):
+    """RFC 9112 §3.2: the request-target is URI characters (RFC 3986 §2), printable ASCII: anything
+    else is percent-encoded by the client. A raw control byte is refused with a reason, not served."""
+    data = b"GET " + target + b" HTTP/1.1\r\n" + host(server).encode() + b"\r\n"
+    body = assert_refused_and_closed(server, data)
+    assert b"request-target must be printable ASCII" in body and target not in body
+    # (NEL, VT, FF and NBSP are whitespace to str.split(): http.server alone served "/" or "/me" for them.)
+
+
+def test_a_percent_encoded_control_character_in_the_target_is_still_served(server):
+    responses, _ = exchange(server, f"GET /.well-known/openid-configuration?x=%01 HTTP/1.1\r\n{host(server)}"
+                                    "\r\n".encode())
+    assert [code for code, _, _ in responses] == [200]

@@ -49,7 +49,8 @@ def test_prints_credentials_serves_and_stops_cleanly(stop_signal):
         assert all(set(user) == {"username", "password"} for user in first["users"])
         assert all({"key", "scopes"} <= set(key) for key in first["api_keys"]) and len(first["api_keys"]) == 4
         assert {c["client_id"] for c in first["clients"]} == {"reports-job", "notes-web", "notes-cli", "notes-tv",
-                                                                   "notes-api", "reports-signer", "reports-mtls"}
+                                                                   "notes-api", "reports-signer", "reports-mtls",
+                                                                   "notes-signin"}
         # private keys are demo secrets too, published like the rest (notebook 09)
         assert "BEGIN PRIVATE KEY" in next(c for c in first["clients"] if c["client_id"] == "reports-signer")[
             "private_key"]

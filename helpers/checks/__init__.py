@@ -14,6 +14,7 @@ from helpers.checks.jwt_tokens import bearer_session, seconds_left, verify_token
 from helpers.checks.m2m import client_assertion, dpop_proof  # noqa: F401  (notebook 09)
 from helpers.checks.https_limits import redact_api_key, retry_policy, tls_session  # noqa: F401  (notebook 06)
 from helpers.checks.oauth import exchange_code, next_interval, pkce_pair  # noqa: F401  (notebook 04)
+from helpers.checks.oidc import account_key, validate_id_token  # noqa: F401  (notebook 08)
 from helpers.checks.other_schemes import should_follow, sign, string_to_sign  # noqa: F401  (notebook 07)
 from helpers.checks.raw_http import basic_authorization, check_basic, parse_challenge  # noqa: F401  (notebook 05)
 from helpers.checks.start_here import challenge_realm, unauthenticated_call  # noqa: F401  (notebook 00)

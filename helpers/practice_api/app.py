@@ -5,7 +5,7 @@ the series runs it two ways (see `helpers.serving.inprocess` and `helpers.servin
 
 Reading order for the curious: `PracticeAPI.__call__` (the WSGI entry point), then
 `handle` (routing), then the route methods. Each scheme's checks live in a module of
-their own: `basic_auth` (01, 05), `api_keys` (02), `tokens` (03), `oauth` (04), `throttle`
+their own: `basic_auth` (01, 05), `api_keys` (02), `tokens` (03), `oauth` (04), `oidc` (08), `throttle`
 (01, 06), `digest_auth` and `request_signing` (07), `client_assertions`, `dpop` and `binding` (09).
 The client certificate of `/mtls/whoami` (06) is checked by the TLS layer that serves the app
 (`helpers.serving.loopback`), which passes the verified certificate in the WSGI environ; certificate-bound
@@ -29,9 +29,11 @@ from helpers.practice_api.clock import Clock
 from helpers.practice_api.digest_auth import DigestAuthenticator
 from helpers.practice_api.dpop import DPoPChecker
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
+from helpers.practice_api.oidc import OpenIDProvider
 from helpers.practice_api.request_signing import SignatureChecker
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
-from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, known_scheme, printable, unsafe_header
+from helpers.practice_api.wsgi import (HTTPError, Reply, Request, json_reply, known_scheme, printable, published,
+                                      unsafe_header)
 
 LOGIN_SCOPES = {"profile", "notes:read"}  # what a /login token may carry
 
@@ -133,6 +135,7 @@ class PracticeAPI:
         self._tokens = None
         self.dpop = DPoPChecker(self.clock)  # DPoP proofs at /oauth/token, /login and the resources (RFC 9449)
         self.oauth = AuthorizationServer(self, self.passwords)
+        self.oidc = OpenIDProvider(self)
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self.index},
             "/basic/whoami": {"GET": self.basic_whoami},
@@ -159,6 +162,8 @@ class PracticeAPI:
             "/device": {"GET": self.oauth.device_page, "POST": self.oauth.device_page},
             "/oauth/revoke": {"POST": self.oauth.revoke},
             "/oauth/introspect": {"POST": self.oauth.introspect},
+            "/.well-known/openid-configuration": {"GET": self.oidc.configuration},
+            "/oauth/userinfo": {"GET": self.oidc.userinfo, "POST": self.oidc.userinfo},
         }
 
     @property
@@ -362,7 +367,7 @@ class PracticeAPI:
 
     def jwks(self, request: Request) -> Reply:
         """The public keys that verify this server's tokens (RFC 7517)."""
-        return json_reply(200, self.tokens.jwks(), [("Cache-Control", "max-age=300")])
+        return published(self.tokens.jwks())
 
 
 def _allowed(methods: dict[str, Route]) -> list[str]:

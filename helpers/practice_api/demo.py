@@ -42,6 +42,12 @@ CLIENTS: list[dict[str, object]] = [
      "token_endpoint_auth_method": "none"},  # a loopback redirect: any port (RFC 8252 §7.3)
     {"client_id": "notes-tv", "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
      "redirect_uris": [], "scope": "profile notes:read", "token_endpoint_auth_method": "none"},
+    # An OpenID Connect relying party (notebook 08): a web app that signs its users in. A confidential
+    # web app, not a native one: its redirect URI, port included, is matched exactly (RFC 9700 §2.1).
+    {"client_id": "notes-signin", "client_secret": "practice_secret_rlC5E5r_BqV6Vg_eQODjvJYH1GEhKJQv",
+     "grant_types": ["authorization_code", "refresh_token"],
+     "redirect_uris": ["http://127.0.0.1:8400/signin/callback"],
+     "scope": "openid profile email notes:read", "token_endpoint_auth_method": "client_secret_basic"},
     # The practice API acting as a resource server: it gets no tokens, it only asks the authorization
     # server about tokens it receives, at POST /oauth/introspect (RFC 7662, notebook 03).
     {"client_id": "notes-api", "client_secret": "practice_secret_72c2na0vdlZXBElBDrzFaMe_zUj3-9ta",

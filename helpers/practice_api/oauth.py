@@ -3,8 +3,9 @@
 Read this next to notebook 04. What it enforces, and where:
 - client authentication with HTTP Basic (`client_secret_basic`, RFC 6749 §2.3.1); public
   clients (a CLI, a TV) send only `client_id`;                               `authenticate_client`
-- exact redirect URIs, compared as strings (RFC 9700 §2.1); for loopback redirects any
-  port, as RFC 8252 §7.3 asks, and nothing else may differ;                     `_redirect_uri`
+- exact redirect URIs, compared as strings (RFC 9700 §2.1); for the loopback redirects of
+  native apps (public clients) any port, as RFC 8252 §7.3 asks, and nothing else may differ;
+  with `openid`, redirect_uri is required (OIDC Core §3.1.2.1);                 `_redirect_uri`
 - errors redirected back to the client, except a bad client or redirect URI, which
   must never be redirected (RFC 6749 §4.1.2.1);                                    `authorize`
 - 303, never 307, after the POST of the sign-in form, so that the password is not sent
@@ -19,6 +20,7 @@ Read this next to notebook 04. What it enforces, and where:
 Machine-to-machine (notebook 09) lives in modules of its own, hooked in here: `private_key_jwt` and the
 JWT bearer grant (RFC 7523) in `client_assertions`, DPoP proofs (RFC 9449) in `dpop`, and what a token
 is bound to (DPoP key, TLS client certificate: RFC 8705) in `binding`.
+OpenID Connect (the nonce, the ID token, UserInfo, notebook 08) is in `oidc.py`; this module calls it.
 """
 from __future__ import annotations
 
@@ -33,17 +35,19 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
-from helpers.practice_api import binding, client_assertions, demo, demo_keys, dpop
+from helpers.practice_api import binding, client_assertions, demo, demo_keys, dpop, oidc
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
-from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable
+from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable, published
 
 CODE_SECONDS = 60
 DEVICE_CODE_SECONDS = 600
 DEVICE_INTERVAL = 5
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 AUTHORIZE_PARAMETERS = {"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-                        "code_challenge_method"}
+                        "code_challenge_method", "nonce", "prompt", "max_age", "request", "request_uri",
+                        "response_mode"}
+RESPONSE_MODES = ["query"]  # the code comes back in the query of the redirect URI (RFC 6749 §4.1.2)
 USER_SCOPES = {"profile", "notes:read"}
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels, no look-alikes (RFC 8628 §6.1)
 VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")  # RFC 7636 §4.1
@@ -97,6 +101,10 @@ DEMO_CLIENTS = {c.client_id: c for c in [
     Client("notes-cli", None, ("authorization_code", "refresh_token"), "profile notes:read",
            ("http://127.0.0.1/callback",)),
     Client("notes-tv", None, (DEVICE_GRANT, "refresh_token"), "profile notes:read"),
+    # A web app that signs its users in with OpenID Connect (notebook 08, `oidc.py`).
+    Client("notes-signin", "d35cf7879a0652e11f680c348910bf50b479869127ed0990dda82e96467ea2c3",
+           ("authorization_code", "refresh_token"), "openid profile email notes:read",
+           ("http://127.0.0.1:8400/signin/callback",)),
     # The practice API itself, as a resource server serving /me and /reports.
     Client("notes-api", "7952ea26abd653126465c885348e4fd26471c7db709b7cf481267af1d8815975", (), "",
            introspects=("/me", "/reports")),
@@ -118,6 +126,8 @@ class AuthorizationCode:
     code_challenge: str
     expires_at: float
     redirect_uri_sent: bool = True  # if the client named it, it must name it again (RFC 6749 §4.1.3)
+    nonce: str | None = None  # with scope openid: for the ID token (OIDC Core §3.1.2.1)
+    auth_time: float = 0.0  # when the user signed in on the form: the ID token's auth_time
     family: str = field(default_factory=lambda: secrets.token_hex(16))
     used: bool = False
 
@@ -177,8 +187,13 @@ class AuthorizationServer:
     # -- discovery (RFC 8414) ---------------------------------------------------------
 
     def metadata(self, request: Request) -> Reply:
+        """GET /.well-known/oauth-authorization-server (RFC 8414 §3)."""
+        return published(self.metadata_document())
+
+    def metadata_document(self) -> dict:
+        """The RFC 8414 metadata; the OpenID Provider's document is built from it (`oidc.py`)."""
         issuer = self.app.issuer
-        return json_reply(200, {
+        return {
             "issuer": issuer,
             "authorization_endpoint": issuer + "/oauth/authorize",
             "token_endpoint": issuer + "/oauth/token",
@@ -186,9 +201,9 @@ class AuthorizationServer:
             "revocation_endpoint": issuer + "/oauth/revoke",
             "introspection_endpoint": issuer + "/oauth/introspect",
             "jwks_uri": issuer + "/.well-known/jwks.json",
-            "scopes_supported": sorted(USER_SCOPES | {"reports:read"}),
+            "scopes_supported": sorted(USER_SCOPES | oidc.OIDC_SCOPES | {"reports:read"}),
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": RESPONSE_MODES,
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", DEVICE_GRANT,
                                       client_assertions.JWT_BEARER_GRANT],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "tls_client_auth",
@@ -202,7 +217,7 @@ class AuthorizationServer:
             "authorization_response_iss_parameter_supported": True,
             "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),  # RFC 9449 §5.1
             "tls_client_certificate_bound_access_tokens": True,  # RFC 8705 §3.3 (on the loopback HTTPS server)
-        })
+        }
 
     # -- client authentication (RFC 6749 §2.3) --------------------------------------------
 
@@ -258,6 +273,10 @@ class AuthorizationServer:
         client = self.clients.get(params.get("client_id", ""))
         if client is None:  # never redirect to an unverified URI (RFC 6749 §4.1.2.1)
             return _error_page(400, "Unknown client", "The client_id is missing or not registered.")
+        if "redirect_uri" not in params and oidc.OPENID in params.get("scope", "").split(" "):
+            # OIDC Core §3.1.2.1: REQUIRED with openid. Unconfirmed, so no redirect (RFC 6749 §4.1.2.1).
+            return _error_page(400, "Invalid request", "redirect_uri is required with scope openid "
+                               "(OpenID Connect Core §3.1.2.1): send the one registered, exactly.")
         redirect_uri = self._redirect_uri(client, params.get("redirect_uri"))
         if redirect_uri is None:
             return _error_page(400, "Invalid redirect URI",
@@ -282,11 +301,18 @@ class AuthorizationServer:
             return fail("invalid_request", "response_type is missing; send response_type=code.")
         if params.get("response_type") != "code":
             return fail("unsupported_response_type", "Only response_type=code is supported (no implicit grant).")
+        if params.get("response_mode", "query") not in RESPONSE_MODES:
+            # OAuth 2.0 Multiple Response Type Encoding Practices §2.1: the client would wait for a
+            # form_post or a fragment that never comes. Refused, as the metadata says.
+            return fail("invalid_request", "Only response_mode=query is supported (response_modes_supported).")
         if "authorization_code" not in client.grant_types:
             return fail("unauthorized_client", "This client may not use the authorization code grant.")
         scope = _scope(params.get("scope"), client.scope)
         if scope is None:
             return fail("invalid_scope", f"Ask for some of: {client.scope}.")
+        problem = oidc.authentication_problem(params) if oidc.OPENID in scope.split(" ") else None
+        if problem:  # an OpenID Connect request: the nonce, prompt=none, request objects
+            return fail(*problem)
         challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
         if not challenge:
             return fail("invalid_request", "PKCE is required: send code_challenge and code_challenge_method=S256.")
@@ -310,7 +336,8 @@ class AuthorizationServer:
         code = secrets.token_urlsafe(32)
         with self._lock:
             self.codes[_sha256(code)] = AuthorizationCode(client.client_id, redirect_uri, scope, username, challenge,
-                                                          self.now() + CODE_SECONDS, "redirect_uri" in params)
+                                                          self.now() + CODE_SECONDS, "redirect_uri" in params,
+                                                          nonce=params.get("nonce"), auth_time=self.now())
             self._purge()
         return _redirect(redirect_uri, {"code": code, "state": state, "iss": self.app.issuer}, status)
 
@@ -330,16 +357,18 @@ class AuthorizationServer:
     def _redirect_uri(self, client: Client, given: str | None) -> str | None:
         """The registered redirect URI the request names, or None.
 
-        The string itself is compared (RFC 9700 §2.1), never pieces from `urlsplit`, which
-        quietly drops TAB, CR and LF and lowercases the scheme. The one allowed difference is
-        the port of a loopback redirect URI (RFC 8252 §7.3): see `_same_but_loopback_port`.
+        The string itself is compared (RFC 9700 §2.1, OIDC Core §3.1.2.1), never pieces from
+        `urlsplit`, which quietly drops TAB, CR and LF and lowercases the scheme. The one allowed
+        difference is the port of a loopback redirect URI of a native app (RFC 8252 §7.3): a public
+        client here. A web app with a secret (notes-signin) registers its port and must send it:
+        RFC 9700 §2.1 allows the variable port for native apps only. See `_same_but_loopback_port`.
         """
         if given is None:
             return client.redirect_uris[0] if len(client.redirect_uris) == 1 else None
         if len(given) > MAX_REDIRECT_URI_LENGTH or not SAFE_URI.fullmatch(given):
             return None  # a control character, a space or non-ASCII: never echo it into Location
         for registered in client.redirect_uris:
-            if given == registered or _same_but_loopback_port(registered, given):
+            if given == registered or client.public and _same_but_loopback_port(registered, given):
                 return given
         return None
 
@@ -424,6 +453,8 @@ class AuthorizationServer:
         if not hmac.compare_digest(_s256(verifier), record.code_challenge):
             raise _invalid_grant("The code_verifier does not match the code_challenge (PKCE).")
         issued = self.tokens.issue(record.username, record.scope, family=record.family, client_id=client.client_id)
+        if oidc.OPENID in record.scope.split(" "):  # sign-in: the ID token too (OIDC Core §3.1.3.3)
+            issued["id_token"] = self.app.oidc.id_token(record, issued["access_token"])
         return json_reply(200, issued, NO_STORE)
 
     def _refresh(self, form: dict[str, str], client: Client | None) -> Reply:
@@ -433,6 +464,8 @@ class AuthorizationServer:
         scope = form.get("scope") or None
         if scope is not None and not SCOPE.fullmatch(scope):
             raise HTTPError(400, "invalid_scope", "scope is scope names separated by single spaces (RFC 6749 section 3.3).")
+        # No id_token, even with openid: a refresh is no new sign-in, and OIDC Core §12.2 lets the
+        # response leave it out ("might not contain an id_token"). The first ID token said who signed in.
         issued = self.tokens.refresh(refresh_token, client.client_id if client else None, scope)
         return json_reply(200, issued, NO_STORE)
 
@@ -582,7 +615,7 @@ class AuthorizationServer:
 def _scope(requested: str | None, allowed: str) -> str | None:
     """The granted scope: what was asked for if allowed, all that is allowed if nothing was asked."""
     if not requested:  # omitted, or empty, which counts as omitted (RFC 6749 §3.1)
-        return allowed
+        return oidc.default_scope(allowed)
     if not SCOPE.fullmatch(requested):  # separated by one SP each, nothing else (RFC 6749 §3.3)
         return None
     asked = requested.split(" ")

@@ -90,19 +90,76 @@ class TokenService:
         self.families: dict[str, Family] = {}
         # jti -> exp of each revoked access token: kept only until the token has expired anyway.
         self.revoked_access_tokens: dict[str, float] = {}
+        # The kids in /.well-known/jwks.json, oldest first, and the one that signs (see `publish_signing_key`).
+        self.published_kids: list[str] = [signing_key.KEY_ID]
+        self.retired_kids: list[str] = []
+        self.signing_kid: str = signing_key.KEY_ID
         self._lock = threading.Lock()
 
     # -- keys -------------------------------------------------------------------------
-
-    @property
-    def private_key(self):
-        return signing_key.private_key()
+    #
+    # A rotation has three steps, each its own call, because verifiers cache the JWKS. The JWKS is
+    # served with max-age=300 (`wsgi.PUBLISHED_MAX_AGE`), and PyJWKClient (PyJWT >= 2.14) refetches it for an
+    # unknown kid only if its last fetch is older than `cooldown_duration` (30 s by default): a token
+    # signed with a key published a moment ago is refused by a verifier that fetched just before.
+    #   1. `publish_signing_key()`: the new key joins the JWKS; tokens are still signed with the old one.
+    #   2. once every verifier can have fetched the new JWKS (max-age, and the cooldown, have passed):
+    #      `sign_with(new_kid)`. Tokens signed with the old key keep working.
+    #   3. once the old key's last tokens have expired: `retire_signing_key(old_kid)`.
 
     def jwks(self) -> dict:
-        """The public half of every signing key, as a JWK Set (RFC 7517 §5)."""
-        jwk = jwt.algorithms.RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
-        jwk.pop("key_ops", None)  # "use" says the same; RFC 7517 §4.3 says not to send both
-        return {"keys": [{**jwk, "kid": signing_key.KEY_ID, "use": "sig", "alg": "RS256"}]}
+        """The public half of every published signing key, as a JWK Set (RFC 7517 §5)."""
+        keys = []
+        for kid in list(self.published_kids):
+            jwk = jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.private_key(kid).public_key(), as_dict=True)
+            jwk.pop("key_ops", None)  # "use" says the same; RFC 7517 §4.3 says not to send both
+            keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+        return {"keys": keys}
+
+    def sign(self, claims: dict, typ: str) -> str:
+        """`claims` as a JWT signed RS256 with the current key, its `kid` and this `typ` in the header.
+
+        `typ` tells one kind of token from another signed with the same key (RFC 8725 §3.11): `at+jwt`
+        for an access token (RFC 9068 §2.1), `JWT` for an ID token (see `oidc.py`). The kid is read once
+        and its own key loaded, so a `sign_with` meanwhile cannot pair one key with the other's kid.
+        """
+        kid = self.signing_kid
+        return jwt.encode(claims, signing_key.private_key(kid), algorithm="RS256", headers={"kid": kid, "typ": typ})
+
+    def publish_signing_key(self) -> str:
+        """Put the next demo key in the JWKS and return its kid. Tokens are still signed with the old key.
+
+        Step 1 of a rotation (see above): call `sign_with(kid)` only once verifiers can have
+        fetched the new JWKS. The practice API ships two keys (none is generated at run time, it
+        would be slow): one rotation per API.
+        """
+        with self._lock:
+            used = {*self.published_kids, *self.retired_kids}
+            unused = [kid for kid in signing_key.PEMS if kid not in used]
+            if not unused:
+                raise RuntimeError("The practice API ships two demo signing keys and both were used: start a new "
+                                   "practice API to rotate again.")
+            self.published_kids.append(unused[0])
+            return unused[0]
+
+    def sign_with(self, kid: str) -> None:
+        """Sign new tokens with the published key `kid` (step 2 of a rotation, see above)."""
+        with self._lock:
+            if kid not in self.published_kids:
+                raise KeyError(f"No published signing key {kid!r}: publish_signing_key() first; the JWKS holds "
+                               f"{self.published_kids}.")
+            self.signing_kid = kid
+
+    def retire_signing_key(self, kid: str) -> None:
+        """Take `kid` out of the JWKS: tokens it signed fail from now on. Never the key that signs now."""
+        with self._lock:
+            if kid not in self.published_kids:
+                raise KeyError(f"No published signing key {kid!r}; the JWKS holds {self.published_kids}.")
+            if kid == self.signing_kid:
+                raise ValueError(f"{kid!r} signs new tokens: sign_with() another published key first, then "
+                                 "retire this one.")
+            self.published_kids.remove(kid)
+            self.retired_kids.append(kid)  # never published again: a retired key may have leaked
 
     # -- issuing ----------------------------------------------------------------------
 
@@ -122,8 +179,7 @@ class TokenService:
         claims = {"iss": self.issuer, "aud": audience or self.audience, "sub": subject,
                   "client_id": client_id or LOGIN_CLIENT_ID, "iat": now, "exp": now + ACCESS_TOKEN_SECONDS,
                   "scope": scope, "jti": jti, **({"cnf": cnf} if cnf else {})}
-        access_token = jwt.encode(claims, self.private_key, algorithm="RS256",
-                                  headers={"kid": signing_key.KEY_ID, "typ": ACCESS_TOKEN_TYPE})
+        access_token = self.sign(claims, ACCESS_TOKEN_TYPE)
         # A DPoP-bound token is of type DPoP (RFC 9449 §5); one bound to a certificate stays Bearer (RFC 8705 §3).
         token_type = "DPoP" if cnf and "jkt" in cnf else "Bearer"
         response = {"access_token": access_token, "token_type": token_type, "expires_in": ACCESS_TOKEN_SECONDS,
@@ -294,7 +350,8 @@ class TokenService:
             # RFC 7515 §4.1.11: a JWS whose crit names an extension the recipient does not understand is
             # invalid. This API understands none (PyJWT knows b64, RFC 7797; access tokens never use it).
             raise _invalid_token(MALFORMED_HEADER)
-        if header.get("kid") != signing_key.KEY_ID:
+        kid = header.get("kid")
+        if kid not in self.published_kids:  # a string, or PyJWT refused the header above
             raise _invalid_token("The token's kid names no key in /.well-known/jwks.json.")
         typ = header.get("typ")
         if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
@@ -303,7 +360,8 @@ class TokenService:
             raise _invalid_token(f"The token's typ is not {ACCESS_TOKEN_TYPE}: it is not an access token.")
         try:
             claims = jwt.decode(
-                token, self.private_key.public_key(), algorithms=ALGORITHMS, audience=audience, issuer=self.issuer,
+                token, signing_key.private_key(kid).public_key(), algorithms=ALGORITHMS, audience=audience,
+                issuer=self.issuer,
                 options={"require": list(REQUIRED_CLAIMS), "verify_aud": audience is not None,
                          # PyJWT compares times with the machine's clock. This API has its own
                          # clock (notebooks move it forward), so it checks times itself.
@@ -385,7 +443,14 @@ def _active(*, scope: str | None, client_id: str, subject: str, token_type: str,
 
 
 def _bearer_token(authorization: str | None) -> str:
-    """The token from `Authorization: Bearer <token>` (RFC 6750 §2.1)."""
+    """The token from `Authorization: Bearer <token>` (RFC 6750 §2.1). /me, /reports and UserInfo all
+    call this, so they answer a missing token alike.
+
+    No token, or another scheme, is a request that "lacks any authentication information": its challenge
+    carries no error code (RFC 6750 §3.1). `missing_token` in the JSON body is not an RFC 6750 code and
+    never appears in the challenge: it is this API's own, like `missing_credentials` (Basic) and
+    `missing_key` (API keys), because every error body here has the same {"error", "error_description"}.
+    """
     if authorization is None or not authorization.strip():
         # No credentials at all: a challenge without an error code (RFC 6750 §3.1).
         raise HTTPError(401, "missing_token", "Send an access token: 'Authorization: Bearer <token>'.",

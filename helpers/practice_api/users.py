@@ -13,3 +13,16 @@ PASSWORD_HASHES: dict[str, str] = {
 # Checked when the user name is unknown, so that "no such user" takes as long as
 # "wrong password" and response times do not reveal which user names exist.
 DUMMY_HASH = "pbkdf2_sha256$20000$drpPZ03PCahOWBzax3KDYA==$4tNNx++rtBSIiXKUQymEVMhXABOYcwr5/3Fu3XE/XHA="
+
+# What the OpenID Provider (oidc.py, notebook 08) says about each user, by scope (OIDC Core §5.1, §5.4).
+# The user name is the `sub`: unique at this issuer, never reassigned, ASCII and at most 255 characters
+# (OIDC Core §2). `preferred_username` and `email` are none of that: the user may change them (Core §5.1
+# says a client MUST NOT rely on preferred_username being unique), and until the user proves they own an
+# email address, `email_verified` is false. So preferred_username differs from sub here, as it often does
+# elsewhere, and `OpenIDProvider.change_email` shows an email changing hands.
+PROFILES: dict[str, dict[str, object]] = {
+    "ada": {"name": "Ada Lovelace", "preferred_username": "ada.lovelace", "email": "ada@practice.test",
+            "email_verified": True},
+    "grace": {"name": "Grace Hopper", "preferred_username": "grace.hopper", "email": "grace@practice.test",
+              "email_verified": True},
+}

@@ -312,6 +312,19 @@ def json_reply(status: int, payload: Any, headers: Iterable[tuple[str, str]] = (
     return Reply(status, body, [("Content-Type", "application/json"), *headers])
 
 
+PUBLISHED_MAX_AGE = 300  # seconds a client may cache the metadata and the JWKS (`published`)
+
+
+def published(document: dict) -> Reply:
+    """A public document: both discovery documents and the JWKS, with the one caching rule they share.
+
+    They change only when a key is published or retired, or the server restarts. Clients may keep
+    them PUBLISHED_MAX_AGE seconds, so a new key is published at least that long before it signs
+    (see `tokens.TokenService.publish_signing_key`).
+    """
+    return json_reply(200, document, [("Cache-Control", f"max-age={PUBLISHED_MAX_AGE}")])
+
+
 def _read_body(environ: Mapping[str, Any]) -> bytes:
     length = environ.get("CONTENT_LENGTH") or "0"
     if not CONTENT_LENGTH.fullmatch(length):

@@ -106,6 +106,28 @@ class PracticeAPIHandle:
         """
         self.app.dpop.nonce_required = bool(required)
 
+    def publish_signing_key(self) -> str:
+        """Put a new signing key in the JWKS and return its kid; tokens are still signed with the old one.
+
+        Verifiers cache the JWKS (max-age=300; PyJWKClient refetches for an unknown kid only after its
+        cooldown): publish first, `sign_with(kid)` once they can have fetched it, and
+        `retire_signing_key(old_kid)` once the old key's tokens have expired (notebook 08). The practice
+        API ships two keys: one rotation per API.
+        """
+        return self.app.tokens.publish_signing_key()
+
+    def sign_with(self, kid: str) -> None:
+        """Sign new tokens with the published key `kid`; tokens of the old key keep working."""
+        self.app.tokens.sign_with(kid)
+
+    def retire_signing_key(self, kid: str) -> None:
+        """Take the key `kid` out of the JWKS: tokens it signed are refused from now on."""
+        self.app.tokens.retire_signing_key(kid)
+
+    def change_email(self, username: str, email: str) -> None:
+        """Give a user a new, unverified email address at the OpenID Provider (notebook 08)."""
+        self.app.oidc.change_email(username, email)
+
     def url(self, path: str) -> str:
         """The full URL of an endpoint: api.url("/basic/whoami")."""
         return self.base_url + ("" if path.startswith("/") else "/") + path

@@ -39,6 +39,8 @@ MAX_LINE = 8192
 # older patch releases lack that private table. The request line is Latin-1, so C0, DEL and C1 are every control character.
 CONTROL_CHARACTERS = str.maketrans({ord("\\"): r"\\", **{c: rf"\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}})
 MAX_TRAILERS = 100
+# request-target (RFC 9112 §3.2) is made of URI characters (RFC 3986 §2): printable ASCII, no space.
+REQUEST_TARGET = re.compile(r"[\x21-\x7e]+")
 
 
 def field_line_problem(lines: list[bytes]) -> str | None:
@@ -209,7 +211,7 @@ class _Handler(DeadlineHandler):
 
     def _head_is_valid(self) -> bool:
         """Check the field lines and Host; after refusing them with 400 (which closes), False."""
-        problem = field_line_problem(self.header_lines) or self._host_problem()
+        problem = self._target_problem() or field_line_problem(self.header_lines) or self._host_problem()
         if problem:
             self.send_error(400, problem)  # send_error also closes the connection
             return False
@@ -227,6 +229,18 @@ class _Handler(DeadlineHandler):
             self._too_large(framing)
             return False
         return super().handle_expect_100()
+
+    def _target_problem(self) -> str | None:
+        """Why the request-target breaks RFC 9112 §3.2, or None; the reason never quotes it.
+
+        http.server splits the request line with str.split(), at any Unicode whitespace: in
+        `GET /\x85 HTTP/1.1` (Latin-1 NEL) it would serve `/`. And it takes any other byte in the
+        target, a control character too. So the target must be the second word of the line split at
+        SP (RFC 9112 §3), and printable ASCII."""
+        if self.requestline.split(" ")[1:2] != [self.path] or not REQUEST_TARGET.fullmatch(self.path):
+            return ("The request-target must be printable ASCII: percent-encode anything else "
+                    "(RFC 9112 §3.2, RFC 3986 §2.1).")
+        return None
 
     def _host_problem(self) -> str | None:
         hosts = self.headers.get_all("Host") or []
