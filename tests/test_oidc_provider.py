@@ -115,7 +115,8 @@ def test_discovery_has_the_fields_of_discovery_section_3(http, any_api):
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]  # never "none"
     assert {"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "name", "email",
             "email_verified"} <= set(document["claims_supported"])
-    assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "none"]
+    assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "private_key_jwt",
+                                                                 "tls_client_auth", "none"]  # 09 adds the middle two
     assert document["code_challenge_methods_supported"] == ["S256"]
 
 

@@ -1,10 +1,10 @@
-"""The one-page cheat sheet, made from every notebook's "Key points", to hand out at the end of a workshop.
+"""The cheat sheet (one sheet of paper, both sides), made from every notebook's "Key points", to hand out at the end of a workshop.
 
     python tools/cheatsheet.py            # write instructors/cheatsheet.md and instructors/cheatsheet.html
     python tools/cheatsheet.py --check    # exit 1 if either is not what writing them would give
 
 cheatsheet.md is for reading in the repository. cheatsheet.html is the same text laid out to print on
-one A4 page (two columns, small type): open it in a browser and print it. Both are committed, and a
+one A4 sheet, both sides (two columns; 11 notebooks no longer fit one side in a type anyone can read): open it in a browser and print it. Both are committed, and a
 test runs --check, so a notebook whose Key points change without a new cheat sheet fails it.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def sections() -> list[tuple[str, list[str]]]:
 
 def markdown(parts: list[tuple[str, list[str]]]) -> str:
     lines = [f"<!-- {NOTE} -->", f"# {TITLE}", "",
-             "Print [cheatsheet.html](cheatsheet.html) for the one-page version.", ""]
+             "Print [cheatsheet.html](cheatsheet.html) for the printable version (one sheet, both sides).", ""]
     for title, bullets in parts:
         lines += [f"## {title}", *(f"- {bullet}" for bullet in bullets), ""]
     return "\n".join(lines)
@@ -75,12 +75,12 @@ def inline(text: str) -> str:
 
 
 STYLE = """@page { size: A4; margin: 9mm; }
-body { font: 7pt/1.15 system-ui, sans-serif; margin: 0; columns: 2; column-gap: 6mm; }
+body { font: 8pt/1.25 system-ui, sans-serif; margin: 0; columns: 2; column-gap: 6mm; }
 h1 { column-span: all; font-size: 11pt; margin: 0 0 1.5mm; }
-h2 { font-size: 8.4pt; margin: 1.8mm 0 0.6mm; break-after: avoid; }
+h2 { font-size: 9pt; margin: 1.8mm 0 0.6mm; break-after: avoid; }
 ul { margin: 0; padding-left: 3.5mm; }
 li { margin: 0 0 0.5mm; break-inside: avoid; }
-code { font: 6.6pt ui-monospace, monospace; }"""
+code { font: 7.5pt ui-monospace, monospace; }"""
 
 
 def printable(parts: list[tuple[str, list[str]]]) -> str:
