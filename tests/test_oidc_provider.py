@@ -935,3 +935,25 @@ def test_userinfo_and_me_answer_a_missing_token_alike(http, api, authorization):
         assert response.headers["WWW-Authenticate"] == 'Bearer realm="practice"'
         assert error_of(response)[0] == "missing_token"
     assert answers[0].json() == answers[1].json()
+
+
+def test_userinfo_keeps_the_binding_of_a_dpop_bound_token_rfc9449_section_7_1(http, api):
+    """A DPoP-bound access token granted openid is refused at UserInfo as a bare Bearer token, and
+    accepted with `Authorization: DPoP` and a proof of its key: UserInfo checks bindings as /me does."""
+    from helpers.client.dpop import DPoPAuth
+    verifier, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge), ALLOW))
+    dpop = DPoPAuth()
+    response = http.post(api.url("/oauth/token"), data={"grant_type": "authorization_code", "code": got["code"],
+                                                        "code_verifier": verifier, "redirect_uri": SIGNIN_REDIRECT},
+                         auth=dpop.token_auth(requests.auth.HTTPBasicAuth(*SIGNIN)), timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    tokens = response.json()
+    assert tokens["token_type"] == "DPoP" and "id_token" in tokens
+    as_bearer = http.get(api.url("/oauth/userinfo"), headers={"Authorization": "Bearer " + tokens["access_token"]},
+                         timeout=TIMEOUT)
+    assert as_bearer.status_code == 401, as_bearer.text
+    dpop.use_token(tokens)
+    with_proof = http.get(api.url("/oauth/userinfo"), auth=dpop, timeout=TIMEOUT)
+    assert with_proof.status_code == 200, with_proof.text
+    assert with_proof.json()["sub"] == "ada"

@@ -26,7 +26,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING
 
-from helpers.practice_api import users
+from helpers.practice_api import binding, users
 from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, media_type, published
 
 if TYPE_CHECKING:
@@ -171,7 +171,8 @@ class OpenIDProvider:
     # -- UserInfo (OIDC Core §5.3) --------------------------------------------------------
 
     def userinfo(self, request: Request) -> Reply:
-        """GET or POST /oauth/userinfo with `Authorization: Bearer <access token>` (RFC 6750 §2.1).
+        """GET or POST /oauth/userinfo with `Authorization: Bearer <access token>` (RFC 6750 §2.1), or
+        `Authorization: DPoP <token>` and a proof for a DPoP-bound one (RFC 9449 §7.1).
 
         The token must be an access token of this API granted `openid` (403 insufficient_scope
         otherwise); an ID token, an expired or revoked token, or none gets 401 with a Bearer
@@ -183,7 +184,9 @@ class OpenIDProvider:
             raise HTTPError(400, "invalid_request", "Send the access token in the Authorization header "
                             "('Authorization: Bearer <token>'), not in the form body.",
                             [("WWW-Authenticate", _challenge("invalid_request"))])
-        claims = self.app.tokens.verify(request.header("Authorization"), OPENID)
+        # Through `binding`, as at /me: a DPoP- or certificate-bound token is refused as a bare Bearer token
+        # (RFC 9449 §7.1, RFC 8705 §3) and accepted with its proof or certificate (`Authorization: DPoP ...`).
+        claims = binding.verify(self.app, request, OPENID)
         profile = self.profiles.get(claims["sub"])
         if profile is None:  # a signed token about nobody: only someone with the (public) demo key makes one
             raise HTTPError(401, "invalid_token", "The token's subject is not a user of this provider.",
