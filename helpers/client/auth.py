@@ -78,6 +78,15 @@ class TokenRefreshError(Exception):
     """The token endpoint refused the refresh token: the user has to log in again."""
 
 
+class TokenSaveError(Exception):
+    """`on_tokens` raised: the tokens are in use in this process, but were not saved.
+
+    After a refresh, the server has already spent the old refresh token (it rotates), so the
+    saved copy is stale. The new state is not lost: `auth.state()` has it, and the next refresh
+    calls `on_tokens` again. The original exception is this one's `__cause__`.
+    """
+
+
 class RefreshingBearerAuth(AuthBase):
     """Bearer auth that keeps its access token fresh.
 
@@ -110,6 +119,20 @@ class RefreshingBearerAuth(AuthBase):
     (default: now, which is late by that login's delay; the margin covers a short one).
     `now` is the clock to compare expiry with (`time.time` unless you are testing).
 
+    Tokens that outlive the process: `on_tokens(state)` is called with the token state after the
+    first token (here, at construction) and after every refresh, and `resume(token_url, state)`
+    builds the auth again from a saved state in the next run. The state is a dict of JSON types:
+    `access_token`, `refresh_token` (None if there is none), `expires_at` (seconds since the epoch,
+    absolute, so that a state saved an hour ago is known to be stale; None if the server gave no
+    `expires_in`), `scope` (None if the server did not say) and `token_type`. It holds secrets:
+    keep it in the system keyring or a file only you can read, never in a log.
+    `on_tokens` runs under the refresh lock, so a save and the swap in memory cannot interleave
+    with another thread's refresh. Save it there: with a rotating server, the old refresh token is
+    spent the moment the server answers, and a run that resumes from the old state is refused
+    (or, worse, trips reuse detection and ends the login). If `on_tokens` raises, the new tokens
+    are still used (the old ones are spent) and TokenSaveError says so; the next refresh calls it
+    again, and `state()` returns the state to save by hand.
+
     The token requests go through a private Session with `trust_env = False`, so that no
     ~/.netrc entry for the token host is ever sent with the refresh token. That also turns off
     what requests reads from the environment for these calls: the proxy variables (HTTPS_PROXY,
@@ -123,7 +146,41 @@ class RefreshingBearerAuth(AuthBase):
     def __init__(self, token_url: str, tokens: dict, *, client_id: str | None = None,
                  client_secret: str | None = None, margin: float = 30, timeout: float = 5,
                  verify: bool | str = True, proxies: dict[str, str] | None = None,
-                 requested_at: float | None = None, now: Callable[[], float] = time.time) -> None:
+                 requested_at: float | None = None, now: Callable[[], float] = time.time,
+                 on_tokens: Callable[[dict], object] | None = None) -> None:
+        self._configure(token_url, client_id=client_id, client_secret=client_secret, margin=margin,
+                        timeout=timeout, verify=verify, proxies=proxies, now=now, on_tokens=on_tokens)
+        with self._lock:
+            self._use(*self._from_response(tokens, now() if requested_at is None else requested_at))
+            self._save(first=True)
+
+    @classmethod
+    def resume(cls, token_url: str, state: dict, **options) -> RefreshingBearerAuth:
+        """The auth again, from a `state` that `on_tokens` saved (or `state()` returned).
+
+        `options` are those of the constructor except `requested_at`: `expires_at` in the state
+        is already absolute. A state whose token expires within the margin (or within half of
+        what is left of it, when that is shorter) refreshes before the first request. `on_tokens`
+        is not called here (the state came from where it was saved), only after each refresh.
+        A state that is not one (a field missing or of the wrong type) raises ValueError.
+        """
+        if "requested_at" in options:
+            raise TypeError("resume() takes no requested_at: the state's expires_at is already absolute.")
+        auth = cls.__new__(cls)
+        auth._configure(token_url, **options)
+        with auth._lock:
+            state = _saved_state(state)
+            # The state says when the token dies, not how long it lived: what is left stands in for
+            # the lifetime, so a token saved an hour ago, or one about to die, refreshes first.
+            left = math.inf if state["expires_at"] is None else max(state["expires_at"] - auth.now(), 0)
+            auth._use(state, lifetime=left)
+        return auth
+
+    def _configure(self, token_url: str, *, client_id: str | None = None, client_secret: str | None = None,
+                   margin: float = 30, timeout: float = 5, verify: bool | str = True,
+                   proxies: dict[str, str] | None = None, now: Callable[[], float] = time.time,
+                   on_tokens: Callable[[dict], object] | None = None) -> None:
+        """The options both constructors share."""
         if client_secret is not None and client_id is None:
             raise ValueError("client_secret needs its client_id: HTTP Basic sends both.")
         require_tls(token_url, "the refresh token")
@@ -135,12 +192,16 @@ class RefreshingBearerAuth(AuthBase):
         self.verify = verify
         self.proxies = dict(proxies or {})
         self.now = now
+        self.on_tokens = on_tokens
         self.refreshes = 0
         self._lock = threading.Lock()
         # Its own session: the refresh call must not use this auth, nor anything from the environment.
         self._token_session = requests.Session()
         self._token_session.trust_env = False
-        self._store(tokens, requested_at=now() if requested_at is None else requested_at)
+
+    def state(self) -> dict:
+        """The token state (secrets included) as on_tokens receives it: a new dict of JSON types."""
+        return dict(self._state)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         require_tls(request.url)
@@ -180,7 +241,7 @@ class RefreshingBearerAuth(AuthBase):
                 raise TokenRefreshError(f"The refresh token was refused, so log in again. The server said: {said}")
             response.raise_for_status()
             try:
-                self._store(response.json(), requested_at=requested_at)
+                self._use(*self._from_response(response.json(), requested_at))
             except ValueError as error:
                 # The server may have rotated: the refresh token we sent is spent, and the new one is in an
                 # answer we cannot use. Sending the spent one again would be a replay, which ends the whole
@@ -190,7 +251,22 @@ class RefreshingBearerAuth(AuthBase):
                 raise TokenRefreshError(f"The token endpoint's answer to the refresh could not be used, so log in "
                                         f"again. {reason}") from None
             self.refreshes += 1
+            self._save()
             return self.access_token
+
+    def _save(self, first: bool = False) -> None:
+        """Hand the state to on_tokens (under the lock); if it raises, keep the tokens and say so."""
+        if self.on_tokens is None:
+            return
+        try:
+            self.on_tokens(self.state())
+        except Exception as error:
+            reason = self._without_secrets(f"{type(error).__name__}: {error}")
+            spent = ("" if first else " The old refresh token is spent: a run that resumes from the old "
+                     "saved state will be refused.")
+            raise TokenSaveError(f"on_tokens failed, so the {'first' if first else 'new'} tokens were not saved "
+                                 f"({reason}). They are in use in this process.{spent} Fix the store and save "
+                                 f"auth.state(), or let the next refresh call on_tokens again.") from error
 
     def _client_auth(self) -> tuple[str, str] | None:
         """client_secret_basic: the id and secret form-encoded, then HTTP Basic (RFC 6749 §2.3.1)."""
@@ -198,8 +274,8 @@ class RefreshingBearerAuth(AuthBase):
             return None
         return quote_plus(self.client_id), quote_plus(self._client_secret)
 
-    def _store(self, tokens: dict, requested_at: float) -> None:
-        """Use a token response; raise ValueError, keeping nothing of it, if it cannot be used."""
+    def _from_response(self, tokens: dict, requested_at: float) -> tuple[dict, float]:
+        """The state from a token response, and the token's lifetime; ValueError if it cannot be used."""
         if not isinstance(tokens, dict):
             raise ValueError("The token response is not a JSON object (RFC 6749 §5.1). The tokens were not used.")
         # token_type is REQUIRED and case-insensitive (RFC 6749 §5.1); a type we do not know is never used (§7.1).
@@ -217,12 +293,26 @@ class RefreshingBearerAuth(AuthBase):
         refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
         if refresh_token is not None and not isinstance(refresh_token, str):
             raise ValueError("The token response's refresh_token is not a string. The tokens were not used.")
+        # scope may be left out when it is the one asked for (RFC 6749 §5.1), and a refresh keeps
+        # the original scope unless it says otherwise (§6).
+        scope = tokens.get("scope", getattr(self, "scope", None))
+        if scope is not None and not isinstance(scope, str):
+            raise ValueError("The token response's scope is not a string (RFC 6749 §3.3). The tokens were not used.")
         lifetime = _lifetime(tokens.get("expires_in"))
-        # expiry before access_token: a thread that reads the new token then reads its expiry too.
-        self.expires_at = requested_at + lifetime
-        self.refresh_at = self.expires_at - min(self.margin, lifetime / 2)  # a short life keeps half of itself
-        self._refresh_token = refresh_token
-        self.access_token = access_token
+        return {"access_token": access_token, "refresh_token": refresh_token,
+                "expires_at": requested_at + lifetime if lifetime < math.inf else None,
+                "scope": scope, "token_type": "Bearer"}, lifetime
+
+    def _use(self, state: dict, lifetime: float) -> None:
+        """Swap in a checked state (under the lock). Expiry first, access_token last: a thread that
+        reads the new token without the lock then reads its expiry too."""
+        expires_at = math.inf if state["expires_at"] is None else state["expires_at"]
+        self.expires_at = expires_at
+        self.refresh_at = expires_at - min(self.margin, lifetime / 2)  # a short life keeps half of itself
+        self.scope = state["scope"]
+        self._refresh_token = state["refresh_token"]
+        self._state = state
+        self.access_token = state["access_token"]
 
     def _without_secrets(self, text: str) -> str:
         """`text` from the server, with any of our secrets it repeats hidden: it goes into an exception."""
@@ -273,6 +363,39 @@ def _lifetime(expires_in) -> float:
     except (ValueError, OverflowError):
         return math.inf
     return seconds if math.isfinite(seconds) and seconds > 0 else math.inf
+
+
+def _saved_state(state) -> dict:
+    """A copy of a saved token state, checked field by field; ValueError says what is wrong.
+
+    It comes from a file or a keyring, which anyone with the user's rights may have edited: a
+    state that is not exactly one is refused here rather than half-used later.
+    """
+    if not isinstance(state, dict):
+        raise ValueError("A saved token state is a dict (a JSON object), as on_tokens received it.")
+    problems = []
+    token_type = state.get("token_type")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        problems.append("token_type is not 'Bearer'")
+    if not isinstance(state.get("access_token"), str) or not state.get("access_token"):
+        problems.append("access_token is not a non-empty string")
+    if state.get("refresh_token") is not None and not isinstance(state["refresh_token"], str):
+        problems.append("refresh_token is neither a string nor null")
+    expires_at = state.get("expires_at")
+    if expires_at is not None and (isinstance(expires_at, bool) or not isinstance(expires_at, (int, float))
+                                   or not math.isfinite(expires_at)):
+        problems.append("expires_at is neither a finite number (seconds since the epoch) nor null")
+    if state.get("scope") is not None and not isinstance(state["scope"], str):
+        problems.append("scope is neither a string nor null")
+    missing = [name for name in STATE_FIELDS if name not in state]
+    if missing:
+        problems.append(f"{', '.join(missing)} missing")
+    if problems:
+        raise ValueError(f"The saved token state cannot be used: {'; '.join(problems)}. Sign in again.")
+    return {name: state[name] for name in STATE_FIELDS} | {"token_type": "Bearer"}
+
+
+STATE_FIELDS = ("access_token", "refresh_token", "expires_at", "scope", "token_type")
 
 
 def _rewind_body(request: requests.PreparedRequest) -> bool:
