@@ -19,9 +19,10 @@ from __future__ import annotations
 import ipaddress
 import math
 import string
+import contextlib
 import threading
 import time
-from typing import Callable
+from typing import Callable, ContextManager, Protocol
 from urllib.parse import quote_plus, urlsplit
 
 import requests
@@ -78,6 +79,31 @@ class TokenRefreshError(Exception):
     """The token endpoint refused the refresh token: the user has to log in again."""
 
 
+class SignInAgain(TokenRefreshError):
+    """The login is over (the refresh token was refused, spent, or signed out elsewhere): sign in again.
+
+    When it is raised, the refresh token is gone from memory, and from the store if there is one:
+    nothing will send it again.
+    """
+
+
+class SignOutError(Exception):
+    """The server did not confirm the revocation: nothing was deleted, so sign_out() can be tried again."""
+
+
+class TokenStore(Protocol):
+    """What RefreshingBearerAuth needs from a token store (client/token_store.py has two).
+
+    save() and delete() are called while lock(key) is held, so the lock must be reentrant, as
+    both stores' locks are.
+    """
+
+    def lock(self, key: tuple) -> ContextManager: ...
+    def load(self, key: tuple) -> dict | None: ...
+    def save(self, key: tuple, state: dict) -> None: ...
+    def delete(self, key: tuple) -> None: ...
+
+
 class TokenSaveError(Exception):
     """`on_tokens` raised: the tokens are in use in this process, but were not saved.
 
@@ -93,10 +119,13 @@ class RefreshingBearerAuth(AuthBase):
     - Before a request, it refreshes when the token expires within `margin` seconds, or within
       half its lifetime if that is shorter: a token issued for 20 s is not refreshed before
       every request.
-    - After a 401 whose Bearer challenge says `error="invalid_token"` (RFC 6750 §3.1), it
-      refreshes and retries that request once; a second 401 goes back to the caller. It never loops.
-      A body that cannot be rewound (a generator) is not sent twice: the caller gets the 401, and
-      the next request carries the fresh token.
+    - After a 401 whose Bearer challenge says `error="invalid_token"` (RFC 6750 §3.1), or a bare
+      401 (no challenge at all, or a Bearer challenge with no `error`: a server that does not say
+      why), it refreshes and retries that request once; a second 401 goes back to the caller. It
+      never loops. Other errors are not about the token's age (`insufficient_scope`,
+      `invalid_request`), and a 401 that asks only for another scheme (`Basic`, `DPoP`) is not
+      answered with a bearer token: neither refreshes. A body that cannot be rewound (a generator)
+      is not sent twice: the caller gets the 401, and the next request carries the fresh token.
     - One lock guards the refresh. Give each thread its own Session (a Session is not
       thread-safe) and set this one auth object on all of them: they refresh once, not once
       each. With rotating refresh tokens, a second refresh with the same token would look like
@@ -110,7 +139,7 @@ class RefreshingBearerAuth(AuthBase):
     form-encoded first as RFC 6749 §2.3.1 says, so that a `:` in the id, or a `+` or `%` in
     either, reaches the server intact.
     An answer to a refresh that cannot be used (not JSON, no access_token, another token_type) raises
-    TokenRefreshError and drops the refresh token: a rotating server has spent the one we sent, and
+    SignInAgain (a TokenRefreshError) and drops the refresh token: a rotating server has spent the one we sent, and
     sending it again would be a replay that ends the login (RFC 9700 §4.14.2). An `expires_in` that
     is not a finite number above 0 is treated as absent (it is only RECOMMENDED).
     `expires_in` counts from when the server generated the response (RFC 6749 §5.1), so the clock
@@ -133,6 +162,17 @@ class RefreshingBearerAuth(AuthBase):
     are still used (the old ones are spent) and TokenSaveError says so; the next refresh calls it
     again, and `state()` returns the state to save by hand.
 
+    Several processes (a cron job and a CLI, two workers): pass `store=` (FileTokenStore or
+    KeyringTokenStore from client/token_store.py, or any object with lock/load/save/delete) and
+    `store_key=(issuer, client_id, user)`. Then every refresh holds `store.lock(key)`, and reads
+    the store again first: if another process has refreshed meanwhile, its tokens are taken instead
+    of refreshing (our refresh token is spent: sending it would be the replay that ends the login).
+    Every new state is saved there (before `on_tokens`, if you give both), and an entry that another
+    process deleted (signed out, or refused) means SignInAgain here too. When the server refuses
+    the refresh token (`invalid_grant`), the entry is deleted and SignInAgain says to sign in again.
+    `from_store()` resumes from the store; `sign_out()` revokes the refresh token (RFC 7009) and
+    deletes the entry.
+
     The token requests go through a private Session with `trust_env = False`, so that no
     ~/.netrc entry for the token host is ever sent with the refresh token. That also turns off
     what requests reads from the environment for these calls: the proxy variables (HTTPS_PROXY,
@@ -147,10 +187,12 @@ class RefreshingBearerAuth(AuthBase):
                  client_secret: str | None = None, margin: float = 30, timeout: float = 5,
                  verify: bool | str = True, proxies: dict[str, str] | None = None,
                  requested_at: float | None = None, now: Callable[[], float] = time.time,
-                 on_tokens: Callable[[dict], object] | None = None) -> None:
+                 on_tokens: Callable[[dict], object] | None = None, store: TokenStore | None = None,
+                 store_key: tuple | None = None) -> None:
         self._configure(token_url, client_id=client_id, client_secret=client_secret, margin=margin,
-                        timeout=timeout, verify=verify, proxies=proxies, now=now, on_tokens=on_tokens)
-        with self._lock:
+                        timeout=timeout, verify=verify, proxies=proxies, now=now, on_tokens=on_tokens,
+                        store=store, store_key=store_key)
+        with self._lock, self._store_lock():
             self._use(*self._from_response(tokens, now() if requested_at is None else requested_at))
             self._save(first=True)
 
@@ -169,20 +211,26 @@ class RefreshingBearerAuth(AuthBase):
         auth = cls.__new__(cls)
         auth._configure(token_url, **options)
         with auth._lock:
-            state = _saved_state(state)
-            # The state says when the token dies, not how long it lived: what is left stands in for
-            # the lifetime, so a token saved an hour ago, or one about to die, refreshes first.
-            left = math.inf if state["expires_at"] is None else max(state["expires_at"] - auth.now(), 0)
-            auth._use(state, lifetime=left)
+            auth._use_saved(_saved_state(state))
         return auth
+
+    @classmethod
+    def from_store(cls, token_url: str, store: TokenStore, store_key: tuple,
+                   **options) -> RefreshingBearerAuth | None:
+        """resume() from the state saved in `store` under `store_key`; None if there is none (sign in)."""
+        state = store.load(store_key)
+        return None if state is None else cls.resume(token_url, state, store=store, store_key=store_key, **options)
 
     def _configure(self, token_url: str, *, client_id: str | None = None, client_secret: str | None = None,
                    margin: float = 30, timeout: float = 5, verify: bool | str = True,
                    proxies: dict[str, str] | None = None, now: Callable[[], float] = time.time,
-                   on_tokens: Callable[[dict], object] | None = None) -> None:
+                   on_tokens: Callable[[dict], object] | None = None, store: TokenStore | None = None,
+                   store_key: tuple | None = None) -> None:
         """The options both constructors share."""
         if client_secret is not None and client_id is None:
             raise ValueError("client_secret needs its client_id: HTTP Basic sends both.")
+        if (store is None) != (store_key is None):
+            raise ValueError("store and store_key go together: the key is (issuer, client_id, user).")
         require_tls(token_url, "the refresh token")
         self.token_url = token_url
         self.client_id = client_id
@@ -193,6 +241,8 @@ class RefreshingBearerAuth(AuthBase):
         self.proxies = dict(proxies or {})
         self.now = now
         self.on_tokens = on_tokens
+        self.store = store
+        self.store_key = store_key
         self.refreshes = 0
         self._lock = threading.Lock()
         # Its own session: the refresh call must not use this auth, nor anything from the environment.
@@ -216,57 +266,135 @@ class RefreshingBearerAuth(AuthBase):
         """Get a new access token with the refresh token; return it.
 
         `stale_token` is the token the caller found too old. If another thread has replaced it
-        in the meantime, its new token is returned without a second refresh.
+        in the meantime, or (with a store) another process has, its new token is returned without
+        a second refresh. Without `stale_token`, it refreshes whatever the expiry says.
         """
         with self._lock:
             if stale_token is not None and stale_token != self.access_token:
                 return self.access_token
-            if not self._refresh_token:
-                raise TokenRefreshError("There is no refresh token (none was issued, or the last refresh failed), "
-                                        "so log in again.")
-            form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
-            if self._client_secret is None and self.client_id is not None:
-                form["client_id"] = self.client_id  # a public client identifies itself
-            requested_at = self.now()  # expires_in counts from about now, not from when the answer arrives
-            response = self._token_session.post(self.token_url, data=form, auth=self._client_auth(),
-                                                timeout=self.timeout, verify=self.verify, proxies=self.proxies,
-                                                allow_redirects=False)
-            if 300 <= response.status_code < 400:
-                raise requests.HTTPError(f"{response.status_code}: the token endpoint answered with a redirect, which "
-                                         f"is not followed. Use the endpoint's own URL (its metadata names it), not "
-                                         f"{self.token_url}", response=response)
-            if response.status_code == 400 and _error_code(response) == "invalid_grant":
-                said = self._without_secrets(_description(response))
-                self._refresh_token = None  # refused: sending it again would only be refused again
-                raise TokenRefreshError(f"The refresh token was refused, so log in again. The server said: {said}")
-            response.raise_for_status()
-            try:
-                self._use(*self._from_response(response.json(), requested_at))
-            except ValueError as error:
-                # The server may have rotated: the refresh token we sent is spent, and the new one is in an
-                # answer we cannot use. Sending the spent one again would be a replay, which ends the whole
-                # login (RFC 9700 §4.14.2). So it is dropped, and the caller is told now, with the reason.
-                reason = self._without_secrets(str(error))
-                self._refresh_token = None
-                raise TokenRefreshError(f"The token endpoint's answer to the refresh could not be used, so log in "
-                                        f"again. {reason}") from None
-            self.refreshes += 1
-            self._save()
-            return self.access_token
+            with self._store_lock():  # other processes: one refresh at a time, and read what they saved
+                if self.store is not None and self._take_stored(stale_token):
+                    return self.access_token
+                return self._refresh()
+
+    def _refresh(self) -> str:
+        """The token request itself; call it holding the locks."""
+        if not self._refresh_token:
+            self._forget()
+            raise SignInAgain("There is no refresh token (none was issued, or the last refresh failed), "
+                              "so log in again.")
+        form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+        if self._client_secret is None and self.client_id is not None:
+            form["client_id"] = self.client_id  # a public client identifies itself
+        requested_at = self.now()  # expires_in counts from about now, not from when the answer arrives
+        response = self._token_session.post(self.token_url, data=form, auth=self._client_auth(),
+                                            timeout=self.timeout, verify=self.verify, proxies=self.proxies,
+                                            allow_redirects=False)
+        if 300 <= response.status_code < 400:
+            raise requests.HTTPError(f"{response.status_code}: the token endpoint answered with a redirect, which "
+                                     f"is not followed. Use the endpoint's own URL (its metadata names it), not "
+                                     f"{self.token_url}", response=response)
+        if response.status_code == 400 and _error_code(response) == "invalid_grant":
+            said = self._without_secrets(_description(response))
+            self._forget()  # refused: sending it again would only be refused again
+            raise SignInAgain(f"The refresh token was refused, so log in again. The server said: {said}")
+        response.raise_for_status()
+        try:
+            self._use(*self._from_response(response.json(), requested_at))
+        except ValueError as error:
+            # The server may have rotated: the refresh token we sent is spent, and the new one is in an
+            # answer we cannot use. Sending the spent one again would be a replay, which ends the whole
+            # login (RFC 9700 §4.14.2). So it is dropped, and the caller is told now, with the reason.
+            reason = self._without_secrets(str(error))
+            self._forget()
+            raise SignInAgain(f"The token endpoint's answer to the refresh could not be used, so log in "
+                              f"again. {reason}") from None
+        self.refreshes += 1
+        self._save()
+        return self.access_token
+
+    def _store_lock(self) -> ContextManager:
+        return contextlib.nullcontext() if self.store is None else self.store.lock(self.store_key)
+
+    def _take_stored(self, stale_token: str | None) -> bool:
+        """Read the store (under its lock); take what another process saved. True if no refresh is needed."""
+        saved = self.store.load(self.store_key)
+        if saved is None:  # another process signed out, or was refused: the login is over
+            self._refresh_token = None
+            raise SignInAgain("The saved sign-in is gone from the token store (another process signed out, or "
+                              "its refresh token was refused), so log in again.")
+        saved = _saved_state(saved)
+        if saved == self._state:
+            return False  # nobody refreshed since we did: ours is the refresh token to use
+        self._use_saved(saved)  # another process refreshed: our refresh token is spent, theirs is current
+        return stale_token is not None and saved["access_token"] != stale_token and self.now() < self.refresh_at
+
+    def _use_saved(self, state: dict) -> None:
+        # The state says when the token dies, not how long it lived: what is left stands in for
+        # the lifetime, so a token saved an hour ago, or one about to die, refreshes first.
+        left = math.inf if state["expires_at"] is None else max(state["expires_at"] - self.now(), 0)
+        self._use(state, lifetime=left)
+
+    def _forget(self) -> None:
+        """The login is over: drop the refresh token here, and the entry in the store."""
+        self._refresh_token = None
+        if self.store is not None:
+            self.store.delete(self.store_key)
 
     def _save(self, first: bool = False) -> None:
-        """Hand the state to on_tokens (under the lock); if it raises, keep the tokens and say so."""
-        if self.on_tokens is None:
+        """Save the state to the store, then hand it to on_tokens (under the locks); if either raises,
+        keep the tokens and say so."""
+        if self.on_tokens is None and self.store is None:
             return
         try:
-            self.on_tokens(self.state())
+            if self.store is not None:
+                self.store.save(self.store_key, self.state())
+            if self.on_tokens is not None:
+                self.on_tokens(self.state())
         except Exception as error:
             reason = self._without_secrets(f"{type(error).__name__}: {error}")
             spent = ("" if first else " The old refresh token is spent: a run that resumes from the old "
                      "saved state will be refused.")
-            raise TokenSaveError(f"on_tokens failed, so the {'first' if first else 'new'} tokens were not saved "
+            raise TokenSaveError(f"Saving failed, so the {'first' if first else 'new'} tokens were not saved "
                                  f"({reason}). They are in use in this process.{spent} Fix the store and save "
-                                 f"auth.state(), or let the next refresh call on_tokens again.") from error
+                                 f"auth.state(), or let the next refresh save again.") from error
+
+    def sign_out(self, revocation_url: str) -> None:
+        """Revoke the refresh token at the server (RFC 7009), then forget it here and in the store.
+
+        The request is the refresh's, with `token=` and `token_type_hint=refresh_token` (§2.1), and the
+        same client authentication. The server answers 200 for a token it revoked and for one it did not
+        know (§2.2), so 200 is success either way; anything else raises SignOutError and deletes nothing,
+        so that sign_out() can be tried again (a 503 may carry Retry-After, §2.2.1).
+        Access tokens already issued: revoking a refresh token SHOULD also invalidate the access tokens
+        of the same grant when the server supports that (§2.1), but a resource server that validates
+        JWTs by their signature alone keeps accepting them until `exp`: only one that introspects (RFC
+        7662) or shares the revocation list knows. The practice API revokes the whole family, access
+        tokens included, and its API checks that list. Here, the access token is forgotten too.
+        """
+        require_tls(revocation_url, "the refresh token")
+        with self._lock, self._store_lock():
+            if self.store is not None:
+                saved = self.store.load(self.store_key)
+                if saved is not None:
+                    self._use_saved(_saved_state(saved))  # another process may have rotated it: revoke the newest
+            token = self._refresh_token or self.access_token  # no refresh token: revoke the access token
+            if not token:
+                return self._forget()  # signed out already: nothing left to revoke
+            form = {"token": token, "token_type_hint": "refresh_token" if self._refresh_token else "access_token"}
+            if self._client_secret is None and self.client_id is not None:
+                form["client_id"] = self.client_id
+            response = self._token_session.post(revocation_url, data=form, auth=self._client_auth(),
+                                                timeout=self.timeout, verify=self.verify, proxies=self.proxies,
+                                                allow_redirects=False)
+            if response.status_code != 200:
+                said = self._without_secrets(_description(response))
+                raise SignOutError(f"The revocation endpoint answered {response.status_code} ({said}), so the token "
+                                   f"may still work, and nothing was deleted: try sign_out() again later.")
+            self._forget()
+            self.access_token = None  # no request sends it again from here,
+            self.refresh_at = -math.inf  # the next one raises SignInAgain instead,
+            self._state = {}  # and state() holds no secret
 
     def _client_auth(self) -> tuple[str, str] | None:
         """client_secret_basic: the id and secret form-encoded, then HTTP Basic (RFC 6749 §2.3.1)."""
@@ -322,8 +450,8 @@ class RefreshingBearerAuth(AuthBase):
         return text
 
     def _retry_once_after_401(self, response: requests.Response, **kwargs) -> requests.Response:
-        """Response hook: on 401 invalid_token, refresh and resend the request once."""
-        if response.status_code != 401 or not _invalid_token(response):
+        """Response hook: on a 401 that a fresh token may cure, refresh and resend the request once."""
+        if response.status_code != 401 or not _refresh_may_help(response):
             return response
         if getattr(response.request, "retried_after_refresh", False):
             return response  # the fresh token was refused too: do not loop
@@ -409,10 +537,21 @@ def _rewind_body(request: requests.PreparedRequest) -> bool:
     return True
 
 
-def _invalid_token(response: requests.Response) -> bool:
-    """Does a Bearer challenge in WWW-Authenticate say error=invalid_token (RFC 6750 §3.1)?"""
+def _refresh_may_help(response: requests.Response) -> bool:
+    """Is this 401 one a fresh bearer token may cure?
+
+    Yes if a Bearer challenge says error=invalid_token (RFC 6750 §3.1: expired, revoked,
+    malformed), or if the 401 does not say why: no challenge at all (RFC 9110 §15.5.2 asks for
+    one, not every server sends it), or Bearer challenges with no `error`. No if the Bearer
+    challenge names another error (insufficient_scope, invalid_request: a new token of the same
+    grant fixes neither), or if only other schemes (Basic, DPoP) are asked for.
+    """
     challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
-    return any(scheme == "bearer" and params.get("error") == "invalid_token" for scheme, params in challenges)
+    bearer = [params for scheme, params in challenges if scheme == "bearer"]
+    if not bearer:
+        return not challenges
+    return any(params.get("error") == "invalid_token" for params in bearer) or \
+        all("error" not in params for params in bearer)
 
 
 def _error_code(response: requests.Response) -> str | None:
