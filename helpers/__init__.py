@@ -7,6 +7,7 @@ Notebooks import only the names below (`from helpers import ...`):
   SignInAgain, TokenSaveError, SignOutError, InsecureTransportError), RedactSecrets;
 - a token store for a program's tokens between runs: FileTokenStore, KeyringTokenStore (and their
   errors: TokenStoreError, InsecureTokenFileError, TokenStoreLockTimeout);
+- a Session with a timeout on every call and urllib3 retries: api_session;
 - loopback tools for the client's side of a flow: RedirectListener (04), serve_tunnel_proxy (06);
 - the server's side of a password check, to read in notebook 05.
 
@@ -44,7 +45,7 @@ _PUBLIC = {
     "SignOutError": "helpers.client.auth",
     "FileTokenStore": "helpers.client.token_store", "KeyringTokenStore": "helpers.client.token_store",
     "TokenStoreError": "helpers.client.token_store", "InsecureTokenFileError": "helpers.client.token_store",
-    "TokenStoreLockTimeout": "helpers.client.token_store",
+    "TokenStoreLockTimeout": "helpers.client.token_store", "api_session": "helpers.client.session",
     "RedactSecrets": "helpers.client.redaction",
     "show": "helpers.viewers", "show_jwt": "helpers.viewers",
     "check_environment": "helpers.environment",

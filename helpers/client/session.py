@@ -1,0 +1,94 @@
+"""A requests Session for talking to an API for real: a timeout on every call, and retries done right.
+
+    with api_session(auth=auth) as session:
+        response = session.get("https://api.example.com/notes")     # (3.05, 10) s unless you say
+        response.raise_for_status()
+
+requests has no default timeout: a call without `timeout=` can wait forever for a server that
+accepted the connection and never answers. And a retry loop written by hand usually retries a
+POST (sending the note twice), ignores `Retry-After`, and has every client retry at the same
+instant. So this module mounts urllib3's own `Retry` on the session's adapter:
+
+- only idempotent methods are retried after the request went out (HEAD, GET, PUT, DELETE, OPTIONS,
+  TRACE: RFC 9110 §9.2.2). A POST that timed out may have been applied: it is never sent again. Any
+  method is retried when the connection could not be made (nothing was sent);
+- on 429, 502, 503 and 504, and on connection errors and read timeouts, up to `retries` times;
+- `Retry-After` (RFC 9110 §10.2.3, seconds or an HTTP-date; RFC 6585 §4 for 429) is honoured,
+  but capped at `retry_after_max` seconds (urllib3 >= 2.6.3): a server that says "come back in
+  a day" should not hang your program for a day. Past the cap, urllib3 waits the cap and tries again;
+- without Retry-After, the wait is exponential: urllib3 waits 0 s before the first retry, then
+  `backoff * 2 ** (n - 1)` (n counts the failures in a row) plus up to `jitter` seconds at random,
+  so that a hundred clients that failed together do not come back together;
+- a `Retry-After` that is neither seconds nor a date is ignored (the backoff applies): urllib3
+  would raise InvalidHeader and end the call over a header;
+- when the retries run out on a status, you get the last response (raise_on_status=False), so
+  `raise_for_status()` reports it with its body; out of retries on a read timeout, you get
+  requests' ReadTimeout, as a POST does (urllib3's retries turn it into a ConnectionError);
+- every call gets `timeout` (connect, read) unless it passes its own. The connect timeout is a
+  little over a multiple of 3 s, TCP's first retransmission window.
+
+Retries happen below the auth: a retried request carries the same Authorization header, and
+RefreshingBearerAuth's 401 handling runs once, on the final answer.
+
+This file imports nothing else from `helpers`: copy it into a project on its own.
+"""
+from __future__ import annotations
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError
+from urllib3.util.retry import Retry
+
+DEFAULT_TIMEOUT = (3.05, 10)  # (connect, read) seconds
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class PatientRetry(Retry):
+    """urllib3's Retry, except that a Retry-After it cannot parse is treated as absent."""
+
+    def get_retry_after(self, response) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:
+            return None  # not seconds, not an HTTP-date: fall back on the backoff
+
+
+class TimeoutHTTPAdapter(HTTPAdapter):
+    """An HTTPAdapter that gives every request `timeout` unless the call passed one."""
+
+    def __init__(self, *args, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT, **kwargs) -> None:
+        self.timeout = timeout
+        super().__init__(*args, **kwargs)
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout=None, verify=True,
+             cert=None, proxies=None) -> requests.Response:
+        try:
+            return super().send(request, stream=stream, timeout=self.timeout if timeout is None else timeout,
+                                verify=verify, cert=cert, proxies=proxies)
+        except requests.ConnectionError as error:
+            reason = error.args[0].reason if error.args and isinstance(error.args[0], MaxRetryError) else None
+            if isinstance(reason, ReadTimeoutError):  # retries ran out on read timeouts: say "timeout"
+                raise requests.ReadTimeout(error.args[0], request=request) from error
+            raise
+
+
+def api_session(*, auth: requests.auth.AuthBase | None = None, retries: int = 3, backoff: float = 0.5,
+                jitter: float | None = None, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+                retry_after_max: float = 60, backoff_max: float = 30) -> requests.Session:
+    """A Session with `timeout` on every call and urllib3 retries, as the module docstring says.
+
+    `jitter` defaults to `backoff`. Pass `retries=0` to turn retries off (a call that must not
+    wait). A call that wants another timeout passes `timeout=` as usual; there is no way to ask
+    for no timeout at all, on purpose.
+    """
+    retry = PatientRetry(total=retries, connect=retries, read=retries, status=retries, other=0,
+                         allowed_methods=Retry.DEFAULT_ALLOWED_METHODS, status_forcelist=RETRY_STATUSES,
+                         respect_retry_after_header=True, retry_after_max=retry_after_max,
+                         backoff_factor=backoff, backoff_jitter=backoff if jitter is None else jitter,
+                         backoff_max=backoff_max, raise_on_status=False)
+    session = requests.Session()
+    adapter = TimeoutHTTPAdapter(max_retries=retry, timeout=timeout)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.auth = auth
+    return session
