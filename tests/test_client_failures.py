@@ -162,6 +162,17 @@ def test_every_call_gets_the_default_timeout():
         assert session.get_adapter("https://api.example.com").timeout == DEFAULT_TIMEOUT == (3.05, 10)
 
 
+def test_the_session_reads_nothing_from_the_environment_and_takes_verify_and_proxies(monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nowhere/ca.pem")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    with api_session() as session:
+        settings = session.merge_environment_settings("https://api.example.com", {}, None, None, None)
+        assert session.trust_env is False and settings["verify"] is True and settings["proxies"] == {}
+    with api_session(verify="/etc/ca.pem", proxies={"https": "http://proxy.example:3128"}) as session:
+        settings = session.merge_environment_settings("https://api.example.com", {}, None, None, None)
+        assert settings["verify"] == "/etc/ca.pem" and settings["proxies"]["https"] == "http://proxy.example:3128"
+
+
 def test_a_slow_server_times_out_without_a_timeout_argument_and_a_get_is_retried(server):
     server.script["/slow"] = [(200, {}, 0.3)]
     with api_session(timeout=(1, 0.05), retries=1) as session:

@@ -27,6 +27,11 @@ instant. So this module mounts urllib3's own `Retry` on the session's adapter:
 - every call gets `timeout` (connect, read) unless it passes its own. The connect timeout is a
   little over a multiple of 3 s, TCP's first retransmission window.
 
+The session reads nothing from the environment (`trust_env = False`): no ~/.netrc entry is sent
+on a redirect (requests reads netrc again on every redirect, even with an auth object), and the
+proxy and CA-bundle variables are ignored too. Pass what you need: `verify="/path/to/ca.pem"` for
+a private CA, `proxies={"https": "http://proxy.example:3128"}` for a proxy.
+
 Retries happen below the auth: a retried request carries the same Authorization header, and
 RefreshingBearerAuth's 401 handling runs once, on the final answer.
 
@@ -74,7 +79,8 @@ class TimeoutHTTPAdapter(HTTPAdapter):
 
 def api_session(*, auth: requests.auth.AuthBase | None = None, retries: int = 3, backoff: float = 0.5,
                 jitter: float | None = None, timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
-                retry_after_max: float = 60, backoff_max: float = 30) -> requests.Session:
+                retry_after_max: float = 60, backoff_max: float = 30, verify: bool | str = True,
+                proxies: dict[str, str] | None = None) -> requests.Session:
     """A Session with `timeout` on every call and urllib3 retries, as the module docstring says.
 
     `jitter` defaults to `backoff`. Pass `retries=0` to turn retries off (a call that must not
@@ -87,6 +93,9 @@ def api_session(*, auth: requests.auth.AuthBase | None = None, retries: int = 3,
                          backoff_factor=backoff, backoff_jitter=backoff if jitter is None else jitter,
                          backoff_max=backoff_max, raise_on_status=False)
     session = requests.Session()
+    session.trust_env = False  # no netrc, proxy or CA-bundle variables: pass verify= and proxies=
+    session.verify = verify
+    session.proxies = dict(proxies or {})
     adapter = TimeoutHTTPAdapter(max_retries=retry, timeout=timeout)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
