@@ -72,6 +72,19 @@ def waits(monkeypatch):
 OK = (200, {}, 0)
 
 
+def hits_soon(server, expected: int) -> int:
+    """How many requests the server has read, once it has read `expected` (or after 2 s).
+
+    The client gives up after its read timeout, maybe before the server's thread has even read the
+    request: the count is only settled when that thread has run.
+    """
+    deadline = time.monotonic() + 2
+    while len(server.hits) < expected and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.02)  # and no more come
+    return len(server.hits)
+
+
 def busy(retry_after: str | None = None, status: int = 503):
     return status, ({} if retry_after is None else {"Retry-After": retry_after}), 0
 
@@ -174,15 +187,15 @@ def test_the_session_reads_nothing_from_the_environment_and_takes_verify_and_pro
 
 
 def test_a_slow_server_times_out_without_a_timeout_argument_and_a_get_is_retried(server):
-    server.script["/slow"] = [(200, {}, 0.3)]
-    with api_session(timeout=(1, 0.05), retries=1) as session:
+    server.script["/slow"] = [(200, {}, 0.5)]
+    with api_session(timeout=(2, 0.1), retries=1) as session:
         with pytest.raises(requests.ReadTimeout):  # not ConnectionError, as urllib3's retries would make it
             session.get(server.url + "/slow")
-        assert len(server.hits) == 2
+        assert hits_soon(server, 2) == 2
         with pytest.raises(requests.ReadTimeout):
             session.post(server.url + "/slow")  # it may have been applied: never sent again
-        assert len(server.hits) == 3
-        assert session.get(server.url + "/slow", timeout=2).status_code == 200  # the call's own timeout wins
+        assert hits_soon(server, 3) == 3
+        assert session.get(server.url + "/slow", timeout=5).status_code == 200  # the call's own timeout wins
 
 
 def test_a_connection_refused_is_retried_even_for_a_post(waits):
