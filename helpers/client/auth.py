@@ -20,6 +20,7 @@ import ipaddress
 import math
 import string
 import contextlib
+import logging
 import threading
 import time
 from typing import Callable, ContextManager, Protocol
@@ -27,6 +28,9 @@ from urllib.parse import quote_plus, urlsplit
 
 import requests
 from requests.auth import AuthBase
+
+
+log = logging.getLogger(__name__)  # DEBUG lines say what the auth does, never with a token or secret
 
 
 class InsecureTransportError(ValueError):
@@ -274,7 +278,9 @@ class RefreshingBearerAuth(AuthBase):
                 return self.access_token
             with self._store_lock():  # other processes: one refresh at a time, and read what they saved
                 if self.store is not None and self._take_stored(stale_token):
+                    log.debug("Another process refreshed: using the tokens it saved, without a refresh.")
                     return self.access_token
+                log.debug("Refreshing the access token at %s.", self.token_url)
                 return self._refresh()
 
     def _refresh(self) -> str:
@@ -392,6 +398,7 @@ class RefreshingBearerAuth(AuthBase):
                 raise SignOutError(f"The revocation endpoint answered {response.status_code} ({said}), so the token "
                                    f"may still work, and nothing was deleted: try sign_out() again later.")
             self._forget()
+            log.debug("Signed out: the server revoked the refresh token, and it is deleted here.")
             self.access_token = None  # no request sends it again from here,
             self.refresh_at = -math.inf  # the next one raises SignInAgain instead,
             self._state = {}  # and state() holds no secret
@@ -460,6 +467,8 @@ class RefreshingBearerAuth(AuthBase):
             # requests removed the token on a redirect to another host: that host's 401 is not
             # about our token, and resending the token there would hand it to a stranger.
             return response
+        log.debug("%s %s answered 401: a fresh token may help, so one refresh and one retry.",
+                  response.request.method, urlsplit(response.request.url).path)
         token = self.refresh(stale_token=sent.removeprefix("Bearer "))
         if not _rewind_body(response.request):
             return response  # a generator was read to the end: sending it again would send nothing
