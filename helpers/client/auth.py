@@ -457,7 +457,7 @@ class RefreshingBearerAuth(AuthBase):
         return text
 
     def _retry_once_after_401(self, response: requests.Response, **kwargs) -> requests.Response:
-        """Response hook: on a 401 that a fresh token may cure, refresh and resend the request once."""
+        """Response hook: on a 401 that a fresh token may cure, refresh and resend it once."""
         if response.status_code != 401 or not _refresh_may_help(response):
             return response
         if getattr(response.request, "retried_after_refresh", False):
