@@ -75,7 +75,7 @@ def inline(text: str) -> str:
 
 
 STYLE = """@page { size: A4; margin: 9mm; }
-body { font: 7pt/1.22 system-ui, sans-serif; margin: 0; columns: 2; column-gap: 6mm; }
+body { font: 7pt/1.17 system-ui, sans-serif; margin: 0; columns: 2; column-gap: 6mm; }
 h1 { column-span: all; font-size: 11pt; margin: 0 0 1.5mm; }
 h2 { font-size: 8.4pt; margin: 1.8mm 0 0.6mm; break-after: avoid; }
 ul { margin: 0; padding-left: 3.5mm; }
