@@ -26,6 +26,7 @@ from helpers.practice_api.api_keys import DEMO_KEYS, KeyStore
 from helpers.practice_api.basic_auth import PasswordChecker, authenticate_basic
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.digest_auth import DigestAuthenticator
+from helpers.practice_api.faults import Faults
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.practice_api.request_signing import SignatureChecker
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
@@ -130,6 +131,7 @@ class PracticeAPI:
         self._order_ids = 0
         self._tokens = None
         self.oauth = AuthorizationServer(self, self.passwords)
+        self.faults = Faults()  # busy or slow answers on demand (notebook 10)
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self.index},
             "/basic/whoami": {"GET": self.basic_whoami},
@@ -203,6 +205,9 @@ class PracticeAPI:
             path = printable(request.path[:100])  # error_description is printable ASCII (RFC 6749 §5.2)
             return HTTPError(404, "not_found", f"No endpoint at '{path}'. GET / lists them.").reply()
         route = methods.get("GET" if request.method == "HEAD" else request.method)  # HEAD is GET without the body
+        busy = self.faults.refusal(request.path)
+        if busy is not None:
+            return busy.reply()
         if route is None:
             allowed = ", ".join(_allowed(methods))
             return HTTPError(405, "method_not_allowed", f"{request.path} accepts {allowed}.",
