@@ -380,3 +380,30 @@ def test_two_processes_without_the_lock_spend_the_token_twice_and_the_login_ends
         saved = FileTokenStore(tmp_path / "tokens.json").load(("issuer", "notes-cli", "ada"))
         with pytest.raises(SignInAgain):  # ... and it revoked the whole login, the winner's tokens too
             RefreshingBearerAuth.resume(api.url("/oauth/token"), saved).refresh()
+
+
+class FailingOnce(FileTokenStore):
+    """A store whose next save fails (a full disk), as a test switches it on."""
+    fail = False
+
+    def save(self, key, state):
+        if self.fail:
+            self.fail = False
+            raise OSError("No space left on device")
+        super().save(key, state)
+
+
+def test_after_a_failed_save_the_older_stored_state_is_never_taken(api, tmp_path):
+    """The store still holds the refresh token this process spent: taking it back would be the replay."""
+    from helpers import TokenSaveError
+
+    store = FailingOnce(tmp_path / "tokens.json")
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now, store=store, store_key=KEY)
+    spent = auth.state()["refresh_token"]
+    store.fail = True
+    with pytest.raises(TokenSaveError, match="No space left"):
+        auth.refresh()
+    assert store.load(KEY)["refresh_token"] == spent != auth.state()["refresh_token"]
+    auth.refresh()  # with the new refresh token, not the stored spent one: no reuse detection
+    assert store.load(KEY) == auth.state() and auth.refreshes == 2
+    assert requests.get(api.url("/me"), auth=auth, timeout=5).status_code == 200

@@ -13,6 +13,10 @@ its IP literal (127.0.0.1, [::1]), as the practice API's loopback server is (RFC
 Threads: requests promises no thread safety for a `Session` (psf/requests#2766). Give each
 thread its own Session, and set the same `RefreshingBearerAuth` on all of them: its lock
 makes them refresh once between them.
+
+Runs and processes: `on_tokens=` hands every new token state to your code, `resume()` starts
+from a saved one, and `store=` (client/token_store.py) makes several processes refresh once
+between them. When the login is over, SignInAgain says so; `sign_out()` ends it on purpose.
 """
 from __future__ import annotations
 
@@ -247,6 +251,7 @@ class RefreshingBearerAuth(AuthBase):
         self.on_tokens = on_tokens
         self.store = store
         self.store_key = store_key
+        self._unsaved = False  # the last save failed: the store holds an older (spent) state than ours
         self.refreshes = 0
         self._lock = threading.Lock()
         # Its own session: the refresh call must not use this auth, nor anything from the environment.
@@ -324,6 +329,8 @@ class RefreshingBearerAuth(AuthBase):
 
     def _take_stored(self, stale_token: str | None) -> bool:
         """Read the store (under its lock); take what another process saved. True if no refresh is needed."""
+        if self._unsaved:
+            return False  # the store is behind us (its refresh token is the one we spent): never take it
         saved = self.store.load(self.store_key)
         if saved is None:  # another process signed out, or was refused: the login is over
             self._refresh_token = None
@@ -358,12 +365,14 @@ class RefreshingBearerAuth(AuthBase):
             if self.on_tokens is not None:
                 self.on_tokens(self.state())
         except Exception as error:
+            self._unsaved = True
             reason = self._without_secrets(f"{type(error).__name__}: {error}")
             spent = ("" if first else " The old refresh token is spent: a run that resumes from the old "
                      "saved state will be refused.")
             raise TokenSaveError(f"Saving failed, so the {'first' if first else 'new'} tokens were not saved "
                                  f"({reason}). They are in use in this process.{spent} Fix the store and save "
                                  f"auth.state(), or let the next refresh save again.") from error
+        self._unsaved = False
 
     def sign_out(self, revocation_url: str) -> None:
         """Revoke the refresh token at the server (RFC 7009), then forget it here and in the store.
