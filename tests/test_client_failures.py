@@ -16,7 +16,7 @@ import responses
 import urllib3.util.retry
 
 from helpers import (FileTokenStore, RefreshingBearerAuth, SignInAgain, SignOutError, api_session,
-                     start_practice_api)
+                     serve_practice_api, start_practice_api)
 from helpers.client.session import DEFAULT_TIMEOUT
 
 PASSWORD = "analytical:engine:1843"
@@ -99,12 +99,53 @@ def test_a_get_is_retried_on_503_and_429_and_retry_after_is_honoured(server, wai
     assert waits == [1, 2]  # what the server asked for, not the backoff
 
 
-def test_retry_after_is_capped_for_real(server):
+def test_a_retry_after_above_retry_after_max_returns_the_answer_at_once_rfc9110_10_2_3(server, waits):
+    """Retrying at the cap would be before the time the server named: the caller gets the answer instead."""
     server.script["/notes"] = [busy("3600"), OK]
-    with api_session(retry_after_max=0.1) as session:
+    with api_session(retry_after_max=60) as session:
+        response = session.get(server.url + "/notes")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "3600"
+    assert len(server.hits) == 1 and waits == []
+
+
+def test_a_retry_after_at_or_below_retry_after_max_is_waited_for_real(server):
+    server.script["/notes"] = [busy("1"), OK]
+    with api_session(retry_after_max=1) as session:
         assert session.get(server.url + "/notes").status_code == 200
     waited = server.hits[1][2] - server.hits[0][2]
-    assert 0.1 <= waited < 1  # one hour asked, 0.1 s waited
+    assert 1 <= waited < 2
+
+
+def test_an_http_date_retry_after_beyond_the_cap_is_not_waited_either(server, waits):
+    server.script["/notes"] = [busy("Fri, 31 Dec 9999 23:59:59 GMT"), OK]
+    with api_session(retry_after_max=60) as session:
+        assert session.get(server.url + "/notes").status_code == 503
+    assert len(server.hits) == 1 and waits == []
+
+
+def test_a_413_with_retry_after_is_retried_too_as_urllib3_does(server, waits):
+    """urllib3's Retry.RETRY_AFTER_STATUS_CODES holds 413: the module docstring says so."""
+    assert 413 in urllib3.util.retry.Retry.RETRY_AFTER_STATUS_CODES
+    server.script["/notes"] = [(413, {"Retry-After": "2"}, 0), OK]
+    with api_session() as session:
+        assert session.get(server.url + "/notes").status_code == 200
+    assert waits == [2] and len(server.hits) == 2
+
+
+def test_the_first_retry_has_no_backoff_and_no_jitter(server, waits):
+    server.script["/notes"] = [busy(), busy(), OK]
+    with api_session(backoff=0.5, jitter=0.5) as session:
+        assert session.get(server.url + "/notes").status_code == 200
+    assert len(waits) == 1 and 1.0 <= waits[0] <= 1.5  # the first retry slept nothing (0 is not slept)
+
+
+def test_the_practice_api_on_loopback_asking_for_two_minutes_gets_its_429_back_at_once(waits):
+    with serve_practice_api() as api:
+        api.app.faults.busy("/me", retry_after=120)
+        with api_session(retry_after_max=5) as session:
+            response = session.get(api.url("/me"))
+        assert response.status_code == 429 and response.headers["Retry-After"] == "120" and waits == []
+        assert requests.get(api.url("/me"), timeout=5).status_code == 401  # the one busy answer was used
 
 
 def test_a_retry_after_date_is_honoured_and_a_malformed_one_ignored(server, waits):

@@ -248,12 +248,21 @@ def test_keyring_store_refuses_an_entry_it_did_not_write(memory_keyring, tmp_pat
 
 
 @posix_only
-def test_keyring_store_lock_lives_in_a_private_folder_not_tmp(memory_keyring, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+@pytest.mark.parametrize("runtime_dir", [None, "run"])
+def test_keyring_store_lock_is_found_from_home_alone_with_or_without_xdg_runtime_dir(
+        memory_keyring, tmp_path, monkeypatch, runtime_dir):
+    """A cron job (no $XDG_RUNTIME_DIR) and a login shell (one) must lock the same file (issue 17, item 2)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if runtime_dir is None:
+        monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    else:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / runtime_dir))
     store = KeyringTokenStore("notes/cli")
     with store.lock(KEY):
         pass
-    assert (tmp_path / "run" / "notes_cli.lock").exists() and mode_of(tmp_path / "run" / "notes_cli.lock") == 0o600
+    lock = tmp_path / "home" / ".cache" / "notes_cli.lock"
+    assert lock.exists() and mode_of(lock) == 0o600
+    assert not (tmp_path / "run").exists()
 
 
 # -- RefreshingBearerAuth with a store ----------------------------------------------------------------

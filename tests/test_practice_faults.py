@@ -48,7 +48,8 @@ def test_busy_without_retry_after_or_with_a_date_or_junk(api):
 
 @pytest.mark.parametrize("options", [{"status": 500}, {"status": 401}, {"retry_after": -1}, {"retry_after": True},
                                      {"retry_after": "1\r\nSet-Cookie: x=1"}, {"retry_after": ""}, {"times": 0},
-                                     {"times": 1.5}, {"retry_after": 1.5}])
+                                     {"times": 1.5}, {"retry_after": 1.5}, {"retry_after": " 1 "},
+                                     {"retry_after": "1 "}, {"retry_after": "\t1"}, {"retry_after": " "}])
 def test_busy_refuses_what_a_server_must_not_send(api, options):
     with pytest.raises(ValueError):
         api.app.faults.busy("/me", **options)
@@ -98,3 +99,17 @@ def test_a_429_storm_on_loopback_is_ridden_out_by_api_session(monkeypatch):
         api.app.faults.busy("/me", times=3, retry_after=2)
         api.app.faults.clear()
         assert requests.get(api.url("/me"), headers=headers, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("retry_after", [" 1 ", "1 ", " soon"])
+def test_a_retry_after_with_a_space_at_either_end_is_refused_when_the_fault_is_set_not_answered_with_500(
+        api, retry_after):
+    """RFC 9110 §5.5: a field value has no leading or trailing whitespace; busy() says so at once."""
+    with pytest.raises(ValueError, match="no space at either end"):
+        api.app.faults.busy("/me", retry_after=retry_after)
+    assert requests.get(api.url("/me"), timeout=5).status_code == 401  # no fault was set: the API as usual
+
+
+def test_a_retry_after_date_with_inner_spaces_is_still_allowed(api):
+    api.app.faults.busy("/me", retry_after="Wed, 21 Oct 2015 07:28:00 GMT")
+    assert requests.get(api.url("/me"), timeout=5).status_code == 429

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import string
 import contextlib
 import logging
@@ -72,6 +73,7 @@ class BearerAuth(AuthBase):
     """Send `Authorization: Bearer <token>` (RFC 6750 §2.1) with every request, over TLS only."""
 
     def __init__(self, token: str) -> None:
+        check_access_token(token)
         self.token = token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -81,6 +83,30 @@ class BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "BearerAuth(<token hidden>)"  # a repr must never print the token
+
+
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 6749 Appendix A.17: refresh-token = 1*VSCHAR, VSCHAR = %x20-7E
+VSCHARS = re.compile(r"[\x20-\x7e]+")
+
+
+def check_access_token(token: object) -> None:
+    """ValueError unless `token` can follow "Bearer " in a header (RFC 6750 §2.1 b64token).
+
+    A token with a space, a CR/LF or a NUL would end the header, or put the rest of it on a new line
+    (a header of the attacker's choice). The message never holds the token: it goes into logs.
+    """
+    if not isinstance(token, str) or not B64TOKEN.fullmatch(token):
+        raise ValueError("The access token is not a string of the characters a bearer token may hold "
+                         "(letters, digits, - . _ ~ + / and = at the end: RFC 6750 §2.1). It was not used.")
+
+
+def check_refresh_token(token: object) -> None:
+    """ValueError unless `token` is 1*VSCHAR (RFC 6749 Appendix A.17): printable ASCII, no CR/LF/NUL."""
+    if not isinstance(token, str) or not VSCHARS.fullmatch(token):
+        raise ValueError("The refresh token is not a string of printable ASCII characters (RFC 6749 "
+                         "Appendix A.17). It was not used.")
 
 
 class TokenRefreshError(Exception):
@@ -130,7 +156,9 @@ class RefreshingBearerAuth(AuthBase):
     - After a 401 whose Bearer challenge says `error="invalid_token"` (RFC 6750 §3.1), or a bare
       401 (no challenge at all, or a Bearer challenge with no `error`: a server that does not say
       why), it refreshes and retries that request once; a second 401 goes back to the caller. It
-      never loops. Other errors are not about the token's age (`insufficient_scope`,
+      never loops, and a bare 401 to the very token a 401 made it fetch is not refreshed again
+      (an endpoint that always answers a bare 401 would cost a refresh per request); only
+      `error="invalid_token"` is. Other errors are not about the token's age (`insufficient_scope`,
       `invalid_request`), and a 401 that asks only for another scheme (`Basic`, `DPoP`) is not
       answered with a bearer token: neither refreshes. A body that cannot be rewound (a generator)
       is not sent twice: the caller gets the 401, and the next request carries the fresh token.
@@ -140,7 +168,9 @@ class RefreshingBearerAuth(AuthBase):
       theft to the server and end the login.
 
     `tokens` is a token response: `access_token`, `token_type`, `refresh_token`, and usually
-    `expires_in`. The token type must be Bearer (any case): a client MUST NOT use a token whose
+    `expires_in`. An access token must be a b64token (RFC 6750 §2.1) and a refresh token printable
+    ASCII (RFC 6749 Appendix A.17): a CR, LF or NUL in one would break the header it goes into,
+    so it is refused (ValueError, or SignInAgain after a refresh) by a message that never holds it. The token type must be Bearer (any case): a client MUST NOT use a token whose
     type it does not understand (RFC 6749 §7.1), and a DPoP token sent as Bearer is refused.
     Tokens issued to an OAuth client are refreshed by that client: pass `client_id` for a
     public client, and `client_secret` too for a confidential one: HTTP Basic, with both
@@ -252,6 +282,7 @@ class RefreshingBearerAuth(AuthBase):
         self.store = store
         self.store_key = store_key
         self._unsaved = False  # the last save failed: the store holds an older (spent) state than ours
+        self._token_after_401: str | None = None  # the token a 401 made us refresh for (bare 401s: once)
         self.refreshes = 0
         self._lock = threading.Lock()
         # Its own session: the refresh call must not use this auth, nor anything from the environment.
@@ -279,7 +310,7 @@ class RefreshingBearerAuth(AuthBase):
         a second refresh. Without `stale_token`, it refreshes whatever the expiry says.
         """
         with self._lock:
-            if stale_token is not None and stale_token != self.access_token:
+            if stale_token is not None and stale_token != self.access_token and self.access_token:
                 return self.access_token
             with self._store_lock():  # other processes: one refresh at a time, and read what they saved
                 if self.store is not None and self._take_stored(stale_token):
@@ -333,7 +364,7 @@ class RefreshingBearerAuth(AuthBase):
             return False  # the store is behind us (its refresh token is the one we spent): never take it
         saved = self.store.load(self.store_key)
         if saved is None:  # another process signed out, or was refused: the login is over
-            self._refresh_token = None
+            self._forget()
             raise SignInAgain("The saved sign-in is gone from the token store (another process signed out, or "
                               "its refresh token was refused), so log in again.")
         saved = _saved_state(saved)
@@ -349,8 +380,14 @@ class RefreshingBearerAuth(AuthBase):
         self._use(state, lifetime=left)
 
     def _forget(self) -> None:
-        """The login is over: drop the refresh token here, and the entry in the store."""
+        """The login is over: drop the tokens here (state() holds no secret), and the entry in the store.
+
+        The next request raises SignInAgain instead of sending anything.
+        """
         self._refresh_token = None
+        self.access_token = None
+        self.refresh_at = -math.inf
+        self._state = {}
         if self.store is not None:
             self.store.delete(self.store_key)
 
@@ -389,7 +426,7 @@ class RefreshingBearerAuth(AuthBase):
         """
         require_tls(revocation_url, "the refresh token")
         with self._lock, self._store_lock():
-            if self.store is not None:
+            if self.store is not None and not self._unsaved:  # after a failed save, the store's is the spent one
                 saved = self.store.load(self.store_key)
                 if saved is not None:
                     self._use_saved(_saved_state(saved))  # another process may have rotated it: revoke the newest
@@ -406,11 +443,8 @@ class RefreshingBearerAuth(AuthBase):
                 said = self._without_secrets(_description(response))
                 raise SignOutError(f"The revocation endpoint answered {response.status_code} ({said}), so the token "
                                    f"may still work, and nothing was deleted: try sign_out() again later.")
-            self._forget()
+            self._forget()  # no request sends it again: the next one raises SignInAgain
             log.debug("Signed out: the server revoked the refresh token, and it is deleted here.")
-            self.access_token = None  # no request sends it again from here,
-            self.refresh_at = -math.inf  # the next one raises SignInAgain instead,
-            self._state = {}  # and state() holds no secret
 
     def _client_auth(self) -> tuple[str, str] | None:
         """client_secret_basic: the id and secret form-encoded, then HTTP Basic (RFC 6749 §2.3.1)."""
@@ -433,10 +467,13 @@ class RefreshingBearerAuth(AuthBase):
         if not isinstance(access_token, str) or not access_token:
             raise ValueError("The token response has no access_token string (REQUIRED, RFC 6749 §5.1). "
                              "The tokens were not used.")
+        check_access_token(access_token)
         # A server may keep the old refresh token (no rotation) and leave it out of the response.
         refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
         if refresh_token is not None and not isinstance(refresh_token, str):
             raise ValueError("The token response's refresh_token is not a string. The tokens were not used.")
+        if refresh_token is not None:
+            check_refresh_token(refresh_token)
         # scope may be left out when it is the one asked for (RFC 6749 §5.1), and a refresh keeps
         # the original scope unless it says otherwise (§6).
         scope = tokens.get("scope", getattr(self, "scope", None))
@@ -476,9 +513,18 @@ class RefreshingBearerAuth(AuthBase):
             # requests removed the token on a redirect to another host: that host's 401 is not
             # about our token, and resending the token there would hand it to a stranger.
             return response
+        stale = sent.removeprefix("Bearer ")
+        if stale == self._token_after_401 and not _says_invalid_token(response):
+            # This token is the one a 401 made us fetch, and the server still answers a bare 401: it is
+            # not about the token's age (a refresh per request, forever, would be). Only a server that
+            # says error="invalid_token" gets another refresh.
+            log.debug("%s %s answered a bare 401 to the token a 401 just renewed: no second refresh.",
+                      response.request.method, urlsplit(response.request.url).path)
+            return response
         log.debug("%s %s answered 401: a fresh token may help, so one refresh and one retry.",
                   response.request.method, urlsplit(response.request.url).path)
-        token = self.refresh(stale_token=sent.removeprefix("Bearer "))
+        token = self.refresh(stale_token=stale)
+        self._token_after_401 = token
         if not _rewind_body(response.request):
             return response  # a generator was read to the end: sending it again would send nothing
         retry = response.request.copy()
@@ -523,13 +569,13 @@ def _saved_state(state) -> dict:
     token_type = state.get("token_type")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         problems.append("token_type is not 'Bearer'")
-    if not isinstance(state.get("access_token"), str) or not state.get("access_token"):
-        problems.append("access_token is not a non-empty string")
-    if state.get("refresh_token") is not None and not isinstance(state["refresh_token"], str):
-        problems.append("refresh_token is neither a string nor null")
+    if not isinstance(state.get("access_token"), str) or not B64TOKEN.fullmatch(state["access_token"]):
+        problems.append("access_token is not a bearer token (RFC 6750 §2.1 characters)")
+    if state.get("refresh_token") is not None and (not isinstance(state["refresh_token"], str)
+                                                   or not VSCHARS.fullmatch(state["refresh_token"])):
+        problems.append("refresh_token is neither a string of printable ASCII nor null")
     expires_at = state.get("expires_at")
-    if expires_at is not None and (isinstance(expires_at, bool) or not isinstance(expires_at, (int, float))
-                                   or not math.isfinite(expires_at)):
+    if expires_at is not None and not _is_finite_number(expires_at):
         problems.append("expires_at is neither a finite number (seconds since the epoch) nor null")
     if state.get("scope") is not None and not isinstance(state["scope"], str):
         problems.append("scope is neither a string nor null")
@@ -538,7 +584,21 @@ def _saved_state(state) -> dict:
         problems.append(f"{', '.join(missing)} missing")
     if problems:
         raise ValueError(f"The saved token state cannot be used: {'; '.join(problems)}. Sign in again.")
-    return {name: state[name] for name in STATE_FIELDS} | {"token_type": "Bearer"}
+    copy = {name: state[name] for name in STATE_FIELDS} | {"token_type": "Bearer"}
+    if copy["expires_at"] is not None:
+        copy["expires_at"] = float(copy["expires_at"])
+    return copy
+
+
+def _is_finite_number(value) -> bool:
+    """A JSON number a float can hold: json.loads turns 1e400 into inf, but 10**400 stays an int, and
+    math.isfinite on it raises OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 STATE_FIELDS = ("access_token", "refresh_token", "expires_at", "scope", "token_type")
@@ -568,22 +628,30 @@ def _refresh_may_help(response: requests.Response) -> bool:
     bearer = [params for scheme, params in challenges if scheme == "bearer"]
     if not bearer:
         return not challenges
-    return any(params.get("error") == "invalid_token" for params in bearer) or \
-        all("error" not in params for params in bearer)
+    return _says_invalid_token(response) or all("error" not in params for params in bearer)
+
+
+def _says_invalid_token(response: requests.Response) -> bool:
+    """Does a Bearer challenge of this 401 say error="invalid_token" (RFC 6750 §3.1)?"""
+    challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
+    return any(scheme == "bearer" and params.get("error") == "invalid_token" for scheme, params in challenges)
+
+
+def _error_body(response: requests.Response) -> dict:
+    """The JSON object of an error answer (RFC 6749 §5.2), or {} if the body is not one (not JSON, a list)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _error_code(response: requests.Response) -> str | None:
-    try:
-        return response.json().get("error")
-    except ValueError:
-        return None
+    return _error_body(response).get("error")
 
 
 def _description(response: requests.Response) -> str:
-    try:
-        return str(response.json().get("error_description", response.reason))
-    except ValueError:
-        return response.reason
+    return str(_error_body(response).get("error_description", response.reason))
 
 
 # -- WWW-Authenticate (RFC 9110 §11.6.1) -------------------------------------------------------------

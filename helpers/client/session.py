@@ -13,12 +13,17 @@ instant. So this module mounts urllib3's own `Retry` on the session's adapter:
   TRACE: RFC 9110 §9.2.2). A POST that timed out may have been applied: it is never sent again. Any
   method is retried when the connection could not be made (nothing was sent);
 - on 429, 502, 503 and 504, and on connection errors and read timeouts, up to `retries` times;
-- `Retry-After` (RFC 9110 §10.2.3, seconds or an HTTP-date; RFC 6585 §4 for 429) is honoured,
-  but capped at `retry_after_max` seconds (urllib3 >= 2.6.3): a server that says "come back in
-  a day" should not hang your program for a day. Past the cap, urllib3 waits the cap and tries again;
-- without Retry-After, the wait is exponential: urllib3 waits 0 s before the first retry, then
-  `backoff * 2 ** (n - 1)` (n counts the failures in a row) plus up to `jitter` seconds at random,
-  so that a hundred clients that failed together do not come back together;
+  urllib3 also retries a 413 (Content Too Large) that carries Retry-After (its
+  `Retry.RETRY_AFTER_STATUS_CODES` are 413, 429 and 503), as RFC 9110 §15.5.14 allows;
+- `Retry-After` (RFC 9110 §10.2.3, seconds or an HTTP-date; RFC 6585 §4 for 429) is honoured up
+  to `retry_after_max` seconds. A server that asks for more gets no retry at all: you get its
+  answer at once, Retry-After included, to wait or give up as you choose. (urllib3's own
+  retry_after_max, 2.6.3 and later, waits the cap and tries again, before the time the server
+  named: that ignores the server, so PatientRetry stops instead);
+- without Retry-After, the wait is exponential: urllib3 retries the first failure at once, with no
+  backoff and no jitter, then waits `backoff * 2 ** (n - 1)` (n counts the failures in a row) plus
+  up to `jitter` seconds at random, so that a hundred clients that failed together do not all come
+  back together after the first retry;
 - a `Retry-After` that is neither seconds nor a date is ignored (the backoff applies): urllib3
   would raise InvalidHeader and end the call over a header;
 - when the retries run out on a status, you get the last response (raise_on_status=False), so
@@ -39,9 +44,11 @@ This file imports nothing else from `helpers`: copy it into a project on its own
 """
 from __future__ import annotations
 
+import math
+
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
 DEFAULT_TIMEOUT = (3.05, 10)  # (connect, read) seconds
@@ -49,13 +56,36 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 
 class PatientRetry(Retry):
-    """urllib3's Retry, except that a Retry-After it cannot parse is treated as absent."""
+    """urllib3's Retry, except that a Retry-After it cannot parse is treated as absent, and one
+    above `retry_after_max` ends the retries (the caller gets that answer) instead of being cut
+    to the cap: retrying before the time the server named is ignoring it (RFC 9110 §10.2.3)."""
 
     def get_retry_after(self, response) -> float | None:
         try:
             return super().get_retry_after(response)
         except InvalidHeader:
             return None  # not seconds, not an HTTP-date: fall back on the backoff
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        asked = self._asked_wait(response)
+        if asked is not None and asked > self.retry_after_max:
+            # urllib3 hands the response back on MaxRetryError when raise_on_status is False
+            raise MaxRetryError(_pool, url, ResponseError(f"Retry-After asks for {asked:.0f} s, more than "
+                                                          f"retry_after_max ({self.retry_after_max} s)"))
+        return super().increment(method, url, response=response, error=error, _pool=_pool,
+                                 _stacktrace=_stacktrace)
+
+    def _asked_wait(self, response) -> float | None:
+        """The seconds the response's Retry-After asks for, uncapped; None if it has none we can read."""
+        if response is None or not self.respect_retry_after_header:
+            return None
+        header = response.headers.get("Retry-After")
+        if header is None:
+            return None
+        try:
+            return self.new(retry_after_max=math.inf).parse_retry_after(header)
+        except InvalidHeader:
+            return None
 
 
 class TimeoutHTTPAdapter(HTTPAdapter):
@@ -84,7 +114,8 @@ def api_session(*, auth: requests.auth.AuthBase | None = None, retries: int = 3,
     """A Session with `timeout` on every call and urllib3 retries, as the module docstring says.
 
     `jitter` defaults to `backoff`. Pass `retries=0` to turn retries off (a call that must not
-    wait). A call that wants another timeout passes `timeout=` as usual; there is no way to ask
+    wait). `retry_after_max` is the longest Retry-After this session waits for: above it, the answer
+    comes back at once (check `response.headers["Retry-After"]`). A call that wants another timeout passes `timeout=` as usual; there is no way to ask
     for no timeout at all, on purpose.
     """
     retry = PatientRetry(total=retries, connect=retries, read=retries, status=retries, other=0,

@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from helpers.practice_api.wsgi import HTTPError
 
 ERRORS = {429: "rate_limited", 502: "bad_gateway", 503: "temporarily_unavailable", 504: "gateway_timeout"}
-RETRY_AFTER_TEXT = re.compile(r"[\x20-\x7e]{1,64}")  # printable ASCII: never a line break into a header
+# Printable ASCII, at most 64, with no space at either end: never a line break into a header, and
+# nothing the server's header writer would strip (a field value has no leading or trailing
+# whitespace: RFC 9110 §5.5).
+RETRY_AFTER_TEXT = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?")
 
 
 @dataclass
@@ -54,7 +57,8 @@ class Faults:
         if isinstance(retry_after, bool) or not (retry_after is None or isinstance(retry_after, int) and
                                                  retry_after >= 0 or isinstance(retry_after, str)
                                                  and RETRY_AFTER_TEXT.fullmatch(retry_after)):
-            raise ValueError("retry_after is seconds (an int >= 0), None, or up to 64 printable ASCII characters")
+            raise ValueError("retry_after is seconds (an int >= 0), None, or 1 to 64 printable ASCII characters "
+                             "with no space at either end (a header value: RFC 9110 §5.5)")
         with self._lock:
             self._busy[path] = _Fault(_times(times), status, None if retry_after is None else str(retry_after))
 
