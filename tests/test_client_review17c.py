@@ -216,7 +216,7 @@ def test_a_lock_file_group_or_others_may_write_is_refused(tmp_path, mode):
     lock = tmp_path / "tokens.json.lock"
     lock.touch()
     lock.chmod(mode)
-    with pytest.raises(InsecureTokenFileError, match="chmod 600"):
+    with pytest.raises(InsecureTokenFileError, match="not used as the store's lock.*chmod 600"):
         FileTokenStore(tmp_path / "tokens.json").save(KEY, STATE)
     assert stat.S_IMODE(lock.stat().st_mode) == mode  # refused, not silently narrowed
 
@@ -357,3 +357,20 @@ def test_delete_and_sign_out_remove_temporary_files_a_killed_save_left(tmp_path)
         mock.post(REVOKE_URL, status=200)
         RefreshingBearerAuth(TOKEN_URL, TOKENS, store=store, store_key=KEY).sign_out(REVOKE_URL)
     assert not stray.exists()
+
+
+@posix_only
+def test_a_symlink_at_the_store_path_is_an_insecure_token_file_error_not_a_bare_oserror(tmp_path):
+    (tmp_path / "tokens.json").symlink_to("/etc/passwd")
+    with pytest.raises(InsecureTokenFileError, match="symbolic link"):
+        FileTokenStore(tmp_path / "tokens.json").load(KEY)
+
+
+# -- the keyring on Windows (item 12) ------------------------------------------------------------------
+
+def test_a_state_too_big_for_windows_credential_manager_is_refused_by_save_with_the_way_out(monkeypatch, tmp_path):
+    """CRED_MAX_CREDENTIAL_BLOB_SIZE is 2560 bytes, UTF-16: about 1280 characters (jaraco/keyring#540)."""
+    store = token_store.KeyringTokenStore("notes", lock_path=tmp_path / "notes.lock")
+    monkeypatch.setattr(token_store.sys, "platform", "win32")
+    with pytest.raises(TokenStoreError, match="2560 bytes.*FileTokenStore"):
+        store.save(KEY, {**STATE, "access_token": "A" * 1300})

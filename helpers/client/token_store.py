@@ -39,6 +39,7 @@ This file imports nothing else from `helpers`: copy it into a project on its own
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -224,6 +225,11 @@ class FileTokenStore:
             return {}
         except IsADirectoryError:  # Windows refuses to open a folder; POSIX opens it and fstat says so
             raise _not_a_file(self.path) from None
+        except OSError as error:
+            if error.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+                raise InsecureTokenFileError(f"{self.path} is a symbolic link, which a token store never "
+                                             f"follows (it may point at someone else's file). Remove it.") from None
+            raise
         try:
             info = os.fstat(fd)  # the file we opened, not whatever the path names now
             if not stat.S_ISREG(info.st_mode):
@@ -407,6 +413,10 @@ def _check_private(info: os.stat_result, path: Path) -> None:
                                      f"keep the store in a folder of yours, never a shared one. Delete it and "
                                      f"sign in again.")
     mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077 and path.name.endswith(".lock"):
+        raise InsecureTokenFileError(
+            f"{path} can be read or written by others (mode {mode:04o}), so it is not used as the store's lock: "
+            f"anyone who can open it can hold it. Fix: chmod 600 {path}.")
     if mode & 0o077:
         raise InsecureTokenFileError(
             f"{path} can be read or written by others (mode {mode:04o}), so its tokens are not used: anyone who "
