@@ -515,10 +515,9 @@ class RefreshingBearerAuth(AuthBase):
             return response
         stale = sent.removeprefix("Bearer ")
         if stale == self._token_after_401 and not _says_invalid_token(response):
-            # This token is the one a 401 made us fetch, and the server still answers a bare 401: it is
-            # not about the token's age (a refresh per request, forever, would be). Only a server that
-            # says error="invalid_token" gets another refresh.
-            log.debug("%s %s answered a bare 401 to the token a 401 just renewed: no second refresh.",
+            # A 401 made us fetch this very token, and the server still says a bare 401: it is not
+            # about the token's age (a refresh per request, forever). invalid_token would be.
+            log.debug("%s %s: a bare 401 to the token a 401 renewed; no second refresh.",
                       response.request.method, urlsplit(response.request.url).path)
             return response
         log.debug("%s %s answered 401: a fresh token may help, so one refresh and one retry.",
