@@ -52,7 +52,8 @@ def lock_file(path: Path) -> Path:
 def holding_lock(path: Path) -> Iterator[None]:
     """Hold the lock of token file `path` exclusively, as another process would (flock on POSIX,
     msvcrt.locking on Windows). Waits for it: the lock goes away with the process that holds it."""
-    with open(lock_file(path), "a+b") as handle:
+    descriptor = os.open(lock_file(path), os.O_RDWR | os.O_CREAT, 0o600)  # private, as the store makes it
+    with os.fdopen(descriptor, "r+b") as handle:
         if POSIX:
             import fcntl
 
