@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import stat
 import sys
 import threading
@@ -74,6 +75,15 @@ def test_bearer_auth_refuses_an_access_token_that_is_not_a_b64token_rfc6750_2_1(
     with pytest.raises(ValueError, match="RFC 6750 §2.1") as refused:
         BearerAuth(token)
     assert token not in str(refused.value) and "A1" not in str(refused.value)
+
+
+@pytest.mark.parametrize("token, hint", [({"access_token": "A1"}, 'tokens["access_token"]'),
+                                         ("Bearer A1", '"Bearer " is added for you'),
+                                         ("A1\n", "line break at an end")])
+def test_bearer_auth_says_what_the_usual_mistake_was(token, hint):
+    with pytest.raises(ValueError, match=re.escape(hint)) as refused:
+        BearerAuth(token)
+    assert "A1" not in str(refused.value)
 
 
 @pytest.mark.parametrize("token", BAD_ACCESS)

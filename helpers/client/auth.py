@@ -97,9 +97,19 @@ def check_access_token(token: object) -> None:
     A token with a space, a CR/LF or a NUL would end the header, or put the rest of it on a new line
     (a header of the attacker's choice). The message never holds the token: it goes into logs.
     """
-    if not isinstance(token, str) or not B64TOKEN.fullmatch(token):
-        raise ValueError("The access token is not a string of the characters a bearer token may hold "
-                         "(letters, digits, - . _ ~ + / and = at the end: RFC 6750 §2.1). It was not used.")
+    if isinstance(token, str) and B64TOKEN.fullmatch(token):
+        return
+    if not isinstance(token, str):
+        hint = (f" Pass the access_token string (tokens[\"access_token\"]), not a {type(token).__name__}.")
+    elif token[:7].lower() == "bearer ":
+        hint = " Pass the token alone: \"Bearer \" is added for you."
+    elif token != token.strip():
+        hint = " It has a space or a line break at an end (copied with the line end?)."
+    else:
+        hint = ""
+    raise ValueError("The access token is not a string of the characters a bearer token may hold "
+                     "(letters, digits, - . _ ~ + / and = at the end: RFC 6750 §2.1). It was not used."
+                     + hint)
 
 
 def check_refresh_token(token: object) -> None:
