@@ -24,7 +24,10 @@ The file back-end, for machines without a keyring (a server, a container, CI):
 - written atomically: a temporary file in the same directory, fsync, then os.replace, so that a crash
   mid-write leaves the old file whole, never half a file;
 - refused at load time (POSIX) if group or others may read or write it, or another user owns it, with
-  the fix in the message. A token file anyone can read is a login anyone can use.
+  the fix in the message. A token file anyone can read is a login anyone can use. The same goes for
+  its lock file, and for a folder others may write without the sticky bit (ssh's StrictModes rule):
+  keep the store in a folder of yours, never a shared one. A FIFO, a folder or a symlink at the path
+  is refused at once (opened with O_NONBLOCK | O_NOFOLLOW, then fstat: a regular file only).
 - On Windows the mode bits mean nothing (os.chmod only sets or clears read-only), so this file's
   safety is its folder's ACL: under your profile (%USERPROFILE%, %LOCALAPPDATA%) the default ACL gives
   access to you, SYSTEM and Administrators only. Keep the file there. This module does not check
