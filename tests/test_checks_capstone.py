@@ -42,7 +42,7 @@ def read_entries(path):
 
 
 def write_private(path, text, *, flush=True, fsync=True, folder=None, lock=True, fixed_name=False,
-                  swallow=False, keep_temp=False):
+                  swallow=False, keep_temp=False, fsync_folder=True):
     """The right way, and, by its options, each way to get it wrong."""
     path = Path(path)
     with token_lock(path) if lock else contextlib.nullcontext():
@@ -66,6 +66,17 @@ def write_private(path, text, *, flush=True, fsync=True, folder=None, lock=True,
                 os.unlink(temp)
             if not swallow:
                 raise
+        if fsync_folder:
+            fsync_the_folder(path)
+
+
+def fsync_the_folder(path):
+    """The rename is in the folder: fsync it, so that the new name survives a power cut."""
+    fd = os.open(Path(path).parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def right_save(path, key, state):
@@ -93,6 +104,7 @@ def test_right_save_with_os_open_and_o_excl(feedback):
             except BaseException:
                 os.unlink(temp)
                 raise
+            fsync_the_folder(path)
 
     assert_right(feedback(checks.token_file_save, save))
 
@@ -110,7 +122,7 @@ def test_mode_from_the_umask_is_refused(feedback):
         with token_lock(path):
             entries = read_entries(path)
             entries[key] = state
-            temp = path.with_name(path.name + ".tmp")
+            temp = path.with_name(path.name + f".{os.getpid()}.new")
             with open(temp, "w", encoding="utf-8") as file:
                 json.dump(entries, file)
                 file.flush()
@@ -126,7 +138,7 @@ def test_chmod_after_the_write_is_refused(feedback):
         with token_lock(path):
             entries = read_entries(path)
             entries[key] = state
-            temp = path.with_name(path.name + ".tmp")
+            temp = path.with_name(path.name + f".{os.getpid()}.new")
             with open(temp, "w", encoding="utf-8") as file:
                 json.dump(entries, file)
                 file.flush()
@@ -209,6 +221,43 @@ def test_a_temp_file_left_after_a_crash_is_refused(feedback):
                    "temp file is left behind")
 
 
+def test_fixed_temp_name_is_refused(feedback):
+    """A leftover 0644 tokens.json.tmp keeps its mode when opened again without O_EXCL."""
+    text = feedback(checks.token_file_save, lambda path, key, state: write_private(
+        path, {key: state}, fixed_name=True))
+    assert_not_yet(text, "a name of its own")
+    assert "mkstemp(dir=path.parent)" in text
+
+
+def test_fixed_hidden_temp_name_with_o_excl_is_refused(feedback):
+    """O_EXCL on a fixed name is private, but a crash's leftover blocks every later save."""
+    def save(path, key, state):
+        with token_lock(path):
+            entries = read_entries(path)
+            entries[key] = state
+            temp = path.with_name(f".{path.name}.tmp")
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with open(fd, "w", encoding="utf-8") as file:
+                    file.write(json.dumps(entries))
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temp, path)
+            except BaseException:
+                os.unlink(temp)
+                raise
+            fsync_the_folder(path)
+
+    assert_not_yet(feedback(checks.token_file_save, save), "a name of its own")
+
+
+def test_no_fsync_of_the_folder_is_refused(feedback):
+    """fsync(2): the file's data is on disk, but its new name is in the folder, which needs its own fsync."""
+    text = feedback(checks.token_file_save, lambda path, key, state: write_private(
+        path, {key: state}, fsync_folder=False))
+    assert_not_yet(text, "fsync the folder")
+
+
 def test_no_lock_is_refused(feedback):
     """Atomic and private, but a second process saving at the same moment loses an entry."""
     assert_not_yet(feedback(checks.token_file_save,
@@ -237,6 +286,7 @@ def test_overwriting_other_entries_is_refused(feedback):
             file.flush()
             os.fsync(file.fileno())
         os.replace(temp, path)
+        fsync_the_folder(path)
 
     assert_not_yet(feedback(checks.token_file_save, save), "lost 'ada'")
 
@@ -292,6 +342,33 @@ def test_load_that_checks_others_only_is_refused(feedback):
             return None
 
     assert_not_yet(feedback(checks.token_file_load, load), "the file's group")
+
+
+def test_load_that_checks_read_bits_only_is_refused(feedback):
+    """Group- or other-writable (0620, 0602): someone could plant their tokens, so refuse it too."""
+    def load(path, key):
+        try:
+            if os.stat(path).st_mode & 0o044:
+                raise PermissionError("chmod 600 it")
+            return json.loads(Path(path).read_text()).get(key)
+        except FileNotFoundError:
+            return None
+
+    text = feedback(checks.token_file_load, load)
+    assert_not_yet(text, "mode 620 (writable by the file's group)")
+    assert "planted" in text
+
+
+def test_load_that_misses_other_writable_is_refused(feedback):
+    def load(path, key):
+        try:
+            if os.stat(path).st_mode & 0o074:
+                raise PermissionError("chmod 600 it")
+            return json.loads(Path(path).read_text()).get(key)
+        except FileNotFoundError:
+            return None
+
+    assert_not_yet(feedback(checks.token_file_load, load), "mode 602 (writable by others)")
 
 
 def test_load_that_raises_on_a_first_run_is_refused(feedback):

@@ -122,6 +122,7 @@ class _Watch:
         self.fsyncs: list[int] = []  # the write count at each fsync
         self.writes_at_fsync_or_replace: list[tuple[str, int]] = []
         self.renames: list[tuple[str, str, int]] = []  # (source, target, fsyncs before it)
+        self.folder_fsyncs: list[int] = []  # the rename count at each fsync of a folder
         self.umask_changed = False
         self.full = False
         self._files: dict[int, "_Writer"] = {}
@@ -201,7 +202,10 @@ def _watched(watch: _Watch) -> Iterator[_Watch]:
             writer = watch._files.get(number)
             if writer is not None and writer.dirty:
                 watch.unflushed_fsync = True
-            watch.fsyncs.append(watch.written)
+            if POSIX and stat.S_ISDIR(os.fstat(number).st_mode):
+                watch.folder_fsyncs.append(len(watch.renames))
+            else:
+                watch.fsyncs.append(watch.written)
         return real["fsync"](fd)
 
     def renaming(name):
@@ -263,9 +267,32 @@ def _call(save: Callable, path: Path, key: str, state: dict, watch: _Watch | Non
             return run(save, path, key, state)
 
 
+def _leftovers(path: Path) -> list[Path]:
+    """Fixed temp names a crashed save of another program (or an older version) may have left, 0644."""
+    return [path.with_name(path.name + ".tmp"), path.with_name("." + path.name + ".tmp")]
+
+
+FIXED_NAME = ("your temp file has a fixed name, and a crash had left a file of that name (mode 0644, from the "
+              "umask): opening it again keeps its mode and its owner, so the tokens went into a file others "
+              "can read (and O_EXCL would fail on it forever). Give the temp file a name of its own: "
+              "tempfile.mkstemp(dir=path.parent) makes a new 0600 file with a random name in the same folder.")
+
+
 def _first_save(save: Callable, path: Path) -> str:
     watch = _Watch()
-    outcome = _call(save, path, "ada", _state("ada"), watch)
+    leftovers = _leftovers(path)
+    for leftover in leftovers:
+        leftover.write_text("left by a crash", encoding="utf-8")
+        os.chmod(leftover, 0o644)
+    try:
+        outcome = _call(save, path, "ada", _state("ada"), watch)
+    finally:
+        planted = {leftover.name for leftover in leftovers}
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
+    if isinstance(outcome.error, FileExistsError) or any(
+            Path(source).name in planted for source, _, _ in watch.renames):
+        return FIXED_NAME
     if outcome.error:
         return raised("the first save (no file yet)", outcome.error, " The first save creates the file.")
     if not path.exists():
@@ -323,6 +350,10 @@ def _write_problem(watch: _Watch, path: Path, when: str) -> str:
     if not fsyncs:
         return ("os.replace() came before any os.fsync(): after a power cut the new name can point at an empty "
                 "file. Flush and fsync the temp file before you replace.")
+    if POSIX and not any(renames >= len(watch.renames) for renames in watch.folder_fsyncs):
+        return ("the new name is not on disk yet: os.replace() changed the folder, and after a power cut the "
+                "folder may still hold the old name. After the replace, fsync the folder too: "
+                "fd = os.open(path.parent, os.O_RDONLY), os.fsync(fd), os.close(fd) (POSIX).")
     return ""
 
 
@@ -458,15 +489,19 @@ def _load_problem(load: Callable, path: Path) -> str:
         return "load(path, 'ada') should return the state saved under 'ada' (the dict, as json.load gives it)."
     if not POSIX:
         return ""
-    for mode, who in ((0o644, "everyone"), (0o640, "the file's group"), (0o604, "others")):
+    for mode, who in ((0o644, "readable by everyone"), (0o640, "readable by the file's group"),
+                      (0o604, "readable by others"), (0o620, "writable by the file's group"),
+                      (0o602, "writable by others")):
         os.chmod(path, mode)
         outcome = run(load, path, "ada")
         if outcome.error is None:
-            return (f"the token file had mode {oct(mode)[2:]} (readable by {who}), and load() used it. Refuse it: "
+            why = ("the tokens may have been read" if mode & 0o044 else
+                   "someone may have planted their own tokens, and you would act as them")
+            return (f"the token file had mode {oct(mode)[2:]} ({who}), and load() used it. Refuse it: "
                     "raise PermissionError when stat's mode has any of the 0o077 bits, and say the fix "
-                    "(chmod 600, then sign in again: the tokens may have been read).")
+                    f"(chmod 600, then sign in again: {why}).")
         if not isinstance(outcome.error, PermissionError):
-            return (f"for a file readable by {who}, raise PermissionError (it is about who may read the file), "
+            return (f"for a file {who}, raise PermissionError (it is about who may use the file), "
                     f"not {type(outcome.error).__name__}.")
         if "600" not in str(outcome.error):
             return "your PermissionError should say the fix: `chmod 600` on the file (and to sign in again)."
