@@ -416,3 +416,19 @@ def test_after_a_failed_save_the_older_stored_state_is_never_taken(api, tmp_path
     auth.refresh()  # with the new refresh token, not the stored spent one: no reuse detection
     assert store.load(KEY) == auth.state() and auth.refreshes == 2
     assert requests.get(api.url("/me"), auth=auth, timeout=5).status_code == 200
+
+
+def test_a_relative_path_is_made_absolute_at_creation(tmp_path, monkeypatch):
+    """A chdir after creating the store must not split the data from its lock (both stay in one folder)."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(mode=0o700)
+    second.mkdir(mode=0o700)
+    monkeypatch.chdir(first)
+    store = FileTokenStore("tokens.json")
+    monkeypatch.chdir(second)
+    key = ("https://issuer.test", "notes-cli", "ada")
+    with store.lock(key):
+        store.save(key, {"access_token": "a", "refresh_token": "r"})
+    assert store.path == first / "tokens.json"
+    assert sorted(p.name for p in first.iterdir()) == ["tokens.json", "tokens.json.lock"]
+    assert list(second.iterdir()) == []

@@ -176,7 +176,9 @@ class FileTokenStore:
     """
 
     def __init__(self, path: str | os.PathLike, *, lock_timeout: float = LOCK_TIMEOUT) -> None:
-        self.path = Path(path).expanduser()
+        # Absolute now (not resolved: a symlink at the path must still be seen and refused), so that
+        # a later os.chdir() cannot send the tokens to one folder and the lock to another.
+        self.path = Path(os.path.abspath(Path(path).expanduser()))
         self.lock_timeout = lock_timeout
         self._lock = InterProcessLock.for_path(self.path.with_name(self.path.name + ".lock"))
 
