@@ -394,3 +394,24 @@ def test_load_refusing_without_the_fix_is_refused(feedback):
         return right_load(path, key)
 
     assert_not_yet(feedback(checks.token_file_load, load), "say the fix")
+
+
+def notebook_solutions():
+    """The save and load of notebook 10's two solutions, as a learner would paste them."""
+    import re
+    import types
+    notebook = json.loads((Path(__file__).parent.parent / "notebooks" / "10-putting-it-together.ipynb")
+                          .read_text(encoding="utf-8"))
+    namespace = {"os": os, "tempfile": tempfile, "token_lock": token_lock,
+                 "checks": types.SimpleNamespace(token_file_save=lambda f: None, token_file_load=lambda f: None)}
+    for cell in notebook["cells"]:
+        found = re.search(r"<details><summary>Solution</summary>\s*```python\n(.*?)```", "".join(cell["source"]), re.S)
+        if found:
+            exec(found.group(1), namespace)
+    return namespace["save"], namespace["load"]
+
+
+def test_the_notebooks_solutions_pass(feedback):
+    save, load = notebook_solutions()
+    assert_right(feedback(checks.token_file_save, save), "fsync of the folder")
+    assert_right(feedback(checks.token_file_load, load), "read or write")

@@ -246,8 +246,8 @@ def token_file_save(function: Any) -> None:
     if problem:
         return not_yet(problem)
     privacy = "private from its first byte (0600, whatever the umask), " if POSIX else ""
-    right(f"the token file is {privacy}replaced whole (temp file beside it, fsync, os.replace), and saves wait "
-          f"for the lock: a crash or a second process cannot cost a sign-in.")
+    right(f"the token file is {privacy}replaced whole (temp file beside it, fsync, os.replace, fsync of the folder), "
+          f"and saves wait for the lock: a crash or a second process cannot cost a sign-in.")
 
 
 def _save_problem(save: Callable, folder: Path) -> str:
@@ -465,7 +465,7 @@ def token_file_load(function: Any) -> None:
         problem = _load_problem(function, Path(folder) / "tokens.json")
     if problem:
         return not_yet(problem)
-    refused = " and refuses a file that group or others can read" if POSIX else ""
+    refused = " and refuses a file that group or others can read or write" if POSIX else ""
     right(f"load() finds the entry, says None on a first run{refused}, with the fix in its message.")
 
 
