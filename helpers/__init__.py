@@ -4,7 +4,10 @@ Notebooks import only the names below (`from helpers import ...`):
 - the practice API: start_practice_api (in-process), serve_practice_api (loopback);
 - viewers and checks: show, show_jwt, checks, check_environment;
 - client-side auth: BearerAuth, RefreshingBearerAuth (and the errors they raise: TokenRefreshError,
-  InsecureTransportError), RedactSecrets, DPoPAuth (09);
+  SignInAgain, TokenSaveError, SignOutError, InsecureTransportError), RedactSecrets, DPoPAuth (09);
+- a token store for a program's tokens between runs: FileTokenStore, KeyringTokenStore (and their
+  errors: TokenStoreError, InsecureTokenFileError, TokenStoreLockTimeout);
+- a Session with a timeout on every call and urllib3 retries: api_session;
 - loopback tools for the client's side of a flow: RedirectListener (04), serve_tunnel_proxy (06);
 - the server's side of a password check, to read in notebook 05.
 
@@ -38,6 +41,11 @@ _PUBLIC = {
     "RedirectListener": "helpers.serving.redirect_listener", "serve_tunnel_proxy": "helpers.serving.tunnel_proxy",
     "BearerAuth": "helpers.client.auth", "InsecureTransportError": "helpers.client.auth",
     "RefreshingBearerAuth": "helpers.client.auth", "TokenRefreshError": "helpers.client.auth",
+    "TokenSaveError": "helpers.client.auth", "SignInAgain": "helpers.client.auth",
+    "SignOutError": "helpers.client.auth",
+    "FileTokenStore": "helpers.client.token_store", "KeyringTokenStore": "helpers.client.token_store",
+    "TokenStoreError": "helpers.client.token_store", "InsecureTokenFileError": "helpers.client.token_store",
+    "TokenStoreLockTimeout": "helpers.client.token_store", "api_session": "helpers.client.session",
     "RedactSecrets": "helpers.client.redaction", "DPoPAuth": "helpers.client.dpop",
     "show": "helpers.viewers", "show_jwt": "helpers.viewers",
     "check_environment": "helpers.environment",

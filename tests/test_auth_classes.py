@@ -232,17 +232,24 @@ def test_parse_challenges(header, expected):
     ('Basic realm="x", Bearer error="invalid_token"', True),
     ('Bearer realm="a, b", error="invalid_token"', True),
     ('Bearer error="insufficient_scope"', False),
-    ('Bearer realm="api"', False),
+    ('Bearer realm="api", error="invalid_request"', False),
+    ('Bearer realm="api"', True),  # a bare 401: the server does not say why, so one refresh may cure it
+    (None, True),  # no challenge at all (RFC 9110 §15.5.2 asks for one; not every server sends it)
+    ("", True),
+    ('Basic realm="api", Bearer realm="api"', True),
+    ('Basic realm="x"', False),  # asks for another scheme: a fresh bearer token is no answer
     (r'Basic realm="error=\"invalid_token\""', False),  # the words sit inside another scheme's realm
     ('DPoP error="invalid_token"', False),  # about a DPoP proof, not our bearer token
     ("Bearer error=Invalid_Token", False),  # error codes are case-sensitive (RFC 6750 §3.1)
-    ('Bearer error="invalid_token', False),
+    ('Bearer error="invalid_token', True),  # the broken parameter is dropped: a Bearer challenge without error
 ])
-def test_retries_after_a_401_only_for_a_bearer_invalid_token_challenge(challenge, retried):
+def test_retries_after_a_401_for_invalid_token_or_a_bare_401_only(challenge, retried):
+    """RFC 6750 §3.1: invalid_token means a new token may work; a 401 that names no error is retried once too."""
     auth = RefreshingBearerAuth("https://api.example.test/oauth/token",
                                 {"access_token": "OLD-TOKEN", "token_type": "Bearer", "refresh_token": "r1"})
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.get("https://api.example.test/files/1", status=401, headers={"WWW-Authenticate": challenge})
+        mock.get("https://api.example.test/files/1", status=401,
+                 headers={} if challenge is None else {"WWW-Authenticate": challenge})
         mock.get("https://api.example.test/files/1", status=200, json={})
         mock.post("https://api.example.test/oauth/token", json={"access_token": "NEW-TOKEN", "token_type": "Bearer", "refresh_token": "r2"})
         response = requests.get("https://api.example.test/files/1", auth=auth, timeout=5)

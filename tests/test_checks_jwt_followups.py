@@ -36,9 +36,21 @@ UNSENDABLE = {
 }
 
 
+class HandWrittenBearer(requests.auth.AuthBase):
+    """A learner's own bearer auth, which checks nothing (helpers' BearerAuth refuses these tokens itself)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request):
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
 @pytest.mark.parametrize("name", UNSENDABLE)
 def test_bearer_session_names_a_header_http_cannot_carry(feedback, tokens, name):
-    output = feedback(checks.bearer_session, session_with(BearerAuth(UNSENDABLE[name](tokens["access_token"]))))
+    output = feedback(checks.bearer_session,
+                      session_with(HandWrittenBearer(UNSENDABLE[name](tokens["access_token"]))))
     assert_not_yet(output, "line break")
     assert "HTTP/1.1" in output
     assert tokens["access_token"] not in output and tokens["access_token"][:40] not in output

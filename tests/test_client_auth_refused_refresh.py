@@ -37,6 +37,12 @@ REFUSED = {
     "empty access_token": {"json": {"access_token": "", "token_type": "Bearer", "refresh_token": "r2"}},
     "refresh_token not a string": {"json": {"access_token": "new", "token_type": "Bearer", "refresh_token": ["r2"]}},
     "a JSON list": {"json": [{"access_token": "new", "token_type": "Bearer"}]},
+    # RFC 6750 §2.1 b64token, RFC 6749 A.17 VSCHAR: a line break in a token would split the header it goes into
+    "access_token with CR LF": {"json": {"access_token": "new\r\nX-Evil: 1", "token_type": "Bearer",
+                                         "refresh_token": "r2"}},
+    "access_token with a space": {"json": {"access_token": "new token", "token_type": "Bearer",
+                                           "refresh_token": "r2"}},
+    "refresh_token with NUL": {"json": {"access_token": "new", "token_type": "Bearer", "refresh_token": "r2\x00"}},
     "not JSON": {"body": "<html>ok</html>"},
 }
 
@@ -58,7 +64,8 @@ def test_a_refused_token_response_drops_the_refresh_token_and_says_log_in_again(
         with pytest.raises(TokenRefreshError, match="log in again"):
             auth.refresh()
         assert token_endpoint.call_count == 1 and api.call_count == 0
-    assert auth.access_token == "old"  # the refused answer's token was not used
+    # the refused answer's token was not used, and nothing of the login is left (item 9 of issue 17)
+    assert auth.access_token is None and auth.state() == {}
 
 
 def test_the_reason_is_in_the_error():

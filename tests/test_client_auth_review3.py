@@ -167,7 +167,7 @@ def test_a_refresh_response_without_a_bearer_token_type_is_refused_and_not_store
         mock.post("https://auth.example.test/token", json=answer)
         with pytest.raises(TokenRefreshError, match="token_type"):  # log in again: the refresh token may be spent
             auth.refresh()
-    assert (auth.access_token, auth.refreshes) == ("old", 0)  # never sent as a Bearer token
+    assert (auth.access_token, auth.refreshes) == (None, 0)  # never sent as a Bearer token, and forgotten
 
 
 def test_a_bearer_refresh_response_in_any_case_is_used():

@@ -17,7 +17,7 @@ import pytest
 import requests
 from requests.auth import AuthBase
 
-from helpers import BearerAuth, serve_practice_api, start_practice_api
+from helpers import serve_practice_api, start_practice_api
 from helpers.practice_api import demo
 
 ADA = {"username": "ada", "password": demo.password_of("ada")}
@@ -79,8 +79,10 @@ def test_a_bearer_token_with_a_line_break_raises_before_sending(transports, suff
     in_process, _ = transports
     token = requests.post(in_process.url("/login"), json=ADA, timeout=5).json()["access_token"]
     calls = len(in_process.calls)
+    # a hand-written auth, not BearerAuth: BearerAuth itself refuses such a token (RFC 6750 §2.1) before
+    # the transport sees it (test_client_review17c); this test is about the transport
     with pytest.raises(ValueError, match="^Invalid header value") as raised:
-        requests.get(in_process.url("/me"), auth=BearerAuth(token + suffix), timeout=5)
+        requests.get(in_process.url("/me"), auth=SetHeader("Authorization", f"Bearer {token}{suffix}"), timeout=5)
     assert len(in_process.calls) == calls  # nothing reached the API
     assert token not in str(raised.value)  # the message names the header, never the secret
 

@@ -23,7 +23,7 @@ COMING = re.compile(r"^(\d\d) · .+ \(coming\)$")
 MAX_STRETCH = 75  # minutes without a break
 NO_BREAK_UP_TO = 90  # a session this long or shorter runs straight through, as the guide says
 SCHEDULES = {"### Half day: 3 hours": 180, "### 90 minutes": 90,
-             "### Full day, today: 7 hours, notebooks 00 to 07": 420, "### Full day, once 08 to 10 land: 7 hours": 420}
+             "### Full day, notebooks 00 to 07: 7 hours": 420, "### Full day with 08 to 10: 7 hours": 420}
 
 
 def notebook_minutes(name: str) -> tuple[int, int]:
@@ -115,9 +115,9 @@ def test_each_notebook_row_uses_its_time_line(heading):
 
 def test_schedules_cover_every_notebook_and_the_coming_ones():
     names = {path.name for path in (ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")}
-    today = {LINK.search(what).group(1) for _, what, _ in schedule("### Full day, today: 7 hours, notebooks 00 to 07")
+    today = {LINK.search(what).group(1) for _, what, _ in schedule("### Full day, notebooks 00 to 07: 7 hours")
              if LINK.search(what)}
-    later = [what for _, what, _ in schedule("### Full day, once 08 to 10 land: 7 hours")]
+    later = [what for _, what, _ in schedule("### Full day with 08 to 10: 7 hours")]
     assert names <= today | {LINK.search(what).group(1) for what in later if LINK.search(what)}, \
         "a notebook is in neither full day"
     for number in ("08", "09", "10"):

@@ -9,6 +9,7 @@ One module per notebook; notebooks call them as `checks.<name>(...)`. What they 
 running the learner's function, fake responses, where a credential went) lives in feedback.py.
 """
 from helpers.checks.api_keys import key_session, next_step, read_notes  # noqa: F401  (notebook 02)
+from helpers.checks.capstone import token_file_load, token_file_save  # noqa: F401  (notebook 10)
 from helpers.checks.basic_auth import basic_header, basic_session, retry_after  # noqa: F401  (notebook 01)
 from helpers.checks.jwt_tokens import bearer_session, seconds_left, verify_token  # noqa: F401  (notebook 03)
 from helpers.checks.m2m import client_assertion, dpop_proof  # noqa: F401  (notebook 09)

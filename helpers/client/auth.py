@@ -13,19 +13,29 @@ its IP literal (127.0.0.1, [::1]), as the practice API's loopback server is (RFC
 Threads: requests promises no thread safety for a `Session` (psf/requests#2766). Give each
 thread its own Session, and set the same `RefreshingBearerAuth` on all of them: its lock
 makes them refresh once between them.
+
+Runs and processes: `on_tokens=` hands every new token state to your code, `resume()` starts
+from a saved one, and `store=` (client/token_store.py) makes several processes refresh once
+between them. When the login is over, SignInAgain says so; `sign_out()` ends it on purpose.
 """
 from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import string
+import contextlib
+import logging
 import threading
 import time
-from typing import Callable
+from typing import Callable, ContextManager, Protocol
 from urllib.parse import quote_plus, urlsplit
 
 import requests
 from requests.auth import AuthBase
+
+
+log = logging.getLogger(__name__)  # DEBUG lines say what the auth does, never with a token or secret
 
 
 class InsecureTransportError(ValueError):
@@ -63,6 +73,7 @@ class BearerAuth(AuthBase):
     """Send `Authorization: Bearer <token>` (RFC 6750 §2.1) with every request, over TLS only."""
 
     def __init__(self, token: str) -> None:
+        check_access_token(token)
         self.token = token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -74,8 +85,76 @@ class BearerAuth(AuthBase):
         return "BearerAuth(<token hidden>)"  # a repr must never print the token
 
 
+# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 6749 Appendix A.17: refresh-token = 1*VSCHAR, VSCHAR = %x20-7E
+VSCHARS = re.compile(r"[\x20-\x7e]+")
+
+
+def check_access_token(token: object) -> None:
+    """ValueError unless `token` can follow "Bearer " in a header (RFC 6750 §2.1 b64token).
+
+    A token with a space, a CR/LF or a NUL would end the header, or put the rest of it on a new line
+    (a header of the attacker's choice). The message never holds the token: it goes into logs.
+    """
+    if isinstance(token, str) and B64TOKEN.fullmatch(token):
+        return
+    if not isinstance(token, str):
+        hint = (f" Pass the access_token string (tokens[\"access_token\"]), not a {type(token).__name__}.")
+    elif token[:7].lower() == "bearer ":
+        hint = " Pass the token alone: \"Bearer \" is added for you."
+    elif token != token.strip():
+        hint = " It has a space or a line break at an end (copied with the line end?)."
+    else:
+        hint = ""
+    raise ValueError("The access token is not a string of the characters a bearer token may hold "
+                     "(letters, digits, - . _ ~ + / and = at the end: RFC 6750 §2.1). It was not used."
+                     + hint)
+
+
+def check_refresh_token(token: object) -> None:
+    """ValueError unless `token` is 1*VSCHAR (RFC 6749 Appendix A.17): printable ASCII, no CR/LF/NUL."""
+    if not isinstance(token, str) or not VSCHARS.fullmatch(token):
+        raise ValueError("The refresh token is not a string of printable ASCII characters (RFC 6749 "
+                         "Appendix A.17). It was not used.")
+
+
 class TokenRefreshError(Exception):
     """The token endpoint refused the refresh token: the user has to log in again."""
+
+
+class SignInAgain(TokenRefreshError):
+    """The login is over (the refresh token was refused, spent, or signed out elsewhere): sign in again.
+
+    When it is raised, the refresh token is gone from memory, and from the store if there is one:
+    nothing will send it again.
+    """
+
+
+class SignOutError(Exception):
+    """The server did not confirm the revocation: nothing was deleted, so sign_out() can be tried again."""
+
+
+class TokenStore(Protocol):
+    """What RefreshingBearerAuth needs from a token store (client/token_store.py has two).
+
+    save() and delete() are called while lock(key) is held, so the lock must be reentrant, as
+    both stores' locks are.
+    """
+
+    def lock(self, key: tuple) -> ContextManager: ...
+    def load(self, key: tuple) -> dict | None: ...
+    def save(self, key: tuple, state: dict) -> None: ...
+    def delete(self, key: tuple) -> None: ...
+
+
+class TokenSaveError(Exception):
+    """`on_tokens` raised: the tokens are in use in this process, but were not saved.
+
+    After a refresh, the server has already spent the old refresh token (it rotates), so the
+    saved copy is stale. The new state is not lost: `auth.state()` has it, and the next refresh
+    calls `on_tokens` again. The original exception is this one's `__cause__`.
+    """
 
 
 class RefreshingBearerAuth(AuthBase):
@@ -84,24 +163,31 @@ class RefreshingBearerAuth(AuthBase):
     - Before a request, it refreshes when the token expires within `margin` seconds, or within
       half its lifetime if that is shorter: a token issued for 20 s is not refreshed before
       every request.
-    - After a 401 whose Bearer challenge says `error="invalid_token"` (RFC 6750 §3.1), it
-      refreshes and retries that request once; a second 401 goes back to the caller. It never loops.
-      A body that cannot be rewound (a generator) is not sent twice: the caller gets the 401, and
-      the next request carries the fresh token.
+    - After a 401 whose Bearer challenge says `error="invalid_token"` (RFC 6750 §3.1), or a bare
+      401 (no challenge at all, or a Bearer challenge with no `error`: a server that does not say
+      why), it refreshes and retries that request once; a second 401 goes back to the caller. It
+      never loops, and a bare 401 to the very token a 401 made it fetch is not refreshed again
+      (an endpoint that always answers a bare 401 would cost a refresh per request); only
+      `error="invalid_token"` is. Other errors are not about the token's age (`insufficient_scope`,
+      `invalid_request`), and a 401 that asks only for another scheme (`Basic`, `DPoP`) is not
+      answered with a bearer token: neither refreshes. A body that cannot be rewound (a generator)
+      is not sent twice: the caller gets the 401, and the next request carries the fresh token.
     - One lock guards the refresh. Give each thread its own Session (a Session is not
       thread-safe) and set this one auth object on all of them: they refresh once, not once
       each. With rotating refresh tokens, a second refresh with the same token would look like
       theft to the server and end the login.
 
     `tokens` is a token response: `access_token`, `token_type`, `refresh_token`, and usually
-    `expires_in`. The token type must be Bearer (any case): a client MUST NOT use a token whose
+    `expires_in`. An access token must be a b64token (RFC 6750 §2.1) and a refresh token printable
+    ASCII (RFC 6749 Appendix A.17): a CR, LF or NUL in one would break the header it goes into,
+    so it is refused (ValueError, or SignInAgain after a refresh) by a message that never holds it. The token type must be Bearer (any case): a client MUST NOT use a token whose
     type it does not understand (RFC 6749 §7.1), and a DPoP token sent as Bearer is refused.
     Tokens issued to an OAuth client are refreshed by that client: pass `client_id` for a
     public client, and `client_secret` too for a confidential one: HTTP Basic, with both
     form-encoded first as RFC 6749 §2.3.1 says, so that a `:` in the id, or a `+` or `%` in
     either, reaches the server intact.
     An answer to a refresh that cannot be used (not JSON, no access_token, another token_type) raises
-    TokenRefreshError and drops the refresh token: a rotating server has spent the one we sent, and
+    SignInAgain (a TokenRefreshError) and drops the refresh token: a rotating server has spent the one we sent, and
     sending it again would be a replay that ends the login (RFC 9700 §4.14.2). An `expires_in` that
     is not a finite number above 0 is treated as absent (it is only RECOMMENDED).
     `expires_in` counts from when the server generated the response (RFC 6749 §5.1), so the clock
@@ -109,6 +195,31 @@ class RefreshingBearerAuth(AuthBase):
     never late. For the first `tokens`, pass `requested_at=`, the time you sent the login
     (default: now, which is late by that login's delay; the margin covers a short one).
     `now` is the clock to compare expiry with (`time.time` unless you are testing).
+
+    Tokens that outlive the process: `on_tokens(state)` is called with the token state after the
+    first token (here, at construction) and after every refresh, and `resume(token_url, state)`
+    builds the auth again from a saved state in the next run. The state is a dict of JSON types:
+    `access_token`, `refresh_token` (None if there is none), `expires_at` (seconds since the epoch,
+    absolute, so that a state saved an hour ago is known to be stale; None if the server gave no
+    `expires_in`), `scope` (None if the server did not say) and `token_type`. It holds secrets:
+    keep it in the system keyring or a file only you can read, never in a log.
+    `on_tokens` runs under the refresh lock, so a save and the swap in memory cannot interleave
+    with another thread's refresh. Save it there: with a rotating server, the old refresh token is
+    spent the moment the server answers, and a run that resumes from the old state is refused
+    (or, worse, trips reuse detection and ends the login). If `on_tokens` raises, the new tokens
+    are still used (the old ones are spent) and TokenSaveError says so; the next refresh calls it
+    again, and `state()` returns the state to save by hand.
+
+    Several processes (a cron job and a CLI, two workers): pass `store=` (FileTokenStore or
+    KeyringTokenStore from client/token_store.py, or any object with lock/load/save/delete) and
+    `store_key=(issuer, client_id, user)`. Then every refresh holds `store.lock(key)`, and reads
+    the store again first: if another process has refreshed meanwhile, its tokens are taken instead
+    of refreshing (our refresh token is spent: sending it would be the replay that ends the login).
+    Every new state is saved there (before `on_tokens`, if you give both), and an entry that another
+    process deleted (signed out, or refused) means SignInAgain here too. When the server refuses
+    the refresh token (`invalid_grant`), the entry is deleted and SignInAgain says to sign in again.
+    `from_store()` resumes from the store; `sign_out()` revokes the refresh token (RFC 7009) and
+    deletes the entry.
 
     The token requests go through a private Session with `trust_env = False`, so that no
     ~/.netrc entry for the token host is ever sent with the refresh token. That also turns off
@@ -123,9 +234,51 @@ class RefreshingBearerAuth(AuthBase):
     def __init__(self, token_url: str, tokens: dict, *, client_id: str | None = None,
                  client_secret: str | None = None, margin: float = 30, timeout: float = 5,
                  verify: bool | str = True, proxies: dict[str, str] | None = None,
-                 requested_at: float | None = None, now: Callable[[], float] = time.time) -> None:
+                 requested_at: float | None = None, now: Callable[[], float] = time.time,
+                 on_tokens: Callable[[dict], object] | None = None, store: TokenStore | None = None,
+                 store_key: tuple | None = None) -> None:
+        self._configure(token_url, client_id=client_id, client_secret=client_secret, margin=margin,
+                        timeout=timeout, verify=verify, proxies=proxies, now=now, on_tokens=on_tokens,
+                        store=store, store_key=store_key)
+        with self._lock, self._store_lock():
+            self._use(*self._from_response(tokens, now() if requested_at is None else requested_at))
+            self._save(first=True)
+
+    @classmethod
+    def resume(cls, token_url: str, state: dict, **options) -> RefreshingBearerAuth:
+        """The auth again, from a `state` that `on_tokens` saved (or `state()` returned).
+
+        `options` are those of the constructor except `requested_at`: `expires_at` in the state
+        is already absolute. A state whose token expires within the margin (or within half of
+        what is left of it, when that is shorter) refreshes before the first request. `on_tokens`
+        is not called here (the state came from where it was saved), only after each refresh.
+        A state that is not one (a field missing or of the wrong type) raises ValueError.
+        """
+        if "requested_at" in options:
+            raise TypeError("resume() takes no requested_at: the state's expires_at is already absolute.")
+        auth = cls.__new__(cls)
+        auth._configure(token_url, **options)
+        with auth._lock:
+            auth._use_saved(_saved_state(state))
+        return auth
+
+    @classmethod
+    def from_store(cls, token_url: str, store: TokenStore, store_key: tuple,
+                   **options) -> RefreshingBearerAuth | None:
+        """resume() from the state saved in `store` under `store_key`; None if there is none (sign in)."""
+        state = store.load(store_key)
+        return None if state is None else cls.resume(token_url, state, store=store, store_key=store_key, **options)
+
+    def _configure(self, token_url: str, *, client_id: str | None = None, client_secret: str | None = None,
+                   margin: float = 30, timeout: float = 5, verify: bool | str = True,
+                   proxies: dict[str, str] | None = None, now: Callable[[], float] = time.time,
+                   on_tokens: Callable[[dict], object] | None = None, store: TokenStore | None = None,
+                   store_key: tuple | None = None) -> None:
+        """The options both constructors share."""
         if client_secret is not None and client_id is None:
             raise ValueError("client_secret needs its client_id: HTTP Basic sends both.")
+        if (store is None) != (store_key is None):
+            raise ValueError("store and store_key go together: the key is (issuer, client_id, user).")
         require_tls(token_url, "the refresh token")
         self.token_url = token_url
         self.client_id = client_id
@@ -135,12 +288,20 @@ class RefreshingBearerAuth(AuthBase):
         self.verify = verify
         self.proxies = dict(proxies or {})
         self.now = now
+        self.on_tokens = on_tokens
+        self.store = store
+        self.store_key = store_key
+        self._unsaved = False  # the last save failed: the store holds an older (spent) state than ours
+        self._token_after_401: str | None = None  # the token a 401 made us refresh for (bare 401s: once)
         self.refreshes = 0
         self._lock = threading.Lock()
         # Its own session: the refresh call must not use this auth, nor anything from the environment.
         self._token_session = requests.Session()
         self._token_session.trust_env = False
-        self._store(tokens, requested_at=now() if requested_at is None else requested_at)
+
+    def state(self) -> dict:
+        """The token state (secrets included) as on_tokens receives it: a new dict of JSON types."""
+        return dict(self._state)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         require_tls(request.url)
@@ -155,42 +316,145 @@ class RefreshingBearerAuth(AuthBase):
         """Get a new access token with the refresh token; return it.
 
         `stale_token` is the token the caller found too old. If another thread has replaced it
-        in the meantime, its new token is returned without a second refresh.
+        in the meantime, or (with a store) another process has, its new token is returned without
+        a second refresh. Without `stale_token`, it refreshes whatever the expiry says.
         """
         with self._lock:
-            if stale_token is not None and stale_token != self.access_token:
+            if stale_token is not None and stale_token != self.access_token and self.access_token:
                 return self.access_token
-            if not self._refresh_token:
-                raise TokenRefreshError("There is no refresh token (none was issued, or the last refresh failed), "
-                                        "so log in again.")
-            form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+            with self._store_lock():  # other processes: one refresh at a time, and read what they saved
+                if self.store is not None and self._take_stored(stale_token):
+                    log.debug("Another process refreshed: using the tokens it saved, without a refresh.")
+                    return self.access_token
+                log.debug("Refreshing the access token at %s.", self.token_url)
+                return self._refresh()
+
+    def _refresh(self) -> str:
+        """The token request itself; call it holding the locks."""
+        if not self._refresh_token:
+            self._forget()
+            raise SignInAgain("There is no refresh token (none was issued, or the last refresh failed), "
+                              "so log in again.")
+        form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+        if self._client_secret is None and self.client_id is not None:
+            form["client_id"] = self.client_id  # a public client identifies itself
+        requested_at = self.now()  # expires_in counts from about now, not from when the answer arrives
+        response = self._token_session.post(self.token_url, data=form, auth=self._client_auth(),
+                                            timeout=self.timeout, verify=self.verify, proxies=self.proxies,
+                                            allow_redirects=False)
+        if 300 <= response.status_code < 400:
+            raise requests.HTTPError(f"{response.status_code}: the token endpoint answered with a redirect, which "
+                                     f"is not followed. Use the endpoint's own URL (its metadata names it), not "
+                                     f"{self.token_url}", response=response)
+        if response.status_code == 400 and _error_code(response) == "invalid_grant":
+            said = self._without_secrets(_description(response))
+            self._forget()  # refused: sending it again would only be refused again
+            raise SignInAgain(f"The refresh token was refused, so log in again. The server said: {said}")
+        response.raise_for_status()
+        try:
+            self._use(*self._from_response(response.json(), requested_at))
+        except ValueError as error:
+            # The server may have rotated: the refresh token we sent is spent, and the new one is in an
+            # answer we cannot use. Sending the spent one again would be a replay, which ends the whole
+            # login (RFC 9700 §4.14.2). So it is dropped, and the caller is told now, with the reason.
+            reason = self._without_secrets(str(error))
+            self._forget()
+            raise SignInAgain(f"The token endpoint's answer to the refresh could not be used, so log in "
+                              f"again. {reason}") from None
+        self.refreshes += 1
+        self._save()
+        return self.access_token
+
+    def _store_lock(self) -> ContextManager:
+        return contextlib.nullcontext() if self.store is None else self.store.lock(self.store_key)
+
+    def _take_stored(self, stale_token: str | None) -> bool:
+        """Read the store (under its lock); take what another process saved. True if no refresh is needed."""
+        if self._unsaved:
+            return False  # the store is behind us (its refresh token is the one we spent): never take it
+        saved = self.store.load(self.store_key)
+        if saved is None:  # another process signed out, or was refused: the login is over
+            self._forget()
+            raise SignInAgain("The saved sign-in is gone from the token store (another process signed out, or "
+                              "its refresh token was refused), so log in again.")
+        saved = _saved_state(saved)
+        if saved == self._state:
+            return False  # nobody refreshed since we did: ours is the refresh token to use
+        self._use_saved(saved)  # another process refreshed: our refresh token is spent, theirs is current
+        return stale_token is not None and saved["access_token"] != stale_token and self.now() < self.refresh_at
+
+    def _use_saved(self, state: dict) -> None:
+        # The state says when the token dies, not how long it lived: what is left stands in for
+        # the lifetime, so a token saved an hour ago, or one about to die, refreshes first.
+        left = math.inf if state["expires_at"] is None else max(state["expires_at"] - self.now(), 0)
+        self._use(state, lifetime=left)
+
+    def _forget(self) -> None:
+        """The login is over: drop the tokens here (state() holds no secret), and the entry in the store.
+
+        The next request raises SignInAgain instead of sending anything.
+        """
+        self._refresh_token = None
+        self.access_token = None
+        self.refresh_at = -math.inf
+        self._state = {}
+        if self.store is not None:
+            self.store.delete(self.store_key)
+
+    def _save(self, first: bool = False) -> None:
+        """Save the state to the store, then hand it to on_tokens (under the locks); if either raises,
+        keep the tokens and say so."""
+        if self.on_tokens is None and self.store is None:
+            return
+        try:
+            if self.store is not None:
+                self.store.save(self.store_key, self.state())
+            if self.on_tokens is not None:
+                self.on_tokens(self.state())
+        except Exception as error:
+            self._unsaved = True
+            reason = self._without_secrets(f"{type(error).__name__}: {error}")
+            spent = ("" if first else " The old refresh token is spent: a run that resumes from the old "
+                     "saved state will be refused.")
+            raise TokenSaveError(f"Saving failed, so the {'first' if first else 'new'} tokens were not saved "
+                                 f"({reason}). They are in use in this process.{spent} Fix the store and save "
+                                 f"auth.state(), or let the next refresh save again.") from error
+        self._unsaved = False
+
+    def sign_out(self, revocation_url: str) -> None:
+        """Revoke the refresh token at the server (RFC 7009), then forget it here and in the store.
+
+        The request is the refresh's, with `token=` and `token_type_hint=refresh_token` (§2.1), and the
+        same client authentication. The server answers 200 for a token it revoked and for one it did not
+        know (§2.2), so 200 is success either way; anything else raises SignOutError and deletes nothing,
+        so that sign_out() can be tried again (a 503 may carry Retry-After, §2.2.1).
+        Access tokens already issued: revoking a refresh token SHOULD also invalidate the access tokens
+        of the same grant when the server supports that (§2.1), but a resource server that validates
+        JWTs by their signature alone keeps accepting them until `exp`: only one that introspects (RFC
+        7662) or shares the revocation list knows. The practice API revokes the whole family, access
+        tokens included, and its API checks that list. Here, the access token is forgotten too.
+        """
+        require_tls(revocation_url, "the refresh token")
+        with self._lock, self._store_lock():
+            if self.store is not None and not self._unsaved:  # after a failed save, the store's is the spent one
+                saved = self.store.load(self.store_key)
+                if saved is not None:
+                    self._use_saved(_saved_state(saved))  # another process may have rotated it: revoke the newest
+            token = self._refresh_token or self.access_token  # no refresh token: revoke the access token
+            if not token:
+                return self._forget()  # signed out already: nothing left to revoke
+            form = {"token": token, "token_type_hint": "refresh_token" if self._refresh_token else "access_token"}
             if self._client_secret is None and self.client_id is not None:
-                form["client_id"] = self.client_id  # a public client identifies itself
-            requested_at = self.now()  # expires_in counts from about now, not from when the answer arrives
-            response = self._token_session.post(self.token_url, data=form, auth=self._client_auth(),
+                form["client_id"] = self.client_id
+            response = self._token_session.post(revocation_url, data=form, auth=self._client_auth(),
                                                 timeout=self.timeout, verify=self.verify, proxies=self.proxies,
                                                 allow_redirects=False)
-            if 300 <= response.status_code < 400:
-                raise requests.HTTPError(f"{response.status_code}: the token endpoint answered with a redirect, which "
-                                         f"is not followed. Use the endpoint's own URL (its metadata names it), not "
-                                         f"{self.token_url}", response=response)
-            if response.status_code == 400 and _error_code(response) == "invalid_grant":
+            if response.status_code != 200:
                 said = self._without_secrets(_description(response))
-                self._refresh_token = None  # refused: sending it again would only be refused again
-                raise TokenRefreshError(f"The refresh token was refused, so log in again. The server said: {said}")
-            response.raise_for_status()
-            try:
-                self._store(response.json(), requested_at=requested_at)
-            except ValueError as error:
-                # The server may have rotated: the refresh token we sent is spent, and the new one is in an
-                # answer we cannot use. Sending the spent one again would be a replay, which ends the whole
-                # login (RFC 9700 §4.14.2). So it is dropped, and the caller is told now, with the reason.
-                reason = self._without_secrets(str(error))
-                self._refresh_token = None
-                raise TokenRefreshError(f"The token endpoint's answer to the refresh could not be used, so log in "
-                                        f"again. {reason}") from None
-            self.refreshes += 1
-            return self.access_token
+                raise SignOutError(f"The revocation endpoint answered {response.status_code} ({said}), so the token "
+                                   f"may still work, and nothing was deleted: try sign_out() again later.")
+            self._forget()  # no request sends it again: the next one raises SignInAgain
+            log.debug("Signed out: the server revoked the refresh token, and it is deleted here.")
 
     def _client_auth(self) -> tuple[str, str] | None:
         """client_secret_basic: the id and secret form-encoded, then HTTP Basic (RFC 6749 §2.3.1)."""
@@ -198,8 +462,8 @@ class RefreshingBearerAuth(AuthBase):
             return None
         return quote_plus(self.client_id), quote_plus(self._client_secret)
 
-    def _store(self, tokens: dict, requested_at: float) -> None:
-        """Use a token response; raise ValueError, keeping nothing of it, if it cannot be used."""
+    def _from_response(self, tokens: dict, requested_at: float) -> tuple[dict, float]:
+        """The state from a token response, and the token's lifetime; ValueError if it cannot be used."""
         if not isinstance(tokens, dict):
             raise ValueError("The token response is not a JSON object (RFC 6749 §5.1). The tokens were not used.")
         # token_type is REQUIRED and case-insensitive (RFC 6749 §5.1); a type we do not know is never used (§7.1).
@@ -213,16 +477,33 @@ class RefreshingBearerAuth(AuthBase):
         if not isinstance(access_token, str) or not access_token:
             raise ValueError("The token response has no access_token string (REQUIRED, RFC 6749 §5.1). "
                              "The tokens were not used.")
+        check_access_token(access_token)
         # A server may keep the old refresh token (no rotation) and leave it out of the response.
         refresh_token = tokens.get("refresh_token", getattr(self, "_refresh_token", None))
         if refresh_token is not None and not isinstance(refresh_token, str):
             raise ValueError("The token response's refresh_token is not a string. The tokens were not used.")
+        if refresh_token is not None:
+            check_refresh_token(refresh_token)
+        # scope may be left out when it is the one asked for (RFC 6749 §5.1), and a refresh keeps
+        # the original scope unless it says otherwise (§6).
+        scope = tokens.get("scope", getattr(self, "scope", None))
+        if scope is not None and not isinstance(scope, str):
+            raise ValueError("The token response's scope is not a string (RFC 6749 §3.3). The tokens were not used.")
         lifetime = _lifetime(tokens.get("expires_in"))
-        # expiry before access_token: a thread that reads the new token then reads its expiry too.
-        self.expires_at = requested_at + lifetime
-        self.refresh_at = self.expires_at - min(self.margin, lifetime / 2)  # a short life keeps half of itself
-        self._refresh_token = refresh_token
-        self.access_token = access_token
+        return {"access_token": access_token, "refresh_token": refresh_token,
+                "expires_at": requested_at + lifetime if lifetime < math.inf else None,
+                "scope": scope, "token_type": "Bearer"}, lifetime
+
+    def _use(self, state: dict, lifetime: float) -> None:
+        """Swap in a checked state (under the lock). Expiry first, access_token last: a thread that
+        reads the new token without the lock then reads its expiry too."""
+        expires_at = math.inf if state["expires_at"] is None else state["expires_at"]
+        self.expires_at = expires_at
+        self.refresh_at = expires_at - min(self.margin, lifetime / 2)  # a short life keeps half of itself
+        self.scope = state["scope"]
+        self._refresh_token = state["refresh_token"]
+        self._state = state
+        self.access_token = state["access_token"]
 
     def _without_secrets(self, text: str) -> str:
         """`text` from the server, with any of our secrets it repeats hidden: it goes into an exception."""
@@ -232,8 +513,8 @@ class RefreshingBearerAuth(AuthBase):
         return text
 
     def _retry_once_after_401(self, response: requests.Response, **kwargs) -> requests.Response:
-        """Response hook: on 401 invalid_token, refresh and resend the request once."""
-        if response.status_code != 401 or not _invalid_token(response):
+        """Response hook: on a 401 that a fresh token may cure, refresh and resend it once."""
+        if response.status_code != 401 or not _refresh_may_help(response):
             return response
         if getattr(response.request, "retried_after_refresh", False):
             return response  # the fresh token was refused too: do not loop
@@ -242,7 +523,17 @@ class RefreshingBearerAuth(AuthBase):
             # requests removed the token on a redirect to another host: that host's 401 is not
             # about our token, and resending the token there would hand it to a stranger.
             return response
-        token = self.refresh(stale_token=sent.removeprefix("Bearer "))
+        stale = sent.removeprefix("Bearer ")
+        if stale == self._token_after_401 and not _says_invalid_token(response):
+            # A 401 made us fetch this very token, and the server still says a bare 401: it is not
+            # about the token's age (a refresh per request, forever). invalid_token would be.
+            log.debug("%s %s: a bare 401 to the token a 401 renewed; no second refresh.",
+                      response.request.method, urlsplit(response.request.url).path)
+            return response
+        log.debug("%s %s answered 401: a fresh token may help, so one refresh and one retry.",
+                  response.request.method, urlsplit(response.request.url).path)
+        token = self.refresh(stale_token=stale)
+        self._token_after_401 = token
         if not _rewind_body(response.request):
             return response  # a generator was read to the end: sending it again would send nothing
         retry = response.request.copy()
@@ -275,6 +566,53 @@ def _lifetime(expires_in) -> float:
     return seconds if math.isfinite(seconds) and seconds > 0 else math.inf
 
 
+def _saved_state(state) -> dict:
+    """A copy of a saved token state, checked field by field; ValueError says what is wrong.
+
+    It comes from a file or a keyring, which anyone with the user's rights may have edited: a
+    state that is not exactly one is refused here rather than half-used later.
+    """
+    if not isinstance(state, dict):
+        raise ValueError("A saved token state is a dict (a JSON object), as on_tokens received it.")
+    problems = []
+    token_type = state.get("token_type")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        problems.append("token_type is not 'Bearer'")
+    if not isinstance(state.get("access_token"), str) or not B64TOKEN.fullmatch(state["access_token"]):
+        problems.append("access_token is not a bearer token (RFC 6750 §2.1 characters)")
+    if state.get("refresh_token") is not None and (not isinstance(state["refresh_token"], str)
+                                                   or not VSCHARS.fullmatch(state["refresh_token"])):
+        problems.append("refresh_token is neither a string of printable ASCII nor null")
+    expires_at = state.get("expires_at")
+    if expires_at is not None and not _is_finite_number(expires_at):
+        problems.append("expires_at is neither a finite number (seconds since the epoch) nor null")
+    if state.get("scope") is not None and not isinstance(state["scope"], str):
+        problems.append("scope is neither a string nor null")
+    missing = [name for name in STATE_FIELDS if name not in state]
+    if missing:
+        problems.append(f"{', '.join(missing)} missing")
+    if problems:
+        raise ValueError(f"The saved token state cannot be used: {'; '.join(problems)}. Sign in again.")
+    copy = {name: state[name] for name in STATE_FIELDS} | {"token_type": "Bearer"}
+    if copy["expires_at"] is not None:
+        copy["expires_at"] = float(copy["expires_at"])
+    return copy
+
+
+def _is_finite_number(value) -> bool:
+    """A JSON number a float can hold: json.loads turns 1e400 into inf, but 10**400 stays an int, and
+    math.isfinite on it raises OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+STATE_FIELDS = ("access_token", "refresh_token", "expires_at", "scope", "token_type")
+
+
 def _rewind_body(request: requests.PreparedRequest) -> bool:
     """Put a streamed body (a file) back where it started, as requests does on a 307; False if it cannot be."""
     if request.body is None or isinstance(request.body, (bytes, str)):
@@ -286,24 +624,43 @@ def _rewind_body(request: requests.PreparedRequest) -> bool:
     return True
 
 
-def _invalid_token(response: requests.Response) -> bool:
-    """Does a Bearer challenge in WWW-Authenticate say error=invalid_token (RFC 6750 §3.1)?"""
+def _refresh_may_help(response: requests.Response) -> bool:
+    """Is this 401 one a fresh bearer token may cure?
+
+    Yes if a Bearer challenge says error=invalid_token (RFC 6750 §3.1: expired, revoked,
+    malformed), or if the 401 does not say why: no challenge at all (RFC 9110 §15.5.2 asks for
+    one, not every server sends it), or Bearer challenges with no `error`. No if the Bearer
+    challenge names another error (insufficient_scope, invalid_request: a new token of the same
+    grant fixes neither), or if only other schemes (Basic, DPoP) are asked for.
+    """
+    challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
+    bearer = [params for scheme, params in challenges if scheme == "bearer"]
+    if not bearer:
+        return not challenges
+    return _says_invalid_token(response) or all("error" not in params for params in bearer)
+
+
+def _says_invalid_token(response: requests.Response) -> bool:
+    """Does a Bearer challenge of this 401 say error="invalid_token" (RFC 6750 §3.1)?"""
     challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
     return any(scheme == "bearer" and params.get("error") == "invalid_token" for scheme, params in challenges)
 
 
-def _error_code(response: requests.Response) -> str | None:
+def _error_body(response: requests.Response) -> dict:
+    """The JSON object of an error answer (RFC 6749 §5.2), or {} if the body is not one (not JSON, a list)."""
     try:
-        return response.json().get("error")
+        body = response.json()
     except ValueError:
-        return None
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_code(response: requests.Response) -> str | None:
+    return _error_body(response).get("error")
 
 
 def _description(response: requests.Response) -> str:
-    try:
-        return str(response.json().get("error_description", response.reason))
-    except ValueError:
-        return response.reason
+    return str(_error_body(response).get("error_description", response.reason))
 
 
 # -- WWW-Authenticate (RFC 9110 §11.6.1) -------------------------------------------------------------

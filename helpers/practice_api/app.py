@@ -28,6 +28,7 @@ from helpers.practice_api.basic_auth import PasswordChecker, authenticate_basic
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.digest_auth import DigestAuthenticator
 from helpers.practice_api.dpop import DPoPChecker
+from helpers.practice_api.faults import Faults
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.practice_api.oidc import OpenIDProvider
 from helpers.practice_api.request_signing import SignatureChecker
@@ -136,6 +137,7 @@ class PracticeAPI:
         self.dpop = DPoPChecker(self.clock)  # DPoP proofs at /oauth/token, /login and the resources (RFC 9449)
         self.oauth = AuthorizationServer(self, self.passwords)
         self.oidc = OpenIDProvider(self)
+        self.faults = Faults()  # busy or slow answers on demand (notebook 10)
         self.routes: dict[str, dict[str, Route]] = {
             "/": {"GET": self.index},
             "/basic/whoami": {"GET": self.basic_whoami},
@@ -211,6 +213,9 @@ class PracticeAPI:
             path = printable(request.path[:100])  # error_description is printable ASCII (RFC 6749 §5.2)
             return HTTPError(404, "not_found", f"No endpoint at '{path}'. GET / lists them.").reply()
         route = methods.get("GET" if request.method == "HEAD" else request.method)  # HEAD is GET without the body
+        busy = self.faults.refusal(request.path)
+        if busy is not None:
+            return busy.reply()
         if route is None:
             allowed = ", ".join(_allowed(methods))
             return HTTPError(405, "method_not_allowed", f"{request.path} accepts {allowed}.",

@@ -58,7 +58,21 @@ class InProcessAPI(PracticeAPIHandle):
                                headers=headers, body=_body_bytes(request.body), scheme=url.scheme,
                                host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80))
         status, _reason, reply_headers, body = call_app(self.app, environ)
+        self._be_late(request, self.app.faults.delay(environ["PATH_INFO"]))
         return status, reply_headers, b"" if request.method == "HEAD" else body
+
+    def _be_late(self, request: requests.PreparedRequest, seconds: float) -> None:
+        """A slow answer (app.faults.slow) without waiting: the practice clock moves instead, and a
+        read timeout shorter than the delay raises ReadTimeout, as on a socket. The request was handled."""
+        if not seconds:
+            return
+        timeout = getattr(request, "req_kwargs", {}).get("timeout")
+        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
+        if read_timeout is not None and read_timeout < seconds:
+            self.app.clock.advance(read_timeout)
+            raise requests.ReadTimeout(f"{host_header(urlsplit(request.url))}: Read timed out. "
+                                       f"(read timeout={read_timeout})", request=request)
+        self.app.clock.advance(seconds)
 
     def stop(self) -> None:
         """Stop intercepting requests. `start_practice_api()` starts a fresh one."""

@@ -270,6 +270,9 @@ class _Handler(DeadlineHandler):
                                scheme="https" if tls else "http", host=self.server.server_address[0],
                                port=self.server.server_address[1], extra=extra)
         status, reason, headers, payload = call_app(self.server.app, environ)
+        late = self.server.app.faults.delay(environ["PATH_INFO"])
+        if late:
+            time.sleep(late)  # a slow server (app.faults.slow): handled, and answered late
         self.send_response(status, reason)
         for name, value in headers:
             self.send_header(name, value)
