@@ -57,11 +57,53 @@ def request_url(app, request: Request) -> str:
     authority), the path percent-encoded again (WSGI decodes it); the issuer's URL without a Host.
 
     Not the issuer's URL: a proof for https://api.practice.test/reports must fail at another host
-    name of the same server, and one for https://localhost:PORT/reports must work there.
+    name of the same server, and one for https://localhost:PORT/reports must work there. But only a
+    host name of this server: a proof the client made for https://evil.test/me, replayed here with
+    `Host: evil.test`, would otherwise match. Any other Host gets 421 Misdirected Request (RFC 9110
+    §15.5.20, §7.4: this server is not authoritative for that URI).
     """
     path = quote(request.path, safe="/!$&'()*+,;=:@-._~", encoding="latin-1")  # RFC 3986 §3.3 pchar
     host = (request.header("Host") or "").strip(" \t")
-    return f"{request.scheme}://{host}{path}" if host else app.issuer + path
+    if not host:
+        return app.issuer + path
+    if _authority(request.scheme, host) not in own_authorities(app):
+        raise HTTPError(421, "invalid_request", f"This server does not answer for the host {host!r}: send the "
+                        f"request to {app.issuer} (RFC 9110 section 15.5.20). A DPoP proof is checked "
+                        "against the URL of this server (RFC 9449 section 4.3).")
+    return f"{request.scheme}://{host}{path}"
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def own_authorities(app) -> set[str]:
+    """The host[:port] this server answers for, lower case, without a default port: the issuer's and
+    the other origin's (in process: api.practice.test and other.practice.test); on loopback also the
+    other names of the loopback interface with the same port (127.0.0.1, localhost, [::1])."""
+    authorities = set()
+    for origin in (app.issuer, app.other_origin):
+        scheme, _, authority = origin.partition("://")
+        authority = _authority(scheme, authority.split("/", 1)[0])
+        authorities.add(authority)
+        name, port = _split_port(authority)
+        if name in LOOPBACK_NAMES:
+            authorities.update(f"{alias}:{port}" if port else alias for alias in LOOPBACK_NAMES)
+    return authorities
+
+
+def _authority(scheme: str, authority: str) -> str:
+    """host[:port] in lower case, without the scheme's default port (RFC 3986 §6.2.3)."""
+    name, port = _split_port(authority.lower())
+    if port == {"https": "443", "http": "80"}.get(scheme.lower()):
+        port = ""
+    return f"{name}:{port}" if port else name
+
+
+def _split_port(authority: str) -> tuple[str, str]:
+    name, colon, port = authority.rpartition(":")
+    if not colon or name.endswith(":") or "]" in port or not name:  # no port, or inside an IPv6 literal
+        return authority, ""
+    return name, port
 
 
 def confirmation(request: Request, client, jkt: str | None) -> dict | None:

@@ -1,0 +1,153 @@
+"""Second-pass cross-feature review of the merged server (OpenID Provider + machine to machine).
+
+Each test failed before its fix; each names the section it follows.
+"""
+from __future__ import annotations
+
+import socket
+import uuid
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+
+from helpers import serve_practice_api
+from helpers.client.dpop import DPoPAuth
+from helpers.practice_api import demo, demo_keys
+from helpers.practice_api.client_assertions import CLIENT_ASSERTION_TYPE
+from test_oidc_provider import ALLOW, SIGNIN, SIGNIN_REDIRECT, authorize, pkce, redirected, signin_params
+
+TIMEOUT = 5
+SIGNER_KEY = serialization.load_pem_private_key(demo_keys.REPORTS_SIGNER_PRIVATE_KEY.encode(), None)
+ADA = {"username": "ada", "password": demo.password_of("ada")}
+
+
+@pytest.fixture
+def loopback():
+    api = serve_practice_api()
+    try:
+        yield api
+    finally:
+        api.stop()
+    assert not list(api.app.errors)
+
+
+def assertion(api, client: str = "reports-signer", key=SIGNER_KEY) -> str:
+    now = int(api.app.clock.now())
+    claims = {"iss": client, "sub": client, "aud": api.app.issuer, "iat": now, "exp": now + 60,
+              "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, key, algorithm="ES256", headers={"kid": demo_keys.REPORTS_SIGNER_KEY_ID})
+
+
+def raw(api, method: str, path: str, headers: list[tuple[str, str]], host: str, body: bytes = b""):
+    """One request over a plain socket with the Host header given: (status code, JSON body or None)."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers) + f"Content-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection((api.host, api.port), timeout=TIMEOUT) as connection:
+        connection.sendall(head.encode("latin-1") + body)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    body_bytes = rest.partition(b"\r\n\r\n")[2]
+    return int(status_line.split()[1]), requests.models.complexjson.loads(body_bytes) if body_bytes else None
+
+
+def client_credentials_form(api) -> bytes:
+    form = {"grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": assertion(api)}
+    return requests.models.RequestEncodingMixin._encode_params(form).encode()
+
+
+def reports_token(http, api, dpop: DPoPAuth) -> str:
+    form = {"grant_type": "client_credentials", "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": assertion(api)}
+    response = http.post(api.url("/oauth/token"), data=form, auth=dpop.token_auth(), timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def login_token(http, api, dpop: DPoPAuth) -> str:
+    response = http.post(api.url("/login"), json=ADA, auth=dpop.token_auth(), timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+def signin_token(http, api, dpop: DPoPAuth) -> str:
+    verifier, challenge = pkce()
+    got = redirected(authorize(http, api, signin_params(challenge), ALLOW))
+    form = {"grant_type": "authorization_code", "code": got["code"], "code_verifier": verifier,
+            "redirect_uri": SIGNIN_REDIRECT}
+    response = http.post(api.url("/oauth/token"), data=form, timeout=TIMEOUT,
+                         auth=dpop.token_auth(requests.auth.HTTPBasicAuth(*SIGNIN)))
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+# -- 1. a DPoP proof made for another host does not replay here with that Host ------------------
+
+RESOURCES = {"/me": login_token, "/reports": reports_token, "/oauth/userinfo": signin_token}
+
+
+@pytest.mark.parametrize("path", sorted(RESOURCES))
+def test_a_proof_for_another_host_replayed_with_its_host_header_gets_421_rfc9110_15_5_20_rfc9449_4_3(
+        http, loopback, path):
+    """The victim sent token and proof to https://evil.test (RFC 9449 §4.3 point 9 binds the proof to
+    that URL); the thief replays both here with `Host: evil.test`. This server is not authoritative for
+    evil.test: 421 Misdirected Request (RFC 9110 §15.5.20, §7.4), never the resource."""
+    dpop = DPoPAuth(now=loopback.app.clock.now)
+    token = RESOURCES[path](http, loopback, dpop)
+    for scheme in ("https", "http"):
+        proof = dpop.proof("GET", f"{scheme}://evil.test{path}", token)
+        status, body = raw(loopback, "GET", path, [("Authorization", "DPoP " + token), ("DPoP", proof)],
+                           "evil.test")
+        assert status == 421, body
+        assert body["error"] == "invalid_request" and "evil.test" in body["error_description"]
+
+
+def test_a_proof_for_another_host_at_the_token_endpoint_gets_421_rfc9110_15_5_20(loopback):
+    dpop = DPoPAuth(now=loopback.app.clock.now)
+    proof = dpop.proof("POST", "https://evil.test/oauth/token")
+    status, body = raw(loopback, "POST", "/oauth/token", [("DPoP", proof), (
+        "Content-Type", "application/x-www-form-urlencoded")], "evil.test", client_credentials_form(loopback))
+    assert status == 421, body
+    assert "access_token" not in body
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "[::1]", "LOCALHOST"])
+def test_every_loopback_name_of_this_server_still_works_rfc9449_4_3_point_9(http, loopback, name):
+    """The server's own authorities: the proof for http://NAME:PORT/... works with `Host: NAME:PORT`."""
+    dpop = DPoPAuth(now=loopback.app.clock.now)
+    authority = f"{name}:{loopback.port}"
+    proof = dpop.proof("POST", f"http://{authority}/oauth/token")
+    status, body = raw(loopback, "POST", "/oauth/token", [("DPoP", proof), (
+        "Content-Type", "application/x-www-form-urlencoded")], authority, client_credentials_form(loopback))
+    assert status == 200, body
+    token = body["access_token"]
+    proof = dpop.proof("GET", f"http://{authority}/reports", token)
+    status, body = raw(loopback, "GET", "/reports", [("Authorization", "DPoP " + token), ("DPoP", proof)],
+                       authority)
+    assert status == 200, body
+
+
+def test_a_loopback_name_with_another_port_gets_421_rfc9110_15_5_20(http, loopback):
+    dpop = DPoPAuth(now=loopback.app.clock.now)
+    token = login_token(http, loopback, dpop)
+    authority = f"localhost:{loopback.port + 1}"
+    proof = dpop.proof("GET", f"http://{authority}/me", token)
+    status, _ = raw(loopback, "GET", "/me", [("Authorization", "DPoP " + token), ("DPoP", proof)], authority)
+    assert status == 421
+
+
+def test_in_process_a_host_header_of_another_server_gets_421_rfc9110_15_5_20(http, api):
+    """In process the server answers for api.practice.test and other.practice.test only."""
+    dpop = DPoPAuth(now=api.clock.now)
+    token = login_token(http, api, dpop)
+    proof = dpop.proof("GET", "https://evil.test/me", token)
+    response = http.get(api.url("/me"), timeout=TIMEOUT, headers={
+        "Host": "evil.test", "Authorization": "DPoP " + token, "DPoP": proof})
+    assert response.status_code == 421, response.text
+    dpop.use_token({"access_token": token, "token_type": "DPoP"})
+    other = http.get(demo.OTHER_ORIGIN + "/me", auth=dpop, timeout=TIMEOUT)
+    assert other.status_code == 200, other.text
