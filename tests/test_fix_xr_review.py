@@ -34,8 +34,9 @@ def loopback():
 
 
 def assertion(api, client: str = "reports-signer", key=SIGNER_KEY) -> str:
-    now = int(api.app.clock.now())
-    claims = {"iss": client, "sub": client, "aud": api.app.issuer, "iat": now, "exp": now + 60,
+    app = getattr(api, "app", api)
+    now = int(app.clock.now())
+    claims = {"iss": client, "sub": client, "aud": app.issuer, "iat": now, "exp": now + 60,
               "jti": uuid.uuid4().hex}
     return jwt.encode(claims, key, algorithm="ES256", headers={"kid": demo_keys.REPORTS_SIGNER_KEY_ID})
 
@@ -151,3 +152,56 @@ def test_in_process_a_host_header_of_another_server_gets_421_rfc9110_15_5_20(htt
     dpop.use_token({"access_token": token, "token_type": "DPoP"})
     other = http.get(demo.OTHER_ORIGIN + "/me", auth=dpop, timeout=TIMEOUT)
     assert other.status_code == 200, other.text
+
+
+# -- 2. a refresh that sends client credentials is authenticated, never anonymous ---------------
+
+def login_refresh_token(http, api) -> str:
+    response = http.post(api.url("/login"), json=ADA, timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    return response.json()["refresh_token"]
+
+
+@pytest.mark.parametrize("credentials", [
+    {"client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": "garbage"},
+    {"client_assertion": "garbage"},
+    {"client_assertion_type": CLIENT_ASSERTION_TYPE},
+    {"client_secret": "wrong"},
+], ids=["assertion", "assertion-without-type", "type-without-assertion", "client-secret"])
+def test_a_login_refresh_with_bad_client_credentials_gets_invalid_client_rfc6749_section_5_2(
+        http, api, credentials):
+    """Credentials sent are an authentication attempt (RFC 6749 §3.2.1, §5.2): a garbage one is refused
+    with 401 invalid_client, not ignored to refresh a /login token anonymously; and the refresh token
+    is untouched (still works)."""
+    refresh_token = login_refresh_token(http, api)
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, **credentials}
+    response = http.post(api.url("/oauth/token"), data=form, timeout=TIMEOUT)
+    assert response.status_code in (400, 401), response.text
+    assert response.json()["error"] in ("invalid_client", "invalid_request"), response.text
+    assert "access_token" not in response.json()
+    again = http.post(api.url("/oauth/token"), data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                      timeout=TIMEOUT)
+    assert again.status_code == 200, again.text
+
+
+def test_a_garbage_assertion_on_a_login_refresh_is_401_invalid_client_rfc7521_section_4_2(http, api):
+    form = {"grant_type": "refresh_token", "refresh_token": login_refresh_token(http, api),
+            "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": "garbage"}
+    response = http.post(api.url("/oauth/token"), data=form, timeout=TIMEOUT)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client", response.text
+
+
+def test_a_valid_private_key_jwt_with_an_unknown_refresh_token_is_authenticated_first_rfc7523_section_3(
+        http, api):
+    """The assertion is checked before the refresh token is looked at: reports-signer authenticates,
+    and is then told it may not refresh, never "unknown refresh token" as an anonymous caller."""
+    form = {"grant_type": "refresh_token", "refresh_token": "not-a-token",
+            "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion(api)}
+    response = http.post(api.url("/oauth/token"), data=form, timeout=TIMEOUT)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "unauthorized_client", response.text
+    assert "reports-signer" in response.json()["error_description"]
+    expired = dict(form, client_assertion=assertion(api))
+    api.clock.advance(3600)
+    response = http.post(api.url("/oauth/token"), data=expired, timeout=TIMEOUT)
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client", response.text
