@@ -576,8 +576,9 @@ def test_userinfo_takes_no_token_in_the_form_body(http, api):
     body, _ = sign_in(http, api)
     response = http.post(api.url("/oauth/userinfo"), data={"access_token": body["access_token"]}, timeout=TIMEOUT)
     assert response.status_code == 400 and error_of(response) == (
-        "invalid_request", "Send the access token in the Authorization header ('Authorization: Bearer <token>'), "
-                           "not in the form body.")
+        "invalid_request", "Send the access token in the Authorization header ('Authorization: Bearer <token>', "
+                           "or 'Authorization: DPoP <token>' and a DPoP proof for a DPoP-bound one), not in the form "
+                           "body.")
     # A POST with the token in the header and an unrelated form or JSON body still works.
     for extra in ({"data": {"x": "1"}}, {"json": {"x": 1}}, {}):
         assert userinfo(http, api, body["access_token"], "POST", **extra).status_code == 200
