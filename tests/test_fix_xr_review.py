@@ -205,3 +205,73 @@ def test_a_valid_private_key_jwt_with_an_unknown_refresh_token_is_authenticated_
     api.clock.advance(3600)
     response = http.post(api.url("/oauth/token"), data=expired, timeout=TIMEOUT)
     assert response.status_code == 401 and response.json()["error"] == "invalid_client", response.text
+
+
+# -- 5. revocation asks no DPoP proof: a thief without the key can end access, never gain it ----
+
+def notes_cli_dpop_tokens(http, api, dpop: DPoPAuth) -> dict:
+    verifier, challenge = pkce()
+    redirect = "http://127.0.0.1:9999/callback"
+    params = {"response_type": "code", "client_id": "notes-cli", "redirect_uri": redirect, "scope": "profile",
+              "state": "s-1", "code_challenge": challenge, "code_challenge_method": "S256"}
+    response = http.post(api.url("/oauth/authorize"), params=params, data=ALLOW, allow_redirects=False,
+                         timeout=TIMEOUT)
+    code = requests.utils.urlparse(response.headers["Location"]).query.split("code=")[1].split("&")[0]
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier, "client_id": "notes-cli",
+            "redirect_uri": redirect}
+    response = http.post(api.url("/oauth/token"), data=form, auth=dpop.token_auth(), timeout=TIMEOUT)
+    assert response.status_code == 200 and response.json()["token_type"] == "DPoP", response.text
+    return response.json()
+
+
+def test_a_stolen_dpop_bound_refresh_token_of_a_public_client_revokes_without_the_key_rfc7009_section_2_1(
+        http, api):
+    """This server's policy, documented in binding.py and TokenService.revoke: RFC 7009 §2.1 lets a public
+    client revoke with its client_id alone and RFC 9449 defines no proof for revocation, so the thief
+    without the key cannot refresh (RFC 9449 §5) but can revoke: the victim loses access, the thief
+    gains none (the answer is an empty 200, RFC 7009 §2.2)."""
+    dpop = DPoPAuth(now=api.clock.now)
+    issued = notes_cli_dpop_tokens(http, api, dpop)
+    stolen = issued["refresh_token"]
+    thief = http.post(api.url("/oauth/token"), timeout=TIMEOUT,
+                      data={"grant_type": "refresh_token", "refresh_token": stolen, "client_id": "notes-cli"})
+    assert thief.status_code == 400 and thief.json()["error"] == "invalid_dpop_proof"
+    revoked = http.post(api.url("/oauth/revoke"), data={"token": stolen, "client_id": "notes-cli"}, timeout=TIMEOUT)
+    assert revoked.status_code == 200 and revoked.content == b""
+    victim = http.post(api.url("/oauth/token"), auth=dpop.token_auth(), timeout=TIMEOUT,
+                       data={"grant_type": "refresh_token", "refresh_token": stolen, "client_id": "notes-cli"})
+    assert victim.status_code == 400 and victim.json()["error"] == "invalid_grant"
+    import inspect
+    from helpers.practice_api import binding, tokens
+    assert "Revocation is the exception" in binding.__doc__
+    assert "No DPoP proof is asked" in inspect.getdoc(tokens.TokenService.revoke)
+
+
+# -- 6. a service account's tokens cannot be revoked: the refusal says so, and for how long ------
+
+def service_account_token(http, api) -> str:
+    info = demo_keys.service_account_key_file(api.base_url)
+    now = int(api.clock.now())
+    grant = jwt.encode({"iss": info["client_email"], "sub": info["client_email"], "aud": info["token_uri"],
+                        "scope": "reports:read", "iat": now, "exp": now + 600, "jti": uuid.uuid4().hex},
+                       info["private_key"], algorithm="RS256", headers={"kid": info["private_key_id"]})
+    response = http.post(api.url("/oauth/token"), timeout=TIMEOUT,
+                         data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": grant})
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+@pytest.mark.parametrize("with_client_id", [False, True])
+def test_revoking_a_jwt_bearer_token_says_it_lives_out_its_300_seconds_rfc7009_section_2_1_rfc7523(
+        http, api, with_client_id):
+    """No hint to send a client_id that is then "Unknown client": the one reason, the same either way."""
+    token = service_account_token(http, api)
+    form = {"token": token, **({"client_id": jwt.decode(token, options={"verify_signature": False})["client_id"]}
+                               if with_client_id else {})}
+    response = http.post(api.url("/oauth/revoke"), data=form, timeout=TIMEOUT)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "unauthorized_client"
+    description = response.json()["error_description"]
+    assert "service account" in description and "300 seconds" in description and "client_id" not in description
+    reports = http.get(api.url("/reports"), headers={"Authorization": "Bearer " + token}, timeout=TIMEOUT)
+    assert reports.status_code == 200, reports.text

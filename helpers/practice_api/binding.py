@@ -17,6 +17,9 @@ nothing else proves who presents them. This server binds every refresh token iss
 proof, whatever the client (notes-cli, notes-tv, /login's; and notes-web's, which §5 would leave to
 its client secret): a refresh must then come with a proof of the same key, checked before the
 refresh token is looked at any further. A confidential client that wants to change its DPoP key signs in again.
+Revocation is the exception: /oauth/revoke asks no proof (RFC 7009 and RFC 9449 define none), so a thief
+with a public client's refresh token but not its key can revoke it and its family (ending the victim's
+access, gaining none); see `tokens.TokenService.revoke`.
 Certificate-bound refresh tokens (RFC 8705 §4) are not implemented: reports-mtls gets none.
 """
 from __future__ import annotations

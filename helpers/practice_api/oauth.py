@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 from helpers.practice_api import binding, client_assertions, demo, demo_keys, dpop, oidc
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
+from helpers.practice_api.tokens import UNREVOCABLE
 from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable, published
 
 CODE_SECONDS = 60
@@ -569,11 +570,15 @@ class AuthorizationServer:
         token = form.get("token")
         if not token:
             raise HTTPError(400, "invalid_request", "token is missing.")
+        # A service account has no OAuth client to authenticate as: its tokens cannot be revoked here.
+        service_clients = {account.client_id for account in self.service_accounts.values()}
+        if form.get("client_id") in service_clients:
+            raise HTTPError(400, "unauthorized_client", UNREVOCABLE)
         # Any credential is checked as at the token endpoint (RFC 7009 §2.1); only a request with none
         # is anonymous (a token from /login). See `authentication_attempted`.
         attempted = authentication_attempted(request, form)
         client_id = self.authenticate_client(request, form).client_id if attempted else None
-        self.tokens.revoke(token, client_id)
+        self.tokens.revoke(token, client_id, unrevocable=service_clients)
         return Reply(200, b"", [("Cache-Control", "no-store")])  # 200 even for unknown tokens (RFC 7009 §2.2)
 
     # -- introspection (RFC 7662) ----------------------------------------------------------
