@@ -275,3 +275,23 @@ def test_revoking_a_jwt_bearer_token_says_it_lives_out_its_300_seconds_rfc7009_s
     assert "service account" in description and "300 seconds" in description and "client_id" not in description
     reports = http.get(api.url("/reports"), headers={"Authorization": "Bearer " + token}, timeout=TIMEOUT)
     assert reports.status_code == 200, reports.text
+
+
+# -- 8. a tab between scheme and token gets an accurate refusal --------------------------------
+
+@pytest.mark.parametrize("path", ["/me", "/reports", "/oauth/userinfo"])
+@pytest.mark.parametrize("scheme", ["DPoP", "dpop", "Bearer"])
+def test_a_tab_after_the_scheme_is_refused_as_not_one_sp_rfc9110_section_11_4_rfc7235_section_2_1(
+        http, api, path, scheme):
+    """credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]: SP, not HTAB. The refusal says
+    that, with the challenge of the scheme named (RFC 9449 §7.1 for DPoP, RFC 6750 §3 for Bearer),
+    instead of "this header has no scheme before the token"."""
+    dpop = DPoPAuth(now=api.clock.now)
+    token = login_token(http, api, dpop)
+    response = http.get(api.url(path), headers={"Authorization": f"{scheme}\t{token}"}, timeout=TIMEOUT)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == "invalid_request"
+    assert "one space (SP)" in body["error_description"] and "no scheme" not in body["error_description"]
+    assert response.headers["WWW-Authenticate"].lower().startswith(scheme.lower() + " ")
+    assert "\t" not in response.headers["WWW-Authenticate"]

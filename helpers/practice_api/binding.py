@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator
 from urllib.parse import quote
 
 from helpers.practice_api import dpop
-from helpers.practice_api.wsgi import HTTPError, Request
+from helpers.practice_api.wsgi import HTTPError, Request, authorization_parts
 
 # The confirmation (`cnf`, RFC 7800 §3.1) that tokens issued for the request being answered carry: a
 # DPoP key's thumbprint (`jkt`, RFC 9449 §6.1), a client certificate's (`x5t#S256`, RFC 8705 §3.1).
@@ -175,8 +176,13 @@ def verify(app, request: Request, required_scope: str, audience: str | None = No
     """
     tokens = app.tokens
     authorization = request.header("Authorization") or ""
-    scheme, _, rest = authorization.strip().partition(" ")
-    if offer_dpop and not scheme:
+    try:
+        scheme, rest = authorization_parts(authorization)
+    except ValueError as error:  # 'DPoP<TAB>token' gets a DPoP challenge; 'Bearer<TAB>token' tokens.verify's
+        if re.match(r"\S*", authorization.strip())[0].lower() == "dpop":
+            raise dpop.resource_error("invalid_request", str(error), status=400) from None
+        scheme, rest = "", ""
+    if offer_dpop and not scheme and not authorization.strip():
         raise HTTPError(401, "missing_token", "Send an access token: 'Authorization: Bearer <token>', or "
                         "'Authorization: DPoP <token>' and a DPoP proof for a DPoP-bound one.",
                         [("WWW-Authenticate", f'Bearer realm="{dpop.REALM}"'),

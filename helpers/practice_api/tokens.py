@@ -34,7 +34,7 @@ import jwt
 from helpers.practice_api import demo, signing_key
 from helpers.practice_api.binding import CONFIRMATION
 from helpers.practice_api.clock import Clock, is_numeric_date
-from helpers.practice_api.wsgi import HTTPError, printable
+from helpers.practice_api.wsgi import HTTPError, authorization_parts, printable
 
 ISSUER = demo.BASE_URL  # the in-process API's; on loopback it is the server's URL
 AUDIENCE = ISSUER + "/me"
@@ -468,7 +468,11 @@ def _bearer_token(authorization: str | None) -> str:
                         [("WWW-Authenticate", f'Bearer realm="{REALM}"')])
     if len(authorization) > MAX_TOKEN_LENGTH:
         raise _invalid_request(f"The Authorization header is longer than {MAX_TOKEN_LENGTH} characters.")
-    scheme, space, token = authorization.strip().partition(" ")
+    try:
+        scheme, token = authorization_parts(authorization)
+    except ValueError as error:
+        raise _invalid_request(str(error)) from None
+    space = " " in authorization.strip()
     if scheme.lower() != "bearer":
         sent = f", not {printable(repr(scheme[:20]))}" if space else ", and this header has no scheme before the token"
         raise HTTPError(401, "missing_token", f"This endpoint takes 'Authorization: Bearer <token>'{sent}.",
