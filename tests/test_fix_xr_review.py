@@ -295,3 +295,16 @@ def test_a_tab_after_the_scheme_is_refused_as_not_one_sp_rfc9110_section_11_4_rf
     assert "one space (SP)" in body["error_description"] and "no scheme" not in body["error_description"]
     assert response.headers["WWW-Authenticate"].lower().startswith(scheme.lower() + " ")
     assert "\t" not in response.headers["WWW-Authenticate"]
+
+
+# -- 9. DPoPAuth's docstring: the server's metadata decides the algorithm -----------------------
+
+def test_dpopauth_says_the_server_metadata_decides_the_algorithm_rfc9449_section_5_1(http, api):
+    """DPoPAuth signs ES384 with a P-384 key; this server lists ES256 and RS256 only, and refuses it."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    assert "dpop_signing_alg_values_supported" in DPoPAuth.__doc__
+    metadata = http.get(api.url("/.well-known/oauth-authorization-server"), timeout=TIMEOUT).json()
+    assert "ES384" not in metadata["dpop_signing_alg_values_supported"]
+    dpop = DPoPAuth(ec.generate_private_key(ec.SECP384R1()), now=api.clock.now)
+    response = http.post(api.url("/login"), json=ADA, auth=dpop.token_auth(), timeout=TIMEOUT)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_dpop_proof", response.text
