@@ -308,3 +308,21 @@ def test_dpopauth_says_the_server_metadata_decides_the_algorithm_rfc9449_section
     dpop = DPoPAuth(ec.generate_private_key(ec.SECP384R1()), now=api.clock.now)
     response = http.post(api.url("/login"), json=ADA, auth=dpop.token_auth(), timeout=TIMEOUT)
     assert response.status_code == 400 and response.json()["error"] == "invalid_dpop_proof", response.text
+
+
+# -- 7. the in-process metadata lists the TLS methods: notebook 09 says where they work ---------
+
+def test_notebook_09_says_the_tls_methods_of_the_metadata_need_the_loopback_server_rfc8705_section_2_1(
+        http, api):
+    """The metadata is the server's (RFC 8414 §2), the same document on both transports; the in-process
+    transport has no TLS, so the cell after the one that prints it says where tls_client_auth works."""
+    import nbformat
+    from conftest import ROOT
+    metadata = http.get(api.url("/.well-known/oauth-authorization-server"), timeout=TIMEOUT).json()
+    assert "tls_client_auth" in metadata["token_endpoint_auth_methods_supported"]
+    cells = nbformat.read(ROOT / "notebooks" / "09-machine-to-machine.ipynb", 4).cells
+    printing = next(index for index, cell in enumerate(cells)
+                    if cell.cell_type == "code" and "token_endpoint_auth_methods_supported" in cell.source)
+    note = cells[printing + 1]
+    assert note.cell_type == "markdown" and "tls_client_auth" in note.source
+    assert "no TLS" in note.source and "loopback" in note.source
