@@ -954,6 +954,9 @@ def test_userinfo_keeps_the_binding_of_a_dpop_bound_token_rfc9449_section_7_1(ht
     as_bearer = http.get(api.url("/oauth/userinfo"), headers={"Authorization": "Bearer " + tokens["access_token"]},
                          timeout=TIMEOUT)
     assert as_bearer.status_code == 401, as_bearer.text
+    assert error_of(as_bearer)[0] == "invalid_token" and "DPoP" in error_of(as_bearer)[1]
+    challenge = as_bearer.headers["WWW-Authenticate"]
+    assert challenge.startswith('DPoP realm="practice", algs="') and 'error="invalid_token"' in challenge
     dpop.use_token(tokens)
     with_proof = http.get(api.url("/oauth/userinfo"), auth=dpop, timeout=TIMEOUT)
     assert with_proof.status_code == 200, with_proof.text
