@@ -229,3 +229,23 @@ def test_a_proof_for_https_localhost_works_at_https_localhost_rfc9449_section_4_
     issuer_htu = https.get(here, cert=tls_api.client_cert, timeout=TIMEOUT, headers={
         "Authorization": "DPoP " + token, "DPoP": dpop_proof(tls_api, "GET", tls_api.url("/reports"), token)})
     assert issuer_htu.status_code == 401 and "htu must be " + here in issuer_htu.json()["error_description"]
+
+
+def test_userinfo_keeps_the_binding_of_a_certificate_bound_token_rfc8705_section_3(tls_api, https):
+    """No demo client gets a certificate-bound token granted openid (reports-mtls has only
+    client_credentials and reports:read; notes-signin is not certificate-bound), so this one is signed
+    with the (public) demo key, as ada's sign-in token with cnf x5t#S256 would be. UserInfo, like
+    /reports, takes it only over a connection with that certificate."""
+    now = int(tls_api.clock.now())
+    claims = {"iss": tls_api.base_url, "aud": tls_api.base_url + "/me", "sub": "ada", "client_id": "notes-signin",
+              "iat": now, "exp": now + 60, "scope": "openid email", "jti": uuid.uuid4().hex,
+              "cnf": {"x5t#S256": thumbprint_of_client_certificate(tls_api)}}
+    token = jwt.encode(claims, SIGNING_KEY, algorithm="RS256", headers={"kid": signing_key.KEY_ID, "typ": "at+jwt"})
+    headers = {"Authorization": "Bearer " + token}
+    without = https.get(tls_api.url("/oauth/userinfo"), headers=headers, timeout=TIMEOUT)
+    assert without.status_code == 401 and without.json()["error"] == "invalid_token", without.text
+    assert without.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert "client certificate" in without.json()["error_description"]
+    with_cert = https.get(tls_api.url("/oauth/userinfo"), headers=headers, cert=tls_api.client_cert, timeout=TIMEOUT)
+    assert with_cert.status_code == 200, with_cert.text
+    assert with_cert.json()["sub"] == "ada" and "email" in with_cert.json()

@@ -576,8 +576,9 @@ def test_userinfo_takes_no_token_in_the_form_body(http, api):
     body, _ = sign_in(http, api)
     response = http.post(api.url("/oauth/userinfo"), data={"access_token": body["access_token"]}, timeout=TIMEOUT)
     assert response.status_code == 400 and error_of(response) == (
-        "invalid_request", "Send the access token in the Authorization header ('Authorization: Bearer <token>'), "
-                           "not in the form body.")
+        "invalid_request", "Send the access token in the Authorization header ('Authorization: Bearer <token>', "
+                           "or 'Authorization: DPoP <token>' and a DPoP proof for a DPoP-bound one), not in the form "
+                           "body.")
     # A POST with the token in the header and an unrelated form or JSON body still works.
     for extra in ({"data": {"x": "1"}}, {"json": {"x": 1}}, {}):
         assert userinfo(http, api, body["access_token"], "POST", **extra).status_code == 200
@@ -953,6 +954,9 @@ def test_userinfo_keeps_the_binding_of_a_dpop_bound_token_rfc9449_section_7_1(ht
     as_bearer = http.get(api.url("/oauth/userinfo"), headers={"Authorization": "Bearer " + tokens["access_token"]},
                          timeout=TIMEOUT)
     assert as_bearer.status_code == 401, as_bearer.text
+    assert error_of(as_bearer)[0] == "invalid_token" and "DPoP" in error_of(as_bearer)[1]
+    challenge = as_bearer.headers["WWW-Authenticate"]
+    assert challenge.startswith('DPoP realm="practice", algs="') and 'error="invalid_token"' in challenge
     dpop.use_token(tokens)
     with_proof = http.get(api.url("/oauth/userinfo"), auth=dpop, timeout=TIMEOUT)
     assert with_proof.status_code == 200, with_proof.text

@@ -140,6 +140,9 @@ class DPoPAuth(AuthBase):
     `private_key` is an EC private key from `cryptography` (P-256 for ES256, the default, or P-384
     for ES384); without one a new P-256 key is made, which takes a millisecond. Keep the same
     key for as long as its tokens live: a token is bound to the key's thumbprint (`jkt`).
+    Which algorithms a server takes is its metadata's `dpop_signing_alg_values_supported` (RFC 9449
+    §5.1): read it before you pick a key. The practice API lists ES256 and RS256, so it refuses an
+    ES384 proof: use P-256 there.
     `now` is the clock for `iat` (`time.time` unless you are testing against a practice clock).
     """
 

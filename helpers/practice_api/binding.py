@@ -17,19 +17,23 @@ nothing else proves who presents them. This server binds every refresh token iss
 proof, whatever the client (notes-cli, notes-tv, /login's; and notes-web's, which §5 would leave to
 its client secret): a refresh must then come with a proof of the same key, checked before the
 refresh token is looked at any further. A confidential client that wants to change its DPoP key signs in again.
+Revocation is the exception: /oauth/revoke asks no proof (RFC 7009 and RFC 9449 define none), so a thief
+with a public client's refresh token but not its key can revoke it and its family (ending the victim's
+access, gaining none); see `tokens.TokenService.revoke`.
 Certificate-bound refresh tokens (RFC 8705 §4) are not implemented: reports-mtls gets none.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Iterator
 from urllib.parse import quote
 
 from helpers.practice_api import dpop
-from helpers.practice_api.wsgi import HTTPError, Request
+from helpers.practice_api.wsgi import HTTPError, Request, authorization_parts
 
 # The confirmation (`cnf`, RFC 7800 §3.1) that tokens issued for the request being answered carry: a
 # DPoP key's thumbprint (`jkt`, RFC 9449 §6.1), a client certificate's (`x5t#S256`, RFC 8705 §3.1).
@@ -57,11 +61,53 @@ def request_url(app, request: Request) -> str:
     authority), the path percent-encoded again (WSGI decodes it); the issuer's URL without a Host.
 
     Not the issuer's URL: a proof for https://api.practice.test/reports must fail at another host
-    name of the same server, and one for https://localhost:PORT/reports must work there.
+    name of the same server, and one for https://localhost:PORT/reports must work there. But only a
+    host name of this server: a proof the client made for https://evil.test/me, replayed here with
+    `Host: evil.test`, would otherwise match. Any other Host gets 421 Misdirected Request (RFC 9110
+    §15.5.20, §7.4: this server is not authoritative for that URI).
     """
     path = quote(request.path, safe="/!$&'()*+,;=:@-._~", encoding="latin-1")  # RFC 3986 §3.3 pchar
     host = (request.header("Host") or "").strip(" \t")
-    return f"{request.scheme}://{host}{path}" if host else app.issuer + path
+    if not host:
+        return app.issuer + path
+    if _authority(request.scheme, host) not in own_authorities(app):
+        raise HTTPError(421, "invalid_request", f"This server does not answer for the host {host!r}: send the "
+                        f"request to {app.issuer} (RFC 9110 section 15.5.20). A DPoP proof is checked "
+                        "against the URL of this server (RFC 9449 section 4.3).")
+    return f"{request.scheme}://{host}{path}"
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def own_authorities(app) -> set[str]:
+    """The host[:port] this server answers for, lower case, without a default port: the issuer's and
+    the other origin's (in process: api.practice.test and other.practice.test); on loopback also the
+    other names of the loopback interface with the same port (127.0.0.1, localhost, [::1])."""
+    authorities = set()
+    for origin in (app.issuer, app.other_origin):
+        scheme, _, authority = origin.partition("://")
+        authority = _authority(scheme, authority.split("/", 1)[0])
+        authorities.add(authority)
+        name, port = _split_port(authority)
+        if name in LOOPBACK_NAMES:
+            authorities.update(f"{alias}:{port}" if port else alias for alias in LOOPBACK_NAMES)
+    return authorities
+
+
+def _authority(scheme: str, authority: str) -> str:
+    """host[:port] in lower case, without the scheme's default port (RFC 3986 §6.2.3)."""
+    name, port = _split_port(authority.lower())
+    if port == {"https": "443", "http": "80"}.get(scheme.lower()):
+        port = ""
+    return f"{name}:{port}" if port else name
+
+
+def _split_port(authority: str) -> tuple[str, str]:
+    name, colon, port = authority.rpartition(":")
+    if not colon or name.endswith(":") or "]" in port or not name:  # no port, or inside an IPv6 literal
+        return authority, ""
+    return name, port
 
 
 def confirmation(request: Request, client, jkt: str | None) -> dict | None:
@@ -130,8 +176,13 @@ def verify(app, request: Request, required_scope: str, audience: str | None = No
     """
     tokens = app.tokens
     authorization = request.header("Authorization") or ""
-    scheme, _, rest = authorization.strip().partition(" ")
-    if offer_dpop and not scheme:
+    try:
+        scheme, rest = authorization_parts(authorization)
+    except ValueError as error:  # 'DPoP<TAB>token' gets a DPoP challenge; 'Bearer<TAB>token' tokens.verify's
+        if re.match(r"\S*", authorization.strip())[0].lower() == "dpop":
+            raise dpop.resource_error("invalid_request", str(error), status=400) from None
+        scheme, rest = "", ""
+    if offer_dpop and not scheme and not authorization.strip():
         raise HTTPError(401, "missing_token", "Send an access token: 'Authorization: Bearer <token>', or "
                         "'Authorization: DPoP <token>' and a DPoP proof for a DPoP-bound one.",
                         [("WWW-Authenticate", f'Bearer realm="{dpop.REALM}"'),

@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode
 from helpers.practice_api import binding, client_assertions, demo, demo_keys, dpop, oidc
 from helpers.practice_api.basic_auth import PasswordChecker
 from helpers.practice_api.throttle import FailedAttempts
+from helpers.practice_api.tokens import UNREVOCABLE
 from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable, published
 
 CODE_SECONDS = 60
@@ -390,7 +391,7 @@ class AuthorizationServer:
         if grant_type == client_assertions.JWT_BEARER_GRANT:
             with binding.bound(binding.confirmation(request, None, jkt)):
                 return self._jwt_bearer(request, form)  # the assertion authenticates: no client (RFC 7523 §3.1)
-        if grant_type == "refresh_token" and not form.get("client_id") and not request.header("Authorization"):
+        if grant_type == "refresh_token" and not authentication_attempted(request, form):
             with binding.bound(binding.confirmation(request, None, jkt)):
                 return self._refresh(form, None)  # tokens from /login belong to no OAuth client
         client = self.authenticate_client(request, form)
@@ -569,13 +570,15 @@ class AuthorizationServer:
         token = form.get("token")
         if not token:
             raise HTTPError(400, "invalid_request", "token is missing.")
-        # Any credential is an authentication attempt, checked as at the token endpoint (RFC 7009 §2.1):
-        # Basic, a client assertion (private_key_jwt sends no client_id), or a client_id (public clients,
-        # tls_client_auth). Only a request with none of them is anonymous (a token from /login).
-        anonymous = not (form.get("client_id") or request.header("Authorization") or "client_assertion" in form
-                         or "client_assertion_type" in form or form.get("client_secret"))
-        client_id = None if anonymous else self.authenticate_client(request, form).client_id
-        self.tokens.revoke(token, client_id)
+        # A service account has no OAuth client to authenticate as: its tokens cannot be revoked here.
+        service_clients = {account.client_id for account in self.service_accounts.values()}
+        if form.get("client_id") in service_clients:
+            raise HTTPError(400, "unauthorized_client", UNREVOCABLE)
+        # Any credential is checked as at the token endpoint (RFC 7009 §2.1); only a request with none
+        # is anonymous (a token from /login). See `authentication_attempted`.
+        attempted = authentication_attempted(request, form)
+        client_id = self.authenticate_client(request, form).client_id if attempted else None
+        self.tokens.revoke(token, client_id, unrevocable=service_clients)
         return Reply(200, b"", [("Cache-Control", "no-store")])  # 200 even for unknown tokens (RFC 7009 §2.2)
 
     # -- introspection (RFC 7662) ----------------------------------------------------------
@@ -611,6 +614,16 @@ class AuthorizationServer:
 
 
 # -- small pieces ------------------------------------------------------------------------
+
+def authentication_attempted(request: Request, form: dict[str, str]) -> bool:
+    """Whether a request carries any client credential: Basic (any Authorization header), a client
+    assertion (private_key_jwt sends no client_id, RFC 7523 §2.2), a client_secret, or a client_id
+    (public clients, tls_client_auth). Such a request is authenticated, and refused if that fails
+    (RFC 6749 §5.2 invalid_client), never treated as anonymous: only a request with none of them is
+    (a refresh or revocation of a token from /login, which belongs to no OAuth client)."""
+    return bool(form.get("client_id") or request.header("Authorization") or "client_assertion" in form
+                or "client_assertion_type" in form or form.get("client_secret"))
+
 
 def _scope(requested: str | None, allowed: str) -> str | None:
     """The granted scope: what was asked for if allowed, all that is allowed if nothing was asked."""

@@ -10,8 +10,8 @@ which client. What this module adds, and where:
   and request objects refused as Core asks;                                `authentication_problem`
 - the ID token next to the access token in the code flow's token response (§3.1.3.3), with the
   claims of §2 and `at_hash` (§3.1.3.6);                                                `id_token`
-- the UserInfo endpoint (§5.3): a Bearer access token granted `openid` in, the claims its scopes
-  allow out (§5.4);                                                                      `userinfo`
+- the UserInfo endpoint (§5.3): an access token granted `openid` in (Bearer, or DPoP with its proof
+  for a DPoP-bound one, RFC 9449 §7.1), the claims its scopes allow out (§5.4);        `userinfo`
 - signing key rotation lives in `tokens.py` (`publish_signing_key`, `sign_with`, `retire_signing_key`),
   because both kinds of token share the keys of one JWKS.
 
@@ -175,14 +175,16 @@ class OpenIDProvider:
         `Authorization: DPoP <token>` and a proof for a DPoP-bound one (RFC 9449 §7.1).
 
         The token must be an access token of this API granted `openid` (403 insufficient_scope
-        otherwise); an ID token, an expired or revoked token, or none gets 401 with a Bearer
-        challenge (RFC 6750 §3), as at /me. The answer is `sub`, the same as in the ID token, and
-        the claims of the token's scopes (§5.4), never more.
+        otherwise); an ID token, an expired or revoked token, or none gets 401 with a challenge of
+        the scheme it came with, as at /me: Bearer (RFC 6750 §3), or DPoP for `Authorization: DPoP`
+        (RFC 9449 §7.1). The answer is `sub`, the same as in the ID token, and the claims of the
+        token's scopes (§5.4), never more.
         """
         if request.method == "POST" and request.body and _is_form(request) and "access_token" in request.form():
             # RFC 6750 §2.2 (a form-body token) is optional for a server: this one does not take it.
             raise HTTPError(400, "invalid_request", "Send the access token in the Authorization header "
-                            "('Authorization: Bearer <token>'), not in the form body.",
+                            "('Authorization: Bearer <token>', or 'Authorization: DPoP <token>' and a "
+                            "DPoP proof for a DPoP-bound one), not in the form body.",
                             [("WWW-Authenticate", _challenge("invalid_request"))])
         # Through `binding`, as at /me: a DPoP- or certificate-bound token is refused as a bare Bearer token
         # (RFC 9449 §7.1, RFC 8705 §3) and accepted with its proof or certificate (`Authorization: DPoP ...`).

@@ -26,6 +26,7 @@ import hashlib
 import secrets
 import threading
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import jwt
@@ -33,7 +34,7 @@ import jwt
 from helpers.practice_api import demo, signing_key
 from helpers.practice_api.binding import CONFIRMATION
 from helpers.practice_api.clock import Clock, is_numeric_date
-from helpers.practice_api.wsgi import HTTPError, printable
+from helpers.practice_api.wsgi import HTTPError, authorization_parts, printable
 
 ISSUER = demo.BASE_URL  # the in-process API's; on loopback it is the server's URL
 AUDIENCE = ISSUER + "/me"
@@ -215,7 +216,8 @@ class TokenService:
                 # RFC 9449 §5: a refresh token issued with DPoP works only with a proof of the same key.
                 # Checked first: a request without the key learns nothing more about the token (spent,
                 # revoked, expired, whose) and changes nothing; a thief replaying a spent copy without
-                # the key cannot get the victim's family revoked (RFC 9700 §4.14.2 is for whoever holds it).
+                # the key cannot get the victim's family revoked here (RFC 9700 §4.14.2 is for whoever
+                # holds it). /oauth/revoke is the exception: it takes no proof (see `revoke`).
                 raise HTTPError(400, "invalid_dpop_proof", "This refresh token is bound to a DPoP key: send a DPoP "
                                 "proof signed with that key (RFC 9449 section 5).")
             if record.client_id != client_id:
@@ -286,11 +288,18 @@ class TokenService:
         for jti in [j for j, exp in self.revoked_access_tokens.items() if exp + LEEWAY_SECONDS < now]:
             del self.revoked_access_tokens[jti]
 
-    def revoke(self, token: str, client_id: str | None) -> None:
+    def revoke(self, token: str, client_id: str | None, unrevocable: Collection[str] = ()) -> None:
         """RFC 7009: revoke a refresh token (with its whole family) or an access token.
 
         Unknown and invalid tokens are ignored: the client's goal, a token that no longer
         works, is reached either way (RFC 7009 §2.2). A client may revoke only its own tokens.
+        `unrevocable`: the client_ids that no client can authenticate as (service accounts, RFC 7523
+        §3.1): their tokens are refused with a reason, and live out their ACCESS_TOKEN_SECONDS.
+
+        No DPoP proof is asked, even for a DPoP-bound refresh token (RFC 7009 defines none, nor does
+        RFC 9449): whoever holds a public client's refresh token, its key or not, can revoke it and
+        its family, as RFC 7009 §2.1 allows for public clients. That ends the victim's access; it
+        never gives the holder any (a refresh needs the key, see `refresh`).
         """
         record = self.refresh_tokens.get(_digest(token))
         if record is not None:
@@ -302,6 +311,8 @@ class TokenService:
             claims = self._signed_claims(token, audience=None)
         except HTTPError:
             return
+        if claims["client_id"] in unrevocable:
+            raise HTTPError(400, "unauthorized_client", UNREVOCABLE)
         if claims["client_id"] != (client_id or LOGIN_CLIENT_ID):
             raise HTTPError(400, "unauthorized_client", _not_yours(client_id))
         with self._lock:
@@ -457,7 +468,11 @@ def _bearer_token(authorization: str | None) -> str:
                         [("WWW-Authenticate", f'Bearer realm="{REALM}"')])
     if len(authorization) > MAX_TOKEN_LENGTH:
         raise _invalid_request(f"The Authorization header is longer than {MAX_TOKEN_LENGTH} characters.")
-    scheme, space, token = authorization.strip().partition(" ")
+    try:
+        scheme, token = authorization_parts(authorization)
+    except ValueError as error:
+        raise _invalid_request(str(error)) from None
+    space = " " in authorization.strip()
     if scheme.lower() != "bearer":
         sent = f", not {printable(repr(scheme[:20]))}" if space else ", and this header has no scheme before the token"
         raise HTTPError(401, "missing_token", f"This endpoint takes 'Authorization: Bearer <token>'{sent}.",
@@ -475,6 +490,11 @@ def _invalid_token(description: str) -> HTTPError:
 def _invalid_request(description: str) -> HTTPError:
     return HTTPError(400, "invalid_request", description,
                      [("WWW-Authenticate", _challenge("invalid_request", description))])
+
+
+UNREVOCABLE = (f"This token is a service account's (JWT bearer grant, RFC 7523): no OAuth client can authenticate "
+               f"to revoke it (RFC 7009 section 2.1). It expires {ACCESS_TOKEN_SECONDS} seconds after it was "
+               "issued; to stop the account sooner, remove its key.")
 
 
 def _not_yours(client_id: str | None) -> str:

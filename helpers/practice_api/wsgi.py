@@ -271,6 +271,19 @@ def unsafe_header(headers: Iterable[tuple[str, str]]) -> str | None:
     return None
 
 
+def authorization_parts(value: str) -> tuple[str, str]:
+    """(scheme, credentials) of an Authorization value, split at the first SP, as RFC 9110 §11.4 has
+    it: `credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]`. A tab (or any other white
+    space) between scheme and token is not SP: a ValueError says so, rather than the scheme and token
+    passing for one word without a scheme."""
+    scheme, _, credentials = value.strip(" \t").partition(" ")
+    word = re.match(r"[^\s]*", scheme)[0]
+    if word != scheme and word:
+        raise ValueError(f"Put one space (SP) between the scheme {printable(repr(word[:20]))} and the token, not "
+                         "a tab or other white space (RFC 9110 section 11.4, RFC 7235 section 2.1).")
+    return scheme, credentials
+
+
 def printable(text: str) -> str:
     """`text` with every character error_description may not hold replaced by '?'.
 
