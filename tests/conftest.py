@@ -26,6 +26,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def ada_login(api) -> dict:
+    """ada's token response from POST /login (notebook 03's login): the client tests' first tokens."""
+    response = requests.post(api.url("/login"), json={"username": "ada", "password": demo.password_of("ada")},
+                             timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def token_calls(api) -> list:
+    """The calls the token endpoint received: how a test counts refreshes."""
+    return [call for call in api.calls if call.path == "/oauth/token"]
+
+
 def assert_right(output: str, phrase: str = "") -> None:
     """A check's output praises the answer, and says `phrase`."""
     assert output.startswith("✓ Right: "), output

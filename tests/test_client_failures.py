@@ -19,7 +19,8 @@ from helpers import (FileTokenStore, RefreshingBearerAuth, SignInAgain, SignOutE
                      serve_practice_api, start_practice_api)
 from helpers.client.session import DEFAULT_TIMEOUT
 
-PASSWORD = "analytical:engine:1843"
+from conftest import ada_login, token_calls  # tests/ is on sys.path
+
 KEY = ("https://api.practice.test", "notes-cli", "ada")
 
 
@@ -253,19 +254,9 @@ def test_a_connection_refused_is_retried_even_for_a_post(waits):
 
 # -- the 401 rules -------------------------------------------------------------------------------------
 
-def login(api) -> dict:
-    response = requests.post(api.url("/login"), json={"username": "ada", "password": PASSWORD}, timeout=5)
-    response.raise_for_status()
-    return response.json()
-
-
-def token_calls(api) -> list:
-    return [call for call in api.calls if call.path == "/oauth/token"]
-
-
 def test_a_revoked_access_token_is_refreshed_and_the_request_retried_once(api):
     """RFC 6750 §3.1 invalid_token ("revoked"): a new token from the same grant may work."""
-    auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now)
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now)
     requests.post(api.url("/oauth/revoke"), data={"token": auth.access_token, "token_type_hint": "access_token"},
                   timeout=5).raise_for_status()
     response = requests.get(api.url("/me"), auth=auth, timeout=5)
@@ -298,7 +289,7 @@ def test_a_bare_401_after_a_cross_host_redirect_does_not_refresh():
 
 
 def test_the_auth_works_through_api_session_and_a_retry_keeps_the_token(api):
-    auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now)
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now)
     with api_session(auth=auth) as session:
         assert session.get(api.url("/me")).json()["username"] == "ada"
     assert api.calls[-1].header("authorization") == "Bearer " + auth.access_token
@@ -316,7 +307,7 @@ def api():
 
 def test_sign_out_revokes_the_refresh_token_and_deletes_the_entry(api, tmp_path):
     store = FileTokenStore(tmp_path / "tokens.json")
-    tokens = login(api)
+    tokens = ada_login(api)
     auth = RefreshingBearerAuth(api.url("/oauth/token"), tokens, now=api.clock.now, store=store, store_key=KEY)
     auth.sign_out(api.url("/oauth/revoke"))
     sent = api.calls[-1]
@@ -337,7 +328,7 @@ def test_sign_out_revokes_the_refresh_token_and_deletes_the_entry(api, tmp_path)
 
 def test_sign_out_revokes_the_newest_token_another_process_saved(api, tmp_path):
     store = FileTokenStore(tmp_path / "tokens.json")
-    mine = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now, store=store, store_key=KEY)
+    mine = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now, store=store, store_key=KEY)
     other = RefreshingBearerAuth.from_store(api.url("/oauth/token"), store, KEY, now=api.clock.now)
     other.refresh()  # rotated: mine holds a spent refresh token
     newest = store.load(KEY)["refresh_token"]

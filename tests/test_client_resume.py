@@ -16,12 +16,13 @@ import responses
 
 from helpers import RefreshingBearerAuth, TokenRefreshError, TokenSaveError
 
+from conftest import ada_login, token_calls  # tests/ is on sys.path
+
 TOKEN_URL = "https://auth.example.test/token"
 API = "https://api.example.test/notes"
 TOKENS = {"access_token": "a1", "token_type": "Bearer", "refresh_token": "r1", "expires_in": 60,
           "scope": "notes:read"}
 FIELDS = {"access_token", "refresh_token", "expires_at", "scope", "token_type"}
-PASSWORD = "analytical:engine:1843"
 
 
 class Clock:
@@ -30,16 +31,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.t
-
-
-def login(api) -> dict:
-    response = requests.post(api.url("/login"), json={"username": "ada", "password": PASSWORD}, timeout=5)
-    response.raise_for_status()
-    return response.json()
-
-
-def token_calls(api) -> list:
-    return [call for call in api.calls if call.path == "/oauth/token"]
 
 
 # -- on_tokens ---------------------------------------------------------------------------------------
@@ -233,7 +224,7 @@ def test_a_resumed_state_keeps_only_the_known_fields_and_says_bearer():
 
 def test_a_second_run_resumes_and_a_state_saved_an_hour_ago_refreshes_before_the_first_request(api):
     saved = {}
-    first_run = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now,
+    first_run = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now,
                                      on_tokens=lambda state: saved.update(state=state))
     requests.get(api.url("/me"), auth=first_run, timeout=5).raise_for_status()
     state_on_disk = json.loads(json.dumps(saved["state"]))
@@ -253,7 +244,7 @@ def test_a_run_that_resumes_from_a_state_older_than_the_last_refresh_is_refused(
     """Why on_tokens must save every refresh: the old refresh token was spent, and its replay revokes
     the whole family (RFC 9700 §4.14.2), so even the run with the newest tokens has to sign in again."""
     first_state = {}
-    auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now,
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now,
                                 on_tokens=lambda state: first_state.setdefault("state", state))  # saves once
     auth.refresh()
     stale = RefreshingBearerAuth.resume(api.url("/oauth/token"), first_state["state"], now=api.clock.now)

@@ -30,11 +30,12 @@ from helpers import (FileTokenStore, InsecureTokenFileError, KeyringTokenStore, 
                      TokenStoreError, TokenStoreLockTimeout, serve_practice_api)
 from helpers.client.token_store import InterProcessLock
 
+from conftest import ada_login, token_calls  # tests/ is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 KEY = ("https://api.practice.test", "notes-cli", "ada")
 STATE = {"access_token": "ACCESS-1", "refresh_token": "REFRESH-1", "expires_at": 2000.0, "scope": "notes:read",
          "token_type": "Bearer"}
-PASSWORD = "analytical:engine:1843"
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 
 
@@ -267,20 +268,10 @@ def test_keyring_store_lock_is_found_from_home_alone_with_or_without_xdg_runtime
 
 # -- RefreshingBearerAuth with a store ----------------------------------------------------------------
 
-def login(api) -> dict:
-    response = requests.post(api.url("/login"), json={"username": "ada", "password": PASSWORD}, timeout=5)
-    response.raise_for_status()
-    return response.json()
-
-
-def token_calls(api) -> list:
-    return [call for call in api.calls if call.path == "/oauth/token"]
-
-
 def test_the_auth_saves_to_the_store_and_from_store_resumes(api, tmp_path):
     store = FileTokenStore(tmp_path / "tokens.json")
     assert RefreshingBearerAuth.from_store(api.url("/oauth/token"), store, KEY) is None  # sign in first
-    first = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now, store=store, store_key=KEY)
+    first = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now, store=store, store_key=KEY)
     assert store.load(KEY) == first.state()
     api.clock.advance(3600)
     second = RefreshingBearerAuth.from_store(api.url("/oauth/token"), store, KEY, now=api.clock.now)
@@ -290,7 +281,7 @@ def test_the_auth_saves_to_the_store_and_from_store_resumes(api, tmp_path):
 
 def test_a_refresh_takes_what_another_process_saved_instead_of_spending_a_rotated_token(api, tmp_path):
     store = FileTokenStore(tmp_path / "tokens.json")
-    mine = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now, store=store, store_key=KEY)
+    mine = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now, store=store, store_key=KEY)
     other = RefreshingBearerAuth.from_store(api.url("/oauth/token"), store, KEY, now=api.clock.now)
     api.clock.advance(290)  # both see a token inside the margin
     assert requests.get(api.url("/me"), auth=other, timeout=5).status_code == 200  # the other refreshes
@@ -301,7 +292,7 @@ def test_a_refresh_takes_what_another_process_saved_instead_of_spending_a_rotate
 
 def test_invalid_grant_deletes_the_stored_entry_and_raises_sign_in_again(api, tmp_path):
     store = FileTokenStore(tmp_path / "tokens.json")
-    tokens = login(api)
+    tokens = ada_login(api)
     auth = RefreshingBearerAuth(api.url("/oauth/token"), tokens, now=api.clock.now, store=store, store_key=KEY)
     requests.post(api.url("/oauth/revoke"), data={"token": tokens["refresh_token"]}, timeout=5).raise_for_status()
     api.clock.advance(290)
@@ -315,7 +306,7 @@ def test_invalid_grant_deletes_the_stored_entry_and_raises_sign_in_again(api, tm
 
 def test_an_entry_another_process_deleted_means_sign_in_again_here(api, tmp_path):
     store = FileTokenStore(tmp_path / "tokens.json")
-    auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now, store=store, store_key=KEY)
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now, store=store, store_key=KEY)
     store.delete(KEY)  # another process signed out
     with pytest.raises(SignInAgain, match="gone from the token store"):
         auth.refresh()
@@ -351,7 +342,7 @@ def run_two_workers(tmp_path, api, mode: str) -> list[str]:
     script.write_text(WORKER)
     store = FileTokenStore(tmp_path / "tokens.json")
     key = ("issuer", "notes-cli", "ada")
-    stale = {**RefreshingBearerAuth(api.url("/oauth/token"), login(api)).state(), "expires_at": time.time() - 1}
+    stale = {**RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api)).state(), "expires_at": time.time() - 1}
     store.save(key, stale)
     args = [sys.executable, str(script), str(ROOT), api.url("/oauth/token"), api.url("/me"), str(store.path), mode]
     workers = [subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(2)]
@@ -407,7 +398,7 @@ def test_after_a_failed_save_the_older_stored_state_is_never_taken(api, tmp_path
     from helpers import TokenSaveError
 
     store = FailingOnce(tmp_path / "tokens.json")
-    auth = RefreshingBearerAuth(api.url("/oauth/token"), login(api), now=api.clock.now, store=store, store_key=KEY)
+    auth = RefreshingBearerAuth(api.url("/oauth/token"), ada_login(api), now=api.clock.now, store=store, store_key=KEY)
     spent = auth.state()["refresh_token"]
     store.fail = True
     with pytest.raises(TokenSaveError, match="No space left"):
