@@ -207,6 +207,13 @@ def test_a_jwt_of_another_type_is_refused_rfc8725_section_3_11(api, http, typ):
     assert_invalid_client(token_request(http, client_assertion(api, headers={"typ": typ})), "typ")
 
 
+
+@pytest.mark.parametrize("typ", [{"media": "JWT"}, ["JWT"], 7])
+def test_a_typ_that_is_not_a_string_is_refused_not_a_500_rfc7515_section_4_1_9(api, http, typ):
+    """A JSON object or list as typ crashed the set lookup (unhashable): found by `make fuzz`."""
+    assert_invalid_client(token_request(http, client_assertion(api, headers={"typ": typ})), "typ must be a string")
+    assert api.app.errors == []
+
 def test_a_critical_extension_is_refused_rfc7515_section_4_1_11(api, http):
     assertion = client_assertion(api, headers={"crit": ["exp"]})
     response = token_request(http, assertion)

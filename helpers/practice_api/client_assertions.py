@@ -160,7 +160,9 @@ class AssertionChecker:
             raise fail(f"The {rules.name}'s header names a critical extension (crit) this server does not "
                        "understand.")
         typ = header.get("typ")
-        if (typ.lower() if isinstance(typ, str) else typ) not in rules.typs:
+        if typ is not None and not isinstance(typ, str):  # a JSON object or list here is not a media type
+            raise fail(f"The {rules.name}'s typ must be a string, a media type (RFC 7515 section 4.1.9).")
+        if (typ.lower() if typ is not None else None) not in rules.typs:
             raise fail(f"The {rules.name}'s typ {printable(repr(str(typ)[:40]))} is not accepted here: "
                        + ("send client-authentication+jwt (draft-ietf-oauth-rfc7523bis-11 section 4)."
                           if rules.require_sub else "a client authentication JWT or other typed JWT is not "
