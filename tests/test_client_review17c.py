@@ -309,6 +309,27 @@ def test_two_stores_on_one_path_in_one_thread_do_not_block_each_other(tmp_path):
     assert first.load(KEY) == STATE
 
 
+@posix_only
+def test_a_symlink_at_the_lock_file_is_not_followed_to_name_the_lock(tmp_path):
+    """Only the folder is resolved: a symlink at tokens.json.lock is refused, not resolved to its target."""
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE")
+    os.chmod(secret, 0o600)
+    os.symlink(secret, tmp_path / "tokens.json.lock")
+    store = FileTokenStore(tmp_path / "tokens.json")
+    assert store._lock.path == Path(os.path.realpath(tmp_path)) / "tokens.json.lock"
+    with pytest.raises(InsecureTokenFileError, match="symbolic link"):
+        store.save(KEY, STATE)
+    assert secret.read_text() == "PRIVATE"
+
+
+def test_a_symlinked_folder_still_gives_one_lock(tmp_path):
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "alias")
+    assert (FileTokenStore(tmp_path / "real" / "t.json")._lock
+            is FileTokenStore(tmp_path / "alias" / "t.json")._lock)
+
+
 def test_two_stores_on_one_path_still_exclude_other_threads(tmp_path):
     first, second = FileTokenStore(tmp_path / "t.json"), FileTokenStore(tmp_path / "t.json", lock_timeout=0.1)
     held, release = threading.Event(), threading.Event()
