@@ -67,7 +67,15 @@ def test_sign_out_after_a_failed_save_revokes_the_live_refresh_token_not_the_sto
 
 # -- characters a token may hold (item 6) --------------------------------------------------------------
 
-BAD_ACCESS = ["A1\r\nX-Injected: 1", "A1\x00", "A 1", "A1\n", "ä1", "=A1"]
+BAD_ACCESS = ["A1\r\nX-Injected: 1", "A1\x00", "A 1", "A1\n", "ä1", "A1\x7f", "A1\t"]
+REAL_ACCESS = ["00D5g000004NXXX!AQ4AQFnrf8HdA7dIVx3", "tok%2Fen", "abc=def", "=A1", "ya29.a0AfH6SMB"]
+
+
+@pytest.mark.parametrize("token", REAL_ACCESS)
+def test_access_tokens_servers_issue_are_used_though_not_b64tokens_rfc6749_appendix_a_12(token):
+    """RFC 6750 §2.1's b64token refuses "!" and "%", which real tokens hold: access_token is 1*VSCHAR."""
+    assert BearerAuth(token)(requests.Request("GET", API).prepare()).headers["Authorization"] == \
+        f"Bearer {token}"
 
 
 @pytest.mark.parametrize("token", BAD_ACCESS)
