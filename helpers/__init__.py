@@ -4,7 +4,8 @@ Notebooks import only the names below (`from helpers import ...`):
 - the practice API: start_practice_api (in-process), serve_practice_api (loopback);
 - viewers and checks: show, show_jwt, checks, check_environment;
 - client-side auth: BearerAuth, RefreshingBearerAuth (and the errors they raise: TokenRefreshError,
-  SignInAgain, TokenSaveError, SignOutError, InsecureTransportError), RedactSecrets, DPoPAuth (09);
+  SignInAgain, TokenSaveError, SignOutError, InsecureTransportError), require_tls, RedactSecrets,
+  DPoPAuth (09);
 - a token store for a program's tokens between runs: FileTokenStore, KeyringTokenStore (and their
   errors: TokenStoreError, InsecureTokenFileError, TokenStoreLockTimeout);
 - a Session with a timeout on every call and urllib3 retries: api_session;
@@ -42,7 +43,7 @@ _PUBLIC = {
     "BearerAuth": "helpers.client.auth", "InsecureTransportError": "helpers.client.auth",
     "RefreshingBearerAuth": "helpers.client.auth", "TokenRefreshError": "helpers.client.auth",
     "TokenSaveError": "helpers.client.auth", "SignInAgain": "helpers.client.auth",
-    "SignOutError": "helpers.client.auth",
+    "SignOutError": "helpers.client.auth", "require_tls": "helpers.client.auth",
     "FileTokenStore": "helpers.client.token_store", "KeyringTokenStore": "helpers.client.token_store",
     "TokenStoreError": "helpers.client.token_store", "InsecureTokenFileError": "helpers.client.token_store",
     "TokenStoreLockTimeout": "helpers.client.token_store", "api_session": "helpers.client.session",

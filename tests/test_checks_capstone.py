@@ -415,3 +415,75 @@ def test_the_notebooks_solutions_pass(feedback):
     save, load = notebook_solutions()
     assert_right(feedback(checks.token_file_save, save), "fsync of the folder")
     assert_right(feedback(checks.token_file_load, load), "read or write")
+
+
+# -- fsyncs that sync nothing (second-pass review of issue 17) -----------------------------------
+
+def save_syncing(path, key, state, *, temp_sync="after", folder_sync="parent", windows_guard=False):
+    """The right save, except for which file and which folder get the fsync."""
+    path = Path(path)
+    lock_path = path.with_name(path.name + ".lock")
+    with token_lock(path):
+        entries = read_entries(path)
+        entries[key] = state
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                if temp_sync == "before":
+                    os.fsync(file.fileno())  # the empty file: the JSON comes after
+                json.dump(entries, file)
+                file.flush()
+                if temp_sync == "after":
+                    os.fsync(file.fileno())
+            if temp_sync == "lock":
+                with open(lock_path, "a+b") as lock_file:
+                    os.fsync(lock_file.fileno())  # a file, but not the one renamed
+            os.replace(temp, path)
+        except BaseException:
+            os.unlink(temp)
+            raise
+        if windows_guard:
+            if os.name == "posix":
+                fsync_the_folder(path)
+        else:
+            folder = path.parent if folder_sync == "parent" else "/"
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+
+def test_the_right_save_with_the_folder_fsync_guarded_for_windows(feedback):
+    """os.open on a folder raises PermissionError on Windows: `if os.name == "posix":` is right."""
+    assert_right(feedback(checks.token_file_save,
+                          lambda path, key, state: save_syncing(path, key, state, windows_guard=True)))
+
+
+def test_an_fsync_of_the_empty_temp_file_before_the_write_is_refused(feedback):
+    assert_not_yet(feedback(checks.token_file_save,
+                            lambda path, key, state: save_syncing(path, key, state, temp_sync="before")),
+                   "after its last write")
+
+
+def test_an_fsync_of_the_lock_file_instead_of_the_temp_file_is_refused(feedback):
+    assert_not_yet(feedback(checks.token_file_save,
+                            lambda path, key, state: save_syncing(path, key, state, temp_sync="lock")),
+                   "after its last write")
+
+
+def test_a_folder_fsync_of_another_folder_than_the_token_files_is_refused(feedback):
+    assert_not_yet(feedback(checks.token_file_save,
+                            lambda path, key, state: save_syncing(path, key, state, folder_sync="root")),
+                   "fsync the folder")
+
+
+def test_a_temp_file_in_a_subfolder_gets_its_own_hint_not_another_file_system(feedback):
+    def save(path, key, state):
+        sub = Path(path).parent / ".tmp"
+        sub.mkdir(mode=0o700, exist_ok=True)
+        write_private(path, {key: state}, folder=sub)
+
+    message = feedback(checks.token_file_save, save)
+    assert_not_yet(message, "subfolder")
+    assert "file system" not in message

@@ -124,6 +124,26 @@ def test_an_http_date_retry_after_beyond_the_cap_is_not_waited_either(server, wa
     assert len(server.hits) == 1 and waits == []
 
 
+@pytest.mark.parametrize("seconds", ["9" * 64, "9" * 309, "9" * 400])
+def test_a_retry_after_no_float_can_hold_is_a_wait_too_long_not_an_overflowerror_rfc9110_10_2_3(
+        server, waits, seconds):
+    """float("9" * 309) is inf, and formatting a huge int with :.0f raises OverflowError: either way the
+    server asked for longer than the cap, so the caller gets the answer at once."""
+    server.script["/notes"] = [busy(seconds), OK]
+    with api_session(retry_after_max=60) as session:
+        response = session.get(server.url + "/notes")
+    assert response.status_code == 503 and len(server.hits) == 1 and waits == []
+
+
+def test_the_practice_api_refuses_a_retry_after_int_longer_than_its_text_form_allows():
+    """faults.busy caps a text Retry-After at 64 characters: an int's digits are capped the same way."""
+    from helpers.practice_api.faults import Faults
+    faults = Faults()
+    faults.busy("/notes", retry_after=10 ** 63)  # 64 digits: allowed
+    with pytest.raises(ValueError, match="64"):
+        faults.busy("/notes", retry_after=10 ** 64)
+
+
 def test_a_413_with_retry_after_is_retried_too_as_urllib3_does(server, waits):
     """urllib3's Retry.RETRY_AFTER_STATUS_CODES holds 413: the module docstring says so."""
     assert 413 in urllib3.util.retry.Retry.RETRY_AFTER_STATUS_CODES

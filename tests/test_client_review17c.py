@@ -67,7 +67,15 @@ def test_sign_out_after_a_failed_save_revokes_the_live_refresh_token_not_the_sto
 
 # -- characters a token may hold (item 6) --------------------------------------------------------------
 
-BAD_ACCESS = ["A1\r\nX-Injected: 1", "A1\x00", "A 1", "A1\n", "ä1", "=A1"]
+BAD_ACCESS = ["A1\r\nX-Injected: 1", "A1\x00", "A 1", "A1\n", "ä1", "A1\x7f", "A1\t"]
+REAL_ACCESS = ["00D5g000004NXXX!AQ4AQFnrf8HdA7dIVx3", "tok%2Fen", "abc=def", "=A1", "ya29.a0AfH6SMB"]
+
+
+@pytest.mark.parametrize("token", REAL_ACCESS)
+def test_access_tokens_servers_issue_are_used_though_not_b64tokens_rfc6749_appendix_a_12(token):
+    """RFC 6750 §2.1's b64token refuses "!" and "%", which real tokens hold: access_token is 1*VSCHAR."""
+    assert BearerAuth(token)(requests.Request("GET", API).prepare()).headers["Authorization"] == \
+        f"Bearer {token}"
 
 
 @pytest.mark.parametrize("token", BAD_ACCESS)
@@ -307,6 +315,27 @@ def test_two_stores_on_one_path_in_one_thread_do_not_block_each_other(tmp_path):
     with first.lock(KEY):
         second.save(KEY, STATE)  # the same lock, taken again by its holder
     assert first.load(KEY) == STATE
+
+
+@posix_only
+def test_a_symlink_at_the_lock_file_is_not_followed_to_name_the_lock(tmp_path):
+    """Only the folder is resolved: a symlink at tokens.json.lock is refused, not resolved to its target."""
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE")
+    os.chmod(secret, 0o600)
+    os.symlink(secret, tmp_path / "tokens.json.lock")
+    store = FileTokenStore(tmp_path / "tokens.json")
+    assert store._lock.path == Path(os.path.realpath(tmp_path)) / "tokens.json.lock"
+    with pytest.raises(InsecureTokenFileError, match="symbolic link"):
+        store.save(KEY, STATE)
+    assert secret.read_text() == "PRIVATE"
+
+
+def test_a_symlinked_folder_still_gives_one_lock(tmp_path):
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "alias")
+    assert (FileTokenStore(tmp_path / "real" / "t.json")._lock
+            is FileTokenStore(tmp_path / "alias" / "t.json")._lock)
 
 
 def test_two_stores_on_one_path_still_exclude_other_threads(tmp_path):

@@ -122,7 +122,12 @@ class _Watch:
         self.fsyncs: list[int] = []  # the write count at each fsync
         self.writes_at_fsync_or_replace: list[tuple[str, int]] = []
         self.renames: list[tuple[str, str, int]] = []  # (source, target, fsyncs before it)
-        self.folder_fsyncs: list[int] = []  # the rename count at each fsync of a folder
+        # per file (st_dev, st_ino), not per name: which file each write, fsync and rename was about
+        self.events = 0
+        self.last_write: dict[tuple[int, int], int] = {}  # file -> the event number of its last write
+        self.synced: dict[tuple[int, int], int] = {}  # file -> the event number of its last fsync
+        self.renamed_files: list[tuple[int, int] | None] = []  # the file each rename moved, in order
+        self.synced_folders: list[tuple[tuple[int, int], int]] = []  # (folder, renames before its fsync)
         self.umask_changed = False
         self.full = False
         self._files: dict[int, "_Writer"] = {}
@@ -131,6 +136,10 @@ class _Watch:
         return threading.get_ident() == self.thread
 
     def wrote(self, fd: int, path: str, count: int) -> None:
+        self.events += 1
+        file = _identity(fd)
+        if file is not None:
+            self.last_write[file] = self.events
         if POSIX:
             try:
                 if os.fstat(fd).st_mode & 0o077:
@@ -141,6 +150,15 @@ class _Watch:
             self.full = True
             raise OSError(errno.ENOSPC, "No space left on device (the check filled the disk half-way)")
         self.written += count
+
+
+def _identity(file: int | str) -> tuple[int, int] | None:
+    """The file a descriptor or a name is (st_dev, st_ino): the same whatever name or descriptor reaches it."""
+    try:
+        info = os.fstat(file) if isinstance(file, int) else os.stat(file, follow_symlinks=False)
+    except (OSError, ValueError):
+        return None
+    return info.st_dev, info.st_ino
 
 
 class _Writer:
@@ -203,15 +221,18 @@ def _watched(watch: _Watch) -> Iterator[_Watch]:
             if writer is not None and writer.dirty:
                 watch.unflushed_fsync = True
             if POSIX and stat.S_ISDIR(os.fstat(number).st_mode):
-                watch.folder_fsyncs.append(len(watch.renames))
+                watch.synced_folders.append((_identity(number), len(watch.renames)))
             else:
                 watch.fsyncs.append(watch.written)
+                watch.events += 1
+                watch.synced[_identity(number)] = watch.events
         return real["fsync"](fd)
 
     def renaming(name):
         def watched(source, target, *args, **kwargs):
             if watch.mine():
                 watch.renames.append((os.fspath(source), os.fspath(target), len(watch.fsyncs)))
+                watch.renamed_files.append(_identity(os.fspath(source)))
             return real[name](source, target, *args, **kwargs)
         return watched
 
@@ -339,6 +360,12 @@ def _write_problem(watch: _Watch, path: Path, when: str) -> str:
                 "first: a crash or a full disk mid-write leaves half a file, and the sign-in is lost. Write a "
                 "temp file in the same folder, then os.replace(temp, path): a rename is all or nothing.")
     source, fsyncs = onto[-1]
+    moved = watch.renamed_files[max(i for i, (_, destination, _) in enumerate(watch.renames)
+                                    if destination == target)]
+    if Path(source).parent != path.parent and path.parent in Path(source).parents:
+        return ("your temp file is in a subfolder of the token file's folder: the rename then changes two "
+                "folders, and each would need its own fsync before the new name is safe on disk. Make it "
+                "beside the token file, in the same folder: tempfile.mkstemp(dir=path.parent).")
     if Path(source).parent != path.parent:
         return ("your temp file is in another folder (" + ("tempfile's default, " if "capstone-" not in source
                                                              else "") + "maybe another file system): "
@@ -350,10 +377,18 @@ def _write_problem(watch: _Watch, path: Path, when: str) -> str:
     if not fsyncs:
         return ("os.replace() came before any os.fsync(): after a power cut the new name can point at an empty "
                 "file. Flush and fsync the temp file before you replace.")
-    if POSIX and not any(renames >= len(watch.renames) for renames in watch.folder_fsyncs):
+    if watch.synced.get(moved, 0) <= watch.last_write.get(moved, 0):
+        return ("the file you renamed onto the token file had no os.fsync() after its last write (an fsync "
+                "of the empty temp file, or of another file such as the lock, syncs none of the JSON): after "
+                "a power cut the new name can point at an empty file. Write, flush, then "
+                "os.fsync(file.fileno()) on the temp file itself, then replace.")
+    folder = _identity(str(path.parent))
+    if POSIX and not any(synced == folder and renames >= len(watch.renames)
+                         for synced, renames in watch.synced_folders):
         return ("the new name is not on disk yet: os.replace() changed the folder, and after a power cut the "
-                "folder may still hold the old name. After the replace, fsync the folder too: "
-                "fd = os.open(path.parent, os.O_RDONLY), os.fsync(fd), os.close(fd) (POSIX).")
+                "folder may still hold the old name. After the replace, fsync the folder too, the token "
+                "file's own folder (path.parent, not another one): fd = os.open(path.parent, os.O_RDONLY), "
+                "os.fsync(fd), os.close(fd) (POSIX).")
     return ""
 
 

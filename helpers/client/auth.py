@@ -85,19 +85,23 @@ class BearerAuth(AuthBase):
         return "BearerAuth(<token hidden>)"  # a repr must never print the token
 
 
-# RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 6750 §2.1's b64token, 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=", is stricter
+# than what servers issue: RFC 6749 Appendix A.12 makes access_token 1*VSCHAR, and real tokens hold "!"
+# (Salesforce) or "%". Refused are only the characters that break the header: controls (CR, LF, NUL,
+# tab), DEL, the space (it would end the credentials) and anything outside ASCII.
+ACCESS_TOKEN = re.compile(r"[\x21-\x7e]+")
 # RFC 6749 Appendix A.17: refresh-token = 1*VSCHAR, VSCHAR = %x20-7E
 VSCHARS = re.compile(r"[\x20-\x7e]+")
 
 
 def check_access_token(token: object) -> None:
-    """ValueError unless `token` can follow "Bearer " in a header (RFC 6750 §2.1 b64token).
+    """ValueError unless `token` can follow "Bearer " in a header: printable ASCII, no space.
 
     A token with a space, a CR/LF or a NUL would end the header, or put the rest of it on a new line
-    (a header of the attacker's choice). The message never holds the token: it goes into logs.
+    (a header of the attacker's choice). RFC 6750 §2.1's b64token is stricter than RFC 6749 A.12's
+    1*VSCHAR, which servers use: see ACCESS_TOKEN. The message never holds the token: it goes into logs.
     """
-    if isinstance(token, str) and B64TOKEN.fullmatch(token):
+    if isinstance(token, str) and ACCESS_TOKEN.fullmatch(token):
         return
     if not isinstance(token, str):
         hint = (f" Pass the access_token string (tokens[\"access_token\"]), not a {type(token).__name__}.")
@@ -107,8 +111,9 @@ def check_access_token(token: object) -> None:
         hint = " It has a space or a line break at an end (copied with the line end?)."
     else:
         hint = ""
-    raise ValueError("The access token is not a string of the characters a bearer token may hold "
-                     "(letters, digits, - . _ ~ + / and = at the end: RFC 6750 §2.1). It was not used."
+    raise ValueError("The access token is not a string of the characters a header can carry after "
+                     "\"Bearer \" (printable ASCII, no space, no line break: RFC 6750 §2.1, RFC 6749 "
+                     "Appendix A.12). It was not used."
                      + hint)
 
 
@@ -178,8 +183,8 @@ class RefreshingBearerAuth(AuthBase):
       theft to the server and end the login.
 
     `tokens` is a token response: `access_token`, `token_type`, `refresh_token`, and usually
-    `expires_in`. An access token must be a b64token (RFC 6750 §2.1) and a refresh token printable
-    ASCII (RFC 6749 Appendix A.17): a CR, LF or NUL in one would break the header it goes into,
+    `expires_in`. An access token must be printable ASCII without a space (RFC 6749 Appendix A.12; see
+    ACCESS_TOKEN) and a refresh token printable ASCII (RFC 6749 Appendix A.17): a CR, LF or NUL in one would break the header it goes into,
     so it is refused (ValueError, or SignInAgain after a refresh) by a message that never holds it. The token type must be Bearer (any case): a client MUST NOT use a token whose
     type it does not understand (RFC 6749 §7.1), and a DPoP token sent as Bearer is refused.
     Tokens issued to an OAuth client are refreshed by that client: pass `client_id` for a
@@ -578,8 +583,8 @@ def _saved_state(state) -> dict:
     token_type = state.get("token_type")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         problems.append("token_type is not 'Bearer'")
-    if not isinstance(state.get("access_token"), str) or not B64TOKEN.fullmatch(state["access_token"]):
-        problems.append("access_token is not a bearer token (RFC 6750 §2.1 characters)")
+    if not isinstance(state.get("access_token"), str) or not ACCESS_TOKEN.fullmatch(state["access_token"]):
+        problems.append("access_token is not a bearer token (printable ASCII, no space: RFC 6750 §2.1)")
     if state.get("refresh_token") is not None and (not isinstance(state["refresh_token"], str)
                                                    or not VSCHARS.fullmatch(state["refresh_token"])):
         problems.append("refresh_token is neither a string of printable ASCII nor null")

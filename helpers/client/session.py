@@ -70,7 +70,7 @@ class PatientRetry(Retry):
         asked = self._asked_wait(response)
         if asked is not None and asked > self.retry_after_max:
             # urllib3 hands the response back on MaxRetryError when raise_on_status is False
-            raise MaxRetryError(_pool, url, ResponseError(f"Retry-After asks for {asked:.0f} s, more than "
+            raise MaxRetryError(_pool, url, ResponseError(f"Retry-After asks for {asked:g} s, more than "
                                                           f"retry_after_max ({self.retry_after_max} s)"))
         return super().increment(method, url, response=response, error=error, _pool=_pool,
                                  _stacktrace=_stacktrace)
@@ -83,9 +83,13 @@ class PatientRetry(Retry):
         if header is None:
             return None
         try:
-            return self.new(retry_after_max=math.inf).parse_retry_after(header)
+            seconds = self.new(retry_after_max=math.inf).parse_retry_after(header)
         except InvalidHeader:
             return None
+        try:
+            return float(seconds)  # "9" * 309 parses to an int no float can hold
+        except OverflowError:
+            return math.inf  # longer than any cap: the caller gets the answer at once
 
 
 class TimeoutHTTPAdapter(HTTPAdapter):

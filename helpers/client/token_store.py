@@ -104,7 +104,9 @@ class InterProcessLock:
         its own open file, would wait for each other (a thread that holds one and takes the other
         waits for ever, until its timeout).
         """
-        resolved = Path(os.path.realpath(Path(path).expanduser()))
+        path = Path(path).expanduser()
+        # the folder only: a symlink at the lock file itself must be refused when opened, not followed
+        resolved = Path(os.path.realpath(path.parent)) / path.name
         with _LOCKS_GUARD:
             lock = _LOCKS.get(resolved)
             if lock is None:
@@ -232,8 +234,7 @@ class FileTokenStore:
             raise _not_a_file(self.path) from None
         except OSError as error:
             if error.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
-                raise InsecureTokenFileError(f"{self.path} is a symbolic link, which a token store never "
-                                             f"follows (it may point at someone else's file). Remove it.") from None
+                raise _a_symlink(self.path) from None
             raise
         try:
             info = os.fstat(fd)  # the file we opened, not whatever the path names now
@@ -365,6 +366,10 @@ def _open_private(path: Path, flags: int) -> int:
         fd = os.open(path, flags | _NOFOLLOW | _BINARY | _NONBLOCK, 0o600)
     except IsADirectoryError:
         raise _not_a_file(path) from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
+            raise _a_symlink(path) from None
+        raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -377,6 +382,11 @@ def _open_private(path: Path, flags: int) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def _a_symlink(path: Path) -> InsecureTokenFileError:
+    return InsecureTokenFileError(f"{path} is a symbolic link, which a token store never follows (it may "
+                                  f"point at someone else's file). Remove it.")
 
 
 def _not_a_file(path: Path) -> TokenStoreError:

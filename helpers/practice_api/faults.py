@@ -55,10 +55,10 @@ class Faults:
         if status not in ERRORS:
             raise ValueError(f"status is one of {sorted(ERRORS)}, the answers a client may retry")
         if isinstance(retry_after, bool) or not (retry_after is None or isinstance(retry_after, int) and
-                                                 retry_after >= 0 or isinstance(retry_after, str)
+                                                 0 <= retry_after < 10 ** 64 or isinstance(retry_after, str)
                                                  and RETRY_AFTER_TEXT.fullmatch(retry_after)):
-            raise ValueError("retry_after is seconds (an int >= 0), None, or 1 to 64 printable ASCII characters "
-                             "with no space at either end (a header value: RFC 9110 §5.5)")
+            raise ValueError("retry_after is seconds (an int >= 0 of at most 64 digits), None, or 1 to 64 "
+                             "printable ASCII characters with no space at either end (a header value: RFC 9110 §5.5)")
         with self._lock:
             self._busy[path] = _Fault(_times(times), status, None if retry_after is None else str(retry_after))
 
