@@ -371,6 +371,30 @@ def test_load_that_misses_other_writable_is_refused(feedback):
     assert_not_yet(feedback(checks.token_file_load, load), "mode 602 (writable by others)")
 
 
+
+def test_load_that_checks_by_name_then_opens_is_refused(feedback):
+    """os.stat(path), then open(path): the file may change in between (the notebook's solution says so)."""
+    def load(path, key):
+        try:
+            if os.stat(path).st_mode & 0o077:
+                raise PermissionError("chmod 600 it")
+            with open(path, encoding="utf-8") as file:
+                return json.load(file).get(key)
+        except FileNotFoundError:
+            return None
+
+    assert_not_yet(feedback(checks.token_file_load, load), "os.fstat(file.fileno())")
+
+
+def test_load_that_checks_by_name_and_then_the_open_file_is_right(feedback):
+    """A look by name first (here Path.exists) is harmless when the open file is checked too."""
+    def load(path, key):
+        if not Path(path).exists():
+            return None
+        return right_load(path, key)
+
+    assert_right(feedback(checks.token_file_load, load), "None on a first run")
+
 def test_load_that_raises_on_a_first_run_is_refused(feedback):
     def load(path, key):
         return json.loads(Path(path).read_text()).get(key)

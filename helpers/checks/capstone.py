@@ -541,4 +541,32 @@ def _load_problem(load: Callable, path: Path) -> str:
         if "600" not in str(outcome.error):
             return "your PermissionError should say the fix: `chmod 600` on the file (and to sign in again)."
     os.chmod(path, 0o600)
+    with _mode_changes_after_a_stat_by_name(path, 0o644) as looked:
+        outcome = run(load, path, "ada")
+    os.chmod(path, 0o600)
+    if looked and outcome.error is None:
+        return ("load() checked the mode by name (os.stat(path) or Path.stat()), then opened the file: in between, "
+                "the file can change (here it became readable by everyone, and load() used it). Open the file "
+                "first, then check os.fstat(file.fileno()): the file you read is the file you checked.")
     return ""
+
+
+@contextlib.contextmanager
+def _mode_changes_after_a_stat_by_name(path: Path, mode: int) -> Iterator[list]:
+    """While inside, the first os.stat() of `path` by name answers truly, and then the file gets `mode`:
+    what another process could do between a check by name and the open (a time-of-check to
+    time-of-use race). os.fstat() on an open file is not touched. Yields the names stat() was given."""
+    real_stat, looked = os.stat, []
+
+    def stat(target, *args, **kwargs):
+        answer = real_stat(target, *args, **kwargs)
+        if not looked and not isinstance(target, int) and os.path.abspath(os.fspath(target)) == str(path):
+            looked.append(target)
+            os.chmod(path, mode)
+        return answer
+
+    os.stat = stat
+    try:
+        yield looked
+    finally:
+        os.stat = real_stat
