@@ -27,6 +27,8 @@ from helpers import (BearerAuth, FileTokenStore, InsecureTokenFileError, Refresh
                      SignOutError, TokenSaveError, TokenStoreError, TokenStoreLockTimeout)
 from helpers.client import token_store
 
+from test_client_token_store import FailingOnce  # a store whose next save fails
+
 TOKEN_URL = "https://auth.example.test/token"
 REVOKE_URL = "https://auth.example.test/revoke"
 API = "https://api.example.test/notes"
@@ -36,15 +38,6 @@ STATE = {"access_token": "A1", "refresh_token": "R1", "expires_at": 2000.0, "sco
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX owners and modes")
 
 
-class FailingOnce(FileTokenStore):
-    """A store whose next save fails (a full disk), as a test switches it on."""
-    fail = False
-
-    def save(self, key, state):
-        if self.fail:
-            self.fail = False
-            raise OSError("No space left on device")
-        super().save(key, state)
 
 
 # -- sign-out after a failed save (item 1) --------------------------------------------------------------
