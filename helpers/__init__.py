@@ -5,7 +5,7 @@ Notebooks import only the names below (`from helpers import ...`):
 - viewers and checks: show, show_jwt, checks, check_environment;
 - client-side auth: BearerAuth, RefreshingBearerAuth (and the errors they raise: TokenRefreshError,
   SignInAgain, TokenSaveError, SignOutError, InsecureTransportError), require_tls, RedactSecrets,
-  DPoPAuth (09);
+  DPoPAuth (09), AWSSigV4Auth (07: AWS Signature Version 4, signed with botocore);
 - a token store for a program's tokens between runs: FileTokenStore, KeyringTokenStore (and their
   errors: TokenStoreError, InsecureTokenFileError, TokenStoreLockTimeout);
 - a Session with a timeout on every call and urllib3 retries: api_session;
@@ -48,6 +48,7 @@ _PUBLIC = {
     "TokenStoreError": "helpers.client.token_store", "InsecureTokenFileError": "helpers.client.token_store",
     "TokenStoreLockTimeout": "helpers.client.token_store", "api_session": "helpers.client.session",
     "RedactSecrets": "helpers.client.redaction", "DPoPAuth": "helpers.client.dpop",
+    "AWSSigV4Auth": "helpers.client.sigv4",
     "show": "helpers.viewers", "show_jwt": "helpers.viewers",
     "check_environment": "helpers.environment",
 }
