@@ -1,0 +1,478 @@
+"""Which authentication scheme does an API want? Read its 401: the challenges, the error body, the headers.
+
+Two parts, both copyable into a project on their own (this file imports nothing from helpers, and
+needs nothing but the standard library):
+
+- `parse_challenges()` reads every challenge of a `WWW-Authenticate` (or `Proxy-Authenticate`)
+  field, as RFC 9110 §11.6.1 and §11.2 define it, and `response_challenges()` reads them from a
+  requests response. A challenge comes from the network, so junk never raises: what parses is kept,
+  and what does not is listed in `skipped`, with why.
+- `recognise()` names the scheme a response asks for and what to do about it, also when there is no
+  challenge at all (many real APIs send none): then the JSON error body and the provider's own
+  headers tell (AWS's `x-amzn-ErrorType`, Slack's `{"ok": false, "error": "not_authed"}`).
+
+The grammar (RFC 9110 §11.6.1, §11.2, §5.6.2-§5.6.4):
+
+    WWW-Authenticate = [ challenge *( OWS "," OWS challenge ) ]
+    challenge     = auth-scheme [ 1*SP ( token68 / [ auth-param *( OWS "," OWS auth-param ) ] ) ]
+    auth-param    = token BWS "=" BWS ( token / quoted-string )
+    token68       = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
+
+Challenges and their parameters are separated by the same commas. After a comma, `name =` starts
+a parameter of the challenge before it; a token not followed by "=" starts a new challenge.
+Scheme and parameter names are case-insensitive (§11.1, §11.2): `Challenge.name` and the keys of
+`Challenge.params` are lower-cased; values keep their case, quoted-strings unquoted.
+"""
+from __future__ import annotations
+
+import json
+import re
+import string
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping
+
+TCHAR = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")  # RFC 9110 §5.6.2
+TOKEN68 = frozenset(string.ascii_letters + string.digits + "-._~+/")  # §11.2, then "=" padding
+OWS = " \t"  # §5.6.3; BWS is the same characters
+QUOTED_LIMIT = 40  # characters of a skipped piece quoted in `skipped`
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One challenge: its scheme as the server wrote it, then a token68 or named parameters."""
+
+    scheme: str
+    params: Mapping[str, str] = field(default_factory=dict)  # names lower-cased, values unquoted
+    token68: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The scheme, lower-cased: compare this (schemes are case-insensitive, RFC 9110 §11.1)."""
+        return self.scheme.lower()
+
+    def __str__(self) -> str:
+        if self.token68 is not None:
+            return f"{self.scheme} {self.token68}"
+        params = ", ".join(f"{name}={_quoted(value)}" for name, value in self.params.items())
+        return f"{self.scheme} {params}".rstrip()
+
+
+@dataclass(frozen=True)
+class Challenges:
+    """The challenges of one or more fields, in order, and what was skipped (junk never raises)."""
+
+    challenges: tuple[Challenge, ...] = ()
+    skipped: tuple[str, ...] = ()  # one line each: what was skipped, and why
+
+    def __iter__(self) -> Iterator[Challenge]:
+        return iter(self.challenges)
+
+    def __len__(self) -> int:
+        return len(self.challenges)
+
+    def __getitem__(self, index: int) -> Challenge:
+        return self.challenges[index]
+
+    @property
+    def schemes(self) -> list[str]:
+        """The schemes offered, as written, in the server's order."""
+        return [challenge.scheme for challenge in self.challenges]
+
+    def find(self, scheme: str) -> Challenge | None:
+        """The first challenge of `scheme` (any case), or None."""
+        return next((c for c in self.challenges if c.name == scheme.lower()), None)
+
+
+def parse_challenges(fields: str | Iterable[str] | None) -> Challenges:
+    """Every challenge in a WWW-Authenticate value, or in several field lines (a list of values).
+
+    A parameter named twice in one challenge is an error (RFC 9110 §11.2: "MUST only occur once
+    per challenge"): the first value is kept, and the repeat is listed in `skipped`, so that a later
+    duplicate can never override what a client already read. Parameters after a token68, or after
+    a piece that is not a challenge, belong to no challenge: skipped too.
+    """
+    if fields is None:
+        return Challenges()
+    values = [fields] if isinstance(fields, str) else [str(value) for value in fields]
+    challenges: list[Challenge] = []
+    skipped: list[str] = []
+    for value in values:
+        _Parser(value, challenges, skipped).run()
+    return Challenges(tuple(challenges), tuple(skipped))
+
+
+def response_challenges(response: Any, header: str = "WWW-Authenticate") -> Challenges:
+    """The challenges of a requests response's `header` field lines.
+
+    requests joins repeated fields with ", " (`response.headers`), which the grammar reads the same
+    way; but one field's junk (an unclosed quote) would run into the next, so the separate lines
+    urllib3 keeps (`response.raw.headers.getlist`) are read when it has them.
+    """
+    lines: list[str] = []
+    getlist = getattr(getattr(getattr(response, "raw", None), "headers", None), "getlist", None)
+    if callable(getlist):
+        try:
+            lines = [str(line) for line in getlist(header)]
+        except Exception:  # a raw object of another kind: fall back on the joined field
+            lines = []
+    if not lines:
+        headers = getattr(response, "headers", None)
+        joined = headers.get(header) if isinstance(headers, Mapping) or hasattr(headers, "get") else None
+        lines = [str(joined)] if joined is not None else []
+    return parse_challenges(lines)
+
+
+class _Parser:
+    """One field value, read left to right once (linear time whatever it holds)."""
+
+    def __init__(self, text: str, challenges: list[Challenge], skipped: list[str]) -> None:
+        self.text, self.at, self.challenges, self.skipped = text, 0, challenges, skipped
+
+    def run(self) -> None:
+        params: dict[str, str] | None = None  # the open challenge's parameters, if it takes any
+        while True:
+            self._skip_empty_elements()
+            if self.at >= len(self.text):
+                return
+            start = self.at
+            name = self._token()
+            if name is None:
+                self._skip(start, "not a challenge or a parameter (a scheme is a token, RFC 9110 §11.1)")
+                params = None
+                continue
+            after_name = self.at
+            self._skip_ows()
+            if self._peek() == "=":  # "name =": a parameter of the open challenge
+                self.at = start
+                if params is None:
+                    self._skip(start, "a parameter that belongs to no challenge")
+                else:
+                    self._param(params)
+                continue
+            self.at = after_name
+            params = self._challenge(name, start)
+
+    def _challenge(self, scheme: str, start: int) -> dict[str, str] | None:
+        """After the scheme: nothing, a token68, or the first parameter. Returns the open parameters."""
+        if self.at < len(self.text) and self.text[self.at] not in OWS + ",":
+            self._skip(start, "a scheme must be followed by a space, a comma or the end")
+            return None
+        self._skip_ows()
+        params: dict[str, str] = {}
+        if self._peek() in ("", ","):
+            self.challenges.append(Challenge(scheme, params))
+            return params
+        token68 = self._token68()
+        if token68 is not None:
+            self.challenges.append(Challenge(scheme, {}, token68))
+            return None  # a token68 takes no parameters
+        self.challenges.append(Challenge(scheme, params))
+        self._param(params)
+        return params
+
+    def _param(self, params: dict[str, str]) -> None:
+        """`token BWS "=" BWS ( token / quoted-string )`, up to the next comma; else skip the piece."""
+        start = self.at
+        name = self._token()
+        self._skip_ows()
+        if name is None or self._peek() != "=":
+            self._skip(start, "not a parameter (name=value, RFC 9110 §11.2)")
+            return
+        self.at += 1
+        self._skip_ows()
+        value = self._quoted_string() if self._peek() == '"' else self._token()
+        self._skip_ows()
+        if value is None or self._peek() not in ("", ","):
+            self._skip(start, "a parameter's value is a token or a quoted-string (RFC 9110 §11.2)")
+            return
+        key = name.lower()
+        if key in params:
+            self._note(start, f"{key!r} repeated in one challenge (RFC 9110 §11.2: once only): kept the first")
+            return
+        params[key] = value
+
+    def _token68(self) -> str | None:
+        """A token68 that makes up the whole list element, or None (and the position unchanged)."""
+        start = self.at
+        while self._peek() and self._peek() in TOKEN68:
+            self.at += 1
+        body_end = self.at
+        while self._peek() == "=":
+            self.at += 1
+        end = self.at
+        self._skip_ows()
+        if body_end > start and self._peek() in ("", ","):
+            return self.text[start:end]
+        self.at = start
+        return None
+
+    def _token(self) -> str | None:
+        start = self.at
+        while self._peek() and self._peek() in TCHAR:
+            self.at += 1
+        return self.text[start:self.at] or None
+
+    def _quoted_string(self) -> str | None:
+        """The content of a quoted-string, its quoted-pairs undone (§5.6.4); None if it is not one."""
+        chars: list[str] = []
+        position = self.at + 1
+        while position < len(self.text):
+            char = self.text[position]
+            if char == '"':
+                self.at = position + 1
+                return "".join(chars)
+            if char == "\\":
+                position += 1
+                if position >= len(self.text) or not _quotable(self.text[position]):
+                    return None
+                chars.append(self.text[position])
+            elif _qdtext(char):
+                chars.append(char)
+            else:
+                return None
+            position += 1
+        return None  # no closing quote
+
+    def _skip(self, start: int, why: str) -> None:
+        """Skip from `start` to the next comma outside a quoted-string, and say so."""
+        self.at, quoted, escaped = start, False, False
+        while self.at < len(self.text):
+            char = self.text[self.at]
+            if escaped:
+                escaped = False
+            elif quoted and char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = not quoted
+            elif char == "," and not quoted:
+                break
+            self.at += 1
+        self._note(start, why)
+
+    def _note(self, start: int, why: str) -> None:
+        piece = self.text[start:self.at].strip(OWS)
+        shown = piece if len(piece) <= QUOTED_LIMIT else piece[:QUOTED_LIMIT] + "…"
+        self.skipped.append(f"skipped {shown!r}: {why}")
+
+    def _skip_ows(self) -> None:
+        while self._peek() and self._peek() in OWS:
+            self.at += 1
+
+    def _skip_empty_elements(self) -> None:
+        """OWS and commas: a list may hold empty elements, which a recipient must accept (§5.6.1)."""
+        while self._peek() and self._peek() in OWS + ",":
+            self.at += 1
+
+    def _peek(self) -> str:
+        return self.text[self.at] if self.at < len(self.text) else ""
+
+
+def _qdtext(char: str) -> bool:
+    """HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 §5.6.4)."""
+    code = ord(char)
+    return char in "\t " or code == 0x21 or 0x23 <= code <= 0x5B or 0x5D <= code <= 0x7E or code >= 0x80
+
+
+def _quotable(char: str) -> bool:
+    """After a backslash: HTAB / SP / VCHAR / obs-text."""
+    code = ord(char)
+    return char in "\t " or 0x21 <= code <= 0x7E or code >= 0x80
+
+
+def _quoted(value: str) -> str:
+    """A value as a token if it is one, else as a quoted-string."""
+    if value and all(char in TCHAR for char in value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- naming the scheme ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Recognised:
+    """What a response says about authentication: the scheme, what said so, and what to do."""
+
+    scheme: str       # "Basic", "Bearer", ..., "AWS Signature Version 4", "none asked", "unknown"
+    evidence: str     # where it was read: the challenge, the body, a header
+    advice: str       # what to send (or to look up) next
+    challenges: Challenges = Challenges()
+
+    def __str__(self) -> str:
+        return f"{self.scheme}: {self.evidence}. {self.advice}"
+
+
+# What each scheme asks a client for. Names are the lower-cased auth-scheme (IANA's registry).
+SCHEME_ADVICE = {
+    "basic": ("Basic", "a user name and password (or whatever the docs say stands for them): "
+                       "auth=(user, password) sends Authorization: Basic (notebook 01)"),
+    "bearer": ("Bearer", "a token: Authorization: Bearer <token> (notebooks 03 and 04)"),
+    "dpop": ("DPoP", "a token bound to your key, and a DPoP proof on each request (notebook 09)"),
+    "digest": ("Digest", "a user name and password, hashed with the server's nonce: "
+                         "requests.auth.HTTPDigestAuth (notebook 07)"),
+    "negotiate": ("Negotiate", "Kerberos or SPNEGO single sign-on (enterprise): the requests-gssapi "
+                               "package's HTTPSPNEGOAuth"),
+    "ntlm": ("NTLM", "Windows NTLM (enterprise): the requests-ntlm package's HttpNtlmAuth, where "
+                     "Negotiate is not available"),
+    "aws4-hmac-sha256": ("AWS Signature Version 4", "sign each request (botocore, notebook 07)"),
+}
+# Which to name when several are offered (RFC 9110 §11.6.1: a client should pick the strongest it
+# can; the order of the challenges does not rank them).
+PREFERENCE = ("dpop", "bearer", "negotiate", "aws4-hmac-sha256", "digest", "ntlm", "basic")
+BEARER_ERRORS = {  # RFC 6750 §3.1
+    "invalid_token": "the token was refused (expired, revoked or malformed): get a new one, "
+                     "a refresh if you have a refresh token (notebook 04)",
+    "insufficient_scope": "the token is valid but lacks a permission: ask for the scope it names, "
+                          "retrying the same token will not help",
+    "invalid_request": "the request is malformed (a missing or repeated credential): fix the call",
+}
+AWS_CODES = frozenset({"MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId",
+                       "SignatureDoesNotMatch", "RequestTimeTooSkewed", "ExpiredToken",
+                       "InvalidSignatureException", "UnrecognizedClientException", "AccessDenied",
+                       "AccessDeniedException", "MissingAuthenticationTokenException"})
+SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "token_revoked", "token_expired",
+                               "account_inactive", "no_permission", "missing_scope"})
+MESSAGE_LIMIT = 120  # characters of a body's message quoted (a message may echo part of a key)
+
+
+def recognise(response: Any) -> Recognised:
+    """Name the scheme a response asks for, and what to do, from what it holds.
+
+    In order: the challenges (WWW-Authenticate, or Proxy-Authenticate on a 407), then a provider's
+    own headers and JSON error body when there is no challenge. It reads any object with
+    `status_code` and `headers` (a requests.Response), and never raises.
+    """
+    try:
+        return _recognise(response)
+    except Exception as error:  # a response of a shape nobody expected: still an answer
+        return Recognised("unknown", f"could not read the response ({type(error).__name__})",
+                          "read the provider's docs: which header, and which scheme word")
+
+
+def _recognise(response: Any) -> Recognised:
+    status = getattr(response, "status_code", None)
+    header = "Proxy-Authenticate" if status == 407 else "WWW-Authenticate"
+    challenges = response_challenges(response, header)
+    if challenges:
+        return _from_challenges(challenges, header)
+    headers = getattr(response, "headers", None) or {}
+    body = _json_body(response)
+    aws_code = _get(headers, "x-amzn-ErrorType") or _aws_code(body) or _aws_xml_code(response, headers)
+    if aws_code:
+        code = str(aws_code).split(":")[0]
+        return Recognised("AWS Signature Version 4", f"no challenge; AWS's error code {code}",
+                          "sign each request with your access key (botocore, notebook 07)" + _aws_hint(code),
+                          challenges)
+    if isinstance(body, dict) and body.get("ok") is False and body.get("error") in SLACK_AUTH_ERRORS:
+        return Recognised("Bearer", f"no challenge; status {status} with {{\"ok\": false, "
+                                    f"\"error\": \"{body['error']}\"}} (Slack's style)",
+                          "send the token as Authorization: Bearer <token>, and check the status AND "
+                          "the body's \"ok\"", challenges)
+    message = _message(body)
+    if status in (401, 403, 407):
+        where = f"no challenge; status {status}" + (f", the body says {message!r}" if message else "")
+        docs = _documentation_url(body)
+        return Recognised("unknown", where, "the provider's docs say which header and scheme word "
+                          "to send" + (f": {docs}" if docs else ""), challenges)
+    if message and isinstance(body, dict) and ("error" in body or "errors" in body):
+        return Recognised("unknown", f"no challenge; status {status}, the body says {message!r}",
+                          "an error in a success status: check the body too, and read the docs",
+                          challenges)
+    return Recognised("none asked", f"status {status}, no challenge and no error",
+                      "nothing to change here", challenges)
+
+
+def _from_challenges(challenges: Challenges, header: str) -> Recognised:
+    offered = ", ".join(challenges.schemes)
+    known = [c for name in PREFERENCE for c in challenges if c.name == name]
+    if not known:
+        return Recognised(challenges[0].scheme, f"{header} offers {offered}",
+                          "a scheme this helper does not know: read the provider's docs", challenges)
+    chosen = known[0]
+    label, advice = SCHEME_ADVICE[chosen.name]
+    error = chosen.params.get("error")
+    if chosen.name in ("bearer", "dpop") and error in BEARER_ERRORS:
+        advice = BEARER_ERRORS[error]
+        if error == "insufficient_scope" and chosen.params.get("scope"):
+            advice += f" (scope {chosen.params['scope']!r})"
+    realm = chosen.params.get("realm")
+    where = f"{header} offers {offered}" + (f"; realm {realm!r}" if realm else "")
+    return Recognised(label, where, advice, challenges)
+
+
+def _json_body(response: Any) -> Any:
+    content = getattr(response, "content", None)
+    if isinstance(response, Mapping):
+        return response.get("json")
+    if not isinstance(content, (bytes, str)) or not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _get(headers: Any, name: str) -> str | None:
+    try:
+        value = headers.get(name)
+        if value is None and isinstance(headers, Mapping):  # a plain dict: its keys keep their case
+            value = next((v for k, v in headers.items() if str(k).lower() == name.lower()), None)
+        return None if value is None else str(value)
+    except Exception:
+        return None
+
+
+def _aws_code(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    for key in ("Code", "code", "__type"):
+        value = body.get(key)
+        if isinstance(value, str) and value.rsplit("#", 1)[-1] in AWS_CODES:
+            return value.rsplit("#", 1)[-1]
+    message = body.get("message") or body.get("Message")
+    if message == "Missing Authentication Token":  # API Gateway's body, with x-amzn-ErrorType
+        return "MissingAuthenticationToken"
+    return None
+
+
+AWS_XML_CODE = re.compile(r"<Code>([A-Za-z]{1,64})</Code>")  # STS, S3 and EC2 answer in XML
+
+
+def _aws_xml_code(response: Any, headers: Any) -> str | None:
+    """The <Code> of an AWS XML error, when an AWS request id header says it is AWS's."""
+    if not any(_get(headers, name) for name in ("x-amzn-RequestId", "x-amz-request-id")):
+        return None
+    content = getattr(response, "content", None)
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content or "")
+    match = AWS_XML_CODE.search(text[:4096])
+    return match.group(1) if match and match.group(1) in AWS_CODES else None
+
+
+def _aws_hint(code: str) -> str:
+    hints = {"MissingAuthenticationToken": ": nothing signed reached it",
+             "SignatureDoesNotMatch": ": compare your canonical request with the server's",
+             "RequestTimeTooSkewed": ": your clock is off, sync it",
+             "IncompleteSignature": ": the Authorization header is malformed"}
+    return hints.get(code, "")
+
+
+def _message(body: Any) -> str:
+    """The human message of a JSON error body, whatever its shape, shortened."""
+    found: Any = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        for candidate in (error.get("message") if isinstance(error, dict) else None,
+                          body.get("error_description"), body.get("message"), body.get("Message"),
+                          body.get("detail"), error if isinstance(error, str) else None):
+            if isinstance(candidate, str) and candidate:
+                found = candidate
+                break
+    if not isinstance(found, str):
+        return ""
+    found = "".join(char if char.isprintable() else " " for char in found)
+    return found if len(found) <= MESSAGE_LIMIT else found[:MESSAGE_LIMIT] + "…"
+
+
+def _documentation_url(body: Any) -> str:
+    url = body.get("documentation_url") if isinstance(body, dict) else None
+    return url if isinstance(url, str) and url.startswith("https://") and url.isprintable() else ""
