@@ -7,8 +7,8 @@ needs nothing but the standard library):
   field, as RFC 9110 §11.6.1 and §11.2 define it, and `response_challenges()` reads them from a
   requests response. A challenge comes from the network, so junk never raises: what parses is kept,
   and what does not is listed in `skipped`, with why.
-- `recognise()` names the scheme a response asks for and what to do about it, also when there is no
-  challenge at all (many real APIs send none): then the JSON error body and the provider's own
+- `recognise_scheme()` names the scheme a response asks for and what to do about it, also when there is
+  no challenge at all (many real APIs send none): then the JSON error body and the provider's own
   headers tell (AWS's `x-amzn-ErrorType`, Slack's `{"ok": false, "error": "not_authed"}`).
 
 The grammar (RFC 9110 §11.6.1, §11.2, §5.6.2-§5.6.4):
@@ -335,7 +335,7 @@ SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "token_revoked", "t
 MESSAGE_LIMIT = 120  # characters of a body's message quoted (a message may echo part of a key)
 
 
-def recognise(response: Any) -> Recognised:
+def recognise_scheme(response: Any) -> Recognised:
     """Name the scheme a response asks for, and what to do, from what it holds.
 
     In order: the challenges (WWW-Authenticate, or Proxy-Authenticate on a 407), then a provider's
