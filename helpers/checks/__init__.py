@@ -18,6 +18,7 @@ import importlib
 _CHECKS = {
     # notebook 00
     "challenge_realm": "start_here", "unauthenticated_call": "start_here",
+    "recorded_failures": "start_here", "scheme_calls": "start_here",
     # notebook 01
     "basic_header": "basic_auth", "basic_session": "basic_auth", "retry_after": "basic_auth",
     # notebook 02

@@ -325,14 +325,19 @@ BEARER_ERRORS = {  # RFC 6750 §3.1
     "insufficient_scope": "the token is valid but lacks a permission: ask for the scope it names, "
                           "retrying the same token will not help",
     "invalid_request": "the request is malformed (a missing or repeated credential): fix the call",
+    # Microsoft Entra ID's claims challenge (not RFC 6750's): Conditional Access wants more claims
+    "insufficient_claims": "the token lacks claims the API requires (Conditional Access): get a new "
+                           "token, passing the challenge's claims to the sign-in (MSAL)",
 }
 AWS_CODES = frozenset({"MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId",
                        "SignatureDoesNotMatch", "RequestTimeTooSkewed", "ExpiredToken",
                        "InvalidSignatureException", "UnrecognizedClientException", "AccessDenied",
                        "AccessDeniedException", "MissingAuthenticationTokenException"})
-SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "token_revoked", "token_expired",
-                               "account_inactive", "no_permission", "missing_scope"})
-MESSAGE_LIMIT = 120  # characters of a body's message quoted (a message may echo part of a key)
+# Slack's Web API: {"ok": false, "error": <code>}; these codes are about the token (Slack's method docs).
+SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive", "not_bearer_token"})
+# A body's message that speaks of a key (Anthropic's "invalid x-api-key", Azure's "missing subscription key")
+KEY_WORDS = re.compile(r"\b(?:x-api-key|api[ _-]?key|subscription[ -]key)\b", re.IGNORECASE)
+MESSAGE_LIMIT = 80  # characters of a body's message quoted (a message may echo part of a key)
 
 
 def recognise_scheme(response: Any) -> Recognised:
@@ -369,6 +374,10 @@ def _recognise(response: Any) -> Recognised:
                           "send the token as Authorization: Bearer <token>, and check the status AND "
                           "the body's \"ok\"", challenges)
     message = _message(body)
+    if status in (401, 403) and KEY_WORDS.search(message):
+        return Recognised("API key", f"no challenge; status {status}, the body says {message!r}",
+                          "send the key in the header the provider's docs name, never in the URL "
+                          "(notebook 02)", challenges)
     if status in (401, 403, 407):
         where = f"no challenge; status {status}" + (f", the body says {message!r}" if message else "")
         docs = _documentation_url(body)
