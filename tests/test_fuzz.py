@@ -15,6 +15,7 @@ listener and the tunnel proxy, over raw sockets).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -115,7 +116,10 @@ def assert_well_formed(answer: tuple[int, list[tuple[str, str]], bytes]) -> None
         return
     if body:
         payload = json.loads(body)
-        if status >= 400:
+        if status >= 400 and "Code" in payload:  # the AWS endpoints answer as AWS does (helpers/practice_api/sigv4.py)
+            assert {"Code", "Message"} <= set(payload) <= AWS_ERROR_FIELDS and payload["Code"] and payload["Message"]
+            assert headers["x-amzn-ErrorType"] == payload["Code"] and "WWW-Authenticate" not in headers
+        elif status >= 400:
             assert set(payload) == {"error", "error_description"} and payload["error"] and payload["error_description"]
     assert b"Traceback" not in body
 
@@ -199,6 +203,65 @@ def test_oauth_family(query, form, method_path, authorization):
 def test_signed_and_digest_family(headers, body, content_type, authorization):
     assert_well_formed(send("POST", "/signed/orders", headers=headers, body=body, content_type=content_type))
     assert_well_formed(send("GET", "/digest/whoami", headers={"Authorization": authorization}))
+
+
+AWS_ERROR_FIELDS = {"Code", "Message", "CanonicalRequest", "StringToSign", "HeadersNotSigned"}
+AWS_KEY_IDS = [entry["access_key_id"] for entry in demo.AWS["credentials"]]
+aws_parameter = st.one_of(header_text, st.sampled_from([  # near misses of each part, and nonsense
+    "AKIAPRACTICEDEMO0001/20261201/eu-west-1/practice/aws4_request", "ASIAPRACTICEDEMO0002/2026/eu-west-1/practice/x",
+    "AKIAPRACTICEDEMO0001/20261201/eu-west-1/practice", "host;x-amz-date", "x-amz-date;host", "Host;X-Amz-Date",
+    "host;host;x-amz-date", "host;x-amz-date;x-amz-security-token", "0" * 64, "G" * 64, "AWS4-HMAC-SHA256",
+    "20261201T120000Z", "20261399T250000Z", "2026-12-01T12:00:00Z", "604801", "99999999999999999999", "-1", "0",
+    "UNSIGNED-PAYLOAD"]))
+aws_authorization = st.one_of(authorization, st.lists(st.tuples(
+    st.sampled_from(["Credential", "SignedHeaders", "Signature", "credential", "Other", ""]), aws_parameter),
+    max_size=5).map(lambda ps: "AWS4-HMAC-SHA256 " + ", ".join(f"{k}={v}" for k, v in ps)))
+aws_query = st.lists(st.tuples(st.sampled_from(["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                                                "X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+                                                "x-amz-signature", "other"]), aws_parameter),
+                     max_size=9).map(lambda ps: "&".join(f"{k}={v}" for k, v in ps))
+
+
+@given(authorization=st.one_of(st.none(), aws_authorization), query=st.one_of(queries, aws_query),
+       headers=st.dictionaries(st.sampled_from(["X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256",
+                                                "X-Amz-Meta-Note", "Host"]), st.one_of(aws_parameter, header_text),
+                               max_size=4),
+       body=bodies, content_type=content_types, method_path=st.sampled_from([("GET", "/aws/whoami"),
+                                                                           ("POST", "/aws/orders")]))
+def test_aws_sigv4_family(authorization, query, headers, body, content_type, method_path):
+    if authorization is not None:
+        headers = {**headers, "Authorization": authorization}
+    assert_well_formed(send(*method_path, query=query, headers=headers, body=body, content_type=content_type))
+
+
+@given(value=header_text, query=queries, body=bodies, tamper=st.booleans())
+def test_aws_sigv4_correctly_signed_odd_headers_and_queries(value, query, body, tamper):
+    """Signed by the rules themselves, with any Latin-1 header value and query: 201, or a well-formed refusal."""
+    import time
+
+    from helpers.practice_api import sigv4
+    entry = demo.AWS["credentials"][0]
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(APP.clock.now()))
+    headers = [("host", "api.practice.test"), ("x-amz-date", amz_date), ("x-amz-meta-note", value)]
+    wire = lambda text: text.encode("latin-1", "replace").decode("utf-8", "surrogateescape")  # noqa: E731
+    canonical = sigv4.canonical_request("POST", "/aws/orders", wire(query),
+                                        [(name, wire(text)) for name, text in headers],
+                                        ["host", "x-amz-date", "x-amz-meta-note"], hashlib.sha256(body).hexdigest())
+    scope = f"{amz_date[:8]}/eu-west-1/practice/aws4_request"
+    key = sigv4.signing_key(entry["secret_access_key"], amz_date[:8], "eu-west-1", "practice")
+    signature = sigv4.signature(key, sigv4.string_to_sign(amz_date, scope, canonical))
+    authorization = (f"AWS4-HMAC-SHA256 Credential={entry['access_key_id']}/{scope}, "
+                     f"SignedHeaders=host;x-amz-date;x-amz-meta-note, Signature={signature}")
+    answer = send("POST", "/aws/orders", query=query, body=body + (b"!" if tamper else b""),
+                  content_type="application/json", headers={"Host": "api.practice.test", "Authorization": authorization,
+                                                            "X-Amz-Date": amz_date, "X-Amz-Meta-Note": value})
+    assert_well_formed(answer)
+    if any(ord(character) > 0xFF for character in value):  # no HTTP message carries it (PEP 3333): refused first
+        assert answer[0] == 400
+    elif tamper:
+        assert answer[0] == 403
+    elif answer[0] != 201:  # the signature held: only the JSON body may be refused (or a value that is empty)
+        assert answer[0] == 400, answer
 
 
 @given(path=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=60).map(lambda p: "/" + p),
@@ -322,7 +385,8 @@ def test_loopback_server_headers_on_the_wire(loopback, client_and_uri, state, va
     assert_safe_lines(lines)
     assert lines[0].split(" ")[1] in {"303", "400"}  # 303 after the form POST (RFC 9700 §4.12.2)
     for path, name in (("/me", b"Authorization: Bearer "), ("/keys/whoami", b"X-API-Key: "),
-                       ("/digest/whoami", b"Authorization: Digest username="), ("/basic/whoami", b"Authorization: ")):
+                       ("/digest/whoami", b"Authorization: Digest username="), ("/basic/whoami", b"Authorization: "),
+                       ("/aws/whoami", b"Authorization: AWS4-HMAC-SHA256 Credential=")):
         lines = raw_exchange(address, f"GET {path} HTTP/1.1\r\n".encode() + host + name + wire_header_value(value)
                              + b"\r\n\r\n")
         assert_safe_lines(lines)
@@ -384,7 +448,7 @@ def test_any_code_point_in_a_header_never_gets_a_500(value, name, method_path, c
 @example(text="\udfff")  # a note is echoed back: json.dumps(ensure_ascii=False).encode() fails on it
 def test_any_json_string_in_a_body_never_gets_a_500(text):
     body = json.dumps({"text": text, "username": text, "password": text}).encode()  # escapes lone surrogates
-    for path in ("/keys/notes", "/login", "/signed/orders"):
+    for path in ("/keys/notes", "/login", "/signed/orders", "/aws/orders"):
         assert_well_formed(send("POST", path, headers={"X-API-Key": demo.api_key("rw-2")}, body=body,
                                 content_type="application/json"))
 

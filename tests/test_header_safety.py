@@ -24,7 +24,8 @@ UNSAFE = [
     ("X Y", "1"), ("X:Y", "1"), ("", "1"), ("X-Ä", "1"), ("X\r\nY", "1"), ("X-Y", 1), (b"X-Y", "1"),
 ]
 SAFE = [("Location", "https://a.test/cb?code=x&state=y"), ("WWW-Authenticate", 'Bearer realm="p", error="x"'),
-        ("Retry-After", "7"), ("X-Empty", ""), ("Cache-Control", "no-store")]
+        ("Retry-After", "7"), ("X-Empty", ""), ("Cache-Control", "no-store"),
+        ("x-amzn-ErrorType", "SignatureDoesNotMatch")]  # what the AWS endpoints add (sigv4.AWSError)
 
 
 @pytest.mark.parametrize("name, value", UNSAFE)

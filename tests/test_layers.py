@@ -35,7 +35,7 @@ ALLOWED = {
 # What a check may read of the server: the demo credentials and what follows from them (the stored hashes, the
 # published signing key), and the server's own rules where a check must judge exactly as the server does (a
 # learner's HMAC signature, notebook 07, with the server's clock and request type). Never the app or a transport.
-PUBLIC_FACTS = {"demo", "demo_keys", "users", "passwords", "signing_key", "request_signing", "clock", "wsgi"}
+PUBLIC_FACTS = {"demo", "demo_keys", "users", "passwords", "signing_key", "request_signing", "sigv4", "clock", "wsgi"}
 
 
 def layer_of_module(dotted: str) -> str:

@@ -43,7 +43,7 @@ def test_prints_credentials_serves_and_stops_cleanly(stop_signal):
         first = json.loads(server.stdout.readline())
         readable = announcement(server.stdout)
 
-        assert set(first) == {"base_url", "users", "api_keys", "clients", "service_accounts"}
+        assert set(first) == {"base_url", "users", "api_keys", "clients", "service_accounts", "aws"}
         assert first["base_url"].startswith("http://127.0.0.1:")
         assert {"username": "ada", "password": "analytical:engine:1843"} in first["users"]
         assert all(set(user) == {"username", "password"} for user in first["users"])
@@ -171,7 +171,7 @@ def test_a_stdout_that_cannot_encode_every_character_still_gets_every_line(encod
         first_line = server.stdout.readline()
         assert first_line.isascii()
         first = json.loads(first_line)
-        assert {key: first[key] for key in ("users", "api_keys", "clients", "service_accounts")} == \
+        assert {key: first[key] for key in ("users", "api_keys", "clients", "service_accounts", "aws")} == \
             demo.credentials(first["base_url"])
         assert "listening on " + first["base_url"] in server.stdout.readline()
 

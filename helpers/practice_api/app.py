@@ -6,7 +6,7 @@ the series runs it two ways (see `helpers.serving.inprocess` and `helpers.servin
 Reading order for the curious: `PracticeAPI.__call__` (the WSGI entry point), then
 `handle` (routing), then the route methods. Each scheme's checks live in a module of
 their own: `basic_auth` (01, 05), `api_keys` (02), `tokens` (03), `oauth` (04), `oidc` (08), `throttle`
-(01, 06), `digest_auth` and `request_signing` (07), `client_assertions`, `dpop` and `binding` (09).
+(01, 06), `digest_auth`, `request_signing` and `sigv4` (07), `client_assertions`, `dpop` and `binding` (09).
 The client certificate of `/mtls/whoami` (06) is checked by the TLS layer that serves the app
 (`helpers.serving.loopback`), which passes the verified certificate in the WSGI environ; certificate-bound
 tokens (09) hash that certificate.
@@ -32,6 +32,7 @@ from helpers.practice_api.faults import Faults
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.practice_api.oidc import OpenIDProvider
 from helpers.practice_api.request_signing import SignatureChecker
+from helpers.practice_api.sigv4 import SigV4Verifier
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
 from helpers.practice_api.wsgi import (HTTPError, Reply, Request, json_reply, known_scheme, printable, published,
                                       unsafe_header)
@@ -131,6 +132,7 @@ class PracticeAPI:
         self.rate_limiter = RateLimiter(self.clock)
         self.digest = DigestAuthenticator(self.clock)
         self.signatures = SignatureChecker(self.clock)
+        self.aws = SigV4Verifier(self.clock)  # AWS Signature Version 4 at /aws/*
         self.orders: Recent = Recent(self.MAX_NOTES, self.MAX_CALL_BYTES, lambda order: len(str(order)))
         self._order_ids = 0
         self._tokens = None
@@ -153,6 +155,8 @@ class PracticeAPI:
             "/limited/date": {"GET": self.limited},
             "/digest/whoami": {"GET": self.digest_whoami},
             "/signed/orders": {"POST": self.signed_order},
+            "/aws/whoami": {"GET": self.aws_whoami},
+            "/aws/orders": {"POST": self.aws_order},
             "/redirect/same-host": {"GET": self.redirect_same_host},
             "/redirect/other-host": {"GET": self.redirect_other_host},
             "/headers": {"GET": self.received_headers},
@@ -350,6 +354,20 @@ class PracticeAPI:
             self._order_ids += 1
             order_id = self._order_ids
             self.orders.append({"id": order_id, "key_id": key_id, "order": order})
+        return json_reply(201, {"id": order_id, "accepted": order})
+
+    def aws_whoami(self, request: Request) -> Reply:
+        """AWS Signature Version 4: who signed this request, in the Authorization header or a presigned URL?"""
+        return json_reply(200, self.aws.verify(request))
+
+    def aws_order(self, request: Request) -> Reply:
+        """A SigV4-signed write: the signature covers the method, path, query, signed headers and body."""
+        signer = self.aws.verify(request)
+        order = request.json()
+        with self._lock:
+            self._order_ids += 1
+            order_id = self._order_ids
+            self.orders.append({"id": order_id, "key_id": signer["access_key_id"], "order": order})
         return json_reply(201, {"id": order_id, "accepted": order})
 
     def redirect_same_host(self, request: Request) -> Reply:

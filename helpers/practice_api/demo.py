@@ -101,10 +101,27 @@ def password_of(username: str) -> str:
 def credentials(base_url: str = BASE_URL) -> dict[str, list]:
     """Every demo credential, in the shape `python -m helpers.server` prints; key files name `base_url`."""
     return {"users": USERS, "api_keys": API_KEYS, "clients": CLIENTS,
-            "service_accounts": [demo_keys.service_account_key_file(base_url)]}
+            "service_accounts": [demo_keys.service_account_key_file(base_url)], "aws": AWS}
 
 
 # HMAC request signing (notebook 07): both sides hold the same secret, so here it is.
 SIGNING_KEYS: list[dict[str, str]] = [
     {"key_id": "orders-client", "secret": "Xw1l7XzYOQnJoOrDAnerMDCJklRy1-s5WglIgiSqqA8"},
 ]
+
+# AWS Signature Version 4 (notebook 07): access keys as AWS IAM issues them, for the practice service in
+# one region. DEMO ONLY: an AWS secret access key is a shared secret, so here it is, as for HMAC above.
+# The ASIA key is temporary (as from AWS STS): it works only with its session token.
+AWS: dict = {
+    "region": "eu-west-1", "service": "practice",
+    "whoami": "/aws/whoami",  # GET: who signed this request (Authorization header or presigned query)
+    "endpoint": "/aws/orders",  # POST a JSON object: the protected write
+    "credentials": [
+        {"access_key_id": "AKIAPRACTICEDEMO0001", "secret_access_key": "/vFEQA1IzZko6OZ3dlBU+a4zkewkTZ1mxyX7F331",
+         "user": "ada"},  # a long-term key
+        {"access_key_id": "ASIAPRACTICEDEMO0002", "secret_access_key": "9/0PhqLu9UwbcAmek5i/+mvWfuLu3cWCemkVLw0j",
+         "session_token": "mVMDFOcBlo47nhpe3ppa/ZKDENQJh3fyJBbhLDX5kfSbFEzE4gutPRSZ5ZpFNrYiefIv85+v5lTfC6x5R06VGg65fL1"
+                          "tJKnO5nnrSab662aXgs8Sxh+K+VCR77p+57kO",
+         "user": "ada"},  # temporary credentials: need X-Amz-Security-Token
+    ],
+}

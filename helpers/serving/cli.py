@@ -9,7 +9,7 @@ in the first line is always where it really listens.
 `--port N` asks for port N and fails if it is taken; `--port 0` takes any free port.
 
 The first line of standard output is one JSON object: `base_url` and the demo
-credentials (`users`, `api_keys`, `clients`, `service_accounts`), for scripts; with --tls also `ca_bundle`
+credentials (`users`, `api_keys`, `clients`, `service_accounts`, `aws`), for scripts; with --tls also `ca_bundle`
 and `client_cert` (paths to PEM files of a throw-away local CA). Readable lines follow,
 then one line per request. Ctrl-C or SIGTERM stops it cleanly, and so does the reader
 of a pipe going away (`python -m helpers.server | head -n 1`): it exits with status 0 and
