@@ -40,6 +40,8 @@ def shapes(challenges: Challenges) -> list[tuple]:
     return [(c.name, dict(c.params)) if c.token68 is None else (c.name, c.token68) for c in challenges]
 
 
+ENTRA_AUTHORIZE = "https://login.microsoftonline.com/common/oauth2/authorize"
+ENTRA_CLAIMS = "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiY3AxIn19fQ=="
 # (field lines, the challenges in them, where the header comes from)
 REAL_HEADERS = [
     (['Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple"'],
@@ -69,6 +71,11 @@ REAL_HEADERS = [
     (['Bearer realm="https://accounts.google.com/", error="invalid_token"'],
      [("bearer", {"realm": "https://accounts.google.com/", "error": "invalid_token"})],
      "https://github.com/codenameone/CodenameOne/issues/3135 (people.googleapis.com's 401)"),
+    ([f'Bearer realm="", authorization_uri="{ENTRA_AUTHORIZE}", error="insufficient_claims", '
+      f'claims="{ENTRA_CLAIMS}"'],
+     [("bearer", {"realm": "", "authorization_uri": ENTRA_AUTHORIZE, "error": "insufficient_claims",
+                  "claims": ENTRA_CLAIMS})],
+     "https://learn.microsoft.com/entra/identity-platform/claims-challenge (an empty quoted realm)"),
     (["Negotiate", "NTLM"], [("negotiate", {}), ("ntlm", {})],
      "IIS with Windows authentication: two fields, one scheme each (two lines as one field: 'Negotiate, NTLM')"),
 ]
@@ -192,10 +199,10 @@ RECORDED = [  # (response, scheme, phrase of the evidence or advice, source)
     (response(401, [], {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}),
      "unknown", "https://docs.github.com/rest", "https://github.com/hisxo/gitGraber/issues/32"),
     (response(401, [], {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
-     "unknown", "invalid x-api-key", "https://github.com/abi/screenshot-to-code/issues/272"),
+     "API key", "invalid x-api-key", "https://github.com/abi/screenshot-to-code/issues/272"),
     (response(401, [], {"statusCode": 401, "message": "Access denied due to missing subscription key. Make sure "
                         "to include subscription key when making requests to an API."}),
-     "unknown", "missing subscription key", "https://github.com/MicrosoftDocs/azure-docs/issues/15130"),
+     "API key", "missing subscription key", "https://github.com/MicrosoftDocs/azure-docs/issues/15130"),
     (response(403, [("x-amzn-RequestId", "4d2a9d3c-0000"), ("Content-Type", "text/xml")],
               '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
               "<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid"
@@ -207,6 +214,9 @@ RECORDED = [  # (response, scheme, phrase of the evidence or advice, source)
      "AWS Signature Version 4", "MissingAuthenticationToken", "API Gateway without a signature"),
     (response(200, [], {"ok": False, "error": "not_authed"}), "Bearer", "not_authed", "Slack's Web API"),
     (response(200, [], {"ok": True}), "none asked", "no error", "a success"),
+    (response(401, [("WWW-Authenticate", 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
+                                         'common/oauth2/authorize", error="insufficient_claims", claims="eyJ9"')]),
+     "Bearer", "Conditional Access", "https://learn.microsoft.com/entra/identity-platform/claims-challenge"),
 ]
 
 
