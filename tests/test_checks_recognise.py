@@ -1,0 +1,141 @@
+"""Notebook 00, section 7 and exercise 3: real providers' recorded failures, and the check that judges
+the scheme named and the call written for each. The right answers get "✓"; each plausible wrong or
+insecure one (the key in the URL, the wrong header, `token` for `Bearer`, Basic where a key header is
+wanted, no scheme word) gets "✗" with what to change. Nothing is sent: the check prepares the calls."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from conftest import assert_not_yet, assert_right
+from helpers import checks
+from helpers.checks.start_here import EXERCISE, RECORDED, STAND_IN_KEY
+from helpers.client.challenges import recognise_scheme
+
+KEY = STAND_IN_KEY
+
+
+def request(provider: str, **kwargs) -> requests.Request:
+    return requests.Request("POST" if provider == "anthropic" else "GET", RECORDED[provider].url, **kwargs)
+
+
+def right_answers() -> dict:
+    return {
+        "github": ("Bearer", request("github", headers={"Authorization": f"Bearer {KEY}"})),
+        "stripe": ("Basic", request("stripe", auth=(KEY, ""))),
+        "anthropic": ("x-api-key", request("anthropic", headers={"x-api-key": KEY,
+                                                                  "anthropic-version": "2023-06-01"})),
+        "slack": ("Bearer", request("slack", headers={"Authorization": f"Bearer {KEY}"})),
+        "azure_apim": ("API key", request("azure_apim", headers={"Ocp-Apim-Subscription-Key": KEY})),
+    }
+
+
+def judged(capsys, answers) -> str:
+    checks.scheme_calls(answers)
+    return capsys.readouterr().out
+
+
+def test_the_right_answers(capsys):
+    assert_right(judged(capsys, right_answers()), "never in the URL")
+
+
+@pytest.mark.parametrize("provider, answer", [
+    ("github", ("token", request("github", headers={"Authorization": f"token {KEY}"}))),  # GitHub's docs allow it
+    ("stripe", ("Bearer", request("stripe", headers={"Authorization": f"Bearer {KEY}"}))),  # Stripe's docs too
+    ("azure_apim", ("Ocp-Apim-Subscription-Key", request("azure_apim",
+                                                         headers={"ocp-apim-subscription-key": KEY}))),
+    ("github", ("Bearer", request("github", headers={"Authorization": f"bearer {KEY}"}).prepare())),
+])
+def test_other_forms_the_docs_allow(capsys, provider, answer):
+    assert_right(judged(capsys, {**right_answers(), provider: answer}))
+
+
+WRONG = {  # name: (provider, answer, the hint)
+    "key-in-query": ("slack", ("Bearer", request("slack", params={"token": KEY})), "the key went in the URL"),
+    "apim-query": ("azure_apim", ("API key", request("azure_apim", params={"subscription-key": KEY})),
+                   "reads the header first"),
+    "key-in-url-path": ("github", ("Bearer", requests.Request("GET", f"https://api.github.com/user?access_token="
+                                                                     f"{KEY}")), "the key went in the URL"),
+    "user-in-url": ("stripe", ("Basic", requests.Request("GET", f"https://{KEY}:@api.stripe.com/v1/customers")),
+                    "the key went in the URL"),
+    "token-for-slack": ("slack", ("Bearer", request("slack", headers={"Authorization": f"token {KEY}"})),
+                        "`token` is GitHub's older word"),
+    "no-scheme-word": ("github", ("Bearer", request("github", headers={"Authorization": KEY})), "no scheme word"),
+    "basic-for-a-key-header": ("anthropic", ("x-api-key", request("anthropic", auth=(KEY, ""))),
+                               "Basic is not what Anthropic reads"),
+    "bearer-for-anthropic": ("anthropic", ("x-api-key", request("anthropic", headers={
+        "Authorization": f"Bearer {KEY}", "anthropic-version": "2023-06-01"})), "the x-api-key header"),
+    "no-anthropic-version": ("anthropic", ("x-api-key", request("anthropic", headers={"x-api-key": KEY})),
+                             "anthropic-version"),
+    "wrong-key-header": ("azure_apim", ("API key", request("azure_apim", headers={"X-API-Key": KEY})),
+                         "Ocp-Apim-Subscription-Key header"),
+    "key-as-password": ("stripe", ("Basic", request("stripe", auth=("", KEY))), "the key went as the password"),
+    "basic-not-base64": ("stripe", ("Basic", request("stripe", headers={"Authorization": f"Basic {KEY}"})),
+                         "not base64"),
+    "stripe-password": ("stripe", ("Basic", request("stripe", auth=(KEY, "x"))), "no password"),
+    "basic-for-slack": ("slack", ("Bearer", request("slack", auth=(KEY, ""))), "that is Basic"),
+    "key-twice": ("github", ("Bearer", request("github", headers={"Authorization": f"Bearer {KEY}",
+                                                                   "X-Token": KEY})), "send it once"),
+    "plain-http": ("slack", ("Bearer", requests.Request("GET", "http://slack.com/api/auth.test",
+                                                        headers={"Authorization": f"Bearer {KEY}"})), "over https"),
+    "other-host": ("github", ("Bearer", requests.Request("GET", "https://api.github.example/user",
+                                                         headers={"Authorization": f"Bearer {KEY}"})), "over https"),
+    "no-key": ("github", ("Bearer", request("github", headers={"Authorization": "Bearer KEY"})),
+               "the key is not in that request"),
+    "quoted-key": ("azure_apim", ("API key", request("azure_apim", headers={
+        "Ocp-Apim-Subscription-Key": f'"{KEY}"'})), "holds the key alone"),
+    "wrong-scheme-name": ("anthropic", ("Bearer", right_answers()["anthropic"][1]), "invalid x-api-key"),
+    "basic-named-for-github": ("github", ("Basic", right_answers()["github"][1]), "is not the scheme"),
+    "not-a-pair": ("slack", right_answers()["slack"][1], "each answer is a pair"),
+    "not-a-request": ("slack", ("Bearer", {"Authorization": f"Bearer {KEY}"}), "requests.Request(...)"),
+    "a-response": ("slack", ("Bearer", requests.Response()), "requests.Request(...)"),
+}
+
+
+@pytest.mark.parametrize("provider, answer, hint", WRONG.values(), ids=WRONG.keys())
+def test_wrong_and_insecure_answers(capsys, provider, answer, hint):
+    output = judged(capsys, {**right_answers(), provider: answer})
+    assert_not_yet(output, hint)
+    assert output.startswith(f"✗ Not yet: {provider}:"), output
+
+
+def test_a_missing_provider_is_named(capsys):
+    answers = right_answers()
+    del answers["slack"]
+    assert_not_yet(judged(capsys, answers), "no 'slack' entry")
+
+
+@pytest.mark.parametrize("answers, hint", [(..., "replace the `...`"), ([1, 2], "should be a dict")])
+def test_not_an_answer_yet(capsys, answers, hint):
+    assert_not_yet(judged(capsys, answers), hint)
+
+
+def test_a_request_that_cannot_be_prepared_is_feedback(capsys):
+    broken = requests.Request("GET", "https://api.github.com:notaport/user")
+    assert_not_yet(judged(capsys, {**right_answers(), "github": ("Bearer", broken)}), "could not prepare")
+
+
+def test_the_recorded_failures_are_what_their_sources_show():
+    failures = checks.recorded_failures()
+    assert set(EXERCISE) <= set(failures)
+    assert failures["stripe"].headers["WWW-Authenticate"] == 'Basic realm="Stripe"'
+    assert failures["slack"].status_code == 200 and failures["slack"].json() == {"ok": False, "error": "not_authed"}
+    assert "WWW-Authenticate" not in failures["github"].headers and failures["github"].status_code == 401
+    assert failures["aws"].status_code == 403 and "InvalidClientTokenId" in failures["aws"].text
+    assert all(recorded.source.startswith("https://") for recorded in RECORDED.values())
+
+
+@pytest.mark.parametrize("provider, scheme", [
+    ("github", "unknown"), ("stripe", "Basic"), ("anthropic", "API key"), ("slack", "Bearer"),
+    ("azure_apim", "API key"), ("google_oauth", "Bearer"), ("entra_id", "Bearer"),
+    ("aws", "AWS Signature Version 4")])
+def test_recognise_scheme_on_each_recorded_failure(provider, scheme):
+    """GitHub's 401 has no challenge and a body that names no scheme: only the docs tell (step 1)."""
+    assert recognise_scheme(checks.recorded_failures()[provider]).scheme == scheme
+
+
+def test_the_check_sends_nothing(capsys, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the check sent a request")
+    monkeypatch.setattr(requests.Session, "send", refuse)
+    assert_right(judged(capsys, right_answers()))
