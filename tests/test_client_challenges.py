@@ -77,8 +77,51 @@ REAL_HEADERS = [
                   "claims": ENTRA_CLAIMS})],
      "https://learn.microsoft.com/entra/identity-platform/claims-challenge (an empty quoted realm)"),
     (["Negotiate", "NTLM"], [("negotiate", {}), ("ntlm", {})],
-     "IIS with Windows authentication: two fields, one scheme each (two lines as one field: 'Negotiate, NTLM')"),
+     "https://github.com/dotnet/corefx/issues/9234 (Microsoft-IIS/8.5: two fields, a bare scheme each)"),
+    (["NTLM", "Negotiate"], [("ntlm", {}), ("negotiate", {})],
+     "https://github.com/nodejs/node-v0.x-archive/pull/1083 (IIS, NTLM first)"),
+    (["Negotiate a87421000492aa874209af8bc028"], [("negotiate", "a87421000492aa874209af8bc028")],
+     "RFC 4559's example (a token68), as copied in public HTTP-parser tests"),
+    (['Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+      'scope="repository:samalba/my-app:pull,push"'],
+     [("bearer", {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
+                  "scope": "repository:samalba/my-app:pull,push"})],
+     "https://docs.docker.com/reference/api/registry/auth (no space after the commas, one inside quotes)"),
+    (['Basic realm="GitHub"'], [("basic", {"realm": "GitHub"})],
+     "https://github.com/git-lfs/git-lfs/issues/4422 (GitHub's git over HTTPS, HTTP/2)"),
+    (['Basic realm="https://tfsprodweu6.visualstudio.com/"'],
+     [("basic", {"realm": "https://tfsprodweu6.visualstudio.com/"})],
+     "https://github.com/curl/curl/issues/13899 (Azure DevOps)"),
+    (['basic realm="Zope"'], [("basic", {"realm": "Zope"})],
+     "https://github.com/opencor/opencor/issues/1009 (a lower-case scheme)"),
+    (['DPoP algs="ES256 PS256"'], [("dpop", {"algs": "ES256 PS256"})],
+     "https://www.rfc-editor.org/rfc/rfc9449#section-7.1 (Figure 15)"),
+    (['DPoP error="invalid_token", error_description="Invalid DPoP key binding", algs="ES256"'],
+     [("dpop", {"error": "invalid_token", "error_description": "Invalid DPoP key binding", "algs": "ES256"})],
+     "https://www.rfc-editor.org/rfc/rfc9449#section-7.1 (Figure 16)"),
+    (['Bearer realm="WSO2 API Manager", error="invalid_token", error_description="The access token expired"'],
+     [("bearer", {"realm": "WSO2 API Manager", "error": "invalid_token",
+                  "error_description": "The access token expired"})],
+     "https://github.com/wso2/carbon-apimgt/pull/9243"),
 ]
+
+
+def test_a_real_malformed_value_gives_what_parses():
+    """A gateway's bug (a leading "null", an unclosed quote), as reported in
+    https://github.com/wso2/api-manager/issues/41: no exception, and the skipped pieces named."""
+    parsed = parse_challenges('null Bearer realm="WSO2 API Manager", error="invalid_token", '
+                              'error_description="The provided token is invalid')
+    assert parsed.schemes == ["null"]
+    assert len(parsed.skipped) == 2
+
+
+def test_a_comma_right_after_the_scheme_is_read_as_the_server_meant():
+    """https://github.com/dadi/api/pull/34 sent `Bearer, error=...`: the grammar wants a space before the
+    first parameter, but a list may hold empty elements (RFC 9110 §5.6.1), so the parameters after the
+    comma are read as Bearer's, which is what the server meant."""
+    parsed = parse_challenges('Bearer, error="invalid_token", error_description="Invalid or expired access token"')
+    assert shapes(parsed) == [("bearer", {"error": "invalid_token",
+                                          "error_description": "Invalid or expired access token"})]
 
 
 @pytest.mark.parametrize("fields, expected, source", REAL_HEADERS, ids=[row[2][:40] for row in REAL_HEADERS])
