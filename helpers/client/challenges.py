@@ -90,7 +90,9 @@ def parse_challenges(fields: str | Iterable[str] | None) -> Challenges:
     A parameter named twice in one challenge is an error (RFC 9110 §11.2: "MUST only occur once
     per challenge"): the first value is kept, and the repeat is listed in `skipped`, so that a later
     duplicate can never override what a client already read. Parameters after a token68, or after
-    a piece that is not a challenge, belong to no challenge: skipped too.
+    a piece that is not a challenge, belong to no challenge: skipped too. A comma straight after a
+    scheme (`Bearer, error=...`, which real servers send) is read as an empty list element (§5.6.1),
+    so the parameters after it are that challenge's, as the server meant.
     """
     if fields is None:
         return Challenges()
