@@ -6,6 +6,7 @@ Notebooks import only the names below (`from helpers import ...`):
 - client-side auth: BearerAuth, RefreshingBearerAuth (and the errors they raise: TokenRefreshError,
   SignInAgain, TokenSaveError, SignOutError, InsecureTransportError), require_tls, RedactSecrets,
   DPoPAuth (09), AWSSigV4Auth (07: AWS Signature Version 4, signed with botocore);
+- reading a 401: parse_challenges (every challenge of WWW-Authenticate), recognise_scheme (00);
 - a token store for a program's tokens between runs: FileTokenStore, KeyringTokenStore (and their
   errors: TokenStoreError, InsecureTokenFileError, TokenStoreLockTimeout);
 - a Session with a timeout on every call and urllib3 retries: api_session;
@@ -48,6 +49,7 @@ _PUBLIC = {
     "TokenStoreError": "helpers.client.token_store", "InsecureTokenFileError": "helpers.client.token_store",
     "TokenStoreLockTimeout": "helpers.client.token_store", "api_session": "helpers.client.session",
     "RedactSecrets": "helpers.client.redaction", "DPoPAuth": "helpers.client.dpop",
+    "parse_challenges": "helpers.client.challenges", "recognise_scheme": "helpers.client.challenges",
     "AWSSigV4Auth": "helpers.client.sigv4",
     "show": "helpers.viewers", "show_jwt": "helpers.viewers",
     "check_environment": "helpers.environment",
