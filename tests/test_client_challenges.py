@@ -233,7 +233,7 @@ RECORDED = [  # (response, scheme, phrase of the evidence or advice, source)
     (response(401, [("WWW-Authenticate", 'Basic realm="practice", charset="UTF-8"')]), "Basic", "notebook 01",
      "the practice API"),
     (response(401, [("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/", error="invalid_token"')]),
-     "Bearer", "refresh", "https://github.com/codenameone/CodenameOne/issues/3135"),
+     "Bearer", "get a new one", "https://github.com/codenameone/CodenameOne/issues/3135"),
     (response(403, [("WWW-Authenticate", 'Bearer error="insufficient_scope", scope="notes:write"')]), "Bearer",
      "'notes:write'", "https://www.rfc-editor.org/rfc/rfc6750#section-3.1"),
     (response(401, [("WWW-Authenticate", "Negotiate"), ("WWW-Authenticate", "NTLM")]), "Negotiate",
@@ -259,7 +259,7 @@ RECORDED = [  # (response, scheme, phrase of the evidence or advice, source)
     (response(200, [], {"ok": True}), "none asked", "no error", "a success"),
     (response(401, [("WWW-Authenticate", 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
                                          'common/oauth2/authorize", error="insufficient_claims", claims="eyJ9"')]),
-     "Bearer", "Conditional Access", "https://learn.microsoft.com/entra/identity-platform/claims-challenge"),
+     "Bearer", "challenge's claims", "https://learn.microsoft.com/entra/identity-platform/claims-challenge"),
 ]
 
 

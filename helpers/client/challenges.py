@@ -306,30 +306,23 @@ class Recognised:
 
 # What each scheme asks a client for. Names are the lower-cased auth-scheme (IANA's registry).
 SCHEME_ADVICE = {
-    "basic": ("Basic", "a user name and password (or whatever the docs say stands for them): "
-                       "auth=(user, password) sends Authorization: Basic (notebook 01)"),
+    "basic": ("Basic", "a user name and password: auth=(user, password) sends it (notebook 01)"),
     "bearer": ("Bearer", "a token: Authorization: Bearer <token> (notebooks 03 and 04)"),
-    "dpop": ("DPoP", "a token bound to your key, and a DPoP proof on each request (notebook 09)"),
-    "digest": ("Digest", "a user name and password, hashed with the server's nonce: "
-                         "requests.auth.HTTPDigestAuth (notebook 07)"),
-    "negotiate": ("Negotiate", "Kerberos or SPNEGO single sign-on (enterprise): the requests-gssapi "
-                               "package's HTTPSPNEGOAuth"),
-    "ntlm": ("NTLM", "Windows NTLM (enterprise): the requests-ntlm package's HttpNtlmAuth, where "
-                     "Negotiate is not available"),
+    "dpop": ("DPoP", "a token bound to your key, with a DPoP proof on each request (notebook 09)"),
+    "digest": ("Digest", "a user name and password, hashed: requests.auth.HTTPDigestAuth (notebook 07)"),
+    "negotiate": ("Negotiate", "Kerberos single sign-on: HTTPSPNEGOAuth from the requests-gssapi package"),
+    "ntlm": ("NTLM", "Windows NTLM: HttpNtlmAuth from the requests-ntlm package, on a Session"),
     "aws4-hmac-sha256": ("AWS Signature Version 4", "sign each request (botocore, notebook 07)"),
 }
 # Which to name when several are offered (RFC 9110 §11.6.1: a client should pick the strongest it
 # can; the order of the challenges does not rank them).
 PREFERENCE = ("dpop", "bearer", "negotiate", "aws4-hmac-sha256", "digest", "ntlm", "basic")
 BEARER_ERRORS = {  # RFC 6750 §3.1
-    "invalid_token": "the token was refused (expired, revoked or malformed): get a new one, "
-                     "a refresh if you have a refresh token (notebook 04)",
-    "insufficient_scope": "the token is valid but lacks a permission: ask for the scope it names, "
-                          "retrying the same token will not help",
-    "invalid_request": "the request is malformed (a missing or repeated credential): fix the call",
+    "invalid_token": "the token was refused (expired, revoked, malformed): get a new one (notebook 04)",
+    "insufficient_scope": "the token lacks a permission: ask for the scope named, a retry won't help",
+    "invalid_request": "the request is malformed (a credential missing or sent twice): fix the call",
     # Microsoft Entra ID's claims challenge (not RFC 6750's): Conditional Access wants more claims
-    "insufficient_claims": "the token lacks claims the API requires (Conditional Access): get a new "
-                           "token, passing the challenge's claims to the sign-in (MSAL)",
+    "insufficient_claims": "a new token is needed, asked for with the challenge's claims (MSAL)",
 }
 AWS_CODES = frozenset({"MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId",
                        "SignatureDoesNotMatch", "RequestTimeTooSkewed", "ExpiredToken",
@@ -339,7 +332,7 @@ AWS_CODES = frozenset({"MissingAuthenticationToken", "IncompleteSignature", "Inv
 SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive", "not_bearer_token"})
 # A body's message that speaks of a key (Anthropic's "invalid x-api-key", Azure's "missing subscription key")
 KEY_WORDS = re.compile(r"\b(?:x-api-key|api[ _-]?key|subscription[ -]key)\b", re.IGNORECASE)
-MESSAGE_LIMIT = 80  # characters of a body's message quoted (a message may echo part of a key)
+MESSAGE_LIMIT = 56  # characters of a body's message quoted (a message may echo part of a key)
 
 
 def recognise_scheme(response: Any) -> Recognised:
@@ -367,26 +360,26 @@ def _recognise(response: Any) -> Recognised:
     aws_code = _get(headers, "x-amzn-ErrorType") or _aws_code(body) or _aws_xml_code(response, headers)
     if aws_code:
         code = str(aws_code).split(":")[0]
-        return Recognised("AWS Signature Version 4", f"no challenge; AWS's error code {code}",
-                          "sign each request with your access key (botocore, notebook 07)" + _aws_hint(code),
+        return Recognised("AWS Signature Version 4", f"status {status}, no challenge; AWS's error code {code}",
+                          "sign each request with your access key (notebook 07)" + _aws_hint(code),
                           challenges)
     if isinstance(body, dict) and body.get("ok") is False and body.get("error") in SLACK_AUTH_ERRORS:
-        return Recognised("Bearer", f"no challenge; status {status} with {{\"ok\": false, "
-                                    f"\"error\": \"{body['error']}\"}} (Slack's style)",
-                          "send the token as Authorization: Bearer <token>, and check the status AND "
-                          "the body's \"ok\"", challenges)
+        return Recognised("Bearer", f"status {status}, no challenge; body: {{\"ok\": false, "
+                                    f"\"error\": \"{body['error']}\"}} (as Slack answers)",
+                          "Authorization: Bearer <token>; check the body's \"ok\", not only the status",
+                          challenges)
     message = _message(body)
     if status in (401, 403) and KEY_WORDS.search(message):
-        return Recognised("API key", f"no challenge; status {status}, the body says {message!r}",
-                          "send the key in the header the provider's docs name, never in the URL "
-                          "(notebook 02)", challenges)
+        return Recognised("API key", f"status {status}, no challenge; body: {message!r}",
+                          "the key in the header the docs name, never in the URL (notebook 02)",
+                          challenges)
     if status in (401, 403, 407):
-        where = f"no challenge; status {status}" + (f", the body says {message!r}" if message else "")
+        where = f"status {status}, no challenge" + (f"; body: {message!r}" if message else "")
         docs = _documentation_url(body)
-        return Recognised("unknown", where, "the provider's docs say which header and scheme word "
-                          "to send" + (f": {docs}" if docs else ""), challenges)
+        return Recognised("unknown", where, "the provider's docs name the header and scheme word"
+                          + (f": {docs}" if docs else ""), challenges)
     if message and isinstance(body, dict) and ("error" in body or "errors" in body):
-        return Recognised("unknown", f"no challenge; status {status}, the body says {message!r}",
+        return Recognised("unknown", f"status {status}, no challenge; body: {message!r}",
                           "an error in a success status: check the body too, and read the docs",
                           challenges)
     return Recognised("none asked", f"status {status}, no challenge and no error",
@@ -397,7 +390,7 @@ def _from_challenges(challenges: Challenges, header: str) -> Recognised:
     offered = ", ".join(challenges.schemes)
     known = [c for name in PREFERENCE for c in challenges if c.name == name]
     if not known:
-        return Recognised(challenges[0].scheme, f"{header} offers {offered}",
+        return Recognised(challenges[0].scheme, f"{header}: {offered}",
                           "a scheme this helper does not know: read the provider's docs", challenges)
     chosen = known[0]
     label, advice = SCHEME_ADVICE[chosen.name]
@@ -407,7 +400,7 @@ def _from_challenges(challenges: Challenges, header: str) -> Recognised:
         if error == "insufficient_scope" and chosen.params.get("scope"):
             advice += f" (scope {chosen.params['scope']!r})"
     realm = chosen.params.get("realm")
-    where = f"{header} offers {offered}" + (f"; realm {realm!r}" if realm else "")
+    where = f"{header}: {offered}" + (f", realm {realm!r}" if realm else "")
     return Recognised(label, where, advice, challenges)
 
 
@@ -460,10 +453,10 @@ def _aws_xml_code(response: Any, headers: Any) -> str | None:
 
 
 def _aws_hint(code: str) -> str:
-    hints = {"MissingAuthenticationToken": ": nothing signed reached it",
-             "SignatureDoesNotMatch": ": compare your canonical request with the server's",
-             "RequestTimeTooSkewed": ": your clock is off, sync it",
-             "IncompleteSignature": ": the Authorization header is malformed"}
+    hints = {"MissingAuthenticationToken": "; nothing signed reached it",
+             "SignatureDoesNotMatch": "; compare your canonical request with the server's",
+             "RequestTimeTooSkewed": "; your clock is off: sync it",
+             "IncompleteSignature": "; the Authorization header is malformed"}
     return hints.get(code, "")
 
 
