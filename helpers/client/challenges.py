@@ -190,7 +190,7 @@ class _Parser:
             return
         key = name.lower()
         if key in params:
-            self._note(start, f"{key!r} repeated in one challenge (RFC 9110 §11.2: once only): kept the first")
+            self._note(start, f"{key!r} repeated (RFC 9110 §11.2 allows one per challenge): kept the first")
             return
         params[key] = value
 
@@ -400,7 +400,8 @@ def _from_challenges(challenges: Challenges, header: str) -> Recognised:
         if error == "insufficient_scope" and chosen.params.get("scope"):
             advice += f" (scope {chosen.params['scope']!r})"
     realm = chosen.params.get("realm")
-    where = f"{header}: {offered}" + (f", realm {realm!r}" if realm else "")
+    where = (f"{header}: {offered}" + (f", realm {realm!r}" if realm else "")
+             + (f", error {error!r}" if isinstance(error, str) else ""))
     return Recognised(label, where, advice, challenges)
 
 
