@@ -387,3 +387,14 @@ def test_a_malformed_presigned_url_is_authorization_query_parameters_error(api, 
     assert change[0] in url
     refused(http.get(url.replace(change[0], change[1], 1), timeout=TIMEOUT), 400,
             "AuthorizationQueryParametersError", message)
+
+
+def test_the_readme_and_the_server_cli_publish_the_aws_demo_credentials():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for entry in demo.AWS["credentials"]:
+        assert f"| AWS access key `{entry['access_key_id']}`" in readme
+        assert f"`{entry['secret_access_key']}`" in readme
+    assert ASIA["session_token"] in readme
+    assert demo.credentials()["aws"] == demo.AWS  # the first JSON line of python -m helpers.server
