@@ -25,7 +25,7 @@ from helpers.serving.tls import make_local_pki
 from signing_common import KEY_ID, SECRET, run  # noqa: F401  (run: a fixture)
 
 
-# -- 07, exercise 2: sign(request) ------------------------------------------------------------------
+# -- 07, exercise 1: sign(request) ------------------------------------------------------------------
 
 class HMACAuth(requests.auth.AuthBase):
     """Notebook 07's HMACAuth (cell 19), as a learner would copy it."""
@@ -48,7 +48,7 @@ class HMACAuth(requests.auth.AuthBase):
 
 
 def published_sign(request):
-    """The solution notebook 07 publishes for exercise 2: the same steps as HMACAuth."""
+    """The solution notebook 07 publishes for exercise 1: the same steps as HMACAuth."""
     body = request.body or b""
     if isinstance(body, str):
         body = body.encode("utf-8")

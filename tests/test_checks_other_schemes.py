@@ -26,7 +26,7 @@ def stub(*args):
     ...  # the exercise cell's stub: a function whose body is `...`
 
 
-ALL_CHECKS = [checks.string_to_sign, checks.sign, checks.should_follow]
+ALL_CHECKS = [checks.sign, checks.sigv4_signer, checks.should_follow]
 
 
 @pytest.mark.parametrize("check", ALL_CHECKS)
@@ -51,55 +51,10 @@ def test_a_function_that_raises_is_feedback(run, check):
 
 def test_checks_are_exported():
     from helpers.checks import other_schemes
-    assert sorted(other_schemes.__all__) == ["should_follow", "sign", "string_to_sign"]
+    assert sorted(other_schemes.__all__) == ["should_follow", "sign", "sigv4_signer"]
 
 
-# -- string_to_sign (exercise 1) --------------------------------------------------------------
-
-def good_string(method, path, timestamp, request_id, body):
-    return "\n".join([method.upper(), path, timestamp, request_id, hashlib.sha256(body).hexdigest()]).encode("utf-8")
-
-
-def test_string_to_sign_right(run):
-    assert_right(run(checks.string_to_sign, good_string), "one per line")
-
-
-@pytest.mark.parametrize("answer, hint", [
-    (lambda m, p, t, r, b: good_string(m, p, t, r, b).decode(), "hmac.new() needs bytes"),
-    (lambda m, p, t, r, b: "\n".join([m, p, t, r, hashlib.sha256(b).hexdigest()]).encode(),
-     "the method must be in upper case"),
-    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r]).encode(), "the body hash is missing"),
-    (lambda m, p, t, r, b: ":".join([m.upper(), p, t, r, hashlib.sha256(b).hexdigest()]).encode(),
-     "joined with ':'"),
-    (lambda m, p, t, r, b: "\r\n".join([m.upper(), p, t, r, hashlib.sha256(b).hexdigest()]).encode(),
-     "joined with \\r\\n"),
-    (lambda m, p, t, r, b: "".join([m.upper(), p, t, r, hashlib.sha256(b).hexdigest()]).encode(),
-     "joined with nothing"),
-    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r, b.decode()]).encode(), "the last line is the body itself"),
-    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r, hashlib.sha256(str(b).encode()).hexdigest()]).encode(),
-     "you hashed str(body)"),
-    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r,
-                                      base64.b64encode(hashlib.sha256(b).digest()).decode()]).encode(),
-     "the body hash is in base64"),
-    (lambda m, p, t, r, b: "\n".join([m.upper(), p, r, t, hashlib.sha256(b).hexdigest()]).encode(),
-     "the right fields in the wrong order"),
-    (lambda m, p, t, r, b: good_string(m, p, t, r, b) + b"\n", "no newline after the last line"),
-    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r, hashlib.sha256(b.encode()).hexdigest()]).encode(),
-     "The body is bytes already"),
-    (lambda m, p, t, r, b: "\n".join([m.upper(), p, t, r, b]).encode(), "str.join() joins strings only"),
-    (lambda m, p, t, r, b: 17, "return the bytes to sign"),
-])
-def test_string_to_sign_typical_mistakes(run, answer, hint):
-    assert_not_yet(run(checks.string_to_sign, answer), hint)
-
-
-def test_string_to_sign_forgotten_return(run):
-    def forgot(method, path, timestamp, request_id, body):
-        good_string(method, path, timestamp, request_id, body)
-    assert_not_yet(run(checks.string_to_sign, forgot), "returned None")
-
-
-# -- sign (exercise 2) --------------------------------------------------------------------------
+# -- sign (exercise 1) --------------------------------------------------------------------------
 
 def make_sign(*, timestamp=lambda: str(int(time.time())), request_id=lambda: str(uuid.uuid4()),
               body=lambda request: (request.body or b"").encode() if isinstance(request.body, str) else (request.body or b""),

@@ -32,7 +32,7 @@ _CHECKS = {
     # notebook 06
     "redact_api_key": "https_limits", "retry_policy": "https_limits", "tls_session": "https_limits",
     # notebook 07
-    "should_follow": "other_schemes", "sign": "other_schemes", "string_to_sign": "other_schemes",
+    "should_follow": "other_schemes", "sign": "other_schemes", "sigv4_signer": "other_schemes",
     # notebook 08
     "account_key": "oidc", "validate_id_token": "oidc",
     # notebook 09

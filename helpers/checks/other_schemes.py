@@ -1,4 +1,4 @@
-"""Checks for notebook 07, other schemes and traps: HMAC request signing and redirects.
+"""Checks for notebook 07, other schemes and traps: HMAC request signing, AWS SigV4 and redirects.
 
 The signing checks compare with the practice API's own code (`helpers.practice_api.request_signing`),
 run on a fresh `SignatureChecker` with its own clock: no request is sent anywhere. Like
@@ -8,25 +8,27 @@ signature or a request id.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import binascii
 import json
 import logging
 import re
+import time
 from typing import Any, Callable
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 import requests
 
-from helpers.practice_api import demo, request_signing
-from helpers.checks.feedback import (PRACTICE_URL, filled, not_a_function, not_yet, one_line, output_captured,
+from helpers.practice_api import demo, request_signing, sigv4
+from helpers.checks.feedback import (PRACTICE_URL, filled, holds_secret, not_a_function, not_yet, one_line, output_captured,
                                      placeholder, raised, right, run, unless_stub)
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import HTTPError, Request, wire_headers
 from helpers.viewers import a_kind
 
-__all__ = ["string_to_sign", "sign", "should_follow"]
+__all__ = ["sign", "sigv4_signer", "should_follow"]
 
 KEY_ID = demo.SIGNING_KEYS[0]["key_id"]
 SECRET = demo.SIGNING_KEYS[0]["secret"].encode("ascii")
@@ -37,102 +39,7 @@ HEADERS = ["X-Key-Id", "X-Timestamp", "X-Request-Id", "X-Signature"]
 FIELDS = "the method, the path, the timestamp, the request id and the body's SHA-256 hex digest"
 
 
-# -- exercise 1 ---------------------------------------------------------------------------
-
-def string_to_sign(function: Any) -> None:
-    """07, exercise 1: `string_to_sign(method, path, timestamp, request_id, body)` -> the bytes to sign."""
-    if placeholder(unless_stub(function)) or not_a_function(function, "checks.string_to_sign(string_to_sign)",
-                                                               results=(str, bytes)):
-        return
-    body = json.dumps(ORDER).encode("utf-8")
-    cases = [
-        (("POST", SIGNED_PATH, "1795000000", "6f1c0a8e-3b7d-4e02-9c55-0d6b7a1e4f90", body),
-         "a POST of an order"),
-        (("post", SIGNED_PATH, "1795000300", "0b9e3c1a-77d2-4f4e-8a31-5c2e9d0f6a12", body),
-         "the method given in lower case ('post')"),
-        (("GET", "/signed/orders", "1795000600", "d2a4f6b8-1c3e-4a5b-9d7f-2e4c6a8b0d1f", b""),
-         "a request with an empty body (b'')"),
-        (("GET", "/signed/orders/7", "1795000900", "9a7c5e3b-2d4f-4b6a-8c1e-3f5a7b9d0e2c", b""),
-         "another path (/signed/orders/7): sign the path you are given"),
-    ]
-    for args, described in cases:
-        expected = request_signing.string_to_sign(*args)
-        outcome = run(function, *args)
-        if outcome.error:
-            return not_yet(raised(described, outcome.error, _raised_hint(outcome.error), hide=[SECRET_TEXT]))
-        if outcome.value != expected:
-            return not_yet(f"for {described}: " + _string_hint(outcome.value, expected, args))
-    right("method in upper case, path, timestamp, request id and the body's SHA-256 hex digest, one per line, "
-          "as bytes: exactly what the practice API rebuilds and signs.")
-
-
-def _raised_hint(error: Exception) -> str:
-    text = str(error)
-    if isinstance(error, AttributeError) and "'bytes' object has no attribute 'encode'" in text:
-        return " The body is bytes already: hashlib.sha256(body).hexdigest()."
-    if isinstance(error, TypeError) and ("Strings must be encoded" in text or "Unicode-objects" in text):
-        return " hashlib hashes bytes: hash `body` as it is, and .encode() the joined text at the end."
-    if isinstance(error, TypeError) and "sequence item" in text:
-        return " str.join() joins strings only: turn the body into its hex digest (a str) first."
-    return ""
-
-
-def _string_hint(got: Any, expected: bytes, args: tuple) -> str:
-    method, path, timestamp, request_id, body = args
-    if got is None:
-        return "your function returned None. End it with `return ...`."
-    if isinstance(got, str):
-        if got.encode("utf-8") == expected:
-            return ("right text, but hmac.new() needs bytes: return the text .encode()d "
-                    "(\"\\n\".join([...]).encode()).")
-        text = got
-    elif isinstance(got, (bytes, bytearray)):
-        text = bytes(got).decode("utf-8", "replace")
-    else:
-        return f"your function returned {a_kind(got)}; return the bytes to sign."
-    want = expected.decode("utf-8")
-    want_lines = want.split("\n")
-    body_hash = want_lines[4]
-    if text == want + "\n" or text.rstrip("\n") == want:
-        return "no newline after the last line: join the five fields with \"\\n\", nothing before or after."
-    for separator, name in [("\r\n", "\\r\\n"), (" ", "a space"), (":", "':'"), ("&", "'&'"), (",", "','"),
-                            ("|", "'|'"), ("", "nothing")]:
-        if text == separator.join(want_lines):
-            return f"the fields are joined with {name}; the practice API puts one per line: \"\\n\".join([...])."
-    lines = text.split("\n")
-    if lines[:4] == want_lines[:4] and len(lines) == 4:
-        return "the body hash is missing: the fifth line is hashlib.sha256(body).hexdigest()."
-    if len(lines) == 5 and sorted(lines) == sorted(want_lines) and lines != want_lines:
-        return ("the right fields in the wrong order. The order is part of the scheme: method, path, timestamp, "
-                "request id, body hash.")
-    if len(lines) >= 5 and lines[0] == method and method != method.upper():
-        return "the method must be in upper case, whatever the caller passed: method.upper()."
-    if len(lines) == 5 and lines[:4] == want_lines[:4]:
-        last = lines[4]
-        digest = hashlib.sha256(body).digest()
-        if last == body.decode("utf-8", "replace"):
-            return ("the last line is the body itself. Sign its SHA-256 hex digest instead: "
-                    "hashlib.sha256(body).hexdigest(); it has a fixed length, whatever the body.")
-        if last == str(digest) or last == digest.decode("latin-1"):
-            return "the last line holds raw digest bytes; use .hexdigest(), not .digest()."
-        if last in (base64.b64encode(digest).decode(), base64.urlsafe_b64encode(digest).decode()):
-            return "the body hash is in base64; the practice API wants hex: hashlib.sha256(body).hexdigest()."
-        if last == hashlib.sha256(str(body).encode()).hexdigest():
-            return ("you hashed str(body), which is the text \"b'...'\". Hash the bytes themselves: "
-                    "hashlib.sha256(body).hexdigest().")
-        if last.lower() == body_hash and last != body_hash:
-            return "hex digits in lower case, as .hexdigest() gives them."
-        return f"the fifth line should be the body's SHA-256 hex digest (64 characters); got {last[:70]!r}."
-    if len(lines) != 5:
-        return (f"expected 5 lines ({FIELDS}), got {len(lines)}: {text[:120]!r}. "
-                "Join the five fields with \"\\n\".")
-    wrong = [name for name, line, want_line in zip(["method", "path", "timestamp", "request id", "body hash"],
-                                                    lines, want_lines) if line != want_line]
-    return (f"the {', '.join(wrong)} line{'s differ' if len(wrong) > 1 else ' differs'} from what the server "
-            f"signs; got {text[:120]!r}.")
-
-
-# -- exercise 2 ---------------------------------------------------------------------------
+# -- exercise 1: an HMAC signing function --------------------------------------------------
 
 # (method, requests.Request arguments, how the feedback names it). requests makes request.body bytes for
 # json= and data=<bytes>, a str for data=<str> and data=<dict>, and None for no body; urllib3 2 sends a str
@@ -152,7 +59,7 @@ SIGN_CASES = [  # the path is SIGNED_PATH unless "path" says otherwise
 
 
 def sign(function: Any) -> None:
-    """07, exercise 2: `sign(request)` signs a PreparedRequest the way /signed/orders checks it."""
+    """07, exercise 1: `sign(request)` signs a PreparedRequest the way /signed/orders checks it."""
     if placeholder(unless_stub(function)):
         return
     if isinstance(function, type):
@@ -417,6 +324,251 @@ def _json_of(body: bytes) -> Any:
         return json.loads(body.decode("utf-8")) if body else ORDER
     except ValueError:
         return ORDER
+
+
+# -- exercise 2: a SigV4 signer ------------------------------------------------------------------
+# Judged by the practice API's own SigV4Verifier, on a fresh clock (the real time), then by tampering:
+# a request that still verifies after a part of it changed has a signature that does not cover that part.
+
+AWS_ENTRY = demo.AWS["credentials"][0]  # the long-term key: AKIA..., no session token
+AWS_KEY_ID, AWS_SECRET = AWS_ENTRY["access_key_id"], AWS_ENTRY["secret_access_key"]
+AWS_HOST = urlsplit(PRACTICE_URL).netloc
+AWS_CASES = [  # (method, path, requests.Request keywords, described)
+    ("POST", "/aws/orders", {"json": ORDER}, "a POST with json=order"),
+    ("GET", "/aws/whoami", {}, "a GET, which has no body (request.body is None)"),
+    ("GET", "/aws/whoami", {"params": {"view": "full", "as": "ada"}},
+     "a GET of /aws/whoami?view=full&as=ada (a query, not in sorted order)"),
+    ("POST", "/aws/orders", {"data": '{"item": "thé", "quantity": 1}', "headers": {"Content-Type": "application/json"}},
+     "a POST with data=<str> (request.body is a str, here with an é)"),
+]
+AWS_TIMESTAMP = "%Y%m%dT%H%M%SZ"
+
+
+def sigv4_signer(signer: Any) -> None:
+    """07, exercise 2: an AuthBase (or a function) that signs a PreparedRequest with AWS SigV4."""
+    if placeholder(unless_stub(signer)):
+        return
+    if isinstance(signer, type):
+        return not_yet(f"that is the class {signer.__name__} itself; pass an object made from it: "
+                       "checks.sigv4_signer(SigV4Signer(AWS_KEY_ID, AWS_SECRET, REGION, SERVICE)).")
+    if not_a_function(signer, "checks.sigv4_signer(SigV4Signer(AWS_KEY_ID, AWS_SECRET, REGION, SERVICE))"):
+        return
+    if placeholder(unless_stub(getattr(type(signer), "__call__", None))):  # the class's __call__ is still `...`
+        return
+    verifier = sigv4.SigV4Verifier(Clock())  # a fresh server on the real time: nothing is sent
+    held = _held_values(signer)  # before any call (see _fixed_timestamp_problem)
+    for method, path, kwargs, described in AWS_CASES:
+        prepared = requests.Request(method, PRACTICE_URL + path, **kwargs).prepare()
+        try:
+            with _everything_printed() as printed:
+                result = signer(prepared)
+        except Exception as error:  # feedback, not a traceback
+            hint = ""
+            if isinstance(error, (TypeError, AttributeError)) and prepared.body is None:
+                hint = " request.body is None when there is no body: hash b\"\" then (request.body or b\"\")."
+            elif isinstance(error, (TypeError, AttributeError)) and isinstance(prepared.body, str):
+                hint = " request.body is a str for data=<str>: encode it first, body.encode(\"utf-8\")."
+            return not_yet(f"for {described}, the signer raised {type(error).__name__}: "
+                           f"{one_line(error, [AWS_SECRET])}.{hint}")
+        problem = (_aws_printed_problem(printed.getvalue(), result) or _aws_request_problem(result, verifier, described)
+                   or _aws_fixed_timestamp_problem(held, result) or _aws_tamper_problem(result, verifier, described))
+        if problem:
+            return not_yet(problem)
+    right(f"the practice API's own SigV4 verifier accepts all {len(AWS_CASES)} requests, signed at the current time, "
+          "and refuses each one once its method, path, query, body, Content-Type or X-Amz-* headers change.")
+
+
+def _aws_printed_problem(printed: str, result: Any) -> str | None:
+    """Why what the signer printed or logged must not be: the secret, or a signature (a request to replay)."""
+    if not printed:
+        return None
+    if holds_secret(printed, [AWS_SECRET]):
+        return ("the signer printed or logged the secret access key (not shown here). Anything printed lands in the "
+                "notebook's saved outputs, anything logged in log files: remove that print or log line.")
+    authorization = str(getattr(result, "headers", {}).get("Authorization", "")) if result is not None else ""
+    signature = authorization.rpartition("Signature=")[2].strip()
+    if len(signature) >= 16 and signature in printed:
+        return ("the signer printed or logged the signature. With X-Amz-Date, that is a request anyone reading the "
+                "output can send again for 5 minutes: remove that print or log line.")
+    return None
+
+
+def _aws_received(result: requests.PreparedRequest, **change: Any) -> Request:
+    """The request as the server would receive it (with Host, as http.client adds it), after `change`."""
+    url = urlsplit(change.pop("url", result.url) or "")
+    body = change.pop("body", result.body) or b""
+    body = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    headers = {name.lower(): value for name, value in wire_headers(result.headers.items())}
+    headers.setdefault("host", AWS_HOST)
+    headers.update({name.lower(): value for name, value in change.pop("headers", {}).items()})
+    return Request(method=change.pop("method", result.method or ""), path=unquote(url.path), query=url.query,
+                   headers=headers, body=body)
+
+
+def _aws_request_problem(result: Any, verifier: sigv4.SigV4Verifier, described: str) -> str | None:
+    if result is None:
+        return "the signer returned None, so requests would have nothing to send. End __call__ with `return request`."
+    if not isinstance(result, requests.PreparedRequest):
+        return f"the signer returned {a_kind(result)}; return the request it was given."
+    for name, value in result.headers.items():
+        if holds_secret(str(value), [AWS_SECRET]):
+            return (f"the secret access key is in the {name[:40]} header (perhaps encoded). It never travels: only "
+                    "the signature made with a key derived from it does.")
+    if holds_secret(result.url or "", [AWS_SECRET]):
+        return "the secret access key is in the URL (perhaps encoded). It never travels: only the signature does."
+    if not isinstance(result.body, (str, bytes, bytearray, type(None))):
+        return "the request body is not bytes any more; leave request.body as requests prepared it."
+    missing = [name for name in ("Authorization", "X-Amz-Date") if not result.headers.get(name)]
+    if missing:
+        return f"for {described}, the request has no {' and no '.join(missing)} header."
+    try:
+        received = _aws_received(result)
+    except (ValueError, UnicodeError) as error:
+        return f"for {described}, http.client would refuse to send this request: {one_line(error)}."
+    try:
+        verifier.verify(received)
+    except HTTPError as error:
+        return _aws_verify_hint(error, result, received, described)
+    except Exception as error:  # the verifier met something odd: still feedback, not a traceback
+        return f"for {described}, the request could not be checked ({type(error).__name__})."
+    return None
+
+
+def _aws_verify_hint(error: HTTPError, result: requests.PreparedRequest, received: Request, described: str) -> str:
+    said = f"for {described}, the server would answer {error.status} {error.error}: {error.description.strip()}"
+    code, message = error.error, error.description
+    if code == "InvalidArgument" and "UNSIGNED-PAYLOAD" in str(result.headers.get("X-Amz-Content-SHA256", "")):
+        return (said + " UNSIGNED-PAYLOAD leaves the body out of the signature: anyone on the way could change "
+                "the order. Send the hex SHA-256 of the body, and use the same value in the canonical request.")
+    if code == "XAmzContentSHA256Mismatch":
+        return (said + " X-Amz-Content-SHA256 must be the hex SHA-256 of the bytes sent: request.body (encoded as "
+                "UTF-8 when it is a str, b\"\" when it is None), not of an empty body or of other bytes.")
+    if code == "AccessDenied" and "not signed" in message:
+        return said + " Every x-amz-* header must be in SignedHeaders (X-Amz-Content-SHA256 too)."
+    if code == "RequestTimeTooSkewed":
+        return said + " X-Amz-Date is the current time in UTC: time.strftime(\"%Y%m%dT%H%M%SZ\", time.gmtime())."
+    if code == "SignatureDoesNotMatch" and "scoped" in message:
+        return (said + f" The scope is date/region/service/aws4_request: YYYYMMDD/{verifier_region()}/"
+                f"{verifier_service()}/aws4_request (REGION and SERVICE).")
+    if code == "SignatureDoesNotMatch" and "SignedHeader" in message:
+        return said + " Sign host and x-amz-date always: a signature without them fits another host or another time."
+    if code == "SignatureDoesNotMatch":
+        return (f"for {described}, the signature does not match (403 SignatureDoesNotMatch). "
+                + _aws_signature_hint(result, received))
+    return said
+
+
+def verifier_region() -> str:
+    return demo.AWS["region"]
+
+
+def verifier_service() -> str:
+    return demo.AWS["service"]
+
+
+def _aws_signature_hint(result: requests.PreparedRequest, received: Request) -> str:
+    """Which variant of the canonical request the learner signed, to say what to change."""
+    authorization = str(result.headers.get("Authorization", ""))
+    try:
+        fields = dict(item.strip().split("=", 1) for item in authorization.partition(" ")[2].split(","))
+        names, provided = fields["SignedHeaders"].split(";"), fields["Signature"].strip()
+        amz_date = received.header("X-Amz-Date") or ""
+        date = amz_date[:8]
+        scope = f"{date}/{verifier_region()}/{verifier_service()}/aws4_request"
+        headers = list(received.headers.items())
+        payload = received.header("X-Amz-Content-SHA256") or hashlib.sha256(received.body).hexdigest()
+        key = sigv4.signing_key(AWS_SECRET, date, verifier_region(), verifier_service())
+        path, query = (result.path_url or "/").partition("?")[::2]
+        block, signed = sigv4.canonical_headers(headers, names)
+    except (KeyError, ValueError, TypeError):
+        return "Check the Authorization header: Credential=..., SignedHeaders=..., Signature=..."
+
+    def signs(canonical: str, signing_key: bytes = key) -> bool:
+        return hmac.compare_digest(sigv4.signature(signing_key, sigv4.string_to_sign(amz_date, scope, canonical)),
+                                   provided)
+
+    def canonical(**change: str) -> str:
+        parts = {"method": received.method, "path": sigv4.canonical_uri(path), "query": sigv4.canonical_query(query),
+                 "headers": block, "signed": signed, "payload": payload, **change}
+        return "\n".join(parts.values())
+
+    right_request = canonical()
+    if query and signs(canonical(query="&".join(part for part in query.split("&")))):
+        return ("You signed the query in the order it was sent. The canonical query is sorted by name "
+                "(then value), each name and value encoded: sorted(...) before joining with '&'.")
+    if received.body and signs(canonical(payload=hashlib.sha256(b"").hexdigest())):
+        return ("You hashed an empty body, but this request has one. Hash request.body (encoded as UTF-8 when it "
+                "is a str): a signature that does not cover the body lets anyone on the way change it.")
+    if signs(canonical(payload="UNSIGNED-PAYLOAD")):
+        return "You signed UNSIGNED-PAYLOAD: sign the hex SHA-256 of the body, as X-Amz-Content-SHA256 says."
+    if signs(canonical(headers=block.rstrip("\n"))):
+        return ("Your canonical request has no blank line after the headers: each header line ends with \"\\n\", "
+                "and then the lines are joined with \"\\n\" too.")
+    if signs(right_request, hmac.new(("AWS4" + AWS_SECRET).encode(), b"", hashlib.sha256).digest()) or \
+            signs(right_request, AWS_SECRET.encode()) or signs(right_request, ("AWS4" + AWS_SECRET).encode()):
+        return ("You signed with the secret itself. Derive the signing key: kDate = HMAC(\"AWS4\" + secret, date), "
+                "then the region, the service and \"aws4_request\", one HMAC each.")
+    if signs(canonical(path=path)) and sigv4.canonical_uri(path) != path:
+        return "Encode the path's segments once more (not for S3): quote(urlsplit(request.url).path, safe=\"/\")."
+    return ("Compare your canonical request, line by line, with the one section 3 builds "
+            "(aws_canonical_request): method, path, sorted query, the header lines, a blank line, SignedHeaders, "
+            "the body's hash.")
+
+
+def _aws_fixed_timestamp_problem(held: list, result: requests.PreparedRequest) -> str | None:
+    """Why X-Amz-Date was not read when the signer ran: it is a value the signer held before (see _held_values)."""
+    stamp = str(result.headers.get("X-Amz-Date", "")).strip()
+
+    def as_stamp(value: Any) -> str | None:
+        if isinstance(value, str):
+            return value.strip()
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 2 ** 34:
+            return time.strftime(AWS_TIMESTAMP, time.gmtime(value))
+        if isinstance(value, datetime.datetime):
+            return value.strftime(AWS_TIMESTAMP)
+        if isinstance(value, time.struct_time):
+            return time.strftime(AWS_TIMESTAMP, value)
+        return None
+
+    if stamp and any(as_stamp(value) == stamp for value in held):
+        return ("X-Amz-Date is a time taken before the signer ran (when the object was made): it passes for "
+                "5 minutes, then every request gets RequestTimeTooSkewed. Read the clock in __call__: "
+                "time.strftime(\"%Y%m%dT%H%M%SZ\", time.gmtime()).")
+    return None
+
+
+def _aws_tamper_problem(result: requests.PreparedRequest, verifier: sigv4.SigV4Verifier, described: str) -> str | None:
+    """A change the signature does not cover: the server would accept the changed request."""
+    url = urlsplit(result.url or "")
+    body = result.body.encode("utf-8") if isinstance(result.body, str) else bytes(result.body or b"")
+    changes = [
+        ("the method", {"method": "PUT" if result.method == "POST" else "DELETE"}),
+        ("the path", {"url": url._replace(path=url.path + "/7").geturl()}),
+        ("the query", {"url": url._replace(query=(url.query + "&" if url.query else "") + "dry_run=0").geturl()}),
+        ("the Host", {"headers": {"Host": "evil.test"}}),
+    ]
+    if body:
+        changes.append(("the body", {"body": body.replace(b"1", b"9").replace(b"2", b"9") + b" "}))
+    if "Content-Type" in result.headers:
+        changes.append(("Content-Type", {"headers": {"Content-Type": "text/plain"}}))
+    for name in result.headers:
+        if name.lower().startswith("x-amz-") and name.lower() != "x-amz-content-sha256":
+            changes.append((name, {"headers": {name: str(result.headers[name]) + "0"}}))
+    for what, change in changes:
+        try:
+            verifier.verify(_aws_received(result, **change))
+        except HTTPError:
+            continue  # refused: the signature covers it
+        except Exception:
+            continue
+        if what == "Content-Type":
+            return (f"for {described}, the server still accepts the request with another Content-Type: it is not "
+                    "signed. Content-Type says how the server reads the body: put content-type in SignedHeaders.")
+        if what == "the body":
+            return (f"for {described}, the server still accepts the request with another body: the signature does "
+                    "not cover it. Hash request.body into X-Amz-Content-SHA256 and the canonical request.")
+        return f"for {described}, the server still accepts the request with {what} changed: sign it."
+    return None
 
 
 # -- exercise 3 ---------------------------------------------------------------------------

@@ -1,0 +1,240 @@
+"""checks.sigv4_signer (notebook 07, exercise 2): the notebook's solution and botocore's signer get "✓",
+and each plausible wrong or insecure signer gets "✗" with its own hint. The check judges with the
+practice API's SigV4Verifier and by tampering with the signed request; nothing is sent."""
+from __future__ import annotations
+
+import ast
+import hashlib
+import hmac
+import json
+import re
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit
+
+import pytest
+import requests
+
+from conftest import assert_not_yet, assert_right
+from helpers import AWSSigV4Auth, checks
+from helpers.practice_api import demo
+
+NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "07-other-schemes-and-traps.ipynb"
+KEY = demo.AWS["credentials"][0]
+KEY_ID, SECRET = KEY["access_key_id"], KEY["secret_access_key"]
+REGION, SERVICE = demo.AWS["region"], demo.AWS["service"]
+SOLUTION = re.compile(r"<details><summary>Solution</summary>\s*```python\n(.*?)```", re.S)
+HEX_64 = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+@pytest.fixture
+def run(feedback):
+    """`feedback`, and also: the secret access key and signatures never appear in the output."""
+    def run_check(answer) -> str:
+        output = feedback(checks.sigv4_signer, answer)
+        assert SECRET not in output
+        assert not HEX_64.search(output), "the check printed a digest or a signature"
+        return output
+    return run_check
+
+
+def notebook_namespace() -> dict:
+    """The notebook's section 3 functions (aws_encode, aws_canonical_request, ...) and exercise 2's
+    solution, run as a learner pastes them."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    namespace = {"requests": requests, "hashlib": hashlib, "hmac": hmac, "time": time, "quote": quote,
+                 "parse_qsl": parse_qsl, "urlsplit": urlsplit, "checks": checks, "AWS_KEY_ID": KEY_ID,
+                 "AWS_SECRET": SECRET, "REGION": REGION, "SERVICE": SERVICE}
+    for cell in cells:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "def aws_" in source:
+            tree = ast.parse(source)
+            tree.body = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+            exec(compile(tree, "notebook 07", "exec"), namespace)
+    solution = next(found[0] for cell in cells
+                    if (found := SOLUTION.findall("".join(cell["source"]))) and "SigV4Signer" in found[0])
+    exec(solution.replace("checks.sigv4_signer(", "(lambda signer: signer)("), namespace)
+    return namespace
+
+
+NB = notebook_namespace()
+
+
+class Signer(requests.auth.AuthBase):
+    """The notebook's solution, with one flaw switched on at a time."""
+
+    def __init__(self, key_id=KEY_ID, secret=SECRET, region=REGION, service=SERVICE, **flaws) -> None:
+        self.key_id, self.secret, self.region, self.service = key_id, secret, region, service
+        self.flaws = flaws
+        if flaws.get("fixed_time"):
+            self.amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+    def canonical(self, request, names, payload):
+        url = urlsplit(request.url)
+        pairs = [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in parse_qsl(url.query)]
+        query = "&".join(f"{k}={v}" for k, v in (pairs if self.flaws.get("unsorted") else sorted(pairs)))
+        headers = {name.lower(): " ".join(value.split()) for name, value in request.headers.items()}
+        headers["host"] = url.netloc
+        block = "".join(f"{name}:{headers[name]}\n" for name in names)
+        if self.flaws.get("no_blank_line"):
+            block = block.rstrip("\n")
+        return "\n".join([request.method, quote(url.path, safe="/"), query, block, ";".join(names), payload])
+
+    def __call__(self, request):
+        flaws = self.flaws
+        body = request.body or b""
+        body = body.encode("utf-8") if isinstance(body, str) else body
+        amz_date = self.amz_date if flaws.get("fixed_time") else time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        payload = hashlib.sha256(b"" if flaws.get("empty_body") else body).hexdigest()
+        if flaws.get("unsigned_payload"):
+            payload = "UNSIGNED-PAYLOAD"
+        request.headers["X-Amz-Date"] = amz_date
+        if not flaws.get("no_content_header"):
+            request.headers["X-Amz-Content-SHA256"] = payload
+        present = [name.lower() for name in request.headers]
+        names = sorted({"host", *(name for name in present if (name == "content-type" and not flaws.get("no_type"))
+                                  or name.startswith("x-amz-"))} - set(flaws.get("leave_out", ())))
+        scope = f"{amz_date[:8]}/{self.region}/{self.service}/aws4_request"
+        to_sign = NB["aws_string_to_sign"](amz_date, scope, self.canonical(request, names, payload))
+        key = self.secret.encode() if flaws.get("raw_secret") else NB["aws_signing_key"](
+            self.secret, amz_date[:8], self.region, self.service)
+        signature = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        request.headers["Authorization"] = (f"AWS4-HMAC-SHA256 Credential={self.key_id}/{scope}, "
+                                            f"SignedHeaders={';'.join(names)}, Signature={signature}")
+        if flaws.get("print_secret"):
+            print("signing with", self.secret)
+        if flaws.get("print_signature"):
+            print("signature", signature)
+        if flaws.get("secret_header"):
+            request.headers["X-Secret"] = self.secret
+        return None if flaws.get("no_return") else request
+
+
+# -- right ---------------------------------------------------------------------------------------------
+
+def test_the_notebooks_solution_is_right(run):
+    assert_right(run(NB["SigV4Signer"](KEY_ID, SECRET, REGION, SERVICE)), "verifier accepts all 4 requests")
+
+
+def test_the_test_signer_without_flaws_is_right(run):
+    assert_right(run(Signer()), "verifier accepts")
+
+
+def test_botocore_through_aws_sigv4_auth_is_right(run):
+    assert_right(run(AWSSigV4Auth(KEY_ID, SECRET, region=REGION, service=SERVICE)), "verifier accepts")
+
+
+def test_a_signing_function_is_right_too(run):
+    signer = Signer()
+    assert_right(run(lambda request: signer(request)), "verifier accepts")
+
+
+# -- placeholders and shapes ---------------------------------------------------------------------------
+
+class Stub(requests.auth.AuthBase):
+    def __init__(self, key_id, secret, region, service):
+        ...  # your code here
+
+    def __call__(self, request):
+        ...  # your code here
+
+
+@pytest.mark.parametrize("answer", [..., None, Stub(KEY_ID, SECRET, REGION, SERVICE)], ids=["ellipsis", "none", "stub"])
+def test_placeholder(run, answer):
+    assert_not_yet(run(answer), "replace the `...` in the cell")
+
+
+def test_the_class_itself(run):
+    assert_not_yet(run(Signer), "that is the class Signer itself")
+
+
+def test_not_callable(run):
+    assert_not_yet(run("AWS4-HMAC-SHA256"), "pass the function itself")
+
+
+def test_forgotten_return(run):
+    assert_not_yet(run(Signer(no_return=True)), "End __call__ with `return request`")
+
+
+# -- wrong or insecure: each gets its own hint -----------------------------------------------------------
+
+def test_content_type_left_unsigned(run):
+    """The server accepts it, but a changed Content-Type then passes: the check tampers to find it."""
+    assert_not_yet(run(Signer(no_type=True)), "another Content-Type: it is not signed")
+
+
+def test_x_amz_date_left_unsigned(run):
+    assert_not_yet(run(Signer(leave_out=["x-amz-date"])), "'X-Amz-Date' must be a 'SignedHeader'")
+
+
+def test_host_left_unsigned(run):
+    assert_not_yet(run(Signer(leave_out=["host"])), "'Host' must be a 'SignedHeader'")
+
+
+def test_x_amz_content_sha256_sent_but_not_signed(run):
+    assert_not_yet(run(Signer(leave_out=["x-amz-content-sha256"])), "Every x-amz-* header must be in SignedHeaders")
+
+
+def test_body_hashed_as_empty(run):
+    assert_not_yet(run(Signer(empty_body=True)), "X-Amz-Content-SHA256 must be the hex SHA-256 of the bytes sent")
+
+
+def test_body_hashed_as_empty_without_the_header(run):
+    assert_not_yet(run(Signer(empty_body=True, no_content_header=True)), "You hashed an empty body")
+
+
+def test_unsigned_payload(run):
+    assert_not_yet(run(Signer(unsigned_payload=True)), "UNSIGNED-PAYLOAD leaves the body out")
+
+
+def test_unsigned_payload_without_the_header(run):
+    assert_not_yet(run(Signer(unsigned_payload=True, no_content_header=True)), "You signed UNSIGNED-PAYLOAD")
+
+
+@pytest.mark.parametrize("scope, hint", [({"region": "us-east-1"}, "valid region, not 'us-east-1'"),
+                                         ({"service": "execute-api"}, "correct service: 'practice'")])
+def test_wrong_scope(run, scope, hint):
+    output = run(Signer(**scope))
+    assert_not_yet(output, hint)
+    assert "eu-west-1/practice/aws4_request (REGION and SERVICE)" in output
+
+
+def test_fixed_timestamp(run):
+    assert_not_yet(run(Signer(fixed_time=True)), "X-Amz-Date is a time taken before the signer ran")
+
+
+def test_unsorted_query(run):
+    assert_not_yet(run(Signer(unsorted=True)), "You signed the query in the order it was sent")
+
+
+def test_no_blank_line_after_the_headers(run):
+    assert_not_yet(run(Signer(no_blank_line=True)), "no blank line after the headers")
+
+
+def test_the_secret_used_as_the_key(run):
+    assert_not_yet(run(Signer(raw_secret=True)), "Derive the signing key")
+
+
+def test_printed_secret(run):
+    assert_not_yet(run(Signer(print_secret=True)), "printed or logged the secret access key")
+
+
+def test_printed_signature(run):
+    assert_not_yet(run(Signer(print_signature=True)), "printed or logged the signature")
+
+
+def test_secret_in_a_header(run):
+    assert_not_yet(run(Signer(secret_header=True)), "the secret access key is in the X-Secret header")
+
+
+def test_wrong_secret_gets_the_generic_hint(run):
+    assert_not_yet(run(Signer(secret=SECRET[:-1] + "x")), "Compare your canonical request, line by line")
+
+
+def test_a_raising_signer_gets_a_hint_for_a_missing_body(run):
+    class BodyEncoder(Signer):
+        def __call__(self, request):
+            request.body.decode  # AttributeError on None (the GET), on a str too
+            return super().__call__(request)
+
+    assert_not_yet(run(BodyEncoder()), "raised AttributeError")
