@@ -25,7 +25,10 @@ it signs and in how the key is made. The server, for each request:
    kService = HMAC(kRegion, service), kSigning = HMAC(kService, "aws4_request").
    A leaked kSigning signs for one day, one region and one service only.
 5. Compares HMAC(kSigning, string to sign) with the request's signature, in constant time.
-6. Refuses an X-Amz-Date more than 5 minutes (WINDOW_SECONDS) from its clock, either way.
+6. Refuses an X-Amz-Date more than 5 minutes (WINDOW_SECONDS) from its clock, either way. AWS's
+   general rule: "In most cases, a request must reach AWS within five minutes of the time stamp in
+   the request" (reference_aws-signing.html). S3 allows 15 minutes (its RequestTimeTooSkewed error
+   says MaxAllowedSkewMilliseconds 900000); this service keeps to five, as the series' own scheme does.
 
 What this server requires (and why):
 - SignedHeaders lists `host` (and, with the Authorization header, `x-amz-date`), and every
@@ -36,6 +39,9 @@ What this server requires (and why):
   swapped by anyone on the path. Host must be signed so that a signature for one host cannot
   be used at another. It is the Host header as received: `api.practice.test` in-process,
   `127.0.0.1:PORT` on loopback (botocore signs the URL's host and port, the same value).
+  S3 also requires Content-Type to be signed when present; this service does not (botocore
+  signs it anyway: SigV4Auth signs every header of the request but a few hop-by-hop ones and
+  User-Agent). A header not listed in SignedHeaders may be changed by anyone on the way.
 - X-Amz-Content-Sha256, when present, is signed and is the hex SHA-256 of the body received.
   S3 also accepts the literal `UNSIGNED-PAYLOAD` (over HTTPS, the body is then protected by TLS
   only); this practice service refuses it: its one write, POST /aws/orders, is worth signing,
@@ -73,7 +79,9 @@ does, with any session token in them shown as <hidden>. The codes and messages:
                                    Signature or X-Amz-Date; a header listed but absent
   400 AuthorizationQueryParametersError  a malformed presigned URL: a missing or repeated X-Amz-*
                                    parameter, "X-Amz-Expires should be a number", "X-Amz-Expires
-                                   must be less than a week (in seconds) that is 604800"
+                                   must be less than a week (in seconds); that is, the given X-Amz-Expires
+                                   must be less than 604800 seconds" (S3's words; 604800 itself is accepted,
+                                   as S3's documentation says: "the maximum is 604800 (seven days)")
   403 InvalidClientTokenId         "The security token included in the request is invalid." (an
                                    unknown access key id)
   403 SignatureDoesNotMatch        "Credential should be scoped to a valid region, not '<r>'. ",
@@ -86,15 +94,22 @@ does, with any session token in them shown as <hidden>. The codes and messages:
                                    and "The request signature we calculated does not match the signature you provided.
                                    Check your key and signing method." (+ CanonicalRequest, StringToSign)
   403 AccessDenied                 "There were headers present in the request which were not signed"
-                                   (+ HeadersNotSigned); "Request has expired" (a presigned URL)
+                                   (+ HeadersNotSigned); "Request has expired" and "Request is not yet
+                                   valid" (a presigned URL dated more than 5 minutes ahead), as S3 says
   403 InvalidToken                 the session token: missing for the ASIA key, wrong ("The provided
                                    token is malformed or otherwise invalid."), or sent with the AKIA key.
                                    Sent but not signed: AccessDenied above, as any unsigned x-amz-* header
   400 XAmzContentSHA256Mismatch    "The provided 'x-amz-content-sha256' header does not match what was computed."
   403 RequestTimeTooSkewed         "The difference between the request time and the current time is too large."
+                                   (the Authorization header; S3's code and words. Other services say
+                                   RequestExpired or "Signature expired: ...")
+The messages in quotes are AWS's own (S3's, or STS's and IAM's for the Credential scope ones and
+InvalidClientTokenId; API Gateway's for MissingAuthenticationToken); the others are this service's.
 
-References: Signature Version 4 signing process, https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html
-and create-signed-request.html (canonical request, string to sign, signing key); S3's
+References: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html (Signature Version 4),
+reference_sigv-create-signed-request.html (canonical request, string to sign, signing key) and
+reference_aws-signing.html (five minutes) there; https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+(IncompleteSignature 400, InvalidClientTokenId 403, MissingAuthenticationToken 403); S3's
 https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html (x-amz-* headers signed,
 x-amz-content-sha256, UNSIGNED-PAYLOAD), https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 (presigned URLs, X-Amz-Expires up to 604800) and https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
@@ -337,7 +352,8 @@ class SigV4Verifier:
         if not EXPIRES.fullmatch(expires):
             raise _query_error("X-Amz-Expires should be a number")
         if len(expires) > 7 or int(expires) > MAX_EXPIRES:  # int() of 5,000 digits is slow, and refused
-            raise _query_error("X-Amz-Expires must be less than a week (in seconds) that is 604800")
+            raise _query_error("X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                               "X-Amz-Expires must be less than 604800 seconds")
         if int(expires) < 1:
             raise _query_error("X-Amz-Expires is a number of seconds from 1 to 604800.")
         return {"credential": query["X-Amz-Credential"][0], "signed_headers": query["X-Amz-SignedHeaders"][0],
@@ -410,9 +426,12 @@ class SigV4Verifier:
                            CanonicalRequest=_shown(canonical, token), StringToSign=to_sign)
 
         now, signed_at = self.clock.now(), _epoch(amz_date)
-        if presigned and now > signed_at + expires:
-            raise AWSError(403, "AccessDenied", "Request has expired")
-        if abs(now - signed_at) > WINDOW_SECONDS and not (presigned and signed_at <= now):
+        if presigned:  # valid from X-Amz-Date (give or take the skew) until X-Amz-Date + X-Amz-Expires
+            if signed_at > now + WINDOW_SECONDS:
+                raise AWSError(403, "AccessDenied", "Request is not yet valid")
+            if now > signed_at + expires:
+                raise AWSError(403, "AccessDenied", "Request has expired")
+        elif abs(now - signed_at) > WINDOW_SECONDS:
             raise AWSError(403, "RequestTimeTooSkewed",
                            "The difference between the request time and the current time is too large.")
         return {"access_key_id": key_id, "user": entry["user"],
