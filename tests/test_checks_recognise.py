@@ -59,7 +59,7 @@ WRONG = {  # name: (provider, answer, the hint)
     "user-in-url": ("stripe", ("Basic", requests.Request("GET", f"https://{KEY}:@api.stripe.com/v1/customers")),
                     "the key went in the URL"),
     "token-for-slack": ("slack", ("Bearer", request("slack", headers={"Authorization": f"token {KEY}"})),
-                        "`token` is GitHub's older word"),
+                        "`token` is a word GitHub accepts"),
     "no-scheme-word": ("github", ("Bearer", request("github", headers={"Authorization": KEY})), "no scheme word"),
     "basic-for-a-key-header": ("anthropic", ("x-api-key", request("anthropic", auth=(KEY, ""))),
                                "Basic is not what Anthropic reads"),
@@ -123,6 +123,7 @@ def test_the_recorded_failures_are_what_their_sources_show():
     assert "WWW-Authenticate" not in failures["github"].headers and failures["github"].status_code == 401
     assert failures["aws"].status_code == 403 and "InvalidClientTokenId" in failures["aws"].text
     assert all(recorded.source.startswith("https://") for recorded in RECORDED.values())
+    assert all(recorded.url.startswith("https://") for recorded in RECORDED.values())
 
 
 @pytest.mark.parametrize("provider, scheme", [

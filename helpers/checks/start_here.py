@@ -139,7 +139,8 @@ RECORDED = {
         "https://github.com/abi/screenshot-to-code/issues/272"),
     "slack": Recorded(
         "Slack Web API", "https://slack.com/api/auth.test", 200, (), {"ok": False, "error": "not_authed"},
-        "https://github.com/slackapi/python-slack-sdk/issues/1012"),
+        "https://github.com/slackapi/python-slack-sdk/issues/1012 (the body; the status 200 as "
+        "https://github.com/jolicode/slack-php-api/issues/47 reports it)"),
     "azure_apim": Recorded(
         "Azure API Management", "https://contoso.azure-api.net/orders", 401, (),
         {"statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to "
@@ -279,7 +280,7 @@ def _authorization(headers: Any, carrier: str, words: set[str], provider: str, h
     if scheme.lower() == "basic" and "basic" not in words:
         return f"that is Basic (a user name and password); {provider} wants the key as {hint}."
     if scheme.lower() == "token" and "token" not in words:
-        return f"`token` is GitHub's older word; {provider} wants {hint}."
+        return f"`token` is a word GitHub accepts, not {provider}: it wants {hint}."
     if scheme.lower() not in words or (scheme.lower() != "basic" and rest != STAND_IN_KEY):
         return f"Authorization: {scheme[:20]} ... is not the form; {provider} wants {hint}."
     return ""
