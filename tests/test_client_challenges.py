@@ -252,9 +252,9 @@ RECORDED = [  # (response, scheme, phrase of the evidence or advice, source)
               "</Message></Error><RequestId>4d2a9d3c-0000</RequestId></ErrorResponse>"),
      "AWS Signature Version 4", "InvalidClientTokenId",
      "https://github.com/aws-azure-login/aws-azure-login/issues/251"),
-    (response(403, [("x-amzn-ErrorType", "MissingAuthenticationTokenException")],
-              {"message": "Missing Authentication Token"}),
-     "AWS Signature Version 4", "MissingAuthenticationToken", "API Gateway without a signature"),
+    (response(403, [], {"__type": "InvalidSignatureException", "message": "The request signature we "
+                        "calculated does not match the signature you provided."}),
+     "AWS Signature Version 4", "InvalidSignatureException", "https://github.com/smithy545/aws-apps-scripts/issues/12"),
     (response(200, [], {"ok": False, "error": "not_authed"}), "Bearer", "not_authed", "Slack's Web API"),
     (response(200, [], {"ok": True}), "none asked", "no error", "a success"),
     (response(401, [("WWW-Authenticate", 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/'
@@ -268,6 +268,22 @@ def test_recognise_names_the_scheme_and_what_to_do(recorded, scheme, phrase, sou
     recognised = recognise_scheme(recorded)
     assert recognised.scheme == scheme, (source, recognised)
     assert phrase in str(recognised), (source, str(recognised))
+
+
+def test_the_practice_apis_aws_endpoint_unsigned(api):
+    """The practice API answers as AWS does (helpers/practice_api/sigv4.py): 403, x-amzn-ErrorType, no challenge."""
+    unsigned = requests.get(api.url("/aws/whoami"), timeout=5)
+    assert unsigned.status_code == 403 and "WWW-Authenticate" not in unsigned.headers
+    recognised = recognise_scheme(unsigned)
+    assert recognised.scheme == "AWS Signature Version 4" and "MissingAuthenticationToken" in recognised.evidence
+
+
+def test_an_aws_error_type_that_is_not_about_signing_is_not_called_sigv4():
+    """An API behind an AWS gateway may use its own scheme: only signing and credential codes say SigV4."""
+    recognised = recognise_scheme(response(401, [("x-amzn-ErrorType", "UnauthorizedException")],
+                                           {"message": "Unauthorized"}))
+    assert recognised.scheme == "unknown"
+    assert recognise_scheme(response(401, [], {"code": "AccessDenied"})).scheme == "unknown"
 
 
 def test_recognise_picks_the_strongest_offered_not_the_first():

@@ -324,10 +324,12 @@ BEARER_ERRORS = {  # RFC 6750 §3.1
     # Microsoft Entra ID's claims challenge (not RFC 6750's): Conditional Access wants more claims
     "insufficient_claims": "a new token is needed, asked for with the challenge's claims (MSAL)",
 }
+# AWS's error codes about signing and credentials (IAM's common errors, S3's error responses, and a
+# JSON service's InvalidSignatureException), as the practice API's sigv4.py lists them.
 AWS_CODES = frozenset({"MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId",
-                       "SignatureDoesNotMatch", "RequestTimeTooSkewed", "ExpiredToken",
-                       "InvalidSignatureException", "UnrecognizedClientException", "AccessDenied",
-                       "AccessDeniedException", "MissingAuthenticationTokenException"})
+                       "SignatureDoesNotMatch", "RequestTimeTooSkewed", "RequestExpired", "InvalidToken",
+                       "AccessDenied", "AuthorizationQueryParametersError", "XAmzContentSHA256Mismatch",
+                       "InvalidSignatureException"})
 # Slack's Web API: {"ok": false, "error": <code>}; these codes are about the token (Slack's method docs).
 SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive", "not_bearer_token"})
 # A body's message that speaks of a key (Anthropic's "invalid x-api-key", Azure's "missing subscription key")
@@ -357,9 +359,9 @@ def _recognise(response: Any) -> Recognised:
         return _from_challenges(challenges, header)
     headers = getattr(response, "headers", None) or {}
     body = _json_body(response)
-    aws_code = _get(headers, "x-amzn-ErrorType") or _aws_code(body) or _aws_xml_code(response, headers)
-    if aws_code:
-        code = str(aws_code).split(":")[0]
+    error_type = (_get(headers, "x-amzn-ErrorType") or "").split(":")[0]  # "Code:http://..." in some services
+    code = (error_type if error_type in AWS_CODES else None) or _aws_code(body) or _aws_xml_code(response, headers)
+    if code:
         return Recognised("AWS Signature Version 4", f"status {status}, no challenge; AWS's error code {code}",
                           "sign each request with your access key (notebook 07)" + _aws_hint(code),
                           challenges)
@@ -430,7 +432,7 @@ def _get(headers: Any, name: str) -> str | None:
 def _aws_code(body: Any) -> str | None:
     if not isinstance(body, dict):
         return None
-    for key in ("Code", "code", "__type"):
+    for key in ("Code", "__type"):  # AWS's JSON shapes: {"Code", "Message"}, {"__type", "message"}
         value = body.get(key)
         if isinstance(value, str) and value.rsplit("#", 1)[-1] in AWS_CODES:
             return value.rsplit("#", 1)[-1]
