@@ -16,6 +16,7 @@ import requests
 import responses
 
 from helpers.client.sigv4 import AWSSigV4Auth, Credentials
+from helpers.practice_api import demo
 
 KEY_ID, SECRET = "AKIAPRACTICEDEMO0001", "/vFEQA1IzZko6OZ3dlBU+a4zkewkTZ1mxyX7F331"
 TOKEN = "mVMDFOcBlo47nhpe3ppa/ZKDENQJh3fyJBbhLDX5kfSbFEzE4gutPRSZ5ZpFNrYiefIv85+v5lTfC6x5R06VGg65fL1tJ"
@@ -183,3 +184,60 @@ def test_a_redirect_to_another_host_drops_authorization_but_not_the_token():
     response = requests.post(URL, json={"a": 1}, auth=auth(session_token=TOKEN), timeout=5)
     assert "Authorization" not in response.request.headers
     assert response.request.headers["X-Amz-Security-Token"] == TOKEN  # hence allow_redirects=False
+
+
+# -- against the practice API's verifier (helpers/practice_api/sigv4.py), on both transports ----------------
+
+def practice_auth(api, **kwargs) -> AWSSigV4Auth:
+    return AWSSigV4Auth(KEY_ID, SECRET, region=REGION, service=SERVICE, now=api.clock.now, **kwargs)
+
+
+def test_the_practice_api_accepts_a_signed_order(any_api):
+    response = requests.post(any_api.url("/aws/orders"), json={"item": "tea", "quantity": 2},
+                             auth=practice_auth(any_api), timeout=5, allow_redirects=False)
+    assert response.status_code == 201, response.text
+    assert response.json()["accepted"] == {"item": "tea", "quantity": 2}
+
+
+@pytest.mark.parametrize("params", [{"b": "x y", "a": "1"}, {"q": "a+b/c~d"}, {"é": "ü"}])
+def test_a_query_that_requests_encodes_as_a_form_still_verifies(api, params):
+    """requests writes a space as '+'; the server reads '+' as itself (SigV4 wants %20)."""
+    response = requests.get(api.url("/aws/whoami"), params=params, auth=practice_auth(api), timeout=5)
+    assert response.status_code == 200, response.text
+
+
+def test_the_practice_api_accepts_temporary_credentials_with_their_token(api):
+    temporary = demo.AWS["credentials"][1]
+    auth = AWSSigV4Auth(temporary["access_key_id"], temporary["secret_access_key"], region=REGION,
+                        service=SERVICE, session_token=temporary["session_token"], now=api.clock.now)
+    response = requests.get(api.url("/aws/whoami"), auth=auth, timeout=5)
+    assert response.status_code == 200 and response.json()["access_key_id"] == temporary["access_key_id"]
+
+
+def test_a_presigned_url_works_without_credentials_until_it_expires(api):
+    link = practice_auth(api).presign(api.url("/aws/whoami"), expires=60)
+    assert requests.get(link, timeout=5).json()["signed_with"] == "query string"
+    api.clock.advance(61)
+    expired = requests.get(link, timeout=5)
+    assert (expired.status_code, expired.json()["Code"]) == (403, "AccessDenied")
+
+
+def test_a_header_changed_after_signing_is_refused_and_an_unsigned_one_is_not(api):
+    session = requests.Session()
+    session.auth = practice_auth(api)
+
+    def sent_with(change):
+        prepared = session.prepare_request(requests.Request("POST", api.url("/aws/orders"), json={"a": 1}))
+        prepared.headers.update(change)
+        return session.send(prepared, timeout=5)
+
+    assert sent_with({"Content-Type": "text/plain"}).json()["Code"] == "SignatureDoesNotMatch"
+    assert sent_with({"X-Amz-Meta-Note": "x"}).json()["Code"] == "AccessDenied"
+    assert sent_with({"X-Note": "x"}).status_code == 201  # what is not signed may be added by anyone
+
+
+def test_the_signing_clock_must_be_the_servers(api):
+    api.clock.advance(600)
+    wall_clock = AWSSigV4Auth(KEY_ID, SECRET, region=REGION, service=SERVICE)  # time.time: 10 min behind
+    response = requests.get(api.url("/aws/whoami"), auth=wall_clock, timeout=5)
+    assert (response.status_code, response.json()["Code"]) == (403, "RequestTimeTooSkewed")
