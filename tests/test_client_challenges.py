@@ -216,6 +216,12 @@ def test_parameters_after_junk_belong_to_no_challenge():
     assert len(parsed.skipped) == 2
 
 
+def test_a_header_of_junk_lists_twenty_pieces_and_counts_the_rest():
+    parsed = parse_challenges("a=b, " * 1000 + "Basic")
+    assert parsed.schemes == ["Basic"]
+    assert len(parsed.skipped) == 21 and parsed.skipped[-1] == "and 980 more pieces skipped"
+
+
 def test_nothing_at_all():
     assert parse_challenges(None) == Challenges() and parse_challenges("") == Challenges()
     assert parse_challenges([]).schemes == []

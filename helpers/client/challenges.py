@@ -36,6 +36,7 @@ TCHAR = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")  # R
 TOKEN68 = frozenset(string.ascii_letters + string.digits + "-._~+/")  # §11.2, then "=" padding
 OWS = " \t"  # §5.6.3; BWS is the same characters
 QUOTED_LIMIT = 40  # characters of a skipped piece quoted in `skipped`
+SKIPPED_LIMIT = 20  # skipped pieces listed one by one; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ def parse_challenges(fields: str | Iterable[str] | None) -> Challenges:
     skipped: list[str] = []
     for value in values:
         _Parser(value, challenges, skipped).run()
+    if len(skipped) > SKIPPED_LIMIT:  # a header of junk: say how much, not every piece
+        skipped[SKIPPED_LIMIT:] = [f"and {len(skipped) - SKIPPED_LIMIT} more pieces skipped"]
     return Challenges(tuple(challenges), tuple(skipped))
 
 
