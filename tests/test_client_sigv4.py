@@ -241,3 +241,31 @@ def test_the_signing_clock_must_be_the_servers(api):
     wall_clock = AWSSigV4Auth(KEY_ID, SECRET, region=REGION, service=SERVICE)  # time.time: 10 min behind
     response = requests.get(api.url("/aws/whoami"), auth=wall_clock, timeout=5)
     assert (response.status_code, response.json()["Code"]) == (403, "RequestTimeTooSkewed")
+
+
+def test_the_clocked_signer_signs_exactly_as_botocores_own_add_auth(monkeypatch):
+    """_AtTime repeats botocore's add_auth() steps with another clock: a botocore upgrade that changes
+    those steps fails here."""
+    import datetime
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+
+    from helpers.client.sigv4 import _HeaderSigner, _QuerySigner
+
+    fixed = datetime.datetime.fromtimestamp(NOW, datetime.timezone.utc).replace(tzinfo=None)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *args, **kwargs: fixed)
+    credentials = Credentials(KEY_ID, SECRET, TOKEN)
+
+    def made(url=URL + "?b=1&a=2"):
+        return AWSRequest(method="POST", url=url, headers={"Content-Type": "application/json"}, data=b"{}")
+
+    theirs, ours = made(), made()
+    botocore.auth.SigV4Auth(credentials, SERVICE, REGION).add_auth(theirs)
+    _HeaderSigner(credentials, SERVICE, REGION, lambda: NOW).add_auth(ours)
+    assert dict(ours.headers) == dict(theirs.headers)
+
+    theirs, ours = made(), made()
+    botocore.auth.SigV4QueryAuth(credentials, SERVICE, REGION, expires=60).add_auth(theirs)
+    _QuerySigner(credentials, SERVICE, REGION, 60, lambda: NOW).add_auth(ours)
+    assert ours.url == theirs.url

@@ -74,7 +74,12 @@ class Credentials:
 
 
 class _AtTime:
-    """botocore's add_auth() with the time from `now` and no log lines (see the module docstring)."""
+    """botocore's SigV4Auth.add_auth(), step for step, with the time from `now` and no log lines.
+
+    botocore reads the wall clock inside add_auth(), so the steps are repeated here with its own
+    methods (two of them private: botocore may rename them; tests/test_client_sigv4.py checks that
+    both sign exactly as add_auth() does at the same time).
+    """
 
     now: Callable[[], float]
 
