@@ -22,8 +22,8 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 import requests
 
 from helpers.practice_api import demo, request_signing, sigv4
-from helpers.checks.feedback import (PRACTICE_URL, filled, holds_secret, not_a_function, not_yet, one_line, output_captured,
-                                     placeholder, raised, right, run, unless_stub)
+from helpers.checks.feedback import (PRACTICE_URL, filled, holds_secret, not_a_function, not_yet, one_line,
+                                     output_captured, placeholder, raised, right, run, unless_stub)
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import HTTPError, Request, wire_headers
 from helpers.viewers import a_kind
@@ -338,7 +338,8 @@ AWS_CASES = [  # (method, path, requests.Request keywords, described)
     ("GET", "/aws/whoami", {}, "a GET, which has no body (request.body is None)"),
     ("GET", "/aws/whoami", {"params": {"view": "full", "as": "ada"}},
      "a GET of /aws/whoami?view=full&as=ada (a query, not in sorted order)"),
-    ("POST", "/aws/orders", {"data": '{"item": "thé", "quantity": 1}', "headers": {"Content-Type": "application/json"}},
+    ("POST", "/aws/orders",
+     {"data": '{"item": "thé", "quantity": 1}', "headers": {"Content-Type": "application/json"}},
      "a POST with data=<str> (request.body is a str, here with an é)"),
 ]
 AWS_TIMESTAMP = "%Y%m%dT%H%M%SZ"
@@ -493,7 +494,7 @@ def _aws_signature_hint(result: requests.PreparedRequest, received: Request) -> 
         return "\n".join(parts.values())
 
     right_request = canonical()
-    if query and signs(canonical(query="&".join(part for part in query.split("&")))):
+    if query and signs(canonical(query=query)):  # as sent, not sorted (nor encoded again)
         return ("You signed the query in the order it was sent. The canonical query is sorted by name "
                 "(then value), each name and value encoded: sorted(...) before joining with '&'.")
     if received.body and signs(canonical(payload=hashlib.sha256(b"").hexdigest())):
