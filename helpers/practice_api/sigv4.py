@@ -40,8 +40,9 @@ What this server requires (and why):
   be used at another. It is the Host header as received: `api.practice.test` in-process,
   `127.0.0.1:PORT` on loopback (botocore signs the URL's host and port, the same value).
   S3 also requires Content-Type to be signed when present; this service does not (botocore
-  signs it anyway: SigV4Auth signs every header of the request but a few hop-by-hop ones and
-  User-Agent). A header not listed in SignedHeaders may be changed by anyone on the way.
+  signs it anyway: SigV4Auth signs every header of the request except those of its
+  SIGNED_HEADERS_BLACKLIST: User-Agent, Expect, Connection and other hop-by-hop headers, and
+  tracing ones). A header not listed in SignedHeaders may be changed by anyone on the way.
 - X-Amz-Content-Sha256, when present, is signed and is the hex SHA-256 of the body received.
   S3 also accepts the literal `UNSIGNED-PAYLOAD` (over HTTPS, the body is then protected by TLS
   only); this practice service refuses it: its one write, POST /aws/orders, is worth signing,
@@ -108,7 +109,7 @@ InvalidClientTokenId; API Gateway's for MissingAuthenticationToken); the others 
 
 References: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html (Signature Version 4),
 reference_sigv-create-signed-request.html (canonical request, string to sign, signing key) and
-reference_aws-signing.html (five minutes) there; https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+reference_aws-signing.html (five minutes) there; https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html
 (IncompleteSignature 400, InvalidClientTokenId 403, MissingAuthenticationToken 403); S3's
 https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html (x-amz-* headers signed,
 x-amz-content-sha256, UNSIGNED-PAYLOAD), https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
