@@ -4,10 +4,11 @@ insecure one (the key in the URL, the wrong header, `token` for `Bearer`, Basic 
 wanted, no scheme word) gets "✗" with what to change. Nothing is sent: the check prepares the calls."""
 from __future__ import annotations
 
+import nbformat
 import pytest
 import requests
 
-from conftest import assert_not_yet, assert_right
+from conftest import ROOT, assert_not_yet, assert_right
 from helpers import checks
 from helpers.checks.start_here import EXERCISE, RECORDED, STAND_IN_KEY
 from helpers.client.challenges import recognise_scheme
@@ -45,6 +46,10 @@ def test_the_right_answers(capsys):
     ("azure_apim", ("Ocp-Apim-Subscription-Key", request("azure_apim",
                                                          headers={"ocp-apim-subscription-key": KEY}))),
     ("github", ("Bearer", request("github", headers={"Authorization": f"bearer {KEY}"}).prepare())),
+    ("anthropic", ("API key header", right_answers()["anthropic"][1])),
+    ("anthropic", ("X-API-Key", right_answers()["anthropic"][1])),
+    ("azure_apim", ("subscription key", right_answers()["azure_apim"][1])),
+    ("azure_apim", ("Ocp-Apim-Subscription-Key header", right_answers()["azure_apim"][1])),
 ])
 def test_other_forms_the_docs_allow(capsys, provider, answer):
     assert_right(judged(capsys, {**right_answers(), provider: answer}))
@@ -86,6 +91,9 @@ WRONG = {  # name: (provider, answer, the hint)
         "Ocp-Apim-Subscription-Key": f'"{KEY}"'})), "holds the key alone"),
     "wrong-scheme-name": ("anthropic", ("Bearer", right_answers()["anthropic"][1]), "invalid x-api-key"),
     "basic-named-for-github": ("github", ("Basic", right_answers()["github"][1]), "is not the scheme"),
+    "bearer-key-for-azure": ("azure_apim", ("Bearer key", right_answers()["azure_apim"][1]), "is not the scheme"),
+    "key-named-for-slack": ("slack", ("API key", right_answers()["slack"][1]), "is not the scheme"),
+    "no-scheme-named": ("stripe", ("", right_answers()["stripe"][1]), "is not the scheme"),
     "not-a-pair": ("slack", right_answers()["slack"][1], "each answer is a pair"),
     "not-a-request": ("slack", ("Bearer", {"Authorization": f"Bearer {KEY}"}), "requests.Request(...)"),
     "a-response": ("slack", ("Bearer", requests.Response()), "requests.Request(...)"),
@@ -140,3 +148,18 @@ def test_the_check_sends_nothing(capsys, monkeypatch):
         raise AssertionError("the check sent a request")
     monkeypatch.setattr(requests.Session, "send", refuse)
     assert_right(judged(capsys, right_answers()))
+
+
+def test_the_notebook_names_every_provider_of_the_issue_with_its_docs():
+    """Issue 18's list of providers: each has a row in notebook 00's table and a docs page in its References."""
+    notebook = nbformat.read(ROOT / "notebooks" / "00-start-here.ipynb", as_version=4)
+    markdown = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    table = markdown.split("### Real providers", 1)[1].split("\n\n**", 1)[0]
+    rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[1:] == ["GitHub REST API", "Stripe", "OpenAI", "Anthropic", "Google APIs, API key",
+                        "Google APIs, OAuth 2.0", "AWS", "Azure API Management", "Microsoft Entra ID",
+                        "Slack Web API", "Twilio"]
+    references = markdown.split("## References", 1)[1]
+    for page in ("docs.github.com", "docs.stripe.com", "openai", "anthropic.com", "cloud.google.com",
+                 "docs.aws.amazon.com", "api-management", "learn.microsoft.com/entra", "slack", "twilio.com"):
+        assert page in references, page

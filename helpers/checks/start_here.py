@@ -221,6 +221,17 @@ SCHEME_WORDS = {  # provider: (the schemes the docs allow, lower-cased), what th
 }
 
 
+def _names(scheme: str, allowed: set[str]) -> bool:
+    """Whether `scheme` names one of `allowed`: a scheme word exactly, a key header by its name or as
+    an API key ("API key header", "X-API-Key"), any case."""
+    words = " ".join(scheme.lower().replace("_", " ").split())
+    if words in allowed:
+        return True
+    keyed = "api key" in allowed and words.split()[:1] not in (["basic"], ["bearer"], ["token"])
+    return keyed and ("key" in words and (words.startswith(("api", "x-api", "the")) or
+                                          any(name in words for name in allowed)))
+
+
 def _answer_problem(name: str, answer: Any) -> str:
     if answer is _MISSING:
         return f"`answers` has no {name!r} entry."
@@ -228,7 +239,7 @@ def _answer_problem(name: str, answer: Any) -> str:
         return "each answer is a pair: (scheme, requests.Request(...))."
     scheme, request = answer
     allowed, shown = SCHEME_WORDS[name]
-    if not isinstance(scheme, str) or " ".join(scheme.lower().replace("_", " ").split()) not in allowed:
+    if not isinstance(scheme, str) or not _names(scheme, allowed):
         return f"{scheme!r} is not the scheme: {shown}."
     if not isinstance(request, (requests.Request, requests.PreparedRequest)):
         return f"the second item should be a requests.Request(...), not {a_kind(request)}."
