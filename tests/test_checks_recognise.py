@@ -7,6 +7,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT, assert_not_yet, assert_right
 from helpers import checks
@@ -47,6 +49,7 @@ def test_the_right_answers(capsys):
                                                          headers={"ocp-apim-subscription-key": KEY}))),
     ("github", ("Bearer", request("github", headers={"Authorization": f"bearer {KEY}"}).prepare())),
     ("anthropic", ("API key header", right_answers()["anthropic"][1])),
+    ("slack", ("Bearer", request("slack", headers={"Authorization": f"Bearer {KEY}".encode()}))),  # bytes
     ("anthropic", ("X-API-Key", right_answers()["anthropic"][1])),
     ("azure_apim", ("subscription key", right_answers()["azure_apim"][1])),
     ("azure_apim", ("Ocp-Apim-Subscription-Key header", right_answers()["azure_apim"][1])),
@@ -163,3 +166,18 @@ def test_the_notebook_names_every_provider_of_the_issue_with_its_docs():
     for page in ("docs.github.com", "docs.stripe.com", "openai", "anthropic.com", "cloud.google.com",
                  "docs.aws.amazon.com", "api-management", "learn.microsoft.com/entra", "slack", "twilio.com"):
         assert page in references, page
+
+
+HEADER_TEXT = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(provider=st.sampled_from(EXERCISE), scheme=st.one_of(st.none(), st.integers(), HEADER_TEXT),
+       headers=st.dictionaries(st.sampled_from(["Authorization", "x-api-key", "Ocp-Apim-Subscription-Key",
+                                                "anthropic-version", "X-Other"]),
+                               st.one_of(HEADER_TEXT, HEADER_TEXT.map(lambda text: f"{text}{KEY}")), max_size=3),
+       params=st.dictionaries(HEADER_TEXT, HEADER_TEXT, max_size=2))
+def test_fuzz_the_check_always_gives_a_verdict(capsys, provider, scheme, headers, params):
+    answer = (scheme, request(provider, headers=headers, params=params))
+    output = judged(capsys, {**right_answers(), provider: answer})
+    assert output.startswith(("✓ Right: ", "✗ Not yet: ")) and output.count("\n") == 1, output

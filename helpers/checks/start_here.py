@@ -260,7 +260,9 @@ def _call_problem(name: str, prepared: requests.PreparedRequest) -> str:
                 "send the header." if name == "azure_apim" else "")
         return ("the key went in the URL. URLs are logged by servers and proxies and kept in histories; "
                 f"a header is not (notebook 02, section 2).{note}")
-    headers = prepared.headers
+    headers = CaseInsensitiveDict({name if isinstance(name, str) else name.decode("latin-1"):
+                                   value if isinstance(value, str) else bytes(value).decode("latin-1")
+                                   for name, value in prepared.headers.items()})  # bytes= values too
     carriers = [header for header, value in headers.items() if STAND_IN_KEY in _readable(header, value)]
     if not carriers:
         return f"the key is not in that request: use `key` ({STAND_IN_KEY!r}) as the credential."
