@@ -315,3 +315,37 @@ def test_the_parser_keeps_folded_lines_repeated_names_and_the_body():
         b"POST /a b?x=1 HTTP/1.1\nHost:h\nMy-Header1:value1\n  value2\nMy-Header1:v3\n\nParam1=value1")
     assert (method, path, query, body) == ("POST", "/a b", "x=1", b"Param1=value1")
     assert headers == [("Host", "h"), ("My-Header1", "value1\n  value2"), ("My-Header1", "v3")]
+
+
+# -- the pure functions, one rule at a time ------------------------------------------------------------------
+
+def test_the_signing_key_is_awss_documented_example():
+    """AWS's example of deriving a signing key (IAM User Guide, signature-v4-examples): kSigning in hex."""
+    key = sigv4.signing_key("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20120215", "us-east-1", "iam")
+    assert key.hex() == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d"
+
+
+@pytest.mark.parametrize("text, slash, encoded", [
+    ("a/b c+~", True, "a%2Fb%20c%2B~"), ("a/b c+~", False, "a/b%20c%2B~"), ("-_.~AZaz09", True, "-_.~AZaz09"),
+    ("ሴ", True, "%E1%88%B4"), ("%", True, "%25"), ("\udcff", True, "%FF"),  # a byte that was not UTF-8
+])
+def test_uri_encode_keeps_only_the_unreserved_characters(text, slash, encoded):
+    assert sigv4.uri_encode(text, slash=slash) == encoded
+
+
+@pytest.mark.parametrize("raw, canonical", [
+    ("b=2&a=1&a=0", "a=0&a=1&b=2"),  # sorted by name, then value
+    ("c&=x&&", "=x&c="),  # a name without '=' has an empty value; empty parts are nothing
+    ("d=%2b+", "d=%2B%2B"),  # '+' is a plus, never a space
+    ("e=%7e%2F", "e=~%2F"),  # decoded, then encoded again: the same bytes, one spelling
+    ("f=%ff", "f=%FF"),  # not UTF-8: the byte as it is
+])
+def test_canonical_query(raw, canonical):
+    assert sigv4.canonical_query(raw) == canonical
+
+
+def test_canonical_headers_trim_join_repeats_and_refuse_an_absent_name():
+    block, signed = sigv4.canonical_headers([("Host", " h "), ("X-A", "1   2"), ("x-a", "3")], ["x-a", "host"])
+    assert (block, signed) == ("host:h\nx-a:1 2,3\n", "host;x-a")
+    with pytest.raises(KeyError):
+        sigv4.canonical_headers([("Host", "h")], ["host", "x-amz-date"])

@@ -168,10 +168,12 @@ def _encode_bytes(data: bytes, *, slash: bool = True) -> str:
 def canonical_uri(raw_path: str, *, normalize: bool = True) -> str:
     """The path as the canonical request has it: the raw path (as sent, escapes and all) encoded once more.
 
-    Encoding what is already encoded is on purpose ("each segment encoded twice" for every
-    service but S3): `/a%20b` is signed as `/a%2520b`. With `normalize` (every service but S3),
-    empty and '.' segments go and '..' removes the segment before it (RFC 3986 §5.2.4); S3
-    signs the path exactly as sent (`normalize=False`).
+    Encoding what is already encoded is on purpose (every service but S3 encodes each segment
+    twice): `/a%20b` is signed as `/a%2520b`, `/a b` as `/a%20b`. With `normalize` (every service
+    but S3), '.' segments and empty ones (`//`) go and '..' removes the segment before it, as RFC
+    3986 §5.2.4's remove_dot_segments does. `normalize=False` is S3's path rule, as the suite's
+    `"normalize": false` cases have it; S3 also skips the second encoding, which this function
+    does not: an S3 signer passes it the decoded path.
     """
     path = raw_path or "/"
     if normalize:
