@@ -402,3 +402,21 @@ def test_the_readme_and_the_server_cli_publish_the_aws_demo_credentials():
         assert f"`{entry['secret_access_key']}`" in readme
     assert ASIA["session_token"] in readme
     assert demo.credentials()["aws"] == demo.AWS  # the first JSON line of python -m helpers.server
+
+
+def test_a_correctly_signed_body_that_is_not_a_json_object_is_a_validation_error(api, http):
+    request = signed(api, "POST", "/aws/orders", body="[1, 2]", headers=JSON)
+    payload = refused(send(http, request), 400, "ValidationError")
+    assert "object" in payload["Message"]
+    assert len(api.app.orders) == 0
+
+
+def test_other_credentials_a_client_signed_are_hidden_in_the_canonical_request_shown(api, http):
+    """A client may sign X-API-Key or Cookie, or put a token in the query: the error body shows none of them."""
+    request = signed(api, "GET", "/aws/whoami?api_key=secret-1&page=2", secret="wrong",
+                     headers={"X-API-Key": "secret-2", "Cookie": "session=secret-3"})
+    payload = refused(send(http, request), 403, "SignatureDoesNotMatch")
+    assert "secret" not in json.dumps(payload)
+    assert "\ncookie:<hidden>\n" in payload["CanonicalRequest"] and "\nx-api-key:<hidden>\n" in payload[
+        "CanonicalRequest"]
+    assert "\napi_key=<hidden>&page=2\n" in payload["CanonicalRequest"]

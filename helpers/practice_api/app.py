@@ -32,7 +32,7 @@ from helpers.practice_api.faults import Faults
 from helpers.practice_api.oauth import NO_STORE, SCOPE, AuthorizationServer
 from helpers.practice_api.oidc import OpenIDProvider
 from helpers.practice_api.request_signing import SignatureChecker
-from helpers.practice_api.sigv4 import SigV4Verifier
+from helpers.practice_api.sigv4 import SigV4Verifier, json_body
 from helpers.practice_api.throttle import FailedAttempts, RateLimiter
 from helpers.practice_api.wsgi import (HTTPError, Reply, Request, json_reply, known_scheme, printable, published,
                                       unsafe_header)
@@ -363,7 +363,7 @@ class PracticeAPI:
     def aws_order(self, request: Request) -> Reply:
         """A SigV4-signed write: the signature covers the method, path, query, signed headers and body."""
         signer = self.aws.verify(request)
-        order = request.json()
+        order = json_body(request)
         with self._lock:
             self._order_ids += 1
             order_id = self._order_ids

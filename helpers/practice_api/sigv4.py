@@ -101,6 +101,7 @@ does, with any session token in them shown as <hidden>. The codes and messages:
                                    token is malformed or otherwise invalid."), or sent with the AKIA key.
                                    Sent but not signed: AccessDenied above, as any unsigned x-amz-* header
   400 XAmzContentSHA256Mismatch    "The provided 'x-amz-content-sha256' header does not match what was computed."
+  400 ValidationError              POST /aws/orders: the (correctly signed) body is not a JSON object
   403 RequestTimeTooSkewed         "The difference between the request time and the current time is too large."
                                    (the Authorization header; S3's code and words. Other services say
                                    RequestExpired or "Signature expired: ...")
@@ -128,7 +129,8 @@ from urllib.parse import unquote_to_bytes
 
 from helpers.practice_api import demo
 from helpers.practice_api.clock import Clock
-from helpers.practice_api.wsgi import HTTPError, Reply, Request, json_reply, printable
+from helpers.practice_api.wsgi import (SENSITIVE_HEADERS, SENSITIVE_PARAMETERS, HTTPError, Reply, Request, json_reply,
+                                      printable)
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -470,6 +472,14 @@ class SigV4Verifier:
         return declared
 
 
+def json_body(request: Request) -> dict:
+    """The body of a verified request as a JSON object, or a 400 ValidationError in the same AWS shape."""
+    try:
+        return request.json()
+    except HTTPError as error:
+        raise AWSError(400, "ValidationError", error.description) from None
+
+
 def _query_parameters(raw_query: str) -> dict[str, list[str]]:
     """Every query parameter, decoded, with all its values: X-Amz-* parameters must appear once."""
     parameters: dict[str, list[str]] = {}
@@ -495,8 +505,19 @@ def _wire(text: str) -> str:
 
 
 def _shown(canonical: str, token: str | None) -> str:
-    """The canonical request as the error body may show it: a session token is a credential."""
-    text = canonical.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """The canonical request as the error body may show it. A session token is a credential, and so is
+    any header or query parameter that Request.__repr__ hides (a client may sign its Cookie or X-API-Key):
+    their values become <hidden>. The StringToSign shown is still the hash of the real canonical request."""
+    lines = canonical.encode("utf-8", "surrogateescape").decode("utf-8", "replace").split("\n")
+    lines[2] = "&".join(name + "=<hidden>" if _decoded(name).lower() in SENSITIVE_PARAMETERS else name + sep + value
+                        for name, sep, value in (part.partition("=") for part in lines[2].split("&")))
+    for index in range(3, len(lines)):
+        if not lines[index]:  # the blank line after the headers
+            break
+        name = lines[index].partition(":")[0]
+        if name in SENSITIVE_HEADERS:
+            lines[index] = name + ":<hidden>"
+    text = "\n".join(lines)
     if token:
         text = text.replace(uri_encode(token), "<hidden>").replace(token, "<hidden>")
     return text
