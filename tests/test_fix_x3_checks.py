@@ -67,12 +67,12 @@ def test_tls_session_verify_none_says_it_turns_checks_off(feedback, tmp_path):
     assert "PEM file" not in output
 
 
-# -- 07 exercise 2 -----------------------------------------------------------------------------------
+# -- 07 exercise 1 -----------------------------------------------------------------------------------
 
-def test_exercise_2_says_how_many_requests_the_check_runs():
+def test_exercise_1_says_how_many_requests_the_check_runs():
     words = {6: "six", 7: "seven", 8: "eight"}
     text = next(cell.source for cell in nbformat.read(NOTEBOOK_07, as_version=4).cells
-                if cell.cell_type == "markdown" and "Exercise 2: a signing function" in cell.source)
+                if cell.cell_type == "markdown" and "Exercise 1: a signing function" in cell.source)
     assert f"runs your function on {words[len(SIGN_CASES)]} requests" in " ".join(text.split())
 
 
