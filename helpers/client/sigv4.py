@@ -10,9 +10,9 @@ It imports only `botocore.auth` and `botocore.awsrequest` (about 30 ms once requ
 Not `botocore.credentials`: it would add only a few ms, but its frozen credentials are a namedtuple
 whose repr() prints the secret key and the token. `Credentials` below is the three fields the
 signer reads, and its repr masks them. The credentials come from the constructor, never from the
-environment or ~/.aws: botocore's own credential chain (environment variables, then
-~/.aws/credentials and ~/.aws/config, then instance metadata) is convenient, and it is the same
-trap as ~/.netrc in notebook 07, a file that silently decides which identity your code uses.
+environment or ~/.aws: botocore's own credential chain (environment variables, ~/.aws/credentials,
+~/.aws/config, instance metadata, among others) is convenient, and it is the same trap as ~/.netrc
+in notebook 07, a file that silently decides which identity your code uses.
 
 Which headers are signed. botocore signs every header it is given except a short list of hop-by-hop
 and tracing headers (`SIGNED_HEADERS_BLACKLIST` in botocore/auth.py). A PreparedRequest also holds
