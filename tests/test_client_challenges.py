@@ -40,13 +40,23 @@ def shapes(challenges: Challenges) -> list[tuple]:
     return [(c.name, dict(c.params)) if c.token68 is None else (c.name, c.token68) for c in challenges]
 
 
+APIM_TROUBLESHOOTING = ("https://github.com/MicrosoftDocs/SupportArticles-docs/blob/main/support/azure/"
+                        "api-mgmt/availability/unauthorized-errors-invoke-apis.md")
 ENTRA_AUTHORIZE = "https://login.microsoftonline.com/common/oauth2/authorize"
 ENTRA_CLAIMS = "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiY3AxIn19fQ=="
 # (field lines, the challenges in them, where the header comes from)
 REAL_HEADERS = [
+    (['Basic realm="simple", Newauth realm="apps", type=1, title="Login to \\"apps\\""'],
+     [("basic", {"realm": "simple"}), ("newauth", {"realm": "apps", "type": "1", "title": 'Login to "apps"'})],
+     "https://www.rfc-editor.org/rfc/rfc9110#section-11.6.1 (two challenges in one field, an escaped quote)"),
     (['Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple"'],
      [("newauth", {"realm": "apps", "type": "1", "title": 'Login to "apps"'}), ("basic", {"realm": "simple"})],
-     "https://www.rfc-editor.org/rfc/rfc9110#section-11.6.1 (two challenges in one field, an escaped quote)"),
+     "https://www.rfc-editor.org/rfc/rfc7235#section-4.1 (RFC 7235's order of the same example)"),
+    (['AzureApiManagementKey realm="https://pratyay.azure-api.net/echo",name="Ocp-Apim-Subscription-Key",'
+      'type="header"'],
+     [("azureapimanagementkey", {"realm": "https://pratyay.azure-api.net/echo",
+                                 "name": "Ocp-Apim-Subscription-Key", "type": "header"})],
+     APIM_TROUBLESHOOTING + " (no space after the commas)"),
     (['Basic realm="foo", charset="UTF-8"'], [("basic", {"realm": "foo", "charset": "UTF-8"})],
      "https://www.rfc-editor.org/rfc/rfc7617#section-2.1"),
     (['Bearer realm="example"'], [("bearer", {"realm": "example"})],
@@ -116,9 +126,9 @@ def test_a_real_malformed_value_gives_what_parses():
 
 
 def test_a_comma_right_after_the_scheme_is_read_as_the_server_meant():
-    """https://github.com/dadi/api/pull/34 sent `Bearer, error=...`: the grammar wants a space before the
-    first parameter, but a list may hold empty elements (RFC 9110 §5.6.1), so the parameters after the
-    comma are read as Bearer's, which is what the server meant."""
+    """https://github.com/dadi/api/pull/34 sent `Bearer, error=...`. The grammar wants 1*SP before the
+    first parameter (RFC 9110 §11.6.1), so strictly these parameters belong to no challenge; this
+    parser's own recovery reads them as Bearer's, which is what the server meant."""
     parsed = parse_challenges('Bearer, error="invalid_token", error_description="Invalid or expired access token"')
     assert shapes(parsed) == [("bearer", {"error": "invalid_token",
                                           "error_description": "Invalid or expired access token"})]
@@ -258,7 +268,9 @@ RECORDED = [  # (response, scheme, phrase of the evidence or advice, source)
               "</Message></Error><RequestId>4d2a9d3c-0000</RequestId></ErrorResponse>"),
      "AWS Signature Version 4", "InvalidClientTokenId",
      "https://github.com/aws-azure-login/aws-azure-login/issues/251"),
-    (response(403, [], {"__type": "InvalidSignatureException", "message": "The request signature we "
+    # the issue quotes the body; the x-amzn-RequestId is the one every AWS JSON answer carries
+    (response(403, [("x-amzn-RequestId", "0c0a2f1e-0000")], {"__type": "InvalidSignatureException",
+                                                             "message": "The request signature we "
                         "calculated does not match the signature you provided."}),
      "AWS Signature Version 4", "InvalidSignatureException", "https://github.com/smithy545/aws-apps-scripts/issues/12"),
     (response(200, [], {"ok": False, "error": "not_authed"}), "Bearer", "not_authed", "Slack's Web API"),
@@ -292,10 +304,105 @@ def test_an_aws_error_type_that_is_not_about_signing_is_not_called_sigv4():
     assert recognise_scheme(response(401, [], {"code": "AccessDenied"})).scheme == "unknown"
 
 
-def test_recognise_picks_the_strongest_offered_not_the_first():
-    """RFC 9110 §11.6.1: the order of challenges does not rank them; a client picks what it supports."""
-    recognised = recognise_scheme(response(401, [("WWW-Authenticate", 'Basic realm="x", Bearer realm="x"')]))
-    assert recognised.scheme == "Bearer" and "Basic, Bearer" in recognised.evidence
+def test_recognise_picks_by_its_own_preference_not_the_first():
+    """The helper's own policy (strongest first); RFC 9110 §11.6.1 ranks nothing."""
+    recognised = recognise_scheme(response(401, [("WWW-Authenticate", 'Basic realm="x", Bearer realm="y"')]))
+    assert recognised.scheme == "Bearer"
+    assert recognised.evidence == "WWW-Authenticate offers Basic, Bearer; read Bearer (realm 'y')"
+
+
+def test_the_evidence_does_not_read_like_a_malformed_challenge():
+    """`Basic, realm 'practice'` looked like the broken `Bearer, error=` form."""
+    recognised = recognise_scheme(response(401, [("WWW-Authenticate", 'Basic realm="practice"')]))
+    assert recognised.evidence == "WWW-Authenticate offers Basic (realm 'practice')"
+
+
+def test_azure_api_managements_challenge_names_the_header():
+    """Microsoft's troubleshooting article shows APIM's 401 with `WWW-Authenticate: AzureApiManagementKey
+    ..., name="Ocp-Apim-Subscription-Key", type="header"`: the challenge tells where the key goes."""
+    recorded = response(401, [("WWW-Authenticate", 'AzureApiManagementKey realm="https://pratyay.azure-api.net/'
+                                                   'echo",name="Ocp-Apim-Subscription-Key",type="header"')],
+                        {"statusCode": 401, "message": "Access denied due to missing subscription key. Make "
+                         "sure to include subscription key when making requests to an API."})
+    recognised = recognise_scheme(recorded)
+    assert recognised.scheme == "API key", recognised
+    assert "the Ocp-Apim-Subscription-Key header" in recognised.advice
+
+
+def test_an_unknown_scheme_falls_through_to_the_body():
+    recorded = response(401, [("WWW-Authenticate", "Mutual realm=x")], {"message": "invalid api key"})
+    recognised = recognise_scheme(recorded)
+    assert recognised.scheme == "API key" and "Mutual" in recognised.evidence, recognised
+
+
+def test_a_challenge_that_does_not_parse_is_not_reported_as_none():
+    recognised = recognise_scheme(response(401, [("WWW-Authenticate", '"""')]))
+    assert "did not parse" in recognised.evidence and "no challenge" not in recognised.evidence, recognised
+
+
+@pytest.mark.parametrize("status, body, scheme, phrase", [
+    # Google's documented API-key failure: https://github.com/vivet/GoogleApi/issues/375
+    (400, {"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+                     "status": "INVALID_ARGUMENT"}}, "API key", "never in the URL"),
+    # GitHub's docs: without a token, 404 or 403
+    (404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}, "unknown",
+     "https://docs.github.com/rest"),
+    (429, {"error": "rate_limited"}, "unknown", "read the docs"),
+    (500, {"error": "internal"}, "unknown", "read the docs"),
+    (404, None, "unknown", "read the docs"),
+])
+def test_an_error_status_is_never_a_success_nor_nothing_to_change(status, body, scheme, phrase):
+    recognised = recognise_scheme(response(status, [], body))
+    assert recognised.scheme == scheme and phrase in str(recognised), recognised
+    assert "success status" not in str(recognised) and "nothing to change" not in str(recognised)
+
+
+def test_an_error_in_a_success_status_is_called_so():
+    recognised = recognise_scheme(response(200, [], {"error": "boom"}))
+    assert "an error in a success status" in recognised.advice
+
+
+@pytest.mark.parametrize("fields, body", [
+    ([("x-amzn-RequestId", "abc")], "<Error><Code>AccessDenied</Code><Message>User is not authorized</Message>"
+                                    "</Error>"),
+    ([("x-amzn-ErrorType", "AccessDeniedException:http://internal.amazon.com/")],
+     {"message": "User: arn:aws:iam::1:user/x is not authorized"}),
+    ([("x-amz-request-id", "abc")], {"Code": "AccessDenied", "Message": "not authorized to perform s3:GetObject"}),
+])
+def test_aws_access_denied_is_a_missing_permission_not_a_signing_error(fields, body):
+    recognised = recognise_scheme(response(403, fields, body))
+    assert recognised.scheme == "AWS Signature Version 4", recognised
+    assert "re-signing won't fix" in recognised.advice and "sign each request" not in recognised.advice
+
+
+@pytest.mark.parametrize("status", [200, 403])
+def test_an_aws_code_in_a_body_without_aws_headers_is_not_sigv4(status):
+    body = {"Code": "SignatureDoesNotMatch", "Message": "Specified signature is not matched."}
+    assert recognise_scheme(response(status, [], body)).scheme != "AWS Signature Version 4"
+    signed = recognise_scheme(response(200, [("x-amzn-RequestId", "abc")], body))
+    assert signed.scheme != "AWS Signature Version 4", signed  # a 200 is no refusal
+
+
+def test_basic_over_plain_http_warns_about_cleartext():
+    recorded = response(401, [("WWW-Authenticate", 'Basic realm="corp"')])
+    recorded.url = "http://intranet.example.com/api"
+    assert "plain http://" in recognise_scheme(recorded).advice
+    recorded.url = "https://intranet.example.com/api"
+    assert "plain http://" not in recognise_scheme(recorded).advice
+    recorded.url = "http://127.0.0.1:8000/basic/whoami"  # loopback never leaves the machine
+    assert "plain http://" not in recognise_scheme(recorded).advice
+
+
+def test_slack_token_revoked_is_about_the_token():
+    """Slack's method docs list token_revoked: "... or the app has been removed"."""
+    assert recognise_scheme(response(200, [], {"ok": False, "error": "token_revoked"})).scheme == "Bearer"
+
+
+def test_insufficient_scope_on_a_401_is_flagged_off_the_spec():
+    """RFC 6750 §3.1: insufficient_scope "SHOULD respond with the HTTP 403 (Forbidden) status code"."""
+    on_401 = recognise_scheme(response(401, [("WWW-Authenticate", 'Bearer error="insufficient_scope"')]))
+    on_403 = recognise_scheme(response(403, [("WWW-Authenticate", 'Bearer error="insufficient_scope"')]))
+    assert "§3.1" in on_401.advice and "§3.1" not in on_403.advice
 
 
 def test_a_407_reads_proxy_authenticate():
@@ -355,6 +462,9 @@ def test_fuzz_recognise_always_answers(status, fields, body):
     assert recognised.scheme and recognised.evidence and recognised.advice
 
 
-@pytest.mark.parametrize("odd", [None, 42, "text", object(), {"headers": None}])
+@pytest.mark.parametrize("odd", [None, 42, "text", object(), {"headers": None},
+                                 {"status_code": 401, "headers": {"WWW-Authenticate": "Basic"}}])
 def test_recognise_answers_whatever_it_is_given(odd):
-    assert recognise_scheme(odd).scheme in ("unknown", "none asked")
+    """Not a response (a dict included: its status is not read): "unknown", never "nothing to change"."""
+    recognised = recognise_scheme(odd)
+    assert recognised.scheme == "unknown" and "not a response" in recognised.evidence, recognised

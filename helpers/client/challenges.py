@@ -91,9 +91,12 @@ def parse_challenges(fields: str | Iterable[str] | None) -> Challenges:
     A parameter named twice in one challenge is an error (RFC 9110 §11.2: "MUST only occur once
     per challenge"): the first value is kept, and the repeat is listed in `skipped`, so that a later
     duplicate can never override what a client already read. Parameters after a token68, or after
-    a piece that is not a challenge, belong to no challenge: skipped too. A comma straight after a
-    scheme (`Bearer, error=...`, which real servers send) is read as an empty list element (§5.6.1),
-    so the parameters after it are that challenge's, as the server meant.
+    a piece that is not a challenge, belong to no challenge: skipped too.
+
+    One recovery of this parser's own, beyond the grammar: a comma straight after a scheme
+    (`Bearer, error=...`, which real servers send) does not end that challenge. The grammar wants
+    1*SP before the first parameter, so strictly the parameters after that comma belong to no
+    challenge; this parser pins them on the scheme before, which is what such a server meant.
     """
     if fields is None:
         return Challenges()
@@ -307,7 +310,8 @@ class Recognised:
         return f"{self.scheme}: {self.evidence}. {self.advice}"
 
 
-# What each scheme asks a client for. Names are the lower-cased auth-scheme (IANA's registry).
+# What each scheme asks a client for. Names are the lower-cased auth-scheme (IANA's registry, and
+# Azure API Management's own AzureApiManagementKey, whose challenge names the key's header).
 SCHEME_ADVICE = {
     "basic": ("Basic", "a user name and password: auth=(user, password) sends it (notebook 01)"),
     "bearer": ("Bearer", "a token: Authorization: Bearer <token> (notebooks 03 and 04)"),
@@ -316,10 +320,13 @@ SCHEME_ADVICE = {
     "negotiate": ("Negotiate", "Kerberos single sign-on: HTTPSPNEGOAuth from the requests-gssapi package"),
     "ntlm": ("NTLM", "Windows NTLM: HttpNtlmAuth from the requests-ntlm package, on a Session"),
     "aws4-hmac-sha256": ("AWS Signature Version 4", "sign each request (botocore, notebook 07)"),
+    "azureapimanagementkey": ("API key", "the subscription key in the header the docs name (notebook 02)"),
 }
-# Which to name when several are offered (RFC 9110 §11.6.1: a client should pick the strongest it
-# can; the order of the challenges does not rank them).
-PREFERENCE = ("dpop", "bearer", "negotiate", "aws4-hmac-sha256", "digest", "ntlm", "basic")
+# Which to name when several are offered: this helper's own policy, strongest first. RFC 9110
+# §11.6.1 ranks nothing (it warns only that several challenges on one line may not interoperate);
+# among challenges of one scheme (Digest's algorithms), the server's order is kept.
+PREFERENCE = ("dpop", "bearer", "negotiate", "aws4-hmac-sha256", "digest", "azureapimanagementkey",
+              "ntlm", "basic")
 BEARER_ERRORS = {  # RFC 6750 §3.1
     "invalid_token": "the token was refused (expired, revoked, malformed): get a new one (notebook 04)",
     "insufficient_scope": "the token lacks a permission: ask for the scope named, a retry won't help",
@@ -331,89 +338,141 @@ BEARER_ERRORS = {  # RFC 6750 §3.1
 # JSON service's InvalidSignatureException), as the practice API's sigv4.py lists them.
 AWS_CODES = frozenset({"MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId",
                        "SignatureDoesNotMatch", "RequestTimeTooSkewed", "RequestExpired", "InvalidToken",
-                       "AccessDenied", "AuthorizationQueryParametersError", "XAmzContentSHA256Mismatch",
-                       "InvalidSignatureException"})
-# Slack's Web API: {"ok": false, "error": <code>}; these codes are about the token (Slack's method docs).
-SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive", "not_bearer_token"})
+                       "AccessDenied", "AccessDeniedException", "AuthorizationQueryParametersError",
+                       "XAmzContentSHA256Mismatch", "InvalidSignatureException"})
+# A signed request that AWS accepted, and then refused: a policy denies it (re-signing won't help).
+AWS_PERMISSION_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+# The headers that say a response is AWS's (the recorded STS 403 has x-amzn-RequestId; S3 sends
+# x-amz-request-id; API Gateway and JSON services x-amzn-ErrorType). A body alone is not enough.
+AWS_HEADERS = ("x-amzn-RequestId", "x-amz-request-id", "x-amzn-ErrorType")
+# Slack's Web API: {"ok": false, "error": <code>}; these codes are about the token (Slack's method
+# docs, e.g. slackhq/slack-api-docs methods/auth.revoke.json: token_revoked "... or the app has been
+# removed").
+SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive", "token_revoked",
+                               "not_bearer_token"})
 # A body's message that speaks of a key (Anthropic's "invalid x-api-key", Azure's "missing subscription key")
 KEY_WORDS = re.compile(r"\b(?:x-api-key|api[ _-]?key|subscription[ -]key)\b", re.IGNORECASE)
 MESSAGE_LIMIT = 56  # characters of a body's message quoted (a message may echo part of a key)
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")  # plain http:// never leaves the machine
+CLEARTEXT = ("; but this URL is plain http://: whatever you send can be read on the way (Basic's "
+             "password is only base64). Call it over https://")
 
 
 def recognise_scheme(response: Any) -> Recognised:
     """Name the scheme a response asks for, and what to do, from what it holds.
 
     In order: the challenges (WWW-Authenticate, or Proxy-Authenticate on a 407), then a provider's
-    own headers and JSON error body when there is no challenge. It reads any object with
-    `status_code` and `headers` (a requests.Response), and never raises.
+    own headers and JSON error body when there is no challenge this helper knows. It reads an object
+    with an int `status_code` and `headers` (a requests.Response), and never raises. Advice to send a
+    credential to a plain http:// URL (other than loopback) comes with a warning.
     """
     try:
-        return _recognise(response)
+        found = _recognise(response)
     except Exception as error:  # a response of a shape nobody expected: still an answer
         return Recognised("unknown", f"could not read the response ({type(error).__name__})",
                           "read the provider's docs: which header, and which scheme word")
+    if found.scheme not in ("unknown", "none asked") and _cleartext(response):
+        found = Recognised(found.scheme, found.evidence, found.advice + CLEARTEXT, found.challenges)
+    return found
 
 
 def _recognise(response: Any) -> Recognised:
     status = getattr(response, "status_code", None)
+    if not isinstance(status, int) or isinstance(status, bool):
+        return Recognised("unknown", "not a response (no status code)",
+                          "pass the requests.Response that the call returned")
     header = "Proxy-Authenticate" if status == 407 else "WWW-Authenticate"
     challenges = response_challenges(response, header)
-    if challenges:
-        return _from_challenges(challenges, header)
+    known = [c for name in PREFERENCE for c in challenges if c.name == name]
+    if known:
+        return _from_challenges(challenges, known[0], header, status)
+    if challenges:  # only schemes this helper does not know: the body may still tell
+        seen = f"status {status}, {header} offers {', '.join(challenges.schemes)} (unknown to this helper)"
+    elif challenges.skipped:  # a field was sent, and none of it parsed
+        seen = f"status {status}, a {header} that did not parse ({len(challenges.skipped)} pieces skipped)"
+    else:
+        seen = f"status {status}, no challenge"
+    found = _from_body(status, seen, response, challenges)
+    if challenges and found.scheme in ("unknown", "none asked"):
+        return Recognised(challenges[0].scheme, seen, "read the provider's docs for that scheme", challenges)
+    return found
+
+
+def _from_body(status: int, seen: str, response: Any, challenges: Challenges) -> Recognised:
+    """With no challenge this helper knows: AWS's codes, Slack's body, a key named in a message."""
     headers = getattr(response, "headers", None) or {}
     body = _json_body(response)
     error_type = (_get(headers, "x-amzn-ErrorType") or "").split(":")[0]  # "Code:http://..." in some services
-    code = (error_type if error_type in AWS_CODES else None) or _aws_code(body) or _aws_xml_code(response, headers)
+    aws = status >= 400 and any(_get(headers, name) for name in AWS_HEADERS)
+    code = ((error_type if error_type in AWS_CODES else None) or _aws_code(body) or _aws_xml_code(response)
+            if aws else None)
+    if code in AWS_PERMISSION_CODES:
+        return Recognised("AWS Signature Version 4", f"{seen}; AWS's error code {code}",
+                          "AWS read the signature and refused: usually a permission is missing (an IAM "
+                          "policy), which re-signing won't fix; a presigned URL's Message says if it "
+                          "expired (notebook 07)", challenges)
     if code:
-        return Recognised("AWS Signature Version 4", f"status {status}, no challenge; AWS's error code {code}",
+        return Recognised("AWS Signature Version 4", f"{seen}; AWS's error code {code}",
                           "sign each request with your access key (notebook 07)" + _aws_hint(code),
                           challenges)
     if isinstance(body, dict) and body.get("ok") is False and body.get("error") in SLACK_AUTH_ERRORS:
-        return Recognised("Bearer", f"status {status}, no challenge; body: {{\"ok\": false, "
+        return Recognised("Bearer", f"{seen}; body: {{\"ok\": false, "
                                     f"\"error\": \"{body['error']}\"}} (as Slack answers)",
                           "Authorization: Bearer <token>; check the body's \"ok\", not only the status",
                           challenges)
     message = _message(body)
-    if status in (401, 403) and KEY_WORDS.search(message):
-        return Recognised("API key", f"status {status}, no challenge; body: {message!r}",
-                          "the key in the header the docs name, never in the URL (notebook 02)",
-                          challenges)
+    quoted = f"; body: {message!r}" if message else ""
+    docs = _documentation_url(body)
+    if 400 <= status < 500 and KEY_WORDS.search(message):
+        return Recognised("API key", f"{seen}{quoted}",
+                          "the key in the header the docs name, never in the URL (notebook 02)", challenges)
     if status in (401, 403, 407):
-        where = f"status {status}, no challenge" + (f"; body: {message!r}" if message else "")
-        docs = _documentation_url(body)
-        return Recognised("unknown", where, "the provider's docs name the header and scheme word"
+        return Recognised("unknown", f"{seen}{quoted}", "the provider's docs name the header and scheme word"
+                          + (f": {docs}" if docs else ""), challenges)
+    if status >= 400:
+        return Recognised("unknown", f"{seen}{quoted}",
+                          "not an authentication answer by itself, but some APIs answer a missing "
+                          "credential this way (GitHub with 404, Google with 400): read the docs"
                           + (f": {docs}" if docs else ""), challenges)
     if message and isinstance(body, dict) and ("error" in body or "errors" in body):
-        return Recognised("unknown", f"status {status}, no challenge; body: {message!r}",
-                          "an error in a success status: check the body too, and read the docs",
-                          challenges)
-    return Recognised("none asked", f"status {status}, no challenge and no error",
-                      "nothing to change here", challenges)
+        return Recognised("unknown", f"{seen}{quoted}",
+                          "an error in a success status: check the body too, and read the docs", challenges)
+    return Recognised("none asked", f"{seen} and no error", "nothing to change here", challenges)
 
 
-def _from_challenges(challenges: Challenges, header: str) -> Recognised:
-    offered = ", ".join(challenges.schemes)
-    known = [c for name in PREFERENCE for c in challenges if c.name == name]
-    if not known:
-        return Recognised(challenges[0].scheme, f"{header}: {offered}",
-                          "a scheme this helper does not know: read the provider's docs", challenges)
-    chosen = known[0]
+def _from_challenges(challenges: Challenges, chosen: Challenge, header: str, status: int) -> Recognised:
+    offered = f"{header} offers {', '.join(challenges.schemes)}"
     label, advice = SCHEME_ADVICE[chosen.name]
     error = chosen.params.get("error")
     if chosen.name in ("bearer", "dpop") and error in BEARER_ERRORS:
         advice = BEARER_ERRORS[error]
         if error == "insufficient_scope" and chosen.params.get("scope"):
             advice += f" (scope {chosen.params['scope']!r})"
+        if error == "insufficient_scope" and status == 401:
+            advice += "; RFC 6750 §3.1 says a 403 for this, so the server is off the spec"
+    if chosen.name == "azureapimanagementkey":
+        name, kind = chosen.params.get("name", ""), chosen.params.get("type", "")
+        if kind.lower() == "header" and name and set(name) <= TCHAR and len(name) <= 64:
+            advice = f"the subscription key in the {name} header, as the challenge names it (notebook 02)"
     realm = chosen.params.get("realm")
-    where = (f"{header}: {offered}" + (f", realm {realm!r}" if realm else "")
-             + (f", error {error!r}" if isinstance(error, str) else ""))
+    details = ([f"realm {realm!r}"] if realm else []) + ([f"error {error!r}"] if isinstance(error, str) else [])
+    chose = f"; read {chosen.scheme}" if len(challenges) > 1 else ""
+    where = offered + chose + (f" ({', '.join(details)})" if details else "")
     return Recognised(label, where, advice, challenges)
+
+
+def _cleartext(response: Any) -> bool:
+    """Whether the response came from a plain http:// URL that leaves the machine."""
+    url = getattr(response, "url", None)
+    if not isinstance(url, str) or not url.lower().startswith("http://"):
+        return False
+    host = url[7:].split("/", 1)[0].rsplit("@", 1)[-1]
+    host = host if host.startswith("[") else host.split(":", 1)[0]
+    return host.lower() not in LOOPBACK
 
 
 def _json_body(response: Any) -> Any:
     content = getattr(response, "content", None)
-    if isinstance(response, Mapping):
-        return response.get("json")
     if not isinstance(content, (bytes, str)) or not content:
         return None
     try:
@@ -448,10 +507,8 @@ def _aws_code(body: Any) -> str | None:
 AWS_XML_CODE = re.compile(r"<Code>([A-Za-z]{1,64})</Code>")  # STS, S3 and EC2 answer in XML
 
 
-def _aws_xml_code(response: Any, headers: Any) -> str | None:
-    """The <Code> of an AWS XML error, when an AWS request id header says it is AWS's."""
-    if not any(_get(headers, name) for name in ("x-amzn-RequestId", "x-amz-request-id")):
-        return None
+def _aws_xml_code(response: Any) -> str | None:
+    """The <Code> of an AWS XML error (the caller has seen AWS's headers)."""
     content = getattr(response, "content", None)
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content or "")
     match = AWS_XML_CODE.search(text[:4096])
