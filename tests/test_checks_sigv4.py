@@ -73,12 +73,15 @@ class Signer(requests.auth.AuthBase):
         url = urlsplit(request.url)
         pairs = [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in parse_qsl(url.query)]
         query = "&".join(f"{k}={v}" for k, v in (pairs if self.flaws.get("unsorted") else sorted(pairs)))
+        query = "" if self.flaws.get("no_query") else query
+        method = self.flaws.get("method", request.method)
+        path = self.flaws.get("path", quote(url.path, safe="/"))
         headers = {name.lower(): " ".join(value.split()) for name, value in request.headers.items()}
         headers["host"] = url.netloc
         block = "".join(f"{name}:{headers[name]}\n" for name in names)
         if self.flaws.get("no_blank_line"):
             block = block.rstrip("\n")
-        return "\n".join([request.method, quote(url.path, safe="/"), query, block, ";".join(names), payload])
+        return "\n".join([method, path, query, block, ";".join(names), payload])
 
     def __call__(self, request):
         flaws = self.flaws
@@ -205,6 +208,18 @@ def test_fixed_timestamp(run):
 
 def test_unsorted_query(run):
     assert_not_yet(run(Signer(unsorted=True)), "You signed the query in the order it was sent")
+
+
+def test_query_left_out(run):
+    assert_not_yet(run(Signer(no_query=True)), "You left the query out")
+
+
+def test_a_hard_coded_method(run):
+    assert_not_yet(run(Signer(method="POST")), "You signed the method POST, but this request is a GET")
+
+
+def test_a_hard_coded_path(run):
+    assert_not_yet(run(Signer(path="/aws/orders")), "You signed the path /aws/orders, but this request goes to")
 
 
 def test_no_blank_line_after_the_headers(run):

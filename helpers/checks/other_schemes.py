@@ -497,6 +497,16 @@ def _aws_signature_hint(result: requests.PreparedRequest, received: Request) -> 
     if query and signs(canonical(query=query)):  # as sent, not sorted (nor encoded again)
         return ("You signed the query in the order it was sent. The canonical query is sorted by name "
                 "(then value), each name and value encoded: sorted(...) before joining with '&'.")
+    if query and signs(canonical(query="")):
+        return ("You left the query out of the canonical request: its third line is the sorted, encoded query "
+                "(empty only when the URL has none). Without it, anyone on the way can change the query.")
+    for other in {"GET", "POST", "PUT", "DELETE"} - {received.method}:
+        if signs(canonical(method=other)):
+            return (f"You signed the method {other}, but this request is a {received.method}: sign request.method.")
+    for other in {"/aws/orders", "/aws/whoami", "/"} - {path}:
+        if signs(canonical(path=other)):
+            return (f"You signed the path {other}, but this request goes to {path}: sign the request's own path, "
+                    "urlsplit(request.url).path (encoded once more).")
     if received.body and signs(canonical(payload=hashlib.sha256(b"").hexdigest())):
         return ("You hashed an empty body, but this request has one. Hash request.body (encoded as UTF-8 when it "
                 "is a str): a signature that does not cover the body lets anyone on the way change it.")
