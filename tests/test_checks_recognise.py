@@ -10,6 +10,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import base64
+import re
+
 from conftest import ROOT, assert_not_yet, assert_right
 from helpers import checks
 from helpers.checks.start_here import EXERCISE, RECORDED, STAND_IN_KEY
@@ -53,6 +56,16 @@ def test_the_right_answers(capsys):
     ("anthropic", ("X-API-Key", right_answers()["anthropic"][1])),
     ("azure_apim", ("subscription key", right_answers()["azure_apim"][1])),
     ("azure_apim", ("Ocp-Apim-Subscription-Key header", right_answers()["azure_apim"][1])),
+    ("azure_apim", ("the subscription key", right_answers()["azure_apim"][1])),
+    # RFC 6750 §2.1: "Bearer" 1*SP b64token; RFC 9110 §5.5: a recipient strips trailing whitespace
+    ("github", ("Bearer", request("github", headers={"Authorization": f"Bearer  {KEY}"}))),
+    ("slack", ("Bearer", request("slack", headers={"Authorization": f"Bearer {KEY} "}))),
+    ("slack", ("Bearer", requests.Request("POST", RECORDED["slack"].url,
+                                          headers={"Authorization": f"Bearer {KEY}"}))),
+    ("stripe", ("Basic", request("stripe", headers={
+        "Authorization": f"Basic {base64.b64encode(f'{KEY}:'.encode()).decode()} "}))),
+    ("anthropic", ("x-api-key", request("anthropic", headers={"x-api-key": KEY,
+                                                              "anthropic-version": "2026-10-21"}))),
 ])
 def test_other_forms_the_docs_allow(capsys, provider, answer):
     assert_right(judged(capsys, {**right_answers(), provider: answer}))
@@ -100,6 +113,34 @@ WRONG = {  # name: (provider, answer, the hint)
     "not-a-pair": ("slack", right_answers()["slack"][1], "each answer is a pair"),
     "not-a-request": ("slack", ("Bearer", {"Authorization": f"Bearer {KEY}"}), "requests.Request(...)"),
     "a-response": ("slack", ("Bearer", requests.Response()), "requests.Request(...)"),
+    # names that only look like a key's: another provider's header, or any words with "key" in them
+    "the-monkey": ("anthropic", ("the monkey", right_answers()["anthropic"][1]), "is not the scheme"),
+    "another-providers-key": ("anthropic", ("the subscription key", right_answers()["anthropic"][1]),
+                              "is not the scheme"),
+    "api-key-token": ("anthropic", ("api key token", right_answers()["anthropic"][1]), "is not the scheme"),
+    "x-api-key-for-azure": ("azure_apim", ("x-api-key", right_answers()["azure_apim"][1]), "is not the scheme"),
+    "bearer-header": ("slack", ("Bearer header", right_answers()["slack"][1]), "is not the scheme"),
+    # the request body: Slack reads token= from a form body, but the exercise wants the header
+    "slack-form-body": ("slack", ("Bearer", requests.Request("POST", RECORDED["slack"].url, data={"token": KEY})),
+                        "Slack reads token= from a form body"),
+    "slack-json-body": ("slack", ("Bearer", requests.Request("POST", RECORDED["slack"].url, json={"token": KEY})),
+                        "not from a JSON one"),
+    "key-in-body-and-header": ("anthropic", ("x-api-key", request("anthropic", json={"api_key": KEY}, headers={
+        "x-api-key": KEY, "anthropic-version": "2023-06-01"})), "send it once"),
+    "key-in-body-only": ("github", ("Bearer", requests.Request("POST", "https://api.github.com/user",
+                                                               json={"token": KEY})), "this call is GET"),
+    "anthropic-get": ("anthropic", ("x-api-key", requests.Request("GET", RECORDED["anthropic"].url, headers={
+        "x-api-key": KEY, "anthropic-version": "2023-06-01"})), "this call is POST"),
+    "other-port": ("github", ("Bearer", requests.Request("GET", "https://api.github.com:8443/user", headers={
+        "Authorization": f"Bearer {KEY}"})), "as it is written"),
+    "other-path": ("github", ("Bearer", requests.Request("GET", "https://api.github.com/users", headers={
+        "Authorization": f"Bearer {KEY}"})), "as it is written"),
+    "no-such-version": ("anthropic", ("x-api-key", request("anthropic", headers={
+        "x-api-key": KEY, "anthropic-version": "2099-99-99"})), "versioning page"),
+    "basic-without-colon": ("stripe", ("Basic", request("stripe", headers={
+        "Authorization": "Basic " + base64.b64encode(KEY.encode()).decode()})), "RFC 7617 §2"),
+    "quoted-bearer": ("slack", ("Bearer", request("slack", headers={"Authorization": f'Bearer "{KEY}"'})),
+                      "without quotes"),
 }
 
 
@@ -131,6 +172,9 @@ def test_the_recorded_failures_are_what_their_sources_show():
     assert set(EXERCISE) <= set(failures)
     assert failures["stripe"].headers["WWW-Authenticate"] == 'Basic realm="Stripe"'
     assert failures["slack"].status_code == 200 and failures["slack"].json() == {"ok": False, "error": "not_authed"}
+    # Microsoft's troubleshooting article shows APIM's 401 with its own challenge, naming the header
+    assert failures["azure_apim"].headers["WWW-Authenticate"].startswith("AzureApiManagementKey realm=")
+    assert 'name="Ocp-Apim-Subscription-Key",type="header"' in failures["azure_apim"].headers["WWW-Authenticate"]
     assert "WWW-Authenticate" not in failures["github"].headers and failures["github"].status_code == 401
     assert failures["aws"].status_code == 403 and "InvalidClientTokenId" in failures["aws"].text
     assert all(recorded.source.startswith("https://") for recorded in RECORDED.values())
@@ -163,7 +207,8 @@ def test_the_notebook_names_every_provider_of_the_issue_with_its_docs():
                         "Google APIs, OAuth 2.0", "AWS", "Azure API Management", "Microsoft Entra ID",
                         "Slack Web API", "Twilio"]
     references = markdown.split("## References", 1)[1]
-    for page in ("docs.github.com", "docs.stripe.com", "openai", "anthropic.com", "cloud.google.com",
+    for page in ("docs.github.com", "docs.stripe.com", "developers.openai.com", "platform.claude.com",
+                 "cloud.google.com",
                  "docs.aws.amazon.com", "api-management", "learn.microsoft.com/entra", "slack", "twilio.com"):
         assert page in references, page
 
@@ -181,3 +226,16 @@ def test_fuzz_the_check_always_gives_a_verdict(capsys, provider, scheme, headers
     answer = (scheme, request(provider, headers=headers, params=params))
     output = judged(capsys, {**right_answers(), provider: answer})
     assert output.startswith(("✓ Right: ", "✗ Not yet: ")) and output.count("\n") == 1, output
+
+
+def test_notebook_00s_map_follows_each_notebooks_time_line():
+    """The map in notebook 00 lists every notebook with the minutes of its own Time line (as the
+    README's map does, tests/test_readme.py), so that it cannot go stale when a notebook grows."""
+    notebook = nbformat.read(ROOT / "notebooks" / "00-start-here.ipynb", as_version=4)
+    the_map = next(cell.source for cell in notebook.cells if cell.source.startswith("## The map"))
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        time_line = re.search(r"\*\*Time:\*\* (\d+) min teaching, (\d+) min exercises", path.read_text("utf-8"))
+        assert time_line, path.name
+        row = next((line for line in the_map.splitlines() if line.startswith(f"| {path.name[:2]} |")), "")
+        assert path.name in row or path.name.startswith("00"), f"{path.name} is not on 00's map"
+        assert row.endswith(f"| {time_line[1]} min | {time_line[2]} min |"), f"00's map: {path.name} {row!r}"

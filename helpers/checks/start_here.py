@@ -142,10 +142,14 @@ RECORDED = {
         "https://github.com/slackapi/python-slack-sdk/issues/1012 (the body; the status 200 as "
         "https://github.com/jolicode/slack-php-api/issues/47 reports it)"),
     "azure_apim": Recorded(
-        "Azure API Management", "https://contoso.azure-api.net/orders", 401, (),
+        "Azure API Management", "https://contoso.azure-api.net/orders", 401,
+        (("WWW-Authenticate", 'AzureApiManagementKey realm="https://contoso.azure-api.net/orders",'
+                              'name="Ocp-Apim-Subscription-Key",type="header"'),),
         {"statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to "
          "include subscription key when making requests to an API."},
-        "https://github.com/MicrosoftDocs/azure-docs/issues/15130"),
+        "https://github.com/MicrosoftDocs/SupportArticles-docs/blob/main/support/azure/api-mgmt/availability/"
+        "unauthorized-errors-invoke-apis.md (Microsoft's troubleshooting article: the realm is its "
+        "instance's URL, here this example's)"),
     "google_oauth": Recorded(
         "Google APIs, OAuth 2.0", "https://people.googleapis.com/v1/people/me", 401,
         (("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/", error="invalid_token"'),),
@@ -222,14 +226,14 @@ SCHEME_WORDS = {  # provider: (the schemes the docs allow, lower-cased), what th
 
 
 def _names(scheme: str, allowed: set[str]) -> bool:
-    """Whether `scheme` names one of `allowed`: a scheme word exactly, a key header by its name or as
-    an API key ("API key header", "X-API-Key"), any case."""
-    words = " ".join(scheme.lower().replace("_", " ").split())
-    if words in allowed:
-        return True
-    keyed = "api key" in allowed and words.split()[:1] not in (["basic"], ["bearer"], ["token"])
-    return keyed and ("key" in words and (words.startswith(("api", "x-api", "the")) or
-                                          any(name in words for name in allowed)))
+    """Whether `scheme` names one of `allowed`, any case: a scheme word, or a key header by its name
+    or as an API key, with "header" after it or not ("API key header", "X-API-Key"), "the" before."""
+    words = scheme.lower().replace("_", " ").split()
+    if words[:1] in (["the"], ["an"], ["a"]):
+        words = words[1:]
+    if words[-1:] == ["header"] and "api key" in allowed:  # only a key goes in a header of its own
+        words = words[:-1]
+    return " ".join(words) in allowed
 
 
 def _answer_problem(name: str, answer: Any) -> str:
@@ -255,6 +259,14 @@ def _call_problem(name: str, prepared: requests.PreparedRequest) -> str:
     url = urlsplit(prepared.url or "")
     if url.scheme != "https" or url.hostname != expected.hostname:
         return f"call {RECORDED[name].url}, over https (that went to {url.scheme}://{url.hostname})."
+    try:
+        port = url.port
+    except ValueError:
+        port = -1
+    if port not in (None, 443) or url.path != expected.path:
+        return f"call {RECORDED[name].url} as it is written (that went to {url.netloc[:40]}{url.path[:40]})."
+    if prepared.method not in METHODS[name]:
+        return f"this call is {' or '.join(sorted(METHODS[name]))} {RECORDED[name].url}, not {prepared.method}."
     if STAND_IN_KEY in unquote(prepared.url or "") or credentials_in_url(prepared.url):
         note = (" Azure API Management accepts subscription-key= in the query, but reads the header first: "
                 "send the header." if name == "azure_apim" else "")
@@ -264,11 +276,28 @@ def _call_problem(name: str, prepared: requests.PreparedRequest) -> str:
                                    value if isinstance(value, str) else bytes(value).decode("latin-1")
                                    for name, value in prepared.headers.items()})  # bytes= values too
     carriers = [header for header, value in headers.items() if STAND_IN_KEY in _readable(header, value)]
+    body = prepared.body.decode("latin-1") if isinstance(prepared.body, bytes) else str(prepared.body or "")
+    if STAND_IN_KEY in unquote(body):
+        if carriers:
+            return (f"the key went in {carriers[0]} and in the request body: send it once, in the header "
+                    "the docs name.")
+        if name == "slack":
+            return ("the key went in the request body. Slack reads token= from a form body, but not from "
+                    "a JSON one, and this exercise wants the header: Authorization: Bearer <key>.")
+        return "the key went in the request body; the docs want it in a header (the table above)."
     if not carriers:
         return f"the key is not in that request: use `key` ({STAND_IN_KEY!r}) as the credential."
     if len(carriers) > 1:
         return f"the key went in {' and '.join(carriers)}: send it once, where the docs say."
     return RULES[name](headers, carriers[0])
+
+
+METHODS = {"github": {"GET"}, "stripe": {"GET"}, "anthropic": {"POST"}, "slack": {"GET", "POST"},
+           "azure_apim": {"GET"}}  # the exercise's calls (Slack's methods take either)
+# The API versions Anthropic's versioning page names (read 2026-12-01): 2023-06-01 in its examples,
+# 2026-10-21 as its current one.
+ANTHROPIC_VERSIONS = ("2023-06-01", "2026-10-21")
+OWS = " \t"  # a recipient strips the whitespace around a field value (RFC 9110 §5.5)
 
 
 def _readable(header: str, value: str) -> str:
@@ -286,14 +315,17 @@ def _authorization(headers: Any, carrier: str, words: set[str], provider: str, h
     """The problem with a key that belongs in Authorization with one of the scheme `words`."""
     if carrier.lower() != "authorization":
         return f"the key went in {carrier}; {provider} reads Authorization: {hint}."
-    value = headers["Authorization"]
+    value = headers["Authorization"].strip(OWS)
     scheme, _, rest = value.partition(" ")
+    rest = rest.lstrip(" ")  # RFC 6750 §2.1: "Bearer" 1*SP b64token, so more than one space is fine
     if value == STAND_IN_KEY:
         return f"Authorization holds the bare key, with no scheme word: {hint}."
     if scheme.lower() == "basic" and "basic" not in words:
         return f"that is Basic (a user name and password); {provider} wants the key as {hint}."
     if scheme.lower() == "token" and "token" not in words:
         return f"`token` is a word GitHub accepts, not {provider}: it wants {hint}."
+    if scheme.lower() in words and scheme.lower() != "basic" and rest != STAND_IN_KEY == rest.strip('"\''):
+        return f"the key goes bare after {scheme[:20]}, without quotes (a b64token has none, RFC 6750 §2.1)."
     if scheme.lower() not in words or (scheme.lower() != "basic" and rest != STAND_IN_KEY):
         return f"Authorization: {scheme[:20]} ... is not the form; {provider} wants {hint}."
     return ""
@@ -313,9 +345,13 @@ def _stripe(headers: Any, carrier: str) -> str:
     if problem or not headers["Authorization"].lower().startswith("basic "):
         return problem
     try:
-        user, _, password = base64.b64decode(headers["Authorization"][6:], validate=True).decode().partition(":")
+        decoded = base64.b64decode(headers["Authorization"].strip(OWS)[6:].strip(" "), validate=True).decode()
     except ValueError:
         return f"that Basic value is not base64 of user:password. Let requests build it: {hint}."
+    user, colon, password = decoded.partition(":")
+    if not colon:
+        return ("that Basic value has no colon: RFC 7617 §2 wants base64 of user-id \":\" password, even "
+                f"with an empty password. Let requests build it: {hint}.")
     if user != STAND_IN_KEY:
         return f"the key went as the password; Stripe reads it as the user name: {hint}."
     return "" if password == "" else f"Stripe needs no password after the key: {hint}."
@@ -329,10 +365,14 @@ def _key_header(expected: str, provider: str, extra: str = ""):
             return f"{kind} is not what {provider} reads: the key goes in the {expected} header, on its own."
         if carrier.lower() != expected.lower():
             return f"the key went in {carrier[:40]}; {provider}'s docs name the {expected} header."
-        if headers[carrier] != STAND_IN_KEY:
+        if headers[carrier].strip(OWS) != STAND_IN_KEY:
             return f"{expected} holds the key alone, with no scheme word or quotes."
-        if extra and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", headers.get(extra, "")):
+        version = headers.get(extra, "").strip(OWS) if extra else ""
+        if extra and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", version):
             return f"{provider} also asks for the {extra} header, a date such as 2023-06-01."
+        if extra and version not in ANTHROPIC_VERSIONS:
+            return (f"{version} is not one of the API versions {provider}'s versioning page names "
+                    f"({', '.join(ANTHROPIC_VERSIONS)}).")
         return ""
     return problem
 
