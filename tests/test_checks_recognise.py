@@ -57,6 +57,7 @@ def test_the_right_answers(capsys):
     ("azure_apim", ("subscription key", right_answers()["azure_apim"][1])),
     ("azure_apim", ("Ocp-Apim-Subscription-Key header", right_answers()["azure_apim"][1])),
     ("azure_apim", ("the subscription key", right_answers()["azure_apim"][1])),
+    ("anthropic", ("api-key header", right_answers()["anthropic"][1])),
     # RFC 6750 §2.1: "Bearer" 1*SP b64token; RFC 9110 §5.5: a recipient strips trailing whitespace
     ("github", ("Bearer", request("github", headers={"Authorization": f"Bearer  {KEY}"}))),
     ("slack", ("Bearer", request("slack", headers={"Authorization": f"Bearer {KEY} "}))),
@@ -118,7 +119,7 @@ WRONG = {  # name: (provider, answer, the hint)
     "another-providers-key": ("anthropic", ("the subscription key", right_answers()["anthropic"][1]),
                               "is not the scheme"),
     "api-key-token": ("anthropic", ("api key token", right_answers()["anthropic"][1]), "is not the scheme"),
-    "x-api-key-for-azure": ("azure_apim", ("x-api-key", right_answers()["azure_apim"][1]), "is not the scheme"),
+    "x-api-key-for-azure": ("azure_apim", ("x-api-key", right_answers()["azure_apim"][1]), "name=\"Ocp-Apim"),
     "bearer-header": ("slack", ("Bearer header", right_answers()["slack"][1]), "is not the scheme"),
     # the request body: Slack reads token= from a form body, but the exercise wants the header
     "slack-form-body": ("slack", ("Bearer", requests.Request("POST", RECORDED["slack"].url, data={"token": KEY})),

@@ -221,7 +221,8 @@ SCHEME_WORDS = {  # provider: (the schemes the docs allow, lower-cased), what th
     "anthropic": ({"x-api-key", "api key"}, "the body says 'invalid x-api-key': a key in the x-api-key header"),
     "slack": ({"bearer"}, "status 200 with \"ok\": false, \"not_authed\"; Slack's docs: Authorization: Bearer"),
     "azure_apim": ({"ocp-apim-subscription-key", "api key", "subscription key"},
-                   "the body says 'missing subscription key': the Ocp-Apim-Subscription-Key header"),
+                   "the challenge AzureApiManagementKey ..., name=\"Ocp-Apim-Subscription-Key\", "
+                   "type=\"header\": the key in that header"),
 }
 
 
@@ -233,7 +234,8 @@ def _names(scheme: str, allowed: set[str]) -> bool:
         words = words[1:]
     if words[-1:] == ["header"] and "api key" in allowed:  # only a key goes in a header of its own
         words = words[:-1]
-    return " ".join(words) in allowed
+    named = " ".join(words)
+    return named in allowed or (named == "api-key" and "api key" in allowed)
 
 
 def _answer_problem(name: str, answer: Any) -> str:
