@@ -15,6 +15,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -183,14 +184,16 @@ class FixedClock:
 
 def suite_request(case: Case, kind: str) -> Request:
     """AWS's own signed request (header- or query-signed-request.txt), as the WSGI app would receive it:
-    header names lower-case, repeated ones joined with ', ', the path and query as Latin-1 text (PEP 3333)."""
+    header names lower-case, repeated ones joined with ', ' (as helpers.serving.gateway.make_environ does), the
+    path and query as Latin-1 text (PEP 3333): the path decoded (PATH_INFO) and as sent (RAW_URI)."""
     method, path, query, headers, body = parse_request((SUITE / case.name / f"{kind}-signed-request.txt").read_bytes())
     received: dict[str, str] = {}
     for name, value in headers:
         name, value = name.lower(), value.encode("utf-8").decode("latin-1")
         received[name] = f"{received[name]}, {value}" if name in received else value
     latin1 = lambda text: text.encode("utf-8").decode("latin-1")  # noqa: E731
-    return Request(method=method, path=latin1(path), query=latin1(query), headers=received, body=body)
+    return Request(method=method, path=unquote(latin1(path), encoding="latin-1"), query=latin1(query),
+                   headers=received, body=body, raw_path=latin1(path))
 
 
 def suite_verifier(case: Case, when: float) -> sigv4.SigV4Verifier:
@@ -199,7 +202,8 @@ def suite_verifier(case: Case, when: float) -> sigv4.SigV4Verifier:
     if case.token is not None:
         entry["session_token"] = case.token
     settings = {"region": case.context["region"], "service": case.context["service"], "credentials": [entry]}
-    return sigv4.SigV4Verifier(FixedClock(when), settings)
+    host = dict(case.headers)["Host"]  # example.amazonaws.com: the server the suite's requests are signed for
+    return sigv4.SigV4Verifier(FixedClock(when), settings, authorities=lambda: {host})
 
 
 # The verifier refuses these of AWS's signed requests, on purpose:

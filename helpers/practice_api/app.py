@@ -132,7 +132,8 @@ class PracticeAPI:
         self.rate_limiter = RateLimiter(self.clock)
         self.digest = DigestAuthenticator(self.clock)
         self.signatures = SignatureChecker(self.clock)
-        self.aws = SigV4Verifier(self.clock)  # AWS Signature Version 4 at /aws/*
+        # AWS Signature Version 4 at /aws/*, for this server's own hosts (the issuer's can change: loopback)
+        self.aws = SigV4Verifier(self.clock, authorities=lambda: binding.own_authorities(self))
         self.orders: Recent = Recent(self.MAX_NOTES, self.MAX_CALL_BYTES, lambda order: len(str(order)))
         self._order_ids = 0
         self._tokens = None

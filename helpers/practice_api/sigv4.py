@@ -23,7 +23,8 @@ it signs and in how the key is made. The server, for each request:
 4. Derives the signing key from the secret, one HMAC-SHA256 per scope part:
    kDate = HMAC("AWS4" + secret, date), kRegion = HMAC(kDate, region),
    kService = HMAC(kRegion, service), kSigning = HMAC(kService, "aws4_request").
-   A leaked kSigning signs for one day, one region and one service only.
+   A leaked kSigning signs for one region and one service only, and only requests dated that day;
+   but a presigned URL dated that day may say X-Amz-Expires=604800, and so work for a week.
 5. Compares HMAC(kSigning, string to sign) with the request's signature, in constant time.
 6. Refuses an X-Amz-Date more than 5 minutes (WINDOW_SECONDS) from its clock, either way. AWS's
    general rule: "In most cases, a request must reach AWS within five minutes of the time stamp in
@@ -32,13 +33,24 @@ it signs and in how the key is made. The server, for each request:
 
 What this server requires (and why):
 - SignedHeaders lists `host` (and, with the Authorization header, `x-amz-date`), and every
-  `x-amz-*` header the request carries: S3 refuses a request with an unsigned x-amz-* header
-  (403 AccessDenied, "There were headers present in the request which were not signed"), and
-  its documentation says "any x-amz-* headers that you plan to include in your request must also be
-  added" to the signed headers. An unsigned X-Amz-Security-Token or X-Amz-Content-Sha256 could be
-  swapped by anyone on the path. Host must be signed so that a signature for one host cannot
-  be used at another. It is the Host header as received: `api.practice.test` in-process,
-  `127.0.0.1:PORT` on loopback (botocore signs the URL's host and port, the same value).
+  `x-amz-*` header the request carries. S3's documentation says "any x-amz-* headers that you plan
+  to include in your request must also be added" to the signed headers, and S3 answers an unsigned
+  one with 403 AccessDenied, "There were headers present in the request which were not signed";
+  but S3 itself is reported to accept an unsigned X-Amz-Content-Sha256 (scality/Arsenal pull
+  request 2590, demarche-numerique/ds_proxy pull request 164, both S3-compatible servers that copy
+  S3's behaviour). Refusing every unsigned x-amz-* header is this service's own, stricter rule: an
+  unsigned X-Amz-Security-Token or X-Amz-Content-Sha256 could be swapped by anyone on the path.
+- Host is signed, and is one of this server's own names (`binding.own_authorities`): the Host
+  header as received, `api.practice.test` in-process, `127.0.0.1:PORT` on loopback (botocore signs
+  the URL's host and port, the same value). The signature covers the Host the client signed, so a
+  request signed for https://evil.test and replayed here with `Host: evil.test` would verify: any
+  other Host gets 421 Misdirected Request (RFC 9110 section 15.5.20), as DPoP proofs do.
+- Header values: trimmed, runs of white space made one space, where white space is ASCII's
+  (space, tab, CR, LF, VT, FF), as AWS's own C signer (aws-c-auth) has it; botocore's str.split()
+  also counts U+00A0, U+3000 and others, so a value with those signs differently there. A header
+  sent twice reaches the app as one value joined with ', ' (`helpers.serving.gateway.make_environ`,
+  as RFC 9110 section 5.3 allows), where AWS joins the values with ','; and a single header `a, b`
+  cannot be told from two. Sign a header once.
   S3 also requires Content-Type to be signed when present; this service does not (botocore
   signs it anyway: SigV4Auth signs every header of the request except those of its
   SIGNED_HEADERS_BLACKLIST: User-Agent, Expect, Connection and other hop-by-hop headers, and
@@ -61,17 +73,28 @@ What this server requires (and why):
   from any machine, until X-Amz-Date + X-Amz-Expires (1 to 604800 s, a week). It signs the
   query (all but X-Amz-Signature) and `host`.
 
-The path: WSGI's PATH_INFO is already percent-decoded, and both transports of this series
-(`helpers.serving.gateway.make_environ`) keep no raw target. The routes /aws/whoami and
-/aws/orders are plain ASCII, so for them the decoded path is the raw path. A client that sends
-the path with escapes (/aws/%77hoami) reaches /aws/whoami, but signed /aws/%2577hoami: the server
-canonicalizes what it has, `/aws/whoami`, and answers 403 SignatureDoesNotMatch, with its own
-CanonicalRequest so that the difference shows. The pure functions below take the raw path.
+The path: WSGI's PATH_INFO is percent-decoded, so the routes see /aws/whoami for /aws%2Fwhoami
+too. The signature covers the path as sent: both transports keep the raw target in
+environ["RAW_URI"] (`helpers.serving.gateway.make_environ`; gunicorn's name), which reaches the
+verifier as `Request.raw_path`. /aws%2Fwhoami is signed as /aws%252Fwhoami (encoded once more, as
+every service but S3 does, and as botocore does); a request signed for /aws/whoami but sent as
+/aws%2Fwhoami gets 403 SignatureDoesNotMatch, with the server's CanonicalRequest to compare. A
+Request made without raw_path (as `checks` builds one) is verified with its decoded path.
+
+The query: each name and value is percent-decoded, then encoded again, as aws-c-auth does
+(s_append_canonical_query_string); its decoder (aws-c-common's aws_byte_buf_append_decoding_uri)
+turns %XX into a byte and leaves '+' alone, so `q=a+b` is signed as `q=a%2Bb`, a plus, never a
+space. A space is sent as %20. botocore signs the query as it finds it, without encoding it again:
+for `?q=a+b` it signs `q=a+b`, which this server refuses (and requests writes params={"q": "a b"}
+as q=a+b: send a space as %20).
 
 Errors look like AWS's: a JSON body {"Code": ..., "Message": ...} (S3 sends the same fields as
 XML), the header `x-amzn-ErrorType: <Code>`, and no WWW-Authenticate (AWS sends none). For
 SignatureDoesNotMatch the body also holds the server's CanonicalRequest and StringToSign, as S3's
-does, with any session token in them shown as <hidden>. The codes and messages:
+does. Credentials in them are hidden: the session token, and any header or query parameter that
+Request.__repr__ hides, are shown as <hidden>; then the StringToSign's hash line is hidden too (it
+is the SHA-256 of the real canonical request, from which a short secret could be guessed). The
+codes and messages:
 
   403 MissingAuthenticationToken   "Missing Authentication Token" (no Authorization, no X-Amz-Algorithm)
   400 InvalidArgument              both an Authorization header and query authentication; or an
@@ -79,7 +102,10 @@ does, with any session token in them shown as <hidden>. The codes and messages:
   400 IncompleteSignature          a malformed Authorization header, Credential, SignedHeaders,
                                    Signature or X-Amz-Date; a header listed but absent
   400 AuthorizationQueryParametersError  a malformed presigned URL: a missing or repeated X-Amz-*
-                                   parameter, "X-Amz-Expires should be a number", "X-Amz-Expires
+                                   parameter; a malformed X-Amz-Credential, X-Amz-SignedHeaders,
+                                   X-Amz-Signature or X-Amz-Date (the message names it); a header
+                                   listed but absent; "X-Amz-Expires should be a number" (ASCII digits;
+                                   leading zeros are allowed: 0060 is 60 seconds), "X-Amz-Expires
                                    must be less than a week (in seconds); that is, the given X-Amz-Expires
                                    must be less than 604800 seconds" (S3's words; 604800 itself is accepted,
                                    as S3's documentation says: "the maximum is 604800 (seven days)")
@@ -97,9 +123,12 @@ does, with any session token in them shown as <hidden>. The codes and messages:
   403 AccessDenied                 "There were headers present in the request which were not signed"
                                    (+ HeadersNotSigned); "Request has expired" and "Request is not yet
                                    valid" (a presigned URL dated more than 5 minutes ahead), as S3 says
-  403 InvalidToken                 the session token: missing for the ASIA key, wrong ("The provided
+  400 InvalidToken                 the session token: missing for the ASIA key, wrong ("The provided
                                    token is malformed or otherwise invalid."), or sent with the AKIA key.
+                                   S3's code and status (400 in its ErrorResponses); services such as STS
+                                   answer a bad token with 403 InvalidClientTokenId instead.
                                    Sent but not signed: AccessDenied above, as any unsigned x-amz-* header
+  421 MisdirectedRequest           a Host this server does not answer for (this service's code)
   400 XAmzContentSHA256Mismatch    "The provided 'x-amz-content-sha256' header does not match what was computed."
   400 ValidationError              POST /aws/orders: the (correctly signed) body is not a JSON object
   403 RequestTimeTooSkewed         "The difference between the request time and the current time is too large."
@@ -115,7 +144,9 @@ reference_aws-signing.html (five minutes) there; https://docs.aws.amazon.com/IAM
 https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html (x-amz-* headers signed,
 x-amz-content-sha256, UNSIGNED-PAYLOAD), https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 (presigned URLs, X-Amz-Expires up to 604800) and https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
-(error codes); the test suite of https://github.com/awslabs/aws-c-auth (tests/aws-signing-test-suite/v4).
+(error codes); the test suite of https://github.com/awslabs/aws-c-auth (tests/aws-signing-test-suite/v4)
+and its signer, source/aws_signing.c (header white space, the query), with
+https://github.com/awslabs/aws-c-common source/uri.c (the query's decoding); RFC 9110 sections 5.3 and 15.5.20.
 """
 from __future__ import annotations
 
@@ -124,10 +155,11 @@ import hashlib
 import hmac
 import re
 import time
-from typing import Iterable
+from types import SimpleNamespace
+from typing import Callable, Iterable
 from urllib.parse import unquote_to_bytes
 
-from helpers.practice_api import demo
+from helpers.practice_api import binding, demo
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import (SENSITIVE_HEADERS, SENSITIVE_PARAMETERS, HTTPError, Reply, Request, json_reply,
                                       printable)
@@ -149,6 +181,9 @@ EXPIRES = re.compile(r"[0-9]+")  # ASCII digits: '²'.isdigit() is True and int(
 QUERY_AUTH = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
               "X-Amz-Signature")
 MAX_AUTHORIZATION = 4096  # far more than a real one (about 200 characters)
+ASCII_SPACE = " \t\n\v\f\r"  # aws-c-auth's s_is_space (aws-c-common's aws_isspace): ASCII white space only
+ASCII_SPACES = re.compile(f"[{re.escape(ASCII_SPACE)}]+")
+IN_PROCESS = SimpleNamespace(issuer=demo.BASE_URL, other_origin=demo.OTHER_ORIGIN)  # the hosts of the in-process API
 
 
 # -- The pure functions: what a client computes too (tested against AWS's own test suite) --------------------
@@ -223,11 +258,15 @@ def canonical_headers(headers: Iterable[tuple[str, str]], signed: Iterable[str])
     Each line is `lower-case name:value\\n`, sorted by name. A value is trimmed and its runs of white
     space (a folded line too) become one space; a header sent more than once has its values joined
     with ',' in the order received. A name in `signed` that `headers` lacks raises KeyError.
+
+    White space is ASCII's only (space, tab, CR, LF, VT, FF), as in AWS's C signer (aws-c-auth's
+    s_is_space): a value signed as `a b` and sent as `a<U+00A0>b` or `a<U+3000>b` is another value,
+    and is refused. Python's str.split() (and botocore, which uses it) would collapse those too.
     """
     names = sorted({name.lower() for name in signed})
     values: dict[str, list[str]] = {}
     for name, value in headers:
-        values.setdefault(name.lower(), []).append(" ".join(value.split()))
+        values.setdefault(name.lower(), []).append(ASCII_SPACES.sub(" ", value.strip(ASCII_SPACE)))
     lines = []
     for name in names:
         if name not in values:
@@ -287,18 +326,25 @@ def _query_error(message: str) -> AWSError:
 
 
 class SigV4Verifier:
-    """Checks AWS SigV4 requests for the practice service (`demo.AWS`): region eu-west-1, service practice."""
+    """Checks AWS SigV4 requests for the practice service (`demo.AWS`): region eu-west-1, service practice.
+
+    `authorities` gives the host[:port] names this server answers for (`binding.own_authorities`); by
+    default the in-process API's, api.practice.test and other.practice.test. The app passes its own,
+    which on loopback are 127.0.0.1:PORT, localhost:PORT and [::1]:PORT.
+    """
 
     def __init__(self, clock: Clock, credentials: dict | None = None, region: str | None = None,
-                 service: str | None = None) -> None:
+                 service: str | None = None, authorities: Callable[[], set[str]] | None = None) -> None:
         settings = credentials or demo.AWS
         self.clock = clock
         self.region = region or settings["region"]
         self.service = service or settings["service"]
         self.keys = {entry["access_key_id"]: entry for entry in settings["credentials"]}
+        self.authorities = authorities or (lambda: binding.own_authorities(IN_PROCESS))
 
     def verify(self, request: Request) -> dict:
         """Who signed this request: {"access_key_id", "user", "signed_with"}; or raise AWSError."""
+        self._check_host(request)
         authorization = request.header("Authorization")
         query = _query_parameters(request.query)
         presigned = any(name in query for name in QUERY_AUTH)
@@ -312,6 +358,16 @@ class SigV4Verifier:
         else:
             raise AWSError(403, "MissingAuthenticationToken", "Missing Authentication Token")
         return self._check(request, query, presigned, **fields)
+
+    def _check_host(self, request: Request) -> None:
+        """Refuse a Host this server does not answer for: the signature covers the Host the client signed,
+        so a request signed for https://evil.test, replayed here with `Host: evil.test`, would verify.
+        421 Misdirected Request (RFC 9110 section 15.5.20), as `binding.request_url` answers for DPoP."""
+        host = (request.header("Host") or "").strip(" \t")
+        if host and binding._authority(request.scheme, host) not in self.authorities():
+            raise AWSError(421, "MisdirectedRequest", f"This server does not answer for the host "
+                           f"'{printable(host[:80])}': sign the request for one of its own hosts, such as "
+                           f"{sorted(self.authorities())[0]} (RFC 9110 section 15.5.20).")
 
     # Reading the parameters -------------------------------------------------------------------------------
 
@@ -356,35 +412,38 @@ class SigV4Verifier:
         expires = query["X-Amz-Expires"][0]
         if not EXPIRES.fullmatch(expires):
             raise _query_error("X-Amz-Expires should be a number")
-        if len(expires) > 7 or int(expires) > MAX_EXPIRES:  # int() of 5,000 digits is slow, and refused
+        digits = expires.lstrip("0") or "0"  # 0000060 and 00000060 are both 60 seconds
+        if len(digits) > 7 or int(digits) > MAX_EXPIRES:  # int() of 5,000 digits is slow, and refused
             raise _query_error("X-Amz-Expires must be less than a week (in seconds); that is, the given "
                                "X-Amz-Expires must be less than 604800 seconds")
-        if int(expires) < 1:
+        if int(digits) < 1:
             raise _query_error("X-Amz-Expires is a number of seconds from 1 to 604800.")
         return {"credential": query["X-Amz-Credential"][0], "signed_headers": query["X-Amz-SignedHeaders"][0],
                 "provided": query["X-Amz-Signature"][0], "amz_date": query["X-Amz-Date"][0],
-                "expires": int(expires), "token": query.get("X-Amz-Security-Token", [None])[0]}
+                "expires": int(digits), "token": query.get("X-Amz-Security-Token", [None])[0]}
 
     # The checks --------------------------------------------------------------------------------------------
 
     def _check(self, request: Request, query: dict[str, list[str]], presigned: bool, *, credential: str,
                signed_headers: str, provided: str, amz_date: str, expires: int | None, token: str | None) -> dict:
-        where = "X-Amz-Credential" if presigned else "Credential"
+        # A malformed presigned URL is S3's AuthorizationQueryParametersError, naming the X-Amz-* parameter.
+        malformed, prefix = (_query_error, "X-Amz-") if presigned else (_incomplete, "")
         parts = credential.split("/")
         if len(parts) != 5 or not all(parts):
-            raise _incomplete(f"{where} is <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request: "
-                              "five parts separated by '/'.")
+            raise malformed(f"{prefix}Credential is <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request: "
+                            "five parts separated by '/'.")
         key_id, date, region, service, terminator = parts
         if not AMZ_DATE.fullmatch(amz_date) or _epoch(amz_date) is None:
-            raise _incomplete("X-Amz-Date must be in ISO-8601 'basic format', in UTC: YYYYMMDD'T'HHMMSS'Z', "
-                              "such as 20261201T120000Z.")
+            raise malformed("X-Amz-Date must be in ISO-8601 'basic format', in UTC: YYYYMMDD'T'HHMMSS'Z', "
+                            "such as 20261201T120000Z.")
         if not SIGNED_HEADERS.fullmatch(signed_headers):
-            raise _incomplete("SignedHeaders is a list of lower-case header names separated by ';'.")
+            raise malformed(f"{prefix}SignedHeaders is a list of lower-case header names separated by ';'.")
         names = signed_headers.split(";")
         if names != sorted(set(names)):
-            raise _incomplete("SignedHeaders lists each header once, sorted: host;x-amz-date, not x-amz-date;host.")
+            raise malformed(f"{prefix}SignedHeaders lists each header once, sorted: host;x-amz-date, not "
+                            "x-amz-date;host.")
         if not SIGNATURE.fullmatch(provided):
-            raise _incomplete("The signature is 64 lower-case hex digits (a hex HMAC-SHA256).")
+            raise malformed(f"{prefix}Signature is 64 lower-case hex digits (a hex HMAC-SHA256).")
         if key_id not in self.keys:
             raise AWSError(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
         if date != amz_date[:8]:
@@ -408,7 +467,8 @@ class SigV4Verifier:
                                f"'{label}' must be a 'SignedHeader' in the AWS Authorization.")
         absent = [name for name in names if name not in request.headers]
         if absent:
-            raise _incomplete(f"SignedHeaders lists {printable(absent[0][:40])!r}, which the request does not have.")
+            raise malformed(f"{prefix}SignedHeaders lists {printable(absent[0][:40])!r}, which the request does "
+                            "not have.")
         unsigned = sorted(name for name in request.headers if name.startswith("x-amz-") and name not in names)
         if unsigned:
             raise AWSError(403, "AccessDenied", "There were headers present in the request which were not signed",
@@ -420,7 +480,7 @@ class SigV4Verifier:
         headers = [(name, _wire(value)) for name, value in request.headers.items() if name in names]
         raw_query = "&".join(part for part in request.query.split("&")
                              if not _is_parameter(part, "X-Amz-Signature")) if presigned else request.query
-        canonical = canonical_request(request.method, _wire(request.path), _wire(raw_query), headers, names,
+        canonical = canonical_request(request.method, _wire(_raw_path(request)), _wire(raw_query), headers, names,
                                       payload_hash)
         scope = "/".join([date, region, service, terminator])
         to_sign = string_to_sign(amz_date, scope, canonical)
@@ -428,7 +488,7 @@ class SigV4Verifier:
         if not hmac.compare_digest(expected, provided):
             raise AWSError(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
                            "signature you provided. Check your key and signing method.",
-                           CanonicalRequest=_shown(canonical, token), StringToSign=to_sign)
+                           **_shown(canonical, to_sign, token))
 
         now, signed_at = self.clock.now(), _epoch(amz_date)
         if presigned:  # valid from X-Amz-Date (give or take the skew) until X-Amz-Date + X-Amz-Expires
@@ -446,16 +506,16 @@ class SigV4Verifier:
         expected = entry.get("session_token")
         if expected is None:
             if token is not None:
-                raise AWSError(403, "InvalidToken", "This access key is a long-term key: it takes no "
+                raise AWSError(400, "InvalidToken", "This access key is a long-term key: it takes no "
                                "X-Amz-Security-Token.")
             return
         if token is None:
-            raise AWSError(403, "InvalidToken", "This access key is temporary: send its session token in "
+            raise AWSError(400, "InvalidToken", "This access key is temporary: send its session token in "
                            "X-Amz-Security-Token, and sign it.")
         # In the Authorization header case, an unsigned X-Amz-Security-Token was refused above (an unsigned
         # x-amz-* header); in a presigned URL it is a query parameter, so signed with the query.
         if not hmac.compare_digest(token.encode("latin-1", "replace"), expected.encode()):
-            raise AWSError(403, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+            raise AWSError(400, "InvalidToken", "The provided token is malformed or otherwise invalid.")
 
     def _payload_hash(self, request: Request, names: list[str]) -> str:
         actual = hashlib.sha256(request.body).hexdigest()
@@ -504,10 +564,26 @@ def _wire(text: str) -> str:
     return text.encode("latin-1", "replace").decode("utf-8", "surrogateescape")
 
 
-def _shown(canonical: str, token: str | None) -> str:
-    """The canonical request as the error body may show it. A session token is a credential, and so is
-    any header or query parameter that Request.__repr__ hides (a client may sign its Cookie or X-API-Key):
-    their values become <hidden>. The StringToSign shown is still the hash of the real canonical request."""
+def _raw_path(request: Request) -> str:
+    """The path as sent, escapes and all (the transports keep it: environ["RAW_URI"]); the decoded
+    PATH_INFO for a Request made without it, which is the same for the plain ASCII routes /aws/*."""
+    return request.raw_path if request.raw_path is not None else request.path
+
+
+def _shown(canonical: str, to_sign: str, token: str | None) -> dict[str, str]:
+    """CanonicalRequest and StringToSign as the error body may show them. A session token is a credential,
+    and so is any header or query parameter that Request.__repr__ hides (a client may sign its Cookie or
+    X-API-Key): their values become <hidden>. Then the StringToSign's last line, the SHA-256 of the real
+    canonical request, is hidden too: from it, a short secret (password=hunter2) could be found by hashing
+    guesses until one matches."""
+    shown = _hidden(canonical, token)
+    if shown != canonical.encode("utf-8", "surrogateescape").decode("utf-8", "replace"):  # something hidden
+        to_sign = to_sign.rpartition("\n")[0] + "\n<hidden: the SHA-256 of the canonical request with its credentials>"
+    return {"CanonicalRequest": shown, "StringToSign": to_sign}
+
+
+def _hidden(canonical: str, token: str | None) -> str:
+    """The canonical request with the values of its credentials replaced by <hidden>."""
     lines = canonical.encode("utf-8", "surrogateescape").decode("utf-8", "replace").split("\n")
     lines[2] = "&".join(name + "=<hidden>" if _decoded(name).lower() in SENSITIVE_PARAMETERS else name + sep + value
                         for name, sep, value in (part.partition("=") for part in lines[2].split("&")))

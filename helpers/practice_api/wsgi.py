@@ -108,6 +108,7 @@ class Request:
     client_certificate_der: bytes | None = None  # that certificate itself (RFC 8705 §3.1 hashes it)
     remote_address: str = "127.0.0.1"
     scheme: str = "https"  # wsgi.url_scheme: how the request reached the server (https, or http on loopback)
+    raw_path: str | None = None  # the path as sent, not percent-decoded (environ["RAW_URI"]); None if unknown
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, Any]) -> "Request":
@@ -133,6 +134,7 @@ class Request:
             client_certificate_der=_certificate_der(environ.get("SSL_CLIENT_CERT")),
             remote_address=environ.get("REMOTE_ADDR", "127.0.0.1"),
             scheme=environ.get("wsgi.url_scheme", "http"),
+            raw_path=environ["RAW_URI"].partition("?")[0] or "/" if "RAW_URI" in environ else None,
         )
 
     def header(self, name: str) -> str | None:
@@ -250,7 +252,8 @@ def _require_latin1(environ: Mapping[str, Any]) -> None:
     and echoing it would fail later, when the reply is encoded (a 500).
     """
     for key, value in environ.items():
-        if (key.startswith("HTTP_") or key in ("CONTENT_TYPE", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD")) \
+        if (key.startswith("HTTP_") or key in ("CONTENT_TYPE", "PATH_INFO", "QUERY_STRING", "REQUEST_METHOD",
+                                               "RAW_URI")) \
                 and isinstance(value, str) and not value.isascii():
             try:
                 value.encode("latin-1")

@@ -21,6 +21,9 @@ def make_environ(*, method: str, target: str, headers: Iterable[tuple[str, str]]
                  scheme: str, host: str, port: int, extra: dict | None = None) -> dict:
     """The PEP 3333 environ for one request. `target` is the path and query as sent.
 
+    PATH_INFO is percent-decoded (PEP 3333 follows CGI, RFC 3875 §4.1.5); RAW_URI keeps the target as
+    sent (gunicorn's name for it): a SigV4 signature covers the path's escapes, not the decoded path.
+
     `extra` holds what the server adds itself, such as the client certificate's name.
     """
     path, _, query = target.partition("?")
@@ -29,6 +32,7 @@ def make_environ(*, method: str, target: str, headers: Iterable[tuple[str, str]]
         "SCRIPT_NAME": "",
         "PATH_INFO": unquote(path, encoding="latin-1"),
         "QUERY_STRING": query,
+        "RAW_URI": target,
         "SERVER_NAME": host,
         "SERVER_PORT": str(port),
         "SERVER_PROTOCOL": "HTTP/1.1",
