@@ -531,11 +531,7 @@ def test_the_verifiers_default_hosts_are_the_in_process_apis():
     """checks.sigv4_signer builds SigV4Verifier(Clock()) and judges requests for https://api.practice.test."""
     from helpers.practice_api.clock import Clock
 
-    assert {"api.practice.test", "other.practice.test"} <= SigV4Verifier_default_hosts(Clock())
-
-
-def SigV4Verifier_default_hosts(clock) -> set[str]:
-    return set(sigv4.SigV4Verifier(clock).authorities())
+    assert sigv4.SigV4Verifier(Clock()).authorities() == {"api.practice.test", "other.practice.test"}
 
 
 @pytest.mark.parametrize("sent", ["a\u3000b", "a\u0085b", "a\u00a0b", "a\u2003b"],
@@ -630,3 +626,18 @@ def test_a_plus_in_the_query_is_a_plus_as_in_awss_own_signer(api, http):
     assert http.get(api.url("/aws/whoami?q=a+b"), headers=headers, timeout=TIMEOUT).status_code == 200
     payload = refused(send(http, signed(api, "GET", "/aws/whoami?q=a+b")), 403, "SignatureDoesNotMatch")
     assert "\nq=a%2Bb\n" in payload["CanonicalRequest"]
+
+
+def test_both_transports_keep_the_raw_target_and_the_app_still_routes_the_decoded_path():
+    """make_environ (in-process and loopback alike) decodes PATH_INFO (PEP 3333, RFC 3875 section 4.1.5) and
+    keeps the target as sent in RAW_URI; Request.raw_path is its path. A WSGI caller without RAW_URI: None."""
+    from helpers.practice_api.wsgi import Request
+    from helpers.serving.gateway import make_environ
+
+    environ = make_environ(method="GET", target="/aws%2Fwhoami?q=a%20b", headers=[("Host", "api.practice.test")],
+                           body=b"", scheme="https", host="api.practice.test", port=443)
+    assert environ["RAW_URI"] == "/aws%2Fwhoami?q=a%20b" and environ["PATH_INFO"] == "/aws/whoami"
+    request = Request.from_environ(environ)
+    assert (request.path, request.raw_path, request.query) == ("/aws/whoami", "/aws%2Fwhoami", "q=a%20b")
+    del environ["RAW_URI"]
+    assert Request.from_environ(environ).raw_path is None
