@@ -403,7 +403,7 @@ def _aws_received(result: requests.PreparedRequest, **change: Any) -> Request:
     headers.setdefault("host", AWS_HOST)
     headers.update({name.lower(): value for name, value in change.pop("headers", {}).items()})
     return Request(method=change.pop("method", result.method or ""), path=unquote(url.path), query=url.query,
-                   headers=headers, body=body)
+                   headers=headers, body=body, raw_path=url.path or "/")  # the path as http.client sends it
 
 
 def _aws_request_problem(result: Any, verifier: sigv4.SigV4Verifier, described: str) -> str | None:
