@@ -70,7 +70,7 @@ def request_url(app, request: Request) -> str:
     host = (request.header("Host") or "").strip(" \t")
     if not host:
         return app.issuer + path
-    if _authority(request.scheme, host) not in own_authorities(app):
+    if normal_authority(request.scheme, host) not in own_authorities(app):
         raise HTTPError(421, "invalid_request", f"This server does not answer for the host {host!r}: send the "
                         f"request to {app.issuer} (RFC 9110 section 15.5.20). A DPoP proof is checked "
                         "against the URL of this server (RFC 9449 section 4.3).")
@@ -87,7 +87,7 @@ def own_authorities(app) -> set[str]:
     authorities = set()
     for origin in (app.issuer, app.other_origin):
         scheme, _, authority = origin.partition("://")
-        authority = _authority(scheme, authority.split("/", 1)[0])
+        authority = normal_authority(scheme, authority.split("/", 1)[0])
         authorities.add(authority)
         name, port = _split_port(authority)
         if name in LOOPBACK_NAMES:
@@ -95,7 +95,7 @@ def own_authorities(app) -> set[str]:
     return authorities
 
 
-def _authority(scheme: str, authority: str) -> str:
+def normal_authority(scheme: str, authority: str) -> str:
     """host[:port] in lower case, without the scheme's default port (RFC 3986 §6.2.3)."""
     name, port = _split_port(authority.lower())
     if port == {"https": "443", "http": "80"}.get(scheme.lower()):

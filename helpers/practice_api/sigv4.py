@@ -364,7 +364,7 @@ class SigV4Verifier:
         so a request signed for https://evil.test, replayed here with `Host: evil.test`, would verify.
         421 Misdirected Request (RFC 9110 section 15.5.20), as `binding.request_url` answers for DPoP."""
         host = (request.header("Host") or "").strip(" \t")
-        if host and binding._authority(request.scheme, host) not in self.authorities():
+        if host and binding.normal_authority(request.scheme, host) not in self.authorities():
             raise AWSError(421, "MisdirectedRequest", f"This server does not answer for the host "
                            f"'{printable(host[:80])}': sign the request for one of its own hosts, such as "
                            f"{sorted(self.authorities())[0]} (RFC 9110 section 15.5.20).")
