@@ -468,3 +468,19 @@ def test_recognise_answers_whatever_it_is_given(odd):
     """Not a response (a dict included: its status is not read): "unknown", never "nothing to change"."""
     recognised = recognise_scheme(odd)
     assert recognised.scheme == "unknown" and "not a response" in recognised.evidence, recognised
+
+
+@pytest.mark.parametrize("fields, expected, source", REAL_HEADERS, ids=[row[2][:40] for row in REAL_HEADERS])
+def test_the_token_clients_own_parser_reads_real_headers_the_same(fields, expected, source):
+    """helpers/client/auth.py keeps a smaller parser of its own (each client file is copied alone, so
+    one cannot import the other): on every real header the two must find the same challenges.
+    The older one keeps a token68 under the parameter name ""."""
+    from helpers.client import auth
+
+    def as_older_reads_it(challenge: Challenge) -> tuple[str, dict[str, str]]:
+        if challenge.token68 is not None:
+            return challenge.name, {"": challenge.token68}
+        return challenge.name, dict(challenge.params)
+
+    older = [(scheme, dict(params)) for scheme, params in auth.parse_challenges(", ".join(fields))]
+    assert older == [as_older_reads_it(challenge) for challenge in parse_challenges(fields)], source
