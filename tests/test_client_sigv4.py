@@ -269,3 +269,22 @@ def test_the_clocked_signer_signs_exactly_as_botocores_own_add_auth(monkeypatch)
     botocore.auth.SigV4QueryAuth(credentials, SERVICE, REGION, expires=60).add_auth(theirs)
     _QuerySigner(credentials, SERVICE, REGION, 60, lambda: NOW).add_auth(ours)
     assert ours.url == theirs.url
+
+
+def test_presign_refuses_a_repeated_query_name():
+    """botocore's SigV4QueryAuth keeps only the first value of a repeated name (parse_qs, v[0]): the URL
+    would silently lose k=2, so presign() refuses it."""
+    with pytest.raises(ValueError, match="repeated"):
+        auth().presign("https://api.practice.test/aws/whoami?k=1&k=2")
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_presign_refuses_a_method_with_a_body(method):
+    """A presigned URL signs no body (botocore hashes an empty one): only GET and HEAD are presigned."""
+    with pytest.raises(ValueError, match="GET or HEAD"):
+        auth().presign("https://api.practice.test/aws/whoami", method=method)
+
+
+def test_presign_keeps_a_head():
+    url = auth().presign("https://api.practice.test/aws/whoami", method="HEAD")
+    assert "X-Amz-Signature=" in url

@@ -122,6 +122,11 @@ def aws_query(url: str) -> str:
     unencoded. requests writes `params=` as a form does ("a b" as "a+b"), and botocore signs the
     query as it finds it, while AWS's canonical query reads "+" as itself: rewrite it before signing
     so that the URL sent and the URL signed are the same bytes. The order is kept; the signer sorts.
+
+    This changes the URL you wrote, as a form decoder reads it: a literal "+" becomes %20 (a space;
+    write %2B for a plus), a name without a value gains "=" (?flag is sent as ?flag=), and ";" and
+    the other reserved characters are sent percent-encoded (%3B). A server that reads the query as
+    AWS does sees the same names and values; one that treats ";" as a separator does not.
     """
     parts = urlsplit(url)
     if not parts.query:
@@ -175,10 +180,20 @@ class AWSSigV4Auth(AuthBase):
 
         Anyone holding it can make this one request until it expires, without any credential:
         share it like a password. The body is not signed (UNSIGNED-PAYLOAD would be S3's rule;
-        for other services botocore hashes an empty body), so presign only requests without one.
+        for other services botocore hashes an empty body), so only GET and HEAD are presigned. A query
+        name given twice is refused: botocore's SigV4QueryAuth reads the query with parse_qs and keeps
+        only the first value (?k=1&k=2 would come back as ?k=1, signed).
         """
         if not 1 <= expires <= 604800:  # AWS's limit: seven days
             raise ValueError("expires is a number of seconds from 1 to 604800 (seven days)")
+        if method.upper() not in ("GET", "HEAD"):
+            raise ValueError(f"presign() signs no body, so only GET or HEAD, not {method!r}: "
+                             "send a request with a body signed in its Authorization header")
+        names = [name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)]
+        if len(names) != len(set(names)):
+            raise ValueError("a repeated query name: botocore's presigning keeps only its first value "
+                             "(parse_qs), so the URL would lose the others")
+        method = method.upper()
         prepared = requests.Request(method, url).prepare()  # the URL as requests will send it
         signed = AWSRequest(method=method, url=aws_query(prepared.url), headers={}, data=b"")
         _QuerySigner(self.credentials, self.service, self.region, expires, self.now).add_auth(signed)
