@@ -60,12 +60,12 @@ def make_sign(*, timestamp=lambda: str(int(time.time())), request_id=lambda: str
               body=lambda request: (request.body or b"").encode() if isinstance(request.body, str) else (request.body or b""),
               digest=lambda key, message: hmac.new(key, message, hashlib.sha256).hexdigest(),
               method=lambda request: request.method.upper(), path=lambda request: urlsplit(request.url).path,
-              key_id=KEY_ID, extra_headers=None, returns=True):
+              key_id=KEY_ID, extra_headers=None, returns=True, join=lambda fields: "\n".join(fields)):
     """A learner's `sign`, with one part swapped for a typical mistake."""
     def sign(request):
         stamp, rid = timestamp(), request_id()
-        message = "\n".join([method(request), path(request), stamp, rid,
-                             hashlib.sha256(body(request)).hexdigest()]).encode("utf-8")
+        message = join([method(request), path(request), stamp, rid,
+                        hashlib.sha256(body(request)).hexdigest()]).encode("utf-8")
         request.headers.update({"X-Key-Id": key_id, "X-Timestamp": stamp, "X-Request-Id": rid,
                                 "X-Signature": digest(SECRET, message), **(extra_headers or {})})
         return request if returns else None
@@ -120,11 +120,26 @@ FIXED_ID = str(uuid.uuid4())
     (make_sign(key_id="orders"), "X-Key-Id must be the key id 'orders-client'"),
     (make_sign(extra_headers={"X-Secret": SECRET.decode()}), "The secret never travels"),
     (make_sign(returns=False), "End it with `return request`"),
+    (make_sign(join=lambda fields: "\n".join(fields) + "\n"), "a newline after the last line"),
+    (make_sign(join=lambda fields: "\r\n".join(fields)), "joined with \\r\\n"),
+    (make_sign(join=lambda fields: "\n".join([fields[0], fields[1], fields[3], fields[2], fields[4]])),
+     "the right fields in the wrong order"),
     (lambda request: request, "has no X-Key-Id, X-Timestamp, X-Request-Id, X-Signature headers"),
     (lambda request: "signed", "return the request it was given"),
 ])
 def test_sign_typical_mistakes(run, answer, hint):
     assert_not_yet(run(checks.sign, answer), hint)
+
+
+def test_sign_a_timestamp_held_in_a_class_attribute(run):
+    """_held_values reads the class's attributes too, not only the instance's."""
+    class Signer(requests.auth.AuthBase):
+        STAMP = str(int(time.time()))
+
+        def __call__(self, request):
+            return make_sign(timestamp=lambda: self.STAMP)(request)
+
+    assert_not_yet(run(checks.sign, Signer()), "X-Timestamp is a value taken before sign ran")
 
 
 def test_sign_with_the_wrong_secret(run):

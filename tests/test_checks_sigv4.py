@@ -4,19 +4,25 @@ practice API's SigV4Verifier and by tampering with the signed request; nothing i
 from __future__ import annotations
 
 import ast
+import base64
+import datetime
 import hashlib
 import hmac
 import json
 import re
 import time
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlsplit
+from types import SimpleNamespace
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import pytest
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 from conftest import assert_not_yet, assert_right
 from helpers import AWSSigV4Auth, checks
+from helpers.client.sigv4 import aws_query
 from helpers.practice_api import demo
 
 NOTEBOOK = Path(__file__).parent.parent / "notebooks" / "07-other-schemes-and-traps.ipynb"
@@ -43,7 +49,7 @@ def notebook_namespace() -> dict:
     solution, run as a learner pastes them."""
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     namespace = {"requests": requests, "hashlib": hashlib, "hmac": hmac, "time": time, "quote": quote,
-                 "parse_qsl": parse_qsl, "urlsplit": urlsplit, "checks": checks, "AWS_KEY_ID": KEY_ID,
+                 "parse_qsl": parse_qsl, "unquote": unquote, "urlsplit": urlsplit, "checks": checks, "AWS_KEY_ID": KEY_ID,
                  "AWS_SECRET": SECRET, "REGION": REGION, "SERVICE": SERVICE}
     for cell in cells:
         source = "".join(cell["source"])
@@ -69,9 +75,24 @@ class Signer(requests.auth.AuthBase):
         if flaws.get("fixed_time"):
             self.amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
+    def stamp(self) -> str:
+        if self.flaws.get("fixed_time"):
+            return self.amz_date
+        if self.flaws.get("local_time"):
+            return time.strftime("%Y%m%dT%H%M%SZ", time.localtime())
+        if self.flaws.get("naive_now"):
+            return datetime.datetime.now().strftime("%Y%m%dT%H%M%SZ")
+        return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
     def canonical(self, request, names, payload):
         url = urlsplit(request.url)
-        pairs = [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in parse_qsl(url.query)]
+        raw = [pair.partition("=")[::2] for pair in url.query.split("&") if pair]
+        if self.flaws.get("plus_as_space"):  # parse_qsl reads "+" as a space, as a form does
+            pairs = [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in parse_qsl(url.query)]
+        elif self.flaws.get("no_encoding"):  # the query as written, only sorted
+            pairs = raw
+        else:
+            pairs = [(quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~")) for k, v in raw]
         query = "&".join(f"{k}={v}" for k, v in (pairs if self.flaws.get("unsorted") else sorted(pairs)))
         query = "" if self.flaws.get("no_query") else query
         method = self.flaws.get("method", request.method)
@@ -87,7 +108,7 @@ class Signer(requests.auth.AuthBase):
         flaws = self.flaws
         body = request.body or b""
         body = body.encode("utf-8") if isinstance(body, str) else body
-        amz_date = self.amz_date if flaws.get("fixed_time") else time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        amz_date = self.stamp()
         payload = hashlib.sha256(b"" if flaws.get("empty_body") else body).hexdigest()
         if flaws.get("unsigned_payload"):
             payload = "UNSIGNED-PAYLOAD"
@@ -108,6 +129,11 @@ class Signer(requests.auth.AuthBase):
             print("signing with", self.secret)
         if flaws.get("print_signature"):
             print("signature", signature)
+        if flaws.get("print_signing_key"):
+            print("signing key", key.hex())
+        if flaws.get("print_date_key"):
+            date_key = hmac.new(("AWS4" + self.secret).encode(), amz_date[:8].encode(), hashlib.sha256).digest()
+            print("kDate", base64.b64encode(date_key).decode())
         if flaws.get("secret_header"):
             request.headers["X-Secret"] = self.secret
         return None if flaws.get("no_return") else request
@@ -116,7 +142,7 @@ class Signer(requests.auth.AuthBase):
 # -- right ---------------------------------------------------------------------------------------------
 
 def test_the_notebooks_solution_is_right(run):
-    assert_right(run(NB["SigV4Signer"](KEY_ID, SECRET, REGION, SERVICE)), "verifier accepts all 4 requests")
+    assert_right(run(NB["SigV4Signer"](KEY_ID, SECRET, REGION, SERVICE)), "verifier accepts all 6 requests")
 
 
 def test_the_test_signer_without_flaws_is_right(run):
@@ -125,6 +151,40 @@ def test_the_test_signer_without_flaws_is_right(run):
 
 def test_botocore_through_aws_sigv4_auth_is_right(run):
     assert_right(run(AWSSigV4Auth(KEY_ID, SECRET, region=REGION, service=SERVICE)), "verifier accepts")
+
+
+class BotocoreSigner(requests.auth.AuthBase):
+    """A learner's signer with botocore's own SigV4Auth.add_auth(), which logs at DEBUG."""
+
+    def __init__(self, key_id, secret, region, service, encode_query=True) -> None:
+        self.credentials = SimpleNamespace(access_key=key_id, secret_key=secret, token=None)
+        self.region, self.service, self.encode_query = region, service, encode_query
+
+    def __call__(self, request):
+        if self.encode_query:  # botocore signs the query as it finds it: write it in AWS's encoding
+            request.url = aws_query(request.url)
+        body = request.body or b""
+        body = body.encode("utf-8") if isinstance(body, str) else body
+        headers = {name: value for name, value in request.headers.items() if name.lower() == "content-type"}
+        signed = AWSRequest(method=request.method, url=request.url, headers=headers, data=body)
+        SigV4Auth(self.credentials, self.service, self.region).add_auth(signed)
+        request.headers.update(dict(signed.headers))
+        return request
+
+
+def test_a_plain_botocore_add_auth_signer_is_right(run):
+    """botocore.auth logs CanonicalRequest, StringToSign and Signature at DEBUG: the learner's code did
+    not log them, so they are not its print (the check sets the root logger to DEBUG while it runs)."""
+    output = run(BotocoreSigner(KEY_ID, SECRET, REGION, SERVICE))
+    assert_right(output, "verifier accepts")
+    assert "botocore logs" in output
+
+
+def test_a_botocore_signer_that_leaves_the_query_as_written_is_told(run):
+    """botocore signs the query as it finds it: ?tag=a*b&q=%7e is signed raw, and the server (like AWS)
+    encodes it first (tag=a%2Ab, q=~)."""
+    assert_not_yet(run(BotocoreSigner(KEY_ID, SECRET, REGION, SERVICE, encode_query=False)),
+                   "the query as it was written")
 
 
 def test_a_signing_function_is_right_too(run):
@@ -204,6 +264,57 @@ def test_wrong_scope(run, scope, hint):
 
 def test_fixed_timestamp(run):
     assert_not_yet(run(Signer(fixed_time=True)), "X-Amz-Date is a time taken before the signer ran")
+
+
+class ClassStamp(Signer):
+    """A timestamp taken once, when the class was defined: a class attribute, not the instance's."""
+    AMZ = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+
+    def stamp(self) -> str:
+        return self.AMZ
+
+
+def test_fixed_timestamp_in_a_class_attribute(run):
+    assert_not_yet(run(ClassStamp()), "X-Amz-Date is a time taken before the signer ran")
+
+
+@pytest.mark.parametrize("flaw", ["local_time", "naive_now"])
+def test_local_time_instead_of_utc(run, flaw):
+    """X-Amz-Date is UTC (the Z). On a UTC machine (Binder) local time is UTC: the check runs one
+    request in a time zone 10 hours from UTC, where time.tzset() exists (Unix), and otherwise reads the
+    machine's own offset."""
+    assert_not_yet(run(Signer(**{flaw: True})), "local time")
+
+
+def test_local_time_is_told_without_tzset(run, monkeypatch):
+    """On Windows (no time.tzset) the check compares X-Amz-Date with its own UTC time: a machine whose
+    local time is not UTC is told; one on UTC cannot be (the signer's time is then right)."""
+    monkeypatch.delattr(time, "tzset", raising=False)
+    signer = Signer(local_time=True)
+    offset = time.localtime().tm_gmtoff
+    output = run(signer)
+    if offset:
+        assert_not_yet(output, "local time")
+    else:
+        assert_right(output, "verifier accepts")
+
+
+def test_printed_signing_key(run):
+    """kSigning signs any request of that day and scope (and presigns URLs that last a week)."""
+    assert_not_yet(run(Signer(print_signing_key=True)), "printed or logged a key derived from the secret")
+
+
+def test_printed_date_key_in_base64(run):
+    assert_not_yet(run(Signer(print_date_key=True)), "printed or logged a key derived from the secret")
+
+
+def test_a_query_decoded_as_a_form(run):
+    """parse_qsl turns the '+' of params={"q": "a b"} (sent q=a+b) into a space; AWS reads a plus."""
+    assert_not_yet(run(Signer(plus_as_space=True)), "'+' in a query is a plus")
+
+
+def test_a_query_left_unencoded(run):
+    assert_not_yet(run(Signer(no_encoding=True)), "the query as it was written")
 
 
 def test_unsorted_query(run):

@@ -12,12 +12,14 @@ import datetime
 import hashlib
 import hmac
 import binascii
+import itertools
 import json
 import logging
+import os
 import re
 import time
 from typing import Any, Callable
-from urllib.parse import unquote, unquote_plus, urlsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import requests
 
@@ -94,6 +96,23 @@ def sign(function: Any) -> None:
           "the exact bytes requests sends.")
 
 
+class _NotBotocore(logging.Filter):
+    """Drops botocore's own records: SigV4Auth.add_auth() logs the canonical request, the string to sign
+    and the signature at DEBUG, and the check runs at DEBUG (output_captured). They are botocore's, not a
+    print in the learner's code, and at the usual WARNING level nothing is logged. `seen` says whether
+    there were any, so that the feedback can mention them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "botocore" or record.name.startswith("botocore."):
+            self.seen = True
+            return False
+        return True
+
+
 class _Collect(logging.Handler):
     """Keeps the text of every log record, to look for the secret in it."""
 
@@ -111,14 +130,23 @@ class _Collect(logging.Handler):
 class _everything_printed:
     """What the learner's code prints (stdout, stderr) and logs while the check calls it."""
 
+    def __init__(self, botocore: _NotBotocore | None = None) -> None:
+        self.botocore = botocore  # given: botocore's own log records are left out (see _NotBotocore)
+
     def __enter__(self):
         self.capture = output_captured()
         printed = self.capture.__enter__()
         self.handler = _Collect(printed)
-        logging.getLogger().addHandler(self.handler)
+        root = logging.getLogger()
+        root.addHandler(self.handler)
+        self.filtered = list(root.handlers) if self.botocore else []
+        for handler in self.filtered:
+            handler.addFilter(self.botocore)
         return printed
 
     def __exit__(self, *exc_info) -> bool:
+        for handler in self.filtered:
+            handler.removeFilter(self.botocore)
         logging.getLogger().removeHandler(self.handler)
         return bool(self.capture.__exit__(*exc_info))
 
@@ -163,6 +191,8 @@ def _held_values(function: Any) -> list:
     """
     call = getattr(type(function), "__call__", None) if not hasattr(function, "__code__") else function
     code, held = getattr(call, "__code__", None), list(vars(function).values()) if hasattr(function, "__dict__") else []
+    if not hasattr(function, "__code__"):  # an object: its class's attributes too (AMZ = time.strftime(...))
+        held += [value for cls in type(function).__mro__ if cls is not object for value in vars(cls).values()]
     if code is not None:
         held += [getattr(call, "__globals__", {}).get(name) for name in code.co_names]
         held += [cell.cell_contents for cell in getattr(call, "__closure__", None) or () if filled(cell)]
@@ -276,6 +306,17 @@ def _signature_hint(request: requests.PreparedRequest, body: bytes) -> str:
     if signature == mac("\n".join([method, path, stamp, request_id]).encode("utf-8")).hexdigest():
         return ("The signature does not cover the body: you signed four lines. Add the body's SHA-256 hex digest as "
                 "the fifth, or anyone on the way can change the order.")
+    fields = message().decode("utf-8").split("\n")
+    if signature in (mac(message() + b"\n").hexdigest(), mac(b"\n" + message()).hexdigest()):
+        return ("You put a newline after the last line (or before the first): join the five fields with \"\\n\", "
+                "nothing before or after.")
+    for separator, name in [("\r\n", "\\r\\n"), (" ", "a space"), ("", "nothing"), (",", "','"), ("|", "'|'")]:
+        if signature == mac(separator.join(fields).encode("utf-8")).hexdigest():
+            return f"The fields are joined with {name}; the server puts one per line: \"\\n\".join([...])."
+    for order in itertools.permutations(fields):
+        if list(order) != fields and signature == mac("\n".join(order).encode("utf-8")).hexdigest():
+            return ("You signed the right fields in the wrong order. The order is part of the scheme: the method, "
+                    "the path, the timestamp, the request id, the body's hash.")
     if isinstance(original, str):
         try:
             latin_1 = hashlib.sha256(original.encode("latin-1")).hexdigest()
@@ -341,7 +382,12 @@ AWS_CASES = [  # (method, path, requests.Request keywords, described)
     ("POST", "/aws/orders",
      {"data": '{"item": "thé", "quantity": 1}', "headers": {"Content-Type": "application/json"}},
      "a POST with data=<str> (request.body is a str, here with an é)"),
+    ("GET", "/aws/whoami?tag=a*b&q=%7e", {},
+     "a GET of /aws/whoami?tag=a*b&q=%7e (as written: AWS signs tag=a%2Ab and q=~)"),
+    ("GET", "/aws/whoami", {"params": {"q": "a b"}},
+     "a GET with params={\"q\": \"a b\"}, which requests sends as q=a+b"),
 ]
+AWS_FAR_ZONE = "XCK+10"  # a POSIX TZ 10 hours behind UTC, no tz database needed: one case runs in it
 AWS_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 
 
@@ -358,10 +404,11 @@ def sigv4_signer(signer: Any) -> None:
         return
     verifier = sigv4.SigV4Verifier(Clock())  # a fresh server on the real time: nothing is sent
     held = _held_values(signer)  # before any call (see _fixed_timestamp_problem)
-    for method, path, kwargs, described in AWS_CASES:
+    botocore = _NotBotocore()
+    for number, (method, path, kwargs, described) in enumerate(AWS_CASES):
         prepared = requests.Request(method, PRACTICE_URL + path, **kwargs).prepare()
         try:
-            with _everything_printed() as printed:
+            with _everything_printed(botocore) as printed, _far_time_zone(number == 0):
                 result = signer(prepared)
         except Exception as error:  # feedback, not a traceback
             hint = ""
@@ -376,7 +423,51 @@ def sigv4_signer(signer: Any) -> None:
         if problem:
             return not_yet(problem)
     right(f"the practice API's own SigV4 verifier accepts all {len(AWS_CASES)} requests, signed at the current time, "
-          "and refuses each one once its method, path, query, body, Content-Type or X-Amz-* headers change.")
+          "and refuses each one once its method, path, query, body, Content-Type or X-Amz-* headers change."
+          + (" (botocore logs the canonical request and the signature at DEBUG, the session token too when there "
+             "is one: keep the botocore logger at INFO or above.)" if botocore.seen else ""))
+
+
+class _far_time_zone:
+    """The local time zone moved 10 hours from UTC while the signer runs (`on`), where time.tzset()
+    exists (Unix): a signer that writes local time into X-Amz-Date is then caught on a machine that
+    runs on UTC too (Binder). Without tzset (Windows) nothing moves, and the check compares X-Amz-Date
+    with its own UTC clock only (see _aws_local_time), which catches local time wherever it is not UTC."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on and hasattr(time, "tzset")
+
+    def __enter__(self) -> None:
+        if self.on:
+            self.saved = os.environ.get("TZ")
+            os.environ["TZ"] = AWS_FAR_ZONE
+            time.tzset()
+
+    def __exit__(self, *exc_info) -> bool:
+        if self.on:
+            if self.saved is None:
+                os.environ.pop("TZ", None)
+            else:
+                os.environ["TZ"] = self.saved
+            time.tzset()
+        return False
+
+
+def _aws_local_time(amz_date: str) -> str | None:
+    """Why X-Amz-Date looks like a local time: it is a whole number of quarter hours from UTC now."""
+    try:
+        stamp = datetime.datetime.strptime(amz_date, AWS_TIMESTAMP).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    offset = stamp.timestamp() - time.time()
+    quarters = round(offset / 900)
+    if quarters == 0 or abs(offset - quarters * 900) > 300:
+        return None
+    hours, minutes = divmod(abs(quarters) * 15, 60)
+    size = f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return (f" X-Amz-Date is {size} {'ahead of' if offset > 0 else 'behind'} UTC: that is a local time (the check "
+            "ran this request in a time zone 10 hours from UTC, to tell). The Z means UTC: "
+            "time.strftime(\"%Y%m%dT%H%M%SZ\", time.gmtime()), or datetime.now(timezone.utc).")
 
 
 def _aws_printed_problem(printed: str, result: Any) -> str | None:
@@ -386,12 +477,32 @@ def _aws_printed_problem(printed: str, result: Any) -> str | None:
     if holds_secret(printed, [AWS_SECRET]):
         return ("the signer printed or logged the secret access key (not shown here). Anything printed lands in the "
                 "notebook's saved outputs, anything logged in log files: remove that print or log line.")
+    if holds_secret(printed, _aws_derived_keys(result)):
+        return ("the signer printed or logged a key derived from the secret (kDate, kRegion, kService or kSigning; "
+                "not shown here). kSigning signs any request of that day, region and service, and presigns URLs "
+                "dated that day that last a week: it is a secret too. Remove that print or log line.")
     authorization = str(getattr(result, "headers", {}).get("Authorization", "")) if result is not None else ""
     signature = authorization.rpartition("Signature=")[2].strip()
     if len(signature) >= 16 and signature in printed:
         return ("the signer printed or logged the signature. With X-Amz-Date, that is a request anyone reading the "
                 "output can send again for 5 minutes: remove that print or log line.")
     return None
+
+
+def _aws_derived_keys(result: Any) -> list[str]:
+    """kDate, kRegion, kService and kSigning, in hex and base64, for yesterday, today and tomorrow (UTC)
+    and the date the signer wrote: what a print of a derived key shows."""
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    dates = {(today + datetime.timedelta(days=days)).strftime("%Y%m%d") for days in (-1, 0, 1)}
+    stamp = str(getattr(result, "headers", {}).get("X-Amz-Date", ""))[:8] if result is not None else ""
+    dates |= {stamp} if stamp.isdigit() else set()
+    forms = []
+    for date in dates:
+        key = ("AWS4" + AWS_SECRET).encode("utf-8")
+        for part in (date, verifier_region(), verifier_service(), "aws4_request"):
+            key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+            forms += [key.hex(), base64.b64encode(key).decode("ascii"), base64.urlsafe_b64encode(key).decode("ascii")]
+    return forms
 
 
 def _aws_received(result: requests.PreparedRequest, **change: Any) -> Request:
@@ -446,6 +557,8 @@ def _aws_verify_hint(error: HTTPError, result: requests.PreparedRequest, receive
                 "UTF-8 when it is a str, b\"\" when it is None), not of an empty body or of other bytes.")
     if code == "AccessDenied" and "not signed" in message:
         return said + " Every x-amz-* header must be in SignedHeaders (X-Amz-Content-SHA256 too)."
+    if code == "RequestTimeTooSkewed" and (local := _aws_local_time(str(result.headers.get("X-Amz-Date", "")))):
+        return said + local
     if code == "RequestTimeTooSkewed":
         return said + " X-Amz-Date is the current time in UTC: time.strftime(\"%Y%m%dT%H%M%SZ\", time.gmtime())."
     if code == "SignatureDoesNotMatch" and "scoped" in message:
@@ -494,6 +607,18 @@ def _aws_signature_hint(result: requests.PreparedRequest, received: Request) -> 
         return "\n".join(parts.values())
 
     right_request = canonical()
+    as_written = "&".join(sorted("=".join(pair.partition("=")[::2]) for pair in query.split("&") if pair))
+    if query and as_written != sigv4.canonical_query(query) and signs(canonical(query=as_written)):
+        return ("You signed the query as it was written, only sorted. The canonical query has each name and value "
+                "decoded, then encoded the AWS way (quote(value, safe=\"-_.~\"): * is %2A, %7e is ~). botocore "
+                "signs the query as it finds it: with botocore, first rewrite request.url in that encoding "
+                "(as aws_query in helpers/client/sigv4.py does).")
+    as_form = "&".join(sorted(f"{sigv4.uri_encode(name)}={sigv4.uri_encode(value)}"
+                              for name, value in parse_qsl(query, keep_blank_values=True)))
+    if "+" in query and signs(canonical(query=as_form)):
+        return ("You read the '+' of q=a+b as a space (parse_qsl decodes a query as a form does), but for AWS a '+' "
+                "in a query is a plus (%2B): split on '&' and '=', decode with unquote (not unquote_plus). Or send "
+                "a space as %20, as AWSSigV4Auth rewrites params=.")
     if query and signs(canonical(query=query)):  # as sent, not sorted (nor encoded again)
         return ("You signed the query in the order it was sent. The canonical query is sorted by name "
                 "(then value), each name and value encoded: sorted(...) before joining with '&'.")
