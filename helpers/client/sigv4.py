@@ -35,6 +35,10 @@ SignatureDoesNotMatch), and on another host requests drops `Authorization` but s
 `X-Amz-*` headers, the session token among them, to that host. Call signed APIs with
 `allow_redirects=False`, and sign the new request yourself if you decide to follow.
 
+Retries. A urllib3 `Retry` on the session's adapter resends the same signed bytes: harmless for
+AWS within the 5 minutes, but a long back-off can push a retry past them (403 RequestTimeTooSkewed).
+Retry in your code instead, so that each attempt goes through `auth=` and is signed anew.
+
 Secrets. The secret access key and the session token never appear in `repr()` or in log lines.
 (botocore's own `add_auth()` logs the canonical request at DEBUG, and with temporary credentials it
 holds the session token: this class signs with the same steps and logs nothing.)
