@@ -484,3 +484,135 @@ def test_the_token_clients_own_parser_reads_real_headers_the_same(fields, expect
 
     older = [(scheme, dict(params)) for scheme, params in auth.parse_challenges(", ".join(fields))]
     assert older == [as_older_reads_it(challenge) for challenge in parse_challenges(fields)], source
+
+
+# -- every code the practice API's SigV4 verifier sends, on both transports ------------------------
+
+def _aws_cases():
+    """One way into each AWSError code of helpers/practice_api/sigv4.py: code -> [(case, send it)]."""
+    from test_sigv4_server import ASIA, JSON, ORDER, send, signed
+
+    def expired(api, http):
+        request = signed(api, "GET", "/aws/whoami", presign=True, expires=60)
+        api.clock.advance(120)
+        return send(http, request)
+
+    bad_key = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIAXXXXXXXXXXXXXXXX/20260101/eu-west-1/practice/"
+                                "aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+               "X-Amz-Date": "20260101T000000Z"}
+    return {
+        "MissingAuthenticationToken": [("unsigned", lambda api, http: http.get(api.url("/aws/whoami"), timeout=5))],
+        "SignatureDoesNotMatch": [("wrong secret", lambda api, http: send(
+            http, signed(api, "GET", "/aws/whoami", secret="x" * 40)))],
+        "RequestTimeTooSkewed": [("ten minutes old", lambda api, http: send(
+            http, signed(api, "GET", "/aws/whoami", at=api.clock.now() - 600)))],
+        "InvalidToken": [("ASIA key without its token", lambda api, http: send(
+            http, signed(api, "GET", "/aws/whoami", entry=ASIA, token=None)))],
+        "InvalidClientTokenId": [("unknown key id", lambda api, http: http.get(
+            api.url("/aws/whoami"), headers=bad_key, timeout=5))],
+        "IncompleteSignature": [("malformed Authorization", lambda api, http: http.get(
+            api.url("/aws/whoami"), headers={"Authorization": "AWS4-HMAC-SHA256 garbage"}, timeout=5))],
+        "AuthorizationQueryParametersError": [("presigned, parameters missing", lambda api, http: http.get(
+            api.url("/aws/whoami?X-Amz-Algorithm=AWS4-HMAC-SHA256"), timeout=5))],
+        "InvalidArgument": [
+            ("both mechanisms", lambda api, http: http.get(
+                api.url("/aws/whoami?X-Amz-Algorithm=AWS4-HMAC-SHA256"),
+                headers={"Authorization": "AWS4-HMAC-SHA256 x"}, timeout=5)),
+            ("X-Amz-Content-Sha256 not hex", lambda api, http: send(http, signed(
+                api, "POST", "/aws/orders", body=ORDER, headers={**JSON, "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"})))],
+        "AccessDenied": [("presigned URL expired", expired),
+                         ("header added after signing", lambda api, http: send(
+                             http, signed(api, "GET", "/aws/whoami"), extra={"X-Amz-Meta-Note": "1"}))],
+        "MisdirectedRequest": [("signed for another host", lambda api, http: send(
+            http, signed(api, "GET", "/aws/whoami", origin="https://other.example"), url=api.url("/aws/whoami"),
+            extra={"Host": "other.example"}))],
+        "ValidationError": [("signed, body not a JSON object", lambda api, http: send(
+            http, signed(api, "POST", "/aws/orders", body="[1]", headers=JSON)))],
+        "XAmzContentSHA256Mismatch": [("body hash wrong", lambda api, http: send(http, signed(
+            api, "POST", "/aws/orders", body=ORDER, headers={**JSON, "X-Amz-Content-Sha256": "0" * 64})))],
+    }
+
+
+def _codes_sigv4_raises() -> set[str]:
+    """Every code literal in helpers/practice_api/sigv4.py's AWSError(...) calls, and its two helpers'."""
+    import ast
+    import inspect
+
+    from helpers.practice_api import sigv4
+
+    codes = set()
+    for node in ast.walk(ast.parse(inspect.getsource(sigv4))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "AWSError" and len(node.args) > 1:
+            if isinstance(node.args[1], ast.Constant):
+                codes.add(node.args[1].value)
+    return codes
+
+
+AWS_CASES = _aws_cases()
+GENERIC = "sign each request with your access key (notebook 07)"
+
+
+def test_every_code_the_practice_sigv4_verifier_raises_is_driven_below():
+    """A new AWSError code in sigv4.py fails here until it has a case (and so advice) of its own."""
+    assert _codes_sigv4_raises() == set(AWS_CASES)
+
+
+@pytest.mark.parametrize("code, case", [(code, case) for code, cases in AWS_CASES.items() for case, _ in cases],
+                         ids=[f"{code}-{case}" for code, cases in AWS_CASES.items() for case, _ in cases])
+def test_recognise_names_every_practice_sigv4_code_with_its_own_advice(any_api, http, code, case):
+    """Each refusal of the practice SigV4 server, on both transports: SigV4, the code named, and advice
+    about that code (never the bare "sign each request", never "some APIs answer a missing credential")."""
+    send_it = dict(AWS_CASES[code])[case]
+    refused = send_it(any_api, http)
+    assert refused.status_code >= 400 and refused.json()["Code"] == code, refused.text
+    recognised = recognise_scheme(refused)
+    assert recognised.scheme == "AWS Signature Version 4", recognised
+    assert f"AWS's error code {code}" in recognised.evidence
+    assert recognised.advice != GENERIC and "some APIs" not in recognised.advice, recognised
+
+
+@pytest.mark.parametrize("code, phrase", [
+    ("MisdirectedRequest", "sign for the host you send to"),
+    ("ValidationError", "the signature was accepted"),
+    ("InvalidToken", "send the session token"),
+    ("InvalidArgument", "one auth mechanism"),
+])
+def test_aws_codes_that_are_not_a_bad_signature_say_what_is(code, phrase):
+    assert phrase in recognise_scheme(response(400, [("x-amzn-ErrorType", code)], {"Code": code})).advice
+
+
+def test_any_x_amzn_errortype_on_an_error_is_named_as_awss_code():
+    """x-amzn-ErrorType is AWS's: the code is named, not "unknown ... some APIs answer this way"."""
+    recognised = recognise_scheme(response(400, [("x-amzn-ErrorType", "ThrottlingException:http://x/")],
+                                           {"message": "Rate exceeded"}))
+    assert recognised.scheme == "unknown" and "AWS's error code ThrottlingException" in recognised.evidence
+    assert "some APIs" not in recognised.advice and "Rate exceeded" in recognised.evidence
+
+
+@pytest.mark.parametrize("fields, body", [
+    ([("x-amzn-ErrorType", "AccessDenied")],  # the practice API, as notebook 07's "header added after signing"
+     {"Code": "AccessDenied", "Message": "There were headers present in the request which were not signed",
+      "HeadersNotSigned": "x-amz-meta-note"}),
+    ([("x-amz-request-id", "abc")],  # S3's XML answer
+     "<Error><Code>AccessDenied</Code><Message>There were headers present in the request which were not signed"
+     "</Message><HeadersNotSigned>x-amz-acl</HeadersNotSigned></Error>"),
+    ([("x-amz-request-id", "abc")],
+     "<Error><Code>AccessDenied</Code><Message>Denied</Message><HeadersNotSigned>x-amz-acl</HeadersNotSigned>"
+     "</Error>"),
+])
+def test_access_denied_for_an_unsigned_header_says_sign_it(fields, body):
+    """S3's AccessDenied with HeadersNotSigned is a signing mistake: "re-signing won't fix" would be wrong."""
+    recognised = recognise_scheme(response(403, fields, body))
+    assert recognised.scheme == "AWS Signature Version 4", recognised
+    assert "added after signing" in recognised.advice and "before auth= runs" in recognised.advice
+    assert "re-signing won't fix" not in recognised.advice
+
+
+def test_the_practice_apis_unsigned_header_refusal_says_sign_it(any_api, http):
+    """Notebook 07's "header added after signing", on both transports: not a missing permission."""
+    refused = dict(AWS_CASES["AccessDenied"])["header added after signing"](any_api, http)
+    assert refused.json()["HeadersNotSigned"] == "x-amz-meta-note"
+    advice = recognise_scheme(refused).advice
+    assert "added after signing" in advice and "re-signing won't fix" not in advice
+    expired = recognise_scheme(dict(AWS_CASES["AccessDenied"])["presigned URL expired"](any_api, http))
+    assert "expired" in expired.advice

@@ -334,14 +334,39 @@ BEARER_ERRORS = {  # RFC 6750 §3.1
     # Microsoft Entra ID's claims challenge (not RFC 6750's): Conditional Access wants more claims
     "insufficient_claims": "a new token is needed, asked for with the challenge's claims (MSAL)",
 }
-# AWS's error codes about signing and credentials (IAM's common errors, S3's error responses, and a
-# JSON service's InvalidSignatureException), as the practice API's sigv4.py lists them.
+# AWS's error codes about signing and credentials: IAM's common errors, S3's error responses, a JSON
+# service's InvalidSignatureException, and every code the practice API's sigv4.py raises (its
+# docstring lists them; tests/test_client_challenges.py drives the API into each). A response whose
+# x-amzn-ErrorType names another code is AWS's too: that code is named, with its Message.
 AWS_CODES = frozenset({"MissingAuthenticationToken", "IncompleteSignature", "InvalidClientTokenId",
                        "SignatureDoesNotMatch", "RequestTimeTooSkewed", "RequestExpired", "InvalidToken",
                        "AccessDenied", "AccessDeniedException", "AuthorizationQueryParametersError",
-                       "XAmzContentSHA256Mismatch", "InvalidSignatureException"})
+                       "XAmzContentSHA256Mismatch", "InvalidSignatureException", "InvalidArgument",
+                       "MisdirectedRequest", "ValidationError"})
 # A signed request that AWS accepted, and then refused: a policy denies it (re-signing won't help).
 AWS_PERMISSION_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+SIGN = "sign each request with your access key (notebook 07)"
+AWS_ADVICE = {  # what to do about each code (the fallback for a code not listed: SIGN)
+    "MissingAuthenticationToken": SIGN + "; nothing signed reached it",
+    "SignatureDoesNotMatch": SIGN + "; compare your canonical request with the server's",
+    "InvalidSignatureException": SIGN + "; compare your canonical request with the server's",
+    "RequestTimeTooSkewed": SIGN + "; your clock is off: sync it",
+    "RequestExpired": SIGN + "; the signature is older than AWS allows: sign it again, just before sending",
+    "IncompleteSignature": SIGN + "; the Authorization header is malformed",
+    "AuthorizationQueryParametersError": SIGN + "; the presigned URL's X-Amz-* parameters are malformed",
+    "InvalidClientTokenId": SIGN + "; AWS does not know that access key id: check which key you use",
+    "InvalidToken": "send the session token (X-Amz-Security-Token) and sign it too: a temporary (ASIA) "
+                    "key needs it, a long-term (AKIA) key takes none (notebook 07)",
+    "XAmzContentSHA256Mismatch": SIGN + "; the body sent is not the body signed: sign the bytes you send",
+    "InvalidArgument": SIGN + "; one auth mechanism only (the Authorization header or a presigned URL), "
+                              "and X-Amz-Content-Sha256 the hex SHA-256 of the body",
+    "MisdirectedRequest": "sign for the host you send to: the Host signed is not one this server answers "
+                          "for (notebook 07)",
+    "ValidationError": "the signature was accepted; the request itself is wrong (its Message says how)",
+}
+# S3's AccessDenied for an x-amz-* header that is not in SignedHeaders (its body names them in
+# HeadersNotSigned): a signing mistake, not a missing permission.
+NOT_SIGNED = "There were headers present in the request which were not signed"
 # The headers that say a response is AWS's (the recorded STS 403 has x-amzn-RequestId; S3 sends
 # x-amz-request-id; API Gateway and JSON services x-amzn-ErrorType). A body alone is not enough.
 AWS_HEADERS = ("x-amzn-RequestId", "x-amz-request-id", "x-amzn-ErrorType")
@@ -404,17 +429,18 @@ def _from_body(status: int, seen: str, response: Any, challenges: Challenges) ->
     body = _json_body(response)
     error_type = (_get(headers, "x-amzn-ErrorType") or "").split(":")[0]  # "Code:http://..." in some services
     aws = status >= 400 and any(_get(headers, name) for name in AWS_HEADERS)
-    code = ((error_type if error_type in AWS_CODES else None) or _aws_code(body) or _aws_xml_code(response)
-            if aws else None)
-    if code in AWS_PERMISSION_CODES:
+    code = None
+    if aws:
+        code = (_aws_code(body) or _aws_xml_code(response) or
+                (error_type if AWS_CODE.fullmatch(error_type) else None))
+    if code in AWS_CODES:
         return Recognised("AWS Signature Version 4", f"{seen}; AWS's error code {code}",
-                          "AWS read the signature and refused: usually a permission is missing (an IAM "
-                          "policy), which re-signing won't fix; a presigned URL's Message says if it "
-                          "expired (notebook 07)", challenges)
-    if code:
-        return Recognised("AWS Signature Version 4", f"{seen}; AWS's error code {code}",
-                          "sign each request with your access key (notebook 07)" + _aws_hint(code),
-                          challenges)
+                          _aws_advice(code, body, response), challenges)
+    if code:  # AWS's, about something other than signing (API Gateway's authorizers: UnauthorizedException)
+        message = _message(body) or _aws_xml_message(response)
+        return Recognised("unknown", f"{seen}; AWS's error code {code}" + (f": {message!r}" if message else ""),
+                          "not a signing code: that service's docs say what it wants (an API Gateway "
+                          "authorizer may want a token or an API key)", challenges)
     if isinstance(body, dict) and body.get("ok") is False and body.get("error") in SLACK_AUTH_ERRORS:
         return Recognised("Bearer", f"{seen}; body: {{\"ok\": false, "
                                     f"\"error\": \"{body['error']}\"}} (as Slack answers)",
@@ -505,22 +531,44 @@ def _aws_code(body: Any) -> str | None:
 
 
 AWS_XML_CODE = re.compile(r"<Code>([A-Za-z]{1,64})</Code>")  # STS, S3 and EC2 answer in XML
+AWS_XML_MESSAGE = re.compile(r"<Message>([^<]{1,200})</Message>")
+AWS_CODE = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,63}")  # an x-amzn-ErrorType's code, before any ':'
 
 
 def _aws_xml_code(response: Any) -> str | None:
     """The <Code> of an AWS XML error (the caller has seen AWS's headers)."""
-    content = getattr(response, "content", None)
-    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content or "")
-    match = AWS_XML_CODE.search(text[:4096])
+    match = AWS_XML_CODE.search(_text(response))
     return match.group(1) if match and match.group(1) in AWS_CODES else None
 
 
-def _aws_hint(code: str) -> str:
-    hints = {"MissingAuthenticationToken": "; nothing signed reached it",
-             "SignatureDoesNotMatch": "; compare your canonical request with the server's",
-             "RequestTimeTooSkewed": "; your clock is off: sync it",
-             "IncompleteSignature": "; the Authorization header is malformed"}
-    return hints.get(code, "")
+def _aws_xml_message(response: Any) -> str:
+    match = AWS_XML_MESSAGE.search(_text(response))
+    return _message({"message": match.group(1)}) if match else ""
+
+
+def _aws_advice(code: str, body: Any, response: Any) -> str:
+    """What to do about AWS's error `code`, read with its Message where one code means several things."""
+    if code in AWS_PERMISSION_CODES:
+        if _not_signed(body, response):
+            return ("an x-amz-* header was added after signing (AWS lists it in HeadersNotSigned): set every "
+                    "header before auth= runs, so that it is signed (notebook 07)")
+        return ("AWS read the signature and refused: usually a permission is missing (an IAM policy), "
+                "which re-signing won't fix; a presigned URL's Message says if it expired (notebook 07)")
+    return AWS_ADVICE.get(code, SIGN)
+
+
+def _not_signed(body: Any, response: Any) -> bool:
+    """Whether an AccessDenied says a header went unsigned (S3's Message, or its HeadersNotSigned)."""
+    if isinstance(body, dict) and (body.get("HeadersNotSigned") or body.get("Message") == NOT_SIGNED):
+        return True
+    text = _text(response)
+    return NOT_SIGNED in text or "<HeadersNotSigned>" in text
+
+
+def _text(response: Any) -> str:
+    content = getattr(response, "content", None)
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content or "")
+    return text[:4096]
 
 
 def _message(body: Any) -> str:
