@@ -8,15 +8,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import json
 import logging
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 import requests
 import responses
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 from helpers.client.sigv4 import AWSSigV4Auth, Credentials
-from helpers.practice_api import demo
+from helpers.practice_api import demo, sigv4
 
 KEY_ID, SECRET = "AKIAPRACTICEDEMO0001", "/vFEQA1IzZko6OZ3dlBU+a4zkewkTZ1mxyX7F331"
 TOKEN = "mVMDFOcBlo47nhpe3ppa/ZKDENQJh3fyJBbhLDX5kfSbFEzE4gutPRSZ5ZpFNrYiefIv85+v5lTfC6x5R06VGg65fL1tJ"
@@ -288,3 +292,52 @@ def test_presign_refuses_a_method_with_a_body(method):
 def test_presign_keeps_a_head():
     url = auth().presign("https://api.practice.test/aws/whoami", method="HEAD")
     assert "X-Amz-Signature=" in url
+
+
+def test_the_blog_pattern_works_only_while_both_serializations_agree(api):
+    """Notebook 07's claim: an AWSRequest signed with data=json.dumps(order), then sent with
+    json=order, passes by coincidence (requests' json= uses json.dumps's defaults too) and fails as
+    soon as the two serializations differ (compact separators here)."""
+    order = {"item": "tea", "quantity": 2}
+    keys = Credentials(KEY_ID, SECRET)
+
+    def sent(payload: str) -> requests.Response:
+        signed = AWSRequest("POST", api.url("/aws/orders"), data=payload,
+                            headers={"Content-Type": "application/json"})
+        SigV4Auth(keys, SERVICE, REGION).add_auth(signed)  # the wall clock: a fresh API is on it
+        return requests.post(api.url("/aws/orders"), json=order, headers=dict(signed.headers), timeout=5)
+
+    assert sent(json.dumps(order)).status_code == 201
+    compact = sent(json.dumps(order, separators=(",", ":")))
+    assert (compact.status_code, compact.json()["Code"]) == (403, "SignatureDoesNotMatch")
+    cell = next(text for text in notebook_markdown() if "The signature was for `payload`" in text)
+    assert "works only by\ncoincidence" in cell and "swapped" not in cell
+
+
+def test_a_signing_key_presigns_a_url_dated_its_day_that_lasts_a_week(api):
+    """Notebook 07's claim: a leaked kSigning signs only requests dated that day, but a presigned URL
+    dated that day with X-Amz-Expires=604800 still works six days later. The URL's signature needs
+    kSigning alone (recomputed here from it), and the server accepts it until the week is over."""
+    link = AWSSigV4Auth(KEY_ID, SECRET, region=REGION, service=SERVICE,
+                        now=api.clock.now).presign(api.url("/aws/whoami"), expires=604800)
+    url = urlsplit(link)
+    fields = dict(parse_qsl(url.query))
+    date = fields["X-Amz-Date"]
+    k_signing = sigv4.signing_key(SECRET, date[:8], REGION, SERVICE)
+    unsigned = "&".join(part for part in url.query.split("&") if not part.startswith("X-Amz-Signature="))
+    canonical = sigv4.canonical_request("GET", url.path, unsigned, [("host", url.netloc)], ["host"],
+                                        hashlib.sha256(b"").hexdigest())
+    scope = f"{date[:8]}/{REGION}/{SERVICE}/aws4_request"
+    assert sigv4.signature(k_signing, sigv4.string_to_sign(date, scope, canonical)) == fields["X-Amz-Signature"]
+    api.clock.advance(6 * 86400)
+    assert requests.get(link, timeout=5).status_code == 200
+    api.clock.advance(86400)
+    assert requests.get(link, timeout=5).json()["Code"] == "AccessDenied"
+    cell = next(text for text in notebook_markdown() if text.startswith("## 3. AWS Signature Version 4"))
+    assert "one day only" not in cell and "can still last a week" in cell
+
+
+def notebook_markdown() -> list[str]:
+    path = Path(__file__).parent.parent / "notebooks" / "07-other-schemes-and-traps.ipynb"
+    return ["".join(cell["source"]) for cell in json.loads(path.read_text("utf-8"))["cells"]
+            if cell["cell_type"] == "markdown"]
