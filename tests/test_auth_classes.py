@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import BearerAuth, RefreshingBearerAuth, TokenRefreshError, serve_practice_api, start_practice_api
-from helpers.client.auth import TCHAR, parse_challenges
+from helpers.client.auth import TCHAR, _parse_challenges
 from helpers.practice_api.oauth import Client
 
 PASSWORD = "analytical:engine:1843"
@@ -222,7 +222,7 @@ def test_a_client_secret_without_a_client_id_is_refused():
     ("Bearer ré=1, Bäsic realm=x", [("bearer", {})]),
 ])
 def test_parse_challenges(header, expected):
-    assert parse_challenges(header) == expected
+    assert _parse_challenges(header) == expected
 
 
 @pytest.mark.parametrize("challenge, retried", [
@@ -289,7 +289,7 @@ HEADER_CHARS = 'Bb earrtokn=,"\\\t\x00\r\né=/+~' + "_-"
 @settings(max_examples=300, deadline=None, database=None)
 @given(st.text(HEADER_CHARS, max_size=60) | st.text(max_size=60))
 def test_parse_challenges_never_raises_and_gives_lowercase_tokens(header):
-    challenges = parse_challenges(header)
+    challenges = _parse_challenges(header)
     for scheme, params in challenges:
         assert scheme and scheme == scheme.lower() and all(char in TCHAR for char in scheme)
         assert all(name == name.lower() and all(char in TCHAR for char in name) for name in params if name)

@@ -470,20 +470,65 @@ def test_recognise_answers_whatever_it_is_given(odd):
     assert recognised.scheme == "unknown" and "not a response" in recognised.evidence, recognised
 
 
+def as_older_reads_it(challenge: Challenge) -> tuple[str, dict[str, str]]:
+    """A Challenge as helpers/client/auth.py's own parser gives it: a token68 under the name ""."""
+    if challenge.token68 is not None:
+        return challenge.name, {"": challenge.token68}
+    return challenge.name, dict(challenge.params)
+
+
 @pytest.mark.parametrize("fields, expected, source", REAL_HEADERS, ids=[row[2][:40] for row in REAL_HEADERS])
 def test_the_token_clients_own_parser_reads_real_headers_the_same(fields, expected, source):
     """helpers/client/auth.py keeps a smaller parser of its own (each client file is copied alone, so
-    one cannot import the other): on every real header the two must find the same challenges.
-    The older one keeps a token68 under the parameter name ""."""
+    one cannot import the other): on every real header the two must find the same challenges."""
     from helpers.client import auth
 
-    def as_older_reads_it(challenge: Challenge) -> tuple[str, dict[str, str]]:
-        if challenge.token68 is not None:
-            return challenge.name, {"": challenge.token68}
-        return challenge.name, dict(challenge.params)
-
-    older = [(scheme, dict(params)) for scheme, params in auth.parse_challenges(", ".join(fields))]
+    older = [(scheme, dict(params)) for scheme, params in auth._parse_challenges(", ".join(fields))]
     assert older == [as_older_reads_it(challenge) for challenge in parse_challenges(fields)], source
+
+
+PIECES = st.sampled_from(["Bearer", "Basic", "DPoP", "Negotiate", " ", " ", ",", "=", '"', "\\", "\t", "error",
+                          "invalid_token", "realm", "a", "abc==", "x y", 'scope="a b"', ";", "/", "+", "~", "é",
+                          "\x00", "\x7f", "\r\n", '""', 'realm="\x01"', 'title="\\"x\\""'])
+
+
+@settings(max_examples=1500, deadline=None, database=None)
+@given(st.lists(PIECES, max_size=14).map("".join))
+def test_fuzz_the_token_clients_own_parser_agrees_on_any_header(header):
+    """The two parsers agree on junk too: a tab after the scheme, "name =" with no value, parameters
+    after a token68, control characters in a quoted-string."""
+    from helpers.client import auth
+
+    assert auth._parse_challenges(header) == [as_older_reads_it(c) for c in parse_challenges(header)]
+
+
+@pytest.mark.parametrize("header, expected", [
+    ('Bearer\terror="invalid_token"', []),  # a tab straight after the scheme: not 1*SP
+    ('Bearer\terror="invalid_token", realm=x', []),  # and the parameter after it belongs to no challenge
+    ('Bearer \terror="invalid_token", realm=x', [("bearer", {"realm": "x"})]),  # space, then tab: that piece
+    ("Bearer\t, Basic realm=x", [("bearer", {}), ("basic", {"realm": "x"})]),  # OWS before a comma is fine
+    ("Negotiate\tYIIB+w==", []),
+    ('Bearer  error="invalid_token"', [("bearer", {"error": "invalid_token"})]),  # 1*SP: two spaces are fine
+    ('Bearer error =\t"invalid_token"', [("bearer", {"error": "invalid_token"})]),  # BWS may hold a tab
+])
+def test_a_tab_after_the_scheme_is_refused_by_both_parsers(header, expected):
+    """RFC 9110 §11.3: challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ]: spaces only
+    (a tab is OWS around commas, and BWS around "="). The refusal is listed in .skipped."""
+    from helpers.client import auth
+
+    parsed = parse_challenges(header)
+    assert [as_older_reads_it(c) for c in parsed] == expected == auth._parse_challenges(header)
+    if "\t" in header.partition("=")[0] and "\t," not in header:
+        assert any("tab" in line and "§11.3" in line for line in parsed.skipped), parsed.skipped
+
+
+def test_a_token68_takes_no_parameters_in_either_parser():
+    """`Bearer abc, error="invalid_token"`: the error belongs to no challenge (RFC 9110 §11.3), so the
+    token client must not read it as Bearer's invalid_token."""
+    from helpers.client import auth
+
+    assert auth._parse_challenges('Bearer abc, error="invalid_token"') == [("bearer", {"": "abc"})]
+    assert "belongs to no challenge" in parse_challenges('Bearer abc, error="invalid_token"').skipped[0]
 
 
 # -- every code the practice API's SigV4 verifier sends, on both transports ------------------------
@@ -519,7 +564,8 @@ def _aws_cases():
                 api.url("/aws/whoami?X-Amz-Algorithm=AWS4-HMAC-SHA256"),
                 headers={"Authorization": "AWS4-HMAC-SHA256 x"}, timeout=5)),
             ("X-Amz-Content-Sha256 not hex", lambda api, http: send(http, signed(
-                api, "POST", "/aws/orders", body=ORDER, headers={**JSON, "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"})))],
+                api, "POST", "/aws/orders", body=ORDER,
+                headers={**JSON, "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"})))],
         "AccessDenied": [("presigned URL expired", expired),
                          ("header added after signing", lambda api, http: send(
                              http, signed(api, "GET", "/aws/whoami"), extra={"X-Amz-Meta-Note": "1"}))],

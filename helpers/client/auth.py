@@ -638,7 +638,7 @@ def _refresh_may_help(response: requests.Response) -> bool:
     challenge names another error (insufficient_scope, invalid_request: a new token of the same
     grant fixes neither), or if only other schemes (Basic, DPoP) are asked for.
     """
-    challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
+    challenges = _parse_challenges(response.headers.get("WWW-Authenticate", ""))
     bearer = [params for scheme, params in challenges if scheme == "bearer"]
     if not bearer:
         return not challenges
@@ -647,7 +647,7 @@ def _refresh_may_help(response: requests.Response) -> bool:
 
 def _says_invalid_token(response: requests.Response) -> bool:
     """Does a Bearer challenge of this 401 say error="invalid_token" (RFC 6750 §3.1)?"""
-    challenges = parse_challenges(response.headers.get("WWW-Authenticate", ""))
+    challenges = _parse_challenges(response.headers.get("WWW-Authenticate", ""))
     return any(scheme == "bearer" and params.get("error") == "invalid_token" for scheme, params in challenges)
 
 
@@ -668,7 +668,7 @@ def _description(response: requests.Response) -> str:
     return str(_error_body(response).get("error_description", response.reason))
 
 
-# -- WWW-Authenticate (RFC 9110 §11.6.1) -------------------------------------------------------------
+# -- WWW-Authenticate (RFC 9110 §11.6.1, §11.3) -----------------------------------------------------
 #   WWW-Authenticate = [ challenge *( OWS "," OWS challenge ) ]
 #   challenge  = auth-scheme [ 1*SP ( token68 / [ auth-param *( OWS "," OWS auth-param ) ] ) ]
 #   auth-param = token BWS "=" BWS ( token / quoted-string )
@@ -681,21 +681,27 @@ TOKEN68 = set(string.ascii_letters + string.digits + "-._~+/")  # RFC 9110 §11.
 WHITESPACE = " \t"
 
 
-def parse_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
+def _parse_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
     """The challenges of a WWW-Authenticate value, as `(scheme, params)` pairs, in order.
+
+    Private, this file's own (it is copied alone): the public reader is `helpers.parse_challenges`
+    (client/challenges.py), which returns Challenges and says what it skipped; the two agree
+    (tests/test_client_challenges.py).
 
     Schemes and parameter names are lower-cased: both are case-insensitive (RFC 9110 §11.1,
     §11.2). Values keep their case; a quoted-string is unquoted. A token68 (as in
-    `Negotiate <blob>`) is kept under the name "". The header comes from the network, so
+    `Negotiate <blob>`) is kept under the name "", and takes no parameters after it (RFC 9110
+    §11.3, as a tab straight after the scheme is refused: 1*SP). The header comes from the network, so
     anything that does not parse is skipped, never raised on; a parameter repeated in one
     challenge keeps its first value (§11.2 allows it only once).
     """
     challenges: list[tuple[str, dict[str, str]]] = []
     params: dict[str, str] | None = None  # the parameters of the last challenge, if it parsed
     for piece in _split_list(header):
-        param = _auth_param(piece)
-        if param is not None:
-            if params is not None:
+        name, equals, _ = piece.partition("=")
+        if equals and _is_token(name.rstrip(WHITESPACE)):  # "name =": a parameter, well-formed or not
+            param = _auth_param(piece)
+            if param is not None and params is not None:
                 params.setdefault(*param)
             continue
         scheme, _, rest = piece.partition(" ")
@@ -710,6 +716,7 @@ def parse_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
             params[param[0]] = param[1]
         elif _is_token68(rest):
             params[""] = rest
+            params = None  # a token68 takes no parameters (RFC 9110 §11.3)
     return challenges
 
 
@@ -749,6 +756,8 @@ def _unquote(quoted: str) -> str | None:
     """The content of a quoted-string that makes up all of `quoted`, its quoted-pairs undone; else None."""
     chars, escaped = [], False
     for position, char in enumerate(quoted[1:], start=1):
+        if not _in_quoted(char):
+            return None  # a control character: not qdtext nor quoted-pair (RFC 9110 §5.6.4)
         if escaped:
             chars.append(char)
             escaped = False
@@ -759,6 +768,11 @@ def _unquote(quoted: str) -> str | None:
         else:
             chars.append(char)
     return None  # no closing quote
+
+
+def _in_quoted(char: str) -> bool:
+    """HTAB / SP / VCHAR / obs-text: what a quoted-string may hold, quoted-pairs included (§5.6.4)."""
+    return char in "\t " or 0x21 <= ord(char) <= 0x7E or ord(char) >= 0x80
 
 
 def _is_token(text: str) -> bool:

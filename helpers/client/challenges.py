@@ -4,14 +4,14 @@ Two parts, both copyable into a project on their own (this file imports nothing 
 needs nothing but the standard library):
 
 - `parse_challenges()` reads every challenge of a `WWW-Authenticate` (or `Proxy-Authenticate`)
-  field, as RFC 9110 §11.6.1 and §11.2 define it, and `response_challenges()` reads them from a
+  field, as RFC 9110 §11.6.1, §11.3 and §11.2 define it, and `response_challenges()` reads them from a
   requests response. A challenge comes from the network, so junk never raises: what parses is kept,
   and what does not is listed in `skipped`, with why.
 - `recognise_scheme()` names the scheme a response asks for and what to do about it, also when there is
   no challenge at all (many real APIs send none): then the JSON error body and the provider's own
   headers tell (AWS's `x-amzn-ErrorType`, Slack's `{"ok": false, "error": "not_authed"}`).
 
-The grammar (RFC 9110 §11.6.1, §11.2, §5.6.2-§5.6.4):
+The grammar (RFC 9110 §11.6.1, §11.3, §11.2, §5.6.2-§5.6.4):
 
     WWW-Authenticate = [ challenge *( OWS "," OWS challenge ) ]
     challenge     = auth-scheme [ 1*SP ( token68 / [ auth-param *( OWS "," OWS auth-param ) ] ) ]
@@ -162,14 +162,30 @@ class _Parser:
             params = self._challenge(name, start)
 
     def _challenge(self, scheme: str, start: int) -> dict[str, str] | None:
-        """After the scheme: nothing, a token68, or the first parameter. Returns the open parameters."""
+        """After the scheme: nothing, a token68, or the first parameter. Returns the open parameters.
+
+        Only spaces may come between the scheme and what follows (1*SP, RFC 9110 §11.3); a tab
+        is whitespace only around the list's commas (OWS), so `Bearer<TAB>error=...` is refused.
+        """
         if self.at < len(self.text) and self.text[self.at] not in OWS + ",":
             self._skip(start, "a scheme must be followed by a space, a comma or the end")
             return None
+        spaced = self._peek() == " "
+        while self._peek() == " ":
+            self.at += 1
+        tabbed = self._peek() == "\t"
         self._skip_ows()
         params: dict[str, str] = {}
         if self._peek() in ("", ","):
             self.challenges.append(Challenge(scheme, params))
+            return params
+        if tabbed and not spaced:
+            self._skip(start, "a tab after the scheme: RFC 9110 §11.3 wants spaces (1*SP) before its "
+                              "token68 or parameters")
+            return None
+        if tabbed:
+            self.challenges.append(Challenge(scheme, params))
+            self._skip(self.at, "after a tab: RFC 9110 §11.3 wants only spaces (1*SP) after the scheme")
             return params
         token68 = self._token68()
         if token68 is not None:
