@@ -25,14 +25,18 @@ FUNCTION_CHECKS = [
     (checks.redact_api_key, "checks.redact_api_key(redact_api_key)", "X-API-Key: [REDACTED]"),
     (checks.sign, "checks.sign(sign)", None),
     (checks.should_follow, "checks.should_follow(should_follow)", True),
+    # 07, exercise 2 takes an object made from the learner's class (an AuthBase), so its message names a signer
+    (checks.sigv4_signer, "checks.sigv4_signer(SigV4Signer(AWS_KEY_ID, AWS_SECRET, REGION, SERVICE))", None),
 ]
 IDS = [check.__name__ for check, _, _ in FUNCTION_CHECKS]
+WHAT = {checks.sigv4_signer: "signer"}  # what a check takes, where that is not a function
 
 
 @pytest.mark.parametrize("check, call, result", FUNCTION_CHECKS, ids=IDS)
 @pytest.mark.parametrize("answer, kind", [(5, "an int"), (["a", "list"], "a list"), (object(), "an object")])
 def test_every_function_check_names_what_it_got_with_its_article(feedback, check, call, result, answer, kind):
-    assert feedback(check, answer) == f"✗ Not yet: pass the function itself: {call}, not {kind}."
+    what = WHAT.get(check, "function")
+    assert feedback(check, answer) == f"✗ Not yet: pass the {what} itself: {call}, not {kind}."
 
 
 @pytest.mark.parametrize("check, call, result", [case for case in FUNCTION_CHECKS if case[2] is not None],
@@ -41,14 +45,31 @@ def test_a_function_check_given_what_the_function_returns_says_so(feedback, chec
     assert feedback(check, result) == f"✗ Not yet: pass the function itself, not what it returns: {call}."
 
 
-@pytest.mark.parametrize("check, call, result", [case for case in FUNCTION_CHECKS if case[0] is not checks.sign],
-                         ids=[name for name in IDS if name != "sign"])
+@pytest.mark.parametrize("check, call, result", [case for case in FUNCTION_CHECKS if case[0] not in
+                                                  (checks.sign, checks.sigv4_signer)],
+                         ids=[name for name in IDS if name not in ("sign", "sigv4_signer")])
 def test_a_class_is_not_the_function(feedback, check, call, result):
     class Answer:
         def __init__(self, *args):
             pass
 
     assert feedback(check, Answer) == f"✗ Not yet: pass the function itself: {call}, not a type."
+
+
+def test_the_sigv4_signer_check_asks_for_an_object_made_from_the_class(feedback):
+    class SigV4Signer:
+        pass
+
+    assert feedback(checks.sigv4_signer, SigV4Signer) == (
+        "✗ Not yet: that is the class SigV4Signer itself; pass an object made from it: "
+        "checks.sigv4_signer(SigV4Signer(AWS_KEY_ID, AWS_SECRET, REGION, SERVICE)).")
+
+
+@pytest.mark.parametrize("answer, kind", [(5, "an int"), (["a", "list"], "a list"), (object(), "an object")])
+def test_scheme_calls_names_what_it_got_with_its_article(feedback, answer, kind):
+    """00, exercise 3 takes a dict of answers, not a function: its own wording, the same article rule."""
+    assert feedback(checks.scheme_calls, answer) == (
+        f"✗ Not yet: `answers` should be a dict, provider name -> (scheme, request), not {kind}.")
 
 
 @pytest.mark.parametrize("check", [checks.basic_session, checks.key_session, checks.bearer_session,

@@ -34,7 +34,8 @@ ALLOWED = {
 }
 # What a check may read of the server: the demo credentials and what follows from them (the stored hashes, the
 # published signing key), and the server's own rules where a check must judge exactly as the server does (a
-# learner's HMAC signature, notebook 07, with the server's clock and request type). Never the app or a transport.
+# learner's HMAC signature and SigV4 signer, notebook 07: request_signing's and sigv4's verifiers, with the
+# server's clock and request type). Never the app or a transport.
 PUBLIC_FACTS = {"demo", "demo_keys", "users", "passwords", "signing_key", "request_signing", "sigv4", "clock", "wsgi"}
 
 
