@@ -60,6 +60,9 @@ def test_demo_credentials_match_the_practice_api():
         assert f"| API key `{key['key_id']}`" in README and f"`{key['key']}`" in README
     assert f"curl -i -u '{demo.USERS[0]['username']}:{demo.USERS[0]['password']}'" in README
     assert "python -m helpers.server" in README
+    signer = demo.AWS["credentials"][0]  # the README's curl --aws-sigv4 line, run below with the rest
+    assert (f"--aws-sigv4 'aws:amz:{demo.AWS['region']}:{demo.AWS['service']}'" in README and
+            f"--user '{signer['access_key_id']}:{signer['secret_access_key']}' \"$BASE{demo.AWS['whoami']}\"" in README)
 
 
 # -- the terminal commands of "The practice API", run as written ----------------------------------
