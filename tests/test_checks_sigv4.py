@@ -212,7 +212,7 @@ def test_the_class_itself(run):
 
 
 def test_not_callable(run):
-    assert_not_yet(run("AWS4-HMAC-SHA256"), "pass the function itself")
+    assert_not_yet(run("AWS4-HMAC-SHA256"), "pass the signer itself")
 
 
 def test_forgotten_return(run):

@@ -243,19 +243,20 @@ def placeholder(value: Any) -> bool:
     return False
 
 
-def not_a_function(function: Any, call: str, *, results: tuple[type, ...] = ()) -> bool:
+def not_a_function(function: Any, call: str, *, results: tuple[type, ...] = (), what: str = "function") -> bool:
     """True (after saying so) when the learner passed something other than their function.
 
     `call` is how the exercise passes it, e.g. "checks.next_step(next_step)". A value of one of
     `results` is most likely what the function returned: the cell called it instead of passing it.
     A class is callable, but the exercise asks for a function: calling the class would only build one.
+    `what` names the callable the exercise asks for: "function", or "signer" for an auth object.
     """
     if isinstance(function, results):
-        not_yet(f"pass the function itself, not what it returns: {call}.")
+        not_yet(f"pass the {what} itself, not what it returns: {call}.")
         return True
     if callable(function) and not isinstance(function, type):
         return False
-    not_yet(f"pass the function itself: {call}, not {a_kind(function)}.")
+    not_yet(f"pass the {what} itself: {call}, not {a_kind(function)}.")
     return True
 
 

@@ -398,7 +398,8 @@ def sigv4_signer(signer: Any) -> None:
     if isinstance(signer, type):
         return not_yet(f"that is the class {signer.__name__} itself; pass an object made from it: "
                        "checks.sigv4_signer(SigV4Signer(AWS_KEY_ID, AWS_SECRET, REGION, SERVICE)).")
-    if not_a_function(signer, "checks.sigv4_signer(SigV4Signer(AWS_KEY_ID, AWS_SECRET, REGION, SERVICE))"):
+    if not_a_function(signer, "checks.sigv4_signer(SigV4Signer(AWS_KEY_ID, AWS_SECRET, REGION, SERVICE))",
+                      what="signer"):
         return
     if placeholder(unless_stub(getattr(type(signer), "__call__", None))):  # the class's __call__ is still `...`
         return
