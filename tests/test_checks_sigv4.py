@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
 from pathlib import Path
@@ -178,6 +179,27 @@ def test_a_plain_botocore_add_auth_signer_is_right(run):
     output = run(BotocoreSigner(KEY_ID, SECRET, REGION, SERVICE))
     assert_right(output, "verifier accepts")
     assert "botocore logs" in output
+
+
+class LogsToBotocore(BotocoreSigner):
+    """A signer that logs the secret itself, to a logger that only looks like botocore's."""
+
+    def __init__(self, logger_name, level) -> None:
+        super().__init__(KEY_ID, SECRET, REGION, SERVICE)
+        self.logger_name, self.level = logger_name, level
+
+    def __call__(self, request):
+        logging.getLogger(self.logger_name).log(self.level, "secret=%s", self.credentials.secret_key)
+        return super().__call__(request)
+
+
+@pytest.mark.parametrize("logger_name, level", [("botocore", logging.WARNING),
+                                                ("botocore.mine", logging.ERROR),
+                                                ("botocore.auth", logging.DEBUG)])
+def test_the_secret_logged_to_a_logger_named_botocore_is_told(run, logger_name, level):
+    """Only botocore's own DEBUG records (from its package's files) are left out: the learner's code
+    logging the secret under botocore's name is still the learner's log line."""
+    assert_not_yet(run(LogsToBotocore(logger_name, level)), "printed or logged the secret access key")
 
 
 def test_a_botocore_signer_that_leaves_the_query_as_written_is_told(run):

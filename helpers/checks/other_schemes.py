@@ -96,18 +96,31 @@ def sign(function: Any) -> None:
           "the exact bytes requests sends.")
 
 
+def _botocore_directory() -> str | None:
+    """The directory botocore is installed in, or None when it is not installed."""
+    try:
+        import botocore
+    except ImportError:
+        return None
+    return os.path.dirname(os.path.realpath(botocore.__file__)) + os.sep
+
+
 class _NotBotocore(logging.Filter):
-    """Drops botocore's own records: SigV4Auth.add_auth() logs the canonical request, the string to sign
-    and the signature at DEBUG, and the check runs at DEBUG (output_captured). They are botocore's, not a
-    print in the learner's code, and at the usual WARNING level nothing is logged. `seen` says whether
-    there were any, so that the feedback can mention them."""
+    """Drops botocore's own DEBUG records: SigV4Auth.add_auth() logs the canonical request, the string to
+    sign and the signature at DEBUG, and the check runs at DEBUG (output_captured). They are botocore's,
+    not a print in the learner's code, and at the usual WARNING level nothing is logged. Only records
+    below INFO that botocore's own files logged are dropped: the learner's code logging the secret to a
+    logger named "botocore" (or "botocore.mine"), at any level, is still the learner's log line. `seen`
+    says whether any were dropped, so that the feedback can mention them."""
 
     def __init__(self) -> None:
         super().__init__()
         self.seen = False
+        self.directory = _botocore_directory()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name == "botocore" or record.name.startswith("botocore."):
+        if (self.directory and record.levelno < logging.INFO
+                and os.path.realpath(record.pathname).startswith(self.directory)):
             self.seen = True
             return False
         return True
