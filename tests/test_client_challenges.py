@@ -393,6 +393,22 @@ def test_basic_over_plain_http_warns_about_cleartext():
     assert "plain http://" not in recognise_scheme(recorded).advice
 
 
+@pytest.mark.parametrize("url, leaves", [
+    ("http://[::1]:8000/x", False),  # IPv6 loopback with a port: the port is no part of the host
+    ("http://[::1]/x", False),
+    ("http://127.0.0.2/", False),  # all of 127.0.0.0/8 is loopback (RFC 1122 §3.2.1.3)
+    ("http://localhost.:8000/", False),  # the fully qualified localhost (RFC 6761 §6.3)
+    ("HTTP://LOCALHOST/", False),
+    ("http://api.example.com/", True),
+    ("http://user@127.0.0.1.example.com/", True),  # a name that starts like an address
+    ("http://10.0.0.1:8080/", True),
+])
+def test_cleartext_warning_only_off_the_machine(url, leaves):
+    recorded = response(401, [("WWW-Authenticate", 'Basic realm="corp"')])
+    recorded.url = url
+    assert ("plain http://" in recognise_scheme(recorded).advice) is leaves
+
+
 def test_slack_token_revoked_is_about_the_token():
     """Slack's method docs list token_revoked: "... or the app has been removed"."""
     assert recognise_scheme(response(200, [], {"ok": False, "error": "token_revoked"})).scheme == "Bearer"

@@ -26,11 +26,13 @@ Scheme and parameter names are case-insensitive (§11.1, §11.2): `Challenge.nam
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import string
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 TCHAR = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")  # RFC 9110 §5.6.2
 TOKEN68 = frozenset(string.ascii_letters + string.digits + "-._~+/")  # §11.2, then "=" padding
@@ -394,7 +396,6 @@ SLACK_AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive",
 # A body's message that speaks of a key (Anthropic's "invalid x-api-key", Azure's "missing subscription key")
 KEY_WORDS = re.compile(r"\b(?:x-api-key|api[ _-]?key|subscription[ -]key)\b", re.IGNORECASE)
 MESSAGE_LIMIT = 56  # characters of a body's message quoted (a message may echo part of a key)
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")  # plain http:// never leaves the machine
 CLEARTEXT = ("; but this URL is plain http://: whatever you send can be read on the way (Basic's "
              "password is only base64). Call it over https://")
 
@@ -504,13 +505,23 @@ def _from_challenges(challenges: Challenges, chosen: Challenge, header: str, sta
 
 
 def _cleartext(response: Any) -> bool:
-    """Whether the response came from a plain http:// URL that leaves the machine."""
+    """Whether the response came from a plain http:// URL that leaves the machine: not a loopback
+    address (127.0.0.0/8, ::1) and not localhost (RFC 6761 §6.3), with or without the root's dot."""
     url = getattr(response, "url", None)
     if not isinstance(url, str) or not url.lower().startswith("http://"):
         return False
-    host = url[7:].split("/", 1)[0].rsplit("@", 1)[-1]
-    host = host if host.startswith("[") else host.split(":", 1)[0]
-    return host.lower() not in LOOPBACK
+    try:
+        host = urlsplit(url).hostname  # lower-cased, without port, userinfo or the IPv6 brackets
+    except ValueError:  # such as an unclosed "[": not a URL requests could have fetched
+        return True
+    if not host:
+        return True
+    if host.rstrip(".") == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        return True
 
 
 def _json_body(response: Any) -> Any:
