@@ -138,6 +138,10 @@ WRONG = {  # name: (provider, answer, the hint)
         "Authorization": f"Bearer {KEY}"})), "as it is written"),
     "no-such-version": ("anthropic", ("x-api-key", request("anthropic", headers={
         "x-api-key": KEY, "anthropic-version": "2099-99-99"})), "versioning page"),
+    "initial-version": ("anthropic", ("x-api-key", request("anthropic", headers={
+        "x-api-key": KEY, "anthropic-version": "2023-01-01"})),
+        "2023-01-01 is Anthropic's initial release, which its versioning page says is deprecated and may be "
+        "unavailable for new users: use 2023-06-01 or 2026-10-21."),
     "basic-without-colon": ("stripe", ("Basic", request("stripe", headers={
         "Authorization": "Basic " + base64.b64encode(KEY.encode()).decode()})), "RFC 7617 §2"),
     "quoted-bearer": ("slack", ("Bearer", request("slack", headers={"Authorization": f'Bearer "{KEY}"'})),

@@ -296,9 +296,12 @@ def _call_problem(name: str, prepared: requests.PreparedRequest) -> str:
 
 METHODS = {"github": {"GET"}, "stripe": {"GET"}, "anthropic": {"POST"}, "slack": {"GET", "POST"},
            "azure_apim": {"GET"}}  # the exercise's calls (Slack's methods take either)
-# The API versions Anthropic's versioning page names (read 2026-12-01): 2023-06-01 in its examples,
-# 2026-10-21 as its current one.
+# The API versions Anthropic's versioning page names (platform.claude.com/docs/en/api/versioning, read
+# 2026-12-01): 2023-06-01 in its examples, 2026-10-21 as its current one, and "2023-01-01: Initial
+# release", of which it says "Previous versions are considered deprecated and may be unavailable for new
+# users".
 ANTHROPIC_VERSIONS = ("2023-06-01", "2026-10-21")
+ANTHROPIC_INITIAL_VERSION = "2023-01-01"
 OWS = " \t"  # a recipient strips the whitespace around a field value (RFC 9110 §5.5)
 
 
@@ -372,9 +375,13 @@ def _key_header(expected: str, provider: str, extra: str = ""):
         version = headers.get(extra, "").strip(OWS) if extra else ""
         if extra and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", version):
             return f"{provider} also asks for the {extra} header, a date such as 2023-06-01."
+        use = " or ".join(ANTHROPIC_VERSIONS)
+        if extra and version == ANTHROPIC_INITIAL_VERSION:
+            return (f"{version} is {provider}'s initial release, which its versioning page says is "
+                    f"deprecated and may be unavailable for new users: use {use}.")
         if extra and version not in ANTHROPIC_VERSIONS:
-            return (f"{version} is not one of the API versions {provider}'s versioning page names "
-                    f"({', '.join(ANTHROPIC_VERSIONS)}).")
+            return (f"{version} is not a version {provider}'s versioning page lists "
+                    f"({', '.join(sorted((ANTHROPIC_INITIAL_VERSION, *ANTHROPIC_VERSIONS)))}): use {use}.")
         return ""
     return problem
 
