@@ -583,6 +583,8 @@ def _aws_cases():
                 api, "POST", "/aws/orders", body=ORDER,
                 headers={**JSON, "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"})))],
         "AccessDenied": [("presigned URL expired", expired),
+                         ("presigned URL dated ahead", lambda api, http: send(
+                             http, signed(api, "GET", "/aws/whoami", presign=True, at=api.clock.now() + 600))),
                          ("header added after signing", lambda api, http: send(
                              http, signed(api, "GET", "/aws/whoami"), extra={"X-Amz-Meta-Note": "1"}))],
         "MisdirectedRequest": [("signed for another host", lambda api, http: send(
@@ -629,7 +631,9 @@ def test_recognise_names_every_practice_sigv4_code_with_its_own_advice(any_api, 
     assert refused.status_code >= 400 and refused.json()["Code"] == code, refused.text
     recognised = recognise_scheme(refused)
     assert recognised.scheme == "AWS Signature Version 4", recognised
-    assert f"AWS's error code {code}" in recognised.evidence
+    named = ("the practice API's code MisdirectedRequest (421, RFC 9110 §15.5.20)" if code == "MisdirectedRequest"
+             else f"AWS's error code {code}")
+    assert named in recognised.evidence, recognised
     assert recognised.advice != GENERIC and "some APIs" not in recognised.advice, recognised
 
 
@@ -641,6 +645,14 @@ def test_recognise_names_every_practice_sigv4_code_with_its_own_advice(any_api, 
 ])
 def test_aws_codes_that_are_not_a_bad_signature_say_what_is(code, phrase):
     assert phrase in recognise_scheme(response(400, [("x-amzn-ErrorType", code)], {"Code": code})).advice
+
+
+def test_misdirected_request_is_called_the_practice_apis_code_not_awss():
+    """sigv4.py's 421 MisdirectedRequest is its own code (RFC 9110 §15.5.20's status), not one AWS sends."""
+    recognised = recognise_scheme(response(421, [("x-amzn-ErrorType", "MisdirectedRequest")],
+                                           {"Code": "MisdirectedRequest"}))
+    assert "the practice API's code MisdirectedRequest (421, RFC 9110 §15.5.20)" in recognised.evidence
+    assert "AWS's" not in recognised.evidence and "sign for the host you send to" in recognised.advice
 
 
 def test_any_x_amzn_errortype_on_an_error_is_named_as_awss_code():
@@ -678,3 +690,32 @@ def test_the_practice_apis_unsigned_header_refusal_says_sign_it(any_api, http):
     assert "added after signing" in advice and "re-signing won't fix" not in advice
     expired = recognise_scheme(dict(AWS_CASES["AccessDenied"])["presigned URL expired"](any_api, http))
     assert "expired" in expired.advice
+
+
+@pytest.mark.parametrize("case, advice", [("presigned URL expired", "presign a new URL (a presigned URL expired)"),
+                                          ("presigned URL dated ahead",
+                                           "the URL is dated ahead: the signer's clock is ahead")])
+def test_the_practice_apis_presigned_url_out_of_time_is_a_date_not_a_permission(any_api, http, case, advice):
+    """The practice API's AccessDenied "Request has expired" / "Request is not yet valid" (S3's
+    Messages), on both transports: the URL's date is wrong, no IAM permission is missing."""
+    refused = dict(AWS_CASES["AccessDenied"])[case](any_api, http)
+    recognised = recognise_scheme(refused)
+    assert recognised.advice.startswith(advice), recognised
+    assert "permission" not in recognised.advice and "re-signing won't fix" not in recognised.advice
+
+
+@pytest.mark.parametrize("message, advice", [
+    ("Request has expired", "presign a new URL (a presigned URL expired)"),
+    ("Request is not yet valid", "the URL is dated ahead: the signer's clock is ahead"),
+    ("Access Denied", "usually a permission is missing"),
+])
+def test_s3s_access_denied_xml_is_read_by_its_message(message, advice):
+    """S3's XML error body, as a presigned GET gets it: the Message tells a date from a permission."""
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>{message}'
+            "</Message><X-Amz-Expires>60</X-Amz-Expires><Expires>2026-12-01T10:01:00Z</Expires>"
+            "<ServerTime>2026-12-01T10:05:00Z</ServerTime><RequestId>ABC</RequestId><HostId>h</HostId></Error>")
+    recognised = recognise_scheme(response(403, [("x-amz-request-id", "ABC"),
+                                                 ("Content-Type", "application/xml")], body))
+    assert recognised.scheme == "AWS Signature Version 4", recognised
+    assert "AWS's error code AccessDenied" in recognised.evidence
+    assert advice in recognised.advice, recognised

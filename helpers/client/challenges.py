@@ -385,6 +385,13 @@ AWS_ADVICE = {  # what to do about each code (the fallback for a code not listed
 # S3's AccessDenied for an x-amz-* header that is not in SignedHeaders (its body names them in
 # HeadersNotSigned): a signing mistake, not a missing permission.
 NOT_SIGNED = "There were headers present in the request which were not signed"
+# S3's AccessDenied Messages for a presigned URL used outside its time: a date, not a permission.
+EXPIRED = "Request has expired"  # after X-Amz-Date + X-Amz-Expires
+NOT_YET_VALID = "Request is not yet valid"  # X-Amz-Date ahead of the server's clock
+AWS_TIME_ADVICE = {EXPIRED: "presign a new URL (a presigned URL expired)",
+                   NOT_YET_VALID: "the URL is dated ahead: the signer's clock is ahead"}
+# Not AWS's: the practice API's own code for a signed Host it does not answer for (421, RFC 9110 §15.5.20)
+PRACTICE_CODES = {"MisdirectedRequest": "the practice API's code MisdirectedRequest (421, RFC 9110 §15.5.20)"}
 # The headers that say a response is AWS's (the recorded STS 403 has x-amzn-RequestId; S3 sends
 # x-amz-request-id; API Gateway and JSON services x-amzn-ErrorType). A body alone is not enough.
 AWS_HEADERS = ("x-amzn-RequestId", "x-amz-request-id", "x-amzn-ErrorType")
@@ -451,7 +458,8 @@ def _from_body(status: int, seen: str, response: Any, challenges: Challenges) ->
         code = (_aws_code(body) or _aws_xml_code(response) or
                 (error_type if AWS_CODE.fullmatch(error_type) else None))
     if code in AWS_CODES:
-        return Recognised("AWS Signature Version 4", f"{seen}; AWS's error code {code}",
+        named = PRACTICE_CODES.get(code, f"AWS's error code {code}")
+        return Recognised("AWS Signature Version 4", f"{seen}; {named}",
                           _aws_advice(code, body, response), challenges)
     if code:  # AWS's, about something other than signing (API Gateway's authorizers: UnauthorizedException)
         message = _message(body) or _aws_xml_message(response)
@@ -576,20 +584,27 @@ def _aws_xml_message(response: Any) -> str:
 def _aws_advice(code: str, body: Any, response: Any) -> str:
     """What to do about AWS's error `code`, read with its Message where one code means several things."""
     if code in AWS_PERMISSION_CODES:
-        if _not_signed(body, response):
+        if _says(body, response, NOT_SIGNED) or _has_headers_not_signed(body, response):
             return ("an x-amz-* header was added after signing (AWS lists it in HeadersNotSigned): set every "
                     "header before auth= runs, so that it is signed (notebook 07)")
+        for message, advice in AWS_TIME_ADVICE.items():
+            if _says(body, response, message):
+                return advice + " (notebook 07)"
         return ("AWS read the signature and refused: usually a permission is missing (an IAM policy), "
-                "which re-signing won't fix; a presigned URL's Message says if it expired (notebook 07)")
+                "which re-signing won't fix (notebook 07)")
     return AWS_ADVICE.get(code, SIGN)
 
 
-def _not_signed(body: Any, response: Any) -> bool:
-    """Whether an AccessDenied says a header went unsigned (S3's Message, or its HeadersNotSigned)."""
-    if isinstance(body, dict) and (body.get("HeadersNotSigned") or body.get("Message") == NOT_SIGNED):
+def _says(body: Any, response: Any, message: str) -> bool:
+    """Whether an AWS error's Message is `message`: in a JSON body, or in S3's XML one."""
+    if isinstance(body, dict) and body.get("Message") == message:
         return True
-    text = _text(response)
-    return NOT_SIGNED in text or "<HeadersNotSigned>" in text
+    return f"<Message>{message}</Message>" in _text(response)
+
+
+def _has_headers_not_signed(body: Any, response: Any) -> bool:
+    """Whether an AccessDenied names headers that went unsigned (S3's HeadersNotSigned)."""
+    return bool(isinstance(body, dict) and body.get("HeadersNotSigned")) or "<HeadersNotSigned>" in _text(response)
 
 
 def _text(response: Any) -> str:
