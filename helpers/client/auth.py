@@ -691,7 +691,8 @@ def _parse_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
     Schemes and parameter names are lower-cased: both are case-insensitive (RFC 9110 §11.1,
     §11.2). Values keep their case; a quoted-string is unquoted. A token68 (as in
     `Negotiate <blob>`) is kept under the name "", and takes no parameters after it (RFC 9110
-    §11.3, as a tab straight after the scheme is refused: 1*SP). The header comes from the network, so
+    §11.3). Only spaces may follow the scheme (1*SP): after a tab the scheme is kept and the rest of
+    its list element is skipped. The header comes from the network, so
     anything that does not parse is skipped, never raised on; a parameter repeated in one
     challenge keeps its first value (§11.2 allows it only once).
     """
@@ -704,13 +705,15 @@ def _parse_challenges(header: str) -> list[tuple[str, dict[str, str]]]:
             if param is not None and params is not None:
                 params.setdefault(*param)
             continue
-        scheme, _, rest = piece.partition(" ")
+        scheme = piece.split(" ", 1)[0].split("\t", 1)[0]
         if not _is_token(scheme):
             params = None  # junk: the parameters after it belong to no challenge we know
             continue
         params = {}
         challenges.append((scheme.lower(), params))
-        rest = rest.lstrip(" ")
+        rest = piece[len(scheme):].lstrip(" ")
+        if rest.startswith("\t"):
+            continue  # only spaces may follow the scheme (1*SP, §11.3): the scheme stays, the rest is skipped
         param = _auth_param(rest)
         if param is not None:
             params[param[0]] = param[1]

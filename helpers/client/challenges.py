@@ -167,12 +167,12 @@ class _Parser:
         """After the scheme: nothing, a token68, or the first parameter. Returns the open parameters.
 
         Only spaces may come between the scheme and what follows (1*SP, RFC 9110 §11.3); a tab
-        is whitespace only around the list's commas (OWS), so `Bearer<TAB>error=...` is refused.
+        is whitespace only around the list's commas (OWS). So in `Bearer<TAB>error=...` and
+        `Bearer <TAB>error=...` alike the scheme is kept and what follows the tab is skipped.
         """
         if self.at < len(self.text) and self.text[self.at] not in OWS + ",":
             self._skip(start, "a scheme must be followed by a space, a comma or the end")
             return None
-        spaced = self._peek() == " "
         while self._peek() == " ":
             self.at += 1
         tabbed = self._peek() == "\t"
@@ -181,11 +181,7 @@ class _Parser:
         if self._peek() in ("", ","):
             self.challenges.append(Challenge(scheme, params))
             return params
-        if tabbed and not spaced:
-            self._skip(start, "a tab after the scheme: RFC 9110 §11.3 wants spaces (1*SP) before its "
-                              "token68 or parameters")
-            return None
-        if tabbed:
+        if tabbed:  # the scheme is plain; only what the tab leads to is skipped
             self.challenges.append(Challenge(scheme, params))
             self._skip(self.at, "after a tab: RFC 9110 §11.3 wants only spaces (1*SP) after the scheme")
             return params
