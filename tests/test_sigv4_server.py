@@ -641,3 +641,28 @@ def test_both_transports_keep_the_raw_target_and_the_app_still_routes_the_decode
     assert (request.path, request.raw_path, request.query) == ("/aws/whoami", "/aws%2Fwhoami", "q=a%20b")
     del environ["RAW_URI"]
     assert Request.from_environ(environ).raw_path is None
+
+
+def test_x_amz_date_sent_twice_is_told_so_not_called_malformed(any_api, http):
+    """A header sent twice reaches the app as one value joined with ", " (RFC 9110 section 5.3): the
+    refusal says it was sent twice, not that it "must be in ISO-8601 basic format"."""
+    request = signed(any_api, "GET", "/aws/whoami")
+    amz_date = request.headers["X-Amz-Date"]
+    payload = refused(send(http, request, extra={"X-Amz-Date": f"{amz_date}, {amz_date}"}), *INCOMPLETE)
+    assert "sent twice" in payload["Message"] and "basic format" not in payload["Message"], payload
+
+
+def test_two_x_amz_date_fields_are_told_sent_twice():
+    """Two separate X-Amz-Date field lines, as the gateway (both transports) hands them to the app."""
+    from helpers.practice_api.app import PracticeAPI
+    from helpers.serving.gateway import call_app, make_environ
+
+    app = PracticeAPI()
+    headers = [("Host", "api.practice.test"), ("X-Amz-Date", "20261201T120000Z"),
+               ("X-Amz-Date", "20261201T120000Z"),
+               ("Authorization", f"AWS4-HMAC-SHA256 Credential={AKIA['access_key_id']}/20261201/{REGION}/"
+                                 f"{SERVICE}/aws4_request, SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)]
+    environ = make_environ(method="GET", target="/aws/whoami", headers=headers, body=b"", scheme="https",
+                           host="api.practice.test", port=443)
+    status, _reason, _headers, body = call_app(app, environ)
+    assert status == 400 and "sent twice" in json.loads(body)["Message"], body

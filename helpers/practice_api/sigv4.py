@@ -100,7 +100,8 @@ codes and messages:
   400 InvalidArgument              both an Authorization header and query authentication; or an
                                    X-Amz-Content-Sha256 that is not 64 hex digits (UNSIGNED-PAYLOAD too)
   400 IncompleteSignature          a malformed Authorization header, Credential, SignedHeaders,
-                                   Signature or X-Amz-Date; a header listed but absent
+                                   Signature or X-Amz-Date ("sent twice" if it holds a comma: two
+                                   fields joined); a header listed but absent
   400 AuthorizationQueryParametersError  a malformed presigned URL: a missing or repeated X-Amz-*
                                    parameter; a malformed X-Amz-Credential, X-Amz-SignedHeaders,
                                    X-Amz-Signature or X-Amz-Date (the message names it); a header
@@ -433,6 +434,9 @@ class SigV4Verifier:
             raise malformed(f"{prefix}Credential is <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request: "
                             "five parts separated by '/'.")
         key_id, date, region, service, terminator = parts
+        if "," in amz_date:  # two X-Amz-Date fields reach the app joined with ", " (RFC 9110 section 5.3)
+            raise malformed("X-Amz-Date was sent twice (or holds a comma): send it once, such as "
+                            "20261201T120000Z.")
         if not AMZ_DATE.fullmatch(amz_date) or _epoch(amz_date) is None:
             raise malformed("X-Amz-Date must be in ISO-8601 'basic format', in UTC: YYYYMMDD'T'HHMMSS'Z', "
                             "such as 20261201T120000Z.")
