@@ -140,15 +140,21 @@ def test_an_unknown_access_key_id_is_invalid_client_token_id(api, http):
             "The security token included in the request is invalid.")
 
 
-def test_a_wrong_secret_is_signature_does_not_match_with_the_servers_canonical_request(api, http):
-    captured = {}
+def botocores_canonical_request(captured: dict):
+    """While it lasts, botocore's SigV4Auth keeps each canonical request it builds in captured["canonical"]:
+    what the client signed, to compare with the CanonicalRequest of the server's answer."""
     original = SigV4Auth.canonical_request
 
     def capture(self, request):
         captured["canonical"] = original(self, request)
         return captured["canonical"]
 
-    with mock.patch.object(SigV4Auth, "canonical_request", capture):
+    return mock.patch.object(SigV4Auth, "canonical_request", capture)
+
+
+def test_a_wrong_secret_is_signature_does_not_match_with_the_servers_canonical_request(api, http):
+    captured = {}
+    with botocores_canonical_request(captured):
         request = signed(api, "POST", "/aws/orders", body=ORDER, headers=JSON, secret="not-the-secret")
     payload = refused(send(http, request), 403, "SignatureDoesNotMatch", "The request signature we calculated does "
                       "not match the signature you provided. Check your key and signing method.")
@@ -554,13 +560,7 @@ def test_the_string_to_sign_shown_hides_the_hash_of_a_canonical_request_with_cre
     """Its last line is the SHA-256 of the real canonical request: with password=hunter2 hidden in the
     CanonicalRequest shown, hashing guesses would find it. So that line is hidden too."""
     captured = {}
-    original = SigV4Auth.canonical_request
-
-    def capture(self, request):
-        captured["canonical"] = original(self, request)
-        return captured["canonical"]
-
-    with mock.patch.object(SigV4Auth, "canonical_request", capture):
+    with botocores_canonical_request(captured):
         request = signed(api, "GET", "/aws/whoami?password=hunter2", secret="wrong")
     payload = refused(send(http, request), 403, "SignatureDoesNotMatch")
     real_hash = hashlib.sha256(captured["canonical"].encode()).hexdigest()
