@@ -18,9 +18,17 @@ from conftest import ROOT
 from helpers.practice_api import demo
 
 
+def as_in_a_terminal() -> None:
+    """In the child, before Python starts: Ctrl-C (SIGINT) at its default, as in a terminal. A test run
+    started in the background by a shell without job control (`make test &` in a script) inherits SIGINT
+    ignored, and Python then keeps it ignored: the Ctrl-C test would wait for a server that never stops."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_server(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "helpers.server", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8")
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, encoding="utf-8",
+                            preexec_fn=as_in_a_terminal if os.name == "posix" else None)
 
 
 def announcement(stream) -> list[str]:
