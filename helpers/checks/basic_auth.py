@@ -3,19 +3,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import datetime
 import email.utils
-import os
-import threading
 import time
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 from helpers.practice_api import demo
-from helpers.checks.feedback import (MASK, PRACTICE_URL, credentials_in_url, fake_response, holds_secret,
+from helpers.checks.feedback import (MASK, PRACTICE_URL, credentials_in_url, fake_response, holds_secret, local_time,
                                      not_a_function, not_yet, output_captured, placeholder, query_pairs, raised,
                                      right, run, safe_repr, session_not_made, session_verify_problem, url_of)
 from helpers.viewers import a_kind
@@ -205,7 +202,7 @@ def retry_after(function: Any) -> None:
     ]
     runs = []  # (on summer time, outcomes): a zone on standard time first, so that a failure on summer time
     for zone in LOCAL_ZONES:  # after a pass on standard time is known to be that (an HTTP date is UTC)
-        with _local_time(zone):
+        with local_time(zone):
             runs.append((time.localtime().tm_isdst > 0, [run(function, fake_response(429, h)) for h, *_ in cases]))
     passed_on_standard_time = False
     for summer, outcomes in sorted(runs, key=lambda item: item[0]):
@@ -235,35 +232,6 @@ LOCAL_ZONES = (NOT_UTC, SOUTHERN)
 SUMMER_HINT = (" (Right with local time on standard time, wrong on summer time, where time.mktime() - "
                "time.timezone is off by an hour. An HTTP date is always UTC: use "
                "email.utils.parsedate_to_datetime() and datetime.now(timezone.utc).)")
-_ZONE_LOCK = threading.RLock()  # TZ is one per process: one check at a time changes it (re-entrant: no deadlock)
-
-
-@contextlib.contextmanager
-def _local_time(zone: str) -> Iterator[None]:
-    """Run the learner's function with `zone` as local time, then put the kernel's back.
-
-    time.mktime() and naive datetimes use local time; an HTTP date is UTC (RFC 9110 §5.6.7), so a
-    function that mixes them is off by the UTC offset, which is 0 on many servers and in CI. Without
-    time.tzset() (Windows) the zone cannot change: the check then runs in the kernel's own.
-    The learner's function may change TZ itself (even remove it): the kernel's is put back all the same.
-    """
-    if not hasattr(time, "tzset"):
-        yield
-        return
-    with _ZONE_LOCK:
-        saved = os.environ.get("TZ")
-        os.environ["TZ"] = zone
-        time.tzset()
-        try:
-            yield
-        finally:
-            if saved is None:
-                os.environ.pop("TZ", None)
-            else:
-                os.environ["TZ"] = saved
-            time.tzset()
-
-
 def _off_by_a_zone(seconds: float) -> bool:
     """True when `seconds` is a whole number of quarter hours, not 0: the offset of some timezone."""
     quarters = round(seconds / 900)

@@ -26,6 +26,8 @@ import re
 import sys
 import tempfile
 import textwrap
+import threading
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Iterable, Iterator
@@ -241,6 +243,37 @@ def placeholder(value: Any) -> bool:
         not_yet("replace the `...` in the cell with your code, then run the cell again.")
         return True
     return False
+
+
+ZONE_LOCK = threading.RLock()  # TZ is one per process: one check at a time changes it (re-entrant: no deadlock)
+
+
+@contextlib.contextmanager
+def local_time(zone: str) -> Iterator[None]:
+    """Run the learner's function with `zone` (a POSIX TZ value) as local time, then put the kernel's back.
+
+    time.mktime(), time.localtime() and naive datetimes use local time; HTTP dates (RFC 9110 §5.6.7) and
+    AWS's X-Amz-Date are UTC, so a function that mixes them is off by the UTC offset, which is 0 on many
+    servers, in CI and on Binder. Without time.tzset() (Windows) the zone cannot change: the check then
+    runs in the kernel's own. The learner's function may change TZ itself (even remove it): the kernel's
+    is put back all the same. TZ belongs to the whole process: while it is moved, the kernel's other
+    threads see the other zone too.
+    """
+    if not hasattr(time, "tzset"):
+        yield
+        return
+    with ZONE_LOCK:
+        saved = os.environ.get("TZ")
+        os.environ["TZ"] = zone
+        time.tzset()
+        try:
+            yield
+        finally:
+            if saved is None:
+                os.environ.pop("TZ", None)
+            else:
+                os.environ["TZ"] = saved
+            time.tzset()
 
 
 def not_a_function(function: Any, call: str, *, results: tuple[type, ...] = (), what: str = "function") -> bool:

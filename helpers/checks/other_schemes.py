@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import hmac
 import binascii
+import contextlib
 import itertools
 import json
 import logging
@@ -24,8 +25,8 @@ from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 import requests
 
 from helpers.practice_api import demo, request_signing, sigv4
-from helpers.checks.feedback import (PRACTICE_URL, filled, holds_secret, not_a_function, not_yet, one_line,
-                                     output_captured, placeholder, raised, right, run, unless_stub)
+from helpers.checks.feedback import (PRACTICE_URL, filled, holds_secret, local_time, not_a_function, not_yet,
+                                     one_line, output_captured, placeholder, raised, right, run, unless_stub)
 from helpers.practice_api.clock import Clock
 from helpers.practice_api.wsgi import HTTPError, Request, wire_headers
 from helpers.viewers import a_kind
@@ -421,8 +422,9 @@ def sigv4_signer(signer: Any) -> None:
     botocore = _NotBotocore()
     for number, (method, path, kwargs, described) in enumerate(AWS_CASES):
         prepared = requests.Request(method, PRACTICE_URL + path, **kwargs).prepare()
+        zone = local_time(AWS_FAR_ZONE) if number == 0 else contextlib.nullcontext()  # one case far from UTC
         try:
-            with _everything_printed(botocore) as printed, _far_time_zone(number == 0):
+            with _everything_printed(botocore) as printed, zone:
                 result = signer(prepared)
         except Exception as error:  # feedback, not a traceback
             hint = ""
@@ -440,31 +442,6 @@ def sigv4_signer(signer: Any) -> None:
           "and refuses each one once its method, path, query, body, Content-Type or X-Amz-* headers change."
           + (" (botocore logs the canonical request and the signature at DEBUG, the session token too when there "
              "is one: keep the botocore logger at INFO or above.)" if botocore.seen else ""))
-
-
-class _far_time_zone:
-    """The local time zone moved 10 hours from UTC while the signer runs (`on`), where time.tzset()
-    exists (Unix): a signer that writes local time into X-Amz-Date is then caught on a machine that
-    runs on UTC too (Binder). Without tzset (Windows) nothing moves, and the check compares X-Amz-Date
-    with its own UTC clock only (see _aws_local_time), which catches local time wherever it is not UTC."""
-
-    def __init__(self, on: bool) -> None:
-        self.on = on and hasattr(time, "tzset")
-
-    def __enter__(self) -> None:
-        if self.on:
-            self.saved = os.environ.get("TZ")
-            os.environ["TZ"] = AWS_FAR_ZONE
-            time.tzset()
-
-    def __exit__(self, *exc_info) -> bool:
-        if self.on:
-            if self.saved is None:
-                os.environ.pop("TZ", None)
-            else:
-                os.environ["TZ"] = self.saved
-            time.tzset()
-        return False
 
 
 def _aws_local_time(amz_date: str) -> str | None:
