@@ -327,7 +327,7 @@ def verify_token(function: Any) -> None:
 
     now = time.time()
     forgeries = [
-        ("a token whose payload was changed after signing", _tampered(good), jwks,
+        ("a token whose payload was changed after signing", _tampered(good, scope="profile notes:read admin"), jwks,
          "verify the signature: never options={'verify_signature': False} in an API"),
         ("an unsigned token (alg=none)", _unsigned(_claims()), jwks, 'list only RS256: algorithms=["RS256"]'),
         ("an HS256 token signed with the public key (key confusion)", _hs256_with_public_key(_claims()), jwks,
@@ -609,14 +609,16 @@ def _segments(header: dict, claims: dict) -> str:
     return _b64url(json.dumps(header).encode()) + "." + _b64url(json.dumps(claims).encode())
 
 
-def _unsigned(claims: dict) -> str:
-    return _segments({"alg": "none", "typ": ACCESS_TOKEN_TYPE, "kid": signing_key.KEY_ID}, claims) + "."
+def _unsigned(claims: dict, typ: str = ACCESS_TOKEN_TYPE) -> str:
+    """An alg=none token: a verifier that takes it accepts anyone's claims (RFC 8725 §2.1)."""
+    return _segments({"alg": "none", "typ": typ, "kid": signing_key.KEY_ID}, claims) + "."
 
 
-def _tampered(token: str) -> str:
+def _tampered(token: str, **changed: Any) -> str:
+    """`token` with some claims changed after signing, its signature kept: a verifier must refuse it."""
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["scope"] = "profile notes:read admin"
+    claims.update(changed)
     return header + "." + _b64url(json.dumps(claims).encode()) + "." + signature
 
 

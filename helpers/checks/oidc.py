@@ -15,7 +15,8 @@ import time
 from typing import Any
 
 from helpers.checks.feedback import PRACTICE_URL, not_a_function, not_yet, placeholder, raised, right, run, unless_stub
-from helpers.checks.jwt_tokens import OCT_SECRETS, _b64url, _jwks, _jwks_with_oct, _segments
+from helpers.checks.jwt_tokens import (OCT_SECRETS, _b64url, _jwks, _jwks_with_oct, _segments, _tampered,
+                                       _unsigned)
 from helpers.practice_api import signing_key
 from helpers.viewers import a_kind
 
@@ -113,9 +114,9 @@ def _attacks(now: float) -> list[tuple[str, str, dict, str]]:
     """(described, token, JWK Set, the fix) for each token the function must refuse."""
     jwks = _jwks()
     return [
-        ("an ID token whose claims were changed after signing (sub is now grace)", _tampered(_sign(_claims())), jwks,
+        ("an ID token whose claims were changed after signing (sub is now grace)", _tampered(_sign(_claims()), sub="grace"), jwks,
          "Verify the signature: never options={'verify_signature': False}. Unverified claims prove nothing."),
-        ("an unsigned ID token (alg none)", _unsigned(_claims()), jwks, FIXED_LIST),
+        ("an unsigned ID token (alg none)", _unsigned(_claims(), typ=ID_TOKEN_TYPE), jwks, FIXED_LIST),
         ("an HS256 token signed with the provider's public key as the HMAC secret (key confusion)",
          _hs256_with_public_key(_claims()), jwks, FIXED_LIST),
         ("an HS256 token signed with a symmetric (oct) key slipped into the JWK Set", _hmac_token(_claims()),
@@ -331,19 +332,6 @@ def _access_token() -> str:
     now = int(time.time())
     return _sign({"iss": ISSUER, "sub": "ada", "aud": ISSUER + "/me", "client_id": CLIENT_ID, "exp": now + 300,
                   "iat": now, "scope": "openid profile notes:read", "jti": "check"}, typ="at+jwt")
-
-
-def _tampered(token: str) -> str:
-    import json
-
-    header, payload, signature = token.split(".")
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["sub"] = "grace"
-    return header + "." + _b64url(json.dumps(claims).encode()) + "." + signature
-
-
-def _unsigned(claims: dict) -> str:
-    return _segments({"alg": "none", "typ": ID_TOKEN_TYPE, "kid": signing_key.KEY_ID}, claims) + "."
 
 
 def _hs256_with_public_key(claims: dict) -> str:
